@@ -1,0 +1,126 @@
+/* dx_client: the DEXMA API v3 client. It pages listings, asks for readings
+ * one span-limited chunk per call, spends the quota with care (reserve,
+ * ledger, no bursts of 429), retries transient faults with backoff and
+ * bounds every call by a deadline. It returns the API's bytes after
+ * checking their JSON shape; it never caches (dx_cache does).
+ *
+ * All functions may be called from many threads at once.
+ */
+#ifndef DX_CLIENT_H
+#define DX_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dx_buf.h"
+#include "dx_dates.h"
+
+struct dx_client;
+
+/* Interactive work (a person's open, stat or listing) may spend the
+ * reserve; background work (prefetch, refresh) may not. */
+enum dx_priority {
+	DX_PRIO_INTERACTIVE,
+	DX_PRIO_BACKGROUND,
+};
+
+/* The quota ledger, as the client knows it; persisted by the caller so a
+ * remount counts the same calls. Times are epoch seconds. */
+struct dx_quota_state {
+	long hour_limit, hour_remaining;  /* -1 when never seen */
+	long day_limit, day_remaining;
+	int64_t hour_reset_at, day_reset_at;
+	int64_t blocked_until;            /* after a 429: send nothing before */
+};
+
+struct dx_client_stats {
+	uint64_t calls;           /* HTTP requests sent (each attempt counts) */
+	uint64_t calls_list, calls_object, calls_readings;
+	uint64_t status_429, retries, errors;
+	uint64_t bytes;           /* response bytes received */
+	uint64_t latency_ms_total;
+	struct dx_quota_state quota;
+	long reserve;             /* calls kept for interactive use this hour */
+};
+
+struct dx_client_opts {
+	const char *api_url;        /* e.g. "https://api.dexma.com/v3"; copied */
+	const char *token;          /* 20 hex chars; copied, sent only as a header */
+	int max_parallel;           /* requests in flight at once, default 4 */
+	int max_retries;            /* after the first attempt, default 3 */
+	long connect_timeout_ms;    /* default 5000 */
+	long attempt_timeout_ms;    /* one HTTP exchange, default 15000 */
+	long deadline_ms;           /* one client call, all attempts and waits, default 20000 */
+	long quota_wait_ms;         /* how long a call may wait for quota, default 3000 */
+	double reserve;             /* share of the hourly limit kept for interactive use, default 0.2 */
+	int allow_insecure_http;    /* allow http:// to hosts other than loopback */
+	int debug;                  /* log each request (never the token) */
+	/* Clock in milliseconds since the epoch; NULL means CLOCK_REALTIME.
+	 * Tests inject their own. */
+	int64_t (*now_ms)(void *ctx);
+	void *now_ctx;
+	/* Called after every answer that changed the ledger, from the calling
+	 * thread, so the caller can persist it. May be NULL. */
+	void (*on_quota)(void *ctx, const struct dx_quota_state *q);
+	void *on_quota_ctx;
+};
+
+/* Fills opts with the defaults above (api_url and token NULL). */
+void dx_client_opts_default(struct dx_client_opts *opts);
+
+/* Returns a new client; free with dx_client_free(). -EINVAL for a bad URL,
+ * a token that is not 20 hex characters, or http:// to a host that is not
+ * loopback without allow_insecure_http. -ENOMEM. */
+int dx_client_new(const struct dx_client_opts *opts, struct dx_client **out);
+void dx_client_free(struct dx_client *c);
+
+/* Seeds the ledger (from the cache, at start). */
+void dx_client_set_quota(struct dx_client *c, const struct dx_quota_state *q);
+
+/* Common errors of the calls below:
+ *   -EACCES    401, the token was rejected (logged)
+ *   -ENOENT    403 "Entity not found", 404, or 204 for an object
+ *   -EAGAIN    over quota (or the reserve, for background work) and it did
+ *              not come back within quota_wait_ms
+ *   -EIO       5xx or transport failure after the retries, other 4xx
+ *   -ETIMEDOUT the deadline passed
+ *   -EPROTO    the body was not the JSON shape expected
+ *   -ENOMEM, -E2BIG (body over the ceiling)
+ * out is appended to only on success. */
+
+/* GETs every page of a listing: path is relative to api_url and may carry
+ * a query ("/locations", "/parameters?device_id=5"); start/limit=500 are
+ * added. Stops at a short page; 204 is an empty page. out receives one
+ * JSON array with all items. A listing of N items costs ceil(N/500)
+ * calls, plus one when N is a multiple of 500. */
+int dx_client_list(struct dx_client *c, const char *path, enum dx_priority prio,
+		   struct dx_buf *out);
+
+/* GETs one object (path relative to api_url). out receives it. */
+int dx_client_get(struct dx_client *c, const char *path, enum dx_priority prio,
+		  struct dx_buf *out);
+
+struct dx_readings_req {
+	int64_t device_id;
+	const char *key;        /* parameter key */
+	enum dx_res res;
+	const char *operation;  /* "DELTA", "AVG", ... or NULL for none */
+	struct dx_range range;  /* must fit the span limit of res */
+};
+
+/* One GET /readings for req (from/to per dx_range_api_bounds). out receives
+ * the answer's bytes, checked to be a readings object. -EINVAL when the
+ * range exceeds the span limit. */
+int dx_client_readings(struct dx_client *c, const struct dx_readings_req *req,
+		       enum dx_priority prio, struct dx_buf *out);
+
+/* The mount-time check: one cheap call (GET /locations?limit=1) that tells
+ * whether the API is reachable and accepts the token. 0, -EACCES (token
+ * rejected), -EHOSTUNREACH (no answer: DNS, refused, timeout), -EIO (other).
+ * When errmsg is not NULL, a one-line reason is written into it. */
+int dx_client_check(struct dx_client *c, char *errmsg, size_t errmsg_size);
+
+/* A consistent copy of the counters and the ledger. */
+void dx_client_stats(struct dx_client *c, struct dx_client_stats *out);
+
+#endif
