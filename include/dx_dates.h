@@ -80,7 +80,7 @@ struct dx_range {
 #define DX_RANGE_MAX_CHUNKS 12
 int dx_range_parse_name(const char *name, enum dx_res r, struct dx_range *out);
 
-/* Writes "YYYY-MM-DD--YYYY-MM-DD.csv" (27 bytes + NUL) into out. */
+/* Writes "YYYY-MM-DD--YYYY-MM-DD.csv" (26 bytes + NUL) into out. */
 #define DX_RANGE_NAME_MAX 28
 void dx_range_format_name(const struct dx_range *range, char out[DX_RANGE_NAME_MAX]);
 

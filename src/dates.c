@@ -250,7 +250,7 @@ int dx_range_parse_name(const char *name, enum dx_res r, struct dx_range *out)
 	struct dx_range range, chunks[DX_RANGE_MAX_CHUNKS];
 	size_t n;
 
-	if (strlen(name) != DX_RANGE_NAME_MAX - 1 || memcmp(name + 10, "--", 2) != 0 ||
+	if (strlen(name) != 26 || memcmp(name + 10, "--", 2) != 0 ||
 	    strcmp(name + 22, ".csv") != 0)
 		return -ENOENT;
 	if (dx_date_parse(name, 10, &range.from) || dx_date_parse(name + 12, 10, &range.to))
