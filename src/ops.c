@@ -1,0 +1,436 @@
+/* FUSE low-level operations over dx_tree; see ops.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include "dx_tree.h"
+#include "ops.h"
+
+/* Negative entries: names that do not exist stay unknown to the kernel for
+ * this long, so probes of .Trash or autorun.inf cost nothing. */
+#define NEGATIVE_TIMEOUT 300.0
+
+static struct dx_tree *tree_of(fuse_req_t req)
+{
+	return ((struct dx_ops_ctx *)fuse_req_userdata(req))->tree;
+}
+
+static void to_stat(const struct dx_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = a->ino;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_size = (off_t)a->size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_mtim.tv_sec = a->mtime;
+	st->st_ctim.tv_sec = a->mtime;
+	st->st_atim.tv_sec = a->mtime;
+	switch (a->type) {
+	case DX_DIR:
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		break;
+	case DX_LNK:
+		st->st_mode = S_IFLNK | 0777;
+		st->st_nlink = 1;
+		break;
+	default:
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		break;
+	}
+}
+
+static void to_entry(const struct dx_attr *a, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = a->ino;
+	e->attr_timeout = a->timeout;
+	e->entry_timeout = a->timeout;
+	to_stat(a, &e->attr);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	/* No writes ever: no need for the kernel to ask about writeback. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	struct dx_attr a;
+	int rc = dx_tree_lookup(tree_of(req), parent, name, &a);
+
+	if (rc == -ENOENT) {
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = NEGATIVE_TIMEOUT;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	to_entry(&a, &e);
+	fuse_reply_entry(req, &e);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	dx_tree_forget(tree_of(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *list)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		dx_tree_forget(tree_of(req), list[i].ino, list[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dx_attr a;
+	struct stat st;
+	int rc = dx_tree_getattr(tree_of(req), ino, &a);
+
+	(void)fi;
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	to_stat(&a, &st);
+	fuse_reply_attr(req, &st, a.timeout);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct dx_buf target;
+	int rc;
+
+	dx_buf_init(&target, 4096);
+	rc = dx_tree_readlink(tree_of(req), ino, &target);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_readlink(req, target.data);
+	dx_buf_release(&target);
+}
+
+/* An open directory: its entries, listed once at the first readdir, and
+ * how often each was handed out by readdirplus (each counts a lookup). */
+struct dirh {
+	struct dx_dirlist list;
+	unsigned *sent;
+	int listed, plus;
+};
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dirh *d = calloc(1, sizeof(*d));
+
+	(void)ino;
+	if (!d) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct fuse_file_info *fi, int plus)
+{
+	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
+	struct dx_tree *t = tree_of(req);
+	char *buf, *p;
+	size_t rem = size;
+	int rc;
+
+	if (!d->listed) {
+		rc = dx_tree_readdir(t, ino, plus, &d->list);
+		if (rc) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		d->sent = calloc(d->list.n + 1, sizeof(*d->sent));
+		if (!d->sent) {
+			dx_dirlist_release(&d->list);
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		d->listed = 1;
+		d->plus = plus;
+	}
+	buf = p = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	/* Offsets: 1 is ".", 2 is "..", 3 + i is entry i. */
+	for (; (size_t)off < d->list.n + 2; off++) {
+		struct fuse_entry_param e;
+		const char *name;
+		size_t len;
+
+		memset(&e, 0, sizeof(e));
+		if (off < 2) {
+			name = off == 0 ? "." : "..";
+			e.attr.st_ino = off == 0 ? ino : 1;
+			e.attr.st_mode = S_IFDIR;
+		} else {
+			const struct dx_dirent *de = &d->list.items[off - 2];
+
+			name = de->name;
+			if (plus && d->plus)
+				to_entry(&de->attr, &e);
+			e.attr.st_ino = de->attr.ino;
+			e.attr.st_mode = de->attr.type == DX_DIR ? S_IFDIR :
+					 de->attr.type == DX_LNK ? S_IFLNK : S_IFREG;
+		}
+		if (plus)
+			len = fuse_add_direntry_plus(req, p, rem, name, &e, off + 1);
+		else
+			len = fuse_add_direntry(req, p, rem, name, &e.attr, off + 1);
+		if (len > rem)
+			break;
+		if (plus && d->plus && off >= 2) {
+			/* The first hand-out uses the lookup the tree took. */
+			if (d->sent[off - 2]++)
+				dx_tree_lookup_again(t, e.ino);
+		}
+		p += len;
+		rem -= len;
+	}
+	fuse_reply_buf(req, buf, size - rem);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	dir_reply(req, ino, size, off, fi, 0);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	dir_reply(req, ino, size, off, fi, 1);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
+	size_t i;
+
+	(void)ino;
+	/* Entries the tree counted for readdirplus but the kernel never got. */
+	for (i = 0; d->plus && i < d->list.n; i++)
+		if (!d->sent[i])
+			dx_tree_forget(tree_of(req), d->list.items[i].attr.ino, 1);
+	dx_dirlist_release(&d->list);
+	free(d->sent);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+/* An open file holds its whole content, rendered once at open. */
+struct fileh {
+	struct dx_buf content;
+};
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fileh *f;
+	struct dx_attr a;
+	int rc;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_CREAT))) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	f = malloc(sizeof(*f));
+	if (!f) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	dx_buf_init(&f->content, (size_t)1 << 30);
+	rc = dx_tree_read(tree_of(req), ino, &f->content, &a);
+	if (rc) {
+		dx_buf_release(&f->content);
+		free(f);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)f;
+	/* A closed period never changes: keep its pages. Anything that may
+	 * change is read around the page cache, so its size is never stale. */
+	fi->keep_cache = a.keep_cache;
+	fi->direct_io = !a.keep_cache;
+	fuse_reply_open(req, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fileh *f = (struct fileh *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	if ((size_t)off >= f->content.len)
+		size = 0;
+	else if (size > f->content.len - (size_t)off)
+		size = f->content.len - (size_t)off;
+	fuse_reply_buf(req, size ? f->content.data + off : NULL, size);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fileh *f = (struct fileh *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	dx_buf_release(&f->content);
+	free(f);
+	fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	(void)ino;
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_namemax = 255;
+	sv.f_flag = ST_RDONLY;
+	fuse_reply_statfs(req, &sv);
+}
+
+/* Every change answers EROFS. */
+static void erofs(fuse_req_t req)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	(void)ino; (void)attr; (void)to_set; (void)fi;
+	erofs(req);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	(void)parent; (void)name; (void)mode; (void)rdev;
+	erofs(req);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	(void)parent; (void)name; (void)mode;
+	erofs(req);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent; (void)name;
+	erofs(req);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	(void)link; (void)parent; (void)name;
+	erofs(req);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	(void)parent; (void)name; (void)newparent; (void)newname; (void)flags;
+	erofs(req);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	(void)ino; (void)newparent; (void)newname;
+	erofs(req);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		     off_t off, struct fuse_file_info *fi)
+{
+	(void)ino; (void)buf; (void)size; (void)off; (void)fi;
+	erofs(req);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	(void)parent; (void)name; (void)mode; (void)fi;
+	erofs(req);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	(void)ino; (void)name; (void)value; (void)size; (void)flags;
+	erofs(req);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino; (void)name;
+	erofs(req);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+			 off_t length, struct fuse_file_info *fi)
+{
+	(void)ino; (void)mode; (void)offset; (void)length; (void)fi;
+	erofs(req);
+}
+
+const struct fuse_lowlevel_ops dx_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.readlink = op_readlink,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+	.statfs = op_statfs,
+	.setattr = op_setattr,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_unlink,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.write = op_write,
+	.create = op_create,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+	.fallocate = op_fallocate,
+};
