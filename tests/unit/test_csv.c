@@ -1,0 +1,351 @@
+/* Unit tests for dx_csv_render and the time formats, on readings built by
+ * hand. The decode-then-render tests on real API bodies and the
+ * data-driven cases in tests/data/csv/ run in test_json.c, the program
+ * that links the decoder. */
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dx_readings.h"
+
+/* Europe/Madrid around the end of summer time, 2024-10-27: 02:00 local
+ * happens twice, first at +02:00 then at +01:00. */
+static struct dx_reading madrid[] = {
+	{ 1729893600, 120, 1.0 },   /* 2024-10-26T00:00:00+02:00 */
+	{ 1729976400, 120, 12.5 },  /* 2024-10-26T23:00:00+02:00 */
+	{ 1729980000, 120, -0.0 },  /* 2024-10-27T00:00:00+02:00 */
+	{ 1729987200, 120, 2.0 },   /* 2024-10-27T02:00:00+02:00 */
+	{ 1729990800, 60, 0.1 },    /* 2024-10-27T02:00:00+01:00 */
+	{ 1730066400, 60, 1500 },   /* 2024-10-27T23:00:00+01:00 */
+	{ 1730070000, 60, 3.25 },   /* 2024-10-28T00:00:00+01:00 */
+};
+
+static struct dx_readings madrid_readings(void)
+{
+	struct dx_readings r = { NULL, NULL, madrid, sizeof(madrid) / sizeof(madrid[0]) };
+
+	return r;
+}
+
+static struct dx_range day(int y, int m, int d)
+{
+	struct dx_range r = { { y, m, d }, { y, m, d } };
+
+	return r;
+}
+
+/* Renders into a fresh buffer and checks the whole text. */
+static void assert_render(const struct dx_readings *r, struct dx_range range,
+			  const char *key, const char *units, enum dx_timefmt fmt,
+			  const char *expected)
+{
+	struct dx_buf out;
+
+	dx_buf_init(&out, 1 << 20);
+	assert_int_equal(dx_csv_render(r, &range, key, units, fmt, &out), 0);
+	assert_non_null(out.data);
+	assert_string_equal(out.data, expected);
+	dx_buf_release(&out);
+}
+
+static void test_timefmt_names(void **state)
+{
+	static const char *names[] = { "local_utc", "local", "utc", "iso", "epoch" };
+	enum dx_timefmt f;
+
+	for (int i = 0; i < DX_TIME_COUNT; i++) {
+		assert_string_equal(dx_timefmt_name((enum dx_timefmt)i), names[i]);
+		assert_int_equal(dx_timefmt_from_name(names[i], &f), 0);
+		assert_int_equal(f, i);
+	}
+	assert_int_equal(DX_TIME_LOCAL_UTC, 0); /* the default is the zero value */
+	assert_int_equal(dx_timefmt_from_name("ISO", &f), -EINVAL);
+	assert_int_equal(dx_timefmt_from_name("", &f), -EINVAL);
+	assert_null(dx_timefmt_name(DX_TIME_COUNT));
+}
+
+static void test_local_utc_dst(void **state)
+{
+	struct dx_readings r = madrid_readings();
+
+	assert_render(&r, day(2024, 10, 27), "POWER", "kW", DX_TIME_LOCAL_UTC,
+		      "local_time,utc_time,POWER (kW)\n"
+		      "2024-10-27 00:00:00,2024-10-26 22:00:00,0\n"
+		      "2024-10-27 02:00:00,2024-10-27 00:00:00,2\n"
+		      "2024-10-27 02:00:00,2024-10-27 01:00:00,0.1\n"
+		      "2024-10-27 23:00:00,2024-10-27 22:00:00,1500\n");
+}
+
+static void test_other_formats(void **state)
+{
+	struct dx_readings r = madrid_readings();
+
+	assert_render(&r, day(2024, 10, 27), "POWER", "kW", DX_TIME_LOCAL,
+		      "local_time,POWER (kW)\n"
+		      "2024-10-27 00:00:00,0\n"
+		      "2024-10-27 02:00:00,2\n"
+		      "2024-10-27 02:00:00,0.1\n"
+		      "2024-10-27 23:00:00,1500\n");
+	assert_render(&r, day(2024, 10, 27), "POWER", "kW", DX_TIME_UTC,
+		      "utc_time,POWER (kW)\n"
+		      "2024-10-26 22:00:00,0\n"
+		      "2024-10-27 00:00:00,2\n"
+		      "2024-10-27 01:00:00,0.1\n"
+		      "2024-10-27 22:00:00,1500\n");
+	assert_render(&r, day(2024, 10, 27), "POWER", "kW", DX_TIME_ISO,
+		      "time,POWER (kW)\n"
+		      "2024-10-27T00:00:00+02:00,0\n"
+		      "2024-10-27T02:00:00+02:00,2\n"
+		      "2024-10-27T02:00:00+01:00,0.1\n"
+		      "2024-10-27T23:00:00+01:00,1500\n");
+	assert_render(&r, day(2024, 10, 27), "POWER", "kW", DX_TIME_EPOCH,
+		      "epoch,POWER (kW)\n"
+		      "1729980000,0\n"
+		      "1729987200,2\n"
+		      "1729990800,0.1\n"
+		      "1730066400,1500\n");
+}
+
+static void test_range_filter(void **state)
+{
+	struct dx_readings r = madrid_readings();
+	struct dx_range two = { { 2024, 10, 26 }, { 2024, 10, 27 } };
+
+	/* local dates decide: 2024-10-26T23:00+02:00 is 21:00 UTC on the 26th,
+	 * 2024-10-28T00:00+01:00 is 23:00 UTC on the 27th */
+	assert_render(&r, day(2024, 10, 26), "K", NULL, DX_TIME_ISO,
+		      "time,K\n"
+		      "2024-10-26T00:00:00+02:00,1\n"
+		      "2024-10-26T23:00:00+02:00,12.5\n");
+	assert_render(&r, day(2024, 10, 28), "K", NULL, DX_TIME_ISO,
+		      "time,K\n"
+		      "2024-10-28T00:00:00+01:00,3.25\n");
+	assert_render(&r, day(2024, 10, 29), "K", "", DX_TIME_ISO, "time,K\n");
+	assert_render(&r, day(2024, 10, 25), "K", "", DX_TIME_EPOCH, "epoch,K\n");
+	assert_render(&r, two, "K", NULL, DX_TIME_EPOCH,
+		      "epoch,K\n1729893600,1\n1729976400,12.5\n1729980000,0\n"
+		      "1729987200,2\n1729990800,0.1\n1730066400,1500\n");
+}
+
+static void test_negative_offset(void **state)
+{
+	struct dx_reading v[] = {
+		{ 1646092815, -210, 7 }, /* 2022-02-28T20:30:15-03:30 */
+	};
+	struct dx_readings r = { NULL, NULL, v, 1 };
+
+	assert_render(&r, day(2022, 2, 28), "T", "℃", DX_TIME_ISO,
+		      "time,T (℃)\n2022-02-28T20:30:15-03:30,7\n");
+	assert_render(&r, day(2022, 2, 28), "T", "℃", DX_TIME_LOCAL_UTC,
+		      "local_time,utc_time,T (℃)\n2022-02-28 20:30:15,2022-03-01 00:00:15,7\n");
+	assert_render(&r, day(2022, 3, 1), "T", "℃", DX_TIME_LOCAL, "local_time,T (℃)\n");
+}
+
+static void test_header_quoting(void **state)
+{
+	struct dx_readings r = { NULL, NULL, NULL, 0 };
+	struct dx_range d = day(2024, 1, 1);
+
+	assert_render(&r, d, "K", "kWh, total", DX_TIME_UTC, "utc_time,\"K (kWh, total)\"\n");
+	assert_render(&r, d, "K", "m\"3", DX_TIME_UTC, "utc_time,\"K (m\"\"3)\"\n");
+	assert_render(&r, d, "\"A\"", NULL, DX_TIME_UTC, "utc_time,\"\"\"A\"\"\"\n");
+	assert_render(&r, d, "K", "a\nb", DX_TIME_UTC, "utc_time,\"K (a\nb)\"\n");
+	assert_render(&r, d, "K", "a\rb", DX_TIME_UTC, "utc_time,\"K (a\rb)\"\n");
+	assert_render(&r, d, "K", "m³ (gas)", DX_TIME_UTC, "utc_time,K (m³ (gas))\n");
+}
+
+/* Renders one value with the epoch format and returns its text. */
+static const char *number(double v)
+{
+	static char text[64];
+	struct dx_reading rd = { 0, 0, v };
+	struct dx_readings r = { NULL, NULL, &rd, 1 };
+	struct dx_range d = day(1970, 1, 1);
+	struct dx_buf out;
+	char *comma, *nl;
+
+	dx_buf_init(&out, 4096);
+	assert_int_equal(dx_csv_render(&r, &d, "K", NULL, DX_TIME_EPOCH, &out), 0);
+	assert_true(strncmp(out.data, "epoch,K\n0,", 10) == 0);
+	comma = out.data + 9;
+	nl = strchr(comma + 1, '\n');
+	assert_non_null(nl);
+	assert_string_equal(nl, "\n");
+	*nl = '\0';
+	snprintf(text, sizeof(text), "%s", comma + 1);
+	dx_buf_release(&out);
+	return text;
+}
+
+static void test_numbers(void **state)
+{
+	assert_string_equal(number(12.5), "12.5");
+	assert_string_equal(number(0.1), "0.1");
+	assert_string_equal(number(1.986), "1.986");
+	assert_string_equal(number(0.1 + 0.2), "0.30000000000000004");
+	assert_string_equal(number(-0.0), "0");
+	assert_string_equal(number(0.0), "0");
+	assert_string_equal(number(2.0), "2");
+	assert_string_equal(number(-3.25), "-3.25");
+	assert_string_equal(number(1500), "1500");
+	assert_string_equal(number(100000), "100000");
+	assert_string_equal(number(123456789012.0), "123456789012");
+	assert_string_equal(number(-1e15), "-1000000000000000");
+	assert_string_equal(number(1e20), "1e+20");
+	assert_string_equal(number(1.5e-5), "0.000015");
+	assert_string_equal(number(1e-10), "1e-10");
+	assert_string_equal(number(5e-324), "5e-324");
+	assert_string_equal(number(1.7976931348623157e308), "1.7976931348623157e+308");
+	assert_string_equal(number(NAN), "");
+	assert_string_equal(number(INFINITY), "");
+}
+
+/* Any double comes back exactly, and never longer than %.17g. */
+static void test_numbers_roundtrip(void **state)
+{
+	uint64_t x = 0x9E3779B97F4A7C15u;
+
+	for (int i = 0; i < 20000; i++) {
+		double v;
+		const char *t;
+		char ref[40];
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(&v, &x, sizeof(v));
+		if (!isfinite(v))
+			continue;
+		if (i % 2)
+			v = (double)(int64_t)(x % 100000000) / 1000.0;
+		t = number(v);
+		assert_true(strtod(t, NULL) == v);
+		snprintf(ref, sizeof(ref), "%.17g", v);
+		/* at worst "-0.000000" and 17 digits */
+		assert_true(strlen(t) <= strlen(ref) || strlen(t) <= 26);
+		assert_null(strchr(t, ','));
+	}
+}
+
+/* Builds a locale whose decimal point is ',' into a temporary LOCPATH;
+ * 0 when that worked and LC_NUMERIC is now that locale. */
+static int comma_locale(char *dir, size_t dirsz)
+{
+	char cmd[512];
+
+	snprintf(dir, dirsz, "/tmp/dx_test_locale.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(cmd, sizeof(cmd),
+		 "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", dir);
+	if (system(cmd) != 0 && system(cmd) != 0)
+		return -1;
+	setenv("LOCPATH", dir, 1);
+	if (!setlocale(LC_NUMERIC, "de_DE.UTF-8"))
+		return -1;
+	return localeconv()->decimal_point[0] == ',' ? 0 : -1;
+}
+
+static void test_locale_independent(void **state)
+{
+	struct dx_readings r = madrid_readings();
+	char dir[64], cmd[128];
+	int ok = comma_locale(dir, sizeof(dir));
+	char probe[16];
+
+	if (ok == 0) {
+		/* the locale really is in force for printf... */
+		snprintf(probe, sizeof(probe), "%.1f", 0.5);
+		assert_string_equal(probe, "0,5");
+		/* ...yet the CSV keeps '.' and still finds the shortest form */
+		assert_render(&r, day(2024, 10, 26), "K", NULL, DX_TIME_EPOCH,
+			      "epoch,K\n1729893600,1\n1729976400,12.5\n");
+		assert_string_equal(number(0.30000000000000004), "0.30000000000000004");
+		assert_string_equal(number(1.5e-5), "0.000015");
+		/* and the thread's locale is back afterwards */
+		snprintf(probe, sizeof(probe), "%.1f", 0.5);
+		assert_string_equal(probe, "0,5");
+	}
+	setlocale(LC_NUMERIC, "C");
+	unsetenv("LOCPATH");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (strncmp(dir, "/tmp/dx_test_locale.", 20) == 0 && system(cmd) != 0)
+		fail_msg("could not remove %s", dir);
+	if (ok != 0)
+		skip(); /* localedef or the de_DE source is missing */
+}
+
+static void test_buffer_ceiling(void **state)
+{
+	struct dx_readings r = madrid_readings();
+	struct dx_range range = day(2024, 10, 27);
+	struct dx_buf out;
+
+	dx_buf_init(&out, 40);
+	assert_int_equal(dx_csv_render(&r, &range, "POWER", "kW", DX_TIME_LOCAL_UTC, &out),
+			 -E2BIG);
+	assert_true(out.len <= 40);
+	dx_buf_release(&out);
+}
+
+static void test_appends(void **state)
+{
+	struct dx_readings r = madrid_readings();
+	struct dx_range range = day(2024, 10, 28);
+	struct dx_buf out;
+
+	dx_buf_init(&out, 4096);
+	assert_int_equal(dx_buf_puts(&out, "X"), 0);
+	assert_int_equal(dx_csv_render(&r, &range, "K", NULL, DX_TIME_EPOCH, &out), 0);
+	assert_string_equal(out.data, "Xepoch,K\n1730070000,3.25\n");
+	dx_buf_release(&out);
+}
+
+static void test_release(void **state)
+{
+	struct dx_readings r;
+
+	r.timezone = strdup("Europe/Madrid");
+	r.units = strdup("kW");
+	r.values = calloc(3, sizeof(*r.values));
+	r.n = 3;
+	assert_non_null(r.timezone);
+	assert_non_null(r.units);
+	assert_non_null(r.values);
+	dx_readings_release(&r);
+	assert_null(r.timezone);
+	assert_null(r.units);
+	assert_null(r.values);
+	assert_int_equal(r.n, 0);
+	dx_readings_release(&r); /* twice is harmless */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_timefmt_names),
+		cmocka_unit_test(test_local_utc_dst),
+		cmocka_unit_test(test_other_formats),
+		cmocka_unit_test(test_range_filter),
+		cmocka_unit_test(test_negative_offset),
+		cmocka_unit_test(test_header_quoting),
+		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_numbers_roundtrip),
+		cmocka_unit_test(test_locale_independent),
+		cmocka_unit_test(test_buffer_ceiling),
+		cmocka_unit_test(test_appends),
+		cmocka_unit_test(test_release),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
