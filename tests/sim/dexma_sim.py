@@ -1,0 +1,1273 @@
+#!/usr/bin/env python3
+"""DEXMA API v3 simulator for the dexmafs tests (Python 3.11 standard library).
+
+Behaves as /work/shared/dexma-api-v3.md describes: token header, bare-array
+lists paged by start/limit (max 500), rate-limit headers and 429, 403 for
+ids outside the deployment, readings in local time with inclusive ends and
+DST-aware offsets, span caps, and the real captured samples.  See README.md
+next to this file for the command line and the data model.
+"""
+
+import argparse
+import calendar
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+from array import array
+from datetime import date, datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+UTC = timezone.utc
+DEFAULT_TOKEN = "0123456789abcdef0123"
+DEFAULT_ZONE = "Europe/Madrid"
+TOKEN_RE = re.compile(r"^[0-9a-f]{20}$")
+DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 20
+SOURCES = ("ELECTRICITY", "GAS", "WATER", "THERMAL", "EXPORTED_ELECTRICITY")
+FAIL_MODES = ("5xx", "reset", "truncate", "badjson", "html", "slow")
+
+# ---------------------------------------------------------------------------
+# Parameter catalogue.  Public fields as /parameters returns them, plus the
+# model used to generate the series: (mean, daily depth, seasonal amplitude,
+# seasonal peak day of year, hourly noise, shape name).  For cumulative keys
+# the mean is a consumption rate per hour.
+
+PARAMS = {}
+
+
+def _param(pid, key, name, units, nature, i18n, color, icon, model):
+	PARAMS[key] = {
+		"public": {"color": color, "i18n_name_key": i18n, "icon": icon, "id": pid,
+			"key": key, "name": name, "nature": nature, "units": units},
+		"model": model,
+	}
+
+
+_param(301, "TEMP", "Temperature", "\u2103", "INSTANTANEOUS", "servicetype.temperature",
+	"#FFC400", "temp", (21.0, 0.15, 0.12, 200, 0.02, "office"))
+_param(302, "HUMID", "Humidity", "%", "INSTANTANEOUS", "servicetype.humidity",
+	"#00B5E2", "humidity", (45.0, 0.1, 0.15, 20, 0.03, "office"))
+_param(307, "AIRCO2", "CO2", "ppm", "INSTANTANEOUS", "servicetype.co2",
+	"#7F8C8D", "air", (550.0, 0.5, 0.05, 20, 0.05, "office"))
+_param(401, "POWER", "Power", "kW", "INSTANTANEOUS", "servicetype.power",
+	"#F25A5A", "electricity", (35.0, 0.8, 0.1, 200, 0.1, "office"))
+_param(402, "EACTIVE", "Active energy", "kWh", "CUMULATIVE", "servicetype.active_energy",
+	"#F25A5A", "electricity", (35.0, 0.8, 0.1, 200, 0.1, "office"))
+_param(405, "VOLTAGE", "Voltage", "V", "INSTANTANEOUS", "servicetype.voltage",
+	"#F25A5A", "electricity", (230.0, 0.02, 0.0, 0, 0.005, "office"))
+_param(406, "CURRENT", "Current", "A", "INSTANTANEOUS", "servicetype.current",
+	"#F25A5A", "electricity", (150.0, 0.8, 0.1, 200, 0.1, "office"))
+_param(419, "GASVOLUME", "Gas volume", "m\u00b3", "CUMULATIVE", "servicetype.gas_volume",
+	"#FF8C00", "gas", (6.0, 0.6, 0.6, 15, 0.1, "heating"))
+_param(420, "GASENERGY", "Gas energy", "kWh", "CUMULATIVE", "servicetype.gas_energy",
+	"#FF8C00", "gas", (65.0, 0.6, 0.6, 15, 0.1, "heating"))
+_param(802, "THERMENERGY", "Thermal energy", "kWh", "CUMULATIVE", "servicetype.thermal_energy",
+	"#E74C3C", "thermal", (40.0, 0.6, 0.4, 15, 0.1, "heating"))
+_param(901, "WATERVOL", "Water volume", "m\u00b3", "CUMULATIVE", "servicetype.water_volume",
+	"#4A90E2", "water", (0.8, 0.9, 0.2, 200, 0.2, "office"))
+
+GEN_KEY_SETS = (("EACTIVE", "POWER"), ("EACTIVE",), ("TEMP",), ("GASVOLUME",),
+	("WATERVOL",), ("EACTIVE", "POWER", "CURRENT", "VOLTAGE"), ("TEMP", "HUMID"),
+	("GASENERGY", "TEMP"), ("THERMENERGY",), ("EACTIVE", "POWER", "TEMP"))
+
+
+def _shape_table(kind):
+	"""7x24 daily shape in [0, 1] indexed by weekday (Monday 0) and local hour."""
+	table = []
+	for wd in range(7):
+		row = []
+		for h in range(24):
+			if kind == "heating":
+				v = 0.9 if 6 <= h < 22 else 0.3
+				if wd >= 5:
+					v *= 0.7
+			else:
+				if 8 <= h < 19:
+					v = 0.75 + 0.25 * math.sin(math.pi * (h - 8) / 11.0)
+				elif 6 <= h < 8 or 19 <= h < 21:
+					v = 0.4
+				else:
+					v = 0.05
+				if wd == 5:
+					v = 0.05 + 0.4 * (v - 0.05)
+				elif wd == 6:
+					v = 0.05 + 0.1 * (v - 0.05)
+			row.append(v)
+		table.append(row)
+	return table
+
+
+SHAPES = {"office": _shape_table("office"), "heating": _shape_table("heating")}
+
+# Zero-sum pattern of 12 five-minute steps inside an hour (instantaneous keys).
+PAT12 = (0, 3, 5, 6, 5, 3, 0, -3, -5, -6, -5, -3)
+NOISE_LEN = 8191
+
+RESOLUTIONS = {
+	# code: (step seconds or None for calendar units, span months, word, long name)
+	"B": (None, 1, "Basic", "BASIC"),
+	"FM": (300, 1, "Five minutes", "FIVE_MINUTES"),
+	"TM": (600, 12, "Ten minutes", "TEN_MINUTES"),
+	"QH": (900, 12, "Quarter hour", "QUARTER_HOUR"),
+	"HH": (1800, 12, "Half hour", "HALF_HOUR"),
+	"H": (3600, 12, "Hour", "HOUR"),
+	"D": ("D", 120, "Day", "DAY"),
+	"W": ("W", 120, "Week", "WEEK"),
+	"M": ("M", 120, "Month", "MONTH"),
+}
+OPERATIONS = ("RAW", "DELTA", "AVG", "MAX", "MIN")
+
+
+def stable_int(*parts):
+	h = hashlib.blake2b("\x1f".join(str(p) for p in parts).encode(), digest_size=8)
+	return int.from_bytes(h.digest(), "big")
+
+
+def sort_key(item):
+	"""The real API orders by a collation that ignores case, spaces and
+	punctuation (reproduces the order of locations-list-2019-full.json)."""
+	name = item.get("name") or ""
+	folded = "".join(c for c in name.casefold() if c.isalnum())
+	return (folded, name, item["id"])
+
+
+def fmt_v(x):
+	s = repr(float(x))
+	if "e" in s or "E" in s:
+		s = "%.3f" % x
+	return s
+
+
+# ---------------------------------------------------------------------------
+# Series: values as a pure function of (deployment seed, device, key, time).
+
+class Series:
+	"""Samples every `interval` seconds from `start` to now.  The value is
+	constant per UTC hour (cumulative: consumption per sample in milli-units;
+	instantaneous: level in milli-units plus a fixed zero-sum pattern), so any
+	aggregate is a sum over hours, computed per UTC day and memoised."""
+
+	cache_lock = threading.Lock()
+	cached_days = 0
+	MAX_CACHED_DAYS = 200000
+	all_series = []
+
+	def __init__(self, seed, dev_id, key, zone, interval, start):
+		spec = PARAMS[key]
+		self.key = key
+		self.cum = spec["public"]["nature"] == "CUMULATIVE"
+		self.units = spec["public"]["units"]
+		mean, depth, season, peak, noise, shape = spec["model"]
+		self.seed = stable_int(seed, dev_id, key)
+		rng = random.Random(self.seed)
+		self.mean = mean * (0.5 + rng.random())
+		self.depth = depth
+		self.season = season
+		self.peak = peak
+		self.noise_amp = noise
+		self.shape = SHAPES[shape]
+		self.noise = [rng.uniform(-1.0, 1.0) for _ in range(NOISE_LEN)]
+		self.zone = zone
+		self.interval = interval
+		self.n = 3600 // interval
+		self.start = start
+		self.counter0 = rng.randrange(1000, 500000) * 1000
+		steps = [PAT12[(j * interval // 300) % 12] for j in range(self.n)]
+		self.pat = steps
+		self.pmax = max(steps)
+		self.pmin = min(steps)
+		self.days = {}
+		with Series.cache_lock:
+			Series.all_series.append(self)
+
+	# -- per UTC day: 24 hourly values and their prefix sums
+	def day(self, dd):
+		entry = self.days.get(dd)
+		if entry is not None:
+			return entry
+		noon = dd * 86400 + 43200
+		local = datetime.fromtimestamp(noon, self.zone)
+		off_h = int(local.utcoffset().total_seconds() // 3600)
+		wd = local.weekday()
+		doy = local.timetuple().tm_yday
+		noise = self.noise
+		dayf = 1.0 + 0.1 * noise[(dd * 7919) % NOISE_LEN]
+		f = self.mean * (1.0 + self.season * math.cos(2.0 * math.pi * (doy - self.peak) / 365.25)) * dayf
+		depth = self.depth
+		na = self.noise_amp
+		row = self.shape[wd]
+		scale = 1000.0 / self.n if self.cum else 1000.0
+		vals = array("q", [0] * 24)
+		pref = array("q", [0] * 25)
+		acc = 0
+		h0 = dd * 24
+		for i in range(24):
+			v = f * (1.0 - depth + depth * row[(i + off_h) % 24]) * (1.0 + na * noise[(h0 + i) % NOISE_LEN])
+			q = int(round(v * scale))
+			if q < 0:
+				q = 0
+			vals[i] = q
+			acc += q
+			pref[i + 1] = acc
+		entry = (vals, pref)
+		with Series.cache_lock:
+			if Series.cached_days >= Series.MAX_CACHED_DAYS:
+				for s in Series.all_series:
+					s.days = {}
+				Series.cached_days = 0
+			Series.cached_days += 1
+			self.days[dd] = entry
+		return entry
+
+	def hi(self, q):
+		return q if self.cum else q + self.pmax * (q // 200)
+
+	def lo(self, q):
+		return q if self.cum else q + self.pmin * (q // 200)
+
+	def sample(self, s):
+		"""Value of the sample at s (milli-units)."""
+		dd = s // 86400
+		q = self.day(dd)[0][(s // 3600) - dd * 24]
+		if self.cum:
+			return q
+		return q + (q // 200) * self.pat[(s % 3600) // self.interval]
+
+	def clip(self, a, b, now):
+		"""First sample >= max(a, start) and the exclusive end min(b, now+1)."""
+		lo = max(a, self.start)
+		iv = self.interval
+		lo = -(-lo // iv) * iv
+		hi = min(b, int(now) + 1)
+		return lo, hi
+
+	def stats(self, a, b, now):
+		"""(count, sum, max, min) of the samples in [a, b) within the data."""
+		t, hi = self.clip(a, b, now)
+		if t >= hi:
+			return (0, 0, None, None)
+		n = self.n
+		if hi - t == 3600 and t % 3600 == 0:
+			# One whole hour: the common case of hourly buckets.
+			dd = t // 86400
+			q = self.day(dd)[0][(t // 3600) - dd * 24]
+			if self.cum:
+				return (n, n * q, q, q)
+			return (n, n * q, q + self.pmax * (q // 200), q + self.pmin * (q // 200))
+		iv = self.interval
+		cnt = 0
+		tot = 0
+		mx = None
+		mn = None
+		while t < hi:
+			dd = t // 86400
+			day_end = dd * 86400 + 86400
+			vals, pref = self.day(dd)
+			i = (t // 3600) - dd * 24
+			if t % 3600 == 0:
+				# Whole hours inside this day.
+				end = min(hi, day_end)
+				j = (end // 3600) - dd * 24 if end < day_end else 24
+				if j > i:
+					cnt += n * (j - i)
+					tot += n * (pref[j] - pref[i])
+					smax = self.hi(max(vals[i:j]))
+					smin = self.lo(min(vals[i:j]))
+					mx = smax if mx is None or smax > mx else mx
+					mn = smin if mn is None or smin < mn else mn
+					t = dd * 86400 + j * 3600
+					continue
+			# Partial hour: walk the samples.
+			hour_end = (t // 3600 + 1) * 3600
+			stop = min(hour_end, hi)
+			while t < stop:
+				v = self.sample(t)
+				cnt += 1
+				tot += v
+				if mx is None or v > mx:
+					mx = v
+				if mn is None or v < mn:
+					mn = v
+				t += iv
+			t = hour_end
+		return (cnt, tot, mx, mn)
+
+	def first_last(self, a, b, now):
+		lo, hi = self.clip(a, b, now)
+		if lo >= hi:
+			return None
+		iv = self.interval
+		last = lo + ((hi - 1 - lo) // iv) * iv
+		return lo, last
+
+
+# ---------------------------------------------------------------------------
+# Datasets
+
+class Dataset:
+	def __init__(self, name, seed):
+		self.name = name
+		self.seed = seed
+		self.locations = []
+		self.loc_by_id = {}
+		self.loc_zone = {}
+		self.devices = []
+		self.dev_by_id = {}
+		self.dev_params = {}       # id -> list of public parameter dicts, sorted
+		self.dev_meta = {}         # id -> (zone name, interval, start epoch)
+		self.supplies = {s: [] for s in SOURCES}
+		self.supply_by_id = {}
+		self.fixture_readings = {}
+		self.series = {}
+		self.series_lock = threading.Lock()
+
+	def finish(self):
+		self.locations.sort(key=sort_key)
+		self.loc_by_id = {loc["id"]: loc for loc in self.locations}
+		self.devices.sort(key=sort_key)
+		self.dev_by_id = {d["id"]: d for d in self.devices}
+		for src in SOURCES:
+			self.supplies[src].sort(key=sort_key)
+			for s in self.supplies[src]:
+				self.supply_by_id[s["id"]] = s
+		for pid in self.dev_params:
+			self.dev_params[pid].sort(key=sort_key)
+
+	def zone_of(self, dev_id):
+		return self.dev_meta[dev_id][0]
+
+	def get_series(self, dev_id, key):
+		k = (dev_id, key)
+		s = self.series.get(k)
+		if s is None:
+			with self.series_lock:
+				s = self.series.get(k)
+				if s is None:
+					zone, interval, start = self.dev_meta[dev_id]
+					s = Series(self.seed, dev_id, key, ZoneInfo(zone), interval, start)
+					self.series[k] = s
+		return s
+
+
+def local_midnight(d, zone):
+	return int(datetime(d.year, d.month, d.day, tzinfo=ZoneInfo(zone)).timestamp())
+
+
+def make_leaf(loc_id, key, name, parent, city, street, zipc, country, cname, lat, lon,
+		activity, area, summer, winter, refs, ddm):
+	return {"activity": activity,
+		"address": {"city": city, "coordinates": {"latitude": lat, "longitude": lon},
+			"country": {"code": country, "name": cname}, "street": street, "zip": zipc},
+		"area": area, "degree_day_method": ddm, "id": loc_id, "key": key, "name": name,
+		"parent": {"id": parent}, "reference_devices": refs, "summer_temp": summer,
+		"type": "LEAF", "winter_temp": winter}
+
+
+def make_device(dev_id, name, loc_id, ds, local_id, status="ACCEPTED", desc=""):
+	return {"datasource": {"id": ds}, "description": desc, "id": dev_id, "local_id": local_id,
+		"location": None if loc_id is None else {"id": loc_id}, "name": name, "status": status}
+
+
+def make_supply(sid, name, src, pod, country, cname, city="", street="", zipc="",
+		meter="", distributor="", reg=None, comm=None):
+	return {"POD": pod,
+		"address": {"city": city, "coordinates": {"latitude": None, "longitude": None},
+			"country": {"code": country if city else "", "name": cname if city else ""},
+			"street": street, "zip": zipc},
+		"country": {"code": country, "name": cname}, "id": sid,
+		"info": {"alias": "", "comments": " ", "commissioning_date": comm, "description": " ",
+			"distributor": distributor, "meter_number": meter, "register_date": reg},
+		"name": name, "status": "ACTIVE", "store_bills": False, "type": src}
+
+
+def build_demo():
+	ds = Dataset("demo", "demo")
+	root, es, uk = 500100, 500101, 500102
+	ds.locations += [
+		{"id": root, "key": "R-DEMO01", "name": "Demo Energy Co", "type": "ROOT"},
+		{"id": es, "key": "Z-SPAIN1", "name": "Spain", "parent": {"id": root}, "type": "BRANCH"},
+		{"id": uk, "key": "Z-UKING1", "name": "United Kingdom", "parent": {"id": root}, "type": "BRANCH"},
+	]
+	leaves = [
+		(500110, "L-BCNHQ1", "Barcelona HQ", es, "Barcelona", "Carrer de Pallars 99", "08018",
+			"ES", "Spain (Espa\u00f1a)", 41.4036, 2.1946, "OFFICE-SINGLE", 5400, 24, 21,
+			[{"device": {"id": 1200001}, "type": "MAINSUPPLY"}], "NONE", "Europe/Madrid"),
+		(500111, "L-MADWH1", "Madrid Warehouse", es, "Madrid", "Calle de Alcal\u00e1 500", "28027",
+			"ES", "Spain (Espa\u00f1a)", 40.4378, -3.6213, "INDUSTRIAL-WAREHOUSE", 12500.5, 25, 18,
+			[{"device": {"id": 1200003}, "type": "GAS"}, {"device": {"id": 1200004}, "type": "WATER"}],
+			"NONE", "Europe/Madrid"),
+		(500120, "L-LONOF1", "London Office", uk, "London", "1 Finsbury Avenue", "EC2M 2PP",
+			"GB", "United Kingdom", 51.5201, -0.0840, "OFFICE-SINGLE", 2945.9, 15.5, 15.5,
+			[{"device": {"id": 1200005}, "type": "MAINSUPPLY"}], "UK_MET_OFFICE", "Europe/London"),
+		(500121, "L-LEEDS1", "Leeds Store", uk, "Leeds", "275 Kirkstall Road", "LS4 2BX",
+			"GB", "United Kingdom", 53.8067, -1.5772, "DEPARTMENT-STORE-FOOD", 54577, 15, 15,
+			[{"device": {"id": 1200006}, "type": "GAS"}], "UK_MET_OFFICE", "Europe/London"),
+		(500130, "L-NYLAB1", "New York Lab", root, "New York", "350 5th Ave", "10118",
+			"US", "United States", 40.7484, -73.9857, "LABORATORY", None, None, None,
+			[{"device": {"id": 1200007}, "type": "MAINSUPPLY"}], "NONE", "America/New_York"),
+	]
+	for (lid, key, name, parent, city, street, zipc, cc, cn, lat, lon, act, area, su, wi,
+			refs, ddm, zone) in leaves:
+		ds.locations.append(make_leaf(lid, key, name, parent, city, street, zipc, cc, cn,
+			lat, lon, act, area, su, wi, refs, ddm))
+		ds.loc_zone[lid] = zone
+	devs = [
+		(1200001, "Main Meter", 500110, 43001, "mm-01", "ACCEPTED", "", ("EACTIVE", "POWER"), 300, date(2023, 1, 1)),
+		(1200002, "Chiller 1/2", 500110, 43001, "ch-12", "ACCEPTED", " Chillers 1 and 2",
+			("EACTIVE", "POWER", "TEMP"), 300, date(2023, 3, 15)),
+		(1200003, "Caldera Calefacci\u00f3n", 500111, 43002, "cal-1", "ACCEPTED", " Caldera de gas",
+			("GASVOLUME", "TEMP"), 900, date(2023, 6, 1)),
+		(1200004, "Warehouse Water", 500111, 43002, "ww-1", "ACCEPTED", "", ("WATERVOL",), 900, date(2023, 9, 10)),
+		(1200005, "Office Main Supply", 500120, 43003, "oms", "ACCEPTED", "", ("EACTIVE", "POWER"), 300, date(2024, 1, 1)),
+		(1200006, "Store Gas Meter", 500121, 43004, "sgm", "ACCEPTED", "", ("GASVOLUME",), 300, date(2023, 2, 1)),
+		(1200007, "Lab Main Meter", 500130, 43005, "lab-1", "ACCEPTED", "", ("EACTIVE", "POWER", "TEMP"), 300, date(2024, 6, 1)),
+		(1200008, "Outdoor Sensor", None, 43006, "out-1", "ACCEPTED", " Roof sensor", ("TEMP",), 300, date(2023, 5, 5)),
+		(1200009, "Spare Meter", 500121, 43004, "spare", "PENDING", "", ("EACTIVE",), 300, date(2024, 3, 1)),
+	]
+	for (did, name, loc, dsid, lid, status, desc, keys, iv, start) in devs:
+		ds.devices.append(make_device(did, name, loc, dsid, lid, status, desc))
+		zone = ds.loc_zone.get(loc, DEFAULT_ZONE)
+		ds.dev_meta[did] = (zone, iv, local_midnight(start, zone))
+		ds.dev_params[did] = [dict(PARAMS[k]["public"]) for k in keys]
+	es_name = "Spain (Espa\u00f1a)"
+	for sup in [
+		make_supply(30001, "Barcelona HQ Supply", "ELECTRICITY", "ES0031405987203001AB0C", "ES", es_name,
+			"Barcelona", "Carrer de Pallars 99", "08018", "M-1001", "Endesa", "2022-11-01", "2023-01-01"),
+		make_supply(30002, "London Office Supply", "ELECTRICITY", "1200012345678", "GB", "United Kingdom",
+			"London", "1 Finsbury Avenue", "EC2M 2PP", "M-2001", "UKPN", None, None),
+		make_supply(30011, "Madrid Warehouse Gas", "GAS", "ES0230901000012345AB", "ES", es_name),
+		make_supply(30012, "Leeds Store Gas", "GAS", "7654321", "GB", "United Kingdom",
+			"Leeds", "275 Kirkstall Road", "LS4 2BX", "G-77", "Cadent", "2021-05-01", "2021-06-01"),
+		make_supply(30021, "Madrid Warehouse Water", "WATER", "902911999", "ES", es_name,
+			meter="902911999", distributor="Canal de Isabel II"),
+		make_supply(30022, "Barcelona HQ Water", "WATER", "902911888", "ES", es_name,
+			meter="902911888", distributor="Aig\u00fces de Barcelona"),
+	]:
+		ds.supplies[sup["type"]].append(sup)
+	ds.finish()
+	return ds
+
+
+COUNTRY_ZONE = {"GB": "Europe/London", "GI": "Europe/Gibraltar", "ES": "Europe/Madrid",
+	"US": "America/New_York", "AU": "Australia/Sydney", "DE": "Europe/Berlin"}
+
+
+def load_json(path):
+	with open(path, "rb") as f:
+		return json.loads(f.read().decode("utf-8"))
+
+
+def build_fixtures(fixdir):
+	ds = Dataset("fixtures", "fixtures")
+	ds.locations = load_json(os.path.join(fixdir, "locations-list-2019-full.json"))
+	for loc in ds.locations:
+		addr = loc.get("address") or {}
+		cc = (addr.get("country") or {}).get("code", "")
+		ds.loc_zone[loc["id"]] = COUNTRY_ZONE.get(cc, DEFAULT_ZONE)
+	ds.devices = load_json(os.path.join(fixdir, "devices-list.json"))
+	real_params = {}
+	for dev_id in (1043036, 8857):
+		p = os.path.join(fixdir, "parameters-list-device-%d.json" % dev_id)
+		if os.path.exists(p):
+			real_params[dev_id] = load_json(p)
+	for dev in ds.devices:
+		did = dev["id"]
+		loc = dev.get("location")
+		zone = ds.loc_zone.get(loc["id"], DEFAULT_ZONE) if loc else DEFAULT_ZONE
+		h = stable_int("fixtures", did)
+		if did in real_params:
+			params = real_params[did]
+		elif dev["name"] == "ACS":
+			params = [dict(PARAMS["TEMP"]["public"])]
+		else:
+			keys = GEN_KEY_SETS[h % len(GEN_KEY_SETS)]
+			params = [dict(PARAMS[k]["public"]) for k in keys]
+		for p in params:
+			if p["key"] not in PARAMS:
+				raise SystemExit("fixture parameter %s not in catalogue" % p["key"])
+		ds.dev_params[did] = params
+		# Data starts in 2021 (the captured 2020 request had no data).
+		start = date(2021, 1, 2) + timedelta(days=(h >> 8) % 420)
+		if did == 1043036:
+			start = date(2021, 6, 1)
+		ds.dev_meta[did] = (zone, 900 if (h >> 20) % 4 == 0 else 300, local_midnight(start, zone))
+	for src in ("electricity", "gas", "water"):
+		p = os.path.join(fixdir, "supplies-list-%s.json" % src)
+		if os.path.exists(p):
+			ds.supplies[src.upper()] = load_json(p)
+	for name in sorted(os.listdir(fixdir)):
+		if not (name.startswith("readings-") and name.endswith(".source.txt")):
+			continue
+		with open(os.path.join(fixdir, name), encoding="utf-8") as f:
+			text = f.read()
+		m = re.search(r"GET /v3/readings\?(\S+)", text)
+		if not m:
+			continue
+		query = tuple(sorted(parse_qsl(m.group(1))))
+		with open(os.path.join(fixdir, name.replace(".source.txt", ".json")), "rb") as f:
+			ds.fixture_readings[query] = f.read()
+	ds.finish()
+	return ds
+
+
+GEN_CITIES = (("Barcelona", "ES", "Spain (Espa\u00f1a)", "Europe/Madrid", 41.39, 2.17),
+	("London", "GB", "United Kingdom", "Europe/London", 51.51, -0.13),
+	("Boston", "US", "United States", "America/New_York", 42.36, -71.06),
+	("Sydney", "AU", "Australia", "Australia/Sydney", -33.87, 151.21),
+	("Berlin", "DE", "Germany", "Europe/Berlin", 52.52, 13.40),
+	("Sevilla", "ES", "Spain (Espa\u00f1a)", "Europe/Madrid", 37.39, -5.98))
+GEN_DEVICE_NAMES = ("Main Meter", "HVAC", "Lighting", "Chiller", "Boiler", "Water Meter",
+	"Sensor", "Compressor", "Pump", "Lift")
+
+
+def build_gen(nloc, ndev, seed):
+	ds = Dataset("gen:%d:%d:%d" % (nloc, ndev, seed), "gen:%d:%d:%d" % (nloc, ndev, seed))
+	rng = random.Random("gen:%d:%d:%d" % (nloc, ndev, seed))
+	loc_base = 3000000 + (seed % 97) * 20000
+	dev_base = 4000000 + (seed % 97) * 50000
+	nbranch = max(0, (nloc - 1) // 10) if nloc > 2 else 0
+	leaves = []
+	root_id = loc_base + 1
+	branch_ids = []
+	for i in range(nloc):
+		lid = loc_base + 1 + i * 3
+		if i == 0:
+			ds.locations.append({"id": lid, "key": "R-GEN%03d" % (seed % 1000), "name": "Generated Group %d" % seed, "type": "ROOT"})
+			ds.loc_zone[lid] = DEFAULT_ZONE
+		elif i <= nbranch:
+			ds.locations.append({"id": lid, "key": "Z-GEN%04d" % i, "name": "Region %d" % i,
+				"parent": {"id": root_id}, "type": "BRANCH"})
+			ds.loc_zone[lid] = DEFAULT_ZONE
+			branch_ids.append(lid)
+		else:
+			city, cc, cn, zone, lat, lon = GEN_CITIES[i % len(GEN_CITIES)]
+			parent = branch_ids[i % len(branch_ids)] if branch_ids else root_id
+			name = "Site %04d %s" % (i, city)
+			ds.locations.append(make_leaf(lid, "L-G%05d" % i, name, parent, city,
+				"Street %d" % (i * 7 % 300 + 1), "%05d" % (i * 37 % 99999), cc, cn,
+				round(lat + rng.uniform(-0.2, 0.2), 5), round(lon + rng.uniform(-0.2, 0.2), 5),
+				rng.choice(("OFFICE-SINGLE", "DEPARTMENT-STORE-FOOD", "INDUSTRIAL-WAREHOUSE")),
+				rng.choice((None, rng.randrange(200, 60000), round(rng.uniform(100, 9000), 1))),
+				15, 15, [], "UK_MET_OFFICE" if cc == "GB" else "NONE"))
+			ds.loc_zone[lid] = zone
+			leaves.append(lid)
+	targets = leaves or [loc["id"] for loc in ds.locations]
+	for i in range(ndev):
+		did = dev_base + 1 + i * 3
+		if i % 37 == 36:
+			name = "ACS"
+		elif i % 53 == 52:
+			name = "Pump %d/%d" % (i % 5 + 1, i % 5 + 2)
+		else:
+			name = "%s %04d" % (GEN_DEVICE_NAMES[i % len(GEN_DEVICE_NAMES)], i)
+		loc = None if (i % 20 == 19 or not targets) else targets[i % len(targets)]
+		status = "PENDING" if i % 25 == 24 else "ACCEPTED"
+		ds.devices.append(make_device(did, name, loc, 50000 + (seed % 97) * 100 + i % 50, "g%d" % i, status))
+		zone = ds.loc_zone.get(loc, DEFAULT_ZONE)
+		nkeys = rng.randrange(1, 5)
+		keys = []
+		for k in rng.choice(GEN_KEY_SETS) + tuple(rng.sample(sorted(PARAMS), 4)):
+			if k not in keys and len(keys) < nkeys:
+				keys.append(k)
+		ds.dev_params[did] = [dict(PARAMS[k]["public"]) for k in keys]
+		start = date(2023, 1, 1) + timedelta(days=rng.randrange(0, 517))
+		ds.dev_meta[did] = (zone, 900 if i % 4 == 3 else 300, local_midnight(start, zone))
+	for src, nsup in (("ELECTRICITY", 3), ("GAS", 2), ("WATER", 2)):
+		for j in range(min(nsup, max(1, nloc))):
+			sid = 70000 + (seed % 97) * 100 + SOURCES.index(src) * 10 + j
+			ds.supplies[src].append(make_supply(sid, "%s supply %d" % (src.title(), j + 1), src,
+				"ES00%018d" % sid, "ES", "Spain (Espa\u00f1a)"))
+	ds.finish()
+	return ds
+
+
+def build_dataset(spec, fixdir):
+	if spec == "demo":
+		return build_demo()
+	if spec == "fixtures":
+		return build_fixtures(fixdir)
+	m = re.match(r"^gen:(\d+):(\d+)(?::(\d+))?$", spec)
+	if m:
+		return build_gen(int(m.group(1)), int(m.group(2)), int(m.group(3) or 1))
+	raise SystemExit("unknown dataset %r (demo, fixtures, gen:L:D[:SEED])" % spec)
+
+
+# ---------------------------------------------------------------------------
+# Readings
+
+class ApiError(Exception):
+	def __init__(self, status, code, message, errors=None):
+		super().__init__(message)
+		self.status = status
+		self.body = {"status": status, "code": code, "message": message}
+		if errors is not None:
+			self.body["errors"] = errors
+
+
+def bad_request(field=None, message="Bad Request"):
+	errors = None if field is None else [{"field": field, "message": message}]
+	return ApiError(400, "E400", "Bad Request", errors)
+
+
+def not_found_entity():
+	return ApiError(403, "E403", "Entity not found")
+
+
+def validation(field, message, top="Entity validation error"):
+	return ApiError(422, "E422", top, [{"field": field, "message": message}])
+
+
+def add_months(dt, months):
+	m = dt.month - 1 + months
+	y = dt.year + m // 12
+	m = m % 12 + 1
+	d = min(dt.day, calendar.monthrange(y, m)[1])
+	return dt.replace(year=y, month=m, day=d)
+
+
+def parse_local(value, field):
+	if value is None or value == "":
+		raise validation(field, "May not be null")
+	value = unquote(value)
+	if not DATETIME_RE.match(value):
+		raise bad_request(field, "Invalid date format, expected yyyy-MM-dd'T'HH:mm:ss")
+	try:
+		return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S")
+	except ValueError:
+		raise bad_request(field, "Invalid date format, expected yyyy-MM-dd'T'HH:mm:ss") from None
+
+
+def to_epoch(naive, zone):
+	return int(naive.replace(tzinfo=zone, fold=0).timestamp())
+
+
+def bucket_starts(res, step, f_naive, t_naive, zone, t0, t1):
+	"""UTC start instants of the buckets whose start lies in [t0, t1], with
+	each bucket's exclusive end."""
+	out = []
+	if isinstance(step, int):
+		off = int(datetime.fromtimestamp(t0, zone).utcoffset().total_seconds())
+		t = t0 + ((-(t0 + off)) % step)
+		while t <= t1:
+			out.append((t, t + step))
+			t += step
+		return out
+	d = f_naive.date()
+	if step == "W":
+		d = d - timedelta(days=d.weekday())
+	elif step == "M":
+		d = d.replace(day=1)
+	last = t_naive.date()
+	while d <= last:
+		if step == "D":
+			nd = d + timedelta(days=1)
+		elif step == "W":
+			nd = d + timedelta(days=7)
+		else:
+			nd = date(d.year + (d.month // 12), d.month % 12 + 1, 1)
+		s = to_epoch(datetime(d.year, d.month, d.day), zone)
+		if t0 <= s <= t1:
+			out.append((s, to_epoch(datetime(nd.year, nd.month, nd.day), zone)))
+		d = nd
+	return out
+
+
+def readings(ds, q, now):
+	dev_raw = q.get("device_id")
+	key = q.get("parameter_key")
+	res = q.get("resolution")
+	if dev_raw is None or dev_raw == "":
+		raise validation("device_id", "May not be null")
+	if not re.match(r"^\d{1,18}$", dev_raw):
+		raise bad_request("device_id", "Bad Request")
+	if key is None or key == "":
+		raise validation("parameter_key", "May not be null")
+	if res is None or res == "":
+		raise bad_request("resolution", "Resolution value cannot be empty")
+	if res not in RESOLUTIONS:
+		raise bad_request("resolution", "Resolution value '%s' is not valid" % res)
+	f_naive = parse_local(q.get("from"), "from")
+	t_naive = parse_local(q.get("to"), "to")
+	op = q.get("operation")
+	if op is not None and op not in OPERATIONS:
+		raise bad_request("operation", "Operation value '%s' is not valid" % op)
+	if f_naive > t_naive:
+		raise validation("from", "'from' must be before 'to'")
+	step, span, word, long_name = RESOLUTIONS[res]
+	if t_naive > add_months(f_naive, span):
+		span_txt = "1 month" if span == 1 else ("1 year" if span == 12 else "10 years")
+		msg = "%s resolution does not support intervals greater than %s" % (word, span_txt)
+		raise ApiError(422, "E422", msg, [{"field": "to", "message": msg}])
+	dev_id = int(dev_raw)
+	if dev_id not in ds.dev_by_id:
+		raise not_found_entity()
+	params = {p["key"]: p for p in ds.dev_params.get(dev_id, [])}
+	if key not in params:
+		raise not_found_entity()
+	fixture = ds.fixture_readings.get(tuple(sorted(q.items())))
+	if fixture is not None:
+		return fixture
+	series = ds.get_series(dev_id, key)
+	if op is None:
+		op = "RAW"
+	if series.cum and step in ("D", "W", "M") and op != "DELTA":
+		raise ApiError(403, "E403", "Forbidden", [{"field": "operation",
+			"message": "Parameter '%s' does not accept resolution '%s' with specified operation" % (key, long_name)}])
+	zone = series.zone
+	if step is None:
+		step = series.interval
+	t0 = to_epoch(f_naive, zone)
+	t1 = to_epoch(t_naive, zone)
+	buckets = bucket_starts(res, step, f_naive, t_naive, zone, t0, t1)
+	out = []
+	consumed = 0
+	consumed_to = series.start
+	for (a, b) in buckets:
+		if op in ("RAW", "DELTA") and not (series.cum and op == "DELTA"):
+			fl = series.first_last(a, b, now)
+			if fl is None:
+				continue
+			if op == "RAW":
+				if series.cum:
+					# Running counter at the bucket's first sample: the
+					# consumption before it is accumulated bucket by bucket.
+					if fl[0] > consumed_to:
+						consumed += series.stats(consumed_to, fl[0], now)[1]
+						consumed_to = fl[0]
+					v = series.counter0 + consumed + series.sample(fl[0])
+				else:
+					v = series.sample(fl[0])
+			else:
+				v = series.sample(fl[1]) - series.sample(fl[0])
+			out.append((a, v / 1000.0))
+			continue
+		cnt, tot, mx, mn = series.stats(a, b, now)
+		if cnt == 0:
+			continue
+		if op == "DELTA":
+			v = tot / 1000.0
+		elif op == "AVG":
+			v = round(tot / cnt / 1000.0, 3)
+		elif op == "MAX":
+			v = mx / 1000.0
+		else:
+			v = mn / 1000.0
+		out.append((a, v))
+	parts = []
+	for (t, v) in out:
+		ts = datetime.fromtimestamp(t, zone).isoformat()
+		parts.append('{"ts":"%s","v":%s}' % (ts, fmt_v(round(v, 3))))
+	head = json.dumps({"timezone": zone.key, "units": series.units}, ensure_ascii=False,
+		separators=(",", ":"))
+	return (head[:-1] + ',"values":[' + ",".join(parts) + "]}").encode("utf-8")
+
+
+# ---------------------------------------------------------------------------
+# Configuration, quota, log, faults
+
+class Config:
+	FIELDS = {"latency_ms": float, "fail_rate": float, "fail_mode": str, "fail_path_prefix": str,
+		"hour_limit": int, "day_limit": int, "window_seconds": float, "slow_seconds": float}
+
+	def __init__(self, args):
+		self.lock = threading.Lock()
+		self.latency_ms = args.latency_ms
+		self.fail_rate = args.fail_rate
+		self.fail_mode = args.fail_mode
+		self.fail_path_prefix = args.fail_path_prefix
+		self.hour_limit = args.hour_limit
+		self.day_limit = args.day_limit
+		self.window_seconds = args.window_seconds
+		self.slow_seconds = args.slow_seconds
+		self.rng = random.Random(args.fail_seed)
+
+	def as_dict(self):
+		return {k: getattr(self, k) for k in self.FIELDS}
+
+
+class Quota:
+	def __init__(self, cfg, tokens):
+		self.cfg = cfg
+		self.lock = threading.Lock()
+		self.state = {tok: [None, 0, None, 0] for tok in tokens}
+
+	def _windows(self, now):
+		ws = self.cfg.window_seconds
+		return int(now // ws), int(now // (ws * 24)), ws
+
+	def _roll(self, st, hw, dw):
+		if st[0] != hw:
+			st[0], st[1] = hw, 0
+		if st[2] != dw:
+			st[2], st[3] = dw, 0
+
+	def take(self, token, now):
+		"""Consume one call; returns (allowed, headers)."""
+		with self.lock:
+			hw, dw, ws = self._windows(now)
+			st = self.state.setdefault(token, [None, 0, None, 0])
+			self._roll(st, hw, dw)
+			hl, dl = self.cfg.hour_limit, self.cfg.day_limit
+			hreset = max(1, int(math.ceil((hw + 1) * ws - now)))
+			dreset = max(1, int(math.ceil((dw + 1) * ws * 24 - now)))
+			allowed = st[1] < hl and st[3] < dl
+			if allowed:
+				st[1] += 1
+				st[3] += 1
+			headers = [("X-Ratelimit-Hour-Limit", str(hl)),
+				("X-Ratelimit-Hour-Remaining", str(max(0, hl - st[1]))),
+				("X-Ratelimit-Hour-Reset", str(hreset)),
+				("X-Ratelimit-Day-Limit", str(dl)),
+				("X-Ratelimit-Day-Remaining", str(max(0, dl - st[3]))),
+				("X-Ratelimit-Day-Reset", str(dreset))]
+			if not allowed:
+				retry = dreset if st[3] >= dl else hreset
+				headers.append(("Retry-After", str(retry)))
+			return allowed, headers
+
+	def set_remaining(self, hour=None, day=None):
+		with self.lock:
+			hw, dw, _ = self._windows(time.time())
+			for st in self.state.values():
+				self._roll(st, hw, dw)
+				if hour is not None:
+					st[1] = max(0, self.cfg.hour_limit - int(hour))
+				if day is not None:
+					st[3] = max(0, self.cfg.day_limit - int(day))
+
+
+class Log:
+	def __init__(self, path):
+		self.lock = threading.Lock()
+		self.f = open(path, "a", encoding="utf-8") if path else None
+
+	def write(self, entry):
+		if self.f is None:
+			return
+		line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+		with self.lock:
+			self.f.write(line)
+			self.f.flush()
+
+
+# ---------------------------------------------------------------------------
+# HTTP
+
+def json_bytes(obj):
+	return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def parse_int(value, field, minimum=0):
+	if value is None:
+		return None
+	if not re.match(r"^\d{1,9}$", value):
+		raise bad_request(field, "Bad Request")
+	return int(value)
+
+
+def page(items, q):
+	start = parse_int(q.get("start"), "start")
+	limit = parse_int(q.get("limit"), "limit")
+	if start is None:
+		start = 0
+	if limit is None:
+		limit = DEFAULT_LIMIT
+	if limit > MAX_LIMIT:
+		raise ApiError(422, "E422", "Entity validation error",
+			[{"message": "must be less than or equal to 500", "field": "limit"}])
+	if limit < 1:
+		raise ApiError(422, "E422", "Entity validation error",
+			[{"message": "must be greater than or equal to 1", "field": "limit"}])
+	return items[start:start + limit]
+
+
+def entity_id(raw):
+	if not re.match(r"^\d{1,18}$", raw):
+		raise ApiError(400, "E400", "Bad Request")
+	return int(raw)
+
+
+def source_of(raw):
+	src = raw.upper()
+	if src not in SOURCES:
+		raise ApiError(400, "E400", "Bad Request", [{"field": "energySource",
+			"message": "Energy source '%s' is not valid" % raw}])
+	return src
+
+
+class Route404(Exception):
+	pass
+
+
+def api_get(ds, parts, q, now):
+	"""Return (status, body bytes) for a GET under /v3 (parts without 'v3')."""
+	n = len(parts)
+	if n == 1 and parts[0] == "locations":
+		return 200, json_bytes(page(ds.locations, q))
+	if n >= 2 and parts[0] == "locations":
+		lid = entity_id(parts[1])
+		loc = ds.loc_by_id.get(lid)
+		if n == 2:
+			if loc is None:
+				raise not_found_entity()
+			return 200, json_bytes(loc)
+		if n == 3 and parts[2] == "devices":
+			if loc is None:
+				raise not_found_entity()
+			return 200, json_bytes(page([d for d in ds.devices if (d.get("location") or {}).get("id") == lid], q))
+		if n == 3 and parts[2] == "reference-devices":
+			if loc is None:
+				raise not_found_entity()
+			return 200, json_bytes(loc.get("reference_devices", []))
+		raise Route404()
+	if n == 1 and parts[0] == "devices":
+		items = ds.devices
+		status = q.get("status")
+		if status is not None:
+			if status not in ("ACCEPTED", "PENDING", "REJECTED"):
+				raise bad_request("status", "Status value '%s' is not valid" % status)
+			items = [d for d in items if d["status"] == status]
+		if q.get("location_id") is not None:
+			lid = parse_int(q.get("location_id"), "location_id")
+			items = [d for d in items if (d.get("location") or {}).get("id") == lid]
+		if q.get("param_key") is not None:
+			pk = q.get("param_key")
+			items = [d for d in items if any(p["key"] == pk for p in ds.dev_params.get(d["id"], []))]
+		return 200, json_bytes(page(items, q))
+	if n >= 2 and parts[0] == "devices":
+		did = entity_id(parts[1])
+		dev = ds.dev_by_id.get(did)
+		if n == 2:
+			if dev is None:
+				raise not_found_entity()
+			return 200, json_bytes(dev)
+		if n == 3 and parts[2] == "datapoints":
+			if dev is None:
+				raise not_found_entity()
+			dps = [{"id": p["id"], "status": "ACCEPTED"} for p in ds.dev_params.get(did, [])]
+			return 200, json_bytes(page(dps, q))
+		raise Route404()
+	if n == 1 and parts[0] == "parameters":
+		raw = q.get("device_id")
+		if raw is None or raw == "":
+			raise bad_request("device_id", "May not be null")
+		did = entity_id(raw)
+		if did not in ds.dev_by_id:
+			raise not_found_entity()
+		return 200, json_bytes(page(ds.dev_params.get(did, []), q))
+	if n == 3 and parts[0] == "parameters" and parts[2] == "resolutions":
+		raw = q.get("device_id")
+		if raw is None or raw == "":
+			raise bad_request("device_id", "May not be null")
+		did = entity_id(raw)
+		if did not in ds.dev_by_id:
+			raise not_found_entity()
+		if not any(p["key"] == parts[1] for p in ds.dev_params.get(did, [])):
+			raise not_found_entity()
+		iv = ds.dev_meta[did][1]
+		raw_res = {300: "FM", 600: "TM", 900: "QH", 1800: "HH", 3600: "H"}[iv]
+		order = ["FM", "TM", "QH", "HH", "H", "D", "W", "M"]
+		return 200, json_bytes([{"key": parts[1], "raw_resolutions": [raw_res],
+			"resolutions": order[order.index(raw_res):]}])
+	if n == 1 and parts[0] == "readings":
+		return 200, readings(ds, q, now)
+	if parts[:1] == ["utility"] and parts[1:2] == ["supplies"]:
+		parts = parts[1:]
+		n = len(parts)
+	if n >= 2 and parts[0] == "supplies":
+		src = source_of(parts[1])
+		if n == 2:
+			return 200, json_bytes(page(ds.supplies[src], q))
+		if n == 3:
+			sid = entity_id(parts[2])
+			sup = ds.supply_by_id.get(sid)
+			if sup is None:
+				raise not_found_entity()
+			if sup["type"] != src:
+				return 204, b""
+			return 200, json_bytes(sup)
+	raise Route404()
+
+
+class Handler(BaseHTTPRequestHandler):
+	protocol_version = "HTTP/1.1"
+	server_version = "dexma-sim/1.0"
+	sys_version = ""
+
+	def log_message(self, fmt, *args):  # quiet: the JSONL log is the record
+		pass
+
+	def _read_body(self):
+		length = self.headers.get("Content-Length")
+		if length:
+			try:
+				return self.rfile.read(int(length))
+			except ValueError:
+				return b""
+		return b""
+
+	def do_GET(self):
+		self._handle("GET")
+
+	def do_POST(self):
+		self._handle("POST")
+
+	def do_PUT(self):
+		self._handle("PUT")
+
+	def do_PATCH(self):
+		self._handle("PATCH")
+
+	def do_DELETE(self):
+		self._handle("DELETE")
+
+	def _send(self, status, body, ctype="application/json", headers=()):
+		self.send_response(status)
+		if status != 204 or body:
+			self.send_header("Content-Type", ctype)
+		self.send_header("Content-Length", str(len(body)))
+		for k, v in headers:
+			self.send_header(k, v)
+		self.end_headers()
+		if body:
+			self.wfile.write(body)
+
+	def _admin(self, method, path, body):
+		srv = self.server
+		if path == "/__sim/health" and method == "GET":
+			return self._send(200, b'{"ok":true}')
+		if path == "/__sim/config" and method == "GET":
+			return self._send(200, json_bytes(srv.cfg.as_dict()))
+		if path == "/__sim/config" and method == "POST":
+			try:
+				settings = json.loads(body.decode("utf-8") or "{}")
+				if not isinstance(settings, dict):
+					raise ValueError("body must be an object")
+				apply_config(srv, settings)
+			except (ValueError, TypeError) as e:
+				return self._send(400, json_bytes({"error": str(e)}))
+			return self._send(200, json_bytes(srv.cfg.as_dict()))
+		return self._send(404, json_bytes({"error": "unknown admin path"}))
+
+	def _handle(self, method):
+		srv = self.server
+		body = self._read_body()
+		split = urlsplit(self.path)
+		path = split.path
+		if path.startswith("/__sim/"):
+			return self._admin(method, path, body)
+		query_items = parse_qsl(split.query, keep_blank_values=True)
+		q = dict(query_items)
+		cfg = srv.cfg
+		if cfg.latency_ms > 0:
+			time.sleep(cfg.latency_ms / 1000.0)
+		now = time.time()
+		deployment = None
+		extra = []
+		ctype = "application/json"
+		status = 500
+		out = b""
+		try:
+			status, out, deployment, extra, ctype = self._api(method, path, q, body, now)
+		except Exception as e:  # a simulator bug must not look like an API answer
+			sys.stderr.write("dexma_sim: internal error on %s: %r\n" % (path, e))
+			status, out = 500, json_bytes({"status": 500, "code": "E500", "message": "Internal Server Error"})
+		fault = None
+		prefix = cfg.fail_path_prefix
+		if cfg.fail_rate > 0 and path.startswith(prefix):
+			with cfg.lock:
+				hit = cfg.rng.random() < cfg.fail_rate
+			if hit:
+				fault = cfg.fail_mode
+		entry = {"t": now, "method": method, "path": path, "query": q, "status": status,
+			"deployment": deployment[0] if deployment else None,
+			"token_index": deployment[1] if deployment else None, "fault": fault}
+		if fault is None:
+			srv.log.write(entry)
+			return self._send(status, out, ctype, extra)
+		if fault == "5xx":
+			entry["status"] = 503
+			srv.log.write(entry)
+			return self._send(503, json_bytes({"status": 503, "code": "E503", "message": "Service Unavailable"}))
+		if fault == "html":
+			entry["status"] = 200
+			srv.log.write(entry)
+			page_html = (b"<!DOCTYPE html>\n<html><head><title>Maintenance</title></head>"
+				b"<body><h1>We'll be back soon</h1></body></html>\n")
+			return self._send(200, page_html, "text/html; charset=utf-8")
+		if fault == "badjson":
+			srv.log.write(entry)
+			bad = (out[: len(out) // 2] if len(out) > 1 else b"") + b'{"ts":,<<garbage'
+			return self._send(status, bad, ctype, extra)
+		if fault == "slow":
+			srv.log.write(entry)
+			time.sleep(cfg.slow_seconds)
+			return self._send(status, out, ctype, extra)
+		if fault == "truncate":
+			srv.log.write(entry)
+			self.send_response(status)
+			self.send_header("Content-Type", ctype)
+			self.send_header("Content-Length", str(len(out) + 1 if len(out) < 2 else len(out)))
+			for k, v in extra:
+				self.send_header(k, v)
+			self.end_headers()
+			self.wfile.write(out[: len(out) // 2])
+			self.close_connection = True
+			return None
+		# reset: no answer at all, the peer sees a TCP RST.
+		entry["status"] = None
+		srv.log.write(entry)
+		self.close_connection = True
+		try:
+			self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+			self.rfile.close()
+			self.connection.close()
+		except OSError:
+			pass
+		return None
+
+	def _api(self, method, path, q, body, now):
+		"""Returns (status, body, deployment, extra headers, content type)."""
+		srv = self.server
+		jtype = "application/json"
+		if path != "/" and path.endswith("/"):
+			path = path[:-1]
+		parts = [p for p in path.split("/")]
+		if len(parts) < 2 or parts[1] != "v3":
+			return 404, json_bytes({"status": 404, "code": "E404", "message": "Not Found"}), None, [], jtype
+		parts = parts[2:]
+		if method == "POST" and parts == ["oauth", "access-token"]:
+			key = (q.get("app_id"), q.get("secret"), q.get("temp_token"))
+			tok = srv.apps.get(key)
+			if tok is None:
+				return 401, json_bytes({"status": 401, "code": "E401", "message": "Unauthorized"}), None, [], jtype
+			return 201, tok.encode(), srv.deployments[tok][1:], [], "text/plain"
+		token = None
+		for k, v in self.headers.items():
+			if k.lower() == "x-dexcell-token":
+				token = v.strip()
+		dep = srv.deployments.get(token) if token else None
+		if dep is None:
+			return 401, json_bytes({"status": 401, "code": "E401", "message": "Unauthorized"}), None, [], jtype
+		ds, label = dep[0], dep[1:]
+		allowed, headers = srv.quota.take(token, now)
+		if not allowed:
+			return 429, b"", label, headers, jtype
+		try:
+			if method != "GET":
+				raise ApiError(405, "E405", "Method Not Allowed")
+			if any(p == "" for p in parts):
+				raise Route404()
+			status, out = api_get(ds, parts, q, now)
+		except Route404:
+			status, out = 404, json_bytes({"status": 404, "code": "E404", "message": "Not Found"})
+		except ApiError as e:
+			status, out = e.status, json_bytes(e.body)
+		return status, out, label, headers, jtype
+
+
+def apply_config(srv, settings):
+	cfg = srv.cfg
+	hour_rem = settings.pop("hour_remaining", None)
+	day_rem = settings.pop("day_remaining", None)
+	for k, v in settings.items():
+		if k not in Config.FIELDS:
+			raise ValueError("unknown setting %r" % k)
+		val = Config.FIELDS[k](v)
+		if k == "fail_mode" and val not in FAIL_MODES:
+			raise ValueError("fail_mode must be one of %s" % ", ".join(FAIL_MODES))
+		if k == "window_seconds" and val <= 0:
+			raise ValueError("window_seconds must be > 0")
+		settings[k] = val
+	with cfg.lock:
+		for k, v in settings.items():
+			setattr(cfg, k, v)
+	if hour_rem is not None or day_rem is not None:
+		srv.quota.set_remaining(hour_rem, day_rem)
+
+
+class Server(ThreadingHTTPServer):
+	daemon_threads = True
+	allow_reuse_address = True
+
+
+def main(argv=None):
+	here = os.path.dirname(os.path.abspath(__file__))
+	ap = argparse.ArgumentParser(description="DEXMA API v3 simulator")
+	ap.add_argument("--host", default="127.0.0.1")
+	ap.add_argument("--port", type=int, default=0)
+	ap.add_argument("--port-file")
+	ap.add_argument("--token", action="append", default=[], metavar="TOKEN[=DATASET]")
+	ap.add_argument("--app", action="append", default=[], metavar="ID:SECRET:TEMPTOKEN=TOKEN")
+	ap.add_argument("--fixtures-dir", default=os.environ.get("DX_FIXTURES_REAL")
+		or os.path.normpath(os.path.join(here, "..", "..", "..", "shared", "fixtures-real")))
+	ap.add_argument("--log")
+	ap.add_argument("--latency-ms", type=float, default=0.0)
+	ap.add_argument("--hour-limit", type=int, default=1000)
+	ap.add_argument("--day-limit", type=int, default=10000)
+	ap.add_argument("--window-seconds", type=float, default=3600.0)
+	ap.add_argument("--fail-rate", type=float, default=0.0)
+	ap.add_argument("--fail-mode", choices=FAIL_MODES, default="5xx")
+	ap.add_argument("--fail-seed", type=int, default=1)
+	ap.add_argument("--fail-path-prefix", default="/v3/")
+	ap.add_argument("--slow-seconds", type=float, default=30.0)
+	args = ap.parse_args(argv)
+	if args.window_seconds <= 0:
+		ap.error("--window-seconds must be > 0")
+
+	specs = args.token or [DEFAULT_TOKEN]
+	tokens = []
+	for i, spec in enumerate(specs):
+		tok, _, dset = spec.partition("=")
+		if not TOKEN_RE.match(tok):
+			ap.error("token #%d is not 20 lowercase hex characters" % i)
+		tokens.append((tok, dset or "demo"))
+	apps = {}
+	for spec in args.app:
+		m = re.match(r"^([^:]+):([^:]+):([^=]+)=([0-9a-f]{20})$", spec)
+		if not m:
+			ap.error("--app must be ID:SECRET:TEMPTOKEN=TOKEN")
+		apps[(m.group(1), m.group(2), m.group(3))] = m.group(4)
+		if m.group(4) not in dict(tokens):
+			tokens.append((m.group(4), "demo"))
+	deployments = {}
+	for i, (tok, dset) in enumerate(tokens):
+		# Each token is its own deployment with its own copy of the data set.
+		deployments[tok] = (build_dataset(dset, args.fixtures_dir), dset, i)
+
+	srv = Server((args.host, args.port), Handler)
+	srv.cfg = Config(args)
+	srv.quota = Quota(srv.cfg, [t for t, _ in tokens])
+	srv.log = Log(args.log)
+	srv.deployments = deployments
+	srv.apps = apps
+	port = srv.server_address[1]
+	if args.port_file:
+		tmp = args.port_file + ".tmp"
+		with open(tmp, "w") as f:
+			f.write("%d\n" % port)
+		os.replace(tmp, args.port_file)
+	sys.stdout.write("PORT %d\n" % port)
+	sys.stdout.flush()
+	try:
+		srv.serve_forever(poll_interval=0.2)
+	except KeyboardInterrupt:
+		pass
+	finally:
+		srv.server_close()
+	return 0
+
+
+if __name__ == "__main__":
+	sys.exit(main())
