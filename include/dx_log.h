@@ -18,6 +18,10 @@ enum dx_log_level {
 /* to_syslog: 0 for stderr. debug: 1 to emit DX_LOG_DEBUG lines. */
 void dx_log_setup(int to_syslog, int debug);
 
+/* While muted, nothing is logged: main prints startup failures itself, as
+ * one line, and mutes the client's own report of them. */
+void dx_log_mute(int mute);
+
 void dx_log(enum dx_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -7,6 +7,7 @@
 
 static int log_to_syslog;
 static int log_debug;
+static int log_muted;
 
 void dx_log_setup(int to_syslog, int debug)
 {
@@ -16,6 +17,11 @@ void dx_log_setup(int to_syslog, int debug)
 		openlog("dexmafs", LOG_PID, LOG_DAEMON);
 }
 
+void dx_log_mute(int mute)
+{
+	log_muted = mute;
+}
+
 void dx_log(enum dx_log_level level, const char *fmt, ...)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
@@ -23,7 +29,7 @@ void dx_log(enum dx_log_level level, const char *fmt, ...)
 	char line[1024];
 	va_list ap;
 
-	if (level == DX_LOG_DEBUG && !log_debug)
+	if (log_muted || (level == DX_LOG_DEBUG && !log_debug))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);

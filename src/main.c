@@ -130,7 +130,9 @@ static int check_api(const struct dx_options *o, const char *token,
 			"except to loopback; see allow_insecure_http)\n", o->api_url);
 		return -1;
 	}
+	dx_log_mute(1);
 	rc = dx_client_check(client, why, sizeof(why));
+	dx_log_mute(0);
 	dx_client_stats(client, &st);
 	*quota = st.quota;
 	dx_client_free(client);

@@ -197,11 +197,13 @@ static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			const struct dx_dirent *de = &d->list.items[off - 2];
 
 			name = de->name;
-			if (plus && d->plus)
+			if (plus && d->plus) {
 				to_entry(&de->attr, &e);
-			e.attr.st_ino = de->attr.ino;
-			e.attr.st_mode = de->attr.type == DX_DIR ? S_IFDIR :
-					 de->attr.type == DX_LNK ? S_IFLNK : S_IFREG;
+			} else {
+				e.attr.st_ino = de->attr.ino;
+				e.attr.st_mode = de->attr.type == DX_DIR ? S_IFDIR :
+						 de->attr.type == DX_LNK ? S_IFLNK : S_IFREG;
+			}
 		}
 		if (plus)
 			len = fuse_add_direntry_plus(req, p, rem, name, &e, off + 1);

@@ -1,0 +1,195 @@
+"""The tree end to end: every level lists, files read back the simulator's
+data, links resolve, writes answer EROFS, bad tokens never mount."""
+
+import csv
+import io
+import json
+import os
+import stat
+
+from harness import MountTestCase, Mount, TOKEN, main, run
+
+
+class TreeTest(MountTestCase):
+
+    def test_every_level_lists(self):
+        m = self.mount()
+        self.assertEqual(os.listdir(m.mnt), ["demo"])
+        self.assertEqual(sorted(os.listdir(m.root)), ["devices", "locations", "supplies"])
+        locs = os.listdir(os.path.join(m.root, "locations"))
+        self.assertIn("Barcelona HQ (500110)", locs)
+        devs = os.listdir(os.path.join(m.root, "devices"))
+        self.assertIn("Chiller 1_2 (1200002)", devs)          # '/' replaced
+        self.assertIn("Caldera Calefacción (1200003)", devs)  # UTF-8 kept
+        dev = self.device_dir(m, "Main Meter (1200001)")
+        self.assertEqual(sorted(os.listdir(dev)),
+                         ["EACTIVE", "POWER", "device.json", "location"])
+        self.assertEqual(sorted(os.listdir(os.path.join(dev, "EACTIVE"))),
+                         ["15min", "daily", "hourly", "monthly", "parameter.json"])
+        months = os.listdir(os.path.join(dev, "EACTIVE", "hourly"))
+        self.assertIn("2024-10-01--2024-10-31.csv", months)
+        years = os.listdir(os.path.join(dev, "EACTIVE", "daily"))
+        self.assertIn("2024-01-01--2024-12-31.csv", years)
+        self.assertEqual(sorted(os.listdir(os.path.join(m.root, "supplies"))),
+                         ["ELECTRICITY", "EXPORTED_ELECTRICITY", "GAS", "THERMAL", "WATER"])
+        self.assertTrue(all(n.endswith(".json") for n in
+                            os.listdir(os.path.join(m.root, "supplies", "ELECTRICITY"))))
+
+    def test_ls_tool_at_each_level(self):
+        m = self.mount()
+        dev = self.device_dir(m, "(1200001)")
+        for path in (m.mnt, m.root, os.path.join(m.root, "locations"),
+                     os.path.join(m.root, "devices"), dev, os.path.join(dev, "EACTIVE"),
+                     os.path.join(dev, "EACTIVE", "hourly")):
+            r = run(["ls", "-la", path])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn("?", r.stdout.split("\n", 1)[1][:1])
+
+    def test_month_csv_equals_simulator_data(self):
+        m = self.mount()
+        path = os.path.join(self.device_dir(m, "(1200001)"), "EACTIVE", "hourly",
+                            "2024-10-01--2024-10-31.csv")
+        r = run(["cat", path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = list(csv.reader(io.StringIO(r.stdout)))
+        self.assertEqual(rows[0], ["local_time", "utc_time", "EACTIVE (kWh)"])
+        status, _, body = self.sim.get("/readings", {
+            "device_id": 1200001, "parameter_key": "EACTIVE", "resolution": "H",
+            "from": "2024-10-01T00:00:00", "to": "2024-10-31T23:59:59", "operation": "DELTA"})
+        self.assertEqual(status, 200)
+        values = json.loads(body)["values"]
+        self.assertEqual(len(rows) - 1, len(values))
+        self.assertEqual(len(values), 31 * 24 + 1)  # the day the clocks go back has 25 hours
+        for row, v in zip(rows[1:], values):
+            self.assertEqual(row[0], v["ts"][:10] + " " + v["ts"][11:19])
+            self.assertEqual(float(row[2]), v["v"])
+        self.assertEqual(os.stat(path).st_size, len(r.stdout.encode()))
+
+    def test_json_files_are_the_api_objects(self):
+        m = self.mount()
+        dev = self.device_dir(m, "(1200001)")
+        with open(os.path.join(dev, "device.json")) as f:
+            obj = json.load(f)
+        self.assertEqual(obj["id"], 1200001)
+        with open(os.path.join(dev, "EACTIVE", "parameter.json")) as f:
+            self.assertEqual(json.load(f)["key"], "EACTIVE")
+        loc = os.path.join(m.root, "locations", "Barcelona HQ (500110)", "location.json")
+        with open(loc) as f:
+            self.assertEqual(json.load(f)["id"], 500110)
+
+    def test_symlinks_resolve(self):
+        m = self.mount()
+        dev = self.device_dir(m, "(1200001)")
+        link = os.path.join(dev, "location")
+        self.assertTrue(stat.S_ISLNK(os.lstat(link).st_mode))
+        self.assertEqual(os.readlink(link), "../../locations/Barcelona HQ (500110)")
+        self.assertTrue(os.path.isfile(os.path.join(link, "location.json")))
+        locdevs = os.path.join(m.root, "locations", "Barcelona HQ (500110)", "devices")
+        names = os.listdir(locdevs)
+        self.assertIn(os.path.basename(dev), names)
+        target = os.path.realpath(os.path.join(locdevs, os.path.basename(dev)))
+        self.assertEqual(target, os.path.realpath(dev))
+        parent = os.path.join(m.root, "locations", "Barcelona HQ (500110)", "parent")
+        self.assertTrue(os.path.isdir(parent))
+        # A bare id resolves (as a link to the listed name) without being listed.
+        bare = os.path.join(m.root, "devices", "1200001")
+        self.assertEqual(os.readlink(bare), os.path.basename(dev))
+        self.assertNotIn("1200001", os.listdir(os.path.join(m.root, "devices")))
+
+    def test_writes_answer_read_only(self):
+        m = self.mount()
+        dev = self.device_dir(m, "(1200001)")
+        csvf = os.path.join(dev, "EACTIVE", "hourly", "2024-10-01--2024-10-31.csv")
+        for argv in (["touch", os.path.join(dev, "new")], ["mkdir", os.path.join(dev, "d")],
+                     ["rm", "-f", csvf], ["touch", csvf], ["mv", csvf, csvf + ".x"],
+                     ["rmdir", os.path.join(dev, "EACTIVE")],
+                     ["ln", "-s", "x", os.path.join(dev, "l")]):
+            r = run(argv)
+            self.assertNotEqual(r.returncode, 0, argv)
+            self.assertIn("Read-only file system", r.stderr, argv)
+        r = run(["sh", "-c", "echo x >> '%s'" % csvf])
+        self.assertIn("Read-only file system", r.stderr)
+
+    def test_hidden_names_cost_no_call(self):
+        m = self.mount()
+        dev = self.device_dir(m, "(1200001)")
+        os.listdir(dev)
+        before = self.calls()
+        for p in (m.mnt, m.root, os.path.join(m.root, "devices"), dev):
+            for name in (".Trash", ".Trash-0", ".DS_Store", ".git", ".hidden"):
+                self.assertFalse(os.path.exists(os.path.join(p, name)))
+        self.assertEqual(self.calls(), before)
+        self.assertNotIn(".dexmafs", os.listdir(m.mnt))
+        with open(os.path.join(m.mnt, ".dexmafs", "status")) as f:
+            self.assertIn("deployment: demo", f.read())
+
+    def test_unknown_names_are_enoent(self):
+        m = self.mount()
+        dev = self.device_dir(m, "(1200001)")
+        for p in (os.path.join(m.root, "devices", "Main Meter (999)"),
+                  os.path.join(m.root, "devices", "Wrong Name (1200001)"),
+                  os.path.join(dev, "NOSUCHKEY"),
+                  os.path.join(dev, "EACTIVE", "yearly"),
+                  os.path.join(dev, "EACTIVE", "hourly", "2024-02-30--2024-03-01.csv"),
+                  os.path.join(dev, "EACTIVE", "hourly", "2024-03-01--2024-02-01.csv"),
+                  os.path.join(dev, "EACTIVE", "hourly", "notes.txt")):
+            self.assertFalse(os.path.exists(p), p)
+
+    def test_wrong_token_does_not_mount(self):
+        m = Mount(self.sim.url, token="ffffffffffffffffffff")
+        self.addCleanup(m.cleanup)
+        r = run(m.argv, env=m.env)
+        self.assertNotEqual(r.returncode, 0)
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn("token", lines[0])
+        self.assertNotIn("ffffffffffffffffffff", r.stderr)
+        self.assertFalse(os.path.ismount(m.mnt))
+
+    def test_unreachable_api_does_not_mount(self):
+        m = Mount("http://127.0.0.1:9/v3")
+        self.addCleanup(m.cleanup)
+        r = run(m.argv, env=m.env)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn("cannot mount", r.stderr)
+        self.assertFalse(os.path.ismount(m.mnt))
+
+    def test_missing_and_malformed_token(self):
+        m = Mount(self.sim.url, token=None)
+        self.addCleanup(m.cleanup)
+        r = run(m.argv, env=m.env)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no token", r.stderr)
+        m.env["DEXMA_TOKEN"] = "not-a-token"
+        r = run(m.argv, env=m.env)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("20 hexadecimal", r.stderr)
+        self.assertFalse(os.path.ismount(m.mnt))
+
+    def test_token_file_must_be_private(self):
+        m = Mount(self.sim.url, env_token=False)
+        self.addCleanup(m.cleanup)
+        tf = os.path.join(m.tmp, "token")
+        with open(tf, "w") as f:
+            f.write(TOKEN + "\n")
+        os.chmod(tf, 0o644)
+        m.argv[3] += ",token_file=" + tf
+        r = run(m.argv, env=m.env)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("chmod 600", r.stderr)
+        os.chmod(tf, 0o600)
+        m.start()
+        self.assertIn("devices", os.listdir(m.root))
+
+    def test_mount_costs_one_call_and_top_listing_none(self):
+        self.sim.clear_log()
+        m = self.mount()
+        self.assertEqual(self.calls(), 1)
+        os.listdir(m.mnt)
+        os.listdir(m.root)
+        self.assertEqual(self.calls(), 1)
+
+
+if __name__ == "__main__":
+    main()

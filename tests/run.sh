@@ -1,0 +1,17 @@
+#!/bin/sh
+# The whole test suite, as CI runs it: install packages, build, run every
+# test (unit, simulator, client, mount), then the unit tests again under
+# AddressSanitizer and UndefinedBehaviorSanitizer, and lint the man page.
+# Exit status is non-zero when any test fails.
+set -eu
+cd "$(dirname "$0")/.."
+sh tests/install-deps.sh --test
+[ -d build ] || meson setup build >/dev/null
+meson compile -C build
+meson test -C build --print-errorlogs
+[ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+meson compile -C build-asan
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C build-asan --suite unit --print-errorlogs
+mandoc -Tlint -Wwarning man/dexmafs.1
+echo "all tests passed"
