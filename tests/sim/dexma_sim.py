@@ -534,8 +534,10 @@ GEN_DEVICE_NAMES = ("Main Meter", "HVAC", "Lighting", "Chiller", "Boiler", "Wate
 def build_gen(nloc, ndev, seed):
 	ds = Dataset("gen:%d:%d:%d" % (nloc, ndev, seed), "gen:%d:%d:%d" % (nloc, ndev, seed))
 	rng = random.Random("gen:%d:%d:%d" % (nloc, ndev, seed))
-	loc_base = 3000000 + (seed % 97) * 20000
-	dev_base = 4000000 + (seed % 97) * 50000
+	# Ids depend on the whole spec, so two generated deployments never share one.
+	slot = stable_int("gen", nloc, ndev, seed) % 97
+	loc_base = 3000000 + slot * 20000
+	dev_base = 4000000 + slot * 50000
 	nbranch = max(0, (nloc - 1) // 10) if nloc > 2 else 0
 	leaves = []
 	root_id = loc_base + 1
@@ -573,7 +575,7 @@ def build_gen(nloc, ndev, seed):
 			name = "%s %04d" % (GEN_DEVICE_NAMES[i % len(GEN_DEVICE_NAMES)], i)
 		loc = None if (i % 20 == 19 or not targets) else targets[i % len(targets)]
 		status = "PENDING" if i % 25 == 24 else "ACCEPTED"
-		ds.devices.append(make_device(did, name, loc, 50000 + (seed % 97) * 100 + i % 50, "g%d" % i, status))
+		ds.devices.append(make_device(did, name, loc, 50000 + slot * 100 + i % 50, "g%d" % i, status))
 		zone = ds.loc_zone.get(loc, DEFAULT_ZONE)
 		nkeys = rng.randrange(1, 5)
 		keys = []
@@ -585,7 +587,7 @@ def build_gen(nloc, ndev, seed):
 		ds.dev_meta[did] = (zone, 900 if i % 4 == 3 else 300, local_midnight(start, zone))
 	for src, nsup in (("ELECTRICITY", 3), ("GAS", 2), ("WATER", 2)):
 		for j in range(min(nsup, max(1, nloc))):
-			sid = 70000 + (seed % 97) * 100 + SOURCES.index(src) * 10 + j
+			sid = 70000 + slot * 100 + SOURCES.index(src) * 10 + j
 			ds.supplies[src].append(make_supply(sid, "%s supply %d" % (src.title(), j + 1), src,
 				"ES00%018d" % sid, "ES", "Spain (Espa\u00f1a)"))
 	ds.finish()
