@@ -149,6 +149,10 @@ static void test_negative_offset(void **state)
 	assert_render(&r, day(2022, 2, 28), "T", "℃", DX_TIME_LOCAL_UTC,
 		      "local_time,utc_time,T (℃)\n2022-02-28 20:30:15,2022-03-01 00:00:15,7\n");
 	assert_render(&r, day(2022, 3, 1), "T", "℃", DX_TIME_LOCAL, "local_time,T (℃)\n");
+	/* UTC itself is written +00:00, never Z */
+	v[0].offset_min = 0;
+	assert_render(&r, day(2022, 3, 1), "T", NULL, DX_TIME_ISO,
+		      "time,T\n2022-03-01T00:00:15+00:00,7\n");
 }
 
 static void test_header_quoting(void **state)
