@@ -300,10 +300,8 @@ static int open_dbs(struct dx_store *s)
 	if (!rc)
 		rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc == 0 && v.mv_size == strlen(SCHEMA_TAG) &&
-	    memcmp(v.mv_data, SCHEMA_TAG, v.mv_size) == 0) {
-		mdb_txn_abort(txn);
-		return 0;
-	}
+	    memcmp(v.mv_data, SCHEMA_TAG, v.mv_size) == 0)
+		return mdb_txn_commit(txn); /* an abort would close the dbis */
 	if (rc == 0 || rc == MDB_NOTFOUND) {
 		if (rc == 0)
 			dx_log(DX_LOG_INFO, "cache: schema changed, starting empty");
