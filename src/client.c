@@ -295,8 +295,10 @@ static void record(struct dx_client *c, const struct call *call, int rc,
 		c->stats.latency_ms_total += (uint64_t)resp->elapsed_ms;
 	}
 	if (rc == 0) {
+		/* Rounded up: Reset counts whole seconds from the server's
+		 * now, so the window ends no earlier than ceil(now) + Reset. */
 		changed = dx_quota_answer(c->quota, resp->status, &resp->rate,
-					  floor_div(now_ms(c), 1000));
+					  -floor_div(-now_ms(c), 1000));
 		if (resp->status == 429)
 			c->stats.status_429++;
 	} else {
