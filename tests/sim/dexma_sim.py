@@ -160,7 +160,7 @@ class Series:
 
 	cache_lock = threading.Lock()
 	cached_days = 0
-	MAX_CACHED_DAYS = 200000
+	MAX_CACHED_DAYS = 100000
 	all_series = []
 
 	def __init__(self, seed, dev_id, key, zone, interval, start):
@@ -634,6 +634,8 @@ def add_months(dt, months):
 	m = dt.month - 1 + months
 	y = dt.year + m // 12
 	m = m % 12 + 1
+	if y > 9999:
+		return datetime.max
 	d = min(dt.day, calendar.monthrange(y, m)[1])
 	return dt.replace(year=y, month=m, day=d)
 
@@ -672,15 +674,21 @@ def bucket_starts(res, step, f_naive, t_naive, zone, t0, t1):
 		d = d.replace(day=1)
 	last = t_naive.date()
 	while d <= last:
-		if step == "D":
-			nd = d + timedelta(days=1)
-		elif step == "W":
-			nd = d + timedelta(days=7)
-		else:
-			nd = date(d.year + (d.month // 12), d.month % 12 + 1, 1)
+		try:
+			if step == "D":
+				nd = d + timedelta(days=1)
+			elif step == "W":
+				nd = d + timedelta(days=7)
+			else:
+				nd = date(d.year + (d.month // 12), d.month % 12 + 1, 1)
+			end = to_epoch(datetime(nd.year, nd.month, nd.day), zone)
+		except (OverflowError, ValueError):
+			nd, end = None, t1 + 1  # the last representable day
 		s = to_epoch(datetime(d.year, d.month, d.day), zone)
 		if t0 <= s <= t1:
-			out.append((s, to_epoch(datetime(nd.year, nd.month, nd.day), zone)))
+			out.append((s, end))
+		if nd is None:
+			break
 		d = nd
 	return out
 
