@@ -1018,6 +1018,9 @@ class Handler(BaseHTTPRequestHandler):
 	def log_message(self, fmt, *args):  # quiet: the JSONL log is the record
 		pass
 
+	def version_string(self):
+		return self.server_version
+
 	def _read_body(self):
 		length = self.headers.get("Content-Length")
 		if length:
