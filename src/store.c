@@ -703,7 +703,8 @@ static int expire_txn(struct dx_store *s, MDB_txn *txn, const char *prefix,
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
 	     rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+		if (plen && (k.mv_size < plen ||
+			     memcmp(k.mv_data, prefix, plen) != 0))
 			break;
 		if (decode_header(&v, &m) || m.fetched_at >= m.final_at ||
 		    (m.flags & DX_STORE_EXPIRED))

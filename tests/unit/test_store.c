@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -507,7 +508,7 @@ static void test_eviction_objects_before_listings(void **state)
 
 struct race {
 	struct dx_store *s;
-	volatile int stop;
+	atomic_int stop;
 	int bad;
 	long reads;
 	pthread_mutex_t lock;
@@ -544,7 +545,7 @@ static void *reader(void *arg)
 	int bad = 0;
 
 	dx_buf_init(&b, 1 << 24);
-	while (!r->stop) {
+	while (!atomic_load(&r->stop)) {
 		snprintf(key, sizeof(key), "key-%02d", rand_r(&seed) % NKEYS);
 		dx_buf_reset(&b);
 		int rc = dx_store_get(r->s, key, &b, &m);
@@ -568,7 +569,7 @@ static void *reader(void *arg)
 static void test_readers_and_writer(void **state)
 {
 	struct fixture *f = *state;
-	struct race r = { .stop = 0 };
+	struct race r = { .bad = 0 };
 	pthread_t th[NREADERS];
 	struct dx_store_meta m;
 	struct dx_buf b;
@@ -576,6 +577,7 @@ static void test_readers_and_writer(void **state)
 	int i, n;
 
 	pthread_mutex_init(&r.lock, NULL);
+	atomic_init(&r.stop, 0);
 	assert_int_equal(dx_store_open(f->dir, 0, &r.s), 0);
 	for (i = 0; i < NREADERS; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, reader, &r), 0);
@@ -587,7 +589,7 @@ static void test_readers_and_writer(void **state)
 		m = meta_of(0, n, i);
 		assert_int_equal(dx_store_put(r.s, key, b.data, b.len, &m), 0);
 	}
-	r.stop = 1;
+	atomic_store(&r.stop, 1);
 	for (i = 0; i < NREADERS; i++)
 		pthread_join(th[i], NULL);
 	dx_buf_release(&b);
