@@ -252,16 +252,20 @@ static int clear_all(struct dx_store *s, MDB_txn *txn)
 		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 		while (rc == 0 && is_ours(&k))
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-		if (rc == 0 && k.mv_size >= sizeof(name))
+		if (rc == 0 && k.mv_size >= sizeof(name)) {
 			rc = mdb_cursor_del(cur, 0);
-		else if (rc == 0)
-			memcpy(name, k.mv_data, k.mv_size), name[k.mv_size] = '\0';
+			k.mv_size = 0;
+		} else if (rc == 0) {
+			memcpy(name, k.mv_data, k.mv_size);
+			name[k.mv_size] = '\0';
+			k.mv_data = name;
+		}
 		mdb_cursor_close(cur);
 		if (rc == MDB_NOTFOUND)
 			break;
 		if (rc)
 			return rc;
-		if (k.mv_size >= sizeof(name))
+		if (k.mv_size == 0)
 			continue;
 		rc = mdb_dbi_open(txn, name, 0, &dbi);
 		if (rc == 0)
@@ -783,7 +787,8 @@ int dx_store_get_record(struct dx_store *s, const char *name, void *data,
 		return rc;
 	rc = mdb_err(mdb_get(txn, s->records, &k, &v), "get");
 	if (!rc) {
-		memcpy(data, v.mv_data, v.mv_size < size ? v.mv_size : size);
+		if (size)
+			memcpy(data, v.mv_data, v.mv_size < size ? v.mv_size : size);
 		*len = v.mv_size;
 	}
 	mdb_txn_abort(txn);
