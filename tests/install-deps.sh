@@ -3,7 +3,7 @@
 # Skips apt-get entirely when everything is already there.
 set -e
 pkgs="gcc pkg-config meson ninja-build libfuse3-dev fuse3 libcurl4-openssl-dev
-libjansson-dev liblmdb-dev libcmocka-dev python3 tzdata ca-certificates curl"
+libjansson-dev liblmdb-dev libcmocka-dev libinih-dev python3 tzdata ca-certificates curl"
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs gnumeric rsync mandoc valgrind tar coreutils findutils grep"
 fi

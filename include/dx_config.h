@@ -1,0 +1,1 @@
+/* dx_config: placeholder, being written. */
