@@ -623,15 +623,18 @@ int dx_store_del(struct dx_store *s, const char *key)
 	return mdb_err(mdb_txn_commit(txn), "commit");
 }
 
-/* Rewrites one entry's header byte or field in a write transaction. The
- * value is copied first: pointers into the map do not survive a put. */
-static int rewrite(struct dx_store *s, MDB_txn *txn, MDB_val *k,
-		   const MDB_val *v, struct dx_buf *tmp,
-		   const struct dx_store_meta *m)
+/* Writes an entry again under a new header; with cur, the entry under the
+ * cursor. Key and value are copied first: the put may move the page they
+ * point into. Keys are at most max_key (511) bytes. */
+static int rewrite(struct dx_store *s, MDB_txn *txn, MDB_cursor *cur,
+		   const MDB_val *k, const MDB_val *v,
+		   const struct dx_store_meta *m, struct dx_buf *tmp)
 {
-	MDB_val nv;
+	char key[512];
+	MDB_val nk = { k->mv_size, key }, nv;
 	int rc;
 
+	memcpy(key, k->mv_data, k->mv_size);
 	dx_buf_reset(tmp);
 	rc = dx_buf_append(tmp, v->mv_data, v->mv_size);
 	if (rc)
@@ -639,7 +642,9 @@ static int rewrite(struct dx_store *s, MDB_txn *txn, MDB_val *k,
 	encode_header((unsigned char *)tmp->data, m, v->mv_size - HEADER_SIZE);
 	nv.mv_size = tmp->len;
 	nv.mv_data = tmp->data;
-	return mdb_err(mdb_put(txn, s->data, k, &nv, 0), "put");
+	if (cur)
+		return mdb_err(mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT), "put");
+	return mdb_err(mdb_put(txn, s->data, &nk, &nv, 0), "put");
 }
 
 int dx_store_touch(struct dx_store *s, const char *key, int64_t last_used)
@@ -662,7 +667,7 @@ int dx_store_touch(struct dx_store *s, const char *key, int64_t last_used)
 		rc = decode_header(&v, &m);
 	if (!rc) {
 		m.last_used = last_used;
-		rc = rewrite(s, txn, &k, &v, &tmp, &m);
+		rc = rewrite(s, txn, NULL, &k, &v, &m, &tmp);
 	}
 	if (rc)
 		mdb_txn_abort(txn);
@@ -670,27 +675,6 @@ int dx_store_touch(struct dx_store *s, const char *key, int64_t last_used)
 		rc = mdb_err(mdb_txn_commit(txn), "commit");
 	dx_buf_release(&tmp);
 	return rc;
-}
-
-/* Marks one entry at the cursor. The key and value are copied first: the
- * put may move the page they point into. */
-static int expire_one(MDB_cursor *cur, const MDB_val *k, const MDB_val *v,
-		      const struct dx_store_meta *m, struct dx_buf *tmp)
-{
-	char key[512];
-	MDB_val nk = { k->mv_size, key }, nv;
-	int rc;
-
-	/* Keys are at most max_key (511) bytes. */
-	memcpy(key, k->mv_data, k->mv_size);
-	dx_buf_reset(tmp);
-	rc = dx_buf_append(tmp, v->mv_data, v->mv_size);
-	if (rc)
-		return rc;
-	encode_header((unsigned char *)tmp->data, m, v->mv_size - HEADER_SIZE);
-	nv.mv_size = tmp->len;
-	nv.mv_data = tmp->data;
-	return mdb_err(mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT), "expire");
 }
 
 static int expire_txn(struct dx_store *s, MDB_txn *txn, const char *prefix,
@@ -714,7 +698,7 @@ static int expire_txn(struct dx_store *s, MDB_txn *txn, const char *prefix,
 		    (m.flags & DX_STORE_EXPIRED))
 			continue;
 		m.flags |= DX_STORE_EXPIRED;
-		rc = expire_one(cur, &k, &v, &m, tmp);
+		rc = rewrite(s, txn, cur, &k, &v, &m, tmp);
 		if (rc)
 			goto out;
 	}
