@@ -1,1 +1,487 @@
-/* placeholder: being written */
+/* The configuration file and the precedence of settings; see dx_config.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "dx_config.h"
+
+#define MAX_OPTIONS 64
+#define MAX_DEPLOYMENTS 64
+
+/* Options that take a value; flags are listed apart. "config" is not here:
+ * a config file naming another one would only confuse. */
+static const char *const value_options[] = {
+	"api_url", "token_file", "cache_dir", "deployment", "time_format",
+	"resolutions", "cache_size", "ttl_meta", "ttl_open", "late_margin",
+	"parallel", "retries", "timeout", "quota_wait", "reserve", NULL
+};
+static const char *const flag_options[] = { "offline", "allow_insecure_http", NULL };
+
+static int in_list(const char *const *list, const char *name)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, name))
+			return 1;
+	return 0;
+}
+
+int dx_config_is_option(const char *name)
+{
+	return in_list(value_options, name) || in_list(flag_options, name);
+}
+
+static size_t name_len(const char *opt)
+{
+	return strcspn(opt, "=");
+}
+
+static char **optlist_find(const struct dx_optlist *l, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (name_len(l->v[i]) == len && !strncmp(l->v[i], name, len))
+			return &l->v[i];
+	return NULL;
+}
+
+int dx_optlist_set(struct dx_optlist *l, const char *opt)
+{
+	char **slot = optlist_find(l, opt, name_len(opt)), **grown;
+	char *copy = strdup(opt);
+
+	if (!copy)
+		return -ENOMEM;
+	if (slot) {
+		free(*slot);
+		*slot = copy;
+		return 0;
+	}
+	if (l->n >= MAX_OPTIONS) {
+		free(copy);
+		return -ENOMEM;
+	}
+	grown = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+	if (!grown) {
+		free(copy);
+		return -ENOMEM;
+	}
+	l->v = grown;
+	l->v[l->n++] = copy;
+	return 0;
+}
+
+const char *dx_optlist_get(const struct dx_optlist *l, const char *name)
+{
+	char **slot = optlist_find(l, name, strlen(name));
+	size_t len;
+
+	if (!slot)
+		return NULL;
+	len = name_len(*slot);
+	return (*slot)[len] ? *slot + len + 1 : "";
+}
+
+void dx_optlist_release(struct dx_optlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+struct parse_ctx {
+	struct dx_config *c;
+	const char *base_dir;
+	char *err;
+	size_t errsize;
+	int failed;
+};
+
+static int fail(struct parse_ctx *p, int rc, const char *fmt, const char *a, const char *b)
+{
+	/* inih reports the line of the first failure only; keep its reason. */
+	if (!p->failed) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		snprintf(p->err, p->errsize, fmt, a, b);
+#pragma GCC diagnostic pop
+		p->failed = rc;
+	}
+	return 0;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+	static const char *const no[] = { "no", "false", "off", "0", NULL };
+	int i;
+
+	for (i = 0; yes[i]; i++)
+		if (!strcasecmp(v, yes[i]))
+			return *out = 1, 0;
+	for (i = 0; no[i]; i++)
+		if (!strcasecmp(v, no[i]))
+			return *out = 0, 0;
+	return -1;
+}
+
+static int set_default(struct parse_ctx *p, const char *name, const char *value)
+{
+	char opt[4096];
+	int on;
+
+	if (in_list(flag_options, name)) {
+		if (parse_bool(value, &on))
+			return fail(p, -EINVAL, "%s takes yes or no, not '%s'", name, value);
+		if (!on)
+			return 1;
+		snprintf(opt, sizeof(opt), "%s", name);
+	} else if (in_list(value_options, name)) {
+		if (!*value)
+			return fail(p, -EINVAL, "%s has no value%s", name, "");
+		if ((size_t)snprintf(opt, sizeof(opt), "%s=%s", name, value) >= sizeof(opt))
+			return fail(p, -EINVAL, "the value of %s is too long%s", name, "");
+	} else {
+		return fail(p, -EINVAL, "unknown option '%s' in [defaults]%s", name, "");
+	}
+	if (dx_optlist_set(&p->c->defaults, opt))
+		return fail(p, -ENOMEM, "out of memory%s%s", "", "");
+	return 1;
+}
+
+static int valid_name(const char *s)
+{
+	/* The name is a directory name and part of the mount's source. */
+	return *s && *s != '.' && strlen(s) < 200 && !strpbrk(s, "/,\\ \t");
+}
+
+static struct dx_config_deployment *find_dep(struct dx_config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->ndeps; i++)
+		if (!strcmp(c->deps[i].name, name))
+			return &c->deps[i];
+	return NULL;
+}
+
+static struct dx_config_deployment *add_dep(struct parse_ctx *p, const char *name)
+{
+	struct dx_config *c = p->c;
+	struct dx_config_deployment *d = find_dep(c, name), *grown;
+
+	if (d)
+		return d;
+	if (!valid_name(name))
+		return fail(p, -EINVAL, "bad deployment name '%s' (no '/', ',', blanks or leading '.')%s",
+			    name, ""), NULL;
+	if (c->ndeps >= MAX_DEPLOYMENTS)
+		return fail(p, -EINVAL, "too many deployments%s%s", "", ""), NULL;
+	grown = realloc(c->deps, (c->ndeps + 1) * sizeof(*c->deps));
+	if (!grown)
+		return fail(p, -ENOMEM, "out of memory%s%s", "", ""), NULL;
+	c->deps = grown;
+	d = &c->deps[c->ndeps];
+	memset(d, 0, sizeof(*d));
+	d->name = strdup(name);
+	if (!d->name)
+		return fail(p, -ENOMEM, "out of memory%s%s", "", ""), NULL;
+	c->ndeps++;
+	return d;
+}
+
+static int set_path(struct parse_ctx *p, char **field, const char *value)
+{
+	size_t need;
+
+	if (value[0] == '/' || !p->base_dir) {
+		*field = strdup(value);
+	} else {
+		need = strlen(p->base_dir) + strlen(value) + 2;
+		*field = malloc(need);
+		if (*field)
+			snprintf(*field, need, "%s/%s", p->base_dir, value);
+	}
+	return *field ? 1 : fail(p, -ENOMEM, "out of memory%s%s", "", "");
+}
+
+static int set_dep(struct parse_ctx *p, const char *section, const char *name,
+		   const char *value)
+{
+	struct dx_config_deployment *d;
+	char **field;
+
+	while (isspace((unsigned char)*section))
+		section++;
+	d = add_dep(p, section);
+	if (!d)
+		return 0;
+	field = !strcmp(name, "token_file") ? &d->token_file :
+		!strcmp(name, "token_credential") ? &d->token_credential :
+		!strcmp(name, "api_url") ? &d->api_url : NULL;
+	if (!field)
+		return fail(p, -EINVAL, "unknown key '%s' in [deployment %s] "
+			    "(token_file, token_credential, api_url)", name, d->name);
+	if (*field)
+		return fail(p, -EINVAL, "%s given twice in [deployment %s]", name, d->name);
+	if (!*value)
+		return fail(p, -EINVAL, "%s has no value in [deployment %s]", name, d->name);
+	if (field == &d->token_file)
+		return set_path(p, field, value);
+	if (field == &d->token_credential && (strchr(value, '/') || value[0] == '.'))
+		return fail(p, -EINVAL, "bad credential name '%s' in [deployment %s]", value, d->name);
+	*field = strdup(value);
+	return *field ? 1 : fail(p, -ENOMEM, "out of memory%s%s", "", "");
+}
+
+static int on_entry(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *p = user;
+
+	if (p->failed)
+		return 0;
+	if (!strcmp(section, "defaults"))
+		return set_default(p, name, value);
+	if (!strncmp(section, "deployment", 10) && isspace((unsigned char)section[10]))
+		return set_dep(p, section + 10, name, value);
+	if (!section[0])
+		return fail(p, -EINVAL, "'%s' outside any section (use [defaults])%s", name, "");
+	return fail(p, -EINVAL, "unknown section [%s] ([defaults] or [deployment NAME])%s",
+		    section, "");
+}
+
+static int finish(struct parse_ctx *p, int line)
+{
+	size_t i;
+	char reason[512];
+
+	if (line > 0 || p->failed) {
+		snprintf(reason, sizeof(reason), "%s", p->err);
+		if (line > 0)
+			snprintf(p->err, p->errsize, "line %d: %s", line,
+				 p->failed ? reason : "syntax error");
+		return p->failed ? p->failed : -EINVAL;
+	}
+	if (line < 0)
+		return snprintf(p->err, p->errsize, "out of memory"), -ENOMEM;
+	for (i = 0; i < p->c->ndeps; i++) {
+		const struct dx_config_deployment *d = &p->c->deps[i];
+
+		if (!d->token_file == !d->token_credential)
+			return snprintf(p->err, p->errsize, "[deployment %s] needs token_file or "
+					"token_credential (one of them)", d->name), -EINVAL;
+	}
+	return 0;
+}
+
+static int accept_all(void *user, const char *section, const char *name, const char *value)
+{
+	return 1;
+}
+
+int dx_config_parse_string(const char *text, const char *base_dir, struct dx_config *c,
+			   char *err, size_t errsize)
+{
+	char scratch[1];
+	struct parse_ctx p = { c, base_dir, err ? err : scratch, err ? errsize : 1, 0 };
+	int rc, line;
+
+	memset(c, 0, sizeof(*c));
+	p.err[0] = '\0';
+	/* A first pass finds syntax errors, so a line number never goes with
+	 * the reason of a later line. */
+	line = ini_parse_string(text, accept_all, NULL);
+	if (line > 0)
+		return snprintf(p.err, p.errsize, "line %d: syntax error", line), -EINVAL;
+	rc = finish(&p, ini_parse_string(text, on_entry, &p));
+	if (rc)
+		dx_config_release(c);
+	return rc;
+}
+
+/* Config files are small; a cap keeps a wrong path (a device, a huge
+ * file) from eating memory. */
+#define CONFIG_MAX (256 * 1024)
+
+int dx_config_load(const char *path, struct dx_config *c, char *err, size_t errsize)
+{
+	char dir[4096], reason[512], *slash, *text = NULL;
+	ssize_t n;
+	size_t len = 0;
+	int fd, rc;
+
+	memset(c, 0, sizeof(*c));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errsize, "cannot read config %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	text = malloc(CONFIG_MAX + 1);
+	rc = text ? 0 : -ENOMEM;
+	while (!rc && (n = read(fd, text + len, CONFIG_MAX - len)) > 0)
+		len += (size_t)n;
+	if (!rc && (n < 0 || len == CONFIG_MAX))
+		rc = n < 0 ? -errno : -EFBIG;
+	close(fd);
+	if (rc) {
+		snprintf(err, errsize, "cannot read config %s: %s", path, strerror(-rc));
+		goto out;
+	}
+	text[len] = '\0';
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	rc = dx_config_parse_string(text, dir, c, err, errsize);
+	if (rc) {
+		snprintf(reason, sizeof(reason), "%s", err);
+		snprintf(err, errsize, "config %s: %s", path, reason);
+	}
+out:
+	free(text);
+	return rc;
+}
+
+void dx_config_release(struct dx_config *c)
+{
+	size_t i;
+
+	dx_optlist_release(&c->defaults);
+	for (i = 0; i < c->ndeps; i++) {
+		free(c->deps[i].name);
+		free(c->deps[i].token_file);
+		free(c->deps[i].token_credential);
+		free(c->deps[i].api_url);
+	}
+	free(c->deps);
+	c->deps = NULL;
+	c->ndeps = 0;
+}
+
+int dx_config_default_path(const char *xdg_config_home, const char *home, char *out,
+			   size_t size)
+{
+	int n;
+
+	if (xdg_config_home && *xdg_config_home)
+		n = snprintf(out, size, "%s/dexmafs/config", xdg_config_home);
+	else if (home && *home)
+		n = snprintf(out, size, "%s/.config/dexmafs/config", home);
+	else
+		return -ENOENT;
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int dx_config_merge(const struct dx_config *c, const struct dx_optlist *cmdline,
+		    struct dx_optlist *out)
+{
+	size_t i;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; !rc && i < cmdline->n; i++)
+		rc = dx_optlist_set(out, cmdline->v[i]);
+	for (i = 0; !rc && c && i < c->defaults.n; i++) {
+		const char *opt = c->defaults.v[i];
+
+		if (!optlist_find(cmdline, opt, name_len(opt)))
+			rc = dx_optlist_set(out, opt);
+	}
+	if (rc)
+		dx_optlist_release(out);
+	return rc;
+}
+
+int dx_config_token_path(const struct dx_config_deployment *d, const char *credentials_dir,
+			 char *out, size_t size, char *err, size_t errsize)
+{
+	int n;
+
+	if (d->token_file) {
+		n = snprintf(out, size, "%s", d->token_file);
+	} else {
+		if (!credentials_dir || !*credentials_dir)
+			return snprintf(err, errsize, "deployment %s: token_credential %s needs "
+					"$CREDENTIALS_DIRECTORY (systemd LoadCredential=)",
+					d->name, d->token_credential), -ENOENT;
+		n = snprintf(out, size, "%s/%s", credentials_dir, d->token_credential);
+	}
+	if (n < 0 || (size_t)n >= size)
+		return snprintf(err, errsize, "deployment %s: token path too long", d->name),
+			-ENAMETOOLONG;
+	return 0;
+}
+
+int dx_config_token_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 20; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	return s[20] == '\0';
+}
+
+int dx_config_read_token(const char *path, char out[21], char *err, size_t errsize)
+{
+	char buf[128];
+	const char *src = buf;
+	struct stat st;
+	ssize_t n;
+	size_t len;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -1;
+
+	if (fd < 0)
+		return snprintf(err, errsize, "cannot read token file %s: %s", path,
+				strerror(errno)), -1;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errsize, "token file %s is not a regular file", path);
+		goto out;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errsize, "token file %s is readable by others (mode %03o); "
+			 "run: chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
+		goto out;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		snprintf(err, errsize, "cannot read token file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	buf[n] = '\0';
+	src += strspn(src, " \t\r\n");
+	len = strcspn(src, " \t\r\n");
+	if (len != 20 || src[len + strspn(src + len, " \t\r\n")] != '\0') {
+		snprintf(err, errsize, "token file %s must hold 20 hexadecimal characters", path);
+		goto out;
+	}
+	memcpy(out, src, 20);
+	out[20] = '\0';
+	if (!dx_config_token_ok(out)) {
+		memset(out, 0, 21);
+		snprintf(err, errsize, "token file %s must hold 20 hexadecimal characters", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
