@@ -20,6 +20,7 @@
 #include "dx_client.h"
 #include "dx_log.h"
 #include "dx_tree.h"
+#include "cli.h"
 #include "ops.h"
 #include "options.h"
 
@@ -95,13 +96,13 @@ static void save_quota(void *ctx, const struct dx_quota_state *q)
 		dx_cache_put_record(s->cache, s->name, q, sizeof(*q));
 }
 
-static int new_client(const struct dx_options *o, const char *token,
-		      struct quota_sink *sink, struct dx_client **out)
+static int new_client(const struct dx_options *o, const struct dx_mount_dep *d,
+		      const char *token, struct quota_sink *sink, struct dx_client **out)
 {
 	struct dx_client_opts co;
 
 	dx_client_opts_default(&co);
-	co.api_url = o->api_url;
+	co.api_url = d->api_url;
 	co.token = token;
 	co.max_parallel = o->parallel;
 	co.max_retries = o->retries;
@@ -116,18 +117,19 @@ static int new_client(const struct dx_options *o, const char *token,
 	return dx_client_new(&co, out);
 }
 
-/* The one call a mount costs: is the API there and does it take the token? */
-static int check_api(const struct dx_options *o, const char *token,
-		     struct dx_quota_state *quota)
+/* The one call a deployment's mount costs: is the API there and does it
+ * take the token? */
+static int check_api(const struct dx_options *o, const struct dx_mount_dep *d,
+		     const char *token, struct dx_quota_state *quota)
 {
 	struct dx_client *client;
 	struct dx_client_stats st;
 	char why[512] = "";
-	int rc = new_client(o, token, NULL, &client);
+	int rc = new_client(o, d, token, NULL, &client);
 
 	if (rc) {
-		fprintf(stderr, "dexmafs: cannot mount: bad api_url '%s' (https:// required "
-			"except to loopback; see allow_insecure_http)\n", o->api_url);
+		fprintf(stderr, "dexmafs: cannot mount %s: bad api_url '%s' (https:// required "
+			"except to loopback; see allow_insecure_http)\n", d->name, d->api_url);
 		return -1;
 	}
 	dx_log_mute(1);
@@ -137,21 +139,65 @@ static int check_api(const struct dx_options *o, const char *token,
 	*quota = st.quota;
 	dx_client_free(client);
 	if (rc) {
-		fprintf(stderr, "dexmafs: cannot mount: %s\n",
+		fprintf(stderr, "dexmafs: cannot mount %s: %s\n", d->name,
 			why[0] ? why : strerror(-rc));
 		return -1;
 	}
 	return 0;
 }
 
-static int add_mount_options(struct fuse_args *args, const char *deployment)
+/* The cache is opened for real only after daemonising (LMDB does not
+ * survive fork); opening it once here makes an unusable one a startup
+ * failure instead of a mount that dies at once. */
+static int check_cache(const struct dx_options *o)
 {
-	char opt[512];
+	struct dx_cache_opts co = { 0 };
+	struct dx_cache *cache;
+	int rc = make_cache_dir(o->cache_dir);
 
-	snprintf(opt, sizeof(opt), "-ofsname=dexma:%s,subtype=dexmafs,ro,default_permissions",
-		 deployment);
-	return fuse_opt_add_arg(args, opt);
+	if (!rc) {
+		co.dir = o->cache_dir;
+		co.max_bytes = o->cache_bytes;
+		co.offline = o->offline;
+		rc = dx_cache_open(&co, &cache);
+		if (!rc)
+			dx_cache_close(cache);
+	}
+	if (rc)
+		fprintf(stderr, "dexmafs: cannot mount: cache directory %s is not usable: %s "
+			"(choose another with -o cache_dir=PATH)\n", o->cache_dir, strerror(-rc));
+	return rc ? -1 : 0;
 }
+
+static int add_mount_options(struct fuse_args *args, const struct dx_options *o)
+{
+	char fsname[512], *escaped = NULL, *opt = NULL;
+	size_t len;
+	int rc = -1;
+
+	dx_options_fsname(o, fsname, sizeof(fsname));
+	/* A source may hold commas; libfuse splits -o at unescaped ones. */
+	if (fuse_opt_add_opt_escaped(&escaped, fsname))
+		goto out;
+	len = strlen(escaped) + 64;
+	opt = malloc(len);
+	if (!opt)
+		goto out;
+	snprintf(opt, len, "-ofsname=%s,subtype=dexmafs,ro,default_permissions", escaped);
+	rc = fuse_opt_add_arg(args, opt);
+out:
+	free(opt);
+	free(escaped);
+	return rc;
+}
+
+/* What each mounted deployment holds while the daemon runs. */
+struct dep_run {
+	char token[21];
+	struct dx_quota_state quota;
+	struct quota_sink sink;
+	struct dx_client *client;
+};
 
 int main(int argc, char *argv[])
 {
@@ -162,17 +208,20 @@ int main(int argc, char *argv[])
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *loop = NULL;
 	struct dx_cache *cache = NULL;
-	struct dx_client *client = NULL;
 	struct dx_tree *tree = NULL;
-	struct dx_deployment dep;
+	struct dx_deployment *deps = NULL;
+	struct dep_run *run = NULL;
 	struct dx_cache_opts cache_opts = { 0 };
 	struct dx_tree_opts tree_opts = { 0 };
-	struct dx_quota_state quota = { -1, -1, -1, -1, 0, 0, 0 };
-	struct quota_sink sink = { 0 };
 	pthread_t refresher;
 	int have_refresher = 0, mounted = 0, ret = 1, rc;
-	char token[21] = "", why[512];
+	char why[1024];
+	size_t i, nclients = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "prefetch"))
+		return dx_prefetch_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "token"))
+		return dx_token_main(argc - 1, argv + 1);
 	if (dx_options_parse(&args, &o) || fuse_parse_cmdline(&args, &cmd))
 		goto out_args;
 	if (cmd.show_help || o.show_help) {
@@ -188,25 +237,34 @@ int main(int argc, char *argv[])
 		goto out_args;
 	}
 	if (!cmd.mountpoint) {
-		fprintf(stderr, "usage: dexmafs [options] MOUNTPOINT (dexmafs -h for help)\n");
+		fprintf(stderr, "usage: dexmafs [options] [dexma:DEPLOYMENT] MOUNTPOINT "
+			"(dexmafs -h for help)\n");
 		goto out_args;
 	}
 	if (dx_options_finish(&o))
 		goto out_args;
 	dx_log_setup(0, cmd.debug);
-	if (!o.offline && dx_options_token(&o, token, why, sizeof(why))) {
-		fprintf(stderr, "dexmafs: cannot mount: %s\n", why);
+	run = calloc(o.ndeps, sizeof(*run));
+	deps = calloc(o.ndeps, sizeof(*deps));
+	if (!run || !deps) {
+		fprintf(stderr, "dexmafs: out of memory\n");
 		goto out_args;
 	}
-	rc = make_cache_dir(o.cache_dir);
-	if (rc) {
-		fprintf(stderr, "dexmafs: cannot mount: cache directory %s is not usable: %s\n",
-			o.cache_dir, strerror(-rc));
-		goto out_args;
+	for (i = 0; i < o.ndeps; i++) {
+		struct dx_quota_state unknown = { -1, -1, -1, -1, 0, 0, 0 };
+
+		run[i].quota = unknown;
+		if (!o.offline && dx_options_token(&o, i, run[i].token, why, sizeof(why))) {
+			fprintf(stderr, "dexmafs: cannot mount %s: %s\n", o.deps[i].name, why);
+			goto out_args;
+		}
 	}
-	if (!o.offline && check_api(&o, token, &quota))
+	if (check_cache(&o))
 		goto out_args;
-	if (add_mount_options(&args, o.deployment))
+	for (i = 0; i < o.ndeps && !o.offline; i++)
+		if (check_api(&o, &o.deps[i], run[i].token, &run[i].quota))
+			goto out_args;
+	if (add_mount_options(&args, &o))
 		goto out_args;
 
 	se = fuse_session_new(&args, &dx_ops, sizeof(dx_ops), &ctx);
@@ -232,29 +290,38 @@ int main(int argc, char *argv[])
 		dx_log(DX_LOG_ERR, "cannot open the cache in %s: %s", o.cache_dir, strerror(-rc));
 		goto out_unmount;
 	}
-	sink.cache = cache;
-	snprintf(sink.name, sizeof(sink.name), "quota:%s", o.deployment);
-	if (!o.offline) {
-		struct dx_quota_state saved;
-		size_t len;
+	for (i = 0; i < o.ndeps; i++) {
+		struct dep_run *r = &run[i];
 
-		if (new_client(&o, token, &sink, &client)) {
-			dx_log(DX_LOG_ERR, "cannot create the API client");
-			goto out_cache;
+		deps[i].name = o.deps[i].name;
+		r->sink.cache = cache;
+		/* One ledger per deployment: each token has its own quota. */
+		snprintf(r->sink.name, sizeof(r->sink.name), "quota:%s", o.deps[i].name);
+		if (o.offline)
+			continue;
+		if (new_client(&o, &o.deps[i], r->token, &r->sink, &r->client)) {
+			dx_log(DX_LOG_ERR, "%s: cannot create the API client for %s", o.deps[i].name,
+			       o.deps[i].api_url);
+			goto out_clients;
 		}
-		/* The ledger of earlier mounts, unless the check just saw newer. */
-		if (!dx_cache_get_record(cache, sink.name, &saved, sizeof(saved), &len) &&
-		    len == sizeof(saved) && quota.hour_limit < 0)
-			quota = saved;
-		dx_client_set_quota(client, &quota);
-		save_quota(&sink, &quota);
+		nclients = i + 1;
+		deps[i].client = r->client;
+		{
+			struct dx_quota_state saved;
+			size_t len;
+
+			/* The ledger of earlier mounts, unless the check just saw newer. */
+			if (!dx_cache_get_record(cache, r->sink.name, &saved, sizeof(saved), &len) &&
+			    len == sizeof(saved) && r->quota.hour_limit < 0)
+				r->quota = saved;
+		}
+		dx_client_set_quota(r->client, &r->quota);
+		save_quota(&r->sink, &r->quota);
+		explicit_bzero(r->token, sizeof(r->token));
 	}
-	memset(token, 0, sizeof(token));
-	dep.name = o.deployment;
-	dep.client = client;
 	tree_opts.cache = cache;
-	tree_opts.deps = &dep;
-	tree_opts.ndeps = 1;
+	tree_opts.deps = deps;
+	tree_opts.ndeps = o.ndeps;
 	tree_opts.listed_res = o.listed_res;
 	tree_opts.timefmt = o.timefmt;
 	tree_opts.ttl_meta = o.ttl_meta;
@@ -264,7 +331,7 @@ int main(int argc, char *argv[])
 	tree_opts.gid = getgid();
 	if (dx_tree_new(&tree_opts, &tree)) {
 		dx_log(DX_LOG_ERR, "out of memory");
-		goto out_client;
+		goto out_clients;
 	}
 	ctx.tree = tree;
 
@@ -294,9 +361,9 @@ out_refresher:
 		close(refresh_pipe[0]);
 	}
 	dx_tree_free(tree);
-out_client:
-	dx_client_free(client);
-out_cache:
+out_clients:
+	for (i = 0; i < nclients; i++)
+		dx_client_free(run[i].client);
 	dx_cache_close(cache);
 out_unmount:
 	if (mounted)
@@ -306,7 +373,10 @@ out_signals:
 out_session:
 	fuse_session_destroy(se);
 out_args:
-	memset(token, 0, sizeof(token));
+	if (run)
+		explicit_bzero(run, o.ndeps * sizeof(*run));
+	free(run);
+	free(deps);
 	free(cmd.mountpoint);
 	fuse_opt_free_args(&args);
 	dx_options_release(&o);

@@ -13,6 +13,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include "dx_config.h"
 #include "options.h"
 
 #define OPT(t, p) { t, offsetof(struct dx_options, p), 1 }
@@ -45,10 +46,14 @@ static const struct fuse_opt option_spec[] = {
 
 void dx_options_help(void)
 {
-	printf("usage: dexmafs [options] MOUNTPOINT\n\n"
-	       "dexmafs options (-o NAME=VALUE):\n"
+	printf("usage: dexmafs [options] [dexma:DEPLOYMENT] MOUNTPOINT\n"
+	       "       dexmafs prefetch [--since DATE] [--until DATE] [--budget N] [--jobs N] PATH...\n"
+	       "       dexmafs token --app-id ID --secret-file FILE --temp-token T [--output FILE]\n\n"
+	       "dexmafs options (-o NAME=VALUE; also in [defaults] of the config file):\n"
+	       "    config=PATH            config file ($XDG_CONFIG_HOME/dexmafs/config)\n"
 	       "    api_url=URL            API base (https://api.dexma.com/v3)\n"
-	       "    token_file=PATH        file with the 20-hex token (else env DEXMA_TOKEN)\n"
+	       "    token_file=PATH        file with the 20-hex token (else env DEXMA_TOKEN,\n"
+	       "                           else the config file's [deployment NAME] sections)\n"
 	       "    cache_dir=PATH         cache ($XDG_CACHE_HOME/dexmafs)\n"
 	       "    deployment=NAME        directory name of the deployment (default)\n"
 	       "    offline                never call the API; serve what is cached\n"
@@ -66,8 +71,202 @@ void dx_options_help(void)
 	       "    allow_insecure_http    allow http:// to hosts other than loopback\n\n");
 }
 
+/* Options the first pass takes out of the command line, by name; their
+ * values are parsed after merging with the config file. */
+enum { KEY_OURS, KEY_HELP, KEY_VERSION };
+
+static const struct fuse_opt collect_spec[] = {
+	FUSE_OPT_KEY("api_url=", KEY_OURS), FUSE_OPT_KEY("token_file=", KEY_OURS),
+	FUSE_OPT_KEY("config=", KEY_OURS), FUSE_OPT_KEY("cache_dir=", KEY_OURS),
+	FUSE_OPT_KEY("deployment=", KEY_OURS), FUSE_OPT_KEY("time_format=", KEY_OURS),
+	FUSE_OPT_KEY("resolutions=", KEY_OURS), FUSE_OPT_KEY("cache_size=", KEY_OURS),
+	FUSE_OPT_KEY("offline", KEY_OURS), FUSE_OPT_KEY("allow_insecure_http", KEY_OURS),
+	FUSE_OPT_KEY("ttl_meta=", KEY_OURS), FUSE_OPT_KEY("ttl_open=", KEY_OURS),
+	FUSE_OPT_KEY("late_margin=", KEY_OURS), FUSE_OPT_KEY("parallel=", KEY_OURS),
+	FUSE_OPT_KEY("retries=", KEY_OURS), FUSE_OPT_KEY("timeout=", KEY_OURS),
+	FUSE_OPT_KEY("quota_wait=", KEY_OURS), FUSE_OPT_KEY("reserve=", KEY_OURS),
+	FUSE_OPT_KEY("-h", KEY_HELP), FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION), FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_END
+};
+
+struct collect {
+	struct dx_optlist cmd;
+	int help, version, nonopts, failed;
+	char *first;  /* the first non-option argument */
+};
+
+/* Options fstab, mount(8) and systemd pass that only mean something to
+ * them. "rw" is dropped because the mount is always read-only. */
+static int ignored(const char *opt)
+{
+	static const char *const names[] = {
+		"_netdev", "nofail", "auto", "noauto", "user", "users", "nouser",
+		"defaults", "rw", "owner", "group", NULL
+	};
+	size_t i;
+
+	if (!strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8))
+		return 1;  /* x-systemd.*, x-gvfs-*, x-mount.* and friends */
+	for (i = 0; names[i]; i++)
+		if (!strcmp(opt, names[i]))
+			return 1;
+	return 0;
+}
+
+static int collect_one(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct collect *c = data;
+
+	(void)outargs;
+	switch (key) {
+	case KEY_OURS:
+		if (dx_optlist_set(&c->cmd, arg))
+			c->failed = 1;
+		return 0;
+	case KEY_HELP:
+		c->help = 1;
+		return 1;  /* libfuse prints its part too */
+	case KEY_VERSION:
+		c->version = 1;
+		return 1;
+	case FUSE_OPT_KEY_OPT:
+		return ignored(arg) ? 0 : 1;
+	case FUSE_OPT_KEY_NONOPT:
+		if (++c->nonopts == 1 && !(c->first = strdup(arg)))
+			c->failed = 1;
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+/* mount.fuse3 runs "dexmafs SOURCE MOUNTPOINT -o ...": take the source out
+ * so libfuse sees one mount point. */
+static int take_source(struct fuse_args *args, const char *source)
+{
+	int i;
+
+	for (i = 1; i < args->argc; i++) {
+		if (strcmp(args->argv[i], source))
+			continue;
+		free(args->argv[i]);
+		memmove(&args->argv[i], &args->argv[i + 1],
+			(size_t)(args->argc - i) * sizeof(*args->argv));
+		args->argc--;
+		return 0;
+	}
+	return -1;
+}
+
+static int load_config(const struct dx_optlist *cmd, struct dx_config *cfg, char **used)
+{
+	const char *path = dx_optlist_get(cmd, "config");
+	char def[4096], err[1024];
+	int rc;
+
+	if (!path) {
+		if (dx_config_default_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"), def,
+					   sizeof(def)))
+			return 0;
+		path = def;
+	}
+	rc = dx_config_load(path, cfg, err, sizeof(err));
+	/* Only a config file asked for by name must exist. */
+	if (rc == -ENOENT && path == def)
+		return 0;
+	if (rc) {
+		fprintf(stderr, "dexmafs: %s\n", err);
+		return -1;
+	}
+	*used = strdup(path);
+	return *used ? 0 : -1;
+}
+
+/* Parses the effective options into o with fuse_opt, so values are read
+ * exactly as on the command line. */
+static int parse_effective(const struct dx_optlist *eff, struct dx_options *o)
+{
+	struct fuse_args tmp = FUSE_ARGS_INIT(0, NULL);
+	char *joined = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (fuse_opt_add_arg(&tmp, "dexmafs"))
+		goto out;
+	for (i = 0; i < eff->n; i++)
+		if (fuse_opt_add_opt_escaped(&joined, eff->v[i]))
+			goto out;
+	if (joined && (fuse_opt_add_arg(&tmp, "-o") || fuse_opt_add_arg(&tmp, joined)))
+		goto out;
+	rc = fuse_opt_parse(&tmp, o, option_spec, NULL);
+out:
+	free(joined);
+	fuse_opt_free_args(&tmp);
+	return rc;
+}
+
+static int add_dep(struct dx_options *o, const char *name, const char *api_url,
+		   const char *token_path)
+{
+	struct dx_mount_dep *grown = realloc(o->deps, (o->ndeps + 1) * sizeof(*o->deps)), *d;
+
+	if (!grown)
+		return -1;
+	o->deps = grown;
+	d = &o->deps[o->ndeps];
+	d->name = strdup(name);
+	d->api_url = api_url ? strdup(api_url) : NULL;
+	d->token_path = token_path ? strdup(token_path) : NULL;
+	o->ndeps++;
+	if (!d->name || (api_url && !d->api_url) || (token_path && !d->token_path))
+		return -1;
+	return 0;
+}
+
+/* With deployments in the config file and no token given otherwise (-o
+ * token_file, DEXMA_TOKEN), the config's deployments are mounted: all of
+ * them, or the one -o deployment (or a dexma:NAME source) names. */
+static int choose_deployments(struct dx_options *o, const struct dx_optlist *cmd,
+			      const struct dx_config *cfg)
+{
+	const char *env = getenv("DEXMA_TOKEN"), *want = dx_optlist_get(cmd, "deployment");
+	char path[4096], err[1024];
+	size_t i;
+
+	if (!cfg || !cfg->ndeps || dx_optlist_get(cmd, "token_file") || (env && *env))
+		return 0;
+	for (i = 0; i < cfg->ndeps; i++) {
+		const struct dx_config_deployment *d = &cfg->deps[i];
+
+		if (want && strcmp(want, d->name))
+			continue;
+		if (!o->offline && dx_config_token_path(d, getenv("CREDENTIALS_DIRECTORY"), path,
+							sizeof(path), err, sizeof(err))) {
+			fprintf(stderr, "dexmafs: cannot mount: %s\n", err);
+			return -1;
+		}
+		if (add_dep(o, d->name, d->api_url, o->offline ? NULL : path)) {
+			fprintf(stderr, "dexmafs: out of memory\n");
+			return -1;
+		}
+	}
+	if (!o->ndeps) {
+		fprintf(stderr, "dexmafs: cannot mount: no [deployment %s] in %s\n", want,
+			o->config_used);
+		return -1;
+	}
+	return 0;
+}
+
 int dx_options_parse(struct fuse_args *args, struct dx_options *o)
 {
+	struct collect c = { 0 };
+	struct dx_config cfg = { 0 };
+	struct dx_optlist eff = { 0 };
+	char opt[512];
+	int rc = -1;
+
 	memset(o, 0, sizeof(*o));
 	o->ttl_meta = 86400;
 	o->ttl_open = 900;
@@ -77,14 +276,38 @@ int dx_options_parse(struct fuse_args *args, struct dx_options *o)
 	o->timeout = 20;
 	o->quota_wait = 3;
 	o->reserve = 0.2;
-	if (fuse_opt_parse(args, o, option_spec, NULL) == -1)
-		return -1;
-	/* Let libfuse see -h/-V too, so it prints its own part. */
-	if (o->show_help)
-		fuse_opt_add_arg(args, "-h");
-	if (o->show_version)
-		fuse_opt_add_arg(args, "-V");
-	return 0;
+	if (fuse_opt_parse(args, &c, collect_spec, collect_one) == -1 || c.failed)
+		goto out;
+	o->show_help = c.help;
+	o->show_version = c.version;
+	if (c.nonopts == 2) {
+		o->source = c.first;
+		c.first = NULL;
+		if (take_source(args, o->source))
+			goto out;
+		/* dexma:NAME names the deployment unless -o deployment does. */
+		if (!strncmp(o->source, "dexma:", 6) && o->source[6] &&
+		    !dx_optlist_get(&c.cmd, "deployment")) {
+			snprintf(opt, sizeof(opt), "deployment=%s", o->source + 6);
+			if (dx_optlist_set(&c.cmd, opt))
+				goto out;
+		}
+	}
+	if (o->show_help || o->show_version) {
+		rc = 0;
+		goto out;
+	}
+	if (load_config(&c.cmd, &cfg, &o->config_used) ||
+	    dx_config_merge(o->config_used ? &cfg : NULL, &c.cmd, &eff) ||
+	    parse_effective(&eff, o))
+		goto out;
+	rc = choose_deployments(o, &c.cmd, o->config_used ? &cfg : NULL);
+out:
+	dx_optlist_release(&eff);
+	dx_config_release(&cfg);
+	dx_optlist_release(&c.cmd);
+	free(c.first);
+	return rc;
 }
 
 static int set_default(char **field, const char *value)
@@ -157,8 +380,15 @@ static int parse_resolutions(const char *list, unsigned *mask)
 	return rc;
 }
 
+static int valid_dep_name(const char *s)
+{
+	return s[0] && s[0] != '.' && !strpbrk(s, "/,\\") && strlen(s) < 200;
+}
+
 int dx_options_finish(struct dx_options *o)
 {
+	size_t i;
+
 	if (set_default(&o->api_url, "https://api.dexma.com/v3") ||
 	    set_default(&o->deployment, "default") ||
 	    set_default(&o->time_format, "local_utc") ||
@@ -176,21 +406,34 @@ int dx_options_finish(struct dx_options *o)
 		fprintf(stderr, "dexmafs: bad cache_size '%s' (e.g. 512M, 1G; at least 1M)\n", o->cache_size);
 		return -1;
 	}
-	if (!o->deployment[0] || strchr(o->deployment, '/') || o->deployment[0] == '.') {
-		fprintf(stderr, "dexmafs: bad deployment name '%s'\n", o->deployment);
-		return -1;
-	}
 	if (o->parallel < 1 || o->parallel > 64 || o->retries < 0 || o->retries > 10 ||
 	    o->timeout < 1 || o->quota_wait < 0 || o->reserve < 0 || o->reserve > 0.9 ||
 	    o->ttl_meta < 0 || o->ttl_open < 0 || o->late_margin < 0) {
 		fprintf(stderr, "dexmafs: an option is out of range (see dexmafs -h)\n");
 		return -1;
 	}
+	/* Single-token mode: one deployment, token from token_file or env. */
+	if (!o->ndeps && add_dep(o, o->deployment, NULL, o->token_file)) {
+		fprintf(stderr, "dexmafs: out of memory\n");
+		return -1;
+	}
+	for (i = 0; i < o->ndeps; i++) {
+		struct dx_mount_dep *d = &o->deps[i];
+
+		if (!valid_dep_name(d->name)) {
+			fprintf(stderr, "dexmafs: bad deployment name '%s'\n", d->name);
+			return -1;
+		}
+		if (!d->api_url && !(d->api_url = strdup(o->api_url)))
+			return -1;
+	}
 	return 0;
 }
 
 void dx_options_release(struct dx_options *o)
 {
+	size_t i;
+
 	free(o->api_url);
 	free(o->token_file);
 	free(o->config);
@@ -199,61 +442,55 @@ void dx_options_release(struct dx_options *o)
 	free(o->time_format);
 	free(o->resolutions);
 	free(o->cache_size);
+	free(o->source);
+	free(o->config_used);
+	for (i = 0; i < o->ndeps; i++) {
+		free(o->deps[i].name);
+		free(o->deps[i].api_url);
+		free(o->deps[i].token_path);
+	}
+	free(o->deps);
+	memset(o, 0, sizeof(*o));
 }
 
-static int valid_token(const char *s)
+int dx_options_token(const struct dx_options *o, size_t i, char out[21], char *err,
+		     size_t errsize)
 {
-	size_t i;
-
-	for (i = 0; i < 20; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return 0;
-	return s[20] == '\0';
-}
-
-int dx_options_token(const struct dx_options *o, char out[21], char *err, size_t errsize)
-{
-	char buf[128];
-	const char *src;
+	const struct dx_mount_dep *d = &o->deps[i];
+	const char *env = getenv("DEXMA_TOKEN");
+	char buf[64];
 	size_t len;
+	int rc = 0;
 
-	if (o->token_file) {
-		struct stat st;
-		ssize_t n;
-		int fd = open(o->token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-		if (fd < 0)
-			return snprintf(err, errsize, "cannot read token file %s: %s",
-					o->token_file, strerror(errno)), -1;
-		if (fstat(fd, &st) || (st.st_mode & 077)) {
-			close(fd);
-			return snprintf(err, errsize, "token file %s is readable by others; "
-					"run: chmod 600 %s", o->token_file, o->token_file), -1;
-		}
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n < 0)
-			return snprintf(err, errsize, "cannot read token file %s: %s",
-					o->token_file, strerror(errno)), -1;
-		buf[n] = '\0';
-		src = buf;
-	} else if ((src = getenv("DEXMA_TOKEN")) && *src) {
-		snprintf(buf, sizeof(buf), "%s", src);
-		src = buf;
+	if (d->token_path)
+		return dx_config_read_token(d->token_path, out, err, errsize);
+	if (!env || !*env)
+		return snprintf(err, errsize, "no token: use -o token_file=PATH, set DEXMA_TOKEN "
+				"or list deployments in the config file (see dexmafs(1))"), -1;
+	env += strspn(env, " \t\r\n");
+	len = strcspn(env, " \t\r\n");
+	snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) ? len : sizeof(buf) - 1), env);
+	if (!dx_config_token_ok(buf) || env[len + strspn(env + len, " \t\r\n")]) {
+		snprintf(err, errsize, "the token in DEXMA_TOKEN must be 20 hexadecimal characters");
+		rc = -1;
 	} else {
-		return snprintf(err, errsize, "no token: use -o token_file=PATH or set DEXMA_TOKEN"), -1;
+		memcpy(out, buf, 21);
 	}
-	while (*src == ' ' || *src == '\t')
-		src++;
-	len = strcspn(src, " \t\r\n");
-	if (len != 20 || strspn(src + len, " \t\r\n") != strlen(src + len)) {
-		memset(buf, 0, sizeof(buf));
-		return snprintf(err, errsize, "the token must be 20 hexadecimal characters"), -1;
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+void dx_options_fsname(const struct dx_options *o, char *out, size_t size)
+{
+	size_t i, len;
+
+	if (o->source) {
+		snprintf(out, size, "%s", o->source);
+		return;
 	}
-	memcpy(out, src, 20);
-	out[20] = '\0';
-	memset(buf, 0, sizeof(buf));
-	if (!valid_token(out))
-		return snprintf(err, errsize, "the token must be 20 hexadecimal characters"), -1;
-	return 0;
+	snprintf(out, size, "dexma:");
+	for (i = 0; i < o->ndeps; i++) {
+		len = strlen(out);
+		snprintf(out + len, size - len, "%s%s", i ? "+" : "", o->deps[i].name);
+	}
 }

@@ -1,5 +1,10 @@
-/* The daemon's settings: defaults, -o parsing, the token. Used by main.c
- * only; FUSE's option parser does the splitting. */
+/* The daemon's settings: -o options, the config file, the mount source,
+ * the deployments to mount and their tokens. Used by main.c only; FUSE's
+ * option parser does the splitting.
+ *
+ * Precedence: -o on the command line (and a "dexma:NAME" source for the
+ * deployment), then [defaults] of the config file, then built-in
+ * defaults. */
 #ifndef DX_OPTIONS_H
 #define DX_OPTIONS_H
 
@@ -9,6 +14,13 @@
 #include "dx_readings.h"
 
 struct fuse_args;
+
+/* One deployment to mount. */
+struct dx_mount_dep {
+	char *name;        /* directory name under the mount point */
+	char *api_url;
+	char *token_path;  /* token file; NULL means env DEXMA_TOKEN */
+};
 
 struct dx_options {
 	char *api_url;
@@ -25,26 +37,38 @@ struct dx_options {
 	int parallel, retries, timeout, quota_wait;
 	double reserve;
 	int show_help, show_version;
+	char *source;       /* the mount source (mount(8)'s first argument), or NULL */
+	char *config_used;  /* the config file read, or NULL */
 	/* Derived by dx_options_finish(). */
 	enum dx_timefmt timefmt;
 	unsigned listed_res;
 	uint64_t cache_bytes;
+	struct dx_mount_dep *deps;
+	size_t ndeps;
 };
 
-/* Removes our -o options from args into opts, with defaults. 0 or -1
- * (message printed). */
+/* Removes our -o options, the options mount(8) and systemd add that mean
+ * nothing here (x-systemd.*, x-gvfs-*, _netdev, nofail, auto, noauto,
+ * user, users, nouser, defaults, rw) and a leading mount source from args,
+ * reads the config file and fills opts. 0 or -1 (message printed). */
 int dx_options_parse(struct fuse_args *args, struct dx_options *opts);
 
-/* Checks and derives values after parsing. 0 or -1 (message printed). */
+/* Checks and derives values after parsing, and decides which deployments
+ * to mount. 0 or -1 (message printed). */
 int dx_options_finish(struct dx_options *opts);
 
 void dx_options_release(struct dx_options *opts);
 
-/* Reads the token: from token_file (which must not be readable by group
- * or others), else env DEXMA_TOKEN. Writes it into out (21 bytes) and
- * checks it is 20 hex characters. 0 or -1 (one-line reason in err). */
-int dx_options_token(const struct dx_options *opts, char out[21], char *err,
+/* Reads the token of deployment i: from its token file (which must not be
+ * readable by group or others), else env DEXMA_TOKEN. Writes it into out
+ * (21 bytes) and checks it is 20 hex characters. 0 or -1 (one-line reason
+ * in err). */
+int dx_options_token(const struct dx_options *opts, size_t i, char out[21], char *err,
 		     size_t errsize);
+
+/* The file system name shown by mount(8) and df: the source, else
+ * "dexma:NAME[+NAME...]". Writes into out. */
+void dx_options_fsname(const struct dx_options *opts, char *out, size_t size);
 
 void dx_options_help(void);
 
