@@ -60,7 +60,8 @@ struct dx_attr {
 
 struct dx_dirent {
 	char *name;
-	struct dx_attr attr;  /* attr.ino always set; the rest only with plus */
+	struct dx_attr attr;  /* attr.ino and attr.type always set */
+	int plus;             /* 1 when attr is complete and counted one lookup */
 };
 
 struct dx_dirlist {

@@ -527,6 +527,8 @@ static int validate_object(const char *buf, size_t len, void *ctx)
 	return rc;
 }
 
+static int validate_readings(const char *buf, size_t len, void *ctx);
+
 /* GETs a non-list answer into out: the shared tail of get and readings. */
 static int get_checked(struct dx_client *c, struct call *call, const char *url,
 		       validate_fn validate, struct dx_buf *out)
@@ -536,10 +538,18 @@ static int get_checked(struct dx_client *c, struct call *call, const char *url,
 
 	dx_buf_init(&body, BODY_MAX);
 	rc = request(c, call, url, &body, validate, NULL);
-	if (!rc && call->status == 204)
-		rc = -ENOENT;
+	if (!rc && call->status == 204) {
+		/* No content: no such object, but a readings query that simply
+		 * holds no data (DEXMA answers 204 where it has nothing). */
+		if (validate == validate_readings)
+			rc = dx_buf_puts(out, "{\"values\":[]}");
+		else
+			rc = -ENOENT;
+		goto out;
+	}
 	if (!rc)
 		rc = dx_buf_append(out, body.data, body.len);
+out:
 	dx_buf_release(&body);
 	return rc;
 }

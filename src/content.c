@@ -299,8 +299,9 @@ int dx_listing_pretty(const struct dx_listing *l, int64_t id, struct dx_buf *out
 /* Energy-like quantities are counters: their per-interval consumption is
  * what an analyst wants (DELTA); everything else is averaged. The list is
  * the keys DEXMA clients sum (dexma-api-v3.md 3.5); a parameter whose
- * nature is not INSTANTANEOUS is treated as a counter too. */
-static const char *operation_for(const char *key, const char *nature)
+ * nature is not INSTANTANEOUS is treated as a counter too. Raw files hold
+ * the samples as inserted, so counters show their running values there. */
+static const char *operation_for(const char *key, const char *nature, enum dx_res res)
 {
 	static const char *const delta_keys[] = {
 		"EACTIVE", "EACTIVEABS", "EACTIVE_FCST", "GASENERGY", "GASVOLUME",
@@ -313,6 +314,9 @@ static const char *operation_for(const char *key, const char *nature)
 	};
 	size_t i;
 
+	/* Raw data is the data as inserted: DEXMA's clients ask it with RAW. */
+	if (res == DX_RES_RAW)
+		return "RAW";
 	for (i = 0; i < sizeof(delta_keys) / sizeof(delta_keys[0]); i++)
 		if (!strcmp(key, delta_keys[i]))
 			return "DELTA";
@@ -330,7 +334,7 @@ static int chunk_get(struct dx_tree *t, int dep, int64_t device, const char *key
 	struct dx_cache_policy policy = { .cls = DX_CLASS_READINGS, .ttl = t->opts.ttl_open };
 	struct dx_cache_info info;
 	char from[20], to[20], path[CACHE_KEY_MAX], ckey[CACHE_KEY_MAX];
-	const char *op = operation_for(key, nature);
+	const char *op = operation_for(key, nature, res);
 	struct dx_buf raw;
 	struct memo *m;
 	int64_t now = dx_tree_now(t);

@@ -197,7 +197,7 @@ static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			const struct dx_dirent *de = &d->list.items[off - 2];
 
 			name = de->name;
-			if (plus && d->plus) {
+			if (plus && d->plus && de->plus) {
 				to_entry(&de->attr, &e);
 			} else {
 				e.attr.st_ino = de->attr.ino;
@@ -211,7 +211,7 @@ static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			len = fuse_add_direntry(req, p, rem, name, &e.attr, off + 1);
 		if (len > rem)
 			break;
-		if (plus && d->plus && off >= 2) {
+		if (plus && d->plus && off >= 2 && d->list.items[off - 2].plus) {
 			/* The first hand-out uses the lookup the tree took. */
 			if (d->sent[off - 2]++)
 				dx_tree_lookup_again(t, e.ino);
@@ -243,7 +243,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	(void)ino;
 	/* Entries the tree counted for readdirplus but the kernel never got. */
 	for (i = 0; d->plus && i < d->list.n; i++)
-		if (!d->sent[i])
+		if (!d->sent[i] && d->list.items[i].plus)
 			dx_tree_forget(tree_of(req), d->list.items[i].attr.ino, 1);
 	dx_dirlist_release(&d->list);
 	free(d->sent);

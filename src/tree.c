@@ -232,6 +232,29 @@ static int get_supplies(struct dx_tree *t, int dep, const char *source,
 	return dx_listing_get(t, dep, DX_ENT_SUPPLY, path, l);
 }
 
+/* 0 when the device has a location that the locations listing holds (a
+ * device may point at a location the token cannot see), else -ENOENT. */
+static int device_location_known(struct dx_tree *t, int dep, int64_t device)
+{
+	const struct dx_listing *devs, *locs = NULL;
+	const struct dx_entity *e;
+	int rc;
+
+	if ((rc = get_devices(t, dep, &devs)))
+		return rc;
+	e = dx_listing_find(devs, device);
+	if (!e || !e->ref_id) {
+		dx_listing_put(t, devs);
+		return -ENOENT;
+	}
+	rc = get_locations(t, dep, &locs);
+	if (!rc)
+		rc = dx_listing_find(locs, e->ref_id) ? 0 : -ENOENT;
+	dx_listing_put(t, locs);
+	dx_listing_put(t, devs);
+	return rc;
+}
+
 /* A parameter key is a directory name when it is a safe file name. */
 static int key_is_name(const char *key)
 {
@@ -530,12 +553,9 @@ static int resolve(struct dx_tree *t, const struct node *p, const char *name,
 			return 0;
 		}
 		if (!strcmp(name, "location")) {
-			if ((rc = get_devices(t, p->dep, &l)))
-				return rc;
-			e = dx_listing_find(l, p->id);
-			rc = e && e->ref_id ? 0 : -ENOENT;
+			rc = device_location_known(t, p->dep, p->id);
 			c->kind = K_DEV_LOCLINK;
-			break;
+			return rc;
 		}
 		if (!key_is_name(name))
 			return -ENOENT;
@@ -732,11 +752,13 @@ static int list_names(struct dx_tree *t, const struct node *n, struct names *s)
 			return rc;
 		if ((rc = get_devices(t, n->dep, &l)))
 			return rc;
-		e = dx_listing_find(l, n->id);
-		if (e && e->ref_id)
-			rc = names_add(s, "location");
 		dx_listing_put(t, l);
 		l = NULL;
+		rc = device_location_known(t, n->dep, n->id);
+		if (!rc)
+			rc = names_add(s, "location");
+		else if (rc == -ENOENT)
+			rc = 0;
 		if (rc || (rc = get_parameters(t, n->dep, n->id, &l)))
 			return rc;
 		for (i = 0; i < l->list.n && !rc; i++)
@@ -797,8 +819,10 @@ int dx_tree_readdir(struct dx_tree *t, uint64_t ino, int plus, struct dx_dirlist
 	memset(out, 0, sizeof(*out));
 	if ((rc = node_get(t, ino, &n)))
 		return rc;
-	if ((rc = list_names(t, &n, &s)))
+	if ((rc = list_names(t, &n, &s))) {
+		dx_log(DX_LOG_DEBUG, "readdir %d: listing failed: %s", n.kind, strerror(-rc));
 		goto out;
+	}
 	out->items = calloc(s.n ? s.n : 1, sizeof(*out->items));
 	if (!out->items) {
 		rc = -ENOMEM;
@@ -809,19 +833,31 @@ int dx_tree_readdir(struct dx_tree *t, uint64_t ino, int plus, struct dx_dirlist
 
 		/* Listed names resolve from the same cached listings: no calls. */
 		rc = resolve(t, &n, s.v[i], &c);
-		if (rc == -ENOENT)
+		if (rc == -ENOENT) {
+			rc = 0;
 			continue;
+		}
 		if (rc)
 			break;
 		c.ino = node_ino(t, &c);
 		d->attr.ino = c.ino;
 		d->attr.type = is_dir_kind(c.kind) ? DX_DIR : is_link_kind(c.kind) ? DX_LNK : DX_REG;
+		d->plus = 0;
 		if (plus) {
+			/* An entry whose attributes cannot be had now (quota, API
+			 * down) is still listed; the kernel asks for it later. */
 			rc = node_attr(t, &c, &d->attr, NULL);
-			if (!rc)
-				rc = node_ref(t, &c);
-			if (rc)
+			if (rc == -ENOENT) {
+				rc = 0;
+				continue;
+			}
+			if (!rc && !(rc = node_ref(t, &c)))
+				d->plus = 1;
+			d->attr.ino = c.ino;
+			d->attr.type = is_dir_kind(c.kind) ? DX_DIR : is_link_kind(c.kind) ? DX_LNK : DX_REG;
+			if (rc == -ENOMEM)
 				break;
+			rc = 0;
 		}
 		d->name = s.v[i];
 		s.v[i] = NULL;

@@ -22,12 +22,14 @@ def find_dexmafs():
     path = os.environ.get("DX_DEXMAFS")
     if path and os.path.exists(path):
         return path
+    # Run by hand: the most recently built binary of any build directory.
     root = os.path.dirname(os.path.dirname(HERE))
-    for build in sorted(os.listdir(root)):
-        cand = os.path.join(root, build, "src", "dexmafs")
-        if build.startswith("build") and os.path.exists(cand):
-            return cand
-    raise RuntimeError("dexmafs binary not found; build first or set DX_DEXMAFS")
+    cands = [os.path.join(root, b, "src", "dexmafs") for b in os.listdir(root)
+             if b.startswith("build")]
+    cands = [c for c in cands if os.path.exists(c)]
+    if not cands:
+        raise RuntimeError("dexmafs binary not found; build first or set DX_DEXMAFS")
+    return max(cands, key=os.path.getmtime)
 
 
 def fuse_available():
