@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,18 @@ void dx_options_help(void)
 	       "    quota_wait=S           longest a call waits for quota before EAGAIN (3)\n"
 	       "    reserve=F              share of the hourly quota kept for interactive use (0.2)\n"
 	       "    allow_insecure_http    allow http:// to hosts other than loopback\n\n");
+}
+
+/* $HOME, else the password database: mount(8) runs helpers without HOME. */
+static const char *home_dir(void)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (home && *home)
+		return home;
+	pw = getpwuid(getuid());
+	return pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : NULL;
 }
 
 /* Options the first pass takes out of the command line, by name; their
@@ -166,7 +179,7 @@ static int load_config(const struct dx_optlist *cmd, struct dx_config *cfg, char
 	int rc;
 
 	if (!path) {
-		if (dx_config_default_path(getenv("XDG_CONFIG_HOME"), getenv("HOME"), def,
+		if (dx_config_default_path(getenv("XDG_CONFIG_HOME"), home_dir(), def,
 					   sizeof(def)))
 			return 0;
 		path = def;
@@ -320,7 +333,7 @@ static int set_default(char **field, const char *value)
 
 static int default_cache_dir(struct dx_options *o)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = home_dir();
 	char path[4096];
 
 	if (o->cache_dir)

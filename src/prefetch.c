@@ -1,12 +1,633 @@
-/* dexmafs prefetch: placeholder while being written. */
+/* dexmafs prefetch: warms the cache of a mounted dexmafs by reading
+ * through the mount, so the daemon fetches and keeps what is read. Cost
+ * control reads the mount's .dexmafs/status between steps: calls spent by
+ * this run (the "calls:" lines), hourly quota left and the reserve. A
+ * cached file costs nothing, so an interrupted run resumes by running it
+ * again. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "dx_dates.h"
+
+#define MAX_JOBS 1000000
+#define MAX_DEPS 64
+
+/* Set by SIGINT/SIGTERM; a signal handler can only reach a global. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+struct job {
+	char *path;   /* a resolution directory or one CSV file */
+	int is_file;
+	ino_t ino;
+};
+
+struct dep_quota {
+	char name[256];
+	long hour_left, hour_limit, reserve;
+	int64_t reset_at;
+	uint64_t calls;
+};
+
+struct pf {
+	char root[PATH_MAX];
+	int have_since, have_until, wait, tty, njobs_threads;
+	struct dx_date since, until;
+	long budget;                 /* calls; -1 for none */
+	struct job *jobs;
+	size_t njobs, next, jobs_done;
+	pthread_mutex_t lock;
+	uint64_t calls_start, calls_now;
+	struct dep_quota q[MAX_DEPS];
+	size_t nq;
+	size_t files_done, files_failed;
+	uint64_t bytes;
+	int first_error;
+	char first_error_path[PATH_MAX];
+	const char *stop;            /* why the run stopped early, or NULL */
+	time_t started;
+};
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: dexmafs prefetch [--since YYYY-MM-DD] [--until YYYY-MM-DD] "
+		"[--budget CALLS] [--jobs N] [--wait] PATH...\n"
+		"PATH is a directory or file inside a mounted dexmafs.\n");
+}
+
+static int64_t parse_reset(const char *s)
+{
+	struct tm tm = { 0 };
+
+	if (!strptime(s, "%Y-%m-%d %H:%M:%S", &tm))
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+/* Reads the status file into pf->q and pf->calls_now. Call with lock held
+ * (or before the threads start). */
+static int read_status(struct pf *pf)
+{
+	char path[PATH_MAX + 32], line[512], reset[64];
+	struct dep_quota *cur = NULL;
+	FILE *f;
+	uint64_t total = 0;
+
+	snprintf(path, sizeof(path), "%s/.dexmafs/status", pf->root);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	pf->nq = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long calls;
+
+		if (!strncmp(line, "deployment: ", 12) && pf->nq < MAX_DEPS) {
+			cur = &pf->q[pf->nq++];
+			memset(cur, 0, sizeof(*cur));
+			cur->hour_left = cur->hour_limit = -1;
+			snprintf(cur->name, sizeof(cur->name), "%.*s", (int)strcspn(line + 12, "\n"),
+				 line + 12);
+		} else if (cur && sscanf(line, "quota hour: %ld of %ld left, resets %63[^\n]",
+					 &cur->hour_left, &cur->hour_limit, reset) == 3) {
+			cur->reset_at = parse_reset(reset);
+		} else if (cur && sscanf(line, "reserve: %ld", &cur->reserve) == 1) {
+			continue;
+		} else if (cur && sscanf(line, "calls: %llu", &calls) == 1) {
+			cur->calls = calls;
+			total += calls;
+		}
+	}
+	fclose(f);
+	pf->calls_now = total;
+	return 0;
+}
+
+/* The deployment a path under the mount belongs to: its first component. */
+static struct dep_quota *quota_of(struct pf *pf, const char *path)
+{
+	size_t rl = strlen(pf->root), i;
+	const char *rel = path + rl, *end;
+
+	while (*rel == '/')
+		rel++;
+	end = rel + strcspn(rel, "/");
+	for (i = 0; i < pf->nq; i++)
+		if (strlen(pf->q[i].name) == (size_t)(end - rel) &&
+		    !strncmp(pf->q[i].name, rel, (size_t)(end - rel)))
+			return &pf->q[i];
+	return NULL;
+}
+
+static void fmt_duration(int64_t s, char *out, size_t size)
+{
+	if (s < 0)
+		snprintf(out, size, "?");
+	else if (s >= 3600)
+		snprintf(out, size, "%" PRId64 "h%02" PRId64 "m", s / 3600, s / 60 % 60);
+	else
+		snprintf(out, size, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
+}
+
+/* Time left: the pace so far, or the hourly quota when the calls still
+ * needed do not fit above the reserve in this hour. */
+static void progress(struct pf *pf, const struct dep_quota *q)
+{
+	int64_t now = time(NULL), elapsed = now - pf->started, eta = -1;
+	uint64_t spent = pf->calls_now - pf->calls_start;
+	size_t left = pf->njobs - pf->jobs_done;
+	char eta_s[32] = "?", quota_s[64] = "";
+	const char *why = "";
+
+	if (!pf->tty)
+		return;
+	if (pf->jobs_done) {
+		double per_job = (double)spent / (double)pf->jobs_done;
+		long above = q && q->hour_left >= 0 ? q->hour_left - q->reserve : -1;
+		double need = per_job * (double)left;
+
+		eta = elapsed * (int64_t)left / (int64_t)pf->jobs_done;
+		if (above >= 0 && need > (double)above && q->hour_limit > q->reserve) {
+			double windows = (need - (double)above) / (double)(q->hour_limit - q->reserve);
+			int64_t qeta = (q->reset_at > now ? q->reset_at - now : 0) +
+				       (int64_t)windows * 3600;
+
+			if (qeta > eta) {
+				eta = qeta;
+				why = " (hourly quota)";
+			}
+		}
+		fmt_duration(eta, eta_s, sizeof(eta_s));
+	}
+	if (q && q->hour_left >= 0)
+		snprintf(quota_s, sizeof(quota_s), ", quota %ld/%ld left (reserve %ld)",
+			 q->hour_left, q->hour_limit, q->reserve);
+	fprintf(stderr, "\r\033[Kdirs %zu/%zu, files %zu, calls %" PRIu64 "%s, ETA %s%s",
+		pf->jobs_done, pf->njobs, pf->files_done, spent, quota_s, eta_s, why);
+}
+
+/* Whether the next step (in path) may spend calls. With --wait, waits for
+ * the hourly window instead of stopping at the reserve. Lock held. */
+static int may_spend(struct pf *pf, const char *path)
+{
+	struct dep_quota *q;
+
+	for (;;) {
+		if (interrupted) {
+			pf->stop = pf->stop ? pf->stop : "interrupted";
+			return 0;
+		}
+		if (pf->stop)
+			return 0;
+		if (read_status(pf)) {
+			pf->stop = "the mount's .dexmafs/status is gone (unmounted?)";
+			return 0;
+		}
+		if (pf->budget >= 0 && pf->calls_now - pf->calls_start >= (uint64_t)pf->budget) {
+			pf->stop = "budget reached";
+			return 0;
+		}
+		q = quota_of(pf, path);
+		progress(pf, q);
+		if (!q || q->hour_left < 0 || q->hour_left > q->reserve)
+			return 1;
+		if (!pf->wait) {
+			pf->stop = "hourly quota down to the reserve (use --wait to wait for the next hour)";
+			return 0;
+		}
+		if (pf->tty)
+			fprintf(stderr, "\r\033[Kwaiting for the hourly quota of %s", q->name);
+		pthread_mutex_unlock(&pf->lock);
+		sleep(5);
+		pthread_mutex_lock(&pf->lock);
+	}
+}
+
+static int add_job(struct pf *pf, const char *path, int is_file, ino_t ino)
+{
+	struct job *grown;
+	size_t i;
+
+	for (i = 0; i < pf->njobs; i++)
+		if (pf->jobs[i].ino == ino && pf->jobs[i].is_file == is_file)
+			return 0;  /* reached twice, e.g. through a location's devices/ */
+	if (pf->njobs >= MAX_JOBS)
+		return -E2BIG;
+	grown = realloc(pf->jobs, (pf->njobs + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	pf->jobs = grown;
+	pf->jobs[pf->njobs].path = strdup(path);
+	if (!pf->jobs[pf->njobs].path)
+		return -ENOMEM;
+	pf->jobs[pf->njobs].is_file = is_file;
+	pf->jobs[pf->njobs].ino = ino;
+	pf->njobs++;
+	return 0;
+}
+
+static int is_res_dir(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	enum dx_res r;
+
+	return !dx_res_from_name(base ? base + 1 : path, &r);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+/* Collects the resolution directories under path. Listing a directory may
+ * cost calls (devices, parameters), so each one is a budget step. Links
+ * are followed only inside a location's devices/, where they lead to
+ * devices; "location" and "parent" links would walk the whole tree. */
+static int walk(struct pf *pf, const char *path, int depth)
+{
+	struct dirent *e;
+	struct stat st;
+	char child[PATH_MAX];
+	DIR *d;
+	int rc = 0, in_links = !strcmp(base_name(path), "devices") && depth > 0;
+
+	if (depth > 12 || !may_spend(pf, path))
+		return 0;
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while (!rc && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, e->d_name) >= sizeof(child))
+			continue;
+		if (lstat(child, &st))
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+
+			if (!in_links || !realpath(child, target) || stat(target, &st) ||
+			    !S_ISDIR(st.st_mode))
+				continue;
+			rc = walk(pf, target, depth + 1);
+		} else if (S_ISDIR(st.st_mode)) {
+			rc = is_res_dir(child) ? add_job(pf, child, 0, st.st_ino) :
+			     walk(pf, child, depth + 1);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static int in_range(const struct pf *pf, const struct dx_range *r)
+{
+	if (pf->have_since && dx_date_cmp(r->to, pf->since) < 0)
+		return 0;
+	if (pf->have_until && dx_date_cmp(r->from, pf->until) > 0)
+		return 0;
+	return 1;
+}
+
+/* Reads a whole file, which makes the daemon fetch and cache it. */
+static int read_file(const char *path, uint64_t *bytes)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		*bytes += (uint64_t)n;
+	if (n < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static void do_file(struct pf *pf, const char *path)
+{
+	uint64_t bytes = 0;
+	int rc;
+
+	pthread_mutex_lock(&pf->lock);
+	rc = may_spend(pf, path);
+	pthread_mutex_unlock(&pf->lock);
+	if (!rc)
+		return;
+	rc = read_file(path, &bytes);
+	pthread_mutex_lock(&pf->lock);
+	if (rc) {
+		pf->files_failed++;
+		if (!pf->first_error) {
+			pf->first_error = rc;
+			snprintf(pf->first_error_path, sizeof(pf->first_error_path), "%s", path);
+		}
+	} else {
+		pf->files_done++;
+		pf->bytes += bytes;
+	}
+	pthread_mutex_unlock(&pf->lock);
+}
+
+/* The canonical periods of a resolution between --since and --until,
+ * opened by name: no listing, so nothing outside the range is fetched. */
+static int periods_by_name(struct pf *pf, const char *dir, char ***names, size_t *n)
+{
+	enum dx_res r;
+	struct dx_date d = pf->since, end = pf->have_until ? pf->until : dx_date_of_epoch(time(NULL));
+	char name[DX_RANGE_NAME_MAX], **grown;
+
+	dx_res_from_name(base_name(dir), &r);
+	*names = NULL;
+	*n = 0;
+	while (dx_date_cmp(d, end) <= 0 && *n < 10000) {
+		struct dx_range p = dx_period_of(r, d);
+
+		dx_range_format_name(&p, name);
+		grown = realloc(*names, (*n + 1) * sizeof(**names));
+		if (!grown || !(grown[*n] = strdup(name))) {
+			*names = grown ? grown : *names;
+			return -ENOMEM;
+		}
+		*names = grown;
+		(*n)++;
+		d = dx_date_from_days(dx_date_to_days(p.to) + 1);
+	}
+	return 0;
+}
+
+static int listed_periods(struct pf *pf, const char *dir, char ***names, size_t *n)
+{
+	struct dirent *e;
+	enum dx_res r;
+	char **grown;
+	DIR *d = opendir(dir);
+
+	*names = NULL;
+	*n = 0;
+	if (!d)
+		return -errno;
+	dx_res_from_name(base_name(dir), &r);
+	while ((e = readdir(d))) {
+		struct dx_range range;
+
+		if (dx_range_parse_name(e->d_name, r, &range) || !in_range(pf, &range))
+			continue;
+		grown = realloc(*names, (*n + 1) * sizeof(**names));
+		if (!grown)
+			break;
+		*names = grown;
+		if (!(grown[*n] = strdup(e->d_name)))
+			break;
+		(*n)++;
+	}
+	closedir(d);
+	return 0;
+}
+
+static void do_dir(struct pf *pf, const char *dir)
+{
+	char **names = NULL, path[PATH_MAX];
+	size_t n = 0, i;
+	int rc;
+
+	pthread_mutex_lock(&pf->lock);
+	rc = may_spend(pf, dir);
+	pthread_mutex_unlock(&pf->lock);
+	if (!rc)
+		return;
+	/* Listing a resolution directory fetches what ls -l needs, i.e. every
+	 * period's data; with --since the names are made instead. */
+	rc = pf->have_since ? periods_by_name(pf, dir, &names, &n) :
+	     listed_periods(pf, dir, &names, &n);
+	for (i = 0; i < n; i++) {
+		if (!rc && (size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < sizeof(path))
+			do_file(pf, path);
+		free(names[i]);
+	}
+	free(names);
+	if (rc) {
+		pthread_mutex_lock(&pf->lock);
+		pf->files_failed++;
+		if (!pf->first_error) {
+			pf->first_error = rc;
+			snprintf(pf->first_error_path, sizeof(pf->first_error_path), "%s", dir);
+		}
+		pthread_mutex_unlock(&pf->lock);
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct pf *pf = arg;
+	struct job *j;
+
+	for (;;) {
+		pthread_mutex_lock(&pf->lock);
+		j = pf->next < pf->njobs && !pf->stop && !interrupted ? &pf->jobs[pf->next++] : NULL;
+		pthread_mutex_unlock(&pf->lock);
+		if (!j)
+			return NULL;
+		if (j->is_file)
+			do_file(pf, j->path);
+		else
+			do_dir(pf, j->path);
+		pthread_mutex_lock(&pf->lock);
+		pf->jobs_done++;
+		pthread_mutex_unlock(&pf->lock);
+	}
+}
+
+/* The mount's root: the nearest directory up from path that has
+ * .dexmafs/status (reachable by name only, never listed). */
+static int find_root(const char *path, char root[PATH_MAX])
+{
+	char probe[PATH_MAX + 32], *slash;
+
+	if (!realpath(path, root))
+		return -errno;
+	for (;;) {
+		snprintf(probe, sizeof(probe), "%s/.dexmafs/status", root);
+		if (!access(probe, R_OK))
+			return 0;
+		slash = strrchr(root, '/');
+		if (!slash || slash == root)
+			return -ENOENT;
+		*slash = '\0';
+	}
+}
+
+static int parse_date(const char *s, struct dx_date *d)
+{
+	return dx_date_parse(s, strlen(s), d);
+}
+
+static int parse_args(struct pf *pf, int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "budget", required_argument, NULL, 'b' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:u:b:j:wh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (parse_date(optarg, &pf->since))
+				return fprintf(stderr, "dexmafs prefetch: bad --since '%s' (YYYY-MM-DD)\n", optarg), -1;
+			pf->have_since = 1;
+			break;
+		case 'u':
+			if (parse_date(optarg, &pf->until))
+				return fprintf(stderr, "dexmafs prefetch: bad --until '%s' (YYYY-MM-DD)\n", optarg), -1;
+			pf->have_until = 1;
+			break;
+		case 'b':
+			pf->budget = strtol(optarg, &end, 10);
+			if (*end || end == optarg || pf->budget < 0)
+				return fprintf(stderr, "dexmafs prefetch: bad --budget '%s'\n", optarg), -1;
+			break;
+		case 'j':
+			pf->njobs_threads = (int)strtol(optarg, &end, 10);
+			if (*end || pf->njobs_threads < 1 || pf->njobs_threads > 16)
+				return fprintf(stderr, "dexmafs prefetch: --jobs takes 1 to 16\n"), -1;
+			break;
+		case 'w':
+			pf->wait = 1;
+			break;
+		default:
+			usage();
+			return -1;
+		}
+	}
+	if (optind >= argc) {
+		usage();
+		return -1;
+	}
+	if (pf->have_since && pf->have_until && dx_date_cmp(pf->since, pf->until) > 0)
+		return fprintf(stderr, "dexmafs prefetch: --since is after --until\n"), -1;
+	return 0;
+}
+
+static int collect(struct pf *pf, int argc, char *argv[])
+{
+	char root[PATH_MAX], real[PATH_MAX];
+	struct stat st;
+	int i, rc;
+
+	for (i = optind; i < argc; i++) {
+		if ((rc = find_root(argv[i], root))) {
+			fprintf(stderr, "dexmafs prefetch: %s is not inside a mounted dexmafs%s%s\n",
+				argv[i], rc == -ENOENT ? "" : ": ", rc == -ENOENT ? "" : strerror(-rc));
+			return -1;
+		}
+		if (pf->root[0] && strcmp(pf->root, root)) {
+			fprintf(stderr, "dexmafs prefetch: all paths must be in one mount\n");
+			return -1;
+		}
+		snprintf(pf->root, sizeof(pf->root), "%s", root);
+		if (!realpath(argv[i], real) || stat(real, &st))
+			return fprintf(stderr, "dexmafs prefetch: %s: %s\n", argv[i], strerror(errno)), -1;
+		if (read_status(pf))
+			return fprintf(stderr, "dexmafs prefetch: cannot read %s/.dexmafs/status\n", root), -1;
+		if (!pf->calls_start)
+			pf->calls_start = pf->calls_now;
+		if (S_ISREG(st.st_mode))
+			rc = add_job(pf, real, 1, st.st_ino);
+		else if (is_res_dir(real))
+			rc = add_job(pf, real, 0, st.st_ino);
+		else
+			rc = walk(pf, real, 0);
+		if (rc) {
+			fprintf(stderr, "dexmafs prefetch: %s: %s\n", argv[i], strerror(-rc));
+			return -1;
+		}
+	}
+	return 0;
+}
 
 int dx_prefetch_main(int argc, char *argv[])
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "dexmafs prefetch: not yet\n");
-	return 1;
+	struct pf *pf = calloc(1, sizeof(*pf));
+	struct sigaction sa = { 0 };
+	pthread_t threads[16];
+	char size_s[32], took[32];
+	int i, started = 0, ret = 1;
+	size_t k;
+
+	if (!pf)
+		return 1;
+	pf->budget = -1;
+	pf->njobs_threads = 2;
+	pthread_mutex_init(&pf->lock, NULL);
+	pf->tty = isatty(STDERR_FILENO);
+	pf->started = time(NULL);
+	sa.sa_handler = on_interrupt;  /* no SA_RESTART: a blocked read returns */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (parse_args(pf, argc, argv))
+		goto out;
+	pthread_mutex_lock(&pf->lock);
+	i = collect(pf, argc, argv);
+	pthread_mutex_unlock(&pf->lock);
+	if (i)
+		goto out;
+	for (i = 0; i < pf->njobs_threads; i++)
+		if (!pthread_create(&threads[i], NULL, worker, pf))
+			started++;
+	if (!started)
+		worker(pf);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	pthread_mutex_lock(&pf->lock);
+	if (!pf->stop && interrupted)
+		pf->stop = "interrupted";
+	read_status(pf);
+	if (pf->tty)
+		fprintf(stderr, "\r\033[K");
+	snprintf(size_s, sizeof(size_s), "%.1f MB", (double)pf->bytes / 1e6);
+	fmt_duration(time(NULL) - pf->started, took, sizeof(took));
+	printf("prefetch: %zu files (%s) in %zu of %zu directories, %" PRIu64 " API calls, %s; %s\n",
+	       pf->files_done, size_s, pf->jobs_done, pf->njobs, pf->calls_now - pf->calls_start,
+	       took, pf->stop ? pf->stop : "done");
+	if (pf->files_failed)
+		fprintf(stderr, "dexmafs prefetch: %zu failed, first %s: %s\n", pf->files_failed,
+			pf->first_error_path, strerror(-pf->first_error));
+	if (pf->stop)
+		printf("prefetch: run the same command again to go on; cached files cost nothing\n");
+	pthread_mutex_unlock(&pf->lock);
+	ret = interrupted ? 130 : pf->files_failed ? 1 : pf->stop ? 2 : 0;
+out:
+	for (k = 0; k < pf->njobs; k++)
+		free(pf->jobs[k].path);
+	free(pf->jobs);
+	pthread_mutex_destroy(&pf->lock);
+	free(pf);
+	return ret;
 }
