@@ -43,6 +43,11 @@ struct dx_tree_opts {
 	gid_t gid;
 	int64_t (*now)(void *ctx);         /* seconds; NULL means time() */
 	void *now_ctx;
+	/* Tells the kernel to drop what it caches of an inode (attributes,
+	 * pages, directory listing). Called from request handlers and the
+	 * refresh path, so it must only queue the work. May be NULL. */
+	void (*invalidate)(void *ctx, uint64_t ino);
+	void *invalidate_ctx;
 };
 
 enum dx_ftype { DX_DIR, DX_REG, DX_LNK };
@@ -103,7 +108,11 @@ int dx_tree_readlink(struct dx_tree *t, uint64_t ino, struct dx_buf *out);
 int dx_tree_read(struct dx_tree *t, uint64_t ino, struct dx_buf *out,
 		 struct dx_attr *attr);
 
-/* Makes every listing and open period stale (SIGHUP, refresh). */
+/* Makes every listing and open period stale (SIGHUP, .dexmafs/refresh)
+ * and has the kernel drop what it caches of them. Closed periods stay. */
 int dx_tree_refresh(struct dx_tree *t);
+
+/* The same for what lies under inode ino only (.dexmafs/refresh.INO). */
+int dx_tree_refresh_ino(struct dx_tree *t, uint64_t ino);
 
 #endif

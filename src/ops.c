@@ -1,6 +1,7 @@
 /* FUSE low-level operations over dx_tree; see ops.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -405,6 +406,110 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 {
 	(void)ino; (void)mode; (void)offset; (void)length; (void)fi;
 	erofs(req);
+}
+
+/* Kernel invalidations are queued by the tree and sent by this thread. */
+struct dx_invalidator {
+	struct fuse_session *se;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	uint64_t *queue;
+	size_t n, cap;
+	int stop;
+};
+
+#define INVAL_QUEUE_MAX (1u << 20)
+
+static void *invalidator_main(void *arg)
+{
+	struct dx_invalidator *iv = arg;
+
+	pthread_mutex_lock(&iv->lock);
+	for (;;) {
+		uint64_t *batch;
+		size_t n, i;
+
+		while (!iv->n && !iv->stop)
+			pthread_cond_wait(&iv->cond, &iv->lock);
+		if (iv->stop)
+			break;
+		batch = iv->queue;
+		n = iv->n;
+		iv->queue = NULL;
+		iv->n = iv->cap = 0;
+		pthread_mutex_unlock(&iv->lock);
+		/* Attributes, pages and the cached listing of a directory. An
+		 * inode the kernel has already forgotten answers ENOENT: fine. */
+		for (i = 0; i < n; i++)
+			fuse_lowlevel_notify_inval_inode(iv->se, batch[i], 0, 0);
+		free(batch);
+		pthread_mutex_lock(&iv->lock);
+	}
+	pthread_mutex_unlock(&iv->lock);
+	return NULL;
+}
+
+int dx_ops_start_invalidator(struct dx_ops_ctx *ctx, struct fuse_session *se)
+{
+	struct dx_invalidator *iv = calloc(1, sizeof(*iv));
+	int rc;
+
+	if (!iv)
+		return -ENOMEM;
+	iv->se = se;
+	pthread_mutex_init(&iv->lock, NULL);
+	pthread_cond_init(&iv->cond, NULL);
+	rc = pthread_create(&iv->thread, NULL, invalidator_main, iv);
+	if (rc) {
+		pthread_cond_destroy(&iv->cond);
+		pthread_mutex_destroy(&iv->lock);
+		free(iv);
+		return -rc;
+	}
+	ctx->inval = iv;
+	return 0;
+}
+
+void dx_ops_stop_invalidator(struct dx_ops_ctx *ctx)
+{
+	struct dx_invalidator *iv = ctx->inval;
+
+	if (!iv)
+		return;
+	pthread_mutex_lock(&iv->lock);
+	iv->stop = 1;
+	pthread_cond_signal(&iv->cond);
+	pthread_mutex_unlock(&iv->lock);
+	pthread_join(iv->thread, NULL);
+	free(iv->queue);
+	pthread_cond_destroy(&iv->cond);
+	pthread_mutex_destroy(&iv->lock);
+	free(iv);
+	ctx->inval = NULL;
+}
+
+void dx_ops_invalidate(void *ctx_, uint64_t ino)
+{
+	struct dx_ops_ctx *ctx = ctx_;
+	struct dx_invalidator *iv = ctx ? ctx->inval : NULL;
+
+	if (!iv)
+		return;
+	pthread_mutex_lock(&iv->lock);
+	if (iv->n == iv->cap && iv->cap < INVAL_QUEUE_MAX) {
+		size_t cap = iv->cap ? iv->cap * 2 : 256;
+		uint64_t *q = realloc(iv->queue, cap * sizeof(*q));
+
+		if (q) {
+			iv->queue = q;
+			iv->cap = cap;
+		}
+	}
+	if (iv->n < iv->cap) /* a full queue drops: attribute timeouts still apply */
+		iv->queue[iv->n++] = ino;
+	pthread_cond_signal(&iv->cond);
+	pthread_mutex_unlock(&iv->lock);
 }
 
 const struct fuse_lowlevel_ops dx_ops = {

@@ -19,7 +19,7 @@
 void dx_tree_memo_clear(struct dx_tree *t);
 
 enum kind {
-	K_ROOT, K_CTL, K_STATUS, K_DEP,
+	K_ROOT, K_CTL, K_STATUS, K_REFRESH, K_DEP,
 	K_LOCS, K_LOC, K_LOC_JSON, K_LOC_PARENT, K_LOC_DEVS, K_LOC_DEVLINK,
 	K_DEVS, K_DEV, K_DEV_JSON, K_DEV_LOCLINK, K_PARAM, K_PARAM_JSON, K_RES, K_FILE,
 	K_SUPS, K_SRC, K_SUP_JSON, K_IDLINK,
@@ -63,7 +63,7 @@ static uint64_t node_ino(const struct dx_tree *t, const struct node *n)
 	if (n->kind == K_FILE)
 		dx_range_format_name(&n->range, range);
 	len = snprintf(id, sizeof(id), "%d|%s|%" PRId64 "|%" PRId64 "|%s|%d|%s",
-		       n->kind, n->kind == K_CTL || n->kind == K_STATUS ? "" :
+		       n->kind, n->kind == K_CTL || n->kind == K_STATUS || n->kind == K_REFRESH ? "" :
 		       t->opts.deps[n->dep].name, n->id, n->id2, n->key,
 		       n->kind == K_RES || n->kind == K_FILE ? (int)n->res : -1, range);
 	for (i = 0; i < len && i < (int)sizeof(id); i++) {
@@ -197,10 +197,122 @@ void dx_tree_free(struct dx_tree *t)
 	free(t);
 }
 
+/* Queues a kernel invalidation of every node that may show changed data:
+ * directories and files of periods that are still open. */
+static void invalidate_open_nodes(struct dx_tree *t)
+{
+	int64_t now = dx_tree_now(t);
+	uint64_t *inos = NULL;
+	size_t i, n = 0, cap = 0;
+	struct node *nd;
+
+	if (!t->opts.invalidate)
+		return;
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->nbuckets; i++)
+		for (nd = t->buckets[i]; nd; nd = nd->next) {
+			if (nd->kind == K_FILE &&
+			    dx_range_end_epoch(&nd->range) + t->opts.late_margin <= now)
+				continue;
+			if (n == cap) {
+				uint64_t *p = realloc(inos, (cap ? cap * 2 : 256) * sizeof(*p));
+
+				if (!p)
+					goto out;
+				inos = p;
+				cap = cap ? cap * 2 : 256;
+			}
+			inos[n++] = nd->ino;
+		}
+out:
+	pthread_mutex_unlock(&t->lock);
+	for (i = 0; i < n; i++)
+		t->opts.invalidate(t->opts.invalidate_ctx, inos[i]);
+	free(inos);
+}
+
 int dx_tree_refresh(struct dx_tree *t)
 {
+	int rc;
+
 	dx_tree_memo_clear(t);
-	return dx_cache_expire(t->opts.cache, NULL);
+	rc = dx_cache_expire(t->opts.cache, NULL);
+	invalidate_open_nodes(t);
+	return rc;
+}
+
+/* The cache key prefixes that hold what node n shows. */
+static int node_prefixes(struct dx_tree *t, const struct node *n, char pre[3][256])
+{
+	const char *dep = t->opts.deps[n->dep].name;
+
+	switch (n->kind) {
+	case K_DEP:
+		snprintf(pre[0], 256, "%s|", dep);
+		return 1;
+	case K_LOCS: case K_LOC: case K_LOC_JSON: case K_LOC_PARENT: case K_IDLINK:
+		snprintf(pre[0], 256, "%s|/locations", dep);
+		snprintf(pre[1], 256, "%s|/devices", dep);
+		return 2;
+	case K_DEVS: case K_LOC_DEVS: case K_LOC_DEVLINK: case K_DEV_LOCLINK: case K_DEV_JSON:
+		snprintf(pre[0], 256, "%s|/devices", dep);
+		return 1;
+	case K_DEV:
+		snprintf(pre[0], 256, "%s|/devices", dep);
+		snprintf(pre[1], 256, "%s|/parameters?device_id=%" PRId64, dep, n->id);
+		snprintf(pre[2], 256, "%s|/readings?device_id=%" PRId64 "&", dep, n->id);
+		return 3;
+	case K_PARAM: case K_PARAM_JSON:
+		snprintf(pre[0], 256, "%s|/parameters?device_id=%" PRId64, dep, n->id);
+		snprintf(pre[1], 256, "%s|/readings?device_id=%" PRId64 "&parameter_key=%s&",
+			 dep, n->id, n->key);
+		return 2;
+	case K_RES: case K_FILE:
+		/* Listings of a resolution come from monthly data too. */
+		snprintf(pre[0], 256, "%s|/readings?device_id=%" PRId64 "&parameter_key=%s&resolution=%s&",
+			 dep, n->id, n->key, dx_res_code(n->res));
+		snprintf(pre[1], 256, "%s|/readings?device_id=%" PRId64 "&parameter_key=%s&resolution=M&",
+			 dep, n->id, n->key);
+		return 2;
+	case K_SUPS: case K_SRC: case K_SUP_JSON:
+		snprintf(pre[0], 256, "%s|/utility/supplies/", dep);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int dx_tree_refresh_ino(struct dx_tree *t, uint64_t ino)
+{
+	char pre[3][256];
+	struct node n;
+	int i, np, rc = node_get(t, ino, &n);
+
+	if (rc)
+		return rc;
+	if (n.kind == K_ROOT)
+		return dx_tree_refresh(t);
+	np = node_prefixes(t, &n, pre);
+	for (i = 0; i < np && !rc; i++)
+		rc = dx_cache_expire(t->opts.cache, pre[i]);
+	dx_tree_memo_clear(t);
+	invalidate_open_nodes(t);
+	return rc;
+}
+
+/* Reading .dexmafs/refresh (or refresh.INO) is the refresh itself. */
+static int refresh_file(struct dx_tree *t, const struct node *n, struct dx_buf *out)
+{
+	int rc = n->id ? dx_tree_refresh_ino(t, (uint64_t)n->id) : dx_tree_refresh(t);
+
+	if (rc == -ENOENT)
+		return dx_buf_printf(out, "inode %" PRIu64 " is not known (stat the path first)\n",
+				     (uint64_t)n->id);
+	if (rc)
+		return rc;
+	return dx_buf_puts(out, n->id ? "refreshed: listings and open periods under this path "
+			   "will be fetched again\n" : "refreshed: all listings and open periods "
+			   "will be fetched again\n");
 }
 
 /* Listings of the deployment, by kind. */
@@ -300,6 +412,8 @@ static int node_content(struct dx_tree *t, const struct node *n, struct dx_buf *
 	switch (n->kind) {
 	case K_STATUS:
 		return dx_status_text(t, out);
+	case K_REFRESH:
+		return refresh_file(t, n, out);
 	case K_LOC_JSON:
 		if ((rc = get_locations(t, n->dep, &l)))
 			return rc;
@@ -422,6 +536,11 @@ static int node_attr(struct dx_tree *t, const struct node *n, struct dx_attr *a,
 		a->timeout = n->kind <= K_DEP || n->kind == K_SUPS ? TIMEOUT_STATIC : TIMEOUT_LISTED;
 		return 0;
 	}
+	if (n->kind == K_REFRESH && !content) {
+		a->type = DX_REG;
+		a->mtime = t->started_at;
+		return 0;  /* timeout 0, size 0: it acts only when read */
+	}
 	dx_buf_init(&scratch, (size_t)1 << 30);
 	if (!content)
 		content = &scratch;
@@ -431,7 +550,7 @@ static int node_attr(struct dx_tree *t, const struct node *n, struct dx_attr *a,
 		a->size = content->len;
 		a->mtime = mtime;
 		a->keep_cache = closed;
-		a->timeout = n->kind == K_STATUS ? 0 : closed ? TIMEOUT_CLOSED :
+		a->timeout = n->kind == K_STATUS || n->kind == K_REFRESH ? 0 : closed ? TIMEOUT_CLOSED :
 			     n->kind == K_FILE ? TIMEOUT_OPEN : TIMEOUT_LISTED;
 	}
 	dx_buf_release(&scratch);
@@ -501,10 +620,27 @@ static int resolve(struct dx_tree *t, const struct node *p, const char *name,
 			}
 		return -ENOENT;
 	case K_CTL:
-		if (strcmp(name, "status"))
-			return -ENOENT;
-		c->kind = K_STATUS;
-		return 0;
+		if (!strcmp(name, "status")) {
+			c->kind = K_STATUS;
+			return 0;
+		}
+		if (!strcmp(name, "refresh")) {
+			c->kind = K_REFRESH;
+			return 0;
+		}
+		if (!strncmp(name, "refresh.", 8) && name[8] >= '1' && name[8] <= '9' &&
+		    strspn(name + 8, "0123456789") == strlen(name + 8) && strlen(name + 8) <= 20) {
+			unsigned long long ino;
+
+			errno = 0;
+			ino = strtoull(name + 8, NULL, 10);
+			if (errno)
+				return -ENOENT;
+			c->kind = K_REFRESH;
+			c->id = (int64_t)ino;  /* an inode number, kept bit for bit */
+			return 0;
+		}
+		return -ENOENT;
 	case K_DEP:
 		c->kind = !strcmp(name, "locations") ? K_LOCS : !strcmp(name, "devices") ? K_DEVS :
 			  !strcmp(name, "supplies") ? K_SUPS : K_ROOT;
