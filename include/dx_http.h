@@ -51,6 +51,11 @@ void dx_http_free(struct dx_http *h);
 int dx_http_get(struct dx_http *h, const char *url, long slot_wait_ms, long timeout_ms,
 		struct dx_buf *body, struct dx_http_response *resp);
 
+/* As dx_http_get(), but POSTs an empty body (the market-app handshake,
+ * whose parameters travel in the query). Debug logs omit the query. */
+int dx_http_post(struct dx_http *h, const char *url, long slot_wait_ms, long timeout_ms,
+		 struct dx_buf *body, struct dx_http_response *resp);
+
 /* Reads one raw header line ("Name: value\r\n") into r when it is an
  * X-Ratelimit-{Hour,Day}-{Limit,Remaining,Reset} or Retry-After header
  * (names case-insensitive, values non-negative integers). Returns 1 when

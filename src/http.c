@@ -260,8 +260,8 @@ static int map_error(CURLcode cc, const struct exchange *x)
 	}
 }
 
-static CURLcode setup(struct dx_http *h, CURL *e, const char *url, long timeout_ms,
-		      struct exchange *x)
+static CURLcode setup(struct dx_http *h, CURL *e, const char *url, int post,
+		      long timeout_ms, struct exchange *x)
 {
 	CURLcode cc = CURLE_OK;
 
@@ -269,7 +269,12 @@ static CURLcode setup(struct dx_http *h, CURL *e, const char *url, long timeout_
 #define SET(opt, val) if (cc == CURLE_OK) cc = curl_easy_setopt(e, opt, val)
 	SET(CURLOPT_URL, url);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_HTTPGET, 1L);
+	if (post) {
+		SET(CURLOPT_POSTFIELDS, "");
+		SET(CURLOPT_POSTFIELDSIZE, 0L);
+	} else {
+		SET(CURLOPT_HTTPGET, 1L);
+	}
 	SET(CURLOPT_HTTPHEADER, h->headers);
 	/* No redirects: following one could carry the token elsewhere. */
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
@@ -287,8 +292,8 @@ static CURLcode setup(struct dx_http *h, CURL *e, const char *url, long timeout_
 	return cc;
 }
 
-int dx_http_get(struct dx_http *h, const char *url, long slot_wait_ms, long timeout_ms,
-		struct dx_buf *body, struct dx_http_response *resp)
+static int perform(struct dx_http *h, const char *url, int post, long slot_wait_ms,
+		   long timeout_ms, struct dx_buf *body, struct dx_http_response *resp)
 {
 	struct exchange x = { .body = body, .resp = resp, .body_error = 0 };
 	int64_t start;
@@ -304,7 +309,7 @@ int dx_http_get(struct dx_http *h, const char *url, long slot_wait_ms, long time
 		return rc;
 	}
 	start = mono_ms();
-	cc = setup(h, e, url, timeout_ms, &x);
+	cc = setup(h, e, url, post, timeout_ms, &x);
 	if (cc == CURLE_OK) {
 		resp->sent = 1;
 		cc = curl_easy_perform(e);
@@ -322,10 +327,24 @@ int dx_http_get(struct dx_http *h, const char *url, long slot_wait_ms, long time
 			resp->sent = 0;
 	}
 	release(h, e);
+	/* A POST's query may hold a secret (the handshake): log the path only. */
 	if (h->debug)
-		dx_log(DX_LOG_DEBUG, "GET %s -> %ld, %zu bytes, %ld ms%s%s", url, resp->status,
+		dx_log(DX_LOG_DEBUG, "%s %.*s -> %ld, %zu bytes, %ld ms%s%s", post ? "POST" : "GET",
+		       (int)(post ? strcspn(url, "?") : strlen(url)), url, resp->status,
 		       body->len, resp->elapsed_ms, rc ? ", " : "", rc ? resp->error : "");
 	return rc;
+}
+
+int dx_http_get(struct dx_http *h, const char *url, long slot_wait_ms, long timeout_ms,
+		struct dx_buf *body, struct dx_http_response *resp)
+{
+	return perform(h, url, 0, slot_wait_ms, timeout_ms, body, resp);
+}
+
+int dx_http_post(struct dx_http *h, const char *url, long slot_wait_ms, long timeout_ms,
+		 struct dx_buf *body, struct dx_http_response *resp)
+{
+	return perform(h, url, 1, slot_wait_ms, timeout_ms, body, resp);
 }
 
 /* The host part of an http(s) URL: [start, end). */
