@@ -3,9 +3,10 @@ fuse.dexmafs through mount.fuse3, startup failures that leave nothing
 mounted, prefetch within a budget, and the token handshake."""
 
 import os
+import shutil
 import stat
-import subprocess
-import time
+import tempfile
+import unittest
 
 from harness import Mount, MountTestCase, TOKEN, find_dexmafs, main, run
 from simctl import Simulator
@@ -376,6 +377,32 @@ class TestTokenHandshake(MountTestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("chmod 600", r.stderr)
         self.assertFalse(os.path.exists(out))
+
+
+class TestSystemdUnit(unittest.TestCase):
+    def test_unit_verifies(self):
+        analyze = shutil.which("systemd-analyze")
+        if not analyze:
+            self.skipTest("systemd-analyze not installed")
+        build = os.path.dirname(os.path.dirname(find_dexmafs()))
+        unit = os.path.join(build, "dist", "dexmafs@.service")
+        self.assertTrue(os.path.exists(unit), unit)
+        with open(unit) as f:
+            text = f.read()
+        self.assertIn("Type=forking", text)
+        self.assertIn("Restart=on-failure", text)
+        self.assertIn("ExecStop=/usr/bin/fusermount3 -u %h/%i", text)
+        # verify wants the binary to exist: point at the built one.
+        lines = [("ExecStart=%s %%h/%%i" % find_dexmafs()) if l.startswith("ExecStart=") else l
+                 for l in text.splitlines()]
+        tmp = tempfile.mkdtemp(prefix="dexmafs-unit-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "dexmafs@dexma.service")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = run([analyze, "verify", "--man=no", path])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("dexmafs@dexma.service:", r.stderr)
 
 
 if __name__ == "__main__":

@@ -248,6 +248,26 @@ static void load_file(void **state)
 	rmdir(dir);
 }
 
+/* The example shipped in dist/ must parse. */
+static void shipped_example_parses(void **state)
+{
+	const char *data = getenv("DX_TEST_DATA");
+	char path[4096], err[512];
+	struct dx_config c;
+
+	(void)state;
+	if (!data)
+		skip();
+	snprintf(path, sizeof(path), "%s/../../dist/config.example", data);
+	assert_int_equal(dx_config_load(path, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.ndeps, 2);
+	assert_string_equal(c.deps[0].name, "acme");
+	assert_non_null(strstr(c.deps[0].token_file, "/dist/acme.token"));
+	assert_string_equal(c.deps[1].token_file, "/home/me/.config/dexmafs/globex.token");
+	assert_int_equal(c.defaults.n, 0);
+	dx_config_release(&c);
+}
+
 static void every_option_known(void **state)
 {
 	static const char *const names[] = {
@@ -277,6 +297,7 @@ int main(void)
 		cmocka_unit_test(token_path),
 		cmocka_unit_test(token_files),
 		cmocka_unit_test(load_file),
+		cmocka_unit_test(shipped_example_parses),
 		cmocka_unit_test(every_option_known),
 	};
 
