@@ -103,6 +103,11 @@ void dx_dirlist_release(struct dx_dirlist *list);
 /* Copies the target of a symbolic link into out. */
 int dx_tree_readlink(struct dx_tree *t, uint64_t ino, struct dx_buf *out);
 
+/* Checks that ino is a regular file that may be opened, without producing
+ * its content, and tells whether the kernel may keep its pages across
+ * opens (a closed period never changes). 0, -ENOENT, -EISDIR. */
+int dx_tree_open(struct dx_tree *t, uint64_t ino, int *keep_cache);
+
 /* Produces the whole content of a regular file into out, and its current
  * attributes into attr (the size matches out->len). */
 int dx_tree_read(struct dx_tree *t, uint64_t ino, struct dx_buf *out,

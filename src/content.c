@@ -15,7 +15,10 @@
 #include "dx_log.h"
 #include "tree_impl.h"
 
-#define MEMO_MAX 128
+/* Decoded data kept in memory: enough for every chunk a large rsync walks
+ * through in one directory pass, bounded in bytes. */
+#define MEMO_MAX 1024
+#define MEMO_MAX_BYTES ((size_t)256 << 20)
 #define LISTING_MAX_BYTES (512u << 20)
 #define READINGS_MAX_BYTES (256u << 20)
 #define CACHE_KEY_MAX 512
@@ -30,6 +33,7 @@ struct memo {
 	int linked;
 	int64_t valid_until;
 	int64_t changed_at;
+	size_t bytes;
 	struct dx_listing listing;
 	struct dx_readings readings;
 };
@@ -111,6 +115,7 @@ static void memo_unlink_locked(struct dx_tree *t, struct memo **pp,
 	*pp = m->next;
 	m->linked = 0;
 	t->nmemos--;
+	t->memo_bytes -= m->bytes;
 	if (m->refs == 0) {
 		m->next = *to_free;
 		*to_free = m;
@@ -145,14 +150,16 @@ static void memo_insert(struct dx_tree *t, struct memo *m)
 	m->next = t->memos;
 	t->memos = m;
 	t->nmemos++;
-	if (t->nmemos > MEMO_MAX) {
+	t->memo_bytes += m->bytes;
+	while (t->nmemos > MEMO_MAX || t->memo_bytes > MEMO_MAX_BYTES) {
 		struct memo **victim = NULL;
 
 		for (pp = &t->memos; *pp; pp = &(*pp)->next)
 			if ((*pp)->refs == 0)
 				victim = pp;
-		if (victim)
-			memo_unlink_locked(t, victim, &to_free);
+		if (!victim)
+			break;
+		memo_unlink_locked(t, victim, &to_free);
 	}
 	pthread_mutex_unlock(&t->memo_lock);
 	free_chain(to_free);
@@ -254,6 +261,7 @@ int dx_listing_get(struct dx_tree *t, int dep, enum dx_entity_kind kind,
 		goto out;
 	}
 	m->listing.raw = dx_buf_detach(&raw, &m->listing.rawlen);
+	m->bytes = m->listing.rawlen + m->listing.list.n * (sizeof(struct dx_entity) + 64);
 	m->listing.changed_at = info.changed_at;
 	m->valid_until = valid_until(&policy, &info, now);
 	memo_insert(t, m);
@@ -377,6 +385,7 @@ static int chunk_get(struct dx_tree *t, int dep, int64_t device, const char *key
 	}
 	m->changed_at = info.changed_at;
 	m->valid_until = valid_until(&policy, &info, now);
+	m->bytes = m->readings.n * sizeof(struct dx_reading) + 256;
 	memo_insert(t, m);
 	*out = m;
 out:

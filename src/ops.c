@@ -252,39 +252,41 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	fuse_reply_err(req, 0);
 }
 
-/* An open file holds its whole content, rendered once at open. */
+/* An open file holds its whole content, rendered at the first read: when
+ * the kernel still has the pages of a closed period, no read comes and
+ * nothing is rendered. */
 struct fileh {
+	pthread_mutex_t lock;
+	int rendered;
 	struct dx_buf content;
 };
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fileh *f;
-	struct dx_attr a;
-	int rc;
+	int keep, rc;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_CREAT))) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	f = malloc(sizeof(*f));
+	rc = dx_tree_open(tree_of(req), ino, &keep);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	f = calloc(1, sizeof(*f));
 	if (!f) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	pthread_mutex_init(&f->lock, NULL);
 	dx_buf_init(&f->content, (size_t)1 << 30);
-	rc = dx_tree_read(tree_of(req), ino, &f->content, &a);
-	if (rc) {
-		dx_buf_release(&f->content);
-		free(f);
-		fuse_reply_err(req, -rc);
-		return;
-	}
 	fi->fh = (uintptr_t)f;
 	/* A closed period never changes: keep its pages. Anything that may
 	 * change is read around the page cache, so its size is never stale. */
-	fi->keep_cache = a.keep_cache;
-	fi->direct_io = !a.keep_cache;
+	fi->keep_cache = keep;
+	fi->direct_io = !keep;
 	fuse_reply_open(req, fi);
 }
 
@@ -292,8 +294,19 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct fileh *f = (struct fileh *)(uintptr_t)fi->fh;
+	struct dx_attr a;
+	int rc = 0;
 
-	(void)ino;
+	pthread_mutex_lock(&f->lock);
+	if (!f->rendered) {
+		rc = dx_tree_read(tree_of(req), ino, &f->content, &a);
+		f->rendered = !rc;
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
 	if ((size_t)off >= f->content.len)
 		size = 0;
 	else if (size > f->content.len - (size_t)off)
@@ -307,6 +320,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	(void)ino;
 	dx_buf_release(&f->content);
+	pthread_mutex_destroy(&f->lock);
 	free(f);
 	fuse_reply_err(req, 0);
 }

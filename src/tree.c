@@ -17,6 +17,7 @@
 #include "tree_impl.h"
 
 void dx_tree_memo_clear(struct dx_tree *t);
+static void rendered_clear(struct dx_tree *t);
 
 enum kind {
 	K_ROOT, K_CTL, K_STATUS, K_REFRESH, K_DEP,
@@ -167,6 +168,9 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 	}
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_mutex_init(&t->memo_lock, NULL);
+	pthread_mutex_init(&t->render_lock, NULL);
+	for (size_t i = 0; i < 8; i++)
+		dx_buf_init(&t->rendered[i].content, (size_t)1 << 30);
 	t->started_at = dx_tree_now(t);
 	if (node_ref(t, &root)) {
 		dx_tree_free(t);
@@ -192,6 +196,9 @@ void dx_tree_free(struct dx_tree *t)
 		}
 	}
 	free(t->buckets);
+	for (i = 0; i < 8; i++)
+		dx_buf_release(&t->rendered[i].content);
+	pthread_mutex_destroy(&t->render_lock);
 	pthread_mutex_destroy(&t->lock);
 	pthread_mutex_destroy(&t->memo_lock);
 	free(t);
@@ -236,6 +243,7 @@ int dx_tree_refresh(struct dx_tree *t)
 	int rc;
 
 	dx_tree_memo_clear(t);
+	rendered_clear(t);
 	rc = dx_cache_expire(t->opts.cache, NULL);
 	invalidate_open_nodes(t);
 	return rc;
@@ -296,6 +304,7 @@ int dx_tree_refresh_ino(struct dx_tree *t, uint64_t ino)
 	for (i = 0; i < np && !rc; i++)
 		rc = dx_cache_expire(t->opts.cache, pre[i]);
 	dx_tree_memo_clear(t);
+	rendered_clear(t);
 	invalidate_open_nodes(t);
 	return rc;
 }
@@ -519,6 +528,76 @@ static int is_link_kind(enum kind k)
 	return k == K_LOC_PARENT || k == K_LOC_DEVLINK || k == K_DEV_LOCLINK || k == K_IDLINK;
 }
 
+/* A CSV file is rendered for the lookup or stat that precedes its open;
+ * the open takes that rendering instead of making it again. Kept a few
+ * seconds only: freshness is the cache's business, not this ring's. */
+#define RENDER_KEEP_SECONDS 5
+
+static void rendered_clear(struct dx_tree *t)
+{
+	size_t i;
+
+	pthread_mutex_lock(&t->render_lock);
+	for (i = 0; i < 8; i++) {
+		dx_buf_release(&t->rendered[i].content);
+		t->rendered[i].ino = 0;
+	}
+	pthread_mutex_unlock(&t->render_lock);
+}
+
+static void rendered_keep(struct dx_tree *t, uint64_t ino, struct dx_buf *content,
+			  int64_t mtime, int closed)
+{
+	struct rendered *r;
+
+	pthread_mutex_lock(&t->render_lock);
+	r = &t->rendered[t->rendered_next++ % 8];
+	dx_buf_release(&r->content);
+	r->content = *content;       /* takes the buffer */
+	dx_buf_init(content, content->max);
+	r->ino = ino;
+	r->at = dx_tree_now(t);
+	r->mtime = mtime;
+	r->closed = closed;
+	pthread_mutex_unlock(&t->render_lock);
+}
+
+/* With out: moves a recent rendering of ino into out (it is used once).
+ * Without: copies only its size into *scratch_len via scratch. 1 on hit. */
+static int rendered_take(struct dx_tree *t, uint64_t ino, struct dx_buf *out,
+			 struct dx_buf *scratch, int64_t *mtime, int *closed)
+{
+	int64_t now = dx_tree_now(t);
+	int hit = 0;
+	size_t i;
+
+	pthread_mutex_lock(&t->render_lock);
+	for (i = 0; i < 8; i++) {
+		struct rendered *r = &t->rendered[i];
+
+		if (r->ino != ino || !r->content.data || now - r->at > RENDER_KEEP_SECONDS)
+			continue;
+		*mtime = r->mtime;
+		*closed = r->closed;
+		if (out && !out->len) {
+			size_t max = out->max;
+
+			dx_buf_release(out);
+			*out = r->content;
+			out->max = max;
+			dx_buf_init(&r->content, r->content.max);
+			r->ino = 0;
+		} else {
+			/* attributes only: the length is all that is needed */
+			scratch->len = r->content.len;
+		}
+		hit = 1;
+		break;
+	}
+	pthread_mutex_unlock(&t->render_lock);
+	return hit;
+}
+
 static int node_attr(struct dx_tree *t, const struct node *n, struct dx_attr *a,
 		     struct dx_buf *content)
 {
@@ -542,12 +621,20 @@ static int node_attr(struct dx_tree *t, const struct node *n, struct dx_attr *a,
 		return 0;  /* timeout 0, size 0: it acts only when read */
 	}
 	dx_buf_init(&scratch, (size_t)1 << 30);
-	if (!content)
-		content = &scratch;
-	rc = node_content(t, n, content, &mtime, &closed);
+	if (n->kind == K_FILE && rendered_take(t, n->ino, content, &scratch, &mtime, &closed)) {
+		rc = 0;
+		if (!content)
+			content = &scratch;
+	} else {
+		if (!content)
+			content = &scratch;
+		rc = node_content(t, n, content, &mtime, &closed);
+	}
 	if (!rc) {
 		a->type = is_link_kind(n->kind) ? DX_LNK : DX_REG;
 		a->size = content->len;
+		if (n->kind == K_FILE && content == &scratch && scratch.data)
+			rendered_keep(t, n->ino, &scratch, mtime, closed);
 		a->mtime = mtime;
 		a->keep_cache = closed;
 		a->timeout = n->kind == K_STATUS || n->kind == K_REFRESH ? 0 : closed ? TIMEOUT_CLOSED :
@@ -773,6 +860,20 @@ int dx_tree_readlink(struct dx_tree *t, uint64_t ino, struct dx_buf *out)
 	if (!is_link_kind(n.kind))
 		return -EINVAL;
 	return node_content(t, &n, out, &mtime, &closed);
+}
+
+int dx_tree_open(struct dx_tree *t, uint64_t ino, int *keep_cache)
+{
+	struct node n;
+	int rc = node_get(t, ino, &n);
+
+	if (rc)
+		return rc;
+	if (is_dir_kind(n.kind))
+		return -EISDIR;
+	*keep_cache = n.kind == K_FILE &&
+		      dx_range_end_epoch(&n.range) + t->opts.late_margin <= dx_tree_now(t);
+	return 0;
 }
 
 int dx_tree_read(struct dx_tree *t, uint64_t ino, struct dx_buf *out,

@@ -23,9 +23,20 @@ struct dx_tree {
 	size_t nbuckets;
 	size_t nnodes;
 
+	pthread_mutex_t render_lock; /* guards the rendered-file ring */
+	struct rendered {
+		uint64_t ino;
+		int64_t at;
+		int64_t mtime;
+		int closed;
+		struct dx_buf content;
+	} rendered[8];
+	unsigned rendered_next;
+
 	pthread_mutex_t memo_lock;  /* guards the decoded-data memo */
 	struct memo *memos;         /* most recently used first */
 	size_t nmemos;
+	size_t memo_bytes;
 };
 
 /* A decoded listing or readings chunk, shared by reference. */
