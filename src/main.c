@@ -329,6 +329,10 @@ int main(int argc, char *argv[])
 	tree_opts.late_margin = o.late_margin;
 	tree_opts.uid = getuid();
 	tree_opts.gid = getgid();
+	if (!dx_ops_start_invalidator(&ctx, se)) {
+		tree_opts.invalidate = dx_ops_invalidate;
+		tree_opts.invalidate_ctx = &ctx;
+	}
 	if (dx_tree_new(&tree_opts, &tree)) {
 		dx_log(DX_LOG_ERR, "out of memory");
 		goto out_clients;
@@ -362,6 +366,7 @@ out_refresher:
 	}
 	dx_tree_free(tree);
 out_clients:
+	dx_ops_stop_invalidator(&ctx);
 	for (i = 0; i < nclients; i++)
 		dx_client_free(run[i].client);
 	dx_cache_close(cache);

@@ -150,6 +150,37 @@ class CacheTest(MountTestCase):
         self.assertIn("/v3/devices", paths)
         self.assertNotIn("/v3/readings", paths)
 
+    def test_refresh_one_path(self):
+        m = self.mount()
+        dev = os.path.join(m.root, "devices", MAIN)
+        other = os.path.join(m.root, "devices", "Outdoor Sensor (1200008)")
+        first = sorted(os.listdir(dev))
+        os.listdir(other)
+        read(os.path.join(self.hourly(m), CLOSED))
+        self.sim.clear_log()
+        ino = os.stat(dev).st_ino
+        with open(os.path.join(m.mnt, ".dexmafs", "refresh.%d" % ino)) as f:
+            self.assertIn("refreshed", f.read())
+        time.sleep(0.3)  # the kernel invalidation is sent from a worker thread
+        self.assertEqual(sorted(os.listdir(dev)), first)
+        os.listdir(other)
+        read(os.path.join(self.hourly(m), CLOSED))
+        paths = [(e["path"], e["query"].get("device_id")) for e in self.sim.requests()]
+        # The device's parameters, and the listing its device.json comes from;
+        # not the other device, not the closed month.
+        self.assertEqual(sorted(paths, key=str), [("/v3/devices", None), ("/v3/parameters", "1200001")])
+        self.assertNotIn("refresh", os.listdir(os.path.join(m.mnt, ".dexmafs")))
+
+    def test_refresh_all_by_reading_the_control_file(self):
+        m = self.mount()
+        os.listdir(os.path.join(m.root, "devices"))
+        self.sim.clear_log()
+        with open(os.path.join(m.mnt, ".dexmafs", "refresh")) as f:
+            f.read()
+        time.sleep(0.3)
+        os.listdir(os.path.join(m.root, "devices"))
+        self.assertEqual([e["path"] for e in self.sim.requests()], ["/v3/devices"])
+
     def test_kill_9_during_a_read_storm_then_remount(self):
         self.sim.configure(latency_ms=150)
         self.addCleanup(self.sim.configure, latency_ms=0)
