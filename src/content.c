@@ -386,6 +386,10 @@ static int chunk_get(struct dx_tree *t, int dep, int64_t device, const char *key
 	m->changed_at = info.changed_at;
 	m->valid_until = valid_until(&policy, &info, now);
 	m->bytes = m->readings.n * sizeof(struct dx_reading) + 256;
+	/* An open chunk that came back different: sizes the kernel holds for
+	 * its files are stale now. (A final chunk never changes.) */
+	if (info.fetched && info.changed_at == info.fetched_at && info.fetched_at < policy.final_at)
+		dx_tree_series_changed(t, dep, device, key, res, chunk);
 	memo_insert(t, m);
 	*out = m;
 out:

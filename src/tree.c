@@ -238,6 +238,34 @@ out:
 	free(inos);
 }
 
+void dx_tree_series_changed(struct dx_tree *t, int dep, int64_t device,
+			    const char *key, enum dx_res res,
+			    const struct dx_range *chunk)
+{
+	int64_t from = dx_date_to_days(chunk->from), to = dx_date_to_days(chunk->to);
+	uint64_t inos[64];
+	size_t i, n = 0;
+	struct node *nd;
+
+	if (!t->opts.invalidate)
+		return;
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->nbuckets && n < 64; i++)
+		for (nd = t->buckets[i]; nd && n < 64; nd = nd->next) {
+			if ((nd->kind != K_FILE && nd->kind != K_RES) || nd->dep != dep ||
+			    nd->id != device || strcmp(nd->key, key))
+				continue;
+			if (nd->kind == K_FILE && (nd->res != res ||
+			    dx_date_to_days(nd->range.to) < from ||
+			    dx_date_to_days(nd->range.from) > to))
+				continue;
+			inos[n++] = nd->ino;
+		}
+	pthread_mutex_unlock(&t->lock);
+	for (i = 0; i < n; i++)
+		t->opts.invalidate(t->opts.invalidate_ctx, inos[i]);
+}
+
 int dx_tree_refresh(struct dx_tree *t)
 {
 	int rc;

@@ -74,6 +74,12 @@ int dx_series_csv(struct dx_tree *t, int dep, int64_t device, const char *key,
 		  const struct dx_range *range, struct dx_buf *out,
 		  int64_t *mtime, int *closed);
 
+/* New bytes came for an open chunk of a series: has the kernel drop what
+ * it caches of the files (sizes, pages) and directory of that series. */
+void dx_tree_series_changed(struct dx_tree *t, int dep, int64_t device,
+			    const char *key, enum dx_res res,
+			    const struct dx_range *chunk);
+
 /* The text of .dexmafs/status. */
 int dx_status_text(struct dx_tree *t, struct dx_buf *out);
 

@@ -53,6 +53,8 @@ class Mount:
         self.argv = [find_dexmafs(), "-f", "-o", ",".join(opts), self.mnt]
         self.env = dict(os.environ)
         self.env.pop("DEXMA_TOKEN", None)
+        # A config file of whoever runs the tests must not change the mount.
+        self.env["XDG_CONFIG_HOME"] = os.path.join(self.tmp, "config")
         if env_token and token:
             self.env["DEXMA_TOKEN"] = token
         self.proc = None
