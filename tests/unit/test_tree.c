@@ -1,0 +1,1046 @@
+/* Unit tests for dx_tree: the namespace over a cache filled beforehand,
+ * with no network and no FUSE.
+ *
+ * Each test opens a cache in a temporary directory, puts the API's bytes
+ * (the real captured fixtures, plus a few synthetic items where the
+ * captures lack a case) under the exact keys the tree asks for, and builds
+ * a tree whose deployment has no client: whatever is not in the cache
+ * fails with -EIO, as it would offline.
+ *
+ * tests/data/tree/supply-16154.pretty.json is the expected supply file,
+ * written independently of our JSON code by Python:
+ *   json.dumps(item, indent=2, ensure_ascii=False) + "\n"
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dx_buf.h"
+#include "dx_cache.h"
+#include "dx_dates.h"
+#include "dx_log.h"
+#include "dx_tree.h"
+
+#define NOW_2026 INT64_C(1795694400)  /* 2026-11-26 12:00:00 UTC */
+#define TTL_META 86400
+#define TTL_OPEN 900
+#define LATE_MARGIN 172800
+#define TEST_UID 1234
+#define TEST_GID 5678
+
+#define KEY_LOCATIONS "demo|/locations"
+#define KEY_DEVICES "demo|/devices"
+#define KEY_PARAMS_1043036 "demo|/parameters?device_id=1043036"
+#define KEY_PARAMS_8857 "demo|/parameters?device_id=8857"
+#define KEY_PARAMS_1033630 "demo|/parameters?device_id=1033630"
+#define KEY_SUPPLIES_ELEC "demo|/utility/supplies/ELECTRICITY"
+/* POWER is INSTANTANEOUS, so averaged; hourly data comes in year chunks,
+ * monthly data (which lists the periods) in decade chunks. */
+#define KEY_POWER_H_2022 "demo|/readings?device_id=1043036&parameter_key=POWER" \
+	"&resolution=H&from=2022-01-01T00:00:00&to=2022-12-31T23:59:59&operation=AVG"
+#define KEY_POWER_H_2026 "demo|/readings?device_id=1043036&parameter_key=POWER" \
+	"&resolution=H&from=2026-01-01T00:00:00&to=2026-12-31T23:59:59&operation=AVG"
+#define KEY_POWER_M_2020S "demo|/readings?device_id=1043036&parameter_key=POWER" \
+	"&resolution=M&from=2020-01-01T00:00:00&to=2029-12-31T23:59:59&operation=AVG"
+
+#define DEV_1A "demo/devices/1a (1043036)"
+#define LOC_AB "demo/locations/Edifici A_B (25653)"
+#define POWER_DIR DEV_1A "/POWER"
+#define MARCH_FILE POWER_DIR "/hourly/2022-03-01--2022-03-31.csv"
+
+/* Locations the captured listing lacks: the location of device 1043036
+ * (its name has a slash, its parent is a top-level location), and one
+ * whose parent the token cannot see. */
+static const char extra_locations[] =
+	"{\"id\": 25653, \"name\": \"Edifici A/B\", \"parent\": {\"id\": 76619}},"
+	"{\"id\": 900001, \"name\": \"Orphan wing\", \"parent\": {\"id\": 999999}}";
+
+/* POWER's monthly averages in the 2020s: data in March and April 2022. */
+static const char power_monthly[] =
+	"{\"timezone\": \"Europe/Madrid\", \"units\": \"kW\", \"values\": ["
+	"{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 2.5},"
+	"{\"ts\": \"2022-04-01T00:00:00+02:00\", \"v\": 2.1}]}";
+
+/* POWER this month, which is still open on the test's clock. */
+static const char power_hourly_2026[] =
+	"{\"timezone\": \"Europe/Madrid\", \"units\": \"kW\", \"values\": ["
+	"{\"ts\": \"2026-11-26T10:00:00+01:00\", \"v\": 3.25},"
+	"{\"ts\": \"2026-11-26T11:00:00+01:00\", \"v\": 3.5}]}";
+
+struct fx {
+	char dir[64];
+	int64_t now;        /* the cache's clock and the tree's */
+	int64_t later;      /* the clock of a second tree */
+	struct dx_cache *cache;
+	struct dx_deployment dep;
+	struct dx_tree *tree;
+};
+
+struct bytes {
+	const char *data;
+	size_t len;
+};
+
+static int64_t fake_now(void *ctx)
+{
+	return *(int64_t *)ctx;
+}
+
+static int give_bytes(void *ctx, const void *req, struct dx_buf *out)
+{
+	const struct bytes *b = ctx;
+
+	(void)req;
+	return dx_buf_append(out, b->data, b->len);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* The folder named by environment variable env (set by meson test), else
+ * rel relative to this source file. A relative __FILE__ is relative to the
+ * build directory, the parent of this program's directory. */
+static void locate(const char *env, const char *rel, char *out, size_t outsz)
+{
+	const char *value = getenv(env);
+	char exe[PATH_MAX], srcdir[PATH_MAX];
+	char *slash;
+	ssize_t n;
+	int len;
+
+	if (value && value[0]) {
+		len = snprintf(out, outsz, "%s", value);
+		assert_true(len > 0 && (size_t)len < outsz);
+		return;
+	}
+	len = snprintf(srcdir, sizeof(srcdir), "%s", __FILE__);
+	assert_true(len > 0 && (size_t)len < sizeof(srcdir));
+	slash = strrchr(srcdir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		strcpy(srcdir, ".");
+	if (srcdir[0] == '/') {
+		len = snprintf(out, outsz, "%s/%s", srcdir, rel);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		assert_true(n > 0);
+		exe[n] = '\0';
+		for (int i = 0; i < 2 && (slash = strrchr(exe, '/')); i++)
+			*slash = '\0';
+		len = snprintf(out, outsz, "%s/%s/%s", exe, srcdir, rel);
+	}
+	assert_true(len > 0 && (size_t)len < outsz);
+}
+
+static char *read_file_in(const char *env, const char *rel, const char *name, size_t *len)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	char *data;
+	FILE *f;
+	long size;
+
+	locate(env, rel, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot open %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	assert_true(size >= 0);
+	rewind(f);
+	data = malloc((size_t)size + 1);
+	assert_non_null(data);
+	assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
+	data[size] = '\0';
+	fclose(f);
+	*len = (size_t)size;
+	return data;
+}
+
+static char *fixture(const char *name, size_t *len)
+{
+	return read_file_in("DX_FIXTURES_REAL", "../../../shared/fixtures-real", name, len);
+}
+
+static char *test_data(const char *name, size_t *len)
+{
+	return read_file_in("DX_TEST_DATA", "../data", name, len);
+}
+
+/* Stores bytes under key as if the API had answered them now. */
+static void put(struct fx *f, const char *key, const struct dx_cache_policy *p,
+		const char *data, size_t len)
+{
+	struct bytes b = { data, len };
+	struct dx_cache_info info;
+	struct dx_buf out;
+
+	dx_buf_init(&out, (size_t)1 << 26);
+	assert_int_equal(dx_cache_get(f->cache, key, p, give_bytes, &b, NULL, &out, &info), 0);
+	assert_int_equal(info.fetched, 1);
+	assert_int_equal(out.len, len);
+	dx_buf_release(&out);
+}
+
+static void put_listing(struct fx *f, const char *key, const char *data, size_t len)
+{
+	struct dx_cache_policy p = {
+		.cls = DX_CLASS_LISTING, .final_at = INT64_MAX, .ttl = TTL_META,
+	};
+
+	put(f, key, &p, data, len);
+}
+
+static void put_fixture_listing(struct fx *f, const char *key, const char *name)
+{
+	size_t len;
+	char *data = fixture(name, &len);
+
+	put_listing(f, key, data, len);
+	free(data);
+}
+
+static void put_readings(struct fx *f, const char *key, int y0, int y1,
+			 const char *data, size_t len)
+{
+	struct dx_range chunk = { { y0, 1, 1 }, { y1, 12, 31 } };
+	struct dx_cache_policy p = {
+		.cls = DX_CLASS_READINGS, .ttl = TTL_OPEN,
+		.final_at = dx_range_end_epoch(&chunk) + LATE_MARGIN,
+	};
+
+	put(f, key, &p, data, len);
+}
+
+/* The captured locations with extra items appended to the array. */
+static void put_locations(struct fx *f)
+{
+	struct dx_buf all;
+	size_t len;
+	char *data = fixture("locations-list-2019-full.json", &len);
+	char *end = strrchr(data, ']');
+
+	assert_non_null(end);
+	dx_buf_init(&all, (size_t)1 << 26);
+	assert_int_equal(dx_buf_append(&all, data, (size_t)(end - data)), 0);
+	assert_int_equal(dx_buf_printf(&all, ",%s]", extra_locations), 0);
+	put_listing(f, KEY_LOCATIONS, all.data, all.len);
+	dx_buf_release(&all);
+	free(data);
+}
+
+static int tree_new(struct fx *f, int64_t *clock, struct dx_tree **out)
+{
+	struct dx_tree_opts o = {
+		.cache = f->cache, .deps = &f->dep, .ndeps = 1,
+		.listed_res = 1u << DX_RES_15MIN | 1u << DX_RES_HOURLY |
+			      1u << DX_RES_DAILY | 1u << DX_RES_MONTHLY,
+		.timefmt = DX_TIME_LOCAL_UTC,
+		.ttl_meta = TTL_META, .ttl_open = TTL_OPEN, .late_margin = LATE_MARGIN,
+		.uid = TEST_UID, .gid = TEST_GID,
+		.now = fake_now, .now_ctx = clock,
+	};
+
+	return dx_tree_new(&o, out);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct dx_cache_opts co = { .now = fake_now };
+	size_t len;
+	char *data;
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/dx_tree_XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	f->now = NOW_2026;
+	f->later = NOW_2026 + 30 * 86400;
+	co.dir = f->dir;
+	co.now_ctx = &f->now;
+	if (dx_cache_open(&co, &f->cache)) {
+		nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		free(f);
+		return -1;
+	}
+	f->dep.name = "demo";
+	f->dep.client = NULL;
+	*state = f;
+
+	put_locations(f);
+	put_fixture_listing(f, KEY_DEVICES, "devices-list.json");
+	put_fixture_listing(f, KEY_PARAMS_1043036, "parameters-list-device-1043036.json");
+	put_fixture_listing(f, KEY_PARAMS_8857, "parameters-list-device-8857.json");
+	put_listing(f, KEY_PARAMS_1033630, "[]", 2);
+	put_fixture_listing(f, KEY_SUPPLIES_ELEC, "supplies-list-electricity.json");
+	data = fixture("readings-power-H.json", &len);
+	put_readings(f, KEY_POWER_H_2022, 2022, 2022, data, len);
+	free(data);
+	put_readings(f, KEY_POWER_H_2026, 2026, 2026, power_hourly_2026,
+		     strlen(power_hourly_2026));
+	put_readings(f, KEY_POWER_M_2020S, 2020, 2029, power_monthly, strlen(power_monthly));
+
+	return tree_new(f, &f->now, &f->tree) ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	dx_tree_free(f->tree);
+	dx_cache_close(f->cache);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Looks a slash-separated path up from the root, one lookup per name. */
+static int walk(struct dx_tree *t, const char *path, struct dx_attr *out)
+{
+	char buf[1024], *name, *save = NULL;
+	uint64_t ino = DX_ROOT_INO;
+	int rc;
+
+	assert_true(strlen(path) < sizeof(buf));
+	strcpy(buf, path);
+	memset(out, 0, sizeof(*out));
+	out->ino = DX_ROOT_INO;
+	out->type = DX_DIR;
+	for (name = strtok_r(buf, "/", &save); name; name = strtok_r(NULL, "/", &save)) {
+		rc = dx_tree_lookup(t, ino, name, out);
+		if (rc)
+			return rc;
+		ino = out->ino;
+	}
+	return 0;
+}
+
+static uint64_t ino_of(struct dx_tree *t, const char *path, enum dx_ftype type)
+{
+	struct dx_attr a;
+	int rc = walk(t, path, &a);
+
+	if (rc)
+		fail_msg("%s: %s", path, strerror(-rc));
+	assert_int_equal(a.type, type);
+	return a.ino;
+}
+
+/* The names of a directory joined with '|', in listing order. */
+static char *ls(struct dx_tree *t, const char *path, int plus)
+{
+	struct dx_dirlist list;
+	struct dx_buf names;
+	size_t i;
+
+	assert_int_equal(dx_tree_readdir(t, ino_of(t, path, DX_DIR), plus, &list), 0);
+	dx_buf_init(&names, (size_t)1 << 24);
+	assert_int_equal(dx_buf_puts(&names, ""), 0);
+	for (i = 0; i < list.n; i++)
+		assert_int_equal(dx_buf_printf(&names, "%s%s", i ? "|" : "", list.items[i].name), 0);
+	dx_dirlist_release(&list);
+	return dx_buf_detach(&names, NULL);
+}
+
+static void assert_ls(struct dx_tree *t, const char *path, const char *want)
+{
+	for (int plus = 0; plus < 2; plus++) {
+		char *got = ls(t, path, plus);
+
+		assert_string_equal(got, want);
+		free(got);
+	}
+}
+
+static const struct dx_dirent *find_entry(const struct dx_dirlist *list, const char *name)
+{
+	for (size_t i = 0; i < list->n; i++)
+		if (!strcmp(list->items[i].name, name))
+			return &list->items[i];
+	return NULL;
+}
+
+static char *read_all(struct dx_tree *t, uint64_t ino, struct dx_attr *attr)
+{
+	struct dx_buf out;
+	int rc;
+
+	dx_buf_init(&out, (size_t)1 << 26);
+	rc = dx_tree_read(t, ino, &out, attr);
+	if (rc)
+		fail_msg("read %llu: %s", (unsigned long long)ino, strerror(-rc));
+	assert_int_equal(attr->size, out.len);
+	if (!out.data)
+		assert_int_equal(dx_buf_puts(&out, ""), 0);
+	return dx_buf_detach(&out, NULL);
+}
+
+static char *read_path(struct dx_tree *t, const char *path, struct dx_attr *attr)
+{
+	return read_all(t, ino_of(t, path, DX_REG), attr);
+}
+
+static char *link_target(struct dx_tree *t, const char *path)
+{
+	struct dx_buf out;
+
+	dx_buf_init(&out, 4096);
+	assert_int_equal(dx_tree_readlink(t, ino_of(t, path, DX_LNK), &out), 0);
+	assert_non_null(out.data);
+	return dx_buf_detach(&out, NULL);
+}
+
+/* The link at path points at a directory that exists: the relative target
+ * is resolved against the link's directory and walked. */
+static void assert_link(struct dx_tree *t, const char *path, const char *want)
+{
+	char *target = link_target(t, path);
+	char joined[2048], *comp[64], *name, *save = NULL;
+	size_t n = 0;
+	struct dx_attr a;
+	int rc;
+
+	assert_string_equal(target, want);
+	snprintf(joined, sizeof(joined), "%s", path);
+	*strrchr(joined, '/') = '\0';
+	for (name = strtok_r(joined, "/", &save); name; name = strtok_r(NULL, "/", &save))
+		comp[n++] = name;
+	{
+		char rest[1024], *p, *s2 = NULL, out[2048] = "";
+
+		snprintf(rest, sizeof(rest), "%s", target);
+		for (p = strtok_r(rest, "/", &s2); p; p = strtok_r(NULL, "/", &s2)) {
+			if (!strcmp(p, "..")) {
+				assert_true(n > 0);
+				n--;
+			} else {
+				comp[n++] = p;
+			}
+		}
+		for (size_t i = 0; i < n; i++) {
+			strcat(out, i ? "/" : "");
+			strcat(out, comp[i]);
+		}
+		rc = walk(t, out, &a);
+		if (rc)
+			fail_msg("%s -> %s: %s", path, out, strerror(-rc));
+		assert_int_equal(a.type, DX_DIR);
+	}
+	free(target);
+}
+
+static void assert_lookup_fails(struct dx_tree *t, const char *path, int err)
+{
+	struct dx_attr a;
+
+	assert_int_equal(walk(t, path, &a), err);
+}
+
+/* ---- root and control directory ---- */
+
+static void test_root(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a;
+	char *text;
+
+	assert_int_equal(dx_tree_getattr(f->tree, DX_ROOT_INO, &a), 0);
+	assert_int_equal(a.type, DX_DIR);
+	assert_int_equal(a.ino, DX_ROOT_INO);
+	assert_int_equal(a.uid, TEST_UID);
+	assert_int_equal(a.gid, TEST_GID);
+	assert_ls(f->tree, "", "demo");
+	assert_ls(f->tree, "demo", "locations|devices|supplies");
+	assert_ls(f->tree, "demo/supplies", "ELECTRICITY|GAS|WATER|THERMAL|EXPORTED_ELECTRICITY");
+	ino_of(f->tree, ".dexmafs", DX_DIR);
+	assert_ls(f->tree, ".dexmafs", "status");
+
+	text = read_path(f->tree, ".dexmafs/status", &a);
+	assert_non_null(strstr(text, "deployment: demo\n"));
+	assert_non_null(strstr(text, "api: offline"));
+	assert_int_equal(a.type, DX_REG);
+	free(text);
+
+	assert_lookup_fails(f->tree, "other", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/other", -ENOENT);
+	assert_lookup_fails(f->tree, ".dexmafs/nothing", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/.dexmafs", -ENOENT);
+}
+
+static void test_hidden_names(void **state)
+{
+	static const char *const hidden[] = { ".Trash", ".DS_Store", ".git", ".Trash-1000" };
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+		char path[256];
+
+		assert_lookup_fails(f->tree, hidden[i], -ENOENT);
+		snprintf(path, sizeof(path), "demo/%s", hidden[i]);
+		assert_lookup_fails(f->tree, path, -ENOENT);
+		snprintf(path, sizeof(path), "%s/%s", LOC_AB, hidden[i]);
+		assert_lookup_fails(f->tree, path, -ENOENT);
+		snprintf(path, sizeof(path), "%s/%s", DEV_1A, hidden[i]);
+		assert_lookup_fails(f->tree, path, -ENOENT);
+	}
+}
+
+/* ---- locations ---- */
+
+static void test_locations_listing(void **state)
+{
+	struct fx *f = *state;
+	struct dx_dirlist list;
+	const struct dx_dirent *e;
+
+	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/locations", DX_DIR), 0,
+					 &list), 0);
+	assert_int_equal(list.n, 842 + 2);
+	assert_non_null(find_entry(&list, "001 CHINGFORD PFS (113916)"));
+	assert_non_null(find_entry(&list, "Morrisons (76619)"));
+	/* '/' becomes '_'; trailing spaces go ("Abergavenny ") */
+	assert_non_null(e = find_entry(&list, "Edifici A_B (25653)"));
+	assert_int_equal(e->attr.type, DX_DIR);
+	assert_int_equal(e->plus, 0);
+	assert_null(find_entry(&list, "Edifici A/B (25653)"));
+	for (size_t i = 0; i < list.n; i++) {
+		assert_null(strchr(list.items[i].name, '/'));
+		if (!strncmp(list.items[i].name, "Abergavenny", 11))
+			assert_string_equal(list.items[i].name + 11, strchr(list.items[i].name, ' '));
+	}
+	dx_dirlist_release(&list);
+}
+
+static void test_location_names(void **state)
+{
+	struct fx *f = *state;
+	char *target;
+
+	ino_of(f->tree, LOC_AB, DX_DIR);
+	ino_of(f->tree, "demo/locations/001 CHINGFORD PFS (113916)", DX_DIR);
+	/* the right id under another name, or the name with another id */
+	assert_lookup_fails(f->tree, "demo/locations/Edifici A-B (25653)", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/locations/Edifici A_B (25654)", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/locations/Edifici A_B  (25653)", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/locations/Edifici A_B", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/locations/001 CHINGFORD PFS (113338)", -ENOENT);
+	/* a bare id is a link to the full name; an unknown one is nothing */
+	target = link_target(f->tree, "demo/locations/25653");
+	assert_string_equal(target, "Edifici A_B (25653)");
+	free(target);
+	assert_lookup_fails(f->tree, "demo/locations/999999", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/locations/025653", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/locations/1043036", -ENOENT);  /* a device's id */
+}
+
+static void test_location_dirs(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a;
+	char *text;
+
+	assert_ls(f->tree, LOC_AB, "location.json|devices|parent");
+	assert_link(f->tree, LOC_AB "/parent", "../Morrisons (76619)");
+	assert_link(f->tree, "demo/locations/001 CHINGFORD PFS (113916)/parent", "../PFS (113338)");
+	/* no parent, and a parent the listing does not hold */
+	assert_ls(f->tree, "demo/locations/Morrisons (76619)", "location.json|devices");
+	assert_lookup_fails(f->tree, "demo/locations/Morrisons (76619)/parent", -ENOENT);
+	assert_ls(f->tree, "demo/locations/Orphan wing (900001)", "location.json|devices");
+	assert_lookup_fails(f->tree, "demo/locations/Orphan wing (900001)/parent", -ENOENT);
+
+	text = read_path(f->tree, LOC_AB "/location.json", &a);
+	assert_non_null(strstr(text, "\"id\": 25653"));
+	assert_non_null(strstr(text, "\"name\": \"Edifici A/B\""));
+	assert_null(strstr(text, "Orphan"));
+	free(text);
+
+	assert_ls(f->tree, LOC_AB "/devices", "1a (1043036)|1b (1043037)|1c (1043038)");
+	assert_link(f->tree, LOC_AB "/devices/1a (1043036)", "../../../devices/1a (1043036)");
+	assert_link(f->tree, LOC_AB "/devices/1c (1043038)", "../../../devices/1c (1043038)");
+	/* a device of no location, and of another location */
+	assert_lookup_fails(f->tree, LOC_AB "/devices/1b (1033630)", -ENOENT);
+	assert_lookup_fails(f->tree, LOC_AB "/devices/ACS (8857)", -ENOENT);
+	assert_ls(f->tree, "demo/locations/Morrisons (76619)/devices", "");
+}
+
+/* ---- devices ---- */
+
+static void test_devices(void **state)
+{
+	struct fx *f = *state;
+	struct dx_dirlist list;
+	struct dx_attr a;
+	char *target, *text;
+
+	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/devices", DX_DIR), 1,
+					 &list), 0);
+	assert_int_equal(list.n, 30);
+	/* two devices named "1b" stay apart by their ids */
+	assert_non_null(find_entry(&list, "1b (1033630)"));
+	assert_non_null(find_entry(&list, "1b (1043037)"));
+	assert_int_equal(find_entry(&list, "ACS (8857)")->plus, 1);
+	dx_dirlist_release(&list);
+
+	assert_ls(f->tree, DEV_1A, "device.json|location|CURRENT|POWER|VOLTAGE");
+	assert_link(f->tree, DEV_1A "/location", "../../locations/Edifici A_B (25653)");
+	target = link_target(f->tree, "demo/devices/1043036");
+	assert_string_equal(target, "1a (1043036)");
+	free(target);
+	assert_lookup_fails(f->tree, "demo/devices/1a (1043037)", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/devices/25653", -ENOENT);  /* a location's id */
+
+	text = read_path(f->tree, DEV_1A "/device.json", &a);
+	assert_non_null(strstr(text, "\"id\": 1043036"));
+	assert_non_null(strstr(text, "\"local_id\": \"1a\""));
+	free(text);
+
+	/* location null */
+	assert_ls(f->tree, "demo/devices/1b (1033630)", "device.json");
+	assert_lookup_fails(f->tree, "demo/devices/1b (1033630)/location", -ENOENT);
+	/* location 10506, which the locations listing does not hold */
+	text = ls(f->tree, "demo/devices/ACS (8857)", 0);
+	assert_string_equal(text, "device.json|TEMP");
+	free(text);
+	assert_lookup_fails(f->tree, "demo/devices/ACS (8857)/location", -ENOENT);
+}
+
+/* ---- parameters and readings files ---- */
+
+static void test_parameter_dir(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a;
+	char *text;
+
+	assert_ls(f->tree, POWER_DIR, "parameter.json|15min|hourly|daily|monthly");
+	/* resolutions resolve though they are not listed */
+	ino_of(f->tree, POWER_DIR "/raw", DX_DIR);
+	ino_of(f->tree, POWER_DIR "/5min", DX_DIR);
+	ino_of(f->tree, POWER_DIR "/weekly", DX_DIR);
+	assert_lookup_fails(f->tree, POWER_DIR "/yearly", -ENOENT);
+	assert_lookup_fails(f->tree, POWER_DIR "/Hourly", -ENOENT);
+	assert_lookup_fails(f->tree, DEV_1A "/ENERGY", -ENOENT);
+	assert_lookup_fails(f->tree, DEV_1A "/power", -ENOENT);
+
+	text = read_path(f->tree, POWER_DIR "/parameter.json", &a);
+	assert_non_null(strstr(text, "\"key\": \"POWER\""));
+	assert_non_null(strstr(text, "\"units\": \"kW\""));
+	assert_null(strstr(text, "VOLTAGE"));
+	free(text);
+
+	assert_ls(f->tree, POWER_DIR "/hourly",
+		  "2022-03-01--2022-03-31.csv|2022-04-01--2022-04-30.csv");
+	assert_ls(f->tree, POWER_DIR "/monthly", "2022-01-01--2022-12-31.csv");
+}
+
+static void test_readings_file(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr looked, read, again;
+	int keep = 0;
+	uint64_t ino;
+	char *csv, *line2, *p;
+	size_t lines = 0;
+
+	assert_int_equal(walk(f->tree, MARCH_FILE, &looked), 0);
+	assert_int_equal(looked.type, DX_REG);
+	ino = looked.ino;
+	assert_int_equal(dx_tree_open(f->tree, ino, &keep), 0);
+	assert_int_equal(keep, 1);  /* March 2022 is long over */
+
+	csv = read_all(f->tree, ino, &read);
+	assert_int_equal(read.size, strlen(csv));
+	assert_int_equal(looked.size, read.size);
+	assert_int_equal(looked.mtime, read.mtime);
+	assert_int_equal(read.keep_cache, 1);
+	line2 = strchr(csv, '\n');
+	assert_non_null(line2);
+	*line2++ = '\0';
+	assert_string_equal(csv, "local_time,utc_time,POWER (kW)");
+	assert_memory_equal(line2, "2022-03-01 00:00:00,2022-02-28 23:00:00,1.986\n", 46);
+	for (p = line2; (p = strchr(p, '\n')); p++)
+		lines++;
+	assert_int_equal(lines, 25);  /* the fixture's 25 hourly values */
+	free(csv);
+
+	/* a second read (nothing kept from the lookup) is the same size */
+	csv = read_all(f->tree, ino, &again);
+	assert_int_equal(again.size, read.size);
+	assert_int_equal(again.mtime, read.mtime);
+	free(csv);
+	assert_int_equal(dx_tree_getattr(f->tree, ino, &again), 0);
+	assert_int_equal(again.size, read.size);
+	assert_int_equal(again.mtime, read.mtime);
+	assert_true(again.mtime <= f->now);
+
+	/* April holds no value: a header only */
+	csv = read_path(f->tree, POWER_DIR "/hourly/2022-04-01--2022-04-30.csv", &read);
+	assert_string_equal(csv, "local_time,utc_time,POWER (kW)\n");
+	free(csv);
+
+	/* any range within the limits resolves: one local day, 24 rows */
+	csv = read_path(f->tree, POWER_DIR "/hourly/2022-03-01--2022-03-01.csv", &read);
+	for (lines = 0, p = csv; (p = strchr(p, '\n')); p++)
+		lines++;
+	assert_int_equal(lines, 1 + 24);
+	free(csv);
+}
+
+static void test_readings_names(void **state)
+{
+	static const char *const bad[] = {
+		"2022-02-30--2022-03-01.csv", "x.csv", "2022-03-31--2022-03-01.csv",
+		"2022-03-01--2022-03-31", "2022-03-01--2022-03-31.CSV", "2022-3-1--2022-3-31.csv",
+		"2022-03-01--2022-03-31.csv.tmp", "2010-01-01--2022-12-31.csv",
+	};
+	struct fx *f = *state;
+	uint64_t dir = ino_of(f->tree, POWER_DIR "/hourly", DX_DIR);
+	struct dx_attr a;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(dx_tree_lookup(f->tree, dir, bad[i], &a), -ENOENT);
+	/* well-formed names whose data is not cached: the API is needed (12
+	 * year chunks are the most one hourly file may take) */
+	assert_int_equal(dx_tree_lookup(f->tree, dir, "2021-03-01--2021-03-31.csv", &a), -EIO);
+	assert_int_equal(dx_tree_lookup(f->tree, dir, "2011-01-01--2022-12-31.csv", &a), -EIO);
+}
+
+/* The mtime of a closed period depends on its range only: the same in a
+ * second tree over the same cache, even one whose clock is a month later. */
+static void test_mtime_stable(void **state)
+{
+	struct fx *f = *state;
+	struct dx_tree *t2;
+	struct dx_attr a1, a2;
+	char *c1, *c2;
+
+	assert_int_equal(tree_new(f, &f->later, &t2), 0);
+	c1 = read_path(f->tree, MARCH_FILE, &a1);
+	c2 = read_path(t2, MARCH_FILE, &a2);
+	assert_string_equal(c1, c2);
+	assert_int_equal(a1.mtime, a2.mtime);
+	assert_int_equal(a1.size, a2.size);
+	free(c1);
+	free(c2);
+	dx_tree_free(t2);
+}
+
+/* A period still open may change: its pages are not kept, its time is
+ * when its bytes last changed, and once its freshness is over with no API
+ * the kept bytes are still served. */
+static void test_open_period(void **state)
+{
+	static const char want[] = "local_time,utc_time,POWER (kW)\n"
+		"2026-11-26 10:00:00,2026-11-26 09:00:00,3.25\n"
+		"2026-11-26 11:00:00,2026-11-26 10:00:00,3.5\n";
+	struct fx *f = *state;
+	struct dx_attr a;
+	uint64_t ino = ino_of(f->tree, POWER_DIR "/hourly/2026-11-01--2026-11-30.csv", DX_REG);
+	int keep = 1;
+	char *csv;
+
+	assert_int_equal(dx_tree_open(f->tree, ino, &keep), 0);
+	assert_int_equal(keep, 0);
+	csv = read_all(f->tree, ino, &a);
+	assert_string_equal(csv, want);
+	assert_int_equal(a.keep_cache, 0);
+	assert_int_equal(a.mtime, NOW_2026);
+	assert_true(a.timeout > 0 && a.timeout <= TTL_OPEN);
+	free(csv);
+
+	f->now += TTL_OPEN + 1;
+	dx_log_mute(1);  /* the stale-if-error warning is expected */
+	csv = read_all(f->tree, ino, &a);
+	dx_log_mute(0);
+	assert_string_equal(csv, want);
+	assert_int_equal(a.mtime, NOW_2026);
+	free(csv);
+}
+
+/* ---- inode numbers and lookup counts ---- */
+
+static void test_inodes_stable(void **state)
+{
+	static const char *const paths[] = {
+		".dexmafs", ".dexmafs/status", "demo", "demo/locations", "demo/devices",
+		"demo/supplies", "demo/supplies/ELECTRICITY", "demo/supplies/GAS",
+		LOC_AB, LOC_AB "/location.json", LOC_AB "/devices", LOC_AB "/parent",
+		LOC_AB "/devices/1a (1043036)", "demo/locations/25653",
+		"demo/locations/Morrisons (76619)", DEV_1A, DEV_1A "/device.json",
+		DEV_1A "/location", "demo/devices/1043036", POWER_DIR, DEV_1A "/VOLTAGE",
+		POWER_DIR "/parameter.json", POWER_DIR "/hourly", POWER_DIR "/raw",
+		POWER_DIR "/daily", MARCH_FILE,
+		POWER_DIR "/hourly/2022-04-01--2022-04-30.csv",
+		POWER_DIR "/hourly/2022-03-01--2022-03-01.csv",
+		"demo/supplies/ELECTRICITY/A (21556).json",
+		"demo/supplies/ELECTRICITY/A (15221).json",
+	};
+	enum { N = sizeof(paths) / sizeof(paths[0]) };
+	struct fx *f = *state;
+	uint64_t first[N];
+	struct dx_tree *t2;
+	struct dx_attr a;
+
+	assert_int_equal(tree_new(f, &f->later, &t2), 0);
+	for (size_t i = 0; i < N; i++) {
+		assert_int_equal(walk(f->tree, paths[i], &a), 0);
+		first[i] = a.ino;
+		assert_int_not_equal(first[i], DX_ROOT_INO);
+		assert_int_equal(walk(t2, paths[i], &a), 0);
+		if (a.ino != first[i])
+			fail_msg("%s: inode %llu then %llu", paths[i],
+				 (unsigned long long)first[i], (unsigned long long)a.ino);
+		for (size_t j = 0; j < i; j++)
+			if (first[j] == first[i])
+				fail_msg("%s and %s share inode %llu", paths[j], paths[i],
+					 (unsigned long long)first[i]);
+	}
+	dx_tree_free(t2);
+}
+
+/* readdir names the same inodes that lookup gives. */
+static void test_readdir_inodes(void **state)
+{
+	struct fx *f = *state;
+	struct dx_dirlist list;
+	const struct dx_dirent *e;
+
+	for (int plus = 0; plus < 2; plus++) {
+		assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, DEV_1A, DX_DIR), plus,
+						 &list), 0);
+		assert_non_null(e = find_entry(&list, "POWER"));
+		assert_int_equal(e->attr.ino, ino_of(f->tree, POWER_DIR, DX_DIR));
+		assert_int_equal(e->attr.type, DX_DIR);
+		assert_non_null(e = find_entry(&list, "location"));
+		assert_int_equal(e->attr.ino, ino_of(f->tree, DEV_1A "/location", DX_LNK));
+		assert_int_equal(e->attr.type, DX_LNK);
+		assert_non_null(e = find_entry(&list, "device.json"));
+		assert_int_equal(e->attr.type, DX_REG);
+		assert_int_equal(e->plus, plus);
+		if (plus) {
+			struct dx_attr a;
+			char *text = read_path(f->tree, DEV_1A "/device.json", &a);
+
+			assert_int_equal(e->attr.size, strlen(text));
+			assert_int_equal(e->attr.uid, TEST_UID);
+			free(text);
+		}
+		dx_dirlist_release(&list);
+	}
+}
+
+static void test_lookup_counts(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a;
+	struct dx_dirlist list;
+	uint64_t ino;
+
+	/* twice looked up, forgotten twice: gone */
+	ino = ino_of(f->tree, "demo/supplies/GAS", DX_DIR);
+	assert_int_equal(ino, ino_of(f->tree, "demo/supplies/GAS", DX_DIR));
+	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), 0);
+	dx_tree_forget(f->tree, ino, 2);
+	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), -ENOENT);
+	assert_int_equal(dx_tree_readdir(f->tree, ino, 0, &list), -ENOENT);
+
+	/* twice looked up, forgotten once: still there, then gone */
+	ino = ino_of(f->tree, "demo/supplies/WATER", DX_DIR);
+	ino_of(f->tree, "demo/supplies/WATER", DX_DIR);
+	dx_tree_forget(f->tree, ino, 1);
+	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), 0);
+	assert_int_equal(a.type, DX_DIR);
+	dx_tree_lookup_again(f->tree, ino);
+	dx_tree_forget(f->tree, ino, 1);
+	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), 0);
+	dx_tree_forget(f->tree, ino, 1);
+	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), -ENOENT);
+
+	/* readdirplus counts one lookup per entry; plain readdir none */
+	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/supplies", DX_DIR), 0,
+					 &list), 0);
+	ino = find_entry(&list, "THERMAL")->attr.ino;
+	dx_dirlist_release(&list);
+	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), -ENOENT);
+	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/supplies", DX_DIR), 1,
+					 &list), 0);
+	assert_int_equal(find_entry(&list, "THERMAL")->plus, 1);
+	assert_int_equal(find_entry(&list, "THERMAL")->attr.ino, ino);
+	dx_dirlist_release(&list);
+	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), 0);
+	dx_tree_forget(f->tree, ino, 1);
+	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), -ENOENT);
+
+	/* the root is never forgotten */
+	dx_tree_forget(f->tree, DX_ROOT_INO, 1000);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_ROOT_INO, &a), 0);
+	/* an inode nobody looked up */
+	assert_int_equal(dx_tree_getattr(f->tree, 12345, &a), -ENOENT);
+}
+
+/* ---- supplies ---- */
+
+static void test_supplies(void **state)
+{
+	struct fx *f = *state;
+	struct dx_dirlist list;
+	struct dx_attr a;
+	char *got, *want;
+	size_t len;
+
+	assert_int_equal(dx_tree_readdir(f->tree,
+					 ino_of(f->tree, "demo/supplies/ELECTRICITY", DX_DIR), 0,
+					 &list), 0);
+	assert_int_equal(list.n, 10);
+	assert_non_null(find_entry(&list, "A (21556).json"));
+	assert_non_null(find_entry(&list, "A (15221).json"));
+	assert_non_null(find_entry(&list, "ACM (EDIFICIS GENÈRICS LOT 19) (16154).json"));
+	assert_non_null(find_entry(&list, "CEIP L'Olivera (23963).json"));
+	for (size_t i = 0; i < list.n; i++)
+		assert_int_equal(list.items[i].attr.type, DX_REG);
+	dx_dirlist_release(&list);
+
+	got = read_path(f->tree,
+			"demo/supplies/ELECTRICITY/ACM (EDIFICIS GENÈRICS LOT 19) (16154).json", &a);
+	want = test_data("tree/supply-16154.pretty.json", &len);
+	assert_string_equal(got, want);
+	assert_int_equal(a.size, len);
+	free(got);
+	free(want);
+
+	got = read_path(f->tree, "demo/supplies/ELECTRICITY/A (21556).json", &a);
+	assert_non_null(strstr(got, "\"POD\": \"ES0031405987203001CF0D\""));
+	assert_null(strstr(got, "DESFASDFSDF"));  /* the other "A" */
+	free(got);
+
+	assert_lookup_fails(f->tree, "demo/supplies/ELECTRICITY/A (21556)", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/supplies/ELECTRICITY/16154.json", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/supplies/ELECTRICITY/B (21556).json", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/supplies/COAL", -ENOENT);
+}
+
+/* ---- what is not cached, and wrong operations ---- */
+
+static void test_not_cached(void **state)
+{
+	struct fx *f = *state;
+	struct dx_dirlist list;
+	struct dx_attr a;
+
+	/* parameters of 1043037, hourly data of 2021, CURRENT's months, gas */
+	assert_lookup_fails(f->tree, "demo/devices/1b (1043037)/POWER", -EIO);
+	assert_lookup_fails(f->tree, POWER_DIR "/hourly/2021-03-01--2021-03-31.csv", -EIO);
+	assert_lookup_fails(f->tree, POWER_DIR "/daily/2022-01-01--2022-12-31.csv", -EIO);
+	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, DEV_1A "/CURRENT/hourly",
+							  DX_DIR), 0, &list), -EIO);
+	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/devices/1b (1043037)",
+							  DX_DIR), 0, &list), -EIO);
+	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/supplies/GAS", DX_DIR),
+					 1, &list), -EIO);
+	/* still listed by readdirplus, without attributes */
+	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, POWER_DIR "/raw", DX_DIR), 1,
+					 &list), 0);
+	assert_int_equal(list.n, 2);
+	assert_string_equal(list.items[0].name, "2022-03-01--2022-03-31.csv");
+	assert_int_equal(list.items[0].plus, 0);
+	assert_int_equal(list.items[0].attr.type, DX_REG);
+	assert_int_not_equal(list.items[0].attr.ino, 0);
+	/* and it counted no lookup */
+	assert_int_equal(dx_tree_getattr(f->tree, list.items[0].attr.ino, &a), -ENOENT);
+	dx_dirlist_release(&list);
+}
+
+static void test_wrong_operations(void **state)
+{
+	struct fx *f = *state;
+	uint64_t dir = ino_of(f->tree, DEV_1A, DX_DIR);
+	uint64_t file = ino_of(f->tree, DEV_1A "/device.json", DX_REG);
+	struct dx_dirlist list;
+	struct dx_buf buf;
+	struct dx_attr a;
+	int keep;
+
+	dx_buf_init(&buf, 4096);
+	assert_int_equal(dx_tree_readlink(f->tree, dir, &buf), -EINVAL);
+	assert_int_equal(dx_tree_readlink(f->tree, file, &buf), -EINVAL);
+	assert_int_equal(dx_tree_open(f->tree, dir, &keep), -EISDIR);
+	assert_int_equal(dx_tree_read(f->tree, dir, &buf, &a), -EISDIR);
+	assert_int_equal(dx_tree_lookup(f->tree, file, "x", &a), -ENOTDIR);
+	assert_int_equal(dx_tree_readdir(f->tree, file, 0, &list), -ENOTDIR);
+	assert_int_equal(dx_tree_open(f->tree, file, &keep), 0);
+	assert_int_equal(keep, 0);  /* a listing may change */
+	assert_int_equal(buf.len, 0);
+	dx_buf_release(&buf);
+}
+
+/* A refresh makes listings stale, not closed periods: with no API, the
+ * closed file reads the same and listings are served stale. */
+static void test_refresh(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a1, a2;
+	char *c1, *c2;
+
+	c1 = read_path(f->tree, MARCH_FILE, &a1);
+	dx_log_mute(1);  /* listings served stale: expected */
+	assert_int_equal(dx_tree_refresh(f->tree), 0);
+	c2 = read_path(f->tree, MARCH_FILE, &a2);
+	assert_string_equal(c1, c2);
+	assert_int_equal(a1.mtime, a2.mtime);
+	free(c1);
+	free(c2);
+	ino_of(f->tree, LOC_AB, DX_DIR);
+	assert_int_equal(dx_tree_refresh_ino(f->tree, ino_of(f->tree, POWER_DIR, DX_DIR)), 0);
+	assert_ls(f->tree, POWER_DIR "/hourly",
+		  "2022-03-01--2022-03-31.csv|2022-04-01--2022-04-30.csv");
+	dx_log_mute(0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_root),
+		T(test_hidden_names),
+		T(test_locations_listing),
+		T(test_location_names),
+		T(test_location_dirs),
+		T(test_devices),
+		T(test_parameter_dir),
+		T(test_readings_file),
+		T(test_readings_names),
+		T(test_mtime_stable),
+		T(test_open_period),
+		T(test_inodes_stable),
+		T(test_readdir_inodes),
+		T(test_lookup_counts),
+		T(test_supplies),
+		T(test_not_cached),
+		T(test_wrong_operations),
+		T(test_refresh),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
