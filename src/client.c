@@ -384,6 +384,31 @@ static int judge(struct dx_client *c, struct call *call, const char *url,
 	return -EIO;
 }
 
+/* One line for a call that failed for good: the endpoint, what the API or
+ * the network said, and what the reader sees. (401, 403/404, 400/422 and
+ * quota are logged where they are judged.) */
+static void log_failure(struct dx_client *c, const struct call *call, const char *url,
+			int rc, int attempts)
+{
+	const char *path = url + strlen(c->api_url);
+
+	if (rc == -EIO || rc == -EPROTO || rc == -ETIMEDOUT) {
+		if (call->status >= 500)
+			dx_log(DX_LOG_ERR, "GET %s: HTTP %ld after %d attempt%s; readers get EIO "
+			       "until the API recovers (cached data is served meanwhile)",
+			       path, call->status, attempts, attempts == 1 ? "" : "s");
+		else if (rc == -EPROTO)
+			dx_log(DX_LOG_ERR, "GET %s: the answer was not the JSON expected after %d "
+			       "attempt%s; nothing was kept; readers get EIO", path, attempts,
+			       attempts == 1 ? "" : "s");
+		else
+			dx_log(DX_LOG_ERR, "GET %s: %s after %d attempt%s; readers get EIO; check "
+			       "the network or api_url", path,
+			       call->error[0] ? call->error : strerror(-rc), attempts,
+			       attempts == 1 ? "" : "s");
+	}
+}
+
 /* GETs url for call until it succeeds (0: call->status is 200, 201 or 204
  * and body holds the validated answer) or fails for good. */
 static int request(struct dx_client *c, struct call *call, const char *url,
@@ -438,6 +463,7 @@ static int request(struct dx_client *c, struct call *call, const char *url,
 		pthread_mutex_lock(&c->lock);
 		c->stats.errors++;
 		pthread_mutex_unlock(&c->lock);
+		log_failure(c, call, url, rc, attempt + 1);
 	}
 	return rc;
 }
