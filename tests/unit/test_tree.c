@@ -64,7 +64,15 @@
  * whose parent the token cannot see. */
 static const char extra_locations[] =
 	"{\"id\": 25653, \"name\": \"Edifici A/B\", \"parent\": {\"id\": 76619}},"
-	"{\"id\": 900001, \"name\": \"Orphan wing\", \"parent\": {\"id\": 999999}}";
+	"{\"id\": 900001, \"name\": \"Orphan wing\", \"parent\": {\"id\": 999999}},"
+	/* names that need care: control characters, blanks only, a leading
+	 * dot; put_locations() adds one too long for a file name */
+	"{\"id\": 900003, \"name\": \"Line\\nbreak\\u0001\"},"
+	"{\"id\": 900004, \"name\": \".NET lab\"},"
+	"{\"id\": 900005, \"name\": \"   \"}";
+#define NEXTRA_LOCATIONS 6
+#define LONG_LOCATION_ID 900002
+#define LONG_SUPPLY_ID 700002
 
 /* POWER's monthly averages in the 2020s: data in March and April 2022. */
 static const char power_monthly[] =
@@ -240,24 +248,56 @@ static void put_locations(struct fx *f)
 	assert_non_null(end);
 	dx_buf_init(&all, (size_t)1 << 26);
 	assert_int_equal(dx_buf_append(&all, data, (size_t)(end - data)), 0);
-	assert_int_equal(dx_buf_printf(&all, ",%s]", extra_locations), 0);
+	assert_int_equal(dx_buf_printf(&all, ",%s,{\"id\": %d, \"name\": \"", extra_locations,
+				       LONG_LOCATION_ID), 0);
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(dx_buf_puts(&all, "\u00dc"), 0);  /* U+00DC, 2 bytes in UTF-8 */
+	assert_int_equal(dx_buf_puts(&all, "\"}]"), 0);
 	put_listing(f, KEY_LOCATIONS, all.data, all.len);
 	dx_buf_release(&all);
 	free(data);
 }
 
+/* Water supplies: a short name, and one whose "NAME (ID).json" would not
+ * fit a file name. */
+static void put_water_supplies(struct fx *f)
+{
+	struct dx_buf all;
+
+	dx_buf_init(&all, 4096);
+	assert_int_equal(dx_buf_printf(&all, "[{\"id\": 700001, \"name\": \"Dip\u00f2sit\", "
+				       "\"type\": \"WATER\"}, {\"id\": %d, \"type\": \"WATER\", "
+				       "\"name\": \"", LONG_SUPPLY_ID), 0);
+	for (int i = 0; i < 260; i++)
+		assert_int_equal(dx_buf_puts(&all, "a"), 0);
+	assert_int_equal(dx_buf_puts(&all, "\"}]"), 0);
+	put_listing(f, "demo|/utility/supplies/WATER", all.data, all.len);
+	dx_buf_release(&all);
+}
+
+static void default_opts(struct fx *f, int64_t *clock, struct dx_tree_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->cache = f->cache;
+	o->deps = &f->dep;
+	o->ndeps = 1;
+	o->listed_res = 1u << DX_RES_15MIN | 1u << DX_RES_HOURLY | 1u << DX_RES_DAILY |
+			1u << DX_RES_MONTHLY;
+	o->timefmt = DX_TIME_LOCAL_UTC;
+	o->ttl_meta = TTL_META;
+	o->ttl_open = TTL_OPEN;
+	o->late_margin = LATE_MARGIN;
+	o->uid = TEST_UID;
+	o->gid = TEST_GID;
+	o->now = fake_now;
+	o->now_ctx = clock;
+}
+
 static int tree_new(struct fx *f, int64_t *clock, struct dx_tree **out)
 {
-	struct dx_tree_opts o = {
-		.cache = f->cache, .deps = &f->dep, .ndeps = 1,
-		.listed_res = 1u << DX_RES_15MIN | 1u << DX_RES_HOURLY |
-			      1u << DX_RES_DAILY | 1u << DX_RES_MONTHLY,
-		.timefmt = DX_TIME_LOCAL_UTC,
-		.ttl_meta = TTL_META, .ttl_open = TTL_OPEN, .late_margin = LATE_MARGIN,
-		.uid = TEST_UID, .gid = TEST_GID,
-		.now = fake_now, .now_ctx = clock,
-	};
+	struct dx_tree_opts o;
 
+	default_opts(f, clock, &o);
 	return dx_tree_new(&o, out);
 }
 
@@ -294,6 +334,7 @@ static int setup(void **state)
 	put_fixture_listing(f, KEY_PARAMS_8857, "parameters-list-device-8857.json");
 	put_listing(f, KEY_PARAMS_1033630, "[]", 2);
 	put_fixture_listing(f, KEY_SUPPLIES_ELEC, "supplies-list-electricity.json");
+	put_water_supplies(f);
 	data = fixture("readings-power-H.json", &len);
 	put_readings(f, KEY_POWER_H_2022, 2022, 2022, data, len);
 	free(data);
@@ -516,7 +557,9 @@ static void test_locations_listing(void **state)
 
 	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/locations", DX_DIR), 0,
 					 &list), 0);
-	assert_int_equal(list.n, 842 + 2);
+	/* every location but the one whose name starts with a dot (see
+	 * test_awkward_names) */
+	assert_int_equal(list.n, 842 + NEXTRA_LOCATIONS - 1);
 	assert_non_null(find_entry(&list, "001 CHINGFORD PFS (113916)"));
 	assert_non_null(find_entry(&list, "Morrisons (76619)"));
 	/* '/' becomes '_'; trailing spaces go ("Abergavenny ") */
@@ -582,6 +625,50 @@ static void test_location_dirs(void **state)
 	assert_lookup_fails(f->tree, LOC_AB "/devices/1b (1033630)", -ENOENT);
 	assert_lookup_fails(f->tree, LOC_AB "/devices/ACS (8857)", -ENOENT);
 	assert_ls(f->tree, "demo/locations/Morrisons (76619)/devices", "");
+}
+
+static void test_awkward_names(void **state)
+{
+	struct fx *f = *state;
+	struct dx_dirlist list;
+	const struct dx_dirent *e = NULL;
+	char *target, path[512];
+	size_t len;
+
+	ino_of(f->tree, "demo/locations/Line_break_ (900003)", DX_DIR);
+	ino_of(f->tree, "demo/locations/unnamed (900005)", DX_DIR);
+
+	/* too long: cut at a character boundary to fit a file name, id kept */
+	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/locations", DX_DIR), 0,
+					 &list), 0);
+	for (size_t i = 0; i < list.n && !e; i++)
+		if (strstr(list.items[i].name, " (900002)"))
+			e = &list.items[i];
+	assert_non_null(e);
+	len = strlen(e->name);
+	assert_true(len <= 255 && len > 200);
+	assert_string_equal(e->name + len - 9, " (900002)");
+	assert_int_equal((len - 9) % 2, 0);  /* whole two-byte characters */
+	assert_memory_equal(e->name, "\xc3\x9c\xc3\x9c", 4);
+	snprintf(path, sizeof(path), "demo/locations/%s", e->name);
+	target = link_target(f->tree, "demo/locations/900002");
+	assert_string_equal(target, e->name);
+	free(target);
+	dx_dirlist_release(&list);
+	ino_of(f->tree, path, DX_DIR);
+
+	/* BUG (tree.c resolve + names.c dx_name_entry): a DEXMA name that
+	 * starts with '.' gives the entry ".NET lab (900004)", which resolve()
+	 * rejects as a hidden name (dx_name_is_hidden) before looking at the
+	 * listing. So the location is neither listed (readdir drops names that
+	 * do not resolve) nor reachable, and its bare-id link dangles. */
+	target = link_target(f->tree, "demo/locations/900004");
+	assert_string_equal(target, ".NET lab (900004)");
+	free(target);
+	assert_lookup_fails(f->tree, "demo/locations/.NET lab (900004)", -ENOENT);
+#if 0	/* enable when the leading-dot bug is fixed */
+	assert_link(f->tree, "demo/locations/900004", ".NET lab (900004)");
+#endif
 }
 
 /* ---- devices ---- */
@@ -778,6 +865,115 @@ static void test_open_period(void **state)
 	free(csv);
 }
 
+/* Deployments side by side: their own names, inodes and cache keys. */
+static void test_two_deployments(void **state)
+{
+	struct fx *f = *state;
+	struct dx_deployment deps[2] = { { "demo", NULL }, { "other", NULL } };
+	struct dx_tree_opts o;
+	struct dx_tree *t2;
+	struct dx_attr a;
+	char *text;
+
+	default_opts(f, &f->now, &o);
+	o.deps = deps;
+	o.ndeps = 2;
+	assert_int_equal(dx_tree_new(&o, &t2), 0);
+	assert_ls(t2, "", "demo|other");
+	assert_ls(t2, "other", "locations|devices|supplies");
+	assert_int_not_equal(ino_of(t2, "demo/locations", DX_DIR),
+			     ino_of(t2, "other/locations", DX_DIR));
+	assert_int_equal(ino_of(t2, "demo/locations", DX_DIR),
+			 ino_of(f->tree, "demo/locations", DX_DIR));
+	assert_int_equal(ino_of(t2, ".dexmafs/status", DX_REG),
+			 ino_of(f->tree, ".dexmafs/status", DX_REG));
+	ino_of(t2, LOC_AB, DX_DIR);
+	/* "demo|..." keys are not "other|..." keys */
+	assert_lookup_fails(t2, "other/locations/Edifici A_B (25653)", -EIO);
+	assert_lookup_fails(t2, "other/devices/1043036", -EIO);
+	text = read_path(t2, ".dexmafs/status", &a);
+	assert_non_null(strstr(text, "deployment: demo\n"));
+	assert_non_null(strstr(text, "deployment: other\n"));
+	free(text);
+	dx_tree_free(t2);
+}
+
+struct seen {
+	uint64_t inos[4096];
+	size_t n;
+	char name[64];
+};
+
+static void record_invalidate(void *ctx, uint64_t ino)
+{
+	struct seen *s = ctx;
+
+	if (s->n < sizeof(s->inos) / sizeof(s->inos[0]))
+		s->inos[s->n++] = ino;
+}
+
+static int was_seen(const struct seen *s, uint64_t ino)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->inos[i] == ino)
+			return 1;
+	return 0;
+}
+
+/* A refresh has the kernel drop listings and open periods, never a closed
+ * period (its pages stay valid). Reading .dexmafs/refresh is a refresh. */
+static void test_refresh_invalidates(void **state)
+{
+	struct fx *f = *state;
+	struct seen *seen = calloc(1, sizeof(*seen));
+	struct dx_tree_opts o;
+	struct dx_tree *t2;
+	struct dx_attr a;
+	uint64_t closed, open, dir;
+	char *text;
+
+	assert_non_null(seen);
+	default_opts(f, &f->now, &o);
+	o.invalidate = record_invalidate;
+	o.invalidate_ctx = seen;
+	assert_int_equal(dx_tree_new(&o, &t2), 0);
+	closed = ino_of(t2, MARCH_FILE, DX_REG);
+	open = ino_of(t2, POWER_DIR "/hourly/2026-11-01--2026-11-30.csv", DX_REG);
+	dir = ino_of(t2, POWER_DIR "/hourly", DX_DIR);
+	assert_int_equal(seen->n, 0);
+
+	dx_log_mute(1);
+	text = read_path(t2, ".dexmafs/refresh", &a);
+	assert_string_equal(text, "refreshed: all listings and open periods will be fetched again\n");
+	free(text);
+	assert_true(was_seen(seen, open));
+	assert_true(was_seen(seen, dir));
+	assert_false(was_seen(seen, closed));
+
+	/* refresh.INO names an inode; an unknown one is said so */
+	seen->n = 0;
+	snprintf(seen->name, sizeof(seen->name), ".dexmafs/refresh.%llu", (unsigned long long)dir);
+	text = read_path(t2, seen->name, &a);
+	assert_non_null(strstr(text, "under this path"));
+	free(text);
+	assert_true(was_seen(seen, open));
+	assert_false(was_seen(seen, closed));
+	text = read_path(t2, ".dexmafs/refresh.12345", &a);
+	assert_string_equal(text, "inode 12345 is not known (stat the path first)\n");
+	free(text);
+	assert_lookup_fails(t2, ".dexmafs/refresh.0", -ENOENT);
+	assert_lookup_fails(t2, ".dexmafs/refresh.x", -ENOENT);
+	assert_lookup_fails(t2, ".dexmafs/refresh.99999999999999999999", -ENOENT);
+
+	/* the closed file still reads, from the cache alone */
+	text = read_all(t2, closed, &a);
+	assert_true(a.keep_cache);
+	free(text);
+	dx_log_mute(0);
+	dx_tree_free(t2);
+	free(seen);
+}
+
 /* ---- inode numbers and lookup counts ---- */
 
 static void test_inodes_stable(void **state)
@@ -940,6 +1136,32 @@ static void test_supplies(void **state)
 	assert_lookup_fails(f->tree, "demo/supplies/COAL", -ENOENT);
 }
 
+static void test_supply_long_name(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a;
+	char *text;
+
+	text = read_path(f->tree, "demo/supplies/WATER/Dip\xc3\xb2sit (700001).json", &a);
+	assert_non_null(strstr(text, "\"id\": 700001"));
+	free(text);
+	/* BUG (tree.c add_entity_names / resolve K_SRC): dx_name_entry() cuts
+	 * a long name so that "NAME (ID)" fits 255 bytes, but then the ".json"
+	 * suffix does not fit and the supply is skipped ("reachable through its
+	 * id", says the comment), while resolve() of K_SRC accepts no bare id:
+	 * the supply is neither listed nor reachable by any name. */
+	text = ls(f->tree, "demo/supplies/WATER", 0);
+	assert_string_equal(text, "Dip\xc3\xb2sit (700001).json");
+	free(text);
+	assert_lookup_fails(f->tree, "demo/supplies/WATER/700002.json", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/supplies/WATER/700002", -ENOENT);
+#if 0	/* enable when the long supply name bug is fixed */
+	text = ls(f->tree, "demo/supplies/WATER", 0);
+	assert_non_null(strstr(text, " (700002).json"));
+	free(text);
+#endif
+}
+
 /* ---- what is not cached, and wrong operations ---- */
 
 static void test_not_cached(void **state)
@@ -1026,16 +1248,20 @@ int main(void)
 		T(test_locations_listing),
 		T(test_location_names),
 		T(test_location_dirs),
+		T(test_awkward_names),
 		T(test_devices),
 		T(test_parameter_dir),
 		T(test_readings_file),
 		T(test_readings_names),
 		T(test_mtime_stable),
 		T(test_open_period),
+		T(test_two_deployments),
+		T(test_refresh_invalidates),
 		T(test_inodes_stable),
 		T(test_readdir_inodes),
 		T(test_lookup_counts),
 		T(test_supplies),
+		T(test_supply_long_name),
 		T(test_not_cached),
 		T(test_wrong_operations),
 		T(test_refresh),
