@@ -15,10 +15,16 @@
 /* Writes "NAME (ID)" + NUL into out (DX_NAME_MAX + 1 bytes). NAME is name
  * with '/' replaced by '_', NUL-free, control characters (C0, DEL) replaced
  * by '_', invalid UTF-8 bytes replaced by '_', leading and trailing spaces
- * trimmed; an empty result becomes "unnamed". A name too long is cut at a
+ * trimmed, a leading '.' replaced by '_'; an empty result becomes
+ * "unnamed". A name too long is cut at a
  * UTF-8 character boundary so the whole entry fits DX_NAME_MAX bytes and
  * still ends with " (ID)". name may be NULL (treated as empty). */
 void dx_name_entry(const char *name, int64_t id, char out[DX_NAME_MAX + 1]);
+
+/* As dx_name_entry(), but the entry fits max bytes (at most DX_NAME_MAX),
+ * leaving room for a suffix such as ".json" added by the caller. */
+void dx_name_entry_fit(const char *name, int64_t id, size_t max,
+		       char out[DX_NAME_MAX + 1]);
 
 /* The id of an entry name: "anything (ID)" or a bare "ID" (digits only,
  * no sign, no leading zero, fits int64). 0 or -ENOENT. */

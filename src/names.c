@@ -42,13 +42,20 @@ static size_t utf8_seq_len(const unsigned char *s)
 
 void dx_name_entry(const char *name, int64_t id, char out[DX_NAME_MAX + 1])
 {
+	dx_name_entry_fit(name, id, DX_NAME_MAX, out);
+}
+
+void dx_name_entry_fit(const char *name, int64_t id, size_t max, char out[DX_NAME_MAX + 1])
+{
 	const unsigned char *s = (const unsigned char *)(name ? name : "");
 	char suffix[32];
 	size_t budget, len = 0;
 	int slen;
 
 	slen = snprintf(suffix, sizeof(suffix), " (%" PRId64 ")", id);
-	budget = DX_NAME_MAX - (size_t)slen;
+	if (max > DX_NAME_MAX)
+		max = DX_NAME_MAX;
+	budget = max > (size_t)slen + 1 ? max - (size_t)slen : 1;
 	while (*s == ' ')
 		s++;
 	/* Every input byte becomes exactly one output byte, so the cut can be
@@ -79,6 +86,10 @@ void dx_name_entry(const char *name, int64_t id, char out[DX_NAME_MAX + 1])
 		memcpy(out, "unnamed", 7);
 		len = 7;
 	}
+	/* A leading dot would hide the entry from ls and make the tree treat
+	 * it as a probe (.Trash, .git) that is never ours. */
+	if (out[0] == '.')
+		out[0] = '_';
 	memcpy(out + len, suffix, (size_t)slen + 1);
 }
 

@@ -61,8 +61,8 @@ static void test_entry_sanitise(void **state)
 	assert_string_equal(entry("surrogate \xed\xa0\x80", 9), "surrogate ___ (9)");
 	assert_string_equal(entry("too big \xf4\x90\x80\x80", 10), "too big ____ (10)");
 	assert_string_equal(entry("emoji \xf0\x9f\x94\x8c", 11), "emoji \xf0\x9f\x94\x8c (11)");
-	assert_string_equal(entry(".hidden", 12), ".hidden (12)");
-	assert_string_equal(entry("..", 13), ".. (13)");
+	assert_string_equal(entry(".hidden", 12), "_hidden (12)");  /* never hidden */
+	assert_string_equal(entry("..", 13), "_. (13)");
 }
 
 static void test_entry_empty(void **state)
@@ -151,6 +151,34 @@ static void test_entry_parse_roundtrip(void **state)
 	}
 }
 
+static void test_entry_leading_dot(void **state)
+{
+	char out[DX_NAME_MAX + 1];
+
+	(void)state;
+	dx_name_entry(".NET lab", 900004, out);
+	assert_string_equal(out, "_NET lab (900004)");
+	dx_name_entry("  ..", 7, out);
+	assert_string_equal(out, "_. (7)");
+	assert_false(dx_name_is_hidden(out));
+}
+
+static void test_entry_fit(void **state)
+{
+	char name[400], out[DX_NAME_MAX + 1];
+	int64_t id;
+
+	(void)state;
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	dx_name_entry_fit(name, 16154, DX_NAME_MAX - 5, out);
+	assert_int_equal(strlen(out), DX_NAME_MAX - 5);
+	assert_int_equal(dx_name_parse_id(out, &id), 0);
+	assert_int_equal(id, 16154);
+	dx_name_entry_fit("short", 1, DX_NAME_MAX - 5, out);
+	assert_string_equal(out, "short (1)");
+}
+
 static void test_hidden(void **state)
 {
 	assert_true(dx_name_is_hidden(".dexmafs"));
@@ -170,6 +198,8 @@ int main(void)
 		cmocka_unit_test(test_parse_id),
 		cmocka_unit_test(test_entry_parse_roundtrip),
 		cmocka_unit_test(test_hidden),
+		cmocka_unit_test(test_entry_leading_dot),
+		cmocka_unit_test(test_entry_fit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
