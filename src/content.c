@@ -165,7 +165,6 @@ static void memo_insert(struct dx_tree *t, struct memo *m)
 	free_chain(to_free);
 }
 
-void dx_tree_memo_clear(struct dx_tree *t);
 void dx_tree_memo_clear(struct dx_tree *t)
 {
 	struct memo **pp, *to_free = NULL;
