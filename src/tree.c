@@ -121,7 +121,7 @@ static int match_entity(const struct dx_listing *l, const char *name, const char
 	base[len - slen] = '\0';
 	if (dx_name_parse_id(base, &id) || !(e = dx_listing_find(l, id)))
 		return -ENOENT;
-	dx_name_entry(e->name, e->id, want);
+	dx_name_entry_fit(e->name, e->id, DX_NAME_MAX - slen, want);
 	if (strcmp(want, base))
 		return -ENOENT;
 	*out = e;
@@ -393,13 +393,13 @@ static int add_entity_names(const struct dx_listing *l, int64_t only_ref, int fi
 
 		if (filter && e->ref_id != only_ref)
 			continue;
-		dx_name_entry(e->name, e->id, name);
 		if (suffix) {
-			if (strlen(name) + strlen(suffix) > DX_NAME_MAX)
-				continue;  /* cannot be named; reachable through its id */
+			/* a long name is cut so that the suffix fits too */
+			dx_name_entry_fit(e->name, e->id, DX_NAME_MAX - strlen(suffix), name);
 			snprintf(full, sizeof(full), "%s%s", name, suffix);
 			rc = names_add(s, full);
 		} else {
+			dx_name_entry(e->name, e->id, name);
 			rc = names_add(s, name);
 		}
 	}

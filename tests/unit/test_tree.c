@@ -557,9 +557,9 @@ static void test_locations_listing(void **state)
 
 	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/locations", DX_DIR), 0,
 					 &list), 0);
-	/* every location but the one whose name starts with a dot (see
+	/* every location, also the one whose name starts with a dot (see
 	 * test_awkward_names) */
-	assert_int_equal(list.n, 842 + NEXTRA_LOCATIONS - 1);
+	assert_int_equal(list.n, 842 + NEXTRA_LOCATIONS);
 	assert_non_null(find_entry(&list, "001 CHINGFORD PFS (113916)"));
 	assert_non_null(find_entry(&list, "Morrisons (76619)"));
 	/* '/' becomes '_'; trailing spaces go ("Abergavenny ") */
@@ -657,18 +657,14 @@ static void test_awkward_names(void **state)
 	dx_dirlist_release(&list);
 	ino_of(f->tree, path, DX_DIR);
 
-	/* BUG (tree.c resolve + names.c dx_name_entry): a DEXMA name that
-	 * starts with '.' gives the entry ".NET lab (900004)", which resolve()
-	 * rejects as a hidden name (dx_name_is_hidden) before looking at the
-	 * listing. So the location is neither listed (readdir drops names that
-	 * do not resolve) nor reachable, and its bare-id link dangles. */
+	/* A DEXMA name that starts with '.' must not give a hidden entry
+	 * (resolve() answers every dot name ENOENT before any listing): the
+	 * dot becomes '_', and the entry is listed and reachable. */
 	target = link_target(f->tree, "demo/locations/900004");
-	assert_string_equal(target, ".NET lab (900004)");
+	assert_string_equal(target, "_NET lab (900004)");
 	free(target);
 	assert_lookup_fails(f->tree, "demo/locations/.NET lab (900004)", -ENOENT);
-#if 0	/* enable when the leading-dot bug is fixed */
-	assert_link(f->tree, "demo/locations/900004", ".NET lab (900004)");
-#endif
+	ino_of(f->tree, "demo/locations/_NET lab (900004)", DX_DIR);
 }
 
 /* ---- devices ---- */
@@ -1145,21 +1141,14 @@ static void test_supply_long_name(void **state)
 	text = read_path(f->tree, "demo/supplies/WATER/Dip\xc3\xb2sit (700001).json", &a);
 	assert_non_null(strstr(text, "\"id\": 700001"));
 	free(text);
-	/* BUG (tree.c add_entity_names / resolve K_SRC): dx_name_entry() cuts
-	 * a long name so that "NAME (ID)" fits 255 bytes, but then the ".json"
-	 * suffix does not fit and the supply is skipped ("reachable through its
-	 * id", says the comment), while resolve() of K_SRC accepts no bare id:
-	 * the supply is neither listed nor reachable by any name. */
-	text = ls(f->tree, "demo/supplies/WATER", 0);
-	assert_string_equal(text, "Dip\xc3\xb2sit (700001).json");
-	free(text);
-	assert_lookup_fails(f->tree, "demo/supplies/WATER/700002.json", -ENOENT);
-	assert_lookup_fails(f->tree, "demo/supplies/WATER/700002", -ENOENT);
-#if 0	/* enable when the long supply name bug is fixed */
-	text = ls(f->tree, "demo/supplies/WATER", 0);
+	/* A long supply name is cut so that "NAME (ID).json" fits 255 bytes,
+	 * and the file is listed and reachable under that name (readdirplus
+	 * resolves every entry it lists). */
+	text = ls(f->tree, "demo/supplies/WATER", 1);
+	assert_non_null(strstr(text, "Dip\xc3\xb2sit (700001).json"));
 	assert_non_null(strstr(text, " (700002).json"));
 	free(text);
-#endif
+	assert_lookup_fails(f->tree, "demo/supplies/WATER/700002", -ENOENT);
 }
 
 /* ---- what is not cached, and wrong operations ---- */
