@@ -543,6 +543,9 @@ int dx_status_text(struct dx_tree *t, struct dx_buf *out)
 	dx_cache_stats(t->opts.cache, &cs);
 	format_time(dx_tree_now(t), when);
 	rc |= dx_buf_printf(out, "time: %s\n", when);
+	if (cs.stale_served)
+		rc |= dx_buf_printf(out, "stale: %" PRIu64 " answers were served from the cache "
+				    "because the API failed or the quota was spent\n", cs.stale_served);
 	rc |= dx_buf_printf(out, "cache: %" PRIu64 " entries, %" PRIu64 " bytes, "
 			    "%" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " stale served, "
 			    "%" PRIu64 " fetch errors, %" PRIu64 " evictions\n",
@@ -570,14 +573,15 @@ int dx_status_text(struct dx_tree *t, struct dx_buf *out)
 			"blocked until: %s\n"
 			"calls: %" PRIu64 " (listings %" PRIu64 ", objects %" PRIu64 ", readings %" PRIu64 ")\n"
 			"429 answers: %" PRIu64 "\nretries: %" PRIu64 "\nerrors: %" PRIu64 "\n"
-			"bytes received: %" PRIu64 "\n",
+			"bytes received: %" PRIu64 "\naverage latency: %" PRIu64 " ms\n",
 			s.quota.blocked_until > dx_tree_now(t) ? "over quota" :
 			s.errors && s.calls == s.errors ? "unreachable" : "reachable",
 			s.quota.hour_remaining, s.quota.hour_limit, hr,
 			s.quota.day_remaining, s.quota.day_limit, dr,
 			s.reserve, s.quota.blocked_until > 0 ? bl : "not blocked",
 			s.calls, s.calls_list, s.calls_object, s.calls_readings,
-			s.status_429, s.retries, s.errors, s.bytes);
+			s.status_429, s.retries, s.errors, s.bytes,
+			s.calls ? s.latency_ms_total / s.calls : 0);
 	}
 	return rc ? -ENOMEM : 0;
 }
