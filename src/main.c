@@ -117,26 +117,44 @@ static int new_client(const struct dx_options *o, const struct dx_mount_dep *d,
 	return dx_client_new(&co, out);
 }
 
+/* What main keeps per deployment while it starts and runs. */
+struct dep_run {
+	char token[21];
+	struct dx_quota_state quota;   /* the ledger as the startup check left it */
+	struct dx_quota_state saved;   /* the ledger of earlier mounts */
+	int have_saved;
+	struct quota_sink sink;
+	struct dx_client *client;
+};
+
 /* The one call a deployment's mount costs: is the API there and does it
  * take the token? */
 static int check_api(const struct dx_options *o, const struct dx_mount_dep *d,
-		     const char *token, struct dx_quota_state *quota)
+		     struct dep_run *r)
 {
+	struct dx_options no_wait = *o;  /* shallow: only read while checking */
 	struct dx_client *client;
 	struct dx_client_stats st;
 	char why[512] = "";
-	int rc = new_client(o, d, token, NULL, &client);
+	int rc;
+
+	no_wait.quota_wait = 0;          /* a spent quota is an answer, not a wait */
+	rc = new_client(&no_wait, d, r->token, NULL, &client);
 
 	if (rc) {
 		fprintf(stderr, "dexmafs: cannot mount %s: bad api_url '%s' (https:// required "
 			"except to loopback; see allow_insecure_http)\n", d->name, d->api_url);
 		return -1;
 	}
+	/* A ledger that says the quota is spent until later makes the check
+	 * send nothing: no 429 at every remount. */
+	if (r->have_saved)
+		dx_client_set_quota(client, &r->saved);
 	dx_log_mute(1);
 	rc = dx_client_check(client, why, sizeof(why));
 	dx_log_mute(0);
 	dx_client_stats(client, &st);
-	*quota = st.quota;
+	r->quota = st.quota;
 	dx_client_free(client);
 	if (rc) {
 		fprintf(stderr, "dexmafs: cannot mount %s: %s\n", d->name,
@@ -149,7 +167,7 @@ static int check_api(const struct dx_options *o, const struct dx_mount_dep *d,
 /* The cache is opened for real only after daemonising (LMDB does not
  * survive fork); opening it once here makes an unusable one a startup
  * failure instead of a mount that dies at once. */
-static int check_cache(const struct dx_options *o)
+static int check_cache(const struct dx_options *o, struct dep_run *run)
 {
 	struct dx_cache_opts co = { 0 };
 	struct dx_cache *cache;
@@ -160,8 +178,17 @@ static int check_cache(const struct dx_options *o)
 		co.max_bytes = o->cache_bytes;
 		co.offline = o->offline;
 		rc = dx_cache_open(&co, &cache);
-		if (!rc)
-			dx_cache_close(cache);
+	}
+	if (!rc) {
+		for (size_t i = 0; i < o->ndeps; i++) {
+			char name[300];
+			size_t len;
+
+			snprintf(name, sizeof(name), "quota:%s", o->deps[i].name);
+			run[i].have_saved = !dx_cache_get_record(cache, name, &run[i].saved,
+						sizeof(run[i].saved), &len) && len == sizeof(run[i].saved);
+		}
+		dx_cache_close(cache);
 	}
 	if (rc)
 		fprintf(stderr, "dexmafs: cannot mount: cache directory %s is not usable: %s "
@@ -192,13 +219,6 @@ out:
 }
 
 /* What each mounted deployment holds while the daemon runs. */
-struct dep_run {
-	char token[21];
-	struct dx_quota_state quota;
-	struct quota_sink sink;
-	struct dx_client *client;
-};
-
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -259,10 +279,10 @@ int main(int argc, char *argv[])
 			goto out_args;
 		}
 	}
-	if (check_cache(&o))
+	if (check_cache(&o, run))
 		goto out_args;
 	for (i = 0; i < o.ndeps && !o.offline; i++)
-		if (check_api(&o, &o.deps[i], run[i].token, &run[i].quota))
+		if (check_api(&o, &o.deps[i], &run[i]))
 			goto out_args;
 	if (add_mount_options(&args, &o))
 		goto out_args;
@@ -306,15 +326,7 @@ int main(int argc, char *argv[])
 		}
 		nclients = i + 1;
 		deps[i].client = r->client;
-		{
-			struct dx_quota_state saved;
-			size_t len;
-
-			/* The ledger of earlier mounts, unless the check just saw newer. */
-			if (!dx_cache_get_record(cache, r->sink.name, &saved, sizeof(saved), &len) &&
-			    len == sizeof(saved) && r->quota.hour_limit < 0)
-				r->quota = saved;
-		}
+		/* The check started from the saved ledger and added what it saw. */
 		dx_client_set_quota(r->client, &r->quota);
 		save_quota(&r->sink, &r->quota);
 		explicit_bzero(r->token, sizeof(r->token));

@@ -58,6 +58,30 @@ class QuotaTest(MountTestCase):
         reader(2023)
         self.assertEqual(errors, [])
 
+    def test_remount_while_blocked_sends_nothing(self):
+        m = self.mount(options=["quota_wait=1"])
+        hourly = os.path.join(m.root, "devices", MAIN, "EACTIVE", "hourly")
+        self.sim.configure(hour_remaining=0)
+        with self.assertRaises(OSError) as cm:
+            with open(os.path.join(hourly, "2023-05-01--2023-05-31.csv"), "rb") as f:
+                f.read()
+        self.assertEqual(cm.exception.errno, errno.EAGAIN)
+        m.stop()
+        self.sim.clear_log()
+        # The ledger kept in the cache says the quota is spent until the
+        # window resets: the remount's check sends nothing, reads fail fast.
+        m2 = self.mount(cache_dir=m.cache_dir, options=["quota_wait=1"])
+        with self.assertRaises(OSError) as cm:
+            with open(os.path.join(m2.root, "devices", MAIN, "EACTIVE", "hourly",
+                                   "2023-05-01--2023-05-31.csv"), "rb") as f:
+                f.read()
+        self.assertEqual(cm.exception.errno, errno.EAGAIN)
+        self.assertEqual(self.calls(), 0)
+        time.sleep(7)
+        with open(os.path.join(m2.root, "devices", MAIN, "EACTIVE", "hourly",
+                               "2023-05-01--2023-05-31.csv"), "rb") as f:
+            self.assertGreater(len(f.read()), 1000)
+
 
 if __name__ == "__main__":
     main()
