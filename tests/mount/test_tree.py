@@ -113,10 +113,12 @@ class TreeTest(MountTestCase):
     def test_hidden_names_cost_no_call(self):
         m = self.mount()
         dev = self.device_dir(m, "(1200001)")
-        os.listdir(dev)
+        os.listdir(os.path.join(dev, "EACTIVE", "hourly"))
         before = self.calls()
-        for p in (m.mnt, m.root, os.path.join(m.root, "devices"), dev):
-            for name in (".Trash", ".Trash-0", ".DS_Store", ".git", ".hidden"):
+        for p in (m.mnt, m.root, os.path.join(m.root, "devices"), dev,
+                  os.path.join(dev, "EACTIVE"), os.path.join(dev, "EACTIVE", "hourly")):
+            for name in (".Trash", ".Trash-0", ".DS_Store", ".git", ".hidden",
+                         "autorun.inf", "desktop.ini", "Thumbs.db", "folder.jpg"):
                 self.assertFalse(os.path.exists(os.path.join(p, name)))
         self.assertEqual(self.calls(), before)
         self.assertNotIn(".dexmafs", os.listdir(m.mnt))
