@@ -216,6 +216,76 @@ static int index_listing(struct dx_listing *l)
 	return 0;
 }
 
+/* Decodes the API bytes in raw into m, whose kind is set; a listing keeps
+ * raw's buffer (to pretty-print items from it). */
+static int memo_decode(struct memo *m, enum dx_entity_kind ekind, struct dx_buf *raw)
+{
+	const char *data = raw->data ? raw->data : "";
+	int rc;
+
+	if (m->kind == MEMO_READINGS) {
+		rc = dx_json_readings(data, raw->len, &m->readings);
+		m->bytes = m->readings.n * sizeof(struct dx_reading) + 256;
+		return rc;
+	}
+	rc = dx_json_entities(ekind, data, raw->len, &m->listing.list);
+	if (!rc)
+		rc = index_listing(&m->listing);
+	if (rc)
+		return rc;
+	m->listing.raw = dx_buf_detach(raw, &m->listing.rawlen);
+	m->bytes = m->listing.rawlen + m->listing.list.n * (sizeof(struct dx_entity) + 64);
+	return 0;
+}
+
+/* The decoded data of key, with a reference: a valid memo, else the
+ * cache's bytes (fetched with req on a miss), decoded and published.
+ * info->fetched is 1 only when this call had the API asked. */
+static int memo_load(struct dx_tree *t, const char *key, enum memo_kind kind,
+		     enum dx_entity_kind ekind, const struct dx_cache_policy *policy,
+		     const struct fetch_req *req, size_t max, struct memo **out,
+		     struct dx_cache_info *info)
+{
+	int64_t now = dx_tree_now(t);
+	struct dx_buf raw;
+	struct memo *m;
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	pthread_mutex_lock(&t->memo_lock);
+	m = memo_find_locked(t, key, now);
+	pthread_mutex_unlock(&t->memo_lock);
+	if (m) {
+		*out = m;
+		return 0;
+	}
+	dx_buf_init(&raw, max);
+	rc = dx_cache_get(t->opts.cache, key, policy, fetch, NULL, req, &raw, info);
+	if (rc)
+		goto out;
+	m = calloc(1, sizeof(*m));
+	if (!m || !(m->key = strdup(key))) {
+		free(m);
+		rc = -ENOMEM;
+		goto out;
+	}
+	m->kind = kind;
+	rc = memo_decode(m, ekind, &raw);
+	if (rc) {
+		dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", key, strerror(-rc));
+		memo_free(m);
+		goto out;
+	}
+	m->changed_at = info->changed_at;
+	m->listing.changed_at = info->changed_at;
+	m->valid_until = valid_until(policy, info, now);
+	memo_insert(t, m);
+	*out = m;
+out:
+	dx_buf_release(&raw);
+	return rc;
+}
+
 int dx_listing_get(struct dx_tree *t, int dep, enum dx_entity_kind kind,
 		   const char *path, const struct dx_listing **out)
 {
@@ -225,48 +295,15 @@ int dx_listing_get(struct dx_tree *t, int dep, enum dx_entity_kind kind,
 	struct fetch_req req = { .client = t->opts.deps[dep].client, .path = path };
 	struct dx_cache_info info;
 	char key[CACHE_KEY_MAX];
-	struct dx_buf raw;
 	struct memo *m;
-	int64_t now = dx_tree_now(t);
 	int rc;
 
 	rc = make_key(key, sizeof(key), t, dep, path);
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&t->memo_lock);
-	m = memo_find_locked(t, key, now);
-	pthread_mutex_unlock(&t->memo_lock);
-	if (m) {
-		*out = &m->listing;
-		return 0;
-	}
-	dx_buf_init(&raw, LISTING_MAX_BYTES);
-	rc = dx_cache_get(t->opts.cache, key, &policy, fetch, NULL, &req, &raw, &info);
-	if (rc)
-		goto out;
-	m = calloc(1, sizeof(*m));
-	if (!m || !(m->key = strdup(key))) {
-		free(m);
-		rc = -ENOMEM;
-		goto out;
-	}
-	m->kind = MEMO_LISTING;
-	rc = dx_json_entities(kind, raw.data ? raw.data : "", raw.len, &m->listing.list);
 	if (!rc)
-		rc = index_listing(&m->listing);
-	if (rc) {
-		dx_log(DX_LOG_ERR, "%s: cached listing does not decode (%s)", key, strerror(-rc));
-		memo_free(m);
-		goto out;
-	}
-	m->listing.raw = dx_buf_detach(&raw, &m->listing.rawlen);
-	m->bytes = m->listing.rawlen + m->listing.list.n * (sizeof(struct dx_entity) + 64);
-	m->listing.changed_at = info.changed_at;
-	m->valid_until = valid_until(&policy, &info, now);
-	memo_insert(t, m);
-	*out = &m->listing;
-out:
-	dx_buf_release(&raw);
+		rc = memo_load(t, key, MEMO_LISTING, kind, &policy, &req, LISTING_MAX_BYTES,
+			       &m, &info);
+	if (!rc)
+		*out = &m->listing;
 	return rc;
 }
 
@@ -338,13 +375,13 @@ static int chunk_get(struct dx_tree *t, int dep, int64_t device, const char *key
 		     struct memo **out)
 {
 	struct fetch_req req = { .client = t->opts.deps[dep].client };
-	struct dx_cache_policy policy = { .cls = DX_CLASS_READINGS, .ttl = t->opts.ttl_open };
+	struct dx_cache_policy policy = {
+		.cls = DX_CLASS_READINGS, .ttl = t->opts.ttl_open,
+		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
+	};
 	struct dx_cache_info info;
 	char from[20], to[20], path[CACHE_KEY_MAX], ckey[CACHE_KEY_MAX];
 	const char *op = operation_for(key, nature, res);
-	struct dx_buf raw;
-	struct memo *m;
-	int64_t now = dx_tree_now(t);
 	int rc;
 
 	dx_range_api_bounds(chunk, from, to);
@@ -354,45 +391,16 @@ static int chunk_get(struct dx_tree *t, int dep, int64_t device, const char *key
 	rc = make_key(ckey, sizeof(ckey), t, dep, path);
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&t->memo_lock);
-	m = memo_find_locked(t, ckey, now);
-	pthread_mutex_unlock(&t->memo_lock);
-	if (m) {
-		*out = m;
-		return 0;
-	}
 	req.readings = (struct dx_readings_req){
 		.device_id = device, .key = key, .res = res, .operation = op, .range = *chunk,
 	};
-	policy.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin;
-	dx_buf_init(&raw, READINGS_MAX_BYTES);
-	rc = dx_cache_get(t->opts.cache, ckey, &policy, fetch, NULL, &req, &raw, &info);
-	if (rc)
-		goto out;
-	m = calloc(1, sizeof(*m));
-	if (!m || !(m->key = strdup(ckey))) {
-		free(m);
-		rc = -ENOMEM;
-		goto out;
-	}
-	m->kind = MEMO_READINGS;
-	rc = dx_json_readings(raw.data ? raw.data : "", raw.len, &m->readings);
-	if (rc) {
-		dx_log(DX_LOG_ERR, "%s: cached readings do not decode (%s)", ckey, strerror(-rc));
-		memo_free(m);
-		goto out;
-	}
-	m->changed_at = info.changed_at;
-	m->valid_until = valid_until(&policy, &info, now);
-	m->bytes = m->readings.n * sizeof(struct dx_reading) + 256;
+	rc = memo_load(t, ckey, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &req,
+		       READINGS_MAX_BYTES, out, &info);
 	/* An open chunk that came back different: sizes the kernel holds for
 	 * its files are stale now. (A final chunk never changes.) */
-	if (info.fetched && info.changed_at == info.fetched_at && info.fetched_at < policy.final_at)
+	if (!rc && info.fetched && info.changed_at == info.fetched_at &&
+	    info.fetched_at < policy.final_at)
 		dx_tree_series_changed(t, dep, device, key, res, chunk);
-	memo_insert(t, m);
-	*out = m;
-out:
-	dx_buf_release(&raw);
 	return rc;
 }
 
