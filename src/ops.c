@@ -257,9 +257,26 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
  * nothing is rendered. */
 struct fileh {
 	pthread_mutex_t lock;
+	int refs;      /* the open, plus each read in progress */
 	int rendered;
 	struct dx_buf content;
 };
+
+/* The kernel may send RELEASE while a readahead READ of the same handle is
+ * still being answered: the last of them frees the handle. */
+static void fileh_put(struct fileh *f)
+{
+	int last;
+
+	pthread_mutex_lock(&f->lock);
+	last = --f->refs == 0;
+	pthread_mutex_unlock(&f->lock);
+	if (!last)
+		return;
+	dx_buf_release(&f->content);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -281,6 +298,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	pthread_mutex_init(&f->lock, NULL);
+	f->refs = 1;
 	dx_buf_init(&f->content, (size_t)1 << 30);
 	fi->fh = (uintptr_t)f;
 	/* A closed period never changes: keep its pages. Anything that may
@@ -298,6 +316,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int rc = 0;
 
 	pthread_mutex_lock(&f->lock);
+	f->refs++;
 	if (!f->rendered) {
 		rc = dx_tree_read(tree_of(req), ino, &f->content, &a);
 		f->rendered = !rc;
@@ -305,13 +324,14 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	pthread_mutex_unlock(&f->lock);
 	if (rc) {
 		fuse_reply_err(req, -rc);
-		return;
+	} else {
+		if ((size_t)off >= f->content.len)
+			size = 0;
+		else if (size > f->content.len - (size_t)off)
+			size = f->content.len - (size_t)off;
+		fuse_reply_buf(req, size ? f->content.data + off : NULL, size);
 	}
-	if ((size_t)off >= f->content.len)
-		size = 0;
-	else if (size > f->content.len - (size_t)off)
-		size = f->content.len - (size_t)off;
-	fuse_reply_buf(req, size ? f->content.data + off : NULL, size);
+	fileh_put(f);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -319,9 +339,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fileh *f = (struct fileh *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	dx_buf_release(&f->content);
-	pthread_mutex_destroy(&f->lock);
-	free(f);
+	fileh_put(f);
 	fuse_reply_err(req, 0);
 }
 
