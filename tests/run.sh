@@ -14,6 +14,6 @@ meson compile -C build-asan
 # The unit tests and the mount tests again with the sanitized daemon: a
 # memory error aborts it, and the mount test that used it fails.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	meson test -C build-asan --suite unit --suite mount --print-errorlogs
+	meson test -C build-asan --suite unit --suite client --suite mount --print-errorlogs
 mandoc -Tlint -Wwarning man/dexmafs.1
 echo "all tests passed"
