@@ -12,10 +12,21 @@ from harness import MountTestCase, main
 MAIN = "Main Meter (1200001)"
 
 
+WINDOW = 12
+
+
+def next_window():
+    """Sleeps into the start of the simulator's next rate-limit window
+    (windows are aligned to multiples of WINDOW seconds), so a test has a
+    whole window before the quota comes back."""
+    time.sleep(WINDOW - time.time() % WINDOW + 0.3)
+
+
 class QuotaTest(MountTestCase):
-    sim_args = {"window_seconds": 6}
+    sim_args = {"window_seconds": WINDOW}
 
     def test_spent_quota_gives_eagain_fast_and_no_burst(self):
+        next_window()
         m = self.mount(options=["quota_wait=1"])
         hourly = os.path.join(m.root, "devices", MAIN, "EACTIVE", "hourly")
         cached = os.path.join(hourly, "2024-10-01--2024-10-31.csv")
@@ -53,12 +64,13 @@ class QuotaTest(MountTestCase):
             status = f.read()
         self.assertIn("429 answers: ", status)
         # After the reset the same reads succeed.
-        time.sleep(7)
+        next_window()
         errors.clear()
         reader(2023)
         self.assertEqual(errors, [])
 
     def test_remount_while_blocked_sends_nothing(self):
+        next_window()
         m = self.mount(options=["quota_wait=1"])
         hourly = os.path.join(m.root, "devices", MAIN, "EACTIVE", "hourly")
         self.sim.configure(hour_remaining=0)
@@ -77,7 +89,7 @@ class QuotaTest(MountTestCase):
                 f.read()
         self.assertEqual(cm.exception.errno, errno.EAGAIN)
         self.assertEqual(self.calls(), 0)
-        time.sleep(7)
+        next_window()
         with open(os.path.join(m2.root, "devices", MAIN, "EACTIVE", "hourly",
                                "2023-05-01--2023-05-31.csv"), "rb") as f:
             self.assertGreater(len(f.read()), 1000)
