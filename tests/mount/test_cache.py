@@ -128,12 +128,18 @@ class CacheTest(MountTestCase):
             self.sim.start()
 
     def test_stale_listing_is_served_when_the_api_is_down(self):
-        m = self.mount(options=["ttl_meta=1"])
+        m = self.mount(options=["ttl_meta=1", "retries=1"])
         listing = sorted(os.listdir(os.path.join(m.root, "devices")))
         self.sim.stop()
         try:
             time.sleep(2)
+            # Drop the kernel's copy too, so the daemon must answer.
+            with open(os.path.join(m.mnt, ".dexmafs", "refresh")) as f:
+                f.read()
+            time.sleep(0.3)
             self.assertEqual(sorted(os.listdir(os.path.join(m.root, "devices"))), listing)
+            with open(os.path.join(m.mnt, ".dexmafs", "status")) as f:
+                self.assertIn("stale:", f.read())
         finally:
             self.sim.start()
 
@@ -182,7 +188,7 @@ class CacheTest(MountTestCase):
         self.assertEqual([e["path"] for e in self.sim.requests()], ["/v3/devices"])
 
     def test_kill_9_during_a_read_storm_then_remount(self):
-        self.sim.configure(latency_ms=150)
+        self.sim.configure(latency_ms=300)
         self.addCleanup(self.sim.configure, latency_ms=0)
         m = self.mount()
         devices = sorted(os.listdir(os.path.join(m.root, "devices")))
