@@ -6,6 +6,7 @@ import io
 import json
 import os
 import stat
+import time
 
 from harness import MountTestCase, Mount, TOKEN, main, run
 
@@ -64,6 +65,22 @@ class TreeTest(MountTestCase):
             self.assertEqual(row[0], v["ts"][:10] + " " + v["ts"][11:19])
             self.assertEqual(float(row[2]), v["v"])
         self.assertEqual(os.stat(path).st_size, len(r.stdout.encode()))
+
+    def test_future_period_is_empty_and_costs_nothing(self):
+        m = self.mount()
+        hourly = os.path.join(self.device_dir(m, "(1200001)"), "EACTIVE", "hourly")
+        os.listdir(os.path.dirname(hourly))
+        before = self.calls()
+        with open(os.path.join(hourly, "2031-02-01--2031-02-28.csv")) as f:
+            self.assertEqual(f.read(), "local_time,utc_time,EACTIVE (kWh)\n")
+        self.assertEqual(self.calls(), before)
+        # The current year is asked only up to tomorrow.
+        year = time.gmtime().tm_year
+        self.sim.clear_log()
+        with open(os.path.join(hourly, "%d-01-01--%d-01-31.csv" % (year, year))) as f:
+            f.read()
+        (e,) = self.sim.requests("/v3/readings")
+        self.assertLess(e["query"]["to"], "%d-12-31" % year if time.gmtime().tm_mon < 12 else "9999")
 
     def test_json_files_are_the_api_objects(self):
         m = self.mount()
