@@ -17,7 +17,7 @@
 #define PLOT_RIGHT 940
 #define PLOT_TOP 50
 #define PLOT_BOTTOM 400
-#define LEGEND_TOP 450
+#define LEGEND_TOP 462
 #define LEGEND_ROW 18
 
 static const char *const palette[] = {
@@ -190,8 +190,14 @@ static void draw_value_axis(struct chart *c)
 	for (long i = 0; i <= steps; i++) {
 		double value = c->y0 + (double)i * c->ystep;
 
-		putf(c, "<text x=\"%d\" y=\"%.1f\">%.*f</text>\n", PLOT_LEFT - 6,
-		     y_of(c, value) + 4, d, fabs(value) < c->ystep / 2 ? 0.0 : value);
+		if (fabs(value) < c->ystep / 2)
+			value = 0;  /* not "-0" nor "1e-17" */
+		if (fmax(fabs(c->y0), fabs(c->y1)) >= 1e6 || c->ystep < 1e-4)
+			putf(c, "<text x=\"%d\" y=\"%.1f\">%.3g</text>\n", PLOT_LEFT - 6,
+			     y_of(c, value) + 4, value);
+		else
+			putf(c, "<text x=\"%d\" y=\"%.1f\">%.*f</text>\n", PLOT_LEFT - 6,
+			     y_of(c, value) + 4, d, value);
 	}
 	put(c, "</g>\n");
 	putf(c, "<text x=\"18\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 18 %d)\">",
@@ -274,6 +280,7 @@ static void month_ticks(struct chart *c, int64_t days)
 static void draw_time_axis(struct chart *c)
 {
 	int64_t days = (c->x1 - c->x0) / 86400;
+	char from[11], to[11];
 
 	if (days <= 3)
 		hour_ticks(c, days);
@@ -288,7 +295,9 @@ static void draw_time_axis(struct chart *c)
 		put_text(c, c->v->timezone);
 		put(c, ")");
 	}
-	put(c, "</text>\n");
+	dx_date_format(c->v->range.from, from);
+	dx_date_format(c->v->range.to, to);
+	putf(c, ", %s to %s</text>\n", from, to);
 }
 
 /* The nominal length of one interval at a reading, for bars. */
