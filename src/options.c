@@ -431,7 +431,8 @@ static int parse_views(struct dx_options *o)
 	    parse_formats(o->formats, &o->listed_formats))
 		return -1;
 	if (dx_csv_dialect_from_name(o->csv_dialect, &o->dialect)) {
-		fprintf(stderr, "dexmafs: unknown csv_dialect '%s' (standard, eu)\n", o->csv_dialect);
+		fprintf(stderr, "dexmafs: unknown csv_dialect '%s' (standard, eu)\n",
+			o->csv_dialect);
 		return -1;
 	}
 	return 0;

@@ -185,7 +185,8 @@ static void draw_value_axis(struct chart *c)
 
 	put(c, "<path fill=\"none\" stroke=\"#e2e8f0\" d=\"");
 	for (long i = 0; i <= steps; i++)
-		putf(c, "M%d %.1fH%d", PLOT_LEFT, y_of(c, c->y0 + (double)i * c->ystep), PLOT_RIGHT);
+		putf(c, "M%d %.1fH%d", PLOT_LEFT, y_of(c, c->y0 + (double)i * c->ystep),
+		     PLOT_RIGHT);
 	put(c, "\"/>\n<g text-anchor=\"end\">\n");
 	for (long i = 0; i <= steps; i++) {
 		double value = c->y0 + (double)i * c->ystep;
@@ -255,8 +256,8 @@ static void day_ticks(struct chart *c, int64_t days)
 static void month_ticks(struct chart *c, int64_t days)
 {
 	struct dx_date d = dx_date_of_epoch(c->x0);
-	int months = (int)(days / 30), step = months <= 14 ? 1 : months <= 28 ? 2 : months <= 42 ? 3 :
-					       12 * (int)(months / 144 + 1);
+	int months = (int)(days / 30);
+	int step = months <= 14 ? 1 : months <= 28 ? 2 : months <= 42 ? 3 : 12 * (months / 144 + 1);
 	char label[12];
 
 	d.day = 1;

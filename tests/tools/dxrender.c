@@ -94,7 +94,7 @@ static int set(struct job *j, const char *dir, char *line)
 	value = eq + 1;
 	if (!strcmp(line, "range")) {
 		snprintf(name, sizeof(name), "%s.csv", value);
-		return dx_range_parse_name(name, DX_RES_RAW, &j->view.range);
+		return dx_range_parse_name(name, DX_RES_MONTHLY, &j->view.range);
 	}
 	if (!strcmp(line, "res"))
 		return dx_res_from_name(value, &j->view.res);
@@ -171,7 +171,8 @@ int main(int argc, char **argv)
 	int skip, rc, status = 0;
 
 	if (!j || argc < 3) {
-		fprintf(stderr, "usage: dxrender CASE_DIR csv|xlsx|svg|param N [OPTION=VALUE...]\n");
+		fprintf(stderr, "usage: dxrender CASE_DIR csv|xlsx|svg|param N "
+			"[OPTION=VALUE...]\n");
 		free(j);
 		return 2;
 	}
