@@ -19,6 +19,7 @@
 #define PLOT_BOTTOM 400
 #define LEGEND_TOP 462
 #define LEGEND_ROW 18
+#define VALUE_LIMIT 1e300  /* the plot's value range stops there */
 
 static const char *const palette[] = {
 	"#2b6cb0", "#dd6b20", "#2f855a", "#c53030", "#6b46c1",
@@ -99,6 +100,7 @@ static double x_of(const struct chart *c, int64_t local)
 
 static double y_of(const struct chart *c, double v)
 {
+	v = fmin(fmax(v, c->y0), c->y1);
 	return PLOT_BOTTOM - (v - c->y0) * (PLOT_BOTTOM - PLOT_TOP) / (c->y1 - c->y0);
 }
 
@@ -138,8 +140,9 @@ static int scan_values(struct chart *c)
 		for (size_t i = 0; i < c->v->nseries; i++) {
 			if (!cells[i] || !isfinite(cells[i]->v))
 				continue;
-			lo = fmin(lo, cells[i]->v);
-			hi = fmax(hi, cells[i]->v);
+			/* Clamped, so the span stays finite for any double. */
+			lo = fmin(lo, fmax(cells[i]->v, -VALUE_LIMIT));
+			hi = fmax(hi, fmin(cells[i]->v, VALUE_LIMIT));
 			c->points++;
 		}
 	}

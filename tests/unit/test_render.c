@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <float.h>
+#include <pthread.h>
 
 #include "dx_render.h"
 
@@ -303,6 +305,68 @@ static void test_xlsx_errors_and_bytes(void **state)
 	dx_buf_release(&b);
 }
 
+/* Extreme doubles keep the chart's numbers finite. */
+static void test_svg_extreme_values(void **state)
+{
+	struct dx_reading v[] = {
+		{ 1729980000, 120, DBL_MAX }, { 1729983600, 120, -DBL_MAX },
+		{ 1729987200, 120, INFINITY }, { 1729990800, 60, 5e-324 },
+	};
+	struct dx_readings r = { NULL, NULL, v, 4 };
+	struct dx_series s[] = { { "X", NULL, "DELTA", &r }, { "Y", NULL, "AVG", &r } };
+	struct dx_view view = view_of(s, 2);
+	char *svg = render_svg(&view);
+
+	assert_null(strstr(svg, "inf"));
+	assert_null(strstr(svg, "nan"));
+	free(svg);
+}
+
+struct xlsx_job {
+	const struct dx_view *v;
+	struct dx_buf out;
+	int rc;
+};
+
+static void *xlsx_thread(void *arg)
+{
+	struct xlsx_job *j = arg;
+
+	for (int i = 0; i < 5 && !j->rc; i++) {
+		dx_buf_reset(&j->out);
+		j->rc = dx_render_xlsx(j->v, NULL, &j->out);
+	}
+	return NULL;
+}
+
+/* Readers render from many FUSE threads at once: same bytes in each. */
+static void test_xlsx_threads(void **state)
+{
+	struct dx_series s[] = {
+		{ "EACTIVE (kWh)", "kWh", "DELTA", &energy_r },
+		{ "POWER (kW)", "kW", "AVG", &power_r },
+	};
+	struct dx_view v = view_of(s, 2);
+	struct xlsx_job jobs[4];
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++) {
+		jobs[i].v = &v;
+		jobs[i].rc = 0;
+		dx_buf_init(&jobs[i].out, 1 << 22);
+		assert_int_equal(pthread_create(&t[i], NULL, xlsx_thread, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(jobs[i].rc, 0);
+		assert_int_equal(jobs[i].out.len, jobs[0].out.len);
+		assert_memory_equal(jobs[i].out.data, jobs[0].out.data, jobs[0].out.len);
+	}
+	for (int i = 0; i < 4; i++)
+		dx_buf_release(&jobs[i].out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +381,8 @@ int main(void)
 		cmocka_unit_test(test_svg_empty_and_shapes),
 		cmocka_unit_test(test_locale_independent),
 		cmocka_unit_test(test_xlsx_errors_and_bytes),
+		cmocka_unit_test(test_svg_extreme_values),
+		cmocka_unit_test(test_xlsx_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
