@@ -110,4 +110,9 @@ int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *o
  * dx_buf_append. */
 int dx_render_svg(const struct dx_view *v, struct dx_buf *out);
 
+/* The renderer of format f: dx_render_csv, dx_render_xlsx (with tmpdir)
+ * or dx_render_svg. Their errors, or -EINVAL for an unknown format. */
+int dx_render(enum dx_format f, const struct dx_view *v, const char *tmpdir,
+	      struct dx_buf *out);
+
 #endif

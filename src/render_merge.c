@@ -1,4 +1,5 @@
-/* The walk over a view's instants, and the names of dialects and formats;
+/* The walk over a view's instants, the names of dialects and formats, and
+ * the choice of renderer;
  * see render_impl.h and dx_render.h. */
 #include "render_impl.h"
 
@@ -67,6 +68,21 @@ int dx_render_label(const char *prefix, const char *key, const char *units,
 	if (!rc && units && units[0])
 		rc = dx_buf_printf(out, " (%s)", units);
 	return rc;
+}
+
+int dx_render(enum dx_format f, const struct dx_view *v, const char *tmpdir,
+	      struct dx_buf *out)
+{
+	switch (f) {
+	case DX_FORMAT_CSV:
+		return dx_render_csv(v, out);
+	case DX_FORMAT_XLSX:
+		return dx_render_xlsx(v, tmpdir, out);
+	case DX_FORMAT_SVG:
+		return dx_render_svg(v, out);
+	default:
+		return -EINVAL;
+	}
 }
 
 int64_t dx_reading_local_day(const struct dx_reading *rd)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,11 @@
 #include <unistd.h>
 
 #include <xlsxwriter.h>
+
+/* libxlsxwriter 1.1's scratch files (tmpfileplus) keep unguarded static
+ * state, and workbook_close() is where they are made: one close at a time.
+ * The cells are still written in parallel. */
+static pthread_mutex_t close_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct sheet {
 	lxw_workbook *wb;
@@ -143,14 +149,18 @@ static int write_workbook(const struct dx_view *v, const char *path, char *dir)
 	s.bold = workbook_add_format(s.wb);
 	s.date = workbook_add_format(s.wb);
 	if (!s.ws || !s.bold || !s.date) {
+		pthread_mutex_lock(&close_lock);
 		workbook_close(s.wb);
+		pthread_mutex_unlock(&close_lock);
 		return -ENOMEM;
 	}
 	format_set_bold(s.bold);
 	format_set_num_format(s.date, "yyyy-mm-dd hh:mm:ss");
 	rc = write_cells(&s, v);
+	pthread_mutex_lock(&close_lock);
 	if (workbook_close(s.wb) != LXW_NO_ERROR && !rc)
 		rc = -EIO;
+	pthread_mutex_unlock(&close_lock);
 	return rc;
 }
 

@@ -153,12 +153,10 @@ static int render_param(struct job *j, long n, struct dx_buf *out)
 
 static int render(struct job *j, const char *what, char **rest, struct dx_buf *out)
 {
-	if (!strcmp(what, "csv"))
-		return dx_render_csv(&j->view, out);
-	if (!strcmp(what, "xlsx"))
-		return dx_render_xlsx(&j->view, j->tmpdir, out);
-	if (!strcmp(what, "svg"))
-		return dx_render_svg(&j->view, out);
+	enum dx_format f;
+
+	if (!dx_format_from_name(what, &f))
+		return dx_render(f, &j->view, j->tmpdir, out);
 	if (!strcmp(what, "param") && rest[0])
 		return render_param(j, strtol(rest[0], NULL, 10), out);
 	return -EINVAL;

@@ -192,6 +192,8 @@ static void test_bad_arguments(void **state)
 	v.timefmt = DX_TIME_COUNT;
 	assert_int_equal(dx_render_csv(&v, &out), -EINVAL);
 	assert_int_equal(dx_render_xlsx(&v, NULL, &out), -EINVAL);
+	assert_int_equal(dx_render(DX_FORMAT_COUNT, &v, NULL, &out), -EINVAL);
+	assert_int_equal(dx_render(DX_FORMAT_CSV, &v, NULL, &out), -EINVAL);
 	v.timefmt = DX_TIME_LOCAL_UTC;
 	v.dialect = DX_CSV_DIALECT_COUNT;
 	assert_int_equal(dx_render_csv(&v, &out), -EINVAL);
