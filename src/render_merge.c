@@ -1,6 +1,5 @@
 /* The walk over a view's instants, the names of dialects and formats, and
- * the choice of renderer;
- * see render_impl.h and dx_render.h. */
+ * the choice of renderer; see render_impl.h and dx_render.h. */
 #include "render_impl.h"
 
 #include <errno.h>
