@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "dx_log.h"
+#include "dx_requests.h"
 #include "tree_impl.h"
 
 /* Decoded data kept in memory: enough for every chunk a large rsync walks
@@ -21,7 +22,6 @@
 #define MEMO_MAX_BYTES ((size_t)256 << 20)
 #define LISTING_MAX_BYTES (512u << 20)
 #define READINGS_MAX_BYTES (256u << 20)
-#define CACHE_KEY_MAX 512
 
 enum memo_kind { MEMO_LISTING, MEMO_READINGS };
 
@@ -41,9 +41,7 @@ struct memo {
 /* What the cache asks the client for on a miss. */
 struct fetch_req {
 	struct dx_client *client;
-	const char *path;               /* listing path, or NULL for readings */
-	struct dx_readings_req readings;
-	int future;                     /* readings wholly after today: no call */
+	const struct dx_request *req;
 };
 
 int64_t dx_tree_now(struct dx_tree *t)
@@ -55,16 +53,18 @@ int64_t dx_tree_now(struct dx_tree *t)
 
 static int fetch(void *ctx, const void *req_, struct dx_buf *out)
 {
-	const struct fetch_req *req = req_;
+	const struct fetch_req *f = req_;
 
 	(void)ctx;
-	if (req->future)
+	if (f->req->future)
 		return dx_buf_puts(out, "{\"values\":[]}");
-	if (!req->client)
+	if (!f->client)
 		return -EIO;
-	if (req->path)
-		return dx_client_list(req->client, req->path, DX_PRIO_INTERACTIVE, out);
-	return dx_client_readings(req->client, &req->readings, DX_PRIO_INTERACTIVE, out);
+	if (f->req->kind == DX_REQ_LIST)
+		return dx_client_list(f->client, f->req->path, f->req->prio, out);
+	if (f->req->kind == DX_REQ_OBJECT)
+		return dx_client_get(f->client, f->req->path, f->req->prio, out);
+	return dx_client_readings_get(f->client, f->req->path, f->req->prio, out);
 }
 
 static void memo_free(struct memo *m)
@@ -179,13 +179,6 @@ void dx_tree_memo_clear(struct dx_tree *t)
 	free_chain(to_free);
 }
 
-static int make_key(char *key, size_t size, struct dx_tree *t, int dep, const char *path)
-{
-	int n = snprintf(key, size, "%s|%s", t->opts.deps[dep].name, path);
-
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
 /* How long decoded data may be trusted without asking the cache again. */
 static int64_t valid_until(const struct dx_cache_policy *p,
 			   const struct dx_cache_info *info, int64_t now)
@@ -289,22 +282,19 @@ out:
 	return rc;
 }
 
-int dx_listing_get(struct dx_tree *t, int dep, enum dx_entity_kind kind,
-		   const char *path, const struct dx_listing **out)
+int dx_listing_get(struct dx_tree *t, enum dx_entity_kind kind, const struct dx_request *r,
+		   const struct dx_listing **out)
 {
 	struct dx_cache_policy policy = {
 		.cls = DX_CLASS_LISTING, .final_at = INT64_MAX, .ttl = t->opts.ttl_meta,
 	};
-	struct fetch_req req = { .client = t->opts.deps[dep].client, .path = path };
+	struct fetch_req req = { .client = t->opts.deps[r->dep].client, .req = r };
 	struct dx_cache_info info;
-	char key[CACHE_KEY_MAX];
 	struct memo *m;
 	int rc;
 
-	rc = make_key(key, sizeof(key), t, dep, path);
-	if (!rc)
-		rc = memo_load(t, key, MEMO_LISTING, kind, &policy, &req, LISTING_MAX_BYTES,
-			       &m, &info);
+	rc = memo_load(t, r->key, MEMO_LISTING, kind, &policy, &req, LISTING_MAX_BYTES,
+		       &m, &info);
 	if (!rc)
 		*out = &m->listing;
 	return rc;
@@ -377,35 +367,25 @@ static int chunk_get(struct dx_tree *t, int dep, int64_t device, const char *key
 		     const char *nature, enum dx_res res, const struct dx_range *chunk,
 		     struct memo **out)
 {
-	struct fetch_req req = { .client = t->opts.deps[dep].client };
 	struct dx_cache_policy policy = {
 		.cls = DX_CLASS_READINGS, .ttl = t->opts.ttl_open,
 		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
 	};
 	struct dx_cache_info info;
-	char from[20], to[20], path[CACHE_KEY_MAX], ckey[CACHE_KEY_MAX];
-	const char *op = operation_for(key, nature, res);
+	struct dx_request r;
+	struct fetch_req req = { .client = t->opts.deps[dep].client, .req = &r };
 	struct dx_date tomorrow;
 	int rc;
 
-	dx_range_api_bounds(chunk, from, to);
-	snprintf(path, sizeof(path),
-		 "/readings?device_id=%" PRId64 "&parameter_key=%s&resolution=%s&from=%s&to=%s&operation=%s",
-		 device, key, dx_res_code(res), from, to, op);
-	rc = make_key(ckey, sizeof(ckey), t, dep, path);
-	if (rc)
-		return rc;
-	req.readings = (struct dx_readings_req){
-		.device_id = device, .key = key, .res = res, .operation = op, .range = *chunk,
-	};
 	/* Ask no further than tomorrow (somewhere it is already tomorrow): no
 	 * `to` in the future, and a chunk wholly in the future costs no call.
 	 * The cache key stays the whole aligned chunk. */
 	tomorrow = dx_date_from_days(dx_date_to_days(dx_date_of_epoch(dx_tree_now(t))) + 1);
-	if (dx_date_cmp(tomorrow, chunk->to) < 0)
-		req.readings.range.to = tomorrow;
-	req.future = dx_date_cmp(req.readings.range.to, chunk->from) < 0;
-	rc = memo_load(t, ckey, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &req,
+	rc = dx_request_readings(t->opts.deps[dep].name, dep, device, key, res,
+				 operation_for(key, nature, res), chunk, tomorrow, &r);
+	if (rc)
+		return rc;
+	rc = memo_load(t, r.key, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &req,
 		       READINGS_MAX_BYTES, out, &info);
 	/* An open chunk that came back different: sizes the kernel holds for
 	 * its files are stale now. (A final chunk never changes.) */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dx_names.h"
+#include "dx_requests.h"
 #include "tree_impl.h"
 
 #define TIMEOUT_STATIC 3600.0
@@ -17,32 +18,43 @@
 #define TIMEOUT_CLOSED 86400.0
 
 /* Listings of the deployment, by kind. */
+static const char *dep_name(const struct dx_tree *t, int dep)
+{
+	return t->opts.deps[dep].name;
+}
+
 int dx_get_locations(struct dx_tree *t, int dep, const struct dx_listing **l)
 {
-	return dx_listing_get(t, dep, DX_ENT_LOCATION, "/locations", l);
+	struct dx_request r;
+	int rc = dx_request_locations(dep_name(t, dep), dep, &r);
+
+	return rc ? rc : dx_listing_get(t, DX_ENT_LOCATION, &r, l);
 }
 
 int dx_get_devices(struct dx_tree *t, int dep, const struct dx_listing **l)
 {
-	return dx_listing_get(t, dep, DX_ENT_DEVICE, "/devices", l);
+	struct dx_request r;
+	int rc = dx_request_devices(dep_name(t, dep), dep, &r);
+
+	return rc ? rc : dx_listing_get(t, DX_ENT_DEVICE, &r, l);
 }
 
 int dx_get_parameters(struct dx_tree *t, int dep, int64_t device,
 		      const struct dx_listing **l)
 {
-	char path[128];
+	struct dx_request r;
+	int rc = dx_request_parameters(dep_name(t, dep), dep, device, &r);
 
-	snprintf(path, sizeof(path), "/parameters?device_id=%" PRId64, device);
-	return dx_listing_get(t, dep, DX_ENT_PARAMETER, path, l);
+	return rc ? rc : dx_listing_get(t, DX_ENT_PARAMETER, &r, l);
 }
 
 int dx_get_supplies(struct dx_tree *t, int dep, const char *source,
 		    const struct dx_listing **l)
 {
-	char path[128];
+	struct dx_request r;
+	int rc = dx_request_supplies(dep_name(t, dep), dep, source, &r);
 
-	snprintf(path, sizeof(path), "/utility/supplies/%s", source);
-	return dx_listing_get(t, dep, DX_ENT_SUPPLY, path, l);
+	return rc ? rc : dx_listing_get(t, DX_ENT_SUPPLY, &r, l);
 }
 
 int dx_find_parameter(struct dx_tree *t, const struct node *n,

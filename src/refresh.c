@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dx_requests.h"
 #include "tree_impl.h"
 
 /* Queues a kernel invalidation of every node that may show changed data:
@@ -83,41 +84,36 @@ int dx_tree_refresh(struct dx_tree *t)
 	return rc;
 }
 
-/* The cache key prefixes that hold what node n shows. */
-static int node_prefixes(struct dx_tree *t, const struct node *n, char pre[3][256])
+/* The families of cache keys that hold what node n shows. */
+static int node_prefixes(const struct node *n, enum dx_prefix pre[3])
 {
-	const char *dep = t->opts.deps[n->dep].name;
-
 	switch (n->kind) {
 	case K_DEP:
-		snprintf(pre[0], 256, "%s|", dep);
+		pre[0] = DX_PREFIX_DEPLOYMENT;
 		return 1;
 	case K_LOCS: case K_LOC: case K_LOC_JSON: case K_LOC_PARENT: case K_IDLINK:
-		snprintf(pre[0], 256, "%s|/locations", dep);
-		snprintf(pre[1], 256, "%s|/devices", dep);
+		pre[0] = DX_PREFIX_LOCATIONS;
+		pre[1] = DX_PREFIX_DEVICES;
 		return 2;
 	case K_DEVS: case K_LOC_DEVS: case K_LOC_DEVLINK: case K_DEV_LOCLINK: case K_DEV_JSON:
-		snprintf(pre[0], 256, "%s|/devices", dep);
+		pre[0] = DX_PREFIX_DEVICES;
 		return 1;
 	case K_DEV:
-		snprintf(pre[0], 256, "%s|/devices", dep);
-		snprintf(pre[1], 256, "%s|/parameters?device_id=%" PRId64, dep, n->id);
-		snprintf(pre[2], 256, "%s|/readings?device_id=%" PRId64 "&", dep, n->id);
+		pre[0] = DX_PREFIX_DEVICES;
+		pre[1] = DX_PREFIX_PARAMETERS;
+		pre[2] = DX_PREFIX_READINGS_DEVICE;
 		return 3;
 	case K_PARAM: case K_PARAM_JSON:
-		snprintf(pre[0], 256, "%s|/parameters?device_id=%" PRId64, dep, n->id);
-		snprintf(pre[1], 256, "%s|/readings?device_id=%" PRId64 "&parameter_key=%s&",
-			 dep, n->id, n->key);
+		pre[0] = DX_PREFIX_PARAMETERS;
+		pre[1] = DX_PREFIX_READINGS_KEY;
 		return 2;
 	case K_RES: case K_FILE:
 		/* Listings of a resolution come from monthly data too. */
-		snprintf(pre[0], 256, "%s|/readings?device_id=%" PRId64 "&parameter_key=%s&resolution=%s&",
-			 dep, n->id, n->key, dx_res_code(n->res));
-		snprintf(pre[1], 256, "%s|/readings?device_id=%" PRId64 "&parameter_key=%s&resolution=M&",
-			 dep, n->id, n->key);
+		pre[0] = DX_PREFIX_READINGS_RES;
+		pre[1] = DX_PREFIX_READINGS_RES;
 		return 2;
 	case K_SUPS: case K_SRC: case K_SUP_JSON:
-		snprintf(pre[0], 256, "%s|/utility/supplies/", dep);
+		pre[0] = DX_PREFIX_SUPPLIES;
 		return 1;
 	default:
 		return 0;
@@ -126,7 +122,8 @@ static int node_prefixes(struct dx_tree *t, const struct node *n, char pre[3][25
 
 int dx_tree_refresh_ino(struct dx_tree *t, uint64_t ino)
 {
-	char pre[3][256];
+	enum dx_prefix pre[3];
+	char prefix[DX_REQUEST_KEY_MAX];
 	struct node n;
 	int i, np, rc = dx_node_get(t, ino, &n);
 
@@ -134,9 +131,15 @@ int dx_tree_refresh_ino(struct dx_tree *t, uint64_t ino)
 		return rc;
 	if (n.kind == K_ROOT)
 		return dx_tree_refresh(t);
-	np = node_prefixes(t, &n, pre);
-	for (i = 0; i < np && !rc; i++)
-		rc = dx_cache_expire(t->opts.cache, pre[i]);
+	np = node_prefixes(&n, pre);
+	for (i = 0; i < np && !rc; i++) {
+		/* the second family of a resolution is its monthly data */
+		rc = dx_request_prefix(pre[i], t->opts.deps[n.dep].name, n.id, n.key,
+				       i && pre[i] == DX_PREFIX_READINGS_RES ? DX_RES_MONTHLY : n.res,
+				       prefix, sizeof(prefix));
+		if (!rc)
+			rc = dx_cache_expire(t->opts.cache, prefix);
+	}
 	dx_tree_memo_clear(t);
 	dx_rendered_clear(t);
 	invalidate_open_nodes(t);

@@ -85,10 +85,12 @@ int64_t dx_tree_now(struct dx_tree *t);
  * those still referenced are freed when put back. */
 void dx_tree_memo_clear(struct dx_tree *t);
 
-/* The listing at path ("/devices", "/parameters?device_id=5") of deployment
- * dep, decoded. Returns a reference; drop it with dx_listing_put(). */
-int dx_listing_get(struct dx_tree *t, int dep, enum dx_entity_kind kind,
-		   const char *path, const struct dx_listing **out);
+struct dx_request;
+
+/* The listing that request r (dx_requests.h) answers, decoded. Returns a
+ * reference; drop it with dx_listing_put(). */
+int dx_listing_get(struct dx_tree *t, enum dx_entity_kind kind, const struct dx_request *r,
+		   const struct dx_listing **out);
 void dx_listing_put(struct dx_tree *t, const struct dx_listing *l);
 
 /* The item with id, or NULL. */
