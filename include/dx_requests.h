@@ -78,6 +78,7 @@ enum dx_prefix {
 	DX_PREFIX_READINGS_DEVICE, /* every series of device */
 	DX_PREFIX_READINGS_KEY,    /* every resolution of device's key */
 	DX_PREFIX_READINGS_RES,    /* device's key at res */
+	DX_PREFIX_READINGS_MONTHLY, /* device's key at monthly (which lists every period) */
 };
 
 /* Writes the prefix of the keys of family which into out (size bytes);

@@ -22,6 +22,9 @@
 #define MEMO_MAX_BYTES ((size_t)256 << 20)
 #define LISTING_MAX_BYTES (512u << 20)
 #define READINGS_MAX_BYTES (256u << 20)
+/* How long data served stale, or a listing that failed, is trusted before
+ * the API is tried again. */
+#define FAILED_RETRY_SECONDS 30
 
 enum memo_kind { MEMO_LISTING, MEMO_READINGS };
 
@@ -38,12 +41,6 @@ struct memo {
 	struct dx_readings readings;
 };
 
-/* What the cache asks the client for on a miss. */
-struct fetch_req {
-	struct dx_client *client;
-	const struct dx_request *req;
-};
-
 int64_t dx_tree_now(struct dx_tree *t)
 {
 	if (t->opts.now)
@@ -51,20 +48,9 @@ int64_t dx_tree_now(struct dx_tree *t)
 	return (int64_t)time(NULL);
 }
 
-static int fetch(void *ctx, const void *req_, struct dx_buf *out)
+const char *dx_tree_dep_name(const struct dx_tree *t, int dep)
 {
-	const struct fetch_req *f = req_;
-
-	(void)ctx;
-	if (f->req->future)
-		return dx_buf_puts(out, "{\"values\":[]}");
-	if (!f->client)
-		return -EIO;
-	if (f->req->kind == DX_REQ_LIST)
-		return dx_client_list(f->client, f->req->path, f->req->prio, out);
-	if (f->req->kind == DX_REQ_OBJECT)
-		return dx_client_get(f->client, f->req->path, f->req->prio, out);
-	return dx_client_readings_get(f->client, f->req->path, f->req->prio, out);
+	return t->opts.deps[dep].name;
 }
 
 static void memo_free(struct memo *m)
@@ -184,7 +170,7 @@ static int64_t valid_until(const struct dx_cache_policy *p,
 			   const struct dx_cache_info *info, int64_t now)
 {
 	if (info->stale)
-		return now + 30;  /* served stale: try the API again soon */
+		return now + FAILED_RETRY_SECONDS;  /* served stale: try the API again soon */
 	if (info->fetched_at >= p->final_at)
 		return INT64_MAX;
 	return info->fetched_at + p->ttl;
@@ -237,11 +223,11 @@ static int memo_decode(struct memo *m, enum dx_entity_kind ekind, struct dx_buf 
 /* The decoded data of key, with a reference: a valid memo, else the
  * cache's bytes (fetched with req on a miss), decoded and published.
  * info->fetched is 1 only when this call had the API asked. */
-static int memo_load(struct dx_tree *t, const char *key, enum memo_kind kind,
-		     enum dx_entity_kind ekind, const struct dx_cache_policy *policy,
-		     const struct fetch_req *req, size_t max, struct memo **out,
-		     struct dx_cache_info *info)
+static int memo_load(struct dx_tree *t, enum memo_kind kind, enum dx_entity_kind ekind,
+		     const struct dx_cache_policy *policy, const struct dx_request *req,
+		     size_t max, struct memo **out, struct dx_cache_info *info)
 {
+	const char *key = req->key;
 	int64_t now = dx_tree_now(t);
 	struct dx_buf raw;
 	struct memo *m;
@@ -256,7 +242,7 @@ static int memo_load(struct dx_tree *t, const char *key, enum memo_kind kind,
 		return 0;
 	}
 	dx_buf_init(&raw, max);
-	rc = dx_cache_get(t->opts.cache, key, policy, fetch, NULL, req, &raw, info);
+	rc = dx_source_fetch(t->source, req, policy, &raw, info);
 	if (rc)
 		goto out;
 	m = calloc(1, sizeof(*m));
@@ -267,6 +253,9 @@ static int memo_load(struct dx_tree *t, const char *key, enum memo_kind kind,
 	}
 	m->kind = kind;
 	rc = memo_decode(m, ekind, &raw);
+	pthread_mutex_lock(&t->memo_lock);
+	t->json_decodes++;
+	pthread_mutex_unlock(&t->memo_lock);
 	if (rc) {
 		dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", key, strerror(-rc));
 		memo_free(m);
@@ -282,22 +271,94 @@ out:
 	return rc;
 }
 
-int dx_listing_get(struct dx_tree *t, enum dx_entity_kind kind, const struct dx_request *r,
+int dx_listing_get(const struct ask *a, enum dx_entity_kind kind, struct dx_request *r,
 		   const struct dx_listing **out)
 {
 	struct dx_cache_policy policy = {
-		.cls = DX_CLASS_LISTING, .final_at = INT64_MAX, .ttl = t->opts.ttl_meta,
+		.cls = DX_CLASS_LISTING, .final_at = INT64_MAX, .ttl = a->t->opts.ttl_meta,
 	};
-	struct fetch_req req = { .client = t->opts.deps[r->dep].client, .req = r };
 	struct dx_cache_info info;
 	struct memo *m;
 	int rc;
 
-	rc = memo_load(t, r->key, MEMO_LISTING, kind, &policy, &req, LISTING_MAX_BYTES,
-		       &m, &info);
+	r->prio = a->prio;
+	rc = memo_load(a->t, MEMO_LISTING, kind, &policy, r, LISTING_MAX_BYTES, &m, &info);
 	if (!rc)
 		*out = &m->listing;
 	return rc;
+}
+
+int dx_get_locations(const struct ask *a, int dep, const struct dx_listing **l)
+{
+	struct dx_request r;
+	int rc = dx_request_locations(dx_tree_dep_name(a->t, dep), dep, &r);
+
+	return rc ? rc : dx_listing_get(a, DX_ENT_LOCATION, &r, l);
+}
+
+int dx_get_devices(const struct ask *a, int dep, const struct dx_listing **l)
+{
+	struct dx_request r;
+	int rc = dx_request_devices(dx_tree_dep_name(a->t, dep), dep, &r);
+
+	return rc ? rc : dx_listing_get(a, DX_ENT_DEVICE, &r, l);
+}
+
+/* Publishes an empty listing under key that stays valid for ttl seconds:
+ * a listing that failed and is not asked again before then. */
+static int memo_remember_empty(struct dx_tree *t, const char *key, int64_t ttl,
+			       const struct dx_listing **out)
+{
+	struct memo *m = calloc(1, sizeof(*m));
+
+	if (!m || !(m->key = strdup(key)) || index_listing(&m->listing)) {
+		if (m)
+			free(m->key);
+		free(m);
+		return -ENOMEM;
+	}
+	m->kind = MEMO_LISTING;
+	m->changed_at = m->listing.changed_at = dx_tree_now(t);
+	m->valid_until = m->changed_at + ttl;
+	m->bytes = sizeof(*m);
+	memo_insert(t, m);
+	*out = &m->listing;
+	return 0;
+}
+
+/* GET /datasources is not known to answer every token: when it fails, the
+ * tree names datasources by id, and asks again only after a while (the
+ * listing time for a refusal, a short time for a fault that may pass). */
+int dx_get_datasources(const struct ask *a, int dep, const struct dx_listing **l)
+{
+	struct dx_request r;
+	int rc = dx_request_datasources(dx_tree_dep_name(a->t, dep), dep, &r);
+
+	if (!rc)
+		rc = dx_listing_get(a, DX_ENT_DATASOURCE, &r, l);
+	if (!rc || rc == -ENOMEM || rc == -ENAMETOOLONG)
+		return rc;
+	dx_log(DX_LOG_DEBUG, "%s: %s; datasources are named by id", r.key, strerror(-rc));
+	return memo_remember_empty(a->t, r.key, rc == -ENOENT || rc == -EACCES || rc == -EINVAL ?
+				   a->t->opts.ttl_meta : FAILED_RETRY_SECONDS, l);
+}
+
+int dx_get_parameters(const struct ask *a, int dep, int64_t device,
+		      const struct dx_listing **l)
+{
+	struct dx_request r;
+	int rc = dx_request_parameters(dx_tree_dep_name(a->t, dep), dep, device, &r);
+
+	return rc ? rc : dx_listing_get(a, DX_ENT_PARAMETER, &r, l);
+}
+
+int dx_get_supplies(const struct ask *a, int dep, const char *source,
+		    const struct dx_listing **l)
+{
+	struct dx_request r;
+	int rc = dx_request_supplies(dx_tree_dep_name(a->t, dep), dep, source, &r);
+
+	return rc ? rc : dx_listing_get(a, DX_ENT_SUPPLY, &r, l);
 }
 
 void dx_listing_put(struct dx_tree *t, const struct dx_listing *l)
@@ -363,17 +424,17 @@ static const char *operation_for(const char *key, const char *nature, enum dx_re
 }
 
 /* The decoded readings of one aligned chunk, through memo and cache. */
-static int chunk_get(struct dx_tree *t, int dep, int64_t device, const char *key,
+static int chunk_get(const struct ask *a, int dep, int64_t device, const char *key,
 		     const char *nature, enum dx_res res, const struct dx_range *chunk,
-		     struct memo **out)
+		     struct memo **out, struct changed *changed)
 {
+	struct dx_tree *t = a->t;
 	struct dx_cache_policy policy = {
 		.cls = DX_CLASS_READINGS, .ttl = t->opts.ttl_open,
 		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
 	};
 	struct dx_cache_info info;
 	struct dx_request r;
-	struct fetch_req req = { .client = t->opts.deps[dep].client, .req = &r };
 	struct dx_date tomorrow;
 	int rc;
 
@@ -385,13 +446,19 @@ static int chunk_get(struct dx_tree *t, int dep, int64_t device, const char *key
 				 operation_for(key, nature, res), chunk, tomorrow, &r);
 	if (rc)
 		return rc;
-	rc = memo_load(t, r.key, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &req,
-		       READINGS_MAX_BYTES, out, &info);
+	r.prio = a->prio;
+	rc = memo_load(t, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &r, READINGS_MAX_BYTES,
+		       out, &info);
 	/* An open chunk that came back different: sizes the kernel holds for
 	 * its files are stale now. (A final chunk never changes.) */
 	if (!rc && info.fetched && info.changed_at == info.fetched_at &&
-	    info.fetched_at < policy.final_at)
-		dx_tree_series_changed(t, dep, device, key, res, chunk);
+	    info.fetched_at < policy.final_at) {
+		if (!changed->any || dx_date_cmp(chunk->from, changed->span.from) < 0)
+			changed->span.from = chunk->from;
+		if (!changed->any || dx_date_cmp(chunk->to, changed->span.to) > 0)
+			changed->span.to = chunk->to;
+		changed->any = 1;
+	}
 	return rc;
 }
 
@@ -400,10 +467,11 @@ static int month_index(struct dx_date d)
 	return d.year * 12 + d.month - 1;
 }
 
-int dx_series_periods(struct dx_tree *t, int dep, int64_t device,
+int dx_series_periods(const struct ask *a, int dep, int64_t device,
 		      const char *key, const char *nature, enum dx_res res,
-		      struct dx_range **out, size_t *n)
+		      struct dx_range **out, size_t *n, struct changed *changed)
 {
+	struct dx_tree *t = a->t;
 	struct dx_date today = dx_date_of_epoch(dx_tree_now(t));
 	struct dx_date probe = today;
 	struct dx_range *periods = NULL;
@@ -418,7 +486,7 @@ int dx_series_periods(struct dx_tree *t, int dep, int64_t device,
 		size_t i, found = 0;
 		int first_in_chunk = -1;
 
-		rc = chunk_get(t, dep, device, key, nature, DX_RES_MONTHLY, &chunk, &m);
+		rc = chunk_get(a, dep, device, key, nature, DX_RES_MONTHLY, &chunk, &m, changed);
 		if (rc)
 			break;
 		for (i = m->readings.n; i-- > 0;) {
@@ -466,15 +534,16 @@ int dx_series_periods(struct dx_tree *t, int dep, int64_t device,
 	return 0;
 }
 
-int dx_series_csv(struct dx_tree *t, int dep, int64_t device, const char *key,
+int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 		  const char *nature, const char *units, enum dx_res res,
 		  const struct dx_range *range, struct dx_buf *out,
-		  int64_t *mtime, int *closed)
+		  int64_t *mtime, int *closed, struct changed *changed)
 {
+	struct dx_tree *t = a->t;
 	struct dx_range chunks[DX_RANGE_MAX_CHUNKS];
 	struct memo *memos[DX_RANGE_MAX_CHUNKS];
 	struct dx_readings all = { 0 };
-	int64_t end = dx_range_end_epoch(range), changed = 0;
+	int64_t end = dx_range_end_epoch(range), last_change = 0;
 	size_t n, i, got = 0, total = 0;
 	int rc;
 
@@ -482,13 +551,13 @@ int dx_series_csv(struct dx_tree *t, int dep, int64_t device, const char *key,
 	if (rc)
 		return -ENOENT;
 	for (i = 0; i < n; i++) {
-		rc = chunk_get(t, dep, device, key, nature, res, &chunks[i], &memos[i]);
+		rc = chunk_get(a, dep, device, key, nature, res, &chunks[i], &memos[i], changed);
 		if (rc)
 			goto out;
 		got++;
 		total += memos[i]->readings.n;
-		if (memos[i]->changed_at > changed)
-			changed = memos[i]->changed_at;
+		if (memos[i]->changed_at > last_change)
+			last_change = memos[i]->changed_at;
 	}
 	if (n == 1) {
 		all = memos[0]->readings;
@@ -510,77 +579,11 @@ int dx_series_csv(struct dx_tree *t, int dep, int64_t device, const char *key,
 	*closed = dx_tree_now(t) >= end + t->opts.late_margin;
 	/* A closed period's time is a function of its range alone, the same
 	 * on every mount; an open one moves when its bytes change. */
-	*mtime = *closed ? end : changed;
+	*mtime = *closed ? end : last_change;
 	if (n != 1)
 		free(all.values);
 out:
 	for (i = 0; i < got; i++)
 		memo_release(t, memos[i]);
 	return rc;
-}
-
-static void format_time(int64_t t, char out[32])
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (t <= 0) {
-		snprintf(out, 32, "unknown");
-		return;
-	}
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
-
-int dx_status_text(struct dx_tree *t, struct dx_buf *out)
-{
-	struct dx_cache_stats cs;
-	char when[32];
-	size_t i;
-	int rc = 0;
-
-	dx_cache_stats(t->opts.cache, &cs);
-	format_time(dx_tree_now(t), when);
-	rc |= dx_buf_printf(out, "time: %s\n", when);
-	if (cs.stale_served)
-		rc |= dx_buf_printf(out, "stale: %" PRIu64 " answers were served from the cache "
-				    "because the API failed or the quota was spent\n", cs.stale_served);
-	rc |= dx_buf_printf(out, "cache: %" PRIu64 " entries, %" PRIu64 " bytes, "
-			    "%" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " stale served, "
-			    "%" PRIu64 " fetch errors, %" PRIu64 " evictions\n",
-			    cs.entries, cs.bytes_used, cs.hits, cs.misses,
-			    cs.stale_served, cs.fetch_errors, cs.evictions);
-	for (i = 0; i < t->opts.ndeps; i++) {
-		const struct dx_deployment *d = &t->opts.deps[i];
-		struct dx_client_stats s;
-		char hr[32], dr[32], bl[32];
-
-		rc |= dx_buf_printf(out, "\ndeployment: %s\n", d->name);
-		if (!d->client) {
-			rc |= dx_buf_puts(out, "api: offline (no calls are made)\n");
-			continue;
-		}
-		dx_client_stats(d->client, &s);
-		format_time(s.quota.hour_reset_at, hr);
-		format_time(s.quota.day_reset_at, dr);
-		format_time(s.quota.blocked_until, bl);
-		rc |= dx_buf_printf(out,
-			"api: %s\n"
-			"quota hour: %ld of %ld left, resets %s\n"
-			"quota day: %ld of %ld left, resets %s\n"
-			"reserve: %ld calls kept for interactive use\n"
-			"blocked until: %s\n"
-			"calls: %" PRIu64 " (listings %" PRIu64 ", objects %" PRIu64 ", readings %" PRIu64 ")\n"
-			"429 answers: %" PRIu64 "\nretries: %" PRIu64 "\nerrors: %" PRIu64 "\n"
-			"bytes received: %" PRIu64 "\naverage latency: %" PRIu64 " ms\n",
-			s.quota.blocked_until > dx_tree_now(t) ? "over quota" :
-			s.errors && s.calls == s.errors ? "unreachable" : "reachable",
-			s.quota.hour_remaining, s.quota.hour_limit, hr,
-			s.quota.day_remaining, s.quota.day_limit, dr,
-			s.reserve, s.quota.blocked_until > 0 ? bl : "not blocked",
-			s.calls, s.calls_list, s.calls_object, s.calls_readings,
-			s.status_429, s.retries, s.errors, s.bytes,
-			s.calls ? s.latency_ms_total / s.calls : 0);
-	}
-	return rc ? -ENOMEM : 0;
 }

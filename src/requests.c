@@ -194,8 +194,9 @@ int dx_request_prefix(enum dx_prefix which, const char *dep_name, int64_t device
 		rc = dx_buf_printf(&b, PATH_PARAMETERS "?device_id=%" PRId64, device);
 	else
 		rc = readings_query(&b, which == DX_PREFIX_READINGS_DEVICE ? Q_DEVICE :
-				    which == DX_PREFIX_READINGS_KEY ? Q_KEY : Q_RES,
-				    device, key, res, NULL, NULL);
+				    which == DX_PREFIX_READINGS_KEY ? Q_KEY : Q_RES, device, key,
+				    which == DX_PREFIX_READINGS_MONTHLY ? DX_RES_MONTHLY : res,
+				    NULL, NULL);
 	if (!rc)
 		rc = copy_out(&b, out, size);
 out:

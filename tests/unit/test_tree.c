@@ -1,11 +1,12 @@
-/* Unit tests for dx_tree: the namespace over a cache filled beforehand,
- * with no network and no FUSE.
+/* Unit tests for dx_tree: the namespace over a fake source (dx_source.h),
+ * with no network, no cache and no FUSE.
  *
- * Each test opens a cache in a temporary directory, puts the API's bytes
- * (the real captured fixtures, plus a few synthetic items where the
- * captures lack a case) under the exact keys the tree asks for, and builds
- * a tree whose deployment has no client: whatever is not in the cache
- * fails with -EIO, as it would offline.
+ * Each test fills a fake source with the API's bytes (the real captured
+ * fixtures, plus a few synthetic items where the captures lack a case)
+ * under the requests the tree makes, built by dx_requests, and builds a
+ * tree over it: whatever the source does not hold fails with -EIO, as it
+ * would offline. The fake counts the calls, so the tests also say what a
+ * walk costs.
  *
  * tests/data/tree/supply-16154.pretty.json is the expected supply file,
  * written independently of our JSON code by Python:
@@ -28,6 +29,8 @@
 
 #include "dx_buf.h"
 #include "dx_cache.h"
+#include "dx_requests.h"
+#include "dx_source.h"
 #include "dx_dates.h"
 #include "dx_log.h"
 #include "dx_tree.h"
@@ -39,20 +42,51 @@
 #define TEST_UID 1234
 #define TEST_GID 5678
 
-#define KEY_LOCATIONS "demo|/locations"
-#define KEY_DEVICES "demo|/devices"
-#define KEY_PARAMS_1043036 "demo|/parameters?device_id=1043036"
-#define KEY_PARAMS_8857 "demo|/parameters?device_id=8857"
-#define KEY_PARAMS_1033630 "demo|/parameters?device_id=1033630"
-#define KEY_SUPPLIES_ELEC "demo|/utility/supplies/ELECTRICITY"
-/* POWER is INSTANTANEOUS, so averaged; hourly data comes in year chunks,
- * monthly data (which lists the periods) in decade chunks. */
-#define KEY_POWER_H_2022 "demo|/readings?device_id=1043036&parameter_key=POWER" \
-	"&resolution=H&from=2022-01-01T00:00:00&to=2022-12-31T23:59:59&operation=AVG"
-#define KEY_POWER_H_2026 "demo|/readings?device_id=1043036&parameter_key=POWER" \
-	"&resolution=H&from=2026-01-01T00:00:00&to=2026-12-31T23:59:59&operation=AVG"
-#define KEY_POWER_M_2020S "demo|/readings?device_id=1043036&parameter_key=POWER" \
-	"&resolution=M&from=2020-01-01T00:00:00&to=2029-12-31T23:59:59&operation=AVG"
+/* The requests the tests put answers for, built as the tree builds them. */
+enum req_id {
+	R_LOCATIONS, R_DEVICES, R_DATASOURCES, R_PARAMS_1043036, R_PARAMS_8857, R_PARAMS_1033630,
+	R_SUPPLIES_ELEC, R_SUPPLIES_WATER,
+	/* POWER is INSTANTANEOUS, so averaged; hourly data comes in year
+	 * chunks, monthly data (which lists the periods) in decade chunks. */
+	R_POWER_H_2022, R_POWER_H_2026, R_POWER_M_2020S,
+};
+
+static const char *key_of(enum req_id id)
+{
+	static char keys[R_POWER_M_2020S + 1][DX_REQUEST_KEY_MAX];
+	struct dx_date never = { 9999, 12, 31 };
+	struct dx_range y2022 = { { 2022, 1, 1 }, { 2022, 12, 31 } };
+	struct dx_range y2026 = { { 2026, 1, 1 }, { 2026, 12, 31 } };
+	struct dx_range d2020 = { { 2020, 1, 1 }, { 2029, 12, 31 } };
+	struct dx_request r;
+	int rc = -1;
+
+	switch (id) {
+	case R_LOCATIONS: rc = dx_request_locations("demo", 0, &r); break;
+	case R_DEVICES: rc = dx_request_devices("demo", 0, &r); break;
+	case R_DATASOURCES: rc = dx_request_datasources("demo", 0, &r); break;
+	case R_PARAMS_1043036: rc = dx_request_parameters("demo", 0, 1043036, &r); break;
+	case R_PARAMS_8857: rc = dx_request_parameters("demo", 0, 8857, &r); break;
+	case R_PARAMS_1033630: rc = dx_request_parameters("demo", 0, 1033630, &r); break;
+	case R_SUPPLIES_ELEC: rc = dx_request_supplies("demo", 0, "ELECTRICITY", &r); break;
+	case R_SUPPLIES_WATER: rc = dx_request_supplies("demo", 0, "WATER", &r); break;
+	case R_POWER_H_2022:
+		rc = dx_request_readings("demo", 0, 1043036, "POWER", DX_RES_HOURLY, "AVG",
+					 &y2022, never, &r);
+		break;
+	case R_POWER_H_2026:
+		rc = dx_request_readings("demo", 0, 1043036, "POWER", DX_RES_HOURLY, "AVG",
+					 &y2026, never, &r);
+		break;
+	case R_POWER_M_2020S:
+		rc = dx_request_readings("demo", 0, 1043036, "POWER", DX_RES_MONTHLY, "AVG",
+					 &d2020, never, &r);
+		break;
+	}
+	assert_int_equal(rc, 0);
+	strcpy(keys[id], r.key);
+	return keys[id];
+}
 
 #define DEV_1A "demo/devices/1a (1043036)"
 #define LOC_AB "demo/locations/Edifici A_B (25653)"
@@ -90,7 +124,7 @@ struct fx {
 	char dir[64];
 	int64_t now;        /* the cache's clock and the tree's */
 	int64_t later;      /* the clock of a second tree */
-	struct dx_cache *cache;
+	struct dx_source *source;
 	struct dx_deployment dep;
 	struct dx_tree *tree;
 };
@@ -103,22 +137,6 @@ struct bytes {
 static int64_t fake_now(void *ctx)
 {
 	return *(int64_t *)ctx;
-}
-
-static int give_bytes(void *ctx, const void *req, struct dx_buf *out)
-{
-	const struct bytes *b = ctx;
-
-	(void)req;
-	return dx_buf_append(out, b->data, b->len);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 /* The folder named by environment variable env (set by meson test), else
@@ -192,49 +210,25 @@ static char *test_data(const char *name, size_t *len)
 	return read_file_in("DX_TEST_DATA", "../data", name, len);
 }
 
-/* Stores bytes under key as if the API had answered them now. */
-static void put(struct fx *f, const char *key, const struct dx_cache_policy *p,
-		const char *data, size_t len)
+/* Has the fake source answer key with these bytes, as data kept since now. */
+static void put(struct fx *f, const char *key, const char *data, size_t len)
 {
-	struct bytes b = { data, len };
-	struct dx_cache_info info;
-	struct dx_buf out;
-
-	dx_buf_init(&out, (size_t)1 << 26);
-	assert_int_equal(dx_cache_get(f->cache, key, p, give_bytes, &b, NULL, &out, &info), 0);
-	assert_int_equal(info.fetched, 1);
-	assert_int_equal(out.len, len);
-	dx_buf_release(&out);
+	assert_int_equal(dx_source_fake_put(f->source, key, data, len), 0);
 }
 
-static void put_listing(struct fx *f, const char *key, const char *data, size_t len)
-{
-	struct dx_cache_policy p = {
-		.cls = DX_CLASS_LISTING, .final_at = INT64_MAX, .ttl = TTL_META,
-	};
-
-	put(f, key, &p, data, len);
-}
-
-static void put_fixture_listing(struct fx *f, const char *key, const char *name)
+static void put_fixture(struct fx *f, const char *key, const char *name)
 {
 	size_t len;
 	char *data = fixture(name, &len);
 
-	put_listing(f, key, data, len);
+	put(f, key, data, len);
 	free(data);
 }
 
-static void put_readings(struct fx *f, const char *key, int y0, int y1,
-			 const char *data, size_t len)
+/* Calls the tree made for key since the last look, and in all. */
+static unsigned calls(struct fx *f, enum req_id id)
 {
-	struct dx_range chunk = { { y0, 1, 1 }, { y1, 12, 31 } };
-	struct dx_cache_policy p = {
-		.cls = DX_CLASS_READINGS, .ttl = TTL_OPEN,
-		.final_at = dx_range_end_epoch(&chunk) + LATE_MARGIN,
-	};
-
-	put(f, key, &p, data, len);
+	return dx_source_fake_calls(f->source, key_of(id));
 }
 
 /* The captured locations with extra items appended to the array. */
@@ -253,7 +247,7 @@ static void put_locations(struct fx *f)
 	for (int i = 0; i < 200; i++)
 		assert_int_equal(dx_buf_puts(&all, "\u00dc"), 0);  /* U+00DC, 2 bytes in UTF-8 */
 	assert_int_equal(dx_buf_puts(&all, "\"}]"), 0);
-	put_listing(f, KEY_LOCATIONS, all.data, all.len);
+	put(f, key_of(R_LOCATIONS), all.data, all.len);
 	dx_buf_release(&all);
 	free(data);
 }
@@ -271,14 +265,14 @@ static void put_water_supplies(struct fx *f)
 	for (int i = 0; i < 260; i++)
 		assert_int_equal(dx_buf_puts(&all, "a"), 0);
 	assert_int_equal(dx_buf_puts(&all, "\"}]"), 0);
-	put_listing(f, "demo|/utility/supplies/WATER", all.data, all.len);
+	put(f, key_of(R_SUPPLIES_WATER), all.data, all.len);
 	dx_buf_release(&all);
 }
 
 static void default_opts(struct fx *f, int64_t *clock, struct dx_tree_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->cache = f->cache;
+	o->source = f->source;
 	o->deps = &f->dep;
 	o->ndeps = 1;
 	o->listed_res = 1u << DX_RES_15MIN | 1u << DX_RES_HOURLY | 1u << DX_RES_DAILY |
@@ -304,23 +298,12 @@ static int tree_new(struct fx *f, int64_t *clock, struct dx_tree **out)
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct dx_cache_opts co = { .now = fake_now };
-	size_t len;
-	char *data;
 
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/dx_tree_XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
 	f->now = NOW_2026;
 	f->later = NOW_2026 + 30 * 86400;
-	co.dir = f->dir;
-	co.now_ctx = &f->now;
-	if (dx_cache_open(&co, &f->cache)) {
-		nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (dx_source_fake_new(&f->now, &f->source)) {
 		free(f);
 		return -1;
 	}
@@ -329,18 +312,15 @@ static int setup(void **state)
 	*state = f;
 
 	put_locations(f);
-	put_fixture_listing(f, KEY_DEVICES, "devices-list.json");
-	put_fixture_listing(f, KEY_PARAMS_1043036, "parameters-list-device-1043036.json");
-	put_fixture_listing(f, KEY_PARAMS_8857, "parameters-list-device-8857.json");
-	put_listing(f, KEY_PARAMS_1033630, "[]", 2);
-	put_fixture_listing(f, KEY_SUPPLIES_ELEC, "supplies-list-electricity.json");
+	put_fixture(f, key_of(R_DEVICES), "devices-list.json");
+	put_fixture(f, key_of(R_PARAMS_1043036), "parameters-list-device-1043036.json");
+	put_fixture(f, key_of(R_PARAMS_8857), "parameters-list-device-8857.json");
+	put(f, key_of(R_PARAMS_1033630), "[]", 2);
+	put_fixture(f, key_of(R_SUPPLIES_ELEC), "supplies-list-electricity.json");
 	put_water_supplies(f);
-	data = fixture("readings-power-H.json", &len);
-	put_readings(f, KEY_POWER_H_2022, 2022, 2022, data, len);
-	free(data);
-	put_readings(f, KEY_POWER_H_2026, 2026, 2026, power_hourly_2026,
-		     strlen(power_hourly_2026));
-	put_readings(f, KEY_POWER_M_2020S, 2020, 2029, power_monthly, strlen(power_monthly));
+	put_fixture(f, key_of(R_POWER_H_2022), "readings-power-H.json");
+	put(f, key_of(R_POWER_H_2026), power_hourly_2026, strlen(power_hourly_2026));
+	put(f, key_of(R_POWER_M_2020S), power_monthly, strlen(power_monthly));
 
 	return tree_new(f, &f->now, &f->tree) ? -1 : 0;
 }
@@ -350,8 +330,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	dx_tree_free(f->tree);
-	dx_cache_close(f->cache);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	dx_source_fake_free(f->source);
 	free(f);
 	return 0;
 }
@@ -369,7 +348,7 @@ static int walk(struct dx_tree *t, const char *path, struct dx_attr *out)
 	out->ino = DX_ROOT_INO;
 	out->type = DX_DIR;
 	for (name = strtok_r(buf, "/", &save); name; name = strtok_r(NULL, "/", &save)) {
-		rc = dx_tree_lookup(t, ino, name, out);
+		rc = dx_tree_lookup(t, DX_PRIO_INTERACTIVE, ino, name, out);
 		if (rc)
 			return rc;
 		ino = out->ino;
@@ -395,7 +374,7 @@ static char *ls(struct dx_tree *t, const char *path, int plus)
 	struct dx_buf names;
 	size_t i;
 
-	assert_int_equal(dx_tree_readdir(t, ino_of(t, path, DX_DIR), plus, &list), 0);
+	assert_int_equal(dx_tree_readdir(t, DX_PRIO_INTERACTIVE, ino_of(t, path, DX_DIR), plus, &list), 0);
 	dx_buf_init(&names, (size_t)1 << 24);
 	assert_int_equal(dx_buf_puts(&names, ""), 0);
 	for (i = 0; i < list.n; i++)
@@ -428,7 +407,7 @@ static char *read_all(struct dx_tree *t, uint64_t ino, struct dx_attr *attr)
 	int rc;
 
 	dx_buf_init(&out, (size_t)1 << 26);
-	rc = dx_tree_read(t, ino, &out, attr);
+	rc = dx_tree_read(t, DX_PRIO_INTERACTIVE, ino, &out, attr);
 	if (rc)
 		fail_msg("read %llu: %s", (unsigned long long)ino, strerror(-rc));
 	assert_int_equal(attr->size, out.len);
@@ -447,7 +426,7 @@ static char *link_target(struct dx_tree *t, const char *path)
 	struct dx_buf out;
 
 	dx_buf_init(&out, 4096);
-	assert_int_equal(dx_tree_readlink(t, ino_of(t, path, DX_LNK), &out), 0);
+	assert_int_equal(dx_tree_readlink(t, DX_PRIO_INTERACTIVE, ino_of(t, path, DX_LNK), &out), 0);
 	assert_non_null(out.data);
 	return dx_buf_detach(&out, NULL);
 }
@@ -506,7 +485,7 @@ static void test_root(void **state)
 	struct dx_attr a;
 	char *text;
 
-	assert_int_equal(dx_tree_getattr(f->tree, DX_ROOT_INO, &a), 0);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, DX_ROOT_INO, &a), 0);
 	assert_int_equal(a.type, DX_DIR);
 	assert_int_equal(a.ino, DX_ROOT_INO);
 	assert_int_equal(a.uid, TEST_UID);
@@ -555,7 +534,7 @@ static void test_locations_listing(void **state)
 	struct dx_dirlist list;
 	const struct dx_dirent *e;
 
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/locations", DX_DIR), 0,
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/locations", DX_DIR), 0,
 					 &list), 0);
 	/* every location, also the one whose name starts with a dot (see
 	 * test_awkward_names) */
@@ -639,7 +618,7 @@ static void test_awkward_names(void **state)
 	ino_of(f->tree, "demo/locations/unnamed (900005)", DX_DIR);
 
 	/* too long: cut at a character boundary to fit a file name, id kept */
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/locations", DX_DIR), 0,
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/locations", DX_DIR), 0,
 					 &list), 0);
 	for (size_t i = 0; i < list.n && !e; i++)
 		if (strstr(list.items[i].name, " (900002)"))
@@ -676,7 +655,7 @@ static void test_devices(void **state)
 	struct dx_attr a;
 	char *target, *text;
 
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/devices", DX_DIR), 1,
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/devices", DX_DIR), 1,
 					 &list), 0);
 	assert_int_equal(list.n, 30);
 	/* two devices named "1b" stay apart by their ids */
@@ -772,7 +751,7 @@ static void test_readings_file(void **state)
 	assert_int_equal(again.size, read.size);
 	assert_int_equal(again.mtime, read.mtime);
 	free(csv);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &again), 0);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &again), 0);
 	assert_int_equal(again.size, read.size);
 	assert_int_equal(again.mtime, read.mtime);
 	assert_true(again.mtime <= f->now);
@@ -802,11 +781,11 @@ static void test_readings_names(void **state)
 	struct dx_attr a;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(dx_tree_lookup(f->tree, dir, bad[i], &a), -ENOENT);
+		assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, dir, bad[i], &a), -ENOENT);
 	/* well-formed names whose data is not cached: the API is needed (12
 	 * year chunks are the most one hourly file may take) */
-	assert_int_equal(dx_tree_lookup(f->tree, dir, "2021-03-01--2021-03-31.csv", &a), -EIO);
-	assert_int_equal(dx_tree_lookup(f->tree, dir, "2011-01-01--2022-12-31.csv", &a), -EIO);
+	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, dir, "2021-03-01--2021-03-31.csv", &a), -EIO);
+	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, dir, "2011-01-01--2022-12-31.csv", &a), -EIO);
 }
 
 /* The mtime of a closed period depends on its range only: the same in a
@@ -1019,7 +998,7 @@ static void test_readdir_inodes(void **state)
 	const struct dx_dirent *e;
 
 	for (int plus = 0; plus < 2; plus++) {
-		assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, DEV_1A, DX_DIR), plus,
+		assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, DEV_1A, DX_DIR), plus,
 						 &list), 0);
 		assert_non_null(e = find_entry(&list, "POWER"));
 		assert_int_equal(e->attr.ino, ino_of(f->tree, POWER_DIR, DX_DIR));
@@ -1052,43 +1031,43 @@ static void test_lookup_counts(void **state)
 	/* twice looked up, forgotten twice: gone */
 	ino = ino_of(f->tree, "demo/supplies/GAS", DX_DIR);
 	assert_int_equal(ino, ino_of(f->tree, "demo/supplies/GAS", DX_DIR));
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), 0);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), 0);
 	dx_tree_forget(f->tree, ino, 2);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), -ENOENT);
-	assert_int_equal(dx_tree_readdir(f->tree, ino, 0, &list), -ENOENT);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), -ENOENT);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino, 0, &list), -ENOENT);
 
 	/* twice looked up, forgotten once: still there, then gone */
 	ino = ino_of(f->tree, "demo/supplies/WATER", DX_DIR);
 	ino_of(f->tree, "demo/supplies/WATER", DX_DIR);
 	dx_tree_forget(f->tree, ino, 1);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), 0);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), 0);
 	assert_int_equal(a.type, DX_DIR);
 	dx_tree_lookup_again(f->tree, ino);
 	dx_tree_forget(f->tree, ino, 1);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), 0);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), 0);
 	dx_tree_forget(f->tree, ino, 1);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), -ENOENT);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), -ENOENT);
 
 	/* readdirplus counts one lookup per entry; plain readdir none */
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/supplies", DX_DIR), 0,
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/supplies", DX_DIR), 0,
 					 &list), 0);
 	ino = find_entry(&list, "THERMAL")->attr.ino;
 	dx_dirlist_release(&list);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), -ENOENT);
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/supplies", DX_DIR), 1,
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), -ENOENT);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/supplies", DX_DIR), 1,
 					 &list), 0);
 	assert_int_equal(find_entry(&list, "THERMAL")->plus, 1);
 	assert_int_equal(find_entry(&list, "THERMAL")->attr.ino, ino);
 	dx_dirlist_release(&list);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), 0);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), 0);
 	dx_tree_forget(f->tree, ino, 1);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), -ENOENT);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), -ENOENT);
 
 	/* the root is never forgotten */
 	dx_tree_forget(f->tree, DX_ROOT_INO, 1000);
-	assert_int_equal(dx_tree_getattr(f->tree, DX_ROOT_INO, &a), 0);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, DX_ROOT_INO, &a), 0);
 	/* an inode nobody looked up */
-	assert_int_equal(dx_tree_getattr(f->tree, 12345, &a), -ENOENT);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, 12345, &a), -ENOENT);
 }
 
 /* ---- supplies ---- */
@@ -1101,7 +1080,7 @@ static void test_supplies(void **state)
 	char *got, *want;
 	size_t len;
 
-	assert_int_equal(dx_tree_readdir(f->tree,
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
 					 ino_of(f->tree, "demo/supplies/ELECTRICITY", DX_DIR), 0,
 					 &list), 0);
 	assert_int_equal(list.n, 10);
@@ -1163,14 +1142,14 @@ static void test_not_cached(void **state)
 	assert_lookup_fails(f->tree, "demo/devices/1b (1043037)/POWER", -EIO);
 	assert_lookup_fails(f->tree, POWER_DIR "/hourly/2021-03-01--2021-03-31.csv", -EIO);
 	assert_lookup_fails(f->tree, POWER_DIR "/daily/2022-01-01--2022-12-31.csv", -EIO);
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, DEV_1A "/CURRENT/hourly",
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, DEV_1A "/CURRENT/hourly",
 							  DX_DIR), 0, &list), -EIO);
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/devices/1b (1043037)",
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/devices/1b (1043037)",
 							  DX_DIR), 0, &list), -EIO);
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/supplies/GAS", DX_DIR),
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/supplies/GAS", DX_DIR),
 					 1, &list), -EIO);
 	/* still listed by readdirplus, without attributes */
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, POWER_DIR "/raw", DX_DIR), 1,
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, POWER_DIR "/raw", DX_DIR), 1,
 					 &list), 0);
 	assert_int_equal(list.n, 2);
 	assert_string_equal(list.items[0].name, "2022-03-01--2022-03-31.csv");
@@ -1178,7 +1157,7 @@ static void test_not_cached(void **state)
 	assert_int_equal(list.items[0].attr.type, DX_REG);
 	assert_int_not_equal(list.items[0].attr.ino, 0);
 	/* and it counted no lookup */
-	assert_int_equal(dx_tree_getattr(f->tree, list.items[0].attr.ino, &a), -ENOENT);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, list.items[0].attr.ino, &a), -ENOENT);
 	dx_dirlist_release(&list);
 }
 
@@ -1193,12 +1172,12 @@ static void test_wrong_operations(void **state)
 	int keep;
 
 	dx_buf_init(&buf, 4096);
-	assert_int_equal(dx_tree_readlink(f->tree, dir, &buf), -EINVAL);
-	assert_int_equal(dx_tree_readlink(f->tree, file, &buf), -EINVAL);
+	assert_int_equal(dx_tree_readlink(f->tree, DX_PRIO_INTERACTIVE, dir, &buf), -EINVAL);
+	assert_int_equal(dx_tree_readlink(f->tree, DX_PRIO_INTERACTIVE, file, &buf), -EINVAL);
 	assert_int_equal(dx_tree_open(f->tree, dir, &keep), -EISDIR);
-	assert_int_equal(dx_tree_read(f->tree, dir, &buf, &a), -EISDIR);
-	assert_int_equal(dx_tree_lookup(f->tree, file, "x", &a), -ENOTDIR);
-	assert_int_equal(dx_tree_readdir(f->tree, file, 0, &list), -ENOTDIR);
+	assert_int_equal(dx_tree_read(f->tree, DX_PRIO_INTERACTIVE, dir, &buf, &a), -EISDIR);
+	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, file, "x", &a), -ENOTDIR);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, file, 0, &list), -ENOTDIR);
 	assert_int_equal(dx_tree_open(f->tree, file, &keep), 0);
 	assert_int_equal(keep, 0);  /* a listing may change */
 	assert_int_equal(buf.len, 0);
