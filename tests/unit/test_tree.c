@@ -34,6 +34,7 @@
 #include "dx_dates.h"
 #include "dx_log.h"
 #include "dx_tree.h"
+#include "../../src/tree_impl.h"  /* the table of kinds, for test_table */
 
 #define NOW_2026 INT64_C(1795694400)  /* 2026-11-26 12:00:00 UTC */
 #define TTL_META 86400
@@ -225,7 +226,7 @@ static void put_fixture(struct fx *f, const char *key, const char *name)
 	free(data);
 }
 
-/* Calls the tree made for key since the last look, and in all. */
+/* Calls the tree made for the request with that answer. */
 static unsigned calls(struct fx *f, enum req_id id)
 {
 	return dx_source_fake_calls(f->source, key_of(id));
@@ -1207,6 +1208,247 @@ static void test_refresh(void **state)
 	dx_log_mute(0);
 }
 
+/* ---- call counts, priority, status.json, datasources ---- */
+
+/* Names cost the listings once; the lookups that follow cost nothing; a
+ * closed period is asked once; an open one again when its freshness ends. */
+static void test_call_counts(void **state)
+{
+	struct fx *f = *state;
+	struct dx_dirlist list;
+	struct dx_attr a;
+	char *text;
+
+	assert_int_equal(dx_source_fake_calls(f->source, NULL), 0);  /* a new tree asks nothing */
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
+					 ino_of(f->tree, "demo/locations", DX_DIR), 1, &list), 0);
+	assert_int_equal(calls(f, R_LOCATIONS), 1);
+	for (size_t i = 0; i < list.n; i += 97) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "demo/locations/%s", list.items[i].name);
+		ino_of(f->tree, path, DX_DIR);
+	}
+	dx_dirlist_release(&list);
+	assert_int_equal(calls(f, R_LOCATIONS), 1);
+	assert_ls(f->tree, DEV_1A, "device.json|location|CURRENT|POWER|VOLTAGE");
+	assert_int_equal(calls(f, R_DEVICES), 1);
+	assert_int_equal(calls(f, R_PARAMS_1043036), 1);
+	assert_int_equal(calls(f, R_LOCATIONS), 1);
+
+	free(read_path(f->tree, MARCH_FILE, &a));
+	free(read_path(f->tree, MARCH_FILE, &a));
+	assert_int_equal(calls(f, R_POWER_H_2022), 1);
+	text = read_path(f->tree, POWER_DIR "/hourly/2026-11-01--2026-11-30.csv", &a);
+	free(text);
+	assert_int_equal(calls(f, R_POWER_H_2026), 1);
+	f->now += TTL_OPEN + 1;
+	free(read_path(f->tree, POWER_DIR "/hourly/2026-11-01--2026-11-30.csv", &a));
+	assert_int_equal(calls(f, R_POWER_H_2026), 2);
+	free(read_path(f->tree, MARCH_FILE, &a));
+	assert_int_equal(calls(f, R_POWER_H_2022), 1);
+	assert_int_equal(dx_source_fake_background_calls(f->source), 0);
+}
+
+/* A background reader's requests carry that priority down to the source. */
+static void test_background_priority(void **state)
+{
+	struct fx *f = *state;
+	struct dx_dirlist list;
+	struct dx_attr a;
+
+	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_BACKGROUND, DX_ROOT_INO, "demo", &a), 0);
+	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_BACKGROUND, a.ino, "devices", &a), 0);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_BACKGROUND, a.ino, 0, &list), 0);
+	dx_dirlist_release(&list);
+	assert_int_equal(dx_source_fake_background_calls(f->source), 1);
+	assert_int_equal(calls(f, R_DEVICES), 1);
+	/* an answer the source refuses at that priority reaches the reader */
+	dx_source_fake_fail(f->source, key_of(R_PARAMS_8857), -EAGAIN);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_BACKGROUND,
+					 ino_of(f->tree, "demo/devices/ACS (8857)", DX_DIR), 0,
+					 &list), -EAGAIN);
+	dx_source_fake_fail(f->source, "", 0);
+	/* the device's location asked the locations, then its parameters */
+	assert_int_equal(dx_source_fake_background_calls(f->source), 3);
+}
+
+/* status.json: one document, the same producer as status. */
+static void test_status_json(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a;
+	struct dx_buf pretty;
+	char *text;
+
+	free(read_path(f->tree, MARCH_FILE, &a));
+	text = read_path(f->tree, ".dexmafs/status.json", &a);
+	assert_int_equal(a.timeout, 0);
+	dx_buf_init(&pretty, 1 << 20);
+	assert_int_equal(dx_json_pretty(text, strlen(text), -1, &pretty), 0);
+	dx_buf_release(&pretty);
+	assert_non_null(strstr(text, "\"version\": 1,"));
+	assert_non_null(strstr(text, "\"time\": 1795694400,"));
+	assert_non_null(strstr(text, "\"damaged\": null"));
+	/* devices, parameters, hourly 2022: three decodes of API bytes */
+	assert_non_null(strstr(text, "\"json_decodes\": 3 }"));
+	assert_non_null(strstr(text, "{ \"name\": \"demo\",\n      \"api\": \"offline\""));
+	assert_null(strstr(text, "\"quota\""));
+	free(text);
+	/* resolves, but .dexmafs lists only status */
+	assert_ls(f->tree, ".dexmafs", "status");
+}
+
+static void put_datasources(struct fx *f)
+{
+	static const char named[] = "[{\"id\": 43341, \"name\": \"Gateway/1\"},"
+				    "{\"id\": 777, \"name\": \"Old gw\"}]";
+
+	put(f, key_of(R_DATASOURCES), named, strlen(named));
+}
+
+static void test_datasources_named(void **state)
+{
+	struct fx *f = *state;
+	char *text;
+
+	put_datasources(f);
+	text = ls(f->tree, "demo/datasources", 0);
+	assert_non_null(strstr(text, "Gateway_1 (43341)|datasource 42656 (42656)|Old gw (777)|"));
+	free(text);
+	assert_ls(f->tree, "demo/datasources/Gateway_1 (43341)", "devices");
+	assert_ls(f->tree, "demo/datasources/Gateway_1 (43341)/devices",
+		  "1a (1043036)|1b (1043037)|1c (1043038)");
+	assert_link(f->tree, "demo/datasources/Gateway_1 (43341)/devices/1b (1043037)",
+		    "../../../devices/1b (1043037)");
+	assert_ls(f->tree, "demo/datasources/datasource 42656 (42656)/devices",
+		  "1b (1033630)|1c (1033631)|2b (1033740)|3a (1033633)|4a (1034030)|4b (1034031)|"
+		  "4c (1034032)");
+	assert_lookup_fails(f->tree, "demo/datasources/datasource 43341 (43341)", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/datasources/Gateway_1 (43341)/devices/ACS (8857)",
+			    -ENOENT);
+	assert_lookup_fails(f->tree, "demo/datasources/Nothing (5)", -ENOENT);
+	/* grouping needs no call beyond the two listings */
+	assert_int_equal(calls(f, R_DEVICES), 1);
+	assert_int_equal(calls(f, R_DATASOURCES), 1);
+	/* not listed in the deployment unless asked (see list_datasources) */
+	assert_ls(f->tree, "demo", "locations|devices|supplies");
+}
+
+/* GET /datasources refused: directories are named by id, asked once. */
+static void test_datasources_refused(void **state)
+{
+	struct fx *f = *state;
+
+	put_datasources(f);
+	dx_source_fake_fail(f->source, key_of(R_DATASOURCES), -ENOENT);
+	assert_ls(f->tree, "demo/datasources/datasource 43341 (43341)/devices",
+		  "1a (1043036)|1b (1043037)|1c (1043038)");
+	assert_link(f->tree, "demo/datasources/datasource 777 (777)/devices/ACS (8857)",
+		    "../../../devices/ACS (8857)");
+	ino_of(f->tree, "demo/datasources", DX_DIR);
+	assert_int_equal(calls(f, R_DATASOURCES), 1);
+	assert_lookup_fails(f->tree, "demo/datasources/Gateway_1 (43341)", -ENOENT);
+	/* the rest of the tree does not notice */
+	assert_ls(f->tree, LOC_AB "/devices", "1a (1043036)|1b (1043037)|1c (1043038)");
+}
+
+/* Two example names of every kind (one where a kind has a single name). */
+static const struct {
+	enum kind kind;
+	const char *path[2];
+} examples[] = {
+	{ K_CTL, { ".dexmafs" } },
+	{ K_STATUS, { ".dexmafs/status" } },
+	{ K_STATUS_JSON, { ".dexmafs/status.json" } },
+	{ K_REFRESH, { ".dexmafs/refresh", ".dexmafs/refresh.12345" } },
+	{ K_DEP, { "demo" } },
+	{ K_LOCS, { "demo/locations" } },
+	{ K_LOC, { LOC_AB, "demo/locations/Morrisons (76619)" } },
+	{ K_LOC_JSON, { LOC_AB "/location.json", "demo/locations/Morrisons (76619)/location.json" } },
+	{ K_LOC_PARENT, { LOC_AB "/parent", "demo/locations/001 CHINGFORD PFS (113916)/parent" } },
+	{ K_LOC_DEVS, { LOC_AB "/devices", "demo/locations/Morrisons (76619)/devices" } },
+	{ K_LOC_DEVLINK, { LOC_AB "/devices/1a (1043036)", LOC_AB "/devices/1c (1043038)" } },
+	{ K_DEVS, { "demo/devices" } },
+	{ K_DEV, { DEV_1A, "demo/devices/ACS (8857)" } },
+	{ K_DEV_JSON, { DEV_1A "/device.json", "demo/devices/ACS (8857)/device.json" } },
+	{ K_DEV_LOCLINK, { DEV_1A "/location", "demo/devices/1b (1043037)/location" } },
+	{ K_PARAM, { POWER_DIR, DEV_1A "/VOLTAGE" } },
+	{ K_PARAM_JSON, { POWER_DIR "/parameter.json", DEV_1A "/VOLTAGE/parameter.json" } },
+	{ K_RES, { POWER_DIR "/hourly", POWER_DIR "/raw" } },
+	{ K_FILE, { MARCH_FILE, POWER_DIR "/hourly/2022-04-01--2022-04-30.csv" } },
+	{ K_SUPS, { "demo/supplies" } },
+	{ K_SRC, { "demo/supplies/ELECTRICITY", "demo/supplies/GAS" } },
+	{ K_SUP_JSON, { "demo/supplies/ELECTRICITY/A (21556).json",
+			"demo/supplies/ELECTRICITY/A (15221).json" } },
+	{ K_IDLINK, { "demo/locations/25653", "demo/devices/1043036" } },
+	{ K_DSS, { "demo/datasources" } },
+	{ K_DS, { "demo/datasources/Gateway_1 (43341)", "demo/datasources/Old gw (777)" } },
+	{ K_DS_DEVS, { "demo/datasources/Gateway_1 (43341)/devices",
+		       "demo/datasources/Old gw (777)/devices" } },
+	{ K_DS_DEVLINK, { "demo/datasources/Gateway_1 (43341)/devices/1a (1043036)",
+			  "demo/datasources/Gateway_1 (43341)/devices/1c (1043038)" } },
+};
+#define NEXAMPLES (sizeof(examples) / sizeof(examples[0]))
+
+/* Every row has the functions its flags need. */
+static void assert_row_complete(const struct kind_row *k)
+{
+	assert_non_null(k->name);
+	if (k->flags & KF_DIR) {
+		assert_non_null(k->resolve);
+		assert_non_null(k->list);
+		assert_null(k->content);
+		assert_false(k->flags & (KF_LINK | KF_DATED | KF_RENDERED | KF_ON_READ));
+	} else {
+		assert_non_null(k->content);
+		assert_null(k->resolve);
+		assert_null(k->list);
+	}
+	assert_false((k->flags & KF_LINK) && (k->flags & (KF_DATED | KF_VOLATILE)));
+	assert_true(k->nexpires >= 0 && k->nexpires <= 3);
+	assert_true(k->nexpires > 0 || (k->flags & KF_GLOBAL) || k == &dx_tree_kinds[K_ROOT]);
+}
+
+/* Walks the whole table: rows complete, every kind has examples here, and
+ * every example resolves to its kind with an inode of its own. */
+static void test_table(void **state)
+{
+	struct fx *f = *state;
+	uint64_t inos[2 * NEXAMPLES];
+	size_t n = 0;
+
+	put_datasources(f);
+	for (int k = 0; k < K_COUNT; k++) {
+		size_t j;
+
+		assert_row_complete(&dx_tree_kinds[k]);
+		for (j = 0; j < NEXAMPLES && examples[j].kind != (enum kind)k; j++)
+			;
+		if (k != K_ROOT && j == NEXAMPLES)
+			fail_msg("kind %s has no example in test_table", dx_tree_kinds[k].name);
+	}
+	for (size_t i = 0; i < NEXAMPLES; i++)
+		for (int e = 0; e < 2 && examples[i].path[e]; e++) {
+			struct dx_attr a;
+			struct node nd;
+
+			if (walk(f->tree, examples[i].path[e], &a))
+				fail_msg("%s does not resolve", examples[i].path[e]);
+			assert_int_equal(dx_node_get(f->tree, a.ino, &nd), 0);
+			assert_int_equal(nd.kind, examples[i].kind);
+			for (size_t j = 0; j < n; j++)
+				if (inos[j] == a.ino)
+					fail_msg("%s shares an inode", examples[i].path[e]);
+			inos[n++] = a.ino;
+		}
+	/* file kinds with two examples: two names, two inodes (checked above) */
+	for (size_t i = 0; i < NEXAMPLES; i++)
+		if (!(dx_tree_kinds[examples[i].kind].flags & KF_DIR) &&
+		    examples[i].kind != K_STATUS && examples[i].kind != K_STATUS_JSON)
+			assert_non_null(examples[i].path[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1233,6 +1475,12 @@ int main(void)
 		T(test_not_cached),
 		T(test_wrong_operations),
 		T(test_refresh),
+		T(test_call_counts),
+		T(test_background_priority),
+		T(test_status_json),
+		T(test_datasources_named),
+		T(test_datasources_refused),
+		T(test_table),
 #undef T
 	};
 
