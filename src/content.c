@@ -25,6 +25,8 @@
 /* How long data served stale, or a listing that failed, is trusted before
  * the API is tried again. */
 #define FAILED_RETRY_SECONDS 30
+/* Periods are looked for back to this year, no further. */
+#define OLDEST_YEAR 1990
 
 enum memo_kind { MEMO_LISTING, MEMO_READINGS };
 
@@ -467,70 +469,85 @@ static int month_index(struct dx_date d)
 	return d.year * 12 + d.month - 1;
 }
 
+/* Periods being collected, newest first. */
+struct periods {
+	struct dx_range *v;
+	size_t n, cap;
+	int last;   /* month index of the newest period added, or -1 */
+};
+
+/* Adds the periods of res that the readings of one monthly chunk touch,
+ * newest first; sets *found (readings seen) and *first (the month of the
+ * oldest). 0 or -ENOMEM. */
+static int chunk_periods(const struct dx_readings *r, enum dx_res res, struct periods *p,
+			 size_t *found, int *first)
+{
+	size_t i;
+
+	for (i = r->n; i-- > 0;) {
+		const struct dx_reading *v = &r->values[i];
+		struct dx_date d = dx_date_of_epoch(v->utc + (int64_t)v->offset_min * 60);
+		struct dx_range period = dx_period_of(res, d);
+		int idx = month_index(period.from);
+
+		(*found)++;
+		*first = month_index(d);
+		if (idx == p->last)
+			continue;
+		if (p->n == p->cap) {
+			size_t cap = p->cap ? p->cap * 2 : 64;
+			struct dx_range *grown = realloc(p->v, cap * sizeof(*grown));
+
+			if (!grown)
+				return -ENOMEM;
+			p->v = grown;
+			p->cap = cap;
+		}
+		p->v[p->n++] = period;
+		p->last = idx;
+	}
+	return 0;
+}
+
 int dx_series_periods(const struct ask *a, int dep, int64_t device,
 		      const char *key, const char *nature, enum dx_res res,
 		      struct dx_range **out, size_t *n, struct changed *changed)
 {
-	struct dx_tree *t = a->t;
-	struct dx_date today = dx_date_of_epoch(dx_tree_now(t));
-	struct dx_date probe = today;
-	struct dx_range *periods = NULL;
-	size_t count = 0, cap = 0;
-	int last = -1, rc = 0;
+	struct dx_date probe = dx_date_of_epoch(dx_tree_now(a->t));
+	struct periods p = { NULL, 0, 0, -1 };
+	int rc = 0;
 
 	/* Walk back one decade chunk of monthly data at a time while the
 	 * oldest month seen is the chunk's first (older data may exist). */
 	for (;;) {
 		struct dx_range chunk = dx_chunk_of(DX_RES_MONTHLY, probe);
 		struct memo *m;
-		size_t i, found = 0;
+		size_t found = 0;
 		int first_in_chunk = -1;
 
 		rc = chunk_get(a, dep, device, key, nature, DX_RES_MONTHLY, &chunk, &m, changed);
 		if (rc)
 			break;
-		for (i = m->readings.n; i-- > 0;) {
-			const struct dx_reading *r = &m->readings.values[i];
-			struct dx_date d = dx_date_of_epoch(r->utc + (int64_t)r->offset_min * 60);
-			struct dx_range p = dx_period_of(res, d);
-			int idx = month_index(p.from);
-
-			found++;
-			first_in_chunk = month_index(d);
-			if (idx == last)
-				continue;
-			if (count == cap) {
-				struct dx_range *np = realloc(periods, (cap ? cap * 2 : 64) * sizeof(*np));
-
-				if (!np) {
-					rc = -ENOMEM;
-					break;
-				}
-				periods = np;
-				cap = cap ? cap * 2 : 64;
-			}
-			periods[count++] = p;
-			last = idx;
-		}
-		memo_release(t, m);
+		rc = chunk_periods(&m->readings, res, &p, &found, &first_in_chunk);
+		memo_release(a->t, m);
 		if (rc || !found || first_in_chunk != month_index(chunk.from) ||
-		    chunk.from.year <= 1990)
+		    chunk.from.year <= OLDEST_YEAR)
 			break;
 		probe = dx_date_from_days(dx_date_to_days(chunk.from) - 1);
 	}
 	if (rc) {
-		free(periods);
+		free(p.v);
 		return rc;
 	}
 	/* Collected newest first; hand them out oldest first. */
-	for (size_t i = 0; i < count / 2; i++) {
-		struct dx_range tmp = periods[i];
+	for (size_t i = 0; i < p.n / 2; i++) {
+		struct dx_range tmp = p.v[i];
 
-		periods[i] = periods[count - 1 - i];
-		periods[count - 1 - i] = tmp;
+		p.v[i] = p.v[p.n - 1 - i];
+		p.v[p.n - 1 - i] = tmp;
 	}
-	*out = periods;
-	*n = count;
+	*out = p.v;
+	*n = p.n;
 	return 0;
 }
 

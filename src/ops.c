@@ -186,6 +186,27 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_open(req, fi);
 }
 
+/* Lists the directory of an open handle once, at its first readdir.
+ * 0 or a negative errno. */
+static int dir_list_once(fuse_req_t req, fuse_ino_t ino, struct dirh *d, int plus)
+{
+	int rc;
+
+	if (d->listed)
+		return 0;
+	rc = dx_tree_readdir(tree_of(req), prio_of(req), ino, plus, &d->list);
+	if (rc)
+		return rc;
+	d->sent = calloc(d->list.n + 1, sizeof(*d->sent));
+	if (!d->sent) {
+		dx_dirlist_release(&d->list);
+		return -ENOMEM;
+	}
+	d->listed = 1;
+	d->plus = plus;
+	return 0;
+}
+
 static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		      struct fuse_file_info *fi, int plus)
 {
@@ -193,22 +214,11 @@ static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct dx_tree *t = tree_of(req);
 	char *buf, *p;
 	size_t rem = size;
-	int rc;
+	int rc = dir_list_once(req, ino, d, plus);
 
-	if (!d->listed) {
-		rc = dx_tree_readdir(t, prio_of(req), ino, plus, &d->list);
-		if (rc) {
-			fuse_reply_err(req, -rc);
-			return;
-		}
-		d->sent = calloc(d->list.n + 1, sizeof(*d->sent));
-		if (!d->sent) {
-			dx_dirlist_release(&d->list);
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-		d->listed = 1;
-		d->plus = plus;
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
 	}
 	buf = p = malloc(size);
 	if (!buf) {
