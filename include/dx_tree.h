@@ -26,6 +26,10 @@ struct dx_source;
 
 #define DX_ROOT_INO 1
 
+/* The largest file the tree produces (a read into a smaller buffer fails
+ * with -E2BIG). */
+#define DX_TREE_FILE_MAX ((size_t)1 << 30)
+
 struct dx_deployment {
 	const char *name;          /* directory name; borrowed for the tree's life */
 	struct dx_client *client;  /* borrowed; NULL when offline */

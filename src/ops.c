@@ -341,7 +341,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	pthread_mutex_init(&f->lock, NULL);
 	f->refs = 1;
-	dx_buf_init(&f->content, (size_t)1 << 30);
+	dx_buf_init(&f->content, DX_TREE_FILE_MAX);
 	fi->fh = (uintptr_t)f;
 	/* A closed period never changes: keep its pages. Anything that may
 	 * change is read around the page cache, so its size is never stale. */

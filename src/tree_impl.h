@@ -53,7 +53,7 @@ enum kind {
 /* How many renderings of files are kept for the open that follows a stat. */
 #define RENDER_RING_SIZE 8
 /* The largest file the tree produces. */
-#define DX_FILE_MAX ((size_t)1 << 30)
+#define DX_FILE_MAX DX_TREE_FILE_MAX
 
 /* An inode, described by DEXMA ids and never by names. Every field is part
  * of the inode number (see nodes.c), so a resolve that sets one field per
