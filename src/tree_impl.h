@@ -6,20 +6,20 @@
  * produce content, and the key families a refresh of it expires. The
  * namespace calls dispatch through the rows; nothing switches on a kind.
  *
- * The files, in dependency order (each calls only those before it; the
- * table is reached through t->kinds, never by name, so rows may point at
- * functions of any file):
- *   content.c        the data: decoded listings and readings chunks (memo),
- *                    through the source (dx_source.h)
+ * The files, in dependency order: each calls only files above it (checked
+ * with nm: no cycles). The table is reached through t->kinds, never by
+ * name, except by tree.c, so rows may point at functions of any family.
+ *   source.c         the sources: cache in front of the client; the fake
+ *   content.c        the data: decoded listings and readings chunks (memo)
  *   nodes.c          the inode table and inode numbers
  *   entries.c        attributes, timeouts, the ring of rendered files
  *   refresh.c        refresh (expiry through the source) and kernel invalidation
  *   tree_status.c    the status producer: .dexmafs/status and status.json
  *   tree_names.c     helpers of the families: name lists, entity matching
  *   tree_control.c   family: the root, .dexmafs and its files
- *   tree_entities.c  family: deployments, locations, devices, supplies,
- *                    datasources and their links
  *   tree_series.c    family: parameters, resolutions, period files
+ *   tree_entities.c  family: deployments, locations, devices, supplies, links
+ *   tree_datasources.c  family: datasources and their device links
  *   tree_kinds.c     the table of kinds
  *   tree.c           the namespace: lookup, readdir, getattr, read; lifetime
  */
