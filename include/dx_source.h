@@ -72,8 +72,8 @@ int dx_source_fake_put(struct dx_source *s, const char *key, const char *data, s
 /* Requests of keys starting with prefix fail with err from now on (0: no
  * longer). One rule at a time; prefix "" is every key. */
 void dx_source_fake_fail(struct dx_source *s, const char *prefix, int err);
-/* Calls asked with key, or of every key (key NULL); calls asked at
- * DX_PRIO_BACKGROUND; expiries asked. */
+/* Calls asked with key (a key that was put; 0 for any other), or of every
+ * key (key NULL); calls asked at DX_PRIO_BACKGROUND; expiries asked. */
 unsigned dx_source_fake_calls(struct dx_source *s, const char *key);
 unsigned dx_source_fake_background_calls(struct dx_source *s);
 unsigned dx_source_fake_expiries(struct dx_source *s);
