@@ -788,7 +788,8 @@ def readings(ds, q, now):
 
 class Config:
 	FIELDS = {"latency_ms": float, "fail_rate": float, "fail_mode": str, "fail_path_prefix": str,
-		"hour_limit": int, "day_limit": int, "window_seconds": float, "slow_seconds": float}
+		"hour_limit": int, "day_limit": int, "window_seconds": float, "slow_seconds": float,
+		"datasources_status": int}
 
 	def __init__(self, args):
 		self.lock = threading.Lock()
@@ -800,6 +801,7 @@ class Config:
 		self.day_limit = args.day_limit
 		self.window_seconds = args.window_seconds
 		self.slow_seconds = args.slow_seconds
+		self.datasources_status = args.datasources_status
 		self.rng = random.Random(args.fail_seed)
 
 	def as_dict(self):
@@ -1010,6 +1012,19 @@ def api_get(ds, parts, q, now):
 	raise Route404()
 
 
+def datasources_get(ds, q, status):
+	"""GET /datasources: the gateways the devices name, or the failure the
+	--datasources-status knob asks for (the real endpoint is not known to
+	answer every token: dexma-api-v3.md 2.4)."""
+	if status == 403:
+		raise not_found_entity()
+	if status != 200:
+		raise ApiError(status, "E%d" % status, "Not Found" if status == 404 else "Error")
+	ids = sorted({(d.get("datasource") or {}).get("id") for d in ds.devices} - {None})
+	return 200, json_bytes(page([{"id": i, "name": "Gateway %d" % i, "type": "GATEWAY"}
+		for i in ids], q))
+
+
 class Handler(BaseHTTPRequestHandler):
 	protocol_version = "HTTP/1.1"
 	server_version = "dexma-sim/1.0"
@@ -1182,7 +1197,10 @@ class Handler(BaseHTTPRequestHandler):
 				raise ApiError(405, "E405", "Method Not Allowed")
 			if any(p == "" for p in parts):
 				raise Route404()
-			status, out = api_get(ds, parts, q, now)
+			if parts == ["datasources"]:
+				status, out = datasources_get(ds, q, srv.cfg.datasources_status)
+			else:
+				status, out = api_get(ds, parts, q, now)
 		except Route404:
 			status, out = 404, json_bytes({"status": 404, "code": "E404", "message": "Not Found"})
 		except ApiError as e:
@@ -1235,6 +1253,8 @@ def main(argv=None):
 	ap.add_argument("--fail-seed", type=int, default=1)
 	ap.add_argument("--fail-path-prefix", default="/v3/")
 	ap.add_argument("--slow-seconds", type=float, default=30.0)
+	ap.add_argument("--datasources-status", type=int, default=200,
+		help="GET /datasources answers: 200, or fails with this status (403, 404, 500...)")
 	args = ap.parse_args(argv)
 	if args.window_seconds <= 0:
 		ap.error("--window-seconds must be > 0")
