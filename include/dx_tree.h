@@ -41,7 +41,6 @@ struct dx_tree_opts {
 	 * the real source over cache and the deployments' clients. Tests pass
 	 * a fake (dx_source.h); cache may then be NULL. */
 	struct dx_source *source;
-	int list_datasources;              /* list DEPLOYMENT/datasources (it always resolves) */
 	const struct dx_deployment *deps;  /* borrowed array */
 	size_t ndeps;
 	unsigned listed_res;               /* bit (1u << enum dx_res) per listed resolution */

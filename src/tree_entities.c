@@ -49,8 +49,7 @@ int dep_list(const struct ask *a, const struct node *p, struct names *s)
 
 	(void)p;
 	for (i = 0; i < NDEP_DIRS && !rc; i++)
-		if (dep_dirs[i].kind != K_DSS || a->t->opts.list_datasources)
-			rc = dx_names_add(s, dep_dirs[i].name);
+		rc = dx_names_add(s, dep_dirs[i].name);
 	return rc;
 }
 

@@ -30,8 +30,8 @@ class DatasourcesNamed(MountTestCase):
         # the grouping itself cost nothing more
         self.assertEqual(self.calls("/v3/datasources"), 1)
         self.assertEqual(self.calls("/v3/devices"), 1)
-        # not listed beside locations, devices and supplies
-        self.assertEqual(sorted(os.listdir(m.root)), ["devices", "locations", "supplies"])
+        # listed beside locations, devices and supplies
+        self.assertEqual(sorted(os.listdir(m.root)), ["datasources", "devices", "locations", "supplies"])
 
 
 class DatasourcesRefused(MountTestCase):

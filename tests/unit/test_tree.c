@@ -492,7 +492,7 @@ static void test_root(void **state)
 	assert_int_equal(a.uid, TEST_UID);
 	assert_int_equal(a.gid, TEST_GID);
 	assert_ls(f->tree, "", "demo");
-	assert_ls(f->tree, "demo", "locations|devices|supplies");
+	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources");
 	assert_ls(f->tree, "demo/supplies", "ELECTRICITY|GAS|WATER|THERMAL|EXPORTED_ELECTRICITY");
 	ino_of(f->tree, ".dexmafs", DX_DIR);
 	assert_ls(f->tree, ".dexmafs", "status");
@@ -856,7 +856,7 @@ static void test_two_deployments(void **state)
 	o.ndeps = 2;
 	assert_int_equal(dx_tree_new(&o, &t2), 0);
 	assert_ls(t2, "", "demo|other");
-	assert_ls(t2, "other", "locations|devices|supplies");
+	assert_ls(t2, "other", "locations|devices|supplies|datasources");
 	assert_int_not_equal(ino_of(t2, "demo/locations", DX_DIR),
 			     ino_of(t2, "other/locations", DX_DIR));
 	assert_int_equal(ino_of(t2, "demo/locations", DX_DIR),
@@ -1331,8 +1331,8 @@ static void test_datasources_named(void **state)
 	/* grouping needs no call beyond the two listings */
 	assert_int_equal(calls(f, R_DEVICES), 1);
 	assert_int_equal(calls(f, R_DATASOURCES), 1);
-	/* not listed in the deployment unless asked (see list_datasources) */
-	assert_ls(f->tree, "demo", "locations|devices|supplies");
+	/* listed in the deployment beside the other three */
+	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources");
 }
 
 /* GET /datasources refused: directories are named by id, asked once. */
