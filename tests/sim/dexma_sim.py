@@ -10,6 +10,7 @@ next to this file for the command line and the data model.
 
 import argparse
 import calendar
+import collections
 import hashlib
 import json
 import math
@@ -1055,7 +1056,53 @@ def fixed_step_parts(series, op, step, t0, t1, now, state):
 	return parts
 
 
+class Memo:
+	"""Encoded answers of readings that lie wholly in the past, least recently
+	used first out, bounded in bytes (per process)."""
+
+	def __init__(self, limit=256 << 20):
+		self.limit = limit
+		self.size = 0
+		self.items = collections.OrderedDict()
+		self.lock = threading.Lock()
+
+	def get(self, key):
+		with self.lock:
+			body = self.items.get(key)
+			if body is not None:
+				self.items.move_to_end(key)
+			return body
+
+	def put(self, key, body):
+		if len(body) > self.limit // 4:
+			return
+		with self.lock:
+			if key in self.items:
+				return
+			self.items[key] = body
+			self.size += len(body)
+			while self.size > self.limit:
+				_, old = self.items.popitem(last=False)
+				self.size -= len(old)
+
+
+MEMO = Memo()
+
+
 def readings(ds, q, now):
+	"""The readings answer: memoised when every bucket it can hold is over."""
+	key = (ds.name, tuple(sorted(q.items())))
+	body = MEMO.get(key) if MEMO.limit > 0 else None
+	if body is not None:
+		return body
+	body, closed = readings_uncached(ds, q, now)
+	if closed and MEMO.limit > 0:
+		MEMO.put(key, body)
+	return body
+
+
+def readings_uncached(ds, q, now):
+	"""(body, closed): closed when no bucket can still change."""
 	dev_raw = q.get("device_id")
 	key = q.get("parameter_key")
 	res = q.get("resolution")
@@ -1089,7 +1136,7 @@ def readings(ds, q, now):
 		raise not_found_entity()
 	fixture = ds.fixture_readings.get(tuple(sorted(q.items())))
 	if fixture is not None:
-		return fixture
+		return fixture, False
 	series = ds.get_series(dev_id, key)
 	if op is None:
 		op = "RAW"
@@ -1113,7 +1160,9 @@ def readings(ds, q, now):
 				parts.append(fmt_reading(a, v, zone))
 	head = json.dumps({"timezone": zone.key, "units": series.units}, ensure_ascii=False,
 		separators=(",", ":"))
-	return (head[:-1] + ',"values":[' + ",".join(parts) + "]}").encode("utf-8")
+	body = (head[:-1] + ',"values":[' + ",".join(parts) + "]}").encode("utf-8")
+	# A bucket starting at t1 ends at most a month later.
+	return body, t1 + 32 * 86400 < now
 
 
 # ---------------------------------------------------------------------------
@@ -1133,17 +1182,75 @@ class Config:
 		self.day_limit = args.day_limit
 		self.window_seconds = args.window_seconds
 		self.slow_seconds = args.slow_seconds
+		self.fail_seed = args.fail_seed
 		self.rng = random.Random(args.fail_seed)
 
 	def as_dict(self):
 		return {k: getattr(self, k) for k in self.FIELDS}
 
 
+class SharedRow:
+	"""One token's [hour window, hour calls, day window, day calls] in memory
+	shared by the worker processes (-1 for no window yet)."""
+
+	def __init__(self, arr, base):
+		self.arr = arr
+		self.base = base
+
+	def __getitem__(self, i):
+		v = self.arr[self.base + i]
+		return None if v == -1 and i in (0, 2) else v
+
+	def __setitem__(self, i, v):
+		self.arr[self.base + i] = -1 if v is None else v
+
+
+class SharedState:
+	"""What --workers processes share: quota counters, settings (a JSON blob
+	with a version), and the count of fault draws."""
+
+	def __init__(self, ntokens):
+		import multiprocessing
+		self.lock = multiprocessing.Lock()
+		self.quota = multiprocessing.RawArray("q", [-1, 0, -1, 0] * ntokens)
+		self.version = multiprocessing.RawValue("q", 0)
+		self.blob = multiprocessing.RawArray("c", 8192)
+		self.draws = multiprocessing.RawValue("q", 0)
+
+	def publish(self, cfg):
+		data = json.dumps(cfg.as_dict()).encode()
+		with self.lock:
+			self.blob.raw = data + b"\0" * (len(self.blob) - len(data))
+			self.version.value += 1
+
+	def sync(self, srv):
+		"""Loads settings another worker changed."""
+		v = self.version.value
+		if v == srv.cfg_version:
+			return
+		with self.lock:
+			v = self.version.value
+			settings = json.loads(self.blob.raw.rstrip(b"\0"))
+		with srv.cfg.lock:
+			for k, val in settings.items():
+				setattr(srv.cfg, k, val)
+		srv.cfg_version = v
+
+	def draw(self, seed):
+		with self.lock:
+			n = self.draws.value
+			self.draws.value = n + 1
+		return random.Random(seed * 1000003 + n).random()
+
+
 class Quota:
-	def __init__(self, cfg, tokens):
+	def __init__(self, cfg, tokens, shared=None):
 		self.cfg = cfg
 		self.lock = threading.Lock()
 		self.state = {tok: [None, 0, None, 0] for tok in tokens}
+		if shared is not None:
+			self.lock = shared.lock
+			self.state = {tok: SharedRow(shared.quota, 4 * i) for i, tok in enumerate(tokens)}
 
 	def _windows(self, now):
 		ws = self.cfg.window_seconds
@@ -1393,6 +1500,8 @@ class Handler(BaseHTTPRequestHandler):
 		srv = self.server
 		if path == "/__sim/health" and method == "GET":
 			return self._send(200, b'{"ok":true}')
+		if srv.shared is not None:
+			srv.shared.sync(srv)
 		if path == "/__sim/config" and method == "GET":
 			return self._send(200, json_bytes(srv.cfg.as_dict()))
 		if path == "/__sim/config" and method == "POST":
@@ -1415,6 +1524,8 @@ class Handler(BaseHTTPRequestHandler):
 			return self._admin(method, path, body)
 		query_items = parse_qsl(split.query, keep_blank_values=True)
 		q = dict(query_items)
+		if srv.shared is not None:
+			srv.shared.sync(srv)
 		cfg = srv.cfg
 		if cfg.latency_ms > 0:
 			time.sleep(cfg.latency_ms / 1000.0)
@@ -1432,8 +1543,11 @@ class Handler(BaseHTTPRequestHandler):
 		fault = None
 		prefix = cfg.fail_path_prefix
 		if cfg.fail_rate > 0 and path.startswith(prefix):
-			with cfg.lock:
-				hit = cfg.rng.random() < cfg.fail_rate
+			if srv.shared is not None:
+				hit = srv.shared.draw(cfg.fail_seed) < cfg.fail_rate
+			else:
+				with cfg.lock:
+					hit = cfg.rng.random() < cfg.fail_rate
 			if hit:
 				fault = cfg.fail_mode
 		entry = {"t": now, "method": method, "path": path, "query": q, "status": status,
@@ -1541,11 +1655,54 @@ def apply_config(srv, settings):
 			setattr(cfg, k, v)
 	if hour_rem is not None or day_rem is not None:
 		srv.quota.set_remaining(hour_rem, day_rem)
+	if srv.shared is not None:
+		srv.shared.publish(cfg)
+		srv.cfg_version = srv.shared.version.value
 
 
 class Server(ThreadingHTTPServer):
 	daemon_threads = True
 	allow_reuse_address = True
+
+
+def serve_workers(srv, n):
+	"""Pre-forks n processes that accept on the same listening socket, so
+	concurrent requests really run in parallel. Each has its own threads and
+	caches; quota, settings and fault draws are shared; the log file is opened
+	with O_APPEND and every line is one write. SIGTERM stops them all."""
+	import signal
+	children = []
+	for _ in range(n):
+		pid = os.fork()
+		if pid == 0:
+			try:
+				import ctypes
+				ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+			except (OSError, AttributeError):
+				pass
+			signal.signal(signal.SIGTERM, signal.SIG_DFL)
+			try:
+				srv.serve_forever(poll_interval=0.2)
+			finally:
+				os._exit(0)
+		children.append(pid)
+
+	def stop(signum, frame):
+		for pid in children:
+			try:
+				os.kill(pid, signal.SIGTERM)
+			except ProcessLookupError:
+				pass
+		raise SystemExit(0)
+
+	signal.signal(signal.SIGTERM, stop)
+	signal.signal(signal.SIGINT, stop)
+	try:
+		for _ in children:
+			os.wait()
+	finally:
+		stop(None, None)
+	return 0
 
 
 def main(argv=None):
@@ -1568,6 +1725,10 @@ def main(argv=None):
 	ap.add_argument("--fail-seed", type=int, default=1)
 	ap.add_argument("--fail-path-prefix", default="/v3/")
 	ap.add_argument("--slow-seconds", type=float, default=30.0)
+	ap.add_argument("--workers", type=int, default=1,
+		help="processes serving the socket in parallel (default 1: one process, threads)")
+	ap.add_argument("--memo-mb", type=int, default=256,
+		help="memory per process for encoded answers of past readings (0: none)")
 	args = ap.parse_args(argv)
 	if args.window_seconds <= 0:
 		ap.error("--window-seconds must be > 0")
@@ -1594,8 +1755,11 @@ def main(argv=None):
 
 	srv = Server((args.host, args.port), Handler)
 	srv.cfg = Config(args)
-	srv.quota = Quota(srv.cfg, [t for t, _ in tokens])
+	srv.shared = SharedState(len(tokens)) if args.workers > 1 else None
+	srv.cfg_version = 0
+	srv.quota = Quota(srv.cfg, [t for t, _ in tokens], srv.shared)
 	srv.log = Log(args.log)
+	MEMO.limit = args.memo_mb << 20
 	srv.deployments = deployments
 	srv.apps = apps
 	port = srv.server_address[1]
@@ -1606,6 +1770,8 @@ def main(argv=None):
 		os.replace(tmp, args.port_file)
 	sys.stdout.write("PORT %d\n" % port)
 	sys.stdout.flush()
+	if args.workers > 1:
+		return serve_workers(srv, args.workers)
 	try:
 		srv.serve_forever(poll_interval=0.2)
 	except KeyboardInterrupt:
