@@ -1552,7 +1552,8 @@ class Handler(BaseHTTPRequestHandler):
 				fault = cfg.fail_mode
 		entry = {"t": now, "method": method, "path": path, "query": q, "status": status,
 			"deployment": deployment[0] if deployment else None,
-			"token_index": deployment[1] if deployment else None, "fault": fault}
+			"token_index": deployment[1] if deployment else None, "fault": fault,
+			"bytes": len(out)}
 		if fault is None:
 			srv.log.write(entry)
 			return self._send(status, out, ctype, extra)
