@@ -285,7 +285,7 @@ def bench_cold(ctx):
 			sim.clear_log()
 			seq = seq_copy(ctx, tok, out, res)
 			seq_calls = len(api_calls(sim))
-			d = ctx.daemon(tok, "cold%d" % n, ["resolutions=" + res])
+			d = ctx.daemon(tok, "cold%d" % n, ["resolutions=" + res.replace(",", "+")])
 			try:
 				dest = ctx.tmp("cold%d" % n)
 				sim.clear_log()
@@ -437,7 +437,7 @@ def big_pass(ctx, n):
 	passes all cached (rsync into the copy it made: sizes and mtimes)."""
 	spec = "scale:%d" % n
 	tok = ctx.token(spec)
-	res = "resolutions=" + ctx.args.big_resolutions
+	res = "resolutions=" + ctx.args.big_resolutions.replace(",", "+")
 	d = ctx.daemon(tok, "big%d" % n, [res, "cache_size=16G"])
 	try:
 		dest = ctx.tmp("big%d" % n)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dx_compact.h"
 #include "dx_log.h"
 #include "dx_requests.h"
 #include "tree_impl.h"
@@ -200,18 +201,13 @@ static int index_listing(struct dx_listing *l)
 	return 0;
 }
 
-/* Decodes the API bytes in raw into m, whose kind is set; a listing keeps
- * raw's buffer (to pretty-print items from it). */
+/* Decodes the API bytes of a listing in raw into m; m keeps raw's buffer
+ * (to pretty-print items from it). */
 static int memo_decode(struct memo *m, enum dx_entity_kind ekind, struct dx_buf *raw)
 {
 	const char *data = raw->data ? raw->data : "";
 	int rc;
 
-	if (m->kind == MEMO_READINGS) {
-		rc = dx_json_readings(data, raw->len, &m->readings);
-		m->bytes = m->readings.n * sizeof(struct dx_reading) + 256;
-		return rc;
-	}
 	rc = dx_json_entities(ekind, data, raw->len, &m->listing.list);
 	if (!rc)
 		rc = index_listing(&m->listing);
@@ -222,55 +218,153 @@ static int memo_decode(struct memo *m, enum dx_entity_kind ekind, struct dx_buf 
 	return 0;
 }
 
+static void count_decode(struct dx_tree *t)
+{
+	pthread_mutex_lock(&t->memo_lock);
+	t->json_decodes++;
+	pthread_mutex_unlock(&t->memo_lock);
+}
+
+/* What making the compact form of a readings chunk needs. */
+struct compact_job {
+	struct dx_tree *t;
+	const struct dx_request *req;          /* the API's request */
+	const struct dx_cache_policy *policy;
+	struct dx_cache_info raw_info;         /* of the API's bytes it was made from */
+};
+
+/* The API's bytes of a chunk, through the source (fetched on a miss). A
+ * compact form is kept for good once made after the chunk's final time, so
+ * it is made from bytes asked after that time, never from older ones. */
+static int raw_readings(struct compact_job *j, struct dx_buf *raw)
+{
+	struct dx_cache_policy p = *j->policy;
+	int rc = dx_source_fetch(j->t->source, j->req, &p, raw, &j->raw_info);
+
+	if (rc || j->raw_info.fetched || j->raw_info.fetched_at >= p.final_at ||
+	    dx_tree_now(j->t) < p.final_at)
+		return rc;
+	p.ttl = 0;
+	raw->len = 0;
+	return dx_source_fetch(j->t->source, j->req, &p, raw, &j->raw_info);
+}
+
+/* Makes the compact form of a chunk: its API bytes decoded, the one JSON
+ * decode they ever get. */
+static int make_compact(void *ctx, struct dx_buf *out)
+{
+	struct compact_job *j = ctx;
+	struct dx_readings r = { 0 };
+	struct dx_buf raw;
+	size_t len = out->len;
+	int rc;
+
+	dx_buf_init(&raw, READINGS_MAX_BYTES);
+	rc = raw_readings(j, &raw);
+	if (!rc) {
+		count_decode(j->t);
+		rc = dx_json_readings(raw.data ? raw.data : "", raw.len, &r);
+		if (rc)
+			dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", j->req->key,
+			       strerror(-rc));
+	}
+	if (!rc)
+		rc = dx_compact_encode(&r, out);
+	if (rc)
+		out->len = len;
+	dx_readings_release(&r);
+	dx_buf_release(&raw);
+	return rc;
+}
+
+/* The readings of a chunk from its compact form, made (and kept) from the
+ * API's bytes when missing or stale. info is the compact form's. */
+static int load_readings(struct dx_tree *t, const struct dx_cache_policy *policy,
+			 const struct dx_request *req, struct memo *m, struct dx_cache_info *info)
+{
+	struct compact_job j = { t, req, policy, { 0 } };
+	struct dx_request creq = *req;
+	struct dx_buf blob;
+	int rc;
+
+	if (snprintf(creq.key, sizeof(creq.key), "%s#c", req->key) >= (int)sizeof(creq.key))
+		return -ENAMETOOLONG;
+	dx_buf_init(&blob, READINGS_MAX_BYTES);
+	rc = t->source->ops->derived(t->source->ctx, &creq, policy, make_compact, &j, &blob, info);
+	if (!rc && !info->fetched_at)
+		*info = j.raw_info;   /* nothing kept (offline): as old as the API's bytes */
+	if (!rc && dx_compact_decode(blob.data, blob.len, &m->readings)) {
+		/* Kept by another build: made again, not kept. */
+		blob.len = 0;
+		rc = make_compact(&j, &blob);
+		if (!rc)
+			rc = dx_compact_decode(blob.data, blob.len, &m->readings);
+	}
+	m->bytes = m->readings.n * sizeof(struct dx_reading) + 256;
+	dx_buf_release(&blob);
+	return rc;
+}
+
+/* A listing: the cache's bytes (fetched with req on a miss), decoded. */
+static int load_listing(struct dx_tree *t, enum dx_entity_kind ekind,
+			const struct dx_cache_policy *policy, const struct dx_request *req,
+			struct memo *m, struct dx_cache_info *info)
+{
+	struct dx_buf raw;
+	int rc;
+
+	dx_buf_init(&raw, LISTING_MAX_BYTES);
+	rc = dx_source_fetch(t->source, req, policy, &raw, info);
+	if (!rc) {
+		count_decode(t);
+		rc = memo_decode(m, ekind, &raw);
+		if (rc)
+			dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", req->key,
+			       strerror(-rc));
+	}
+	dx_buf_release(&raw);
+	return rc;
+}
+
 /* The decoded data of key, with a reference: a valid memo, else the
  * cache's bytes (fetched with req on a miss), decoded and published.
  * info->fetched is 1 only when this call had the API asked. */
 static int memo_load(struct dx_tree *t, enum memo_kind kind, enum dx_entity_kind ekind,
 		     const struct dx_cache_policy *policy, const struct dx_request *req,
-		     size_t max, struct memo **out, struct dx_cache_info *info)
+		     struct memo **out, struct dx_cache_info *info)
 {
-	const char *key = req->key;
 	int64_t now = dx_tree_now(t);
-	struct dx_buf raw;
 	struct memo *m;
 	int rc;
 
 	memset(info, 0, sizeof(*info));
 	pthread_mutex_lock(&t->memo_lock);
-	m = memo_find_locked(t, key, now);
+	m = memo_find_locked(t, req->key, now);
 	pthread_mutex_unlock(&t->memo_lock);
 	if (m) {
 		*out = m;
 		return 0;
 	}
-	dx_buf_init(&raw, max);
-	rc = dx_source_fetch(t->source, req, policy, &raw, info);
-	if (rc)
-		goto out;
 	m = calloc(1, sizeof(*m));
-	if (!m || !(m->key = strdup(key))) {
+	if (!m || !(m->key = strdup(req->key))) {
 		free(m);
-		rc = -ENOMEM;
-		goto out;
+		return -ENOMEM;
 	}
 	m->kind = kind;
-	rc = memo_decode(m, ekind, &raw);
-	pthread_mutex_lock(&t->memo_lock);
-	t->json_decodes++;
-	pthread_mutex_unlock(&t->memo_lock);
+	if (kind == MEMO_READINGS)
+		rc = load_readings(t, policy, req, m, info);
+	else
+		rc = load_listing(t, ekind, policy, req, m, info);
 	if (rc) {
-		dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", key, strerror(-rc));
 		memo_free(m);
-		goto out;
+		return rc;
 	}
 	m->changed_at = info->changed_at;
 	m->listing.changed_at = info->changed_at;
 	m->valid_until = valid_until(policy, info, now);
 	memo_insert(t, m);
 	*out = m;
-out:
-	dx_buf_release(&raw);
-	return rc;
+	return 0;
 }
 
 int dx_listing_get(const struct ask *a, enum dx_entity_kind kind, struct dx_request *r,
@@ -284,7 +378,7 @@ int dx_listing_get(const struct ask *a, enum dx_entity_kind kind, struct dx_requ
 	int rc;
 
 	r->prio = a->prio;
-	rc = memo_load(a->t, MEMO_LISTING, kind, &policy, r, LISTING_MAX_BYTES, &m, &info);
+	rc = memo_load(a->t, MEMO_LISTING, kind, &policy, r, &m, &info);
 	if (!rc)
 		*out = &m->listing;
 	return rc;
@@ -449,8 +543,7 @@ static int chunk_get(const struct ask *a, int dep, int64_t device, const char *k
 	if (rc)
 		return rc;
 	r.prio = a->prio;
-	rc = memo_load(t, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &r, READINGS_MAX_BYTES,
-		       out, &info);
+	rc = memo_load(t, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &r, out, &info);
 	/* An open chunk that came back different: sizes the kernel holds for
 	 * its files are stale now. (A final chunk never changes.) */
 	if (!rc && info.fetched && info.changed_at == info.fetched_at &&
@@ -551,6 +644,35 @@ int dx_series_periods(const struct ask *a, int dep, int64_t device,
 	return 0;
 }
 
+/* Drops the chunks of a range that lie wholly outside the series' extent
+ * (the months of the period listing, which a walk has asked already): an
+ * unlisted range wider than the data costs no call for the empty years.
+ * A range of one chunk is asked as is (it costs that chunk either way). */
+static int clip_to_extent(const struct ask *a, int dep, int64_t device, const char *key,
+			  const char *nature, struct dx_range *chunks, size_t *n,
+			  struct changed *changed)
+{
+	struct dx_range *months = NULL;
+	size_t nm = 0, i, kept = 0;
+	int rc;
+
+	if (*n <= 1)
+		return 0;
+	rc = dx_series_periods(a, dep, device, key, nature, DX_RES_MONTHLY, &months, &nm,
+			       changed);
+	if (rc)
+		return rc;
+	for (i = 0; i < *n; i++) {
+		if (!nm || dx_date_cmp(chunks[i].to, months[0].from) < 0 ||
+		    dx_date_cmp(chunks[i].from, months[nm - 1].to) > 0)
+			continue;
+		chunks[kept++] = chunks[i];
+	}
+	*n = kept;
+	free(months);
+	return 0;
+}
+
 int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 		  const char *nature, const char *units, enum dx_res res,
 		  const struct dx_range *range, struct dx_buf *out,
@@ -567,6 +689,8 @@ int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 	rc = dx_range_chunks(res, range, chunks, DX_RANGE_MAX_CHUNKS, &n);
 	if (rc)
 		return -ENOENT;
+	if ((rc = clip_to_extent(a, dep, device, key, nature, chunks, &n, changed)))
+		return rc;
 	for (i = 0; i < n; i++) {
 		rc = chunk_get(a, dep, device, key, nature, res, &chunks[i], &memos[i], changed);
 		if (rc)
@@ -578,7 +702,7 @@ int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 	}
 	if (n == 1) {
 		all = memos[0]->readings;
-	} else {
+	} else if (n > 1) {
 		all.values = malloc((total ? total : 1) * sizeof(*all.values));
 		if (!all.values) {
 			rc = -ENOMEM;
@@ -596,7 +720,7 @@ int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 	*closed = dx_tree_now(t) >= end + t->opts.late_margin;
 	/* A closed period's time is a function of its range alone, the same
 	 * on every mount; an open one moves when its bytes change. */
-	*mtime = *closed ? end : last_change;
+	*mtime = *closed ? end : last_change ? last_change : t->started_at;
 	if (n != 1)
 		free(all.values);
 out:

@@ -150,3 +150,11 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 	dx_buf_release(&scratch);
 	return rc;
 }
+
+int dx_node_attr_known(const struct ask *a, const struct node *n, struct dx_attr *attr)
+{
+	(void)a;
+	(void)n;
+	(void)attr;
+	return -EAGAIN;
+}

@@ -201,9 +201,15 @@ static int make_entry(const struct ask *a, const struct node *n, const char *nam
 	d->plus = 0;
 	if (!plus)
 		return 0;
-	/* An entry whose attributes cannot be had now (quota, API down) is
-	 * still listed; the kernel asks for it later. */
-	rc = dx_node_attr(a, &c, &d->attr, NULL);
+	/* A name-only walk (find -name, ls, ls -R) must cost only the names:
+	 * a file whose size needs its data gets attributes here only when
+	 * they are known without a fetch. An entry whose attributes cannot be
+	 * had now (not known yet, quota, API down) is still listed; the
+	 * kernel asks for them when a reader needs them. */
+	if (kind_of(a->t, &c)->flags & KF_RENDERED)
+		rc = dx_node_attr_known(a, &c, &d->attr);
+	else
+		rc = dx_node_attr(a, &c, &d->attr, NULL);
 	if (rc == -ENOENT)
 		return 1;
 	if (!rc && !(rc = dx_node_ref(a->t, &c)))

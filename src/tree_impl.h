@@ -233,6 +233,11 @@ int dx_node_ref(struct dx_tree *t, struct node *tmpl);
 int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr,
 		 struct dx_buf *content);
 
+/* Fills attr with n's attributes only when they are known without asking
+ * the source for data or rendering (a KF_RENDERED file whose size was
+ * kept). 0, or -EAGAIN when they are not known. */
+int dx_node_attr_known(const struct ask *a, const struct node *n, struct dx_attr *attr);
+
 /* The file type of a row. */
 enum dx_ftype dx_kind_ftype(const struct kind_row *k);
 
