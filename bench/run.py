@@ -354,7 +354,7 @@ def bench_warm(ctx):
 		local = ctx.tmp("warm-local")
 		timed(["rsync", "-a", devs, local + "/"])
 		nfiles = sum(len(f) for _, _, f in os.walk(local))
-		mb = sum(os.path.getsize(os.path.join(p, f)) for p, _, fs in os.walk(local) for f in fs) / 1e6
+		mb = sum(os.lstat(os.path.join(p, f)).st_size for p, _, fs in os.walk(local) for f in fs) / 1e6
 		local2 = ctx.tmp("warm-local2")
 		shutil.rmtree(local2)
 		timed(["cp", "-a", local, local2])

@@ -17,10 +17,12 @@
 #include "dx_requests.h"
 #include "tree_impl.h"
 
-/* Decoded data kept in memory: enough for every chunk a large rsync walks
- * through in one directory pass, bounded in bytes. */
+/* Decoded data kept in memory: the listings a walk resolves names from,
+ * and the chunks of the directory it is in. Bounded in bytes whatever the
+ * account's size: a chunk that falls out comes back from its compact form
+ * in the cache (a copy, no decode). */
 #define MEMO_MAX 1024
-#define MEMO_MAX_BYTES ((size_t)256 << 20)
+#define MEMO_MAX_BYTES ((size_t)24 << 20)
 #define LISTING_MAX_BYTES (512u << 20)
 #define READINGS_MAX_BYTES (256u << 20)
 /* How long data served stale, or a listing that failed, is trusted before
@@ -683,14 +685,16 @@ int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 	struct memo *memos[DX_RANGE_MAX_CHUNKS];
 	struct dx_readings all = { 0 };
 	int64_t end = dx_range_end_epoch(range), last_change = 0;
-	size_t n, i, got = 0, total = 0;
-	int rc;
+	size_t n, nall, i, got = 0, total = 0;
+	int rc, final;
 
 	rc = dx_range_chunks(res, range, chunks, DX_RANGE_MAX_CHUNKS, &n);
 	if (rc)
 		return -ENOENT;
+	nall = n;
 	if ((rc = clip_to_extent(a, dep, device, key, nature, chunks, &n, changed)))
 		return rc;
+	final = n == nall;  /* the extent that clipped may still grow */
 	for (i = 0; i < n; i++) {
 		rc = chunk_get(a, dep, device, key, nature, res, &chunks[i], &memos[i], changed);
 		if (rc)
@@ -699,6 +703,7 @@ int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 		total += memos[i]->readings.n;
 		if (memos[i]->changed_at > last_change)
 			last_change = memos[i]->changed_at;
+		final = final && memos[i]->valid_until == INT64_MAX;
 	}
 	if (n == 1) {
 		all = memos[0]->readings;
@@ -718,6 +723,8 @@ int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 	rc = dx_csv_render(&all, range, key, all.units ? all.units : units,
 			   t->opts.timefmt, out);
 	*closed = dx_tree_now(t) >= end + t->opts.late_margin;
+	if (*closed && final)
+		*closed = CLOSED_FINAL;
 	/* A closed period's time is a function of its range alone, the same
 	 * on every mount; an open one moves when its bytes change. */
 	*mtime = *closed ? end : last_change ? last_change : t->started_at;

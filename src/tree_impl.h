@@ -78,6 +78,9 @@ struct ask {
 	enum dx_priority prio;
 };
 
+/* *closed of a content function whose bytes can never change. */
+#define CLOSED_FINAL 2
+
 /* Row flags. */
 #define KF_DIR      0x01u  /* a directory (else a file, or a link with KF_LINK) */
 #define KF_LINK     0x02u  /* a symbolic link: content is its target */
@@ -105,7 +108,11 @@ struct kind_row {
 	/* Adds the names of p's children to s. 0 or an error. */
 	int (*list)(const struct ask *a, const struct node *p, struct names *s);
 	/* Appends the file's bytes or the link's target to out; sets *mtime and
-	 * *closed when it knows better than "since the mount, open". */
+	 * *closed when it knows better than "since the mount, open". *closed
+	 * CLOSED_FINAL: closed, and made only of data that is final (fetched
+	 * after its period's end and margin), so the bytes never change: a
+	 * KF_RENDERED row's size and time are then kept for good (entries.c),
+	 * and a later stat, on this mount or another, renders nothing. */
 	int (*content)(const struct ask *a, const struct node *n, struct dx_buf *out,
 		       int64_t *mtime, int *closed);
 	/* The key families (dx_requests.h) a refresh of such a node expires. */
