@@ -64,6 +64,7 @@ static void memo_free(struct memo *m)
 		dx_entity_list_release(&m->listing.list);
 		free(m->listing.raw);
 		free(m->listing.sorted_ids);
+		free(m->listing.items);
 	} else {
 		dx_readings_release(&m->readings);
 	}
@@ -185,7 +186,10 @@ static int cmp_id_pairs(const void *a, const void *b)
 {
 	const int64_t *x = a, *y = b;
 
-	return (x[0] > y[0]) - (x[0] < y[0]);
+	/* by id, then by place: the first of a repeated id comes first */
+	if (x[0] != y[0])
+		return (x[0] > y[0]) - (x[0] < y[0]);
+	return (x[1] > y[1]) - (x[1] < y[1]);
 }
 
 static int index_listing(struct dx_listing *l)
@@ -216,6 +220,10 @@ static int memo_decode(struct memo *m, enum dx_entity_kind ekind, struct dx_buf 
 	if (rc)
 		return rc;
 	m->listing.raw = dx_buf_detach(raw, &m->listing.rawlen);
+	/* Without the bounds an item is found by parsing the whole listing. */
+	if (m->listing.raw && dx_slices_of(m->listing.raw, m->listing.rawlen, m->listing.list.n,
+					   &m->listing.items) == -ENOMEM)
+		return -ENOMEM;
 	m->bytes = m->listing.rawlen + m->listing.list.n * (sizeof(struct dx_entity) + 64);
 	return 0;
 }
@@ -469,26 +477,38 @@ void dx_listing_put(struct dx_tree *t, const struct dx_listing *l)
 	memo_release(t, m);
 }
 
-const struct dx_entity *dx_listing_find(const struct dx_listing *l, int64_t id)
+/* The index in list.items of the first item with id (ids may repeat), or
+ * -1. */
+static ptrdiff_t find_index(const struct dx_listing *l, int64_t id)
 {
 	size_t lo = 0, hi = l->list.n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int64_t v = l->sorted_ids[2 * mid];
 
-		if (v == id)
-			return &l->list.items[l->sorted_ids[2 * mid + 1]];
-		if (v < id)
+		if (l->sorted_ids[2 * mid] < id)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return NULL;
+	if (lo == l->list.n || l->sorted_ids[2 * lo] != id)
+		return -1;
+	return (ptrdiff_t)l->sorted_ids[2 * lo + 1];
+}
+
+const struct dx_entity *dx_listing_find(const struct dx_listing *l, int64_t id)
+{
+	ptrdiff_t i = find_index(l, id);
+
+	return i < 0 ? NULL : &l->list.items[i];
 }
 
 int dx_listing_pretty(const struct dx_listing *l, int64_t id, struct dx_buf *out)
 {
+	ptrdiff_t i = l->items ? find_index(l, id) : -1;
+
+	if (i >= 0)
+		return dx_json_pretty(l->raw + l->items[i].off, l->items[i].len, -1, out);
 	return dx_json_pretty(l->raw ? l->raw : "[]", l->raw ? l->rawlen : 2, id, out);
 }
 

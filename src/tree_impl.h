@@ -11,6 +11,7 @@
  * name, except by tree.c, so rows may point at functions of any family.
  *   source.c         the sources: cache in front of the client; the fake
  *   content.c        the data: decoded listings and readings chunks (memo)
+ *   compact.c, slices.c  the compact form of chunks; where a listing's items lie
  *   nodes.c          the inode table and inode numbers
  *   entries.c        attributes, timeouts, the ring of rendered files
  *   refresh.c        refresh (expiry through the source) and kernel invalidation
@@ -157,11 +158,22 @@ static inline const struct kind_row *kind_of(const struct dx_tree *t, const stru
 /* The table of kinds (tree_kinds.c), K_COUNT rows. */
 extern const struct kind_row dx_tree_kinds[K_COUNT];
 
+/* Where one element of a JSON array lies in its text. */
+struct dx_slice {
+	size_t off, len;
+};
+
+/* The bounds of the n elements of the JSON array in raw (slices.c), in
+ * order. Returns a new array; free with free(). 0, -EINVAL when the text
+ * does not show n elements, -ENOMEM. */
+int dx_slices_of(const char *raw, size_t len, size_t n, struct dx_slice **out);
+
 /* A decoded listing or readings chunk, shared by reference. */
 struct dx_listing {
 	struct dx_entity_list list;
 	char *raw;          /* the API bytes, for pretty-printing one item */
 	size_t rawlen;
+	struct dx_slice *items;  /* where list.items[i] lies in raw, or NULL */
 	int64_t changed_at;
 	int64_t *sorted_ids;  /* index into list.items, sorted by id: pairs (id, index) */
 };

@@ -1451,6 +1451,28 @@ static void test_table(void **state)
 			assert_non_null(examples[i].path[1]);
 }
 
+/* Where a listing's items lie: strings with brackets, commas and escaped
+ * quotes inside, nested arrays, spaces; a text that does not show the
+ * decoder's count is refused. */
+static void test_slices(void **state)
+{
+	static const char text[] =
+		" [ {\"id\": 1, \"name\": \"a ] , \\\" [x\"}, {\"id\":2,\"t\":[1,[2]]},\n\"s\" ,7 ]";
+	struct dx_slice *s;
+
+	(void)state;
+	assert_int_equal(dx_slices_of(text, strlen(text), 4, &s), 0);
+	assert_memory_equal(text + s[0].off, "{\"id\": 1, \"name\": \"a ] , \\\" [x\"}", s[0].len);
+	assert_memory_equal(text + s[1].off, "{\"id\":2,\"t\":[1,[2]]}", s[1].len);
+	assert_memory_equal(text + s[2].off, "\"s\"", s[2].len);
+	assert_memory_equal(text + s[3].off, "7", s[3].len);
+	free(s);
+	assert_int_equal(dx_slices_of(text, strlen(text), 3, &s), -EINVAL);
+	assert_int_equal(dx_slices_of(text, strlen(text), 5, &s), -EINVAL);
+	assert_int_equal(dx_slices_of("[]", 2, 0, &s), 0);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1483,6 +1505,7 @@ int main(void)
 		T(test_datasources_named),
 		T(test_datasources_refused),
 		T(test_table),
+		cmocka_unit_test(test_slices),
 #undef T
 	};
 
