@@ -48,6 +48,9 @@ struct dx_tree_opts {
 	int64_t ttl_meta;                  /* seconds listings and objects stay fresh */
 	int64_t ttl_open;                  /* seconds readings of open periods stay fresh */
 	int64_t late_margin;               /* seconds after a period's end it may still change */
+	/* Walk readahead (readahead.c): requests made ahead of a walk over
+	 * uncached period files, at most this many unused at a time; 0: off. */
+	int readahead;
 	uid_t uid;
 	gid_t gid;
 	int64_t (*now)(void *ctx);         /* seconds; NULL means time() */
@@ -66,6 +69,9 @@ struct dx_attr {
 	enum dx_ftype type;
 	uint64_t size;
 	int64_t mtime;
+	/* Walk readahead (readahead.c): requests made ahead of a walk over
+	 * uncached period files, at most this many unused at a time; 0: off. */
+	int readahead;
 	uid_t uid;
 	gid_t gid;
 	double timeout;   /* seconds the kernel may keep entry and attributes */

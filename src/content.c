@@ -339,9 +339,9 @@ static int load_listing(struct dx_tree *t, enum dx_entity_kind ekind,
 /* The decoded data of key, with a reference: a valid memo, else the
  * cache's bytes (fetched with req on a miss), decoded and published.
  * info->fetched is 1 only when this call had the API asked. */
-static int memo_load(struct dx_tree *t, enum memo_kind kind, enum dx_entity_kind ekind,
-		     const struct dx_cache_policy *policy, const struct dx_request *req,
-		     struct memo **out, struct dx_cache_info *info)
+static int memo_load(struct dx_tree *t, int ahead, enum memo_kind kind,
+		     enum dx_entity_kind ekind, const struct dx_cache_policy *policy,
+		     const struct dx_request *req, struct memo **out, struct dx_cache_info *info)
 {
 	int64_t now = dx_tree_now(t);
 	struct memo *m;
@@ -351,21 +351,28 @@ static int memo_load(struct dx_tree *t, enum memo_kind kind, enum dx_entity_kind
 	pthread_mutex_lock(&t->memo_lock);
 	m = memo_find_locked(t, req->key, now);
 	pthread_mutex_unlock(&t->memo_lock);
+	if (!ahead)
+		dx_readahead_note(t, req->key, 0, 0);
 	if (m) {
 		*out = m;
 		return 0;
 	}
+	if (ahead && (rc = dx_readahead_admit(t)))
+		return rc;
 	m = calloc(1, sizeof(*m));
-	if (!m || !(m->key = strdup(req->key))) {
+	if (m && !(m->key = strdup(req->key))) {
 		free(m);
-		return -ENOMEM;
+		m = NULL;
 	}
-	m->kind = kind;
-	if (kind == MEMO_READINGS)
+	if (!m)
+		rc = -ENOMEM;
+	else if ((m->kind = kind) == MEMO_READINGS)
 		rc = load_readings(t, policy, req, m, info);
 	else
 		rc = load_listing(t, ekind, policy, req, m, info);
-	if (rc) {
+	if (ahead)
+		dx_readahead_note(t, req->key, 1, !rc && info->fetched);
+	if (rc && m) {
 		memo_free(m);
 		return rc;
 	}
@@ -388,7 +395,7 @@ int dx_listing_get(const struct ask *a, enum dx_entity_kind kind, struct dx_requ
 	int rc;
 
 	r->prio = a->prio;
-	rc = memo_load(a->t, MEMO_LISTING, kind, &policy, r, &m, &info);
+	rc = memo_load(a->t, a->ahead, MEMO_LISTING, kind, &policy, r, &m, &info);
 	if (!rc)
 		*out = &m->listing;
 	return rc;
@@ -565,7 +572,7 @@ static int chunk_get(const struct ask *a, int dep, int64_t device, const char *k
 	if (rc)
 		return rc;
 	r.prio = a->prio;
-	rc = memo_load(t, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &r, out, &info);
+	rc = memo_load(t, a->ahead, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &r, out, &info);
 	/* An open chunk that came back different: sizes the kernel holds for
 	 * its files are stale now. (A final chunk never changes.) */
 	if (!rc && info.fetched && info.changed_at == info.fetched_at &&
@@ -576,6 +583,20 @@ static int chunk_get(const struct ask *a, int dep, int64_t device, const char *k
 			changed->span.to = chunk->to;
 		changed->any = 1;
 	}
+	return rc;
+}
+
+int dx_series_chunk(const struct ask *a, int dep, int64_t device, const char *key,
+		    const char *nature, enum dx_res res, const struct dx_range *chunk)
+{
+	struct changed changed = { 0 };
+	struct memo *m;
+	int rc = chunk_get(a, dep, device, key, nature, res, chunk, &m, &changed);
+
+	if (!rc)
+		memo_release(a->t, m);
+	if (changed.any)
+		dx_tree_series_changed(a->t, dep, device, key, res, &changed.span);
 	return rc;
 }
 

@@ -339,6 +339,7 @@ int main(int argc, char *argv[])
 	tree_opts.ttl_meta = o.ttl_meta;
 	tree_opts.ttl_open = o.ttl_open;
 	tree_opts.late_margin = o.late_margin;
+	tree_opts.readahead = o.readahead < 0 ? o.parallel : o.readahead;
 	tree_opts.uid = getuid();
 	tree_opts.gid = getgid();
 	if (!dx_ops_start_invalidator(&ctx, se)) {

@@ -37,6 +37,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("ttl_open=%" SCNd64, ttl_open),
 	OPT("late_margin=%" SCNd64, late_margin),
 	OPT("parallel=%d", parallel),
+	OPT("readahead=%d", readahead),
 	OPT("retries=%d", retries),
 	OPT("timeout=%d", timeout),
 	OPT("quota_wait=%d", quota_wait),
@@ -71,6 +72,7 @@ void dx_options_help(void)
 	       "    ttl_open=S             seconds open periods stay fresh (900)\n"
 	       "    late_margin=S          seconds a period may still change after its end (172800)\n"
 	       "    parallel=N             API requests in flight (4)\n"
+	       "    readahead=N            requests made ahead of a walk (parallel; 0: off)\n"
 	       "    retries=N              retries of a failed request (3)\n"
 	       "    timeout=S              longest a file system call waits for the API (20)\n"
 	       "    quota_wait=S           longest a call waits for quota before EAGAIN (3)\n"
@@ -103,6 +105,7 @@ static const struct fuse_opt collect_spec[] = {
 	FUSE_OPT_KEY("offline", KEY_OURS), FUSE_OPT_KEY("allow_insecure_http", KEY_OURS),
 	FUSE_OPT_KEY("ttl_meta=", KEY_OURS), FUSE_OPT_KEY("ttl_open=", KEY_OURS),
 	FUSE_OPT_KEY("late_margin=", KEY_OURS), FUSE_OPT_KEY("parallel=", KEY_OURS),
+	FUSE_OPT_KEY("readahead=", KEY_OURS),
 	FUSE_OPT_KEY("retries=", KEY_OURS), FUSE_OPT_KEY("timeout=", KEY_OURS),
 	FUSE_OPT_KEY("quota_wait=", KEY_OURS), FUSE_OPT_KEY("reserve=", KEY_OURS),
 	FUSE_OPT_KEY("-h", KEY_HELP), FUSE_OPT_KEY("--help", KEY_HELP),
@@ -311,6 +314,7 @@ int dx_options_parse(struct fuse_args *args, struct dx_options *o)
 	o->ttl_open = 900;
 	o->late_margin = 2 * 86400;
 	o->parallel = 4;
+	o->readahead = -1;
 	o->retries = 3;
 	o->timeout = 20;
 	o->quota_wait = 3;
@@ -466,7 +470,8 @@ int dx_options_finish(struct dx_options *o)
 		fprintf(stderr, "dexmafs: bad cache_size '%s' (e.g. 512M, 1G; at least 1M)\n", o->cache_size);
 		return -1;
 	}
-	if (o->parallel < 1 || o->parallel > 64 || o->retries < 0 || o->retries > 10 ||
+	if (o->parallel < 1 || o->parallel > 64 || o->readahead < -1 || o->readahead > 64 ||
+	    o->retries < 0 || o->retries > 10 ||
 	    o->timeout < 1 || o->quota_wait < 0 || o->reserve < 0 || o->reserve > 0.9 ||
 	    o->ttl_meta < 0 || o->ttl_open < 0 || o->late_margin < 0) {
 		fprintf(stderr, "dexmafs: an option is out of range (see dexmafs -h)\n");

@@ -49,7 +49,8 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 	t->started_at = dx_tree_now(t);
 	t->source = opts->source;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	if (!t->buckets || (!t->source && own_source(t)) || dx_node_ref(t, &root)) {
+	if (!t->buckets || (!t->source && own_source(t)) || dx_node_ref(t, &root) ||
+	    dx_readahead_new(t, opts->readahead)) {
 		dx_tree_free(t);
 		return -ENOMEM;
 	}
@@ -63,6 +64,7 @@ void dx_tree_free(struct dx_tree *t)
 
 	if (!t)
 		return;
+	dx_readahead_free(t);
 	dx_tree_memo_clear(t);
 	for (i = 0; t->buckets && i < t->nbuckets; i++) {
 		struct node *n, *next;
@@ -107,7 +109,7 @@ static int resolve(const struct ask *a, const struct node *p, const char *name,
 int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
 		    struct dx_attr *out)
 {
-	struct ask a = { t, prio };
+	struct ask a = { t, prio, 0 };
 	struct node n;
 	int rc = dx_node_get(t, ino, &n);
 
@@ -117,7 +119,7 @@ int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
 int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent,
 		   const char *name, struct dx_attr *out)
 {
-	struct ask a = { t, prio };
+	struct ask a = { t, prio, 0 };
 	struct node p, c;
 	int rc;
 
@@ -134,7 +136,7 @@ int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent,
 int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
 		     struct dx_buf *out)
 {
-	struct ask a = { t, prio };
+	struct ask a = { t, prio, 0 };
 	struct node n;
 	int64_t mtime;
 	int closed, rc = dx_node_get(t, ino, &n);
@@ -163,7 +165,7 @@ int dx_tree_open(struct dx_tree *t, uint64_t ino, int *keep_cache)
 int dx_tree_read(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_buf *out,
 		 struct dx_attr *attr)
 {
-	struct ask a = { t, prio };
+	struct ask a = { t, prio, 0 };
 	struct node n;
 	int rc = dx_node_get(t, ino, &n);
 
@@ -251,7 +253,7 @@ static int entries_of(const struct ask *a, const struct node *n, struct names *s
 int dx_tree_readdir(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int plus,
 		    struct dx_dirlist *out)
 {
-	struct ask a = { t, prio };
+	struct ask a = { t, prio, 0 };
 	const struct kind_row *k;
 	struct names s = { 0 };
 	struct node n;

@@ -10,6 +10,7 @@
  * with nm: no cycles). The table is reached through t->kinds, never by
  * name, except by tree.c, so rows may point at functions of any family.
  *   source.c         the sources: cache in front of the client; the fake
+ *   readahead.c      the walk readahead: data a walk needs next, fetched ahead
  *   content.c        the data: decoded listings and readings chunks (memo)
  *   compact.c, slices.c  the compact form of chunks; where a listing's items lie
  *   nodes.c          the inode table and inode numbers
@@ -73,10 +74,12 @@ struct node {
 	struct dx_range range; /* a period file's dates; zero otherwise */
 };
 
-/* Who asks: the tree, and the priority the reader is served at. */
+/* Who asks: the tree, the priority the reader is served at, and whether
+ * it is the walk readahead (readahead.c) rather than a reader. */
 struct ask {
 	struct dx_tree *t;
 	enum dx_priority prio;
+	int ahead;
 };
 
 /* *closed of a content function whose bytes can never change. */
@@ -148,6 +151,8 @@ struct dx_tree {
 	size_t nmemos;
 	size_t memo_bytes;
 	uint64_t json_decodes;      /* API answers decoded from JSON */
+
+	struct dx_readahead *ra;    /* the walk readahead, or NULL when off */
 };
 
 static inline const struct kind_row *kind_of(const struct dx_tree *t, const struct node *n)
@@ -230,6 +235,28 @@ int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 		  const char *nature, const char *units, enum dx_res res,
 		  const struct dx_range *range, struct dx_buf *out,
 		  int64_t *mtime, int *closed, struct changed *changed);
+
+/* Warms one chunk of a series (into the memo and the cache), as a read of
+ * a file in it would. 0 or the errors of a read. */
+int dx_series_chunk(const struct ask *a, int dep, int64_t device, const char *key,
+		    const char *nature, enum dx_res res, const struct dx_range *chunk);
+
+/* ---- readahead.c: the walk readahead ---- */
+
+/* Starts the readahead of t with a window of that many requests (0: off;
+ * workers start at the first walk seen). 0 or -ENOMEM. */
+int dx_readahead_new(struct dx_tree *t, int window);
+/* Stops the workers and frees it. */
+void dx_readahead_free(struct dx_tree *t);
+/* A reader stats or reads period file n: follows the walk if it is one. */
+void dx_readahead_seen(const struct ask *a, const struct node *n);
+/* Before the readahead loads key: 0 when the window has room (the load
+ * then counts as in flight), -EBUSY when it is full or off. */
+int dx_readahead_admit(struct dx_tree *t);
+/* After a load of key: by the readahead (ahead, which had been admitted;
+ * fetched when it had the API asked), or by a reader, who frees the room
+ * of a key fetched ahead. */
+void dx_readahead_note(struct dx_tree *t, const char *key, int ahead, int fetched);
 
 /* ---- nodes.c: the inode table. Every function takes t->lock itself. ---- */
 

@@ -6,6 +6,7 @@ the model the simulator serves (tests/sim/dexma_sim.py)."""
 import json
 import os
 import sys
+import time
 from datetime import datetime, timezone
 
 from harness import MountTestCase, main, run
@@ -160,6 +161,79 @@ class ScaleTest(MountTestCase):
         d = tempfile.mkdtemp(prefix="dexmafs-scale-")
         self.addCleanup(shutil.rmtree, d, True)
         return d
+
+
+def first_series_daily(root):
+    """The daily directory of the first series in the walk's (name) order."""
+    devs = os.path.join(root, "devices")
+    for dev in sorted(os.listdir(devs)):
+        ddir = os.path.join(devs, dev)
+        for key in sorted(os.listdir(ddir)):
+            daily = os.path.join(ddir, key, "daily")
+            if os.path.isdir(daily) and not os.path.islink(os.path.join(ddir, key)):
+                names = sorted(os.listdir(daily))
+                if len(names) >= 3:
+                    return daily, names
+    raise AssertionError("no series with three daily files")
+
+
+def stopped_walk(test, m, settle=2.0):
+    """Stats the first three files of a series in order, as ls -l does,
+    then stops; the readings calls made meanwhile and after."""
+    daily, names = first_series_daily(m.root)
+    test.sim.clear_log()
+    for name in names[:3]:
+        os.stat(os.path.join(daily, name))
+    time.sleep(settle)
+    return api_calls(test.sim)
+
+
+class ReadaheadTest(MountTestCase):
+    """A walk's readahead: more requests in flight, never more than
+    `parallel` of them unused when the walk stops."""
+
+    sim_tokens = {TOKEN20: SPEC}
+
+    def scale_mount(self, *options):
+        return self.mount(token=TOKEN20, deployment="big",
+                          options=["resolutions=" + "+".join(RES), "parallel=4"] + list(options))
+
+    def test_a_stopped_walk_wastes_at_most_parallel_requests(self):
+        off = stopped_walk(self, self.scale_mount("readahead=0"))
+        on = stopped_walk(self, self.scale_mount())
+        extra = len(on) - len(off)
+        self.assertGreater(extra, 0, "the readahead fetched nothing ahead")
+        self.assertLessEqual(extra, 4, on)
+        self.assertTrue(any(e["query"].get("resolution") == "D" for e in on[len(off):]) or
+                        len(on) > len(off), on)
+        # what the walk itself needed was asked once, ahead or not
+        key = lambda e: (e["path"], tuple(sorted(e["query"].items())))
+        self.assertEqual(len(set(map(key, on))), len(on))
+        self.assertLessEqual(set(map(key, off)), set(map(key, on)))
+
+
+class ReadaheadReserveTest(MountTestCase):
+    """The readahead is background work: it never spends the reserve."""
+
+    sim_tokens = {TOKEN20: SPEC}
+    sim_args = {"window_seconds": 3600, "hour_limit": 100}   # a reserve of 20
+
+    def test_readahead_stops_at_the_reserve(self):
+        self.sim.configure(hour_remaining=100)
+        off = stopped_walk(self, self.mount(token=TOKEN20, deployment="big", options=[
+            "resolutions=" + "+".join(RES), "readahead=0"]))
+        m = self.mount(token=TOKEN20, deployment="big",
+                       options=["resolutions=" + "+".join(RES), "parallel=4"])
+        first_series_daily(m.root)   # the listings, as a person reads them
+        self.sim.configure(hour_remaining=20)
+        on = stopped_walk(self, m)
+        with open(os.path.join(m.mnt, ".dexmafs", "status.json")) as f:
+            quota = json.load(f)["deployments"][0]["quota"]
+        self.assertEqual(quota["reserve"], 20)
+        self.assertLessEqual(quota["hour_remaining"], 20)
+        # only what the reader asked for: the same calls as without readahead
+        key = lambda calls: sorted(e["path"] + json.dumps(e["query"], sort_keys=True) for e in calls)
+        self.assertEqual(key(on), key(off))
 
 
 if __name__ == "__main__":
