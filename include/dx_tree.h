@@ -137,7 +137,9 @@ int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
 
 /* Checks that ino is a regular file that may be opened, without producing
  * its content, and tells whether the kernel may keep its pages across
- * opens (a closed period never changes). 0, -ENOENT, -EISDIR. */
+ * opens: every period file (a closed one never changes; an open one is
+ * invalidated through opts.invalidate when its data changes, and its
+ * attributes time out when its data may be stale). 0, -ENOENT, -EISDIR. */
 int dx_tree_open(struct dx_tree *t, uint64_t ino, int *keep_cache);
 
 /* Produces the whole content of a regular file into out, and its current

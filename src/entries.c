@@ -92,14 +92,18 @@ static int rendered_take(struct dx_tree *t, uint64_t ino, struct dx_buf *out,
 	return hit;
 }
 
-/* The timeout of a file or link whose content is known. */
-static double file_timeout(const struct kind_row *k, int closed)
+/* The timeout of a file or link whose content is known. An open period is
+ * asked again once its data may be stale: the kernel keeps its pages
+ * meanwhile, and drops them when a stat then shows a new size or time. */
+static double file_timeout(const struct dx_tree *t, const struct kind_row *k, int closed)
 {
 	if (k->flags & KF_VOLATILE)
 		return 0;
 	if (closed)
 		return TIMEOUT_CLOSED;
-	return k->flags & KF_DATED ? TIMEOUT_OPEN : TIMEOUT_LISTED;
+	if (!(k->flags & KF_DATED))
+		return TIMEOUT_LISTED;
+	return t->opts.ttl_open < TIMEOUT_OPEN ? (double)t->opts.ttl_open : TIMEOUT_OPEN;
 }
 
 /* The content of n through its row: from the ring when a stat rendered it
@@ -176,13 +180,12 @@ static void attr_base(const struct ask *a, const struct node *n, const struct ki
 	attr->mtime = a->t->started_at;
 }
 
-static void attr_closed(const struct kind_row *k, uint64_t size, int64_t mtime,
-			struct dx_attr *attr)
+static void attr_closed(uint64_t size, int64_t mtime, struct dx_attr *attr)
 {
 	attr->size = size;
 	attr->mtime = mtime;
 	attr->keep_cache = 1;
-	attr->timeout = file_timeout(k, 1);
+	attr->timeout = TIMEOUT_CLOSED;
 }
 
 int dx_node_attr_known(const struct ask *a, const struct node *n, struct dx_attr *attr)
@@ -193,7 +196,7 @@ int dx_node_attr_known(const struct ask *a, const struct node *n, struct dx_attr
 	attr_base(a, n, k, attr);
 	if (!(k->flags & KF_RENDERED) || attr_record_get(a, n, &r))
 		return -EAGAIN;
-	attr_closed(k, r.size, r.mtime, attr);
+	attr_closed(r.size, r.mtime, attr);
 	return 0;
 }
 
@@ -230,7 +233,7 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 			rendered_keep(a->t, n->ino, &scratch, mtime, closed);
 		attr->mtime = mtime;
 		attr->keep_cache = closed != 0;
-		attr->timeout = file_timeout(k, closed);
+		attr->timeout = file_timeout(a->t, k, closed);
 	}
 	dx_buf_release(&scratch);
 	return rc;
