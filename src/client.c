@@ -374,10 +374,7 @@ static int judge(struct dx_client *c, struct call *call, const char *url,
 		log_api_error(c, DX_LOG_DEBUG, url, st, body);
 		return -ENOENT;
 	}
-	if (st == 400 || st == 422) {
-		log_api_error(c, DX_LOG_WARN, url, st, body);
-		return -EINVAL;
-	}
+	/* 400, 422 and other 4xx: the request was wrong, retrying cannot help */
 	if (st >= 500 && st <= 599)
 		return 1;
 	log_api_error(c, DX_LOG_WARN, url, st, body);

@@ -21,6 +21,34 @@ static struct dx_tree *tree_of(fuse_req_t req)
 	return ((struct dx_ops_ctx *)fuse_req_userdata(req))->tree;
 }
 
+/* Replies with the error a reader may see for rc (a negative errno): the
+ * errors of a read-only filesystem pass, and anything else is an API or
+ * network fault (EPROTO, ETIMEDOUT, E2BIG, EHOSTUNREACH, EACCES from a
+ * revoked token, ...), which readers get as EIO. The client has logged
+ * the cause. Every error reply goes through here. */
+static void reply_err(fuse_req_t req, int rc)
+{
+	int e = -rc;
+
+	switch (e) {
+	case ENOENT:        /* a missing entity */
+	case EAGAIN:        /* over quota */
+	case EROFS:
+	case ENOMEM:
+	case ENOTDIR:
+	case EISDIR:
+	case EINVAL:        /* readlink of a file */
+	case ENAMETOOLONG:
+	case ENODATA:       /* xattrs */
+	case ERANGE:
+	case EOPNOTSUPP:
+		break;
+	default:
+		e = EIO;
+	}
+	fuse_reply_err(req, e);
+}
+
 static void to_stat(const struct dx_attr *a, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -80,7 +108,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 		return;
 	}
 	to_entry(&a, &e);
@@ -110,7 +138,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	(void)fi;
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 		return;
 	}
 	to_stat(&a, &st);
@@ -125,7 +153,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	dx_buf_init(&target, 4096);
 	rc = dx_tree_readlink(tree_of(req), ino, &target);
 	if (rc)
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 	else
 		fuse_reply_readlink(req, target.data);
 	dx_buf_release(&target);
@@ -145,7 +173,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	(void)ino;
 	if (!d) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, -ENOMEM);
 		return;
 	}
 	fi->fh = (uintptr_t)d;
@@ -166,13 +194,13 @@ static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!d->listed) {
 		rc = dx_tree_readdir(t, ino, plus, &d->list);
 		if (rc) {
-			fuse_reply_err(req, -rc);
+			reply_err(req, rc);
 			return;
 		}
 		d->sent = calloc(d->list.n + 1, sizeof(*d->sent));
 		if (!d->sent) {
 			dx_dirlist_release(&d->list);
-			fuse_reply_err(req, ENOMEM);
+			reply_err(req, -ENOMEM);
 			return;
 		}
 		d->listed = 1;
@@ -180,7 +208,7 @@ static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	buf = p = malloc(size);
 	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, -ENOMEM);
 		return;
 	}
 	/* Offsets: 1 is ".", 2 is "..", 3 + i is entry i. */
@@ -284,17 +312,17 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int keep, rc;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_CREAT))) {
-		fuse_reply_err(req, EROFS);
+		reply_err(req, -EROFS);
 		return;
 	}
 	rc = dx_tree_open(tree_of(req), ino, &keep);
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 		return;
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, -ENOMEM);
 		return;
 	}
 	pthread_mutex_init(&f->lock, NULL);
@@ -323,7 +351,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 	} else {
 		if ((size_t)off >= f->content.len)
 			size = 0;
@@ -359,7 +387,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 /* Every change answers EROFS. */
 static void erofs(fuse_req_t req)
 {
-	fuse_reply_err(req, EROFS);
+	reply_err(req, -EROFS);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,

