@@ -37,7 +37,9 @@ struct dx_entity_list {
 
 /* Decodes a JSON array of objects of the given kind. Every item must be an
  * object with an integer "id" (a parameter also a string "key"); other
- * fields are optional. An empty buffer (HTTP 204) is an empty list.
+ * fields are optional. An empty buffer (HTTP 204) is an empty list. Of
+ * items that share an id, only the first is kept (and a line logged), so
+ * the name and the JSON of an entity (dx_json_pretty) agree.
  * 0, -EPROTO (shape), -ENOMEM. out is filled only on success. */
 int dx_json_entities(enum dx_entity_kind kind, const char *buf, size_t len,
 		     struct dx_entity_list *out);
@@ -45,7 +47,9 @@ void dx_entity_list_release(struct dx_entity_list *list);
 
 /* Decodes a readings answer: an object with "values" (array of objects
  * with string "ts" carrying a UTC offset and number "v"); "timezone" and
- * "units" are optional strings. Values come out sorted by time.
+ * "units" are optional strings. Values come out sorted by time, one per
+ * instant: of readings that repeat an instant the last in the answer is
+ * kept (and a line logged).
  * 0, -EPROTO, -ENOMEM. */
 int dx_json_readings(const char *buf, size_t len, struct dx_readings *out);
 

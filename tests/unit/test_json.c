@@ -210,15 +210,70 @@ static void test_readings_sort_stable(void **state)
 				     "{\"ts\":\"2023-01-01T02:00:00Z\",\"v\":2},"
 				     "{\"ts\":\"2023-01-01T01:00:00Z\",\"v\":11},"
 				     "{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":0}]}", &r), 0);
-	assert_int_equal(r.n, 6);
+	/* 01:00Z comes three times (1, 10 as 02:00+01:00, 11): one row per
+	 * instant, the last in the answer's order (issue 10 item 6) */
+	assert_int_equal(r.n, 4);
 	assert_null(r.timezone);
 	assert_null(r.units);
 	assert_true(r.values[0].v == 0);
-	assert_true(r.values[1].v == 1);  /* 01:00Z (was second) */
-	assert_true(r.values[2].v == 10); /* 02:00+01:00 = 01:00Z, kept in input order */
-	assert_true(r.values[3].v == 11);
-	assert_true(r.values[4].v == 2);
-	assert_true(r.values[5].v == 3);
+	assert_true(r.values[1].v == 11);
+	assert_true(r.values[2].v == 2);
+	assert_true(r.values[3].v == 3);
+	dx_readings_release(&r);
+}
+
+/* Runs fn with stderr going to a temporary file; returns what was logged
+ * (static storage). */
+static const char *stderr_of(void (*fn)(void *), void *arg)
+{
+	static char text[4096];
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	size_t n;
+
+	assert_non_null(tmp);
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	fn(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(text, 1, sizeof(text) - 1, tmp);
+	text[n] = '\0';
+	fclose(tmp);
+	return text;
+}
+
+static void decode_repeated(void *arg)
+{
+	assert_int_equal(readings_of("{\"values\":["
+				     "{\"ts\":\"2024-10-27T02:00:00+02:00\",\"v\":1},"
+				     "{\"ts\":\"2024-10-27T02:00:00+02:00\",\"v\":2},"
+				     "{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":3},"
+				     "{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":4},"
+				     "{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":5}]}", arg), 0);
+}
+
+static void test_readings_repeated_ts(void **state)
+{
+	struct dx_range range = { { 2024, 10, 27 }, { 2024, 10, 27 } };
+	struct dx_readings r;
+	struct dx_buf csv;
+	const char *log = stderr_of(decode_repeated, &r);
+
+	(void)state;
+	/* the repeated hour of a DST change is two instants, each given twice
+	 * or more: two rows, the last value of each */
+	assert_int_equal(r.n, 2);
+	assert_true(r.values[0].v == 2);
+	assert_true(r.values[1].v == 5);
+	assert_non_null(strstr(log, "repeats the time of 3 readings"));
+	dx_buf_init(&csv, 1 << 20);
+	assert_int_equal(dx_csv_render(&r, &range, "EACTIVE", "kWh", DX_TIME_UTC, &csv), 0);
+	assert_string_equal(csv.data, "utc_time,EACTIVE (kWh)\n"
+			    "2024-10-27 00:00:00,2\n2024-10-27 01:00:00,5\n");
+	dx_buf_release(&csv);
 	dx_readings_release(&r);
 }
 
@@ -479,6 +534,38 @@ static void test_supplies_fixture(void **state)
 	free(body);
 }
 
+static void decode_duplicates(void *arg)
+{
+	const char *text = "[{\"id\":7,\"name\":\"first\"},{\"id\":8,\"name\":\"other\"},"
+			   "{\"id\":7,\"name\":\"second\"},{\"id\":9},{\"id\":7,\"name\":\"third\"},"
+			   "{\"id\":8,\"name\":\"again\"}]";
+
+	assert_int_equal(dx_json_entities(DX_ENT_DEVICE, text, strlen(text), arg), 0);
+}
+
+static void test_entities_duplicate_ids(void **state)
+{
+	const char *text = "[{\"id\":7,\"name\":\"first\"},{\"id\":7,\"name\":\"second\"}]";
+	struct dx_entity_list l;
+	struct dx_buf out;
+	const char *log = stderr_of(decode_duplicates, &l);
+
+	(void)state;
+	/* one item per id, the first, in API order; the JSON is the first's too */
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.items[0].id, 7);
+	assert_string_equal(l.items[0].name, "first");
+	assert_int_equal(l.items[1].id, 8);
+	assert_string_equal(l.items[1].name, "other");
+	assert_int_equal(l.items[2].id, 9);
+	assert_non_null(strstr(log, "3 items whose id an earlier item has"));
+	dx_entity_list_release(&l);
+	dx_buf_init(&out, 1 << 20);
+	assert_int_equal(dx_json_pretty(text, strlen(text), 7, &out), 0);
+	assert_non_null(strstr(out.data, "\"first\""));
+	dx_buf_release(&out);
+}
+
 static void test_entities_shapes(void **state)
 {
 	struct dx_entity_list l = { NULL, 99 };
@@ -681,7 +768,8 @@ static void test_list_append_fixtures(void **state)
 	assert_int_equal(count, 29);
 	total += count;
 	assert_int_equal(dx_json_entities(DX_ENT_LOCATION, acc.data, acc.len, &l), 0);
-	assert_int_equal(l.n, total);
+	/* the two captures share 6 locations: one item per id */
+	assert_int_equal(l.n, total - 6);
 	dx_entity_list_release(&l);
 	dx_buf_release(&acc);
 	free(p2018);
@@ -728,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_readings_empty_fixture),
 		cmocka_unit_test(test_readings_dst),
 		cmocka_unit_test(test_readings_sort_stable),
+		cmocka_unit_test(test_readings_repeated_ts),
 		cmocka_unit_test(test_readings_lenient),
 		cmocka_unit_test(test_readings_errors),
 		cmocka_unit_test(test_readings_prefixes),
@@ -736,6 +825,7 @@ int main(void)
 		cmocka_unit_test(test_devices_fixture),
 		cmocka_unit_test(test_parameters_fixture),
 		cmocka_unit_test(test_supplies_fixture),
+		cmocka_unit_test(test_entities_duplicate_ids),
 		cmocka_unit_test(test_entities_shapes),
 		cmocka_unit_test(test_entities_errors),
 		cmocka_unit_test(test_pretty_whole),
