@@ -475,41 +475,73 @@ static void call_init(struct dx_client *c, struct call *call, enum call_kind kin
 	call->max_retries = c->max_retries;
 }
 
-/* Validates one page and counts its items, without touching the
- * accumulated listing (which a bad page must leave as it was). */
+/* A listing: its pages are validated and appended in one decode each. */
+struct pages {
+	struct dx_buf *acc;
+	size_t count;       /* items on the last page */
+	int appended;       /* the last page went into acc */
+};
+
+/* Appends one page to the listing; a bad page leaves acc as it was
+ * (dx_json_list_append touches it only on success), so it can be retried. */
 static int validate_page(const char *buf, size_t len, void *ctx)
 {
-	struct dx_buf scratch;
-	int rc;
+	struct pages *p = ctx;
+	int rc = dx_json_list_append(p->acc, buf, len, &p->count);
 
-	dx_buf_init(&scratch, BODY_MAX);
-	rc = dx_json_list_append(&scratch, buf, len, ctx);
-	dx_buf_release(&scratch);
+	p->appended = rc == 0;
 	return rc;
+}
+
+/* A page the same as the one before means the server ignores start: the
+ * listing would never end. Past DX_LIST_MAX_PAGES, it would not either. */
+static int page_bad(const char *path, const struct dx_buf *page, const struct dx_buf *prev,
+		    size_t n)
+{
+	if (page->len && page->len == prev->len && !memcmp(page->data, prev->data, page->len)) {
+		dx_log(DX_LOG_ERR, "GET %s: page %zu repeats page %zu (the API ignores start); "
+		       "the listing is not kept; readers get EIO", path, n + 1, n);
+		return 1;
+	}
+	if (n + 1 >= DX_LIST_MAX_PAGES) {
+		dx_log(DX_LOG_ERR, "GET %s: still full after %d pages (%d items), more than any "
+		       "account holds; the listing is not kept; readers get EIO", path,
+		       DX_LIST_MAX_PAGES, DX_LIST_MAX_PAGES * PAGE_LIMIT);
+		return 1;
+	}
+	return 0;
 }
 
 static int list_pages(struct dx_client *c, struct call *call, const char *path,
 		      struct dx_buf *acc)
 {
-	struct dx_buf url, page;
-	size_t start = 0, count;
+	struct pages p = { .acc = acc };
+	struct dx_buf url, page, prev, tmp;
+	size_t start = 0, n;
 	char query[64];
-	int rc;
+	int rc = 0;
 
 	dx_buf_init(&url, URL_MAX);
 	dx_buf_init(&page, BODY_MAX);
-	for (;;) {
+	dx_buf_init(&prev, BODY_MAX);
+	for (n = 0; !rc; n++) {
 		snprintf(query, sizeof(query), "start=%zu&limit=%d", start, PAGE_LIMIT);
 		dx_buf_reset(&url);
 		rc = dx_http_url_join(&url, c->api_url, path, query);
 		if (!rc)
-			rc = request(c, call, url.data, &page, validate_page, &count);
-		if (!rc)
-			rc = dx_json_list_append(acc, page.data ? page.data : "", page.len, &count);
-		if (rc || count < PAGE_LIMIT)
+			rc = request(c, call, url.data, &page, validate_page, &p);
+		if (!rc && !p.appended)   /* 204: an empty page */
+			rc = dx_json_list_append(acc, "", 0, &p.count);
+		if (rc || p.count < PAGE_LIMIT)
 			break;
-		start += count;
+		if (page_bad(path, &page, &prev, n))
+			rc = -EPROTO;
+		start += p.count;
+		tmp = prev;
+		prev = page;
+		page = tmp;
 	}
+	dx_buf_release(&prev);
 	dx_buf_release(&page);
 	dx_buf_release(&url);
 	return rc;
@@ -662,9 +694,9 @@ int dx_client_readings(struct dx_client *c, const struct dx_readings_req *req,
 
 int dx_client_check(struct dx_client *c, char *errmsg, size_t errmsg_size)
 {
-	struct dx_buf url, body;
+	struct dx_buf url, body, scratch;
+	struct pages p = { .acc = &scratch };
 	struct call call;
-	size_t count;
 	char msg[512] = "";
 	int rc;
 
@@ -672,9 +704,10 @@ int dx_client_check(struct dx_client *c, char *errmsg, size_t errmsg_size)
 	call.max_retries = 0;
 	dx_buf_init(&url, URL_MAX);
 	dx_buf_init(&body, BODY_MAX);
+	dx_buf_init(&scratch, BODY_MAX);
 	rc = dx_http_url_join(&url, c->api_url, "/locations", "start=0&limit=1");
 	if (!rc)
-		rc = request(c, &call, url.data, &body, validate_page, &count);
+		rc = request(c, &call, url.data, &body, validate_page, &p);
 	if (rc == 0) {
 		snprintf(msg, sizeof(msg), "the API at %s accepted the token", c->api_url);
 	} else if (rc == -EAGAIN) {
@@ -700,6 +733,7 @@ int dx_client_check(struct dx_client *c, char *errmsg, size_t errmsg_size)
 	}
 	if (errmsg && errmsg_size)
 		snprintf(errmsg, errmsg_size, "%s", msg);
+	dx_buf_release(&scratch);
 	dx_buf_release(&body);
 	dx_buf_release(&url);
 	return rc;
