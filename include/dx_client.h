@@ -39,6 +39,10 @@ struct dx_client_stats {
 	uint64_t status_429, retries, errors;
 	uint64_t bytes;           /* response bytes received */
 	uint64_t latency_ms_total;
+	/* Epoch seconds of the first call that failed for want of an answer
+	 * (network, 5xx, bad bodies) since the last call the API answered;
+	 * 0 while it answers. */
+	int64_t unreachable_since;
 	struct dx_quota_state quota;
 	long reserve;             /* calls kept for interactive use this hour */
 };
@@ -128,12 +132,21 @@ int dx_client_readings(struct dx_client *c, const struct dx_readings_req *req,
 int dx_client_readings_path(const struct dx_readings_req *req, struct dx_buf *out);
 
 /* The mount-time check: one cheap call (GET /locations?limit=1) that tells
- * whether the API is reachable and accepts the token. 0, -EACCES (token
- * rejected), -EHOSTUNREACH (no answer: DNS, refused, timeout), -EIO (other).
+ * whether the API is reachable and accepts the token. Transient faults
+ * (5xx, a dropped connection, DNS, refused, timeout) are retried with
+ * backoff like any call, within max_retries and the deadline. 0, -EACCES
+ * (token rejected: 401 or 403, never retried), -EHOSTUNREACH (no answer
+ * after the retries: DNS, refused, timeout), -EIO (other).
  * When errmsg is not NULL, a one-line reason is written into it. */
 int dx_client_check(struct dx_client *c, char *errmsg, size_t errmsg_size);
 
 /* A consistent copy of the counters and the ledger. */
 void dx_client_stats(struct dx_client *c, struct dx_client_stats *out);
+
+/* Adds the counters of s (another client's: the mount-time check, made
+ * before the daemon started) to c's, so they count the mount's calls too;
+ * takes s's unreachable_since when c has none. The ledger is not touched
+ * (dx_client_set_quota). */
+void dx_client_add_stats(struct dx_client *c, const struct dx_client_stats *s);
 
 #endif

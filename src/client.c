@@ -192,6 +192,41 @@ void dx_client_stats(struct dx_client *c, struct dx_client_stats *out)
 	pthread_mutex_unlock(&c->lock);
 }
 
+void dx_client_add_stats(struct dx_client *c, const struct dx_client_stats *s)
+{
+	struct dx_client_stats *t = &c->stats;
+
+	pthread_mutex_lock(&c->lock);
+	t->calls += s->calls;
+	t->calls_list += s->calls_list;
+	t->calls_object += s->calls_object;
+	t->calls_readings += s->calls_readings;
+	t->status_429 += s->status_429;
+	t->retries += s->retries;
+	t->errors += s->errors;
+	t->bytes += s->bytes;
+	t->latency_ms_total += s->latency_ms_total;
+	if (!t->unreachable_since)
+		t->unreachable_since = s->unreachable_since;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Whether the API is there, from how a call ended: it answered (also with
+ * a 4xx, or a 429), or it did not (network, 5xx, a bad body). */
+static void note_reachable(struct dx_client *c, const struct call *call, int rc)
+{
+	int answered = rc == 0 || (call->status >= 400 && call->status < 500 && rc != -EPROTO);
+
+	if (rc == -ENOMEM || rc == -EINVAL || (rc == -EAGAIN && !call->status))
+		return;   /* nothing was asked, or not the API's doing */
+	pthread_mutex_lock(&c->lock);
+	if (answered)
+		c->stats.unreachable_since = 0;
+	else if (!c->stats.unreachable_since)
+		c->stats.unreachable_since = floor_div(now_ms(c), 1000);
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* splitmix64; called with the lock held. */
 static uint64_t next_random(struct dx_client *c)
 {
@@ -455,6 +490,7 @@ static int request(struct dx_client *c, struct call *call, const char *url,
 		if (rc)
 			break;
 	}
+	note_reachable(c, call, rc);
 	if (rc) {
 		dx_buf_reset(body);
 		pthread_mutex_lock(&c->lock);
@@ -700,8 +736,10 @@ int dx_client_check(struct dx_client *c, char *errmsg, size_t errmsg_size)
 	char msg[512] = "";
 	int rc;
 
+	/* Transient faults (5xx, a dropped connection, no route yet) are
+	 * retried like any call's, within the deadline: one of them must not
+	 * fail a mount from fstab on a flaky network. */
 	call_init(c, &call, CALL_LIST, DX_PRIO_INTERACTIVE);
-	call.max_retries = 0;
 	dx_buf_init(&url, URL_MAX);
 	dx_buf_init(&body, BODY_MAX);
 	dx_buf_init(&scratch, BODY_MAX);

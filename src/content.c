@@ -573,7 +573,7 @@ int dx_status_text(struct dx_tree *t, struct dx_buf *out)
 	for (i = 0; i < t->opts.ndeps; i++) {
 		const struct dx_deployment *d = &t->opts.deps[i];
 		struct dx_client_stats s;
-		char hr[32], dr[32], bl[32];
+		char hr[32], dr[32], bl[32], since[32], api[64];
 
 		rc |= dx_buf_printf(out, "\ndeployment: %s\n", d->name);
 		if (!d->client) {
@@ -584,6 +584,9 @@ int dx_status_text(struct dx_tree *t, struct dx_buf *out)
 		format_time(s.quota.hour_reset_at, hr);
 		format_time(s.quota.day_reset_at, dr);
 		format_time(s.quota.blocked_until, bl);
+		format_time(s.unreachable_since, since);
+		snprintf(api, sizeof(api), s.quota.blocked_until > dx_tree_now(t) ? "over quota" :
+			 s.unreachable_since ? "unreachable since %s" : "reachable", since);
 		rc |= dx_buf_printf(out,
 			"api: %s\n"
 			"quota hour: %ld of %ld left, resets %s\n"
@@ -593,8 +596,7 @@ int dx_status_text(struct dx_tree *t, struct dx_buf *out)
 			"calls: %" PRIu64 " (listings %" PRIu64 ", objects %" PRIu64 ", readings %" PRIu64 ")\n"
 			"429 answers: %" PRIu64 "\nretries: %" PRIu64 "\nerrors: %" PRIu64 "\n"
 			"bytes received: %" PRIu64 "\naverage latency: %" PRIu64 " ms\n",
-			s.quota.blocked_until > dx_tree_now(t) ? "over quota" :
-			s.errors && s.calls == s.errors ? "unreachable" : "reachable",
+			api,
 			s.quota.hour_remaining, s.quota.hour_limit, hr,
 			s.quota.day_remaining, s.quota.day_limit, dr,
 			s.reserve, s.quota.blocked_until > 0 ? bl : "not blocked",

@@ -6,6 +6,7 @@ and the status file says when the API is unreachable.
 The mount talks to a hostile proxy (tests/client/hostile.py) in front of the
 simulator; calls are counted in the simulator's log and the proxy's."""
 
+import calendar
 import errno
 import os
 import sys
@@ -78,6 +79,57 @@ class ReadersSeeEio(NetworkTestCase):
         with self.assertRaises(OSError) as cm:
             os.stat(os.path.join(m.root, "devices", "999 (999)"))
         self.assertEqual(cm.exception.errno, errno.ENOENT)
+
+
+class MountCheck(NetworkTestCase):
+    """Issue 10 item 7: the token check rides out one transient fault."""
+
+    def test_one_transient_fault_does_not_fail_the_mount(self):
+        for mode in ("500", "502", "drop"):
+            self.hp.clear_log()
+            self.hp.rule("/v3/locations", mode, times=1)
+            m = self.mount()
+            self.assertTrue(os.path.ismount(m.mnt), mode)
+            self.assertEqual(self.hp.count("/v3/locations"), 2, mode)
+            m.stop()
+
+    def test_lasting_fault_fails_the_mount_within_timeout(self):
+        self.hp.rule("/v3/locations", "500")
+        m = Mount(self.hp.url, options=["timeout=3"])
+        self.addCleanup(m.cleanup)
+        t0 = time.monotonic()
+        with self.assertRaises(RuntimeError):
+            m.start()
+        self.assertLess(time.monotonic() - t0, 3 + 2)
+        self.assertGreaterEqual(self.hp.count("/v3/locations"), 2)
+        self.assertIn("cannot mount", m.log())
+
+
+class Status(NetworkTestCase):
+    """Issue 10 item 15: unreachable since TIME; calls count the check."""
+
+    def status(self, m):
+        with open(os.path.join(m.mnt, ".dexmafs", "status")) as f:
+            return f.read()
+
+    def test_unreachable_since_and_calls(self):
+        m = self.mount(options=["timeout=3", "retries=0"])
+        st = self.status(m)
+        self.assertIn("api: reachable\n", st)
+        self.assertIn("calls: 1 (listings 1,", st)
+        self.hp.rule("/v3/devices", "500")
+        t0 = int(time.time())
+        with self.assertRaises(OSError):
+            os.listdir(os.path.join(m.root, "devices"))
+        st = self.status(m)
+        line = [x for x in st.splitlines() if x.startswith("api: ")][0]
+        self.assertRegex(line, r"^api: unreachable since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
+        since = calendar.timegm(time.strptime(line[len("api: unreachable since "):],
+                                              "%Y-%m-%d %H:%M:%S UTC"))
+        self.assertLessEqual(abs(since - t0), 2)
+        self.hp.clear_rules()
+        os.listdir(os.path.join(m.root, "locations"))
+        self.assertIn("api: reachable\n", self.status(m))
 
 
 if __name__ == "__main__":
