@@ -81,6 +81,34 @@ class ReadersSeeEio(NetworkTestCase):
         self.assertEqual(cm.exception.errno, errno.ENOENT)
 
 
+class FailFast(NetworkTestCase):
+    """Issue 10 item 5: one file waits about `timeout`, not one per step."""
+
+    def test_a_failed_chunk_fails_the_next_request_at_once(self):
+        timeout = 8
+        m = self.mount(options=["timeout=%d" % timeout])
+        f = os.path.join(self.hourly(m), "2024-01-01--2024-01-31.csv")
+        os.listdir(os.path.dirname(self.hourly(m)))
+        self.hp.rule("/v3/readings", "500", delay=2.5)
+        self.hp.clear_log()
+        t0 = time.monotonic()
+        with self.assertRaises(OSError) as cm:
+            os.stat(f)          # ls -l, a shell's completion: needs the size
+        self.assertEqual(cm.exception.errno, errno.EIO)
+        calls = self.hp.count("/v3/readings")
+        self.assertEqual(self.read_errno(f), errno.EIO)       # then cat
+        self.assertEqual(self.read_errno(f), errno.EIO)
+        took = time.monotonic() - t0
+        self.assertLess(took, 1.5 * timeout)
+        self.assertGreaterEqual(calls, 2)       # retried within the deadline
+        self.assertEqual(self.hp.count("/v3/readings"), calls)
+        # a few seconds later it is asked again, and works
+        self.hp.clear_rules()
+        time.sleep(5.5)
+        self.assertEqual(self.read_errno(f), 0)
+        self.assertEqual(self.hp.count("/v3/readings"), calls + 1)
+
+
 class MountCheck(NetworkTestCase):
     """Issue 10 item 7: the token check rides out one transient fault."""
 
