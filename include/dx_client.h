@@ -58,7 +58,6 @@ struct dx_client_opts {
 	long quota_wait_ms;         /* how long a call may wait for quota, default 3000 */
 	double reserve;             /* share of the hourly limit kept for interactive use, default 0.2 */
 	int allow_insecure_http;    /* allow http:// to hosts other than loopback */
-	int debug;                  /* log each request (never the token) */
 	/* Clock in milliseconds since the epoch; NULL means CLOCK_REALTIME.
 	 * Tests inject their own. */
 	int64_t (*now_ms)(void *ctx);

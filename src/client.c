@@ -152,7 +152,6 @@ int dx_client_new(const struct dx_client_opts *opts, struct dx_client **out)
 	hopts.max_parallel = opts->max_parallel > 0 ? opts->max_parallel : 4;
 	hopts.connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
 								: 5000;
-	hopts.debug = opts->debug;
 	rc = dx_http_new(&hopts, &c->http);
 	if (rc)
 		goto fail;

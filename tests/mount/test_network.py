@@ -160,5 +160,24 @@ class Status(NetworkTestCase):
         self.assertIn("api: reachable\n", self.status(m))
 
 
+class DebugLog(NetworkTestCase):
+    """Issue 10 item 14: -d logs each API request, never the token."""
+
+    def test_each_request_is_logged(self):
+        m = Mount(self.hp.url)
+        m.argv.insert(1, "-d")
+        self.addCleanup(m.cleanup)
+        m.start()
+        os.listdir(os.path.join(m.root, "devices"))
+        self.hp.rule("/v3/locations", "500")
+        with self.assertRaises(OSError):
+            os.listdir(os.path.join(m.root, "locations"))
+        m.stop()
+        log = m.log()
+        self.assertRegex(log, r"debug: GET /v3/devices\?start=0&limit=500 -> 200, \d+ ms, [1-9]\d* bytes")
+        self.assertRegex(log, r"debug: GET /v3/locations\?start=0&limit=500 -> 500, \d+ ms")
+        self.assertNotIn(m.env["DEXMA_TOKEN"], log)
+
+
 if __name__ == "__main__":
     main()
