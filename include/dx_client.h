@@ -14,24 +14,9 @@
 
 #include "dx_buf.h"
 #include "dx_dates.h"
+#include "dx_quota.h"   /* enum dx_priority, struct dx_quota_state */
 
 struct dx_client;
-
-/* Interactive work (a person's open, stat or listing) may spend the
- * reserve; background work (prefetch, refresh) may not. */
-enum dx_priority {
-	DX_PRIO_INTERACTIVE,
-	DX_PRIO_BACKGROUND,
-};
-
-/* The quota ledger, as the client knows it; persisted by the caller so a
- * remount counts the same calls. Times are epoch seconds. */
-struct dx_quota_state {
-	long hour_limit, hour_remaining;  /* -1 when never seen */
-	long day_limit, day_remaining;
-	int64_t hour_reset_at, day_reset_at;
-	int64_t blocked_until;            /* after a 429: send nothing before */
-};
 
 struct dx_client_stats {
 	uint64_t calls;           /* HTTP requests sent (each attempt counts) */

@@ -14,9 +14,20 @@
 #include <stddef.h>
 
 #include "dx_buf.h"
-#include "dx_quota.h"
 
 struct dx_http;
+
+/* The rate-limit headers of one answer; -1 where a header was absent or
+ * unreadable. Reset and Retry-After are durations in seconds. Parsed here,
+ * read by the quota ledger. */
+struct dx_rate_headers {
+	long hour_limit, hour_remaining, hour_reset;
+	long day_limit, day_remaining, day_reset;
+	long retry_after;
+};
+
+/* Marks every field absent. */
+void dx_rate_headers_init(struct dx_rate_headers *h);
 
 struct dx_http_opts {
 	const char *token;        /* sent as x-dexcell-token; copied */

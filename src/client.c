@@ -669,13 +669,8 @@ static int validate_readings(const char *buf, size_t len, void *ctx)
 
 	(void)ctx;
 	rc = dx_json_readings(buf, len, &r);
-	if (rc == 0) {
-		/* dx_readings_release lives in the csv module, which the
-		 * client does not link; these are the decoder's allocations. */
-		free(r.timezone);
-		free(r.units);
-		free(r.values);
-	}
+	if (rc == 0)
+		dx_readings_release(&r);
 	return rc;
 }
 

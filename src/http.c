@@ -44,7 +44,7 @@ int dx_http_global_init(void)
 	return global_rc == CURLE_OK ? 0 : -EIO;
 }
 
-static void rate_init(struct dx_rate_headers *r)
+void dx_rate_headers_init(struct dx_rate_headers *r)
 {
 	r->hour_limit = r->hour_remaining = r->hour_reset = -1;
 	r->day_limit = r->day_remaining = r->day_reset = -1;
@@ -113,7 +113,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 
 	/* A new status line (after a 100 Continue) starts a new header set. */
 	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
-		rate_init(&x->resp->rate);
+		dx_rate_headers_init(&x->resp->rate);
 	else
 		dx_http_parse_header(data, len, &x->resp->rate);
 	return len;
@@ -314,7 +314,7 @@ static int perform(struct dx_http *h, const char *url, int post, long slot_wait_
 	int rc;
 
 	memset(resp, 0, sizeof(*resp));
-	rate_init(&resp->rate);
+	dx_rate_headers_init(&resp->rate);
 	rc = acquire(h, slot_wait_ms, &e);
 	if (rc) {
 		strcpy(resp->error, "no free connection before the deadline");

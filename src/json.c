@@ -327,11 +327,7 @@ int dx_json_readings(const char *buf, size_t len, struct dx_readings *out)
 done:
 	json_decref(root);
 	if (rc) {
-		/* dx_readings_release is in the csv module, which this one
-		 * does not link. */
-		free(r.timezone);
-		free(r.units);
-		free(r.values);
+		dx_readings_release(&r);
 	} else {
 		*out = r;
 	}
