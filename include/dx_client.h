@@ -2,7 +2,8 @@
  * one span-limited chunk per call, spends the quota with care (reserve,
  * ledger, no bursts of 429), retries transient faults with backoff and
  * bounds every call by a deadline. It returns the API's bytes after
- * checking their JSON shape; it never caches (dx_cache does).
+ * checking their JSON shape (readings without decoding them: whoever
+ * reads them decodes them once); it never caches (dx_cache does).
  *
  * All functions may be called from many threads at once.
  */

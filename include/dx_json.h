@@ -53,6 +53,15 @@ void dx_entity_list_release(struct dx_entity_list *list);
  * 0, -EPROTO, -ENOMEM. */
 int dx_json_readings(const char *buf, size_t len, struct dx_readings *out);
 
+/* Checks, without building anything, that buf is a readings answer that
+ * dx_json_readings() decodes, at a small part of its cost: the client
+ * checks every answer so, and the tree decodes it once. Never looser than
+ * the decoder; stricter where matching it would cost (escapes in "ts" or
+ * in any key, nesting past 64, integers of 19 digits or more, reals near
+ * the double's limit, every duplicate member checked). 0 or -EPROTO. Pure;
+ * any thread. */
+int dx_json_check_readings(const char *buf, size_t len);
+
 /* Appends to out the pretty-printed JSON (2-space indent, keys in the API's
  * order, non-ASCII kept as UTF-8, a final newline) of: the element of the
  * array in buf whose "id" equals id, or, when id < 0, the whole document.

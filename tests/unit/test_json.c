@@ -98,6 +98,125 @@ static int readings_of(const char *text, struct dx_readings *r)
 
 /* ---- readings ---- */
 
+/* ---- the cheap check of readings answers ---- */
+
+/* The check must never accept what the decoder rejects (bad bytes would be
+ * kept). Returns the check's answer after asserting that. */
+static int check_agrees(const char *buf, size_t len)
+{
+	struct dx_readings r;
+	int chk = dx_json_check_readings(buf, len);
+	int dec = dx_json_readings(buf, len, &r);
+
+	if (dec == 0)
+		dx_readings_release(&r);
+	if (chk == 0 && dec != 0)
+		fail_msg("check accepts what the decoder rejects: %.*s", (int)(len < 300 ? len : 300),
+			 buf);
+	return chk;
+}
+
+static void test_check_readings_cases(void **state)
+{
+	static const char *const good[] = {
+		"{\"values\":[]}",
+		" {\"timezone\":\"Europe/Madrid\",\"units\":\"kWh\",\"values\":[\n"
+		"{\"ts\":\"2024-10-27T02:00:00+02:00\",\"v\":1.5},"
+		"{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":-0.25e2,\"extra\":{\"a\":[1,true,null]}},"
+		"{\"v\":null,\"ts\":\"2024-10-27T03:00:00+01:00\"}]} \r\n",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":0}],\"name\":\"caf\xc3\xa9 \\u00e9 \\ud83d\\ude00\"}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":123456789012345678}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":1e300}],\"s\":\"\\u0000\"}",
+	};
+	static const char *const bad[] = {
+		"", "[]", "{}", "{\"values\":{}}", "{\"values\":[]} x", "{\"values\":[]}}",
+		"{\"values\":[1]}", "{\"values\":[{\"ts\":\"x\",\"v\":1}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\"}]}",
+		"{\"values\":[{\"v\":1}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":\"1\"}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":01}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":1.}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":.5}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":+1}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":1e400}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":NaN}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":99999999999999999999}]}",
+		"{\"values\":[],\"n\":\"\xff\"}", "{\"values\":[],\"n\":\"\xc0\xaf\"}",
+		"{\"values\":[],\"n\":\"\xed\xa0\x80\"}", "{\"values\":[],\"n\":\"\\udc00\"}",
+		"{\"values\":[],\"n\":\"\\ud800x\"}", "{\"values\":[],\"n\":\"a\tb\"}",
+		"{\"values\":[],\"k\\u0000\":1}", "{\"values\":[],\"n\":\"\\x\"}",
+		"{\"values\":[],}", "{\"values\":[],\"a\":[1,]}", "{\"values\" [] }",
+		"\xef\xbb\xbf{\"values\":[]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":1,\"t\\u0073\":\"x\"}]}",
+	};
+	char deep[300];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (check_agrees(good[i], strlen(good[i])))
+			fail_msg("good case %zu refused: %s", i, good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (!check_agrees(bad[i], strlen(bad[i])))
+			fail_msg("bad case %zu accepted: %s", i, bad[i]);
+	/* nesting past 64 is refused (jansson allows more: stricter is safe) */
+	memset(deep, 0, sizeof(deep));
+	strcpy(deep, "{\"values\":[],\"a\":");
+	for (i = 0; i < 100; i++)
+		strcat(deep, "[");
+	for (i = 0; i < 100; i++)
+		strcat(deep, "]");
+	strcat(deep, "}");
+	assert_int_equal(check_agrees(deep, strlen(deep)), -EPROTO);
+}
+
+/* Mutated real answers: wherever the check accepts, the decoder must too;
+ * and the unmutated answers pass. */
+static void test_check_readings_mutations(void **state)
+{
+	static const char *const names[] = {
+		"readings-power-H.json", "readings-voltage-H.json",
+		"readings-empty-current-H-max.json",
+	};
+	static const char alphabet[] = "\"{}[],:\\e-09.+ nu\x80\xc3\xff\x01";
+	uint64_t rnd = 42;
+	unsigned accepted = 0;
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
+		size_t len;
+		char *body = fixture(names[f], &len);
+		char *m = malloc(len + 2);
+
+		assert_int_equal(check_agrees(body, len), 0);
+		for (int i = 0; i < 6000; i++) {
+			size_t at, mlen = len;
+
+			rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+			at = (size_t)(rnd >> 33) % len;
+			memcpy(m, body, len);
+			switch ((rnd >> 20) % 3) {
+			case 0:
+				m[at] = alphabet[(rnd >> 8) % (sizeof(alphabet) - 1)];
+				break;
+			case 1:
+				memmove(m + at, m + at + 1, len - at - 1);
+				mlen--;
+				break;
+			default:
+				memmove(m + at + 1, m + at, len - at);
+				m[at] = alphabet[(rnd >> 8) % (sizeof(alphabet) - 1)];
+				mlen++;
+			}
+			accepted += check_agrees(m, mlen) == 0;
+		}
+		free(m);
+		free(body);
+	}
+	/* many mutations are harmless (inside a number, a name): some pass */
+	assert_true(accepted > 100);
+}
+
 static void test_readings_power_fixture(void **state)
 {
 	size_t len;
@@ -811,6 +930,8 @@ static void test_error_message(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check_readings_cases),
+		cmocka_unit_test(test_check_readings_mutations),
 		cmocka_unit_test(test_readings_power_fixture),
 		cmocka_unit_test(test_readings_power_render),
 		cmocka_unit_test(test_readings_empty_fixture),
