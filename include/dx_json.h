@@ -62,6 +62,12 @@ int dx_json_readings(const char *buf, size_t len, struct dx_readings *out);
  * any thread. */
 int dx_json_check_readings(const char *buf, size_t len);
 
+/* The same for any JSON document whose top level is an array or an object
+ * (as jansson loads them, with the same strictness as above): 0, with the
+ * number of elements of an array in *count (0 for an object; count may be
+ * NULL), or -EPROTO. Pure; any thread. */
+int dx_json_check_value(const char *buf, size_t len, size_t *count);
+
 /* Appends to out the pretty-printed JSON (2-space indent, keys in the API's
  * order, non-ASCII kept as UTF-8, a final newline) of: the element of the
  * array in buf whose "id" equals id, or, when id < 0, the whole document.

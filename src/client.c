@@ -602,19 +602,14 @@ int dx_client_list(struct dx_client *c, const char *path, enum dx_priority prio,
 
 static int validate_object(const char *buf, size_t len, void *ctx)
 {
-	struct dx_buf scratch;
 	size_t i = 0;
-	int rc;
 
 	(void)ctx;
 	while (i < len && isspace((unsigned char)buf[i]))
 		i++;
 	if (i == len || buf[i] != '{')
 		return -EPROTO;
-	dx_buf_init(&scratch, BODY_MAX * 4);
-	rc = dx_json_pretty(buf, len, -1, &scratch);
-	dx_buf_release(&scratch);
-	return rc;
+	return dx_json_check_value(buf, len, NULL);
 }
 
 static int validate_readings(const char *buf, size_t len, void *ctx);

@@ -1,5 +1,5 @@
-/* A check of readings answers that builds nothing; see dx_json_check_readings
- * in dx_json.h.
+/* Checks of API answers that build nothing; see dx_json_check_readings and
+ * dx_json_check_value in dx_json.h.
  *
  * The client checks every answer before the cache keeps it, and the tree
  * decodes it (with jansson) when it is read: building jansson's tree twice
@@ -344,4 +344,36 @@ int dx_json_check_readings(const char *buf, size_t len)
 		return -EPROTO;
 	skip_ws(&s);
 	return s.p == s.end ? 0 : -EPROTO;
+}
+
+int dx_json_check_value(const char *buf, size_t len, size_t *count)
+{
+	struct scan s = { .p = (const unsigned char *)buf, .end = (const unsigned char *)buf + len };
+	size_t n = 0;
+	int rc = 0;
+
+	skip_ws(&s);
+	if (s.p < s.end && *s.p == '[') {
+		/* the elements one by one, to count them */
+		s.p++;
+		s.depth = 1;
+		if (!eat(&s, ']')) {
+			do {
+				rc = scan_value(&s);
+				n++;
+			} while (!rc && eat(&s, ','));
+			if (!rc && !eat(&s, ']'))
+				rc = -1;
+		}
+	} else if (s.p < s.end && *s.p == '{') {
+		rc = scan_value(&s);
+	} else {
+		rc = -1;
+	}
+	skip_ws(&s);
+	if (rc || s.p != s.end)
+		return -EPROTO;
+	if (count)
+		*count = n;
+	return 0;
 }

@@ -217,6 +217,75 @@ static void test_check_readings_mutations(void **state)
 	assert_true(accepted > 100);
 }
 
+/* The generic check against jansson (through dx_json_pretty, which loads
+ * with it): where the check accepts, jansson loads the same kind of
+ * document, and an array's count is right. */
+static int value_agrees(const char *buf, size_t len, size_t *count)
+{
+	struct dx_buf out;
+	size_t n = 12345;
+	int chk = dx_json_check_value(buf, len, &n);
+	int dec;
+
+	dx_buf_init(&out, (size_t)64 << 20);
+	dec = dx_json_pretty(buf, len, -1, &out);
+	if (chk == 0 && dec != 0)
+		fail_msg("check accepts what jansson rejects: %.*s", (int)(len < 300 ? len : 300), buf);
+	if (chk == 0 && out.data[0] == '[') {
+		struct dx_buf acc;
+		size_t m = 0;
+
+		/* the count is jansson's: splice into an empty list and look */
+		dx_buf_init(&acc, (size_t)64 << 20);
+		assert_int_equal(dx_json_list_append(&acc, buf, len, &m), 0);
+		assert_int_equal(m, n);
+		dx_buf_release(&acc);
+	}
+	dx_buf_release(&out);
+	if (count)
+		*count = n;
+	return chk;
+}
+
+static void test_check_value(void **state)
+{
+	size_t n, len, i;
+	char *body = fixture("locations-list-2019.json", &len);
+	char *m = malloc(len + 2);
+	uint64_t rnd = 7;
+	static const char alphabet[] = "\"{}[],:\\e-09.+ nu\x80\xc3\xff\x01";
+
+	(void)state;
+	assert_int_equal(value_agrees(TXT("[]"), &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(value_agrees(TXT(" [1, {\"a\":[2,3]}, \"x\", null]\n"), &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(value_agrees(TXT("{\"id\":5}"), &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(value_agrees(TXT("5"), NULL), -EPROTO);
+	assert_int_equal(value_agrees(TXT("[1,]"), NULL), -EPROTO);
+	assert_int_equal(value_agrees(TXT("[1] [2]"), NULL), -EPROTO);
+	assert_int_equal(value_agrees(TXT("<html>"), NULL), -EPROTO);
+	assert_int_equal(value_agrees(body, len, &n), 0);
+	assert_int_equal(n, 29);
+	for (i = 0; i < 6000; i++) {
+		size_t at, mlen = len;
+
+		rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+		at = (size_t)(rnd >> 33) % len;
+		memcpy(m, body, len);
+		if ((rnd >> 20) % 2) {
+			m[at] = alphabet[(rnd >> 8) % (sizeof(alphabet) - 1)];
+		} else {
+			memmove(m + at, m + at + 1, len - at - 1);
+			mlen--;
+		}
+		value_agrees(m, mlen, NULL);
+	}
+	free(m);
+	free(body);
+}
+
 static void test_readings_power_fixture(void **state)
 {
 	size_t len;
@@ -932,6 +1001,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_readings_cases),
 		cmocka_unit_test(test_check_readings_mutations),
+		cmocka_unit_test(test_check_value),
 		cmocka_unit_test(test_readings_power_fixture),
 		cmocka_unit_test(test_readings_power_render),
 		cmocka_unit_test(test_readings_empty_fixture),
