@@ -81,6 +81,27 @@ class ReadersSeeEio(NetworkTestCase):
         self.assertEqual(cm.exception.errno, errno.ENOENT)
 
 
+class Paging(NetworkTestCase):
+    """Issue 10 item 4: a listing that never ends is EIO, asked twice, not kept."""
+
+    def test_a_repeated_full_page_is_eio_and_not_kept(self):
+        m = self.mount()
+        self.hp.rule("/v3/devices", "fullpage")
+        self.hp.clear_log()
+        devices = os.path.join(m.root, "devices")
+        with self.assertRaises(OSError) as cm:
+            os.listdir(devices)
+        self.assertEqual(cm.exception.errno, errno.EIO)
+        self.assertEqual(self.hp.count("/v3/devices"), 2)
+        with self.assertRaises(OSError):
+            os.listdir(devices)         # at once: it failed a moment ago
+        self.assertEqual(self.hp.count("/v3/devices"), 2)
+        self.hp.clear_rules()
+        time.sleep(5.5)
+        self.assertIn(MAIN, os.listdir(devices))   # nothing bad was kept
+        self.assertEqual(self.hp.count("/v3/devices"), 3)
+
+
 class FailFast(NetworkTestCase):
     """Issue 10 item 5: one file waits about `timeout`, not one per step."""
 
