@@ -53,6 +53,34 @@ static enum dx_priority prio_of(fuse_req_t req)
 	return DX_PRIO_INTERACTIVE;
 }
 
+/* Replies with the error a reader may see for rc (a negative errno): the
+ * errors of a read-only filesystem pass, and anything else is an API or
+ * network fault (EPROTO, ETIMEDOUT, E2BIG, EHOSTUNREACH, EACCES from a
+ * revoked token, ...), which readers get as EIO. The client has logged
+ * the cause. Every error reply goes through here. */
+static void reply_err(fuse_req_t req, int rc)
+{
+	int e = -rc;
+
+	switch (e) {
+	case ENOENT:        /* a missing entity */
+	case EAGAIN:        /* over quota */
+	case EROFS:
+	case ENOMEM:
+	case ENOTDIR:
+	case EISDIR:
+	case EINVAL:        /* readlink of a file */
+	case ENAMETOOLONG:
+	case ENODATA:       /* xattrs */
+	case ERANGE:
+	case EOPNOTSUPP:
+		break;
+	default:
+		e = EIO;
+	}
+	fuse_reply_err(req, e);
+}
+
 static void to_stat(const struct dx_attr *a, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -112,7 +140,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 		return;
 	}
 	to_entry(&a, &e);
@@ -142,7 +170,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	(void)fi;
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 		return;
 	}
 	to_stat(&a, &st);
@@ -157,7 +185,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	dx_buf_init(&target, 4096);
 	rc = dx_tree_readlink(tree_of(req), prio_of(req), ino, &target);
 	if (rc)
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 	else
 		fuse_reply_readlink(req, target.data);
 	dx_buf_release(&target);
@@ -177,7 +205,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	(void)ino;
 	if (!d) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, -ENOMEM);
 		return;
 	}
 	fi->fh = (uintptr_t)d;
@@ -217,12 +245,12 @@ static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int rc = dir_list_once(req, ino, d, plus);
 
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 		return;
 	}
 	buf = p = malloc(size);
 	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, -ENOMEM);
 		return;
 	}
 	/* Offsets: 1 is ".", 2 is "..", 3 + i is entry i. */
@@ -326,17 +354,17 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int keep, rc;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_CREAT))) {
-		fuse_reply_err(req, EROFS);
+		reply_err(req, -EROFS);
 		return;
 	}
 	rc = dx_tree_open(tree_of(req), ino, &keep);
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 		return;
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, -ENOMEM);
 		return;
 	}
 	pthread_mutex_init(&f->lock, NULL);
@@ -365,7 +393,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 	} else {
 		if ((size_t)off >= f->content.len)
 			size = 0;
@@ -401,7 +429,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 /* Every change answers EROFS. */
 static void erofs(fuse_req_t req)
 {
-	fuse_reply_err(req, EROFS);
+	reply_err(req, -EROFS);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
