@@ -427,6 +427,24 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	erofs(req);
 }
 
+/* No entry has extended attributes. Samba (user.DOSATTRIB, streams),
+ * Finder, rsync -X and the like ask for them on every file: the answer
+ * comes at once, without the tree, so it never costs an API call. */
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	(void)ino; (void)name; (void)size;
+	fuse_reply_err(req, ENODATA);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	(void)ino;
+	if (size == 0)
+		fuse_reply_xattr(req, 0);
+	else
+		fuse_reply_buf(req, NULL, 0);
+}
+
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	(void)ino; (void)name;
@@ -570,6 +588,8 @@ const struct fuse_lowlevel_ops dx_ops = {
 	.write = op_write,
 	.create = op_create,
 	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
 	.removexattr = op_removexattr,
 	.fallocate = op_fallocate,
 };

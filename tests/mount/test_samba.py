@@ -1,0 +1,363 @@
+"""A dexmafs mount re-exported by Samba, as a team server does: smbd in the
+foreground on a loopback port with its own state directory (no system
+configuration is read or touched), the share of dist/smb-dexmafs.conf over
+a mount made with allow_other, and smbclient as the analysts' machines.
+
+Checks: the tree lists over SMB; files fetched over SMB equal local reads;
+eight sessions reading the same uncached files cost one readings call per
+chunk; Windows' probes (desktop.ini, Thumbs.db, AutoRun.inf, alternate
+streams, extended attributes) cost nothing; every write is refused. A
+second class follows the README's "Serving a team" section line by line."""
+
+import errno
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import HERE, TOKEN, Mount, fuse_available, find_dexmafs, main, run
+from simctl import Simulator
+
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SNIPPET = os.path.join(ROOT, "dist", "smb-dexmafs.conf")
+README = os.path.join(ROOT, "README.md")
+UNIT = os.path.join(ROOT, "dist", "dexmafs.service")
+USER, PASSWORD = "nobody", "dexma-test-pw"
+OFFICE = "Office Main Supply (1200005)"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def smb_path(*parts):
+    return "\\".join(p.replace("/", "\\") for p in parts)
+
+
+class Smbd:
+    """smbd on a free loopback port; every directory it writes is under its
+    own temporary directory, and its passdb holds one user (an existing
+    account, so /etc/passwd is not touched)."""
+
+    def __init__(self, shares):
+        self.tmp = tempfile.mkdtemp(prefix="dexmafs-smbd-")
+        os.chmod(self.tmp, 0o755)
+        self.port = free_port()
+        self.conf = os.path.join(self.tmp, "smb.conf")
+        dirs = {}
+        for d in ("private", "lock", "state", "cache", "pid", "ncalrpc", "binddns", "log"):
+            dirs[d] = os.path.join(self.tmp, d)
+            os.mkdir(dirs[d])
+        glob = """[global]
+   server role = standalone server
+   smb ports = {port}
+   interfaces = 127.0.0.1
+   bind interfaces only = yes
+   disable netbios = yes
+   server min protocol = SMB2_10
+   private dir = {private}
+   lock directory = {lock}
+   state directory = {state}
+   cache directory = {cache}
+   pid directory = {pid}
+   ncalrpc dir = {ncalrpc}
+   binddns dir = {binddns}
+   passdb backend = tdbsam:{private}/passdb.tdb
+   log file = {log}/log.%m
+   load printers = no
+   printcap name = /dev/null
+   disable spoolss = yes
+   usershare path =
+   map to guest = never
+""".format(port=self.port, **dirs)
+        with open(self.conf, "w") as f:
+            f.write(glob + "\n" + shares)
+        r = subprocess.run(["smbpasswd", "-c", self.conf, "-a", "-s", USER],
+                           input="%s\n%s\n" % (PASSWORD, PASSWORD), capture_output=True,
+                           text=True)
+        if r.returncode:
+            raise RuntimeError("smbpasswd: " + r.stdout + r.stderr)
+        self.out = open(os.path.join(self.tmp, "smbd.out"), "w")
+        self.proc = subprocess.Popen(
+            ["smbd", "--foreground", "--no-process-group", "--debug-stdout", "-s", self.conf],
+            stdout=self.out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("smbd exited: " + self.log())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("smbd did not listen: " + self.log())
+
+    def log(self):
+        with open(os.path.join(self.tmp, "smbd.out")) as f:
+            return f.read()[-3000:]
+
+    def client(self, share, commands, check=True):
+        """smbclient //127.0.0.1/SHARE -c COMMANDS; returns CompletedProcess."""
+        argv = ["smbclient", "//127.0.0.1/" + share, "-p", str(self.port), "-s", self.conf,
+                "-U", "%s%%%s" % (USER, PASSWORD), "-c", commands]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        if check and r.returncode:
+            raise AssertionError("smbclient %r failed: %s%s" % (commands, r.stdout, r.stderr))
+        return r
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def share_text(path):
+    """dist/smb-dexmafs.conf with the share's path set to path."""
+    with open(SNIPPET) as f:
+        text = f.read()
+    out, n = re.subn(r"(?m)^(\s*path\s*=\s*).*$", lambda m: m.group(1) + path, text)
+    assert n == 1, "the snippet must have exactly one path line"
+    return out
+
+
+def listing_names(stdout):
+    """Entry names of an smbclient ls."""
+    names = []
+    for line in stdout.splitlines():
+        m = re.match(r"^  (.+?)\s+[A-Z]*\s+\d+\s+\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$", line)
+        if m and m.group(1) not in (".", ".."):
+            names.append(m.group(1))
+    return names
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class SambaTest(unittest.TestCase):
+    """One simulator, one mount (allow_other from the config file) and one
+    smbd for the class; each test reads files no other test reads, so
+    "uncached" stays true."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not fuse_available() or not shutil.which("smbd") or not shutil.which("smbclient"):
+            raise unittest.SkipTest("needs /dev/fuse, smbd and smbclient")
+        cls.sim = Simulator(tokens={TOKEN: "demo"})
+        cls.sim.__enter__()
+        cls.cfgdir = tempfile.mkdtemp(prefix="dexmafs-smbcfg-")
+        cls.cfg = os.path.join(cls.cfgdir, "config")
+        with open(cls.cfg, "w") as f:
+            f.write("[defaults]\nallow_other = yes\n")
+        cls.m = Mount(cls.sim.url, options=["config=" + cls.cfg])
+        cls.m.start()
+        # smbd serves as the connected user: the path to the mount must be
+        # searchable by others.
+        os.chmod(cls.m.tmp, 0o755)
+        # The same share over a mount without allow_other: what a team
+        # sees when the option is forgotten.
+        cls.m_private = Mount(cls.sim.url)
+        cls.m_private.start()
+        os.chmod(cls.m_private.tmp, 0o755)
+        private = share_text(cls.m_private.mnt).replace("[dexma]", "[private]")
+        cls.smbd = Smbd(share_text(cls.m.mnt) + "\n" + private)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.smbd.close()
+        cls.m.cleanup()
+        cls.m_private.cleanup()
+        shutil.rmtree(cls.cfgdir, ignore_errors=True)
+        cls.sim.__exit__(None, None, None)
+
+    def calls(self, prefix=None):
+        return self.sim.count(prefix)
+
+    def smb(self, commands, check=True):
+        return self.smbd.client("dexma", commands, check)
+
+    def local(self, *parts):
+        return os.path.join(self.m.root, *parts)
+
+    def test_mount_allows_others_with_default_permissions(self):
+        with open("/proc/mounts") as f:
+            line = [ln for ln in f if " %s " % self.m.mnt in ln][0]
+        self.assertIn("allow_other", line)
+        self.assertIn("default_permissions", line)
+        self.assertIn(" ro,", line)
+
+    def test_snippet_is_clean_for_testparm(self):
+        r = run(["testparm", "-s", self.smbd.conf])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotRegex(r.stderr, r"(?i)unknown parameter|ignoring|invalid")
+
+    def test_without_allow_other_the_share_is_refused(self):
+        r = self.smbd.client("private", "ls demo", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("NT_STATUS_ACCESS_DENIED", r.stdout + r.stderr)
+
+    def test_tree_lists(self):
+        r = self.smb("ls")
+        self.assertEqual(listing_names(r.stdout), ["demo"])
+        r = self.smb("cd demo; ls")
+        self.assertEqual(sorted(listing_names(r.stdout)), ["devices", "locations", "supplies"])
+        r = self.smb('cd demo\\devices; ls')
+        self.assertEqual(sorted(listing_names(r.stdout)),
+                         sorted(os.listdir(self.local("devices"))))
+        self.assertIn("Main Meter (1200001)", listing_names(r.stdout))
+        r = self.smb('cd "demo\\devices\\Main Meter (1200001)\\EACTIVE\\hourly"; ls')
+        names = listing_names(r.stdout)
+        self.assertIn("2024-10-01--2024-10-31.csv", names)
+        self.assertEqual(sorted(names),
+                         sorted(os.listdir(self.local("devices", "Main Meter (1200001)",
+                                                      "EACTIVE", "hourly"))))
+        # .dexmafs is never listed, over SMB neither.
+        self.assertNotIn(".dexmafs", listing_names(self.smb("ls").stdout))
+
+    def get(self, *parts):
+        """Fetches one file over SMB; returns its bytes."""
+        with tempfile.TemporaryDirectory() as d:
+            dst = os.path.join(d, "got")
+            self.smb('get "%s" "%s"' % (smb_path(*parts), dst))
+            return read(dst)
+
+    def test_csv_over_smb_equals_local_read(self):
+        parts = ("demo", "devices", "Chiller 1_2 (1200002)", "POWER", "hourly",
+                 "2024-03-01--2024-03-31.csv")
+        over_smb = self.get(*parts)
+        self.assertGreater(len(over_smb), 10000)
+        self.assertTrue(over_smb.startswith(b"local_time,utc_time,POWER"))
+        self.assertEqual(over_smb, read(os.path.join(self.m.mnt, *parts)))
+        # And the other way round: read locally first, then over SMB.
+        parts = parts[:-1] + ("2024-04-01--2024-04-30.csv",)
+        local = read(os.path.join(self.m.mnt, *parts))
+        self.assertEqual(self.get(*parts), local)
+        # --- .xlsx case: the coordinator adds it here once the views exist
+        # (the workbook twin of the CSV above, fetched over SMB, compared
+        # byte for byte with the local read). ---
+
+    def test_eight_sessions_one_call_per_chunk(self):
+        base = ("demo", "devices", OFFICE, "POWER", "hourly")
+        # Three files in two chunks (a year of hourly data is one chunk).
+        files = ["2024-01-01--2024-01-31.csv", "2024-07-01--2024-07-31.csv",
+                 "2025-02-01--2025-02-28.csv"]
+        before = self.sim.requests("/v3/readings")
+        out = tempfile.mkdtemp(prefix="dexmafs-smbget-")
+        self.addCleanup(shutil.rmtree, out, True)
+        results = [None] * 8
+
+        def session(i):
+            cmds = "; ".join('get "%s" "%s"' % (smb_path(*base, f), os.path.join(out, "%d-%s" % (i, f)))
+                             for f in files)
+            results[i] = self.smbd.client("dexma", cmds, check=False)
+
+        threads = [threading.Thread(target=session, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for r in results:
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        readings = self.sim.requests("/v3/readings")[len(before):]
+        queries = [tuple(sorted(e["query"].items())) if isinstance(e["query"], dict)
+                   else e["query"] for e in readings]
+        # One readings call per chunk: two chunks, each asked once.
+        self.assertEqual(len(readings), 2, queries)
+        self.assertEqual(len(set(map(str, queries))), 2)
+        for f in files:
+            local = read(os.path.join(self.m.mnt, *base, f))
+            for i in range(8):
+                self.assertEqual(read(os.path.join(out, "%d-%s" % (i, f))), local)
+
+    def test_probes_cost_no_call(self):
+        dev = ("demo", "devices", "Warehouse Water (1200004)")
+        csv = dev + ("WATERVOL", "hourly", "2024-05-01--2024-05-31.csv")
+        self.get(*csv)  # the file probed below is there and cached
+        before = self.calls()
+        for d in ((), ("demo",), ("demo", "devices"), dev, dev + ("WATERVOL", "hourly")):
+            for name in ("desktop.ini", "Thumbs.db", "AutoRun.inf", "folder.jpg"):
+                r = self.smb('get "%s" /dev/null' % smb_path(*(d + (name,))), check=False)
+                self.assertIn("NT_STATUS_OBJECT_NAME_NOT_FOUND", r.stdout + r.stderr, name)
+        # Alternate data streams: only the file's own data exists.
+        r = self.smb('allinfo "%s"' % smb_path(*csv))
+        self.assertIn("::$DATA", r.stdout)
+        self.assertNotRegex(r.stdout, r"stream: \[:(?!:\$DATA)")
+        for stream in (":Zone.Identifier", ":Zone.Identifier:$DATA", ":AFP_AfpInfo"):
+            r = self.smb('get "%s%s" /dev/null' % (smb_path(*csv), stream), check=False)
+            self.assertNotEqual(r.returncode, 0, stream)
+            self.assertIn("NT_STATUS_", r.stdout + r.stderr, stream)
+        # Extended attributes, as Samba with store dos attributes would ask.
+        local = os.path.join(self.m.mnt, *csv)
+        for name in ("user.DOSATTRIB", "security.NTACL", "user.DosStream.Zone.Identifier:$DATA",
+                     "system.posix_acl_access", "user.anything"):
+            with self.assertRaises(OSError) as e:
+                os.getxattr(local, name)
+            self.assertEqual(e.exception.errno, errno.ENODATA, name)
+        self.assertEqual(os.listxattr(local), [])
+        self.assertEqual(os.listxattr(self.local("devices")), [])
+        self.assertEqual(self.calls(), before)
+
+    def test_smb_listing_costs_what_a_local_listing_costs(self):
+        # Explorer's listing turns into a stat of every entry; that must
+        # cost what ls -l costs on a mount of its own, nothing more.
+        sub = ("devices", "Lab Main Meter (1200007)", "TEMP", "hourly")
+        # Readings only: other tests of the class may have listed devices/.
+        before = self.calls("/v3/readings")
+        self.smb('cd "%s"; ls' % smb_path("demo", *sub))
+        over_smb = self.calls("/v3/readings") - before
+        with Simulator(tokens={TOKEN: "demo"}) as sim2:
+            m2 = Mount(sim2.url)
+            try:
+                m2.start()
+                r = run(["ls", "-l", os.path.join(m2.root, *sub)])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                local = sim2.count("/v3/readings")
+            finally:
+                m2.cleanup()
+        self.assertGreater(local, 0)
+        self.assertEqual(over_smb, local)
+
+    def test_writes_are_refused_and_nothing_changes(self):
+        hourly = ("demo", "devices", "Outdoor Sensor (1200008)", "TEMP", "hourly")
+        csv = "2024-02-01--2024-02-29.csv"
+        local_dir = os.path.join(self.m.mnt, *hourly)
+        before_names = sorted(os.listdir(local_dir))
+        before_bytes = read(os.path.join(local_dir, csv))
+        src = tempfile.NamedTemporaryFile(delete=False)
+        src.write(b"x,y\n1,2\n")
+        src.close()
+        self.addCleanup(os.unlink, src.name)
+        d = smb_path(*hourly)
+        for cmd in ('put "%s" "%s\\new.csv"' % (src.name, d),
+                    'put "%s" "%s\\%s"' % (src.name, d, csv),
+                    'mkdir "%s\\newdir"' % d,
+                    'rm "%s\\%s"' % (d, csv),
+                    'rmdir "%s"' % d,
+                    'rename "%s\\%s" "%s\\moved.csv"' % (d, csv, d),
+                    'mkdir "demo\\x"'):
+            r = self.smb(cmd, check=False)
+            out = r.stdout + r.stderr
+            self.assertRegex(out, r"NT_STATUS_(ACCESS_DENIED|MEDIA_WRITE_PROTECTED|"
+                             r"NETWORK_ACCESS_DENIED)", cmd)
+        self.assertEqual(sorted(os.listdir(local_dir)), before_names)
+        self.assertEqual(read(os.path.join(local_dir, csv)), before_bytes)
+        self.assertEqual(self.get(*hourly, csv), before_bytes)
+
+
+if __name__ == "__main__":
+    main()
