@@ -47,7 +47,7 @@ class Smbd:
     own temporary directory, and its passdb holds one user (an existing
     account, so /etc/passwd is not touched)."""
 
-    def __init__(self, shares):
+    def __init__(self, shares, start=True):
         self.tmp = tempfile.mkdtemp(prefix="dexmafs-smbd-")
         os.chmod(self.tmp, 0o755)
         self.port = free_port()
@@ -80,6 +80,11 @@ class Smbd:
 """.format(port=self.port, **dirs)
         with open(self.conf, "w") as f:
             f.write(glob + "\n" + shares)
+        self.proc = None
+        if start:
+            self.start()
+
+    def start(self):
         r = subprocess.run(["smbpasswd", "-c", self.conf, "-a", "-s", USER],
                            input="%s\n%s\n" % (PASSWORD, PASSWORD), capture_output=True,
                            text=True)
@@ -88,7 +93,8 @@ class Smbd:
         self.out = open(os.path.join(self.tmp, "smbd.out"), "w")
         self.proc = subprocess.Popen(
             ["smbd", "--foreground", "--no-process-group", "--debug-stdout", "-s", self.conf],
-            stdout=self.out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=self.out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)  # smbd signals its process group when it stops
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -114,6 +120,9 @@ class Smbd:
         return r
 
     def close(self):
+        if self.proc is None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -357,6 +366,161 @@ class SambaTest(unittest.TestCase):
         self.assertEqual(sorted(os.listdir(local_dir)), before_names)
         self.assertEqual(read(os.path.join(local_dir, csv)), before_bytes)
         self.assertEqual(self.get(*hourly, csv), before_bytes)
+
+
+def readme_section(title):
+    """The text of the README's section "## title", up to the next one."""
+    with open(README, encoding="utf-8") as f:
+        text = f.read()
+    start = text.index("\n## %s\n" % title)
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end > 0 else len(text)]
+
+
+def code_blocks(section):
+    """The section's indented blocks, each a list of lines (indent removed)."""
+    blocks, cur = [], []
+    for line in section.splitlines() + [""]:
+        if line.startswith("    "):
+            cur.append(line[4:])
+        elif cur and not line.strip():
+            blocks.append(cur)
+            cur = []
+    return blocks
+
+
+def unit_settings(path):
+    """[Service] settings of a unit file: name -> list of values."""
+    out, section = {}, None
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("["):
+                section = line
+            elif section == "[Service]" and "=" in line and not line.startswith("#"):
+                k, v = line.split("=", 1)
+                out.setdefault(k, []).append(v)
+    return out
+
+
+class ReadmeTest(unittest.TestCase):
+    """Follows the README's "Serving a team" word for word, with every
+    absolute path moved under a temporary directory. What cannot run here is
+    done by what stands for it, and nothing else: "apt install" by the
+    built binary (tests/package.sh installs the real package), "systemctl
+    enable --now dexmafs" by doing what dist/dexmafs.service says
+    (CacheDirectory=, LoadCredential=, ExecStartPre=, ExecStart=, and
+    ExecStop= at the end; as root, since this machine's /dev/fuse is not
+    open to others), "systemctl restart smbd" by starting a private smbd.
+    The config gets one line more, the simulator's api_url."""
+
+    def setUp(self):
+        if not fuse_available() or not shutil.which("smbd") or not shutil.which("smbclient"):
+            self.skipTest("needs /dev/fuse, smbd and smbclient")
+        self.sim = Simulator(tokens={TOKEN: "demo"})
+        self.sim.__enter__()
+        self.addCleanup(self.sim.__exit__, None, None, None)
+        self.tmp = tempfile.mkdtemp(prefix="dexmafs-readme-")
+        os.chmod(self.tmp, 0o755)
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.smbd = Smbd("", start=False)
+        self.addCleanup(self.smbd.close)
+        self.paths = [("/usr/share/doc/dexmafs/examples", os.path.join(ROOT, "dist")),
+                      ("/etc/samba", self.smbd.tmp)]
+        for p in ("/etc/dexmafs", "/var/cache/dexmafs", "/srv/dexma"):
+            self.paths.append((p, self.tmp + p))
+        os.makedirs(self.tmp + "/etc", exist_ok=True)
+        self.section = readme_section("Serving a team")
+        self.blocks = code_blocks(self.section)
+
+    def subst(self, text):
+        for old, new in self.paths:
+            text = text.replace(old, new)
+        return text
+
+    def sh(self, line):
+        r = subprocess.run(["sh", "-ec", self.subst(line)], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, "%s: %s" % (line, r.stderr))
+
+    def block(self, first):
+        found = [b for b in self.blocks if b[0].startswith(first)]
+        self.assertEqual(len(found), 1, "one README block starting with %r" % first)
+        return found[0]
+
+    def start_unit(self):
+        """What systemd does for dexmafs.service, as root."""
+        unit = unit_settings(UNIT + ".in")
+        self.assertEqual(unit["User"], ["dexmafs"])
+        for d in unit["CacheDirectory"]:
+            os.makedirs(self.subst("/var/cache/" + d), mode=0o700, exist_ok=True)
+        creds = os.path.join(self.tmp, "credentials")
+        os.mkdir(creds)
+        for spec in unit["LoadCredential"]:
+            name, src = spec.split(":", 1)
+            src = self.subst(src)
+            for f in os.listdir(src):
+                dst = os.path.join(creds, "%s_%s" % (name, f))
+                shutil.copyfile(os.path.join(src, f), dst)
+                os.chmod(dst, 0o400)
+        for cmd in unit.get("ExecStartPre", []):
+            self.sh(cmd.lstrip("+-"))
+        argv = shlex.split(self.subst(unit["ExecStart"][0].replace(
+            "@BINDIR@", os.path.dirname(find_dexmafs()))))
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CREDENTIALS_DIRECTORY": creds}
+        r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)  # Type=forking: mounted, detached
+        stops = [self.subst(c.lstrip("+-")) for c in unit["ExecStop"]]
+        self.addCleanup(lambda: [subprocess.run(["sh", "-c", c]) for c in stops])
+        return argv[-1]
+
+    def test_serving_a_team_as_the_readme_says(self):
+        setup = self.block("apt install ")
+        config = self.block("# /etc/dexmafs/config")
+        samba = self.block("cp /usr/share/doc/dexmafs/examples/smb-dexmafs.conf")
+        mnt = None
+        for line in setup:
+            if line.startswith("apt install "):
+                continue  # the built binary stands in for the package
+            if line == "systemctl enable --now dexmafs":
+                # The config the README lists, plus the simulator's address.
+                os.makedirs(self.subst("/etc/dexmafs"), exist_ok=True)
+                with open(self.subst("/etc/dexmafs/config"), "w") as f:
+                    f.write("\n".join(config[1:]) + "\napi_url = %s\n" % self.sim.url)
+                mnt = self.start_unit()
+                continue
+            self.sh(line)
+        self.assertEqual(mnt, self.subst("/srv/dexma"))
+        with open("/proc/mounts") as f:
+            line = [ln for ln in f if " %s " % mnt in ln][0]
+        self.assertRegex(line, r" fuse\.dexmafs ro,.*default_permissions,allow_other")
+        for line in samba:
+            if line == "systemctl restart smbd":
+                # The share's one absolute path, moved like all the others.
+                copied = os.path.join(self.smbd.tmp, "smb-dexmafs.conf")
+                with open(copied) as f:
+                    text = f.read()
+                with open(copied, "w") as f:
+                    f.write(self.subst(text))
+                self.smbd.start()
+                continue
+            self.sh(line)
+        # What clients see: the README's Windows path, over SMB.
+        m = re.search(r"`\\\\server\\dexma\\([^`]+\.csv)`", self.section)
+        self.assertIsNotNone(m, "the README shows a \\\\server\\dexma path")
+        rel = m.group(1)
+        with tempfile.TemporaryDirectory() as d:
+            dst = os.path.join(d, "got.csv")
+            self.smbd.client("dexma", 'get "%s" "%s"' % (rel, dst))
+            got = read(dst)
+        self.assertEqual(got, read(os.path.join(mnt, *rel.split("\\"))))
+        self.assertTrue(got.startswith(b"local_time,utc_time,EACTIVE (kWh)\n"))
+        r = self.smbd.client("dexma", "cd acme\\devices; ls")
+        self.assertIn("Main Meter (1200001)", listing_names(r.stdout))
+        r = self.smbd.client("dexma", 'mkdir "acme\\new"', check=False)
+        self.assertIn("NT_STATUS_", r.stdout + r.stderr)
+        self.assertNotIn("new", os.listdir(os.path.join(mnt, "acme")))
+        with open(os.path.join(mnt, ".dexmafs", "status")) as f:
+            self.assertIn("acme", f.read())
 
 
 if __name__ == "__main__":
