@@ -9,6 +9,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include "dx_handles.h"
 #include "dx_tree.h"
 #include "ops.h"
 
@@ -65,14 +66,38 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	/* No writes ever: no need for the kernel to ask about writeback. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* File handles (NFS, open_by_handle_at) of inodes the kernel no longer
+	 * has come as lookups of "." and ".."; the tree answers them. */
+	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
+		conn->want |= FUSE_CAP_EXPORT_SUPPORT;
+}
+
+/* LOOKUP of "." or ".." in a node: a file handle being resolved. */
+static void lookup_by_ino(fuse_req_t req, fuse_ino_t ino, int parent)
+{
+	struct fuse_entry_param e;
+	struct dx_attr a;
+	int rc = dx_tree_lookup_ino(tree_of(req), ino, parent, &a);
+
+	if (rc) {
+		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
+		return;
+	}
+	to_entry(&a, &e);
+	fuse_reply_entry(req, &e);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
 	struct dx_attr a;
-	int rc = dx_tree_lookup(tree_of(req), parent, name, &a);
+	int rc;
 
+	if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))) {
+		lookup_by_ino(req, parent, name[1] == '.');
+		return;
+	}
+	rc = dx_tree_lookup(tree_of(req), parent, name, &a);
 	if (rc == -ENOENT) {
 		memset(&e, 0, sizeof(e));
 		e.entry_timeout = NEGATIVE_TIMEOUT;

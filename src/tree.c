@@ -14,6 +14,7 @@
 
 #include "dx_log.h"
 #include "dx_names.h"
+#include "handles.h"
 #include "tree_impl.h"
 
 static const char *const energy_sources[] = {
@@ -41,6 +42,7 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 	for (size_t i = 0; i < 8; i++)
 		dx_buf_init(&t->rendered[i].content, (size_t)1 << 30);
 	t->started_at = dx_tree_now(t);
+	t->handles = dx_handles_new(t);
 	if (dx_node_ref(t, &root)) {
 		dx_tree_free(t);
 		return -ENOMEM;
@@ -55,6 +57,7 @@ void dx_tree_free(struct dx_tree *t)
 
 	if (!t)
 		return;
+	dx_handles_free(t, t->handles);
 	dx_tree_memo_clear(t);
 	for (i = 0; i < t->nbuckets; i++) {
 		struct node *n, *next;
@@ -306,6 +309,7 @@ int dx_tree_lookup(struct dx_tree *t, uint64_t parent, const char *name,
 	if ((rc = resolve(t, &p, name, &c)))
 		return rc;
 	c.ino = dx_node_ino(t, &c);
+	c.parent = parent;
 	if ((rc = dx_node_attr(t, &c, out, NULL)))
 		return rc;
 	return dx_node_ref(t, &c);
@@ -539,6 +543,7 @@ int dx_tree_readdir(struct dx_tree *t, uint64_t ino, int plus, struct dx_dirlist
 		if (rc)
 			break;
 		c.ino = dx_node_ino(t, &c);
+		c.parent = ino;
 		d->attr.ino = c.ino;
 		d->attr.type = dx_kind_is_dir(c.kind) ? DX_DIR : dx_kind_is_link(c.kind) ? DX_LNK : DX_REG;
 		d->plus = 0;
