@@ -232,6 +232,10 @@ class SambaTest(unittest.TestCase):
         r = self.smb('cd "demo\\devices\\Main Meter (1200001)\\EACTIVE\\hourly"; ls')
         names = listing_names(r.stdout)
         self.assertIn("2024-10-01--2024-10-31.csv", names)
+        # The DOS read-only attribute, from the modes (map readonly).
+        attrs = re.findall(r"^  \S+\.csv\s+([A-Z]+)\s+\d+ ", r.stdout, re.M)
+        self.assertEqual(len(attrs), len(names))
+        self.assertTrue(all("R" in a for a in attrs), attrs)
         self.assertEqual(sorted(names),
                          sorted(os.listdir(self.local("devices", "Main Meter (1200001)",
                                                       "EACTIVE", "hourly"))))
