@@ -21,7 +21,7 @@
 static const char *const value_options[] = {
 	"api_url", "token_file", "cache_dir", "deployment", "time_format",
 	"resolutions", "cache_size", "ttl_meta", "ttl_open", "late_margin",
-	"parallel", "retries", "timeout", "quota_wait", "reserve", NULL
+	"parallel", "retries", "timeout", "quota_wait", "reserve", "formats", "csv_dialect", NULL
 };
 /* allow_other is passed on to FUSE: other users (smbd, nfsd) may read the
  * mount, always with default_permissions, which the daemon always adds. */

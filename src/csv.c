@@ -2,6 +2,7 @@
  * dx_readings.h. dx_readings_release lives here rather than in json.c
  * because every program that holds readings links this module. */
 #include "dx_readings.h"
+#include "render_impl.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -113,7 +114,7 @@ static int format_thousandths(double v, char out[40])
  * point is always '.'. Plain notation is preferred over "1.5e+03" where it
  * reads back the same, because spreadsheets and people read it more
  * easily; exponents stay only for very large or very small values. */
-static void format_number(double v, char out[40])
+void dx_csv_number(double v, char out[40])
 {
 	int p, exp;
 	char alt[40];
@@ -203,7 +204,7 @@ static int append_row(struct dx_buf *out, const struct dx_reading *rd, enum dx_t
 
 	dx_epoch_format(local, lt);
 	dx_epoch_format(rd->utc, ut);
-	format_number(rd->v, num);
+	dx_csv_number(rd->v, num);
 	switch (fmt) {
 	case DX_TIME_LOCAL_UTC: {
 		/* The default format, built by hand: this is the hot loop. */

@@ -15,6 +15,7 @@
 #include <fuse_lowlevel.h>
 
 #include "dx_config.h"
+#include "dx_lists.h"
 #include "options.h"
 
 #define OPT(t, p) { t, offsetof(struct dx_options, p), 1 }
@@ -27,6 +28,8 @@ static const struct fuse_opt option_spec[] = {
 	OPT("deployment=%s", deployment),
 	OPT("time_format=%s", time_format),
 	OPT("resolutions=%s", resolutions),
+	OPT("formats=%s", formats),
+	OPT("csv_dialect=%s", csv_dialect),
 	OPT("cache_size=%s", cache_size),
 	OPT("offline", offline),
 	OPT("allow_insecure_http", allow_insecure_http),
@@ -60,7 +63,10 @@ void dx_options_help(void)
 	       "    deployment=NAME        directory name of the deployment (default)\n"
 	       "    offline                never call the API; serve what is cached\n"
 	       "    time_format=F          local_utc (default), local, utc, iso, epoch\n"
-	       "    resolutions=LIST       listed resolutions (15min,hourly,daily,monthly)\n"
+	       "    resolutions=LIST       listed resolutions, '+' between items\n"
+	       "                           (15min+hourly+daily+monthly)\n"
+	       "    formats=LIST           listed twins of readings files (csv+xlsx+svg)\n"
+	       "    csv_dialect=D          standard (default) or eu (';', decimal comma, BOM)\n"
 	       "    cache_size=N[KMG]      cache size cap (1G)\n"
 	       "    ttl_meta=S             seconds listings stay fresh (86400)\n"
 	       "    ttl_open=S             seconds open periods stay fresh (900)\n"
@@ -96,8 +102,10 @@ static const struct fuse_opt collect_spec[] = {
 	FUSE_OPT_KEY("config=", KEY_OURS), FUSE_OPT_KEY("cache_dir=", KEY_OURS),
 	FUSE_OPT_KEY("deployment=", KEY_OURS), FUSE_OPT_KEY("time_format=", KEY_OURS),
 	FUSE_OPT_KEY("resolutions=", KEY_OURS), FUSE_OPT_KEY("cache_size=", KEY_OURS),
+	FUSE_OPT_KEY("formats=", KEY_OURS), FUSE_OPT_KEY("csv_dialect=", KEY_OURS),
 	FUSE_OPT_KEY("offline", KEY_OURS), FUSE_OPT_KEY("allow_insecure_http", KEY_OURS),
-	FUSE_OPT_KEY("allow_other", KEY_OURS), FUSE_OPT_KEY("ttl_meta=", KEY_OURS), FUSE_OPT_KEY("ttl_open=", KEY_OURS),
+	FUSE_OPT_KEY("allow_other", KEY_OURS),
+	FUSE_OPT_KEY("ttl_meta=", KEY_OURS), FUSE_OPT_KEY("ttl_open=", KEY_OURS),
 	FUSE_OPT_KEY("late_margin=", KEY_OURS), FUSE_OPT_KEY("parallel=", KEY_OURS),
 	FUSE_OPT_KEY("retries=", KEY_OURS), FUSE_OPT_KEY("timeout=", KEY_OURS),
 	FUSE_OPT_KEY("quota_wait=", KEY_OURS), FUSE_OPT_KEY("reserve=", KEY_OURS),
@@ -130,6 +138,21 @@ static int ignored(const char *opt)
 	return 0;
 }
 
+/* "-o resolutions=raw,hourly" reaches us split at the comma: a bare
+ * resolution or format name is the tail of such a list, so say how to
+ * write it rather than let libfuse call it an unknown option. */
+static int list_item(const char *opt)
+{
+	enum dx_res r;
+	enum dx_format f;
+
+	if (dx_res_from_name(opt, &r) && dx_format_from_name(opt, &f))
+		return 0;
+	fprintf(stderr, "dexmafs: -o %s: separate list items with '+' "
+		"(resolutions=raw+hourly, formats=csv+svg)\n", opt);
+	return 1;
+}
+
 static int collect_one(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
 	struct collect *c = data;
@@ -147,6 +170,10 @@ static int collect_one(void *data, const char *arg, int key, struct fuse_args *o
 		c->version = 1;
 		return 1;
 	case FUSE_OPT_KEY_OPT:
+		if (list_item(arg)) {
+			c->failed = 1;
+			return 0;
+		}
 		return ignored(arg) ? 0 : 1;
 	case FUSE_OPT_KEY_NONOPT:
 		if (++c->nonopts == 1 && !(c->first = strdup(arg)))
@@ -377,27 +404,46 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* A '+'-separated list (see dx_lists.h) of resolution names. */
 static int parse_resolutions(const char *list, unsigned *mask)
 {
-	char *copy = strdup(list), *tok, *save = NULL;
-	int rc = 0;
+	const char *names[DX_RES_COUNT];
+	char bad[64];
 
-	if (!copy)
+	for (int r = 0; r < DX_RES_COUNT; r++)
+		names[r] = dx_res_name((enum dx_res)r);
+	if (!dx_list_mask(list, names, DX_RES_COUNT, mask, bad, sizeof(bad)))
+		return 0;
+	fprintf(stderr, "dexmafs: unknown resolution '%s' in -o resolutions (a list such as "
+		"raw+hourly of: raw 5min 10min 15min 30min hourly daily weekly monthly)\n", bad);
+	return -1;
+}
+
+static int parse_formats(const char *list, unsigned *mask)
+{
+	const char *names[DX_FORMAT_COUNT];
+	char bad[64];
+
+	for (int f = 0; f < DX_FORMAT_COUNT; f++)
+		names[f] = dx_format_name((enum dx_format)f);
+	if (!dx_list_mask(list, names, DX_FORMAT_COUNT, mask, bad, sizeof(bad)))
+		return 0;
+	fprintf(stderr, "dexmafs: unknown format '%s' in -o formats (a list such as csv+svg "
+		"of: csv xlsx svg)\n", bad);
+	return -1;
+}
+
+static int parse_views(struct dx_options *o)
+{
+	if (parse_resolutions(o->resolutions, &o->listed_res) ||
+	    parse_formats(o->formats, &o->listed_formats))
 		return -1;
-	*mask = 0;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		enum dx_res r;
-
-		if (dx_res_from_name(tok, &r)) {
-			fprintf(stderr, "dexmafs: unknown resolution '%s' in -o resolutions "
-				"(raw 5min 10min 15min 30min hourly daily weekly monthly)\n", tok);
-			rc = -1;
-			break;
-		}
-		*mask |= 1u << r;
+	if (dx_csv_dialect_from_name(o->csv_dialect, &o->dialect)) {
+		fprintf(stderr, "dexmafs: unknown csv_dialect '%s' (standard, eu)\n",
+			o->csv_dialect);
+		return -1;
 	}
-	free(copy);
-	return rc;
+	return 0;
 }
 
 static int valid_dep_name(const char *s)
@@ -412,7 +458,9 @@ int dx_options_finish(struct dx_options *o)
 	if (set_default(&o->api_url, "https://api.dexma.com/v3") ||
 	    set_default(&o->deployment, "default") ||
 	    set_default(&o->time_format, "local_utc") ||
-	    set_default(&o->resolutions, "15min,hourly,daily,monthly") ||
+	    set_default(&o->resolutions, "15min+hourly+daily+monthly") ||
+	    set_default(&o->formats, "csv+xlsx+svg") ||
+	    set_default(&o->csv_dialect, "standard") ||
 	    set_default(&o->cache_size, "1G") || default_cache_dir(o))
 		return -1;
 	if (dx_timefmt_from_name(o->time_format, &o->timefmt)) {
@@ -420,7 +468,7 @@ int dx_options_finish(struct dx_options *o)
 			o->time_format);
 		return -1;
 	}
-	if (parse_resolutions(o->resolutions, &o->listed_res))
+	if (parse_views(o))
 		return -1;
 	if (parse_size(o->cache_size, &o->cache_bytes)) {
 		fprintf(stderr, "dexmafs: bad cache_size '%s' (e.g. 512M, 1G; at least 1M)\n", o->cache_size);
@@ -461,6 +509,8 @@ void dx_options_release(struct dx_options *o)
 	free(o->deployment);
 	free(o->time_format);
 	free(o->resolutions);
+	free(o->formats);
+	free(o->csv_dialect);
 	free(o->cache_size);
 	free(o->source);
 	free(o->config_used);

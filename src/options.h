@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "dx_readings.h"
+#include "dx_render.h"
 
 struct fuse_args;
 
@@ -29,7 +30,9 @@ struct dx_options {
 	char *cache_dir;
 	char *deployment;
 	char *time_format;
-	char *resolutions;
+	char *resolutions;  /* a list: see dx_lists.h */
+	char *formats;      /* a list of csv, xlsx, svg */
+	char *csv_dialect;
 	char *cache_size;
 	int offline;
 	int allow_insecure_http;
@@ -43,6 +46,8 @@ struct dx_options {
 	/* Derived by dx_options_finish(). */
 	enum dx_timefmt timefmt;
 	unsigned listed_res;
+	unsigned listed_formats;  /* bit 1 << DX_FORMAT_* for each listed twin */
+	enum dx_csv_dialect dialect;
 	uint64_t cache_bytes;
 	struct dx_mount_dep *deps;
 	size_t ndeps;

@@ -1,0 +1,140 @@
+/* A view's series side by side as one CSV, in either dialect; see
+ * dx_render.h. The fields are written as csv.c writes them, so a column
+ * matches the per-parameter file byte for byte. */
+#include "render_impl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dialect {
+	char sep;
+	char decimal;
+	const char *bom;
+	const char *specials;  /* characters that make a field need quotes */
+};
+
+static const struct dialect dialects[DX_CSV_DIALECT_COUNT] = {
+	[DX_CSV_STANDARD] = { ',', '.', "", ",\"\r\n" },
+	[DX_CSV_EU] = { ';', ',', "\xEF\xBB\xBF", ";\"\r\n" },
+};
+
+/* The time columns of each format, by name, separated by '|'. */
+static const char *const time_columns[DX_TIME_COUNT] = {
+	[DX_TIME_LOCAL_UTC] = "local_time|utc_time",
+	[DX_TIME_LOCAL] = "local_time",
+	[DX_TIME_UTC] = "utc_time",
+	[DX_TIME_ISO] = "time",
+	[DX_TIME_EPOCH] = "epoch",
+};
+
+static int append_field(struct dx_buf *out, const struct dialect *d, const char *s)
+{
+	int rc;
+
+	if (!strpbrk(s, d->specials))
+		return dx_buf_puts(out, s);
+	rc = dx_buf_puts(out, "\"");
+	for (const char *q; !rc && (q = strchr(s, '"')); s = q + 1) {
+		rc = dx_buf_append(out, s, (size_t)(q - s + 1));
+		if (!rc)
+			rc = dx_buf_puts(out, "\"");
+	}
+	if (!rc)
+		rc = dx_buf_puts(out, s);
+	if (!rc)
+		rc = dx_buf_puts(out, "\"");
+	return rc;
+}
+
+static int append_header(struct dx_buf *out, const struct dialect *d, const struct dx_view *v)
+{
+	int rc = dx_buf_puts(out, d->bom);
+
+	for (const char *c = time_columns[v->timefmt]; !rc && *c; c++)
+		rc = dx_buf_append(out, *c == '|' ? &d->sep : c, 1);
+	for (size_t i = 0; !rc && i < v->nseries; i++) {
+		rc = dx_buf_append(out, &d->sep, 1);
+		if (!rc)
+			rc = append_field(out, d, v->series[i].label ? v->series[i].label : "");
+	}
+	return rc ? rc : dx_buf_puts(out, "\n");
+}
+
+static int append_times(struct dx_buf *out, const struct dialect *d, enum dx_timefmt fmt,
+			const struct dx_reading *at)
+{
+	char lt[20], ut[20];
+	int off = at->offset_min < 0 ? -at->offset_min : at->offset_min;
+
+	dx_epoch_format(at->utc + (int64_t)at->offset_min * 60, lt);
+	dx_epoch_format(at->utc, ut);
+	switch (fmt) {
+	case DX_TIME_LOCAL_UTC:
+		return dx_buf_printf(out, "%s%c%s", lt, d->sep, ut);
+	case DX_TIME_LOCAL:
+		return dx_buf_puts(out, lt);
+	case DX_TIME_UTC:
+		return dx_buf_puts(out, ut);
+	case DX_TIME_ISO:
+		lt[10] = 'T';
+		return dx_buf_printf(out, "%s%c%02d:%02d", lt, at->offset_min < 0 ? '-' : '+',
+				     off / 60, off % 60);
+	case DX_TIME_EPOCH:
+	default:
+		return dx_buf_printf(out, "%" PRId64, at->utc);
+	}
+}
+
+static int append_row(struct dx_buf *out, const struct dialect *d, const struct dx_view *v,
+		      const struct dx_reading *const *cells, const struct dx_reading *at)
+{
+	char num[40], *point;
+	int rc = append_times(out, d, v->timefmt, at);
+
+	for (size_t i = 0; !rc && i < v->nseries; i++) {
+		rc = dx_buf_append(out, &d->sep, 1);
+		if (rc || !cells[i])
+			continue;
+		dx_csv_number(cells[i]->v, num);
+		if ((point = strchr(num, '.')))
+			*point = d->decimal;
+		rc = dx_buf_puts(out, num);
+	}
+	return rc ? rc : dx_buf_puts(out, "\n");
+}
+
+int dx_render_csv(const struct dx_view *v, struct dx_buf *out)
+{
+	const struct dialect *d;
+	const struct dx_reading **cells;
+	struct dx_reading at;
+	struct dx_merge m;
+	locale_t c_locale, previous;
+	int rc;
+
+	if ((unsigned)v->timefmt >= DX_TIME_COUNT || (unsigned)v->dialect >= DX_CSV_DIALECT_COUNT)
+		return -EINVAL;
+	d = &dialects[v->dialect];
+	cells = calloc(v->nseries ? v->nseries : 1, sizeof(*cells));
+	c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+	rc = dx_merge_init(&m, v);
+	if (!cells || c_locale == (locale_t)0 || rc) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* As in csv.c: numbers never follow the process's LC_NUMERIC. */
+	previous = uselocale(c_locale);
+	rc = append_header(out, d, v);
+	while (!rc && dx_merge_next(&m, cells, &at))
+		rc = append_row(out, d, v, cells, &at);
+	uselocale(previous);
+out:
+	dx_merge_release(&m);
+	if (c_locale != (locale_t)0)
+		freelocale(c_locale);
+	free(cells);
+	return rc;
+}
