@@ -148,9 +148,18 @@ class NfsHandleTest(MountTestCase):
         # what came after.
         m = self.mount()
         files, dirs, want = self.sample(m)
+        # A file that no listing shows: its node is the newest, its record
+        # still waits in the batch.
+        odd = os.path.join(m.root, "devices", MAIN, "EACTIVE", "hourly",
+                           "2024-10-05--2024-10-06.csv")
+        with open(odd, "rb") as f:
+            want[odd] = f.read()
+        files.append(odd)
         handles = {p: name_to_handle(p) for p in files + dirs}
         time.sleep(1.2)
-        os.stat(os.path.join(m.root, "supplies"))  # a new entry: the batch is written
+        # A new entry a second later (a bare id, never listed): the batch is
+        # written.
+        os.lstat(os.path.join(m.root, "devices", "1200002"))
         cache = m.cache_dir
         m.kill9()
         m2 = Mount(self.sim.url, cache_dir=cache)
