@@ -114,11 +114,17 @@ struct dx_readings_req {
 int dx_client_readings(struct dx_client *c, const struct dx_readings_req *req,
 		       enum dx_priority prio, struct dx_buf *out);
 
+/* One GET /readings of a path already built and escaped by dx_requests
+ * (dx_request_readings). Checked and counted like dx_client_readings. */
+int dx_client_readings_get(struct dx_client *c, const char *path, enum dx_priority prio,
+			   struct dx_buf *out);
+
 /* Appends the path and query of req's GET /readings, relative to api_url:
  * "/readings?device_id=..&parameter_key=..&resolution=..&from=..&to=.."
  * and "&operation=.." when set. -EINVAL when the key is empty or the range
  * is reversed or too long: the API's `to` (the last day at 23:59:59) must
- * come before from + dx_res_span_months(res) months. Pure. */
+ * come before from + dx_res_span_months(res) months. Pure; the spelling is
+ * dx_request_readings_path's (dx_requests.h). */
 int dx_client_readings_path(const struct dx_readings_req *req, struct dx_buf *out);
 
 /* The mount-time check: one cheap call (GET /locations?limit=1) that tells

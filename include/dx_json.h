@@ -16,6 +16,7 @@ enum dx_entity_kind {
 	DX_ENT_DEVICE,     /* /devices items */
 	DX_ENT_PARAMETER,  /* /parameters?device_id= items */
 	DX_ENT_SUPPLY,     /* /utility/supplies/SOURCE items */
+	DX_ENT_DATASOURCE, /* /datasources items */
 };
 
 /* The fields the tree needs of one list item. Strings are owned by the
@@ -24,6 +25,7 @@ struct dx_entity {
 	int64_t id;
 	char *name;
 	int64_t ref_id;  /* location: parent.id; device: location.id; 0 if none */
+	int64_t ref2_id; /* device: datasource.id; 0 if none */
 	char *key;       /* parameter: key (never NULL for a parameter) */
 	char *units;     /* parameter: units */
 	char *nature;    /* parameter: nature */

@@ -3,7 +3,7 @@
  * It maps inode numbers to what they stand for (a deployment, a location, a
  * device, a parameter, a resolution, a readings file, a JSON file, a link),
  * answers lookups from the parent's cached listing, lists directories and
- * produces file contents. Inode numbers are a hash of the entry's canonical
+ * produces file contents; the data comes through a source (dx_source.h). Inode numbers are a hash of the entry's canonical
  * path built from DEXMA ids, so they are stable across remounts and
  * renames. ops.c turns these calls into FUSE replies.
  *
@@ -17,13 +17,18 @@
 #include <sys/types.h>
 
 #include "dx_buf.h"
+#include "dx_client.h"
 #include "dx_readings.h"
 
 struct dx_tree;
 struct dx_cache;
-struct dx_client;
+struct dx_source;
 
 #define DX_ROOT_INO 1
+
+/* The largest file the tree produces (a read into a smaller buffer fails
+ * with -E2BIG). */
+#define DX_TREE_FILE_MAX ((size_t)1 << 30)
 
 struct dx_deployment {
 	const char *name;          /* directory name; borrowed for the tree's life */
@@ -32,6 +37,10 @@ struct dx_deployment {
 
 struct dx_tree_opts {
 	struct dx_cache *cache;            /* borrowed */
+	/* Where the API's bytes come from (borrowed). NULL: the tree makes
+	 * the real source over cache and the deployments' clients. Tests pass
+	 * a fake (dx_source.h); cache may then be NULL. */
+	struct dx_source *source;
 	const struct dx_deployment *deps;  /* borrowed array */
 	size_t ndeps;
 	unsigned listed_res;               /* bit (1u << enum dx_res) per listed resolution */
@@ -74,34 +83,51 @@ struct dx_dirlist {
 	size_t n;
 };
 
+/* Errors common to the calls that may need data (lookup, getattr,
+ * readdir, readlink, read), besides their own:
+ *   -ENOENT   no such entry (also an inode forgotten or never looked up)
+ *   -EIO      the API or the network failed and nothing is kept (or offline)
+ *   -EAGAIN   over quota; at DX_PRIO_BACKGROUND also when the hour's quota
+ *             is down to the reserve
+ *   -ENOMEM, -E2BIG (an answer or a file over its ceiling),
+ *   -ENAMETOOLONG (a request that would not fit, see dx_requests.h)
+ * prio is the priority the caller is served at: DX_PRIO_INTERACTIVE for a
+ * person, DX_PRIO_BACKGROUND for idle-class or niced readers. */
+
 /* Returns a new tree; free with dx_tree_free(). 0 or -ENOMEM. */
 int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out);
 void dx_tree_free(struct dx_tree *t);
 
 /* Resolves name in directory parent. On success the entry's lookup count
- * goes up by one (FUSE semantics; see dx_tree_forget). -ENOENT, -ENOTDIR,
- * or an error of the cache or the client. */
-int dx_tree_lookup(struct dx_tree *t, uint64_t parent, const char *name,
-		   struct dx_attr *out);
+ * goes up by one (FUSE semantics; see dx_tree_forget). -ENOTDIR when parent
+ * is not a directory; the common errors. */
+int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent,
+		   const char *name, struct dx_attr *out);
 
 /* Adds one lookup to a node that already has one (an entry handed out by
- * readdirplus a second time). */
+ * readdirplus a second time). Never fails; an unknown ino is ignored. */
 void dx_tree_lookup_again(struct dx_tree *t, uint64_t ino);
 
-/* Drops n lookups of ino; the node is forgotten at zero. */
+/* Drops n lookups of ino; the node is forgotten at zero. Never fails. */
 void dx_tree_forget(struct dx_tree *t, uint64_t ino, uint64_t n);
 
-int dx_tree_getattr(struct dx_tree *t, uint64_t ino, struct dx_attr *out);
+/* The attributes of ino (a regular file's size needs its content). The
+ * common errors. */
+int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
+		    struct dx_attr *out);
 
 /* Lists a directory, without "." and "..". With plus, every entry gets full
- * attributes and counts one lookup (readdirplus). Free with
- * dx_dirlist_release(). */
-int dx_tree_readdir(struct dx_tree *t, uint64_t ino, int plus,
+ * attributes and counts one lookup (readdirplus); an entry whose attributes
+ * cannot be had is listed without (plus 0). Free with dx_dirlist_release().
+ * -ENOTDIR; the common errors. */
+int dx_tree_readdir(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int plus,
 		    struct dx_dirlist *out);
 void dx_dirlist_release(struct dx_dirlist *list);
 
-/* Copies the target of a symbolic link into out. */
-int dx_tree_readlink(struct dx_tree *t, uint64_t ino, struct dx_buf *out);
+/* Copies the target of a symbolic link into out. -EINVAL when ino is not a
+ * link; the common errors. */
+int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
+		     struct dx_buf *out);
 
 /* Checks that ino is a regular file that may be opened, without producing
  * its content, and tells whether the kernel may keep its pages across
@@ -109,15 +135,18 @@ int dx_tree_readlink(struct dx_tree *t, uint64_t ino, struct dx_buf *out);
 int dx_tree_open(struct dx_tree *t, uint64_t ino, int *keep_cache);
 
 /* Produces the whole content of a regular file into out, and its current
- * attributes into attr (the size matches out->len). */
-int dx_tree_read(struct dx_tree *t, uint64_t ino, struct dx_buf *out,
+ * attributes into attr (the size matches out->len). -EISDIR; the common
+ * errors. */
+int dx_tree_read(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_buf *out,
 		 struct dx_attr *attr);
 
 /* Makes every listing and open period stale (SIGHUP, .dexmafs/refresh)
- * and has the kernel drop what it caches of them. Closed periods stay. */
+ * and has the kernel drop what it caches of them. Closed periods stay.
+ * 0 or -EIO (the cache could not be written). */
 int dx_tree_refresh(struct dx_tree *t);
 
-/* The same for what lies under inode ino only (.dexmafs/refresh.INO). */
+/* The same for what lies under inode ino only (.dexmafs/refresh.INO).
+ * -ENOENT for an inode not known, -EIO, -ENAMETOOLONG. */
 int dx_tree_refresh_ino(struct dx_tree *t, uint64_t ino);
 
 #endif

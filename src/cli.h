@@ -4,8 +4,8 @@
 #define DX_CLI_H
 
 /* dexmafs prefetch [--since DATE] [--until DATE] [--budget N] [--jobs N]
- * [--wait] PATH...: warms the cache of a mounted dexmafs by reading
- * through it (prefetch.c). */
+ * [--wait] [--help] PATH...: warms the cache of a mounted dexmafs by
+ * reading through it at background priority (prefetch.c). */
 int dx_prefetch_main(int argc, char *argv[]);
 
 /* dexmafs token --app-id ID --secret-file FILE --temp-token T

@@ -16,6 +16,7 @@
 #include "dx_json.h"
 #include "dx_log.h"
 #include "dx_quota.h"
+#include "dx_requests.h"
 
 #define PAGE_LIMIT 500
 #define BODY_MAX ((size_t)64 << 20)
@@ -617,48 +618,39 @@ static int validate_readings(const char *buf, size_t len, void *ctx)
 
 int dx_client_readings_path(const struct dx_readings_req *req, struct dx_buf *out)
 {
-	struct dx_date limit;
-	char from[20], to[20];
+	return dx_request_readings_path(req->device_id, req->key, req->res, req->operation,
+					&req->range, out);
+}
+
+int dx_client_readings_get(struct dx_client *c, const char *path, enum dx_priority prio,
+			   struct dx_buf *out)
+{
+	struct dx_buf url;
+	struct call call;
 	int rc;
 
-	if (!req->key || !*req->key || req->res < 0 || req->res >= DX_RES_COUNT)
+	if (!path || path[0] != '/')
 		return -EINVAL;
-	limit = dx_date_add_months(req->range.from, dx_res_span_months(req->res));
-	if (dx_date_cmp(req->range.from, req->range.to) > 0 ||
-	    dx_date_cmp(req->range.to, limit) >= 0)
-		return -EINVAL;
-	dx_range_api_bounds(&req->range, from, to);
-	rc = dx_buf_printf(out, "/readings?device_id=%" PRId64 "&parameter_key=", req->device_id);
-	if (!rc)
-		rc = dx_http_query_escape(out, req->key);
-	if (!rc)
-		rc = dx_buf_printf(out, "&resolution=%s&from=%s&to=%s", dx_res_code(req->res),
-				   from, to);
-	if (!rc && req->operation && *req->operation) {
-		rc = dx_buf_puts(out, "&operation=");
-		if (!rc)
-			rc = dx_http_query_escape(out, req->operation);
+	dx_buf_init(&url, URL_MAX);
+	rc = dx_http_url_join(&url, c->api_url, path, NULL);
+	if (!rc) {
+		call_init(c, &call, CALL_READINGS, prio);
+		rc = get_checked(c, &call, url.data, validate_readings, out);
 	}
+	dx_buf_release(&url);
 	return rc;
 }
 
 int dx_client_readings(struct dx_client *c, const struct dx_readings_req *req,
 		       enum dx_priority prio, struct dx_buf *out)
 {
-	struct dx_buf path, url;
-	struct call call;
+	struct dx_buf path;
 	int rc;
 
 	dx_buf_init(&path, URL_MAX);
-	dx_buf_init(&url, URL_MAX);
 	rc = dx_client_readings_path(req, &path);
 	if (!rc)
-		rc = dx_http_url_join(&url, c->api_url, path.data, NULL);
-	if (!rc) {
-		call_init(c, &call, CALL_READINGS, prio);
-		rc = get_checked(c, &call, url.data, validate_readings, out);
-	}
-	dx_buf_release(&url);
+		rc = dx_client_readings_get(c, path.data, prio, out);
 	dx_buf_release(&path);
 	return rc;
 }

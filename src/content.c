@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "dx_log.h"
+#include "dx_requests.h"
 #include "tree_impl.h"
 
 /* Decoded data kept in memory: enough for every chunk a large rsync walks
@@ -21,7 +22,11 @@
 #define MEMO_MAX_BYTES ((size_t)256 << 20)
 #define LISTING_MAX_BYTES (512u << 20)
 #define READINGS_MAX_BYTES (256u << 20)
-#define CACHE_KEY_MAX 512
+/* How long data served stale, or a listing that failed, is trusted before
+ * the API is tried again. */
+#define FAILED_RETRY_SECONDS 30
+/* Periods are looked for back to this year, no further. */
+#define OLDEST_YEAR 1990
 
 enum memo_kind { MEMO_LISTING, MEMO_READINGS };
 
@@ -38,14 +43,6 @@ struct memo {
 	struct dx_readings readings;
 };
 
-/* What the cache asks the client for on a miss. */
-struct fetch_req {
-	struct dx_client *client;
-	const char *path;               /* listing path, or NULL for readings */
-	struct dx_readings_req readings;
-	int future;                     /* readings wholly after today: no call */
-};
-
 int64_t dx_tree_now(struct dx_tree *t)
 {
 	if (t->opts.now)
@@ -53,18 +50,9 @@ int64_t dx_tree_now(struct dx_tree *t)
 	return (int64_t)time(NULL);
 }
 
-static int fetch(void *ctx, const void *req_, struct dx_buf *out)
+const char *dx_tree_dep_name(const struct dx_tree *t, int dep)
 {
-	const struct fetch_req *req = req_;
-
-	(void)ctx;
-	if (req->future)
-		return dx_buf_puts(out, "{\"values\":[]}");
-	if (!req->client)
-		return -EIO;
-	if (req->path)
-		return dx_client_list(req->client, req->path, DX_PRIO_INTERACTIVE, out);
-	return dx_client_readings(req->client, &req->readings, DX_PRIO_INTERACTIVE, out);
+	return t->opts.deps[dep].name;
 }
 
 static void memo_free(struct memo *m)
@@ -179,19 +167,12 @@ void dx_tree_memo_clear(struct dx_tree *t)
 	free_chain(to_free);
 }
 
-static int make_key(char *key, size_t size, struct dx_tree *t, int dep, const char *path)
-{
-	int n = snprintf(key, size, "%s|%s", t->opts.deps[dep].name, path);
-
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
 /* How long decoded data may be trusted without asking the cache again. */
 static int64_t valid_until(const struct dx_cache_policy *p,
 			   const struct dx_cache_info *info, int64_t now)
 {
 	if (info->stale)
-		return now + 30;  /* served stale: try the API again soon */
+		return now + FAILED_RETRY_SECONDS;  /* served stale: try the API again soon */
 	if (info->fetched_at >= p->final_at)
 		return INT64_MAX;
 	return info->fetched_at + p->ttl;
@@ -244,11 +225,11 @@ static int memo_decode(struct memo *m, enum dx_entity_kind ekind, struct dx_buf 
 /* The decoded data of key, with a reference: a valid memo, else the
  * cache's bytes (fetched with req on a miss), decoded and published.
  * info->fetched is 1 only when this call had the API asked. */
-static int memo_load(struct dx_tree *t, const char *key, enum memo_kind kind,
-		     enum dx_entity_kind ekind, const struct dx_cache_policy *policy,
-		     const struct fetch_req *req, size_t max, struct memo **out,
-		     struct dx_cache_info *info)
+static int memo_load(struct dx_tree *t, enum memo_kind kind, enum dx_entity_kind ekind,
+		     const struct dx_cache_policy *policy, const struct dx_request *req,
+		     size_t max, struct memo **out, struct dx_cache_info *info)
 {
+	const char *key = req->key;
 	int64_t now = dx_tree_now(t);
 	struct dx_buf raw;
 	struct memo *m;
@@ -263,7 +244,7 @@ static int memo_load(struct dx_tree *t, const char *key, enum memo_kind kind,
 		return 0;
 	}
 	dx_buf_init(&raw, max);
-	rc = dx_cache_get(t->opts.cache, key, policy, fetch, NULL, req, &raw, info);
+	rc = dx_source_fetch(t->source, req, policy, &raw, info);
 	if (rc)
 		goto out;
 	m = calloc(1, sizeof(*m));
@@ -274,6 +255,9 @@ static int memo_load(struct dx_tree *t, const char *key, enum memo_kind kind,
 	}
 	m->kind = kind;
 	rc = memo_decode(m, ekind, &raw);
+	pthread_mutex_lock(&t->memo_lock);
+	t->json_decodes++;
+	pthread_mutex_unlock(&t->memo_lock);
 	if (rc) {
 		dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", key, strerror(-rc));
 		memo_free(m);
@@ -289,25 +273,94 @@ out:
 	return rc;
 }
 
-int dx_listing_get(struct dx_tree *t, int dep, enum dx_entity_kind kind,
-		   const char *path, const struct dx_listing **out)
+int dx_listing_get(const struct ask *a, enum dx_entity_kind kind, struct dx_request *r,
+		   const struct dx_listing **out)
 {
 	struct dx_cache_policy policy = {
-		.cls = DX_CLASS_LISTING, .final_at = INT64_MAX, .ttl = t->opts.ttl_meta,
+		.cls = DX_CLASS_LISTING, .final_at = INT64_MAX, .ttl = a->t->opts.ttl_meta,
 	};
-	struct fetch_req req = { .client = t->opts.deps[dep].client, .path = path };
 	struct dx_cache_info info;
-	char key[CACHE_KEY_MAX];
 	struct memo *m;
 	int rc;
 
-	rc = make_key(key, sizeof(key), t, dep, path);
-	if (!rc)
-		rc = memo_load(t, key, MEMO_LISTING, kind, &policy, &req, LISTING_MAX_BYTES,
-			       &m, &info);
+	r->prio = a->prio;
+	rc = memo_load(a->t, MEMO_LISTING, kind, &policy, r, LISTING_MAX_BYTES, &m, &info);
 	if (!rc)
 		*out = &m->listing;
 	return rc;
+}
+
+int dx_get_locations(const struct ask *a, int dep, const struct dx_listing **l)
+{
+	struct dx_request r;
+	int rc = dx_request_locations(dx_tree_dep_name(a->t, dep), dep, &r);
+
+	return rc ? rc : dx_listing_get(a, DX_ENT_LOCATION, &r, l);
+}
+
+int dx_get_devices(const struct ask *a, int dep, const struct dx_listing **l)
+{
+	struct dx_request r;
+	int rc = dx_request_devices(dx_tree_dep_name(a->t, dep), dep, &r);
+
+	return rc ? rc : dx_listing_get(a, DX_ENT_DEVICE, &r, l);
+}
+
+/* Publishes an empty listing under key that stays valid for ttl seconds:
+ * a listing that failed and is not asked again before then. */
+static int memo_remember_empty(struct dx_tree *t, const char *key, int64_t ttl,
+			       const struct dx_listing **out)
+{
+	struct memo *m = calloc(1, sizeof(*m));
+
+	if (!m || !(m->key = strdup(key)) || index_listing(&m->listing)) {
+		if (m)
+			free(m->key);
+		free(m);
+		return -ENOMEM;
+	}
+	m->kind = MEMO_LISTING;
+	m->changed_at = m->listing.changed_at = dx_tree_now(t);
+	m->valid_until = m->changed_at + ttl;
+	m->bytes = sizeof(*m);
+	memo_insert(t, m);
+	*out = &m->listing;
+	return 0;
+}
+
+/* GET /datasources is not known to answer every token: when it fails, the
+ * tree names datasources by id, and asks again only after a while (the
+ * listing time for a refusal, a short time for a fault that may pass). */
+int dx_get_datasources(const struct ask *a, int dep, const struct dx_listing **l)
+{
+	struct dx_request r;
+	int rc = dx_request_datasources(dx_tree_dep_name(a->t, dep), dep, &r);
+
+	if (!rc)
+		rc = dx_listing_get(a, DX_ENT_DATASOURCE, &r, l);
+	if (!rc || rc == -ENOMEM || rc == -ENAMETOOLONG)
+		return rc;
+	dx_log(DX_LOG_DEBUG, "%s: %s; datasources are named by id", r.key, strerror(-rc));
+	return memo_remember_empty(a->t, r.key, rc == -ENOENT || rc == -EACCES || rc == -EINVAL ?
+				   a->t->opts.ttl_meta : FAILED_RETRY_SECONDS, l);
+}
+
+int dx_get_parameters(const struct ask *a, int dep, int64_t device,
+		      const struct dx_listing **l)
+{
+	struct dx_request r;
+	int rc = dx_request_parameters(dx_tree_dep_name(a->t, dep), dep, device, &r);
+
+	return rc ? rc : dx_listing_get(a, DX_ENT_PARAMETER, &r, l);
+}
+
+int dx_get_supplies(const struct ask *a, int dep, const char *source,
+		    const struct dx_listing **l)
+{
+	struct dx_request r;
+	int rc = dx_request_supplies(dx_tree_dep_name(a->t, dep), dep, source, &r);
+
+	return rc ? rc : dx_listing_get(a, DX_ENT_SUPPLY, &r, l);
 }
 
 void dx_listing_put(struct dx_tree *t, const struct dx_listing *l)
@@ -373,45 +426,41 @@ static const char *operation_for(const char *key, const char *nature, enum dx_re
 }
 
 /* The decoded readings of one aligned chunk, through memo and cache. */
-static int chunk_get(struct dx_tree *t, int dep, int64_t device, const char *key,
+static int chunk_get(const struct ask *a, int dep, int64_t device, const char *key,
 		     const char *nature, enum dx_res res, const struct dx_range *chunk,
-		     struct memo **out)
+		     struct memo **out, struct changed *changed)
 {
-	struct fetch_req req = { .client = t->opts.deps[dep].client };
+	struct dx_tree *t = a->t;
 	struct dx_cache_policy policy = {
 		.cls = DX_CLASS_READINGS, .ttl = t->opts.ttl_open,
 		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
 	};
 	struct dx_cache_info info;
-	char from[20], to[20], path[CACHE_KEY_MAX], ckey[CACHE_KEY_MAX];
-	const char *op = operation_for(key, nature, res);
+	struct dx_request r;
 	struct dx_date tomorrow;
 	int rc;
 
-	dx_range_api_bounds(chunk, from, to);
-	snprintf(path, sizeof(path),
-		 "/readings?device_id=%" PRId64 "&parameter_key=%s&resolution=%s&from=%s&to=%s&operation=%s",
-		 device, key, dx_res_code(res), from, to, op);
-	rc = make_key(ckey, sizeof(ckey), t, dep, path);
-	if (rc)
-		return rc;
-	req.readings = (struct dx_readings_req){
-		.device_id = device, .key = key, .res = res, .operation = op, .range = *chunk,
-	};
 	/* Ask no further than tomorrow (somewhere it is already tomorrow): no
 	 * `to` in the future, and a chunk wholly in the future costs no call.
 	 * The cache key stays the whole aligned chunk. */
 	tomorrow = dx_date_from_days(dx_date_to_days(dx_date_of_epoch(dx_tree_now(t))) + 1);
-	if (dx_date_cmp(tomorrow, chunk->to) < 0)
-		req.readings.range.to = tomorrow;
-	req.future = dx_date_cmp(req.readings.range.to, chunk->from) < 0;
-	rc = memo_load(t, ckey, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &req,
-		       READINGS_MAX_BYTES, out, &info);
+	rc = dx_request_readings(t->opts.deps[dep].name, dep, device, key, res,
+				 operation_for(key, nature, res), chunk, tomorrow, &r);
+	if (rc)
+		return rc;
+	r.prio = a->prio;
+	rc = memo_load(t, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &r, READINGS_MAX_BYTES,
+		       out, &info);
 	/* An open chunk that came back different: sizes the kernel holds for
 	 * its files are stale now. (A final chunk never changes.) */
 	if (!rc && info.fetched && info.changed_at == info.fetched_at &&
-	    info.fetched_at < policy.final_at)
-		dx_tree_series_changed(t, dep, device, key, res, chunk);
+	    info.fetched_at < policy.final_at) {
+		if (!changed->any || dx_date_cmp(chunk->from, changed->span.from) < 0)
+			changed->span.from = chunk->from;
+		if (!changed->any || dx_date_cmp(chunk->to, changed->span.to) > 0)
+			changed->span.to = chunk->to;
+		changed->any = 1;
+	}
 	return rc;
 }
 
@@ -420,81 +469,98 @@ static int month_index(struct dx_date d)
 	return d.year * 12 + d.month - 1;
 }
 
-int dx_series_periods(struct dx_tree *t, int dep, int64_t device,
-		      const char *key, const char *nature, enum dx_res res,
-		      struct dx_range **out, size_t *n)
+/* Periods being collected, newest first. */
+struct periods {
+	struct dx_range *v;
+	size_t n, cap;
+	int last;   /* month index of the newest period added, or -1 */
+};
+
+/* Adds the periods of res that the readings of one monthly chunk touch,
+ * newest first; sets *found (readings seen) and *first (the month of the
+ * oldest). 0 or -ENOMEM. */
+static int chunk_periods(const struct dx_readings *r, enum dx_res res, struct periods *p,
+			 size_t *found, int *first)
 {
-	struct dx_date today = dx_date_of_epoch(dx_tree_now(t));
-	struct dx_date probe = today;
-	struct dx_range *periods = NULL;
-	size_t count = 0, cap = 0;
-	int last = -1, rc = 0;
+	size_t i;
+
+	for (i = r->n; i-- > 0;) {
+		const struct dx_reading *v = &r->values[i];
+		struct dx_date d = dx_date_of_epoch(v->utc + (int64_t)v->offset_min * 60);
+		struct dx_range period = dx_period_of(res, d);
+		int idx = month_index(period.from);
+
+		(*found)++;
+		*first = month_index(d);
+		if (idx == p->last)
+			continue;
+		if (p->n == p->cap) {
+			size_t cap = p->cap ? p->cap * 2 : 64;
+			struct dx_range *grown = realloc(p->v, cap * sizeof(*grown));
+
+			if (!grown)
+				return -ENOMEM;
+			p->v = grown;
+			p->cap = cap;
+		}
+		p->v[p->n++] = period;
+		p->last = idx;
+	}
+	return 0;
+}
+
+int dx_series_periods(const struct ask *a, int dep, int64_t device,
+		      const char *key, const char *nature, enum dx_res res,
+		      struct dx_range **out, size_t *n, struct changed *changed)
+{
+	struct dx_date probe = dx_date_of_epoch(dx_tree_now(a->t));
+	struct periods p = { NULL, 0, 0, -1 };
+	int rc = 0;
 
 	/* Walk back one decade chunk of monthly data at a time while the
 	 * oldest month seen is the chunk's first (older data may exist). */
 	for (;;) {
 		struct dx_range chunk = dx_chunk_of(DX_RES_MONTHLY, probe);
 		struct memo *m;
-		size_t i, found = 0;
+		size_t found = 0;
 		int first_in_chunk = -1;
 
-		rc = chunk_get(t, dep, device, key, nature, DX_RES_MONTHLY, &chunk, &m);
+		rc = chunk_get(a, dep, device, key, nature, DX_RES_MONTHLY, &chunk, &m, changed);
 		if (rc)
 			break;
-		for (i = m->readings.n; i-- > 0;) {
-			const struct dx_reading *r = &m->readings.values[i];
-			struct dx_date d = dx_date_of_epoch(r->utc + (int64_t)r->offset_min * 60);
-			struct dx_range p = dx_period_of(res, d);
-			int idx = month_index(p.from);
-
-			found++;
-			first_in_chunk = month_index(d);
-			if (idx == last)
-				continue;
-			if (count == cap) {
-				struct dx_range *np = realloc(periods, (cap ? cap * 2 : 64) * sizeof(*np));
-
-				if (!np) {
-					rc = -ENOMEM;
-					break;
-				}
-				periods = np;
-				cap = cap ? cap * 2 : 64;
-			}
-			periods[count++] = p;
-			last = idx;
-		}
-		memo_release(t, m);
+		rc = chunk_periods(&m->readings, res, &p, &found, &first_in_chunk);
+		memo_release(a->t, m);
 		if (rc || !found || first_in_chunk != month_index(chunk.from) ||
-		    chunk.from.year <= 1990)
+		    chunk.from.year <= OLDEST_YEAR)
 			break;
 		probe = dx_date_from_days(dx_date_to_days(chunk.from) - 1);
 	}
 	if (rc) {
-		free(periods);
+		free(p.v);
 		return rc;
 	}
 	/* Collected newest first; hand them out oldest first. */
-	for (size_t i = 0; i < count / 2; i++) {
-		struct dx_range tmp = periods[i];
+	for (size_t i = 0; i < p.n / 2; i++) {
+		struct dx_range tmp = p.v[i];
 
-		periods[i] = periods[count - 1 - i];
-		periods[count - 1 - i] = tmp;
+		p.v[i] = p.v[p.n - 1 - i];
+		p.v[p.n - 1 - i] = tmp;
 	}
-	*out = periods;
-	*n = count;
+	*out = p.v;
+	*n = p.n;
 	return 0;
 }
 
-int dx_series_csv(struct dx_tree *t, int dep, int64_t device, const char *key,
+int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 		  const char *nature, const char *units, enum dx_res res,
 		  const struct dx_range *range, struct dx_buf *out,
-		  int64_t *mtime, int *closed)
+		  int64_t *mtime, int *closed, struct changed *changed)
 {
+	struct dx_tree *t = a->t;
 	struct dx_range chunks[DX_RANGE_MAX_CHUNKS];
 	struct memo *memos[DX_RANGE_MAX_CHUNKS];
 	struct dx_readings all = { 0 };
-	int64_t end = dx_range_end_epoch(range), changed = 0;
+	int64_t end = dx_range_end_epoch(range), last_change = 0;
 	size_t n, i, got = 0, total = 0;
 	int rc;
 
@@ -502,13 +568,13 @@ int dx_series_csv(struct dx_tree *t, int dep, int64_t device, const char *key,
 	if (rc)
 		return -ENOENT;
 	for (i = 0; i < n; i++) {
-		rc = chunk_get(t, dep, device, key, nature, res, &chunks[i], &memos[i]);
+		rc = chunk_get(a, dep, device, key, nature, res, &chunks[i], &memos[i], changed);
 		if (rc)
 			goto out;
 		got++;
 		total += memos[i]->readings.n;
-		if (memos[i]->changed_at > changed)
-			changed = memos[i]->changed_at;
+		if (memos[i]->changed_at > last_change)
+			last_change = memos[i]->changed_at;
 	}
 	if (n == 1) {
 		all = memos[0]->readings;
@@ -530,77 +596,11 @@ int dx_series_csv(struct dx_tree *t, int dep, int64_t device, const char *key,
 	*closed = dx_tree_now(t) >= end + t->opts.late_margin;
 	/* A closed period's time is a function of its range alone, the same
 	 * on every mount; an open one moves when its bytes change. */
-	*mtime = *closed ? end : changed;
+	*mtime = *closed ? end : last_change;
 	if (n != 1)
 		free(all.values);
 out:
 	for (i = 0; i < got; i++)
 		memo_release(t, memos[i]);
 	return rc;
-}
-
-static void format_time(int64_t t, char out[32])
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (t <= 0) {
-		snprintf(out, 32, "unknown");
-		return;
-	}
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
-
-int dx_status_text(struct dx_tree *t, struct dx_buf *out)
-{
-	struct dx_cache_stats cs;
-	char when[32];
-	size_t i;
-	int rc = 0;
-
-	dx_cache_stats(t->opts.cache, &cs);
-	format_time(dx_tree_now(t), when);
-	rc |= dx_buf_printf(out, "time: %s\n", when);
-	if (cs.stale_served)
-		rc |= dx_buf_printf(out, "stale: %" PRIu64 " answers were served from the cache "
-				    "because the API failed or the quota was spent\n", cs.stale_served);
-	rc |= dx_buf_printf(out, "cache: %" PRIu64 " entries, %" PRIu64 " bytes, "
-			    "%" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " stale served, "
-			    "%" PRIu64 " fetch errors, %" PRIu64 " evictions\n",
-			    cs.entries, cs.bytes_used, cs.hits, cs.misses,
-			    cs.stale_served, cs.fetch_errors, cs.evictions);
-	for (i = 0; i < t->opts.ndeps; i++) {
-		const struct dx_deployment *d = &t->opts.deps[i];
-		struct dx_client_stats s;
-		char hr[32], dr[32], bl[32];
-
-		rc |= dx_buf_printf(out, "\ndeployment: %s\n", d->name);
-		if (!d->client) {
-			rc |= dx_buf_puts(out, "api: offline (no calls are made)\n");
-			continue;
-		}
-		dx_client_stats(d->client, &s);
-		format_time(s.quota.hour_reset_at, hr);
-		format_time(s.quota.day_reset_at, dr);
-		format_time(s.quota.blocked_until, bl);
-		rc |= dx_buf_printf(out,
-			"api: %s\n"
-			"quota hour: %ld of %ld left, resets %s\n"
-			"quota day: %ld of %ld left, resets %s\n"
-			"reserve: %ld calls kept for interactive use\n"
-			"blocked until: %s\n"
-			"calls: %" PRIu64 " (listings %" PRIu64 ", objects %" PRIu64 ", readings %" PRIu64 ")\n"
-			"429 answers: %" PRIu64 "\nretries: %" PRIu64 "\nerrors: %" PRIu64 "\n"
-			"bytes received: %" PRIu64 "\naverage latency: %" PRIu64 " ms\n",
-			s.quota.blocked_until > dx_tree_now(t) ? "over quota" :
-			s.errors && s.calls == s.errors ? "unreachable" : "reachable",
-			s.quota.hour_remaining, s.quota.hour_limit, hr,
-			s.quota.day_remaining, s.quota.day_limit, dr,
-			s.reserve, s.quota.blocked_until > 0 ? bl : "not blocked",
-			s.calls, s.calls_list, s.calls_object, s.calls_readings,
-			s.status_429, s.retries, s.errors, s.bytes,
-			s.calls ? s.latency_ms_total / s.calls : 0);
-	}
-	return rc ? -ENOMEM : 0;
 }

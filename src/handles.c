@@ -186,9 +186,10 @@ int dx_handles_find(struct dx_tree *t, uint64_t ino, struct node *out)
 	from_saved(&s, out);
 	/* The description must still name this inode: the deployment may
 	 * have been renamed or dropped from the config since. */
-	if (out->dep < 0 || (size_t)out->dep >= t->opts.ndeps || dx_node_ino(t, out) != ino)
+	if (s.kind < 0 || s.kind >= K_COUNT || out->dep < 0 || (size_t)out->dep >= t->opts.ndeps)
 		return -ESTALE;
-	return 0;
+	out->flags = kind_of(t, out)->flags;
+	return dx_node_ino(t, out) == ino ? 0 : -ESTALE;
 }
 
 static int find_node(struct dx_tree *t, uint64_t ino, struct node *out)
@@ -198,8 +199,10 @@ static int find_node(struct dx_tree *t, uint64_t ino, struct node *out)
 	return rc == -ENOENT ? dx_handles_find(t, ino, out) : rc;
 }
 
-int dx_tree_lookup_ino(struct dx_tree *t, uint64_t ino, int parent, struct dx_attr *out)
+int dx_tree_lookup_ino(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int parent,
+		       struct dx_attr *out)
 {
+	struct ask a = { t, prio };
 	struct node n;
 	int rc = find_node(t, ino, &n);
 
@@ -207,7 +210,7 @@ int dx_tree_lookup_ino(struct dx_tree *t, uint64_t ino, int parent, struct dx_at
 		rc = n.parent ? find_node(t, n.parent, &n) : -ESTALE;
 	if (rc)
 		return rc;
-	rc = dx_node_attr(t, &n, out, NULL);
+	rc = dx_node_attr(&a, &n, out, NULL);
 	if (rc)
 		return rc;
 	return dx_node_ref(t, &n);

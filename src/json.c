@@ -77,6 +77,9 @@ static int decode_entity(enum dx_entity_kind kind, json_t *item, struct dx_entit
 		break;
 	case DX_ENT_DEVICE:
 		e->ref_id = ref_id(item, "location");
+		e->ref2_id = ref_id(item, "datasource");
+		break;
+	case DX_ENT_DATASOURCE:
 		break;
 	case DX_ENT_PARAMETER:
 		if (!rc)

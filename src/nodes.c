@@ -14,9 +14,13 @@
 #include "handles.h"
 #include "tree_impl.h"
 
-/* FNV-1a over the node's identity: stable across mounts. */
+/* FNV-1a over every field of the node's identity: stable across mounts.
+ * The row says only which deployment-free kinds leave the deployment out
+ * and which kinds carry a resolution; a range is hashed whenever set. (The
+ * text is the one of earlier versions, so inode numbers did not move.) */
 uint64_t dx_node_ino(const struct dx_tree *t, const struct node *n)
 {
+	const struct kind_row *k = kind_of(t, n);
 	char id[256];
 	char range[DX_RANGE_NAME_MAX] = "";
 	uint64_t h = 1469598103934665603ull;
@@ -24,12 +28,11 @@ uint64_t dx_node_ino(const struct dx_tree *t, const struct node *n)
 
 	if (n->kind == K_ROOT)
 		return DX_ROOT_INO;
-	if (n->kind == K_FILE)
+	if (n->range.from.year)
 		dx_range_format_name(&n->range, range);
 	len = snprintf(id, sizeof(id), "%d|%s|%" PRId64 "|%" PRId64 "|%s|%d|%s",
-		       n->kind, n->kind == K_CTL || n->kind == K_STATUS || n->kind == K_REFRESH ? "" :
-		       t->opts.deps[n->dep].name, n->id, n->id2, n->key,
-		       n->kind == K_RES || n->kind == K_FILE ? (int)n->res : -1, range);
+		       n->kind, k->flags & KF_GLOBAL ? "" : t->opts.deps[n->dep].name,
+		       n->id, n->id2, n->key, k->flags & KF_SERIES ? (int)n->res : -1, range);
 	for (i = 0; i < len && i < (int)sizeof(id); i++) {
 		h ^= (unsigned char)id[i];
 		h *= 1099511628211ull;

@@ -2,9 +2,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
@@ -20,6 +24,34 @@
 static struct dx_tree *tree_of(fuse_req_t req)
 {
 	return ((struct dx_ops_ctx *)fuse_req_userdata(req))->tree;
+}
+
+/* The I/O priority ABI (linux/ioprio.h): a class in the top bits. */
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_CLASS_SHIFT 13
+#define IOPRIO_CLASS_IDLE 3
+/* A reader niced this much or more is background work. */
+#define BACKGROUND_NICE 10
+
+/* The priority a request is served at: background for a reader in the idle
+ * I/O class (ionice -c3) or with nice >= 10, so that it never spends the
+ * reserve; interactive otherwise, and when the reader is gone or unknown. */
+static enum dx_priority prio_of(fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	long io;
+	int nice_value;
+
+	if (!ctx || ctx->pid <= 0)
+		return DX_PRIO_INTERACTIVE;
+	io = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, (int)ctx->pid);
+	if (io >= 0 && (io >> IOPRIO_CLASS_SHIFT) == IOPRIO_CLASS_IDLE)
+		return DX_PRIO_BACKGROUND;
+	errno = 0;
+	nice_value = getpriority(PRIO_PROCESS, (id_t)ctx->pid);
+	if (errno == 0 && nice_value >= BACKGROUND_NICE)
+		return DX_PRIO_BACKGROUND;
+	return DX_PRIO_INTERACTIVE;
 }
 
 static void to_stat(const struct dx_attr *a, struct stat *st)
@@ -77,7 +109,7 @@ static void lookup_by_ino(fuse_req_t req, fuse_ino_t ino, int parent)
 {
 	struct fuse_entry_param e;
 	struct dx_attr a;
-	int rc = dx_tree_lookup_ino(tree_of(req), ino, parent, &a);
+	int rc = dx_tree_lookup_ino(tree_of(req), prio_of(req), ino, parent, &a);
 
 	if (rc) {
 		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
@@ -97,7 +129,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		lookup_by_ino(req, parent, name[1] == '.');
 		return;
 	}
-	rc = dx_tree_lookup(tree_of(req), parent, name, &a);
+	rc = dx_tree_lookup(tree_of(req), prio_of(req), parent, name, &a);
 	if (rc == -ENOENT) {
 		memset(&e, 0, sizeof(e));
 		e.entry_timeout = NEGATIVE_TIMEOUT;
@@ -131,7 +163,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct dx_attr a;
 	struct stat st;
-	int rc = dx_tree_getattr(tree_of(req), ino, &a);
+	int rc = dx_tree_getattr(tree_of(req), prio_of(req), ino, &a);
 
 	(void)fi;
 	if (rc) {
@@ -148,7 +180,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	int rc;
 
 	dx_buf_init(&target, 4096);
-	rc = dx_tree_readlink(tree_of(req), ino, &target);
+	rc = dx_tree_readlink(tree_of(req), prio_of(req), ino, &target);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -179,6 +211,27 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_open(req, fi);
 }
 
+/* Lists the directory of an open handle once, at its first readdir.
+ * 0 or a negative errno. */
+static int dir_list_once(fuse_req_t req, fuse_ino_t ino, struct dirh *d, int plus)
+{
+	int rc;
+
+	if (d->listed)
+		return 0;
+	rc = dx_tree_readdir(tree_of(req), prio_of(req), ino, plus, &d->list);
+	if (rc)
+		return rc;
+	d->sent = calloc(d->list.n + 1, sizeof(*d->sent));
+	if (!d->sent) {
+		dx_dirlist_release(&d->list);
+		return -ENOMEM;
+	}
+	d->listed = 1;
+	d->plus = plus;
+	return 0;
+}
+
 static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		      struct fuse_file_info *fi, int plus)
 {
@@ -186,22 +239,11 @@ static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct dx_tree *t = tree_of(req);
 	char *buf, *p;
 	size_t rem = size;
-	int rc;
+	int rc = dir_list_once(req, ino, d, plus);
 
-	if (!d->listed) {
-		rc = dx_tree_readdir(t, ino, plus, &d->list);
-		if (rc) {
-			fuse_reply_err(req, -rc);
-			return;
-		}
-		d->sent = calloc(d->list.n + 1, sizeof(*d->sent));
-		if (!d->sent) {
-			dx_dirlist_release(&d->list);
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-		d->listed = 1;
-		d->plus = plus;
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
 	}
 	buf = p = malloc(size);
 	if (!buf) {
@@ -324,7 +366,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	pthread_mutex_init(&f->lock, NULL);
 	f->refs = 1;
-	dx_buf_init(&f->content, (size_t)1 << 30);
+	dx_buf_init(&f->content, DX_TREE_FILE_MAX);
 	fi->fh = (uintptr_t)f;
 	/* A closed period never changes: keep its pages. Anything that may
 	 * change is read around the page cache, so its size is never stale. */
@@ -343,7 +385,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	pthread_mutex_lock(&f->lock);
 	f->refs++;
 	if (!f->rendered) {
-		rc = dx_tree_read(tree_of(req), ino, &f->content, &a);
+		rc = dx_tree_read(tree_of(req), prio_of(req), ino, &f->content, &a);
 		f->rendered = !rc;
 	}
 	pthread_mutex_unlock(&f->lock);

@@ -1,9 +1,12 @@
 /* dexmafs prefetch: warms the cache of a mounted dexmafs by reading
- * through the mount, so the daemon fetches and keeps what is read. Cost
- * control reads the mount's .dexmafs/status between steps: calls spent by
- * this run (the "calls:" lines), hourly quota left and the reserve. A
- * cached file costs nothing, so an interrupted run resumes by running it
- * again. */
+ * through the mount, so the daemon fetches and keeps what is read.
+ *
+ * It runs itself at background priority (I/O class idle, nice 10), so the
+ * daemon never spends the reserve for it: a read that would answers EAGAIN,
+ * and the run stops there (or, with --wait, sleeps until the hourly quota
+ * resets). The budget and the progress line come from the mount's
+ * .dexmafs/status.json, read between steps. A cached file costs nothing,
+ * so an interrupted run resumes by running it again. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +29,14 @@
 
 #define MAX_JOBS 1000000
 #define MAX_DEPS 64
+#define MAX_THREADS 16
+#define MAX_DEPTH 12
+#define STATUS_MAX (1 << 20)
+/* Background priority, as the daemon reads it (see ops.c). */
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_CLASS_SHIFT 13
+#define IOPRIO_CLASS_IDLE 3
+#define BACKGROUND_NICE 10
 
 /* Set by SIGINT/SIGTERM; a signal handler can only reach a global. */
 static volatile sig_atomic_t interrupted;
@@ -58,6 +71,7 @@ struct pf {
 	uint64_t calls_start, calls_now;
 	struct dep_quota q[MAX_DEPS];
 	size_t nq;
+	int at_reserve;              /* a read answered EAGAIN: the reserve is reached */
 	size_t files_done, files_failed;
 	uint64_t bytes;
 	int first_error;
@@ -66,58 +80,98 @@ struct pf {
 	time_t started;
 };
 
-static void usage(void)
+static void usage(FILE *out)
 {
-	fprintf(stderr, "usage: dexmafs prefetch [--since YYYY-MM-DD] [--until YYYY-MM-DD] "
+	fprintf(out, "usage: dexmafs prefetch [--since YYYY-MM-DD] [--until YYYY-MM-DD] "
 		"[--budget CALLS] [--jobs N] [--wait] PATH...\n"
 		"PATH is a directory or file inside a mounted dexmafs.\n");
 }
 
-static int64_t parse_reset(const char *s)
+static void help(void)
 {
-	struct tm tm = { 0 };
-
-	if (!strptime(s, "%Y-%m-%d %H:%M:%S", &tm))
-		return 0;
-	return (int64_t)timegm(&tm);
+	usage(stdout);
+	printf("\nReads every CSV file under PATH so that the mount fetches and caches it,\n"
+	       "at background priority: it never spends the quota's reserve.\n\n"
+	       "  --since DATE   only periods that end on or after DATE; periods are opened\n"
+	       "                 by name, so nothing outside the range is fetched\n"
+	       "  --until DATE   only periods that start on or before DATE\n"
+	       "  --budget N     stop after N API calls (counted from .dexmafs/status.json)\n"
+	       "  --jobs N       read with N threads, 1 to 16 (default 2)\n"
+	       "  --wait         when the hour's quota is down to the reserve, sleep until\n"
+	       "                 it resets instead of stopping\n"
+	       "  --help         print this help and exit\n\n"
+	       "Exit status: 0 done, 1 error, 2 stopped early (budget or quota reserve;\n"
+	       "run the same command again to go on), 130 interrupted.\n");
 }
 
-/* Reads the status file into pf->q and pf->calls_now. Call with lock held
- * (or before the threads start). */
-static int read_status(struct pf *pf)
+/* The number after "key": in text, or -1. */
+static long long json_number(const char *text, const char *key)
 {
-	char path[PATH_MAX + 32], line[512], reset[64];
-	struct dep_quota *cur = NULL;
-	FILE *f;
-	uint64_t total = 0;
+	char pat[64];
+	const char *p;
 
-	snprintf(path, sizeof(path), "%s/.dexmafs/status", pf->root);
-	f = fopen(path, "re");
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(text, pat);
+	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+/* One deployment object of status.json (text starts at its "name"). */
+static void status_dep(const char *text, struct dep_quota *q, uint64_t *total)
+{
+	const char *name = strchr(text + strlen("\"name\":"), '"');
+	size_t len = name ? strcspn(name + 1, "\"") : 0;
+	long long calls;
+
+	memset(q, 0, sizeof(*q));
+	q->hour_left = q->hour_limit = -1;
+	if (name)
+		snprintf(q->name, sizeof(q->name), "%.*s", (int)len, name + 1);
+	if (!strstr(text, "\"quota\":") || strstr(text, "\"quota\":") > strstr(text, "}"))
+		return;  /* offline: no quota, no calls */
+	q->hour_left = (long)json_number(text, "hour_remaining");
+	q->hour_limit = (long)json_number(text, "hour_limit");
+	q->reserve = (long)json_number(text, "reserve");
+	q->reset_at = json_number(text, "hour_reset_at");
+	calls = json_number(text, "total");
+	q->calls = calls > 0 ? (uint64_t)calls : 0;
+	*total += q->calls;
+}
+
+static int slurp(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
 	if (!f)
 		return -errno;
-	pf->nq = 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long calls;
-
-		if (!strncmp(line, "deployment: ", 12) && pf->nq < MAX_DEPS) {
-			cur = &pf->q[pf->nq++];
-			memset(cur, 0, sizeof(*cur));
-			cur->hour_left = cur->hour_limit = -1;
-			snprintf(cur->name, sizeof(cur->name), "%.*s", (int)strcspn(line + 12, "\n"),
-				 line + 12);
-		} else if (cur && sscanf(line, "quota hour: %ld of %ld left, resets %63[^\n]",
-					 &cur->hour_left, &cur->hour_limit, reset) == 3) {
-			cur->reset_at = parse_reset(reset);
-		} else if (cur && sscanf(line, "reserve: %ld", &cur->reserve) == 1) {
-			continue;
-		} else if (cur && sscanf(line, "calls: %llu", &calls) == 1) {
-			cur->calls = calls;
-			total += calls;
-		}
-	}
+	n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
 	fclose(f);
-	pf->calls_now = total;
 	return 0;
+}
+
+/* Reads .dexmafs/status.json into pf->q and pf->calls_now (the format is
+ * the one this program's daemon writes; see the man page). Call with lock
+ * held (or before the threads start). */
+static int read_status(struct pf *pf)
+{
+	char path[PATH_MAX + 32], *text = malloc(STATUS_MAX);
+	const char *p;
+	uint64_t total = 0;
+	int rc;
+
+	if (!text)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/.dexmafs/status.json", pf->root);
+	rc = slurp(path, text, STATUS_MAX);
+	pf->nq = 0;
+	p = rc ? NULL : strstr(text, "\"deployments\":");
+	while (p && (p = strstr(p + 1, "{ \"name\":")) && pf->nq < MAX_DEPS)
+		status_dep(p + 2, &pf->q[pf->nq++], &total);
+	free(text);
+	if (!rc)
+		pf->calls_now = total;
+	return rc;
 }
 
 /* The deployment a path under the mount belongs to: its first component. */
@@ -183,41 +237,54 @@ static void progress(struct pf *pf, const struct dep_quota *q)
 		pf->jobs_done, pf->njobs, pf->files_done, spent, quota_s, eta_s, why);
 }
 
-/* Whether the next step (in path) may spend calls. With --wait, waits for
- * the hourly window instead of stopping at the reserve. Lock held. */
+/* Whether the next step (in path) may spend calls: not interrupted, not
+ * stopped, and the budget not spent. Lock held. */
 static int may_spend(struct pf *pf, const char *path)
 {
-	struct dep_quota *q;
-
-	for (;;) {
-		if (interrupted) {
-			pf->stop = pf->stop ? pf->stop : "interrupted";
-			return 0;
-		}
-		if (pf->stop)
-			return 0;
-		if (read_status(pf)) {
-			pf->stop = "the mount's .dexmafs/status is gone (unmounted?)";
-			return 0;
-		}
-		if (pf->budget >= 0 && pf->calls_now - pf->calls_start >= (uint64_t)pf->budget) {
-			pf->stop = "budget reached";
-			return 0;
-		}
-		q = quota_of(pf, path);
-		progress(pf, q);
-		if (!q || q->hour_left < 0 || q->hour_left > q->reserve)
-			return 1;
-		if (!pf->wait) {
-			pf->stop = "hourly quota down to the reserve (use --wait to wait for the next hour)";
-			return 0;
-		}
-		if (pf->tty)
-			fprintf(stderr, "\r\033[Kwaiting for the hourly quota of %s", q->name);
-		pthread_mutex_unlock(&pf->lock);
-		sleep(5);
-		pthread_mutex_lock(&pf->lock);
+	if (interrupted) {
+		pf->stop = pf->stop ? pf->stop : "interrupted";
+		return 0;
 	}
+	if (pf->stop)
+		return 0;
+	if (read_status(pf)) {
+		pf->stop = "the mount's .dexmafs/status.json is gone (unmounted?)";
+		return 0;
+	}
+	if (pf->budget >= 0 && pf->calls_now - pf->calls_start >= (uint64_t)pf->budget) {
+		pf->stop = "budget reached";
+		return 0;
+	}
+	progress(pf, quota_of(pf, path));
+	return 1;
+}
+
+/* The daemon answered EAGAIN for path: the hour's quota is down to the
+ * reserve, which a background reader never spends. Without --wait the run
+ * stops; with it, this sleeps until the hourly quota resets. 1: try path
+ * again; 0: give up. Lock held (released while sleeping). */
+static int at_reserve(struct pf *pf, const char *path)
+{
+	const struct dep_quota *q;
+	int64_t now, until;
+
+	if (!pf->wait) {
+		if (!pf->stop)
+			pf->stop = "hourly quota down to the reserve (use --wait to wait for the "
+				   "next hour)";
+		return 0;
+	}
+	read_status(pf);
+	q = quota_of(pf, path);
+	now = time(NULL);
+	until = q && q->reset_at > now ? q->reset_at + 1 : now + 5;
+	if (pf->tty)
+		fprintf(stderr, "\r\033[Kwaiting for the hourly quota of %s", q ? q->name : "?");
+	pthread_mutex_unlock(&pf->lock);
+	while (!interrupted && time(NULL) < until)
+		sleep(1);
+	pthread_mutex_lock(&pf->lock);
+	return !interrupted && may_spend(pf, path);
 }
 
 static int add_job(struct pf *pf, const char *path, int is_file, ino_t ino)
@@ -270,9 +337,11 @@ static int walk(struct pf *pf, const char *path, int depth)
 	DIR *d;
 	int rc = 0, in_links = !strcmp(base_name(path), "devices") && depth > 0;
 
-	if (depth > 12 || !may_spend(pf, path))
+	if (depth > MAX_DEPTH || !may_spend(pf, path))
 		return 0;
-	d = opendir(path);
+	while (!(d = opendir(path)) && errno == EAGAIN)
+		if (!at_reserve(pf, path))
+			return 0;
 	if (!d)
 		return -errno;
 	while (!rc && (e = readdir(d))) {
@@ -280,7 +349,8 @@ static int walk(struct pf *pf, const char *path, int depth)
 			continue;
 		if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, e->d_name) >= sizeof(child))
 			continue;
-		if (lstat(child, &st))
+		if (lstat(child, &st) && (errno != EAGAIN || !at_reserve(pf, child) ||
+					  lstat(child, &st)))
 			continue;
 		if (S_ISLNK(st.st_mode)) {
 			char target[PATH_MAX];
@@ -324,6 +394,16 @@ static int read_file(const char *path, uint64_t *bytes)
 	return rc;
 }
 
+/* Lock held. */
+static void record_failure(struct pf *pf, const char *path, int rc)
+{
+	pf->files_failed++;
+	if (!pf->first_error) {
+		pf->first_error = rc;
+		snprintf(pf->first_error_path, sizeof(pf->first_error_path), "%s", path);
+	}
+}
+
 static void do_file(struct pf *pf, const char *path)
 {
 	uint64_t bytes = 0;
@@ -334,14 +414,20 @@ static void do_file(struct pf *pf, const char *path)
 	pthread_mutex_unlock(&pf->lock);
 	if (!rc)
 		return;
-	rc = read_file(path, &bytes);
+	for (;;) {
+		rc = read_file(path, &bytes);
+		if (rc != -EAGAIN)
+			break;
+		pthread_mutex_lock(&pf->lock);
+		rc = at_reserve(pf, path);
+		pthread_mutex_unlock(&pf->lock);
+		if (!rc)
+			return;
+		bytes = 0;
+	}
 	pthread_mutex_lock(&pf->lock);
 	if (rc) {
-		pf->files_failed++;
-		if (!pf->first_error) {
-			pf->first_error = rc;
-			snprintf(pf->first_error_path, sizeof(pf->first_error_path), "%s", path);
-		}
+		record_failure(pf, path, rc);
 	} else {
 		pf->files_done++;
 		pf->bytes += bytes;
@@ -418,8 +504,17 @@ static void do_dir(struct pf *pf, const char *dir)
 		return;
 	/* Listing a resolution directory fetches what ls -l needs, i.e. every
 	 * period's data; with --since the names are made instead. */
-	rc = pf->have_since ? periods_by_name(pf, dir, &names, &n) :
-	     listed_periods(pf, dir, &names, &n);
+	for (;;) {
+		rc = pf->have_since ? periods_by_name(pf, dir, &names, &n) :
+		     listed_periods(pf, dir, &names, &n);
+		if (rc != -EAGAIN)
+			break;
+		pthread_mutex_lock(&pf->lock);
+		rc = at_reserve(pf, dir);
+		pthread_mutex_unlock(&pf->lock);
+		if (!rc)
+			return;
+	}
 	for (i = 0; i < n; i++) {
 		if (!rc && (size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < sizeof(path))
 			do_file(pf, path);
@@ -428,11 +523,7 @@ static void do_dir(struct pf *pf, const char *dir)
 	free(names);
 	if (rc) {
 		pthread_mutex_lock(&pf->lock);
-		pf->files_failed++;
-		if (!pf->first_error) {
-			pf->first_error = rc;
-			snprintf(pf->first_error_path, sizeof(pf->first_error_path), "%s", dir);
-		}
+		record_failure(pf, dir, rc);
 		pthread_mutex_unlock(&pf->lock);
 	}
 }
@@ -459,7 +550,7 @@ static void *worker(void *arg)
 }
 
 /* The mount's root: the nearest directory up from path that has
- * .dexmafs/status (reachable by name only, never listed). */
+ * .dexmafs/status.json (reachable by name only, never listed). */
 static int find_root(const char *path, char root[PATH_MAX])
 {
 	char probe[PATH_MAX + 32], *slash;
@@ -467,7 +558,7 @@ static int find_root(const char *path, char root[PATH_MAX])
 	if (!realpath(path, root))
 		return -errno;
 	for (;;) {
-		snprintf(probe, sizeof(probe), "%s/.dexmafs/status", root);
+		snprintf(probe, sizeof(probe), "%s/.dexmafs/status.json", root);
 		if (!access(probe, R_OK))
 			return 0;
 		slash = strrchr(root, '/');
@@ -515,19 +606,22 @@ static int parse_args(struct pf *pf, int argc, char *argv[])
 			break;
 		case 'j':
 			pf->njobs_threads = (int)strtol(optarg, &end, 10);
-			if (*end || pf->njobs_threads < 1 || pf->njobs_threads > 16)
+			if (*end || pf->njobs_threads < 1 || pf->njobs_threads > MAX_THREADS)
 				return fprintf(stderr, "dexmafs prefetch: --jobs takes 1 to 16\n"), -1;
 			break;
 		case 'w':
 			pf->wait = 1;
 			break;
+		case 'h':
+			help();
+			return 1;
 		default:
-			usage();
+			usage(stderr);
 			return -1;
 		}
 	}
 	if (optind >= argc) {
-		usage();
+		usage(stderr);
 		return -1;
 	}
 	if (pf->have_since && pf->have_until && dx_date_cmp(pf->since, pf->until) > 0)
@@ -555,7 +649,8 @@ static int collect(struct pf *pf, int argc, char *argv[])
 		if (!realpath(argv[i], real) || stat(real, &st))
 			return fprintf(stderr, "dexmafs prefetch: %s: %s\n", argv[i], strerror(errno)), -1;
 		if (read_status(pf))
-			return fprintf(stderr, "dexmafs prefetch: cannot read %s/.dexmafs/status\n", root), -1;
+			return fprintf(stderr, "dexmafs prefetch: cannot read %s/.dexmafs/status.json\n",
+				       root), -1;
 		if (!pf->calls_start)
 			pf->calls_start = pf->calls_now;
 		if (S_ISREG(st.st_mode))
@@ -572,32 +667,29 @@ static int collect(struct pf *pf, int argc, char *argv[])
 	return 0;
 }
 
-int dx_prefetch_main(int argc, char *argv[])
+/* Runs this process at the priority the daemon serves as background:
+ * I/O class idle and nice 10 (threads started later inherit both). */
+static void become_background(void)
 {
-	struct pf *pf = calloc(1, sizeof(*pf));
-	struct sigaction sa = { 0 };
-	pthread_t threads[16];
-	char size_s[32], took[32];
-	int i, started = 0, ret = 1;
-	size_t k;
+	int nice_value;
 
-	if (!pf)
-		return 1;
-	pf->budget = -1;
-	pf->njobs_threads = 2;
-	pthread_mutex_init(&pf->lock, NULL);
-	pf->tty = isatty(STDERR_FILENO);
-	pf->started = time(NULL);
-	sa.sa_handler = on_interrupt;  /* no SA_RESTART: a blocked read returns */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	if (parse_args(pf, argc, argv))
-		goto out;
-	pthread_mutex_lock(&pf->lock);
-	i = collect(pf, argc, argv);
-	pthread_mutex_unlock(&pf->lock);
-	if (i)
-		goto out;
+	if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
+		    IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT) != 0)
+		fprintf(stderr, "dexmafs prefetch: cannot set the idle I/O class: %s\n",
+			strerror(errno));
+	errno = 0;
+	nice_value = getpriority(PRIO_PROCESS, 0);
+	if (errno == 0 && nice_value < BACKGROUND_NICE &&
+	    setpriority(PRIO_PROCESS, 0, BACKGROUND_NICE) != 0)
+		fprintf(stderr, "dexmafs prefetch: cannot set nice %d: %s\n", BACKGROUND_NICE,
+			strerror(errno));
+}
+
+static void run_workers(struct pf *pf)
+{
+	pthread_t threads[MAX_THREADS];
+	int i, started = 0;
+
 	for (i = 0; i < pf->njobs_threads; i++)
 		if (!pthread_create(&threads[i], NULL, worker, pf))
 			started++;
@@ -605,6 +697,13 @@ int dx_prefetch_main(int argc, char *argv[])
 		worker(pf);
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
+}
+
+/* The summary lines and the exit status. */
+static int report(struct pf *pf)
+{
+	char size_s[32], took[32];
+
 	pthread_mutex_lock(&pf->lock);
 	if (!pf->stop && interrupted)
 		pf->stop = "interrupted";
@@ -622,8 +721,40 @@ int dx_prefetch_main(int argc, char *argv[])
 	if (pf->stop)
 		printf("prefetch: run the same command again to go on; cached files cost nothing\n");
 	pthread_mutex_unlock(&pf->lock);
-	ret = interrupted ? 130 : pf->files_failed ? 1 : pf->stop ? 2 : 0;
+	return interrupted ? 130 : pf->files_failed ? 1 : pf->stop ? 2 : 0;
+}
+
+int dx_prefetch_main(int argc, char *argv[])
+{
+	struct pf *pf = calloc(1, sizeof(*pf));
+	struct sigaction sa = { 0 };
+	int rc, ret = 1;
+	size_t k;
+
+	if (!pf)
+		return 1;
+	pf->budget = -1;
+	pf->njobs_threads = 2;
+	pthread_mutex_init(&pf->lock, NULL);
+	pf->tty = isatty(STDERR_FILENO);
+	pf->started = time(NULL);
+	sa.sa_handler = on_interrupt;  /* no SA_RESTART: a blocked read returns */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	rc = parse_args(pf, argc, argv);
+	if (rc)
+		goto out;
+	become_background();
+	pthread_mutex_lock(&pf->lock);
+	rc = collect(pf, argc, argv);
+	pthread_mutex_unlock(&pf->lock);
+	if (rc)
+		goto out;
+	run_workers(pf);
+	ret = report(pf);
 out:
+	if (rc == 1)
+		ret = 0;  /* --help */
 	for (k = 0; k < pf->njobs; k++)
 		free(pf->jobs[k].path);
 	free(pf->jobs);

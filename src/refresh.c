@@ -1,6 +1,7 @@
 /* Refresh and kernel invalidation: expiring cached listings and open
- * periods on request (.dexmafs/refresh, refresh.INO), and telling the
- * kernel to drop what it caches of nodes whose data may have changed.
+ * periods on request (.dexmafs/refresh, refresh.INO; the key families come
+ * from the node's row), and telling the kernel to drop what it caches of
+ * nodes whose data may have changed (which, the nodes' flags say).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,7 +25,7 @@ static void invalidate_open_nodes(struct dx_tree *t)
 	pthread_mutex_lock(&t->lock);
 	for (i = 0; i < t->nbuckets; i++)
 		for (nd = t->buckets[i]; nd; nd = nd->next) {
-			if (nd->kind == K_FILE &&
+			if (nd->flags & KF_DATED &&
 			    dx_range_end_epoch(&nd->range) + t->opts.late_margin <= now)
 				continue;
 			if (n == cap) {
@@ -58,10 +59,10 @@ void dx_tree_series_changed(struct dx_tree *t, int dep, int64_t device,
 	pthread_mutex_lock(&t->lock);
 	for (i = 0; i < t->nbuckets && n < 64; i++)
 		for (nd = t->buckets[i]; nd && n < 64; nd = nd->next) {
-			if ((nd->kind != K_FILE && nd->kind != K_RES) || nd->dep != dep ||
+			if (!(nd->flags & KF_SERIES) || nd->dep != dep ||
 			    nd->id != device || strcmp(nd->key, key))
 				continue;
-			if (nd->kind == K_FILE && (nd->res != res ||
+			if (nd->flags & KF_DATED && (nd->res != res ||
 			    dx_date_to_days(nd->range.to) < from ||
 			    dx_date_to_days(nd->range.from) > to))
 				continue;
@@ -78,82 +79,31 @@ int dx_tree_refresh(struct dx_tree *t)
 
 	dx_tree_memo_clear(t);
 	dx_rendered_clear(t);
-	rc = dx_cache_expire(t->opts.cache, NULL);
+	rc = t->source->ops->expire(t->source->ctx, NULL);
 	invalidate_open_nodes(t);
 	return rc;
 }
 
-/* The cache key prefixes that hold what node n shows. */
-static int node_prefixes(struct dx_tree *t, const struct node *n, char pre[3][256])
-{
-	const char *dep = t->opts.deps[n->dep].name;
-
-	switch (n->kind) {
-	case K_DEP:
-		snprintf(pre[0], 256, "%s|", dep);
-		return 1;
-	case K_LOCS: case K_LOC: case K_LOC_JSON: case K_LOC_PARENT: case K_IDLINK:
-		snprintf(pre[0], 256, "%s|/locations", dep);
-		snprintf(pre[1], 256, "%s|/devices", dep);
-		return 2;
-	case K_DEVS: case K_LOC_DEVS: case K_LOC_DEVLINK: case K_DEV_LOCLINK: case K_DEV_JSON:
-		snprintf(pre[0], 256, "%s|/devices", dep);
-		return 1;
-	case K_DEV:
-		snprintf(pre[0], 256, "%s|/devices", dep);
-		snprintf(pre[1], 256, "%s|/parameters?device_id=%" PRId64, dep, n->id);
-		snprintf(pre[2], 256, "%s|/readings?device_id=%" PRId64 "&", dep, n->id);
-		return 3;
-	case K_PARAM: case K_PARAM_JSON:
-		snprintf(pre[0], 256, "%s|/parameters?device_id=%" PRId64, dep, n->id);
-		snprintf(pre[1], 256, "%s|/readings?device_id=%" PRId64 "&parameter_key=%s&",
-			 dep, n->id, n->key);
-		return 2;
-	case K_RES: case K_FILE:
-		/* Listings of a resolution come from monthly data too. */
-		snprintf(pre[0], 256, "%s|/readings?device_id=%" PRId64 "&parameter_key=%s&resolution=%s&",
-			 dep, n->id, n->key, dx_res_code(n->res));
-		snprintf(pre[1], 256, "%s|/readings?device_id=%" PRId64 "&parameter_key=%s&resolution=M&",
-			 dep, n->id, n->key);
-		return 2;
-	case K_SUPS: case K_SRC: case K_SUP_JSON:
-		snprintf(pre[0], 256, "%s|/utility/supplies/", dep);
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 int dx_tree_refresh_ino(struct dx_tree *t, uint64_t ino)
 {
-	char pre[3][256];
+	char prefix[DX_REQUEST_KEY_MAX];
+	const struct kind_row *k;
 	struct node n;
-	int i, np, rc = dx_node_get(t, ino, &n);
+	int i, rc = dx_node_get(t, ino, &n);
 
 	if (rc)
 		return rc;
 	if (n.kind == K_ROOT)
 		return dx_tree_refresh(t);
-	np = node_prefixes(t, &n, pre);
-	for (i = 0; i < np && !rc; i++)
-		rc = dx_cache_expire(t->opts.cache, pre[i]);
+	k = kind_of(t, &n);
+	for (i = 0; i < k->nexpires && !rc; i++) {
+		rc = dx_request_prefix(k->expires[i], dx_tree_dep_name(t, n.dep), n.id, n.key,
+				       n.res, prefix, sizeof(prefix));
+		if (!rc)
+			rc = t->source->ops->expire(t->source->ctx, prefix);
+	}
 	dx_tree_memo_clear(t);
 	dx_rendered_clear(t);
 	invalidate_open_nodes(t);
 	return rc;
-}
-
-/* Reading .dexmafs/refresh (or refresh.INO) is the refresh itself. */
-int dx_refresh_file(struct dx_tree *t, const struct node *n, struct dx_buf *out)
-{
-	int rc = n->id ? dx_tree_refresh_ino(t, (uint64_t)n->id) : dx_tree_refresh(t);
-
-	if (rc == -ENOENT)
-		return dx_buf_printf(out, "inode %" PRIu64 " is not known (stat the path first)\n",
-				     (uint64_t)n->id);
-	if (rc)
-		return rc;
-	return dx_buf_puts(out, n->id ? "refreshed: listings and open periods under this path "
-			   "will be fetched again\n" : "refreshed: all listings and open periods "
-			   "will be fetched again\n");
 }

@@ -1,50 +1,124 @@
-/* Internals shared by the files of the tree module: tree.c (the namespace:
- * lookup, readdir, getattr, read), nodes.c (the inode table), entries.c
- * (an entry's kind, attributes and content), refresh.c (refresh and
- * kernel invalidation) and content.c (the data behind the entries:
- * listings, JSON files, CSV files, the status file). Not a public header:
- * only the tree module includes it. */
+/* Internals shared by the files of the tree module. Not a public header:
+ * only the tree module (and its unit test) includes it.
+ *
+ * Every kind of node is one row of a table (struct kind_row): its file type,
+ * its flags and the functions that resolve a child, list children and
+ * produce content, and the key families a refresh of it expires. The
+ * namespace calls dispatch through the rows; nothing switches on a kind.
+ *
+ * The files, in dependency order: each calls only files above it (checked
+ * with nm: no cycles). The table is reached through t->kinds, never by
+ * name, except by tree.c, so rows may point at functions of any family.
+ *   source.c         the sources: cache in front of the client; the fake
+ *   content.c        the data: decoded listings and readings chunks (memo)
+ *   nodes.c          the inode table and inode numbers
+ *   entries.c        attributes, timeouts, the ring of rendered files
+ *   refresh.c        refresh (expiry through the source) and kernel invalidation
+ *   tree_status.c    the status producer: .dexmafs/status and status.json
+ *   tree_names.c     helpers of the families: name lists, entity matching
+ *   tree_control.c   family: the root, .dexmafs and its files
+ *   tree_series.c    family: parameters, resolutions, period files
+ *   tree_entities.c  family: deployments, locations, devices, supplies, links
+ *   tree_datasources.c  family: datasources and their device links
+ *   tree_kinds.c     the table of kinds
+ *   tree.c           the namespace: lookup, readdir, getattr, read; lifetime
+ */
 #ifndef DX_TREE_IMPL_H
 #define DX_TREE_IMPL_H
 
 #include <pthread.h>
 #include <stdint.h>
 
-#include "dx_cache.h"
 #include "dx_client.h"
 #include "dx_json.h"
+#include "dx_requests.h"
+#include "dx_source.h"
 #include "dx_tree.h"
 
 struct memo;
 
-/* What a node stands for. The order matters: kinds up to K_DEP are the
- * fixed top of the tree. */
+/* What a node stands for. The values are part of inode numbers: append new
+ * kinds at the end, never reorder. */
 enum kind {
 	K_ROOT, K_CTL, K_STATUS, K_REFRESH, K_DEP,
 	K_LOCS, K_LOC, K_LOC_JSON, K_LOC_PARENT, K_LOC_DEVS, K_LOC_DEVLINK,
 	K_DEVS, K_DEV, K_DEV_JSON, K_DEV_LOCLINK, K_PARAM, K_PARAM_JSON, K_RES, K_FILE,
 	K_SUPS, K_SRC, K_SUP_JSON, K_IDLINK,
+	K_STATUS_JSON, K_DSS, K_DS, K_DS_DEVS, K_DS_DEVLINK,
+	K_COUNT
 };
 
 #define KEY_MAX 64
 
-/* An inode, described by DEXMA ids and never by names. */
+/* How many renderings of files are kept for the open that follows a stat. */
+#define RENDER_RING_SIZE 8
+/* The largest file the tree produces. */
+#define DX_FILE_MAX DX_TREE_FILE_MAX
+
+/* An inode, described by DEXMA ids and never by names. Every field is part
+ * of the inode number (see nodes.c), so a resolve that sets one field per
+ * name gives distinct inodes for distinct names. */
 struct node {
 	struct node *next;
 	uint64_t ino;
 	uint64_t nlookup;
-	uint64_t parent;   /* inode of the directory it was found in (handles.c) */
+	uint64_t parent;   /* inode of the directory it was found in (handles.c); not hashed */
 	enum kind kind;
+	unsigned flags;    /* the row's, copied at resolve (refresh.c reads them) */
 	int dep;
-	int64_t id;        /* location, device or supply id */
-	int64_t id2;       /* linked device (K_LOC_DEVLINK) */
+	int64_t id;        /* location, device, supply or datasource id */
+	int64_t id2;       /* linked device */
 	char key[KEY_MAX]; /* parameter key, energy source, or K_IDLINK's parent kind */
 	enum dx_res res;
-	struct dx_range range;
+	struct dx_range range; /* a period file's dates; zero otherwise */
+};
+
+/* Who asks: the tree, and the priority the reader is served at. */
+struct ask {
+	struct dx_tree *t;
+	enum dx_priority prio;
+};
+
+/* Row flags. */
+#define KF_DIR      0x01u  /* a directory (else a file, or a link with KF_LINK) */
+#define KF_LINK     0x02u  /* a symbolic link: content is its target */
+#define KF_STATIC   0x04u  /* a directory whose names never change: long timeout */
+#define KF_GLOBAL   0x08u  /* the same for every deployment (control files) */
+#define KF_VOLATILE 0x10u  /* content changes at every read: timeout 0 */
+#define KF_ON_READ  0x20u  /* acts when read: a stat shows size 0, produces nothing */
+#define KF_DATED    0x40u  /* a period file: closed once its range is past (keep_cache) */
+#define KF_RENDERED 0x80u  /* rendered for a stat; kept for the open that follows */
+#define KF_SERIES   0x100u /* shows one series' data (res is part of its identity) */
+#define KF_DOTS     0x200u /* resolves names with a leading dot itself (the root) */
+
+struct names;
+
+/* One kind of node. Directories have resolve and list; files and links
+ * have content. */
+struct kind_row {
+	const char *name;          /* for logs and tests */
+	unsigned flags;
+	/* Builds the child named name of p into c (c arrives as a copy of p's
+	 * identity with kind, flags and range cleared). 0, -ENOENT, or a
+	 * fetch error. */
+	int (*resolve)(const struct ask *a, const struct node *p, const char *name,
+		       struct node *c);
+	/* Adds the names of p's children to s. 0 or an error. */
+	int (*list)(const struct ask *a, const struct node *p, struct names *s);
+	/* Appends the file's bytes or the link's target to out; sets *mtime and
+	 * *closed when it knows better than "since the mount, open". */
+	int (*content)(const struct ask *a, const struct node *n, struct dx_buf *out,
+		       int64_t *mtime, int *closed);
+	/* The key families (dx_requests.h) a refresh of such a node expires. */
+	int nexpires;
+	enum dx_prefix expires[3];
 };
 
 struct dx_tree {
 	struct dx_tree_opts opts;
+	const struct kind_row *kinds;   /* the table, indexed by enum kind */
+	struct dx_source *source;   /* opts.source, or own_source */
+	struct dx_source *own_source;
 	int64_t started_at;
 
 	pthread_mutex_t lock;       /* guards the node table */
@@ -60,14 +134,23 @@ struct dx_tree {
 		int64_t mtime;
 		int closed;
 		struct dx_buf content;
-	} rendered[8];
+	} rendered[RENDER_RING_SIZE];
 	unsigned rendered_next;
 
-	pthread_mutex_t memo_lock;  /* guards the decoded-data memo */
+	pthread_mutex_t memo_lock;  /* guards the decoded-data memo and the counter */
 	struct memo *memos;         /* most recently used first */
 	size_t nmemos;
 	size_t memo_bytes;
+	uint64_t json_decodes;      /* API answers decoded from JSON */
 };
+
+static inline const struct kind_row *kind_of(const struct dx_tree *t, const struct node *n)
+{
+	return &t->kinds[n->kind];
+}
+
+/* The table of kinds (tree_kinds.c), K_COUNT rows. */
+extern const struct kind_row dx_tree_kinds[K_COUNT];
 
 /* A decoded listing or readings chunk, shared by reference. */
 struct dx_listing {
@@ -78,20 +161,33 @@ struct dx_listing {
 	int64_t *sorted_ids;  /* index into list.items, sorted by id: pairs (id, index) */
 };
 
-/* content.c: the data behind the entries. */
+/* ---- content.c: the data behind the entries ---- */
 
 /* The time now, from opts.now when given. */
 int64_t dx_tree_now(struct dx_tree *t);
+
+/* The name of deployment dep. */
+const char *dx_tree_dep_name(const struct dx_tree *t, int dep);
 
 /* Forgets every decoded listing and chunk, so the next get decodes again;
  * those still referenced are freed when put back. */
 void dx_tree_memo_clear(struct dx_tree *t);
 
-/* The listing at path ("/devices", "/parameters?device_id=5") of deployment
- * dep, decoded. Returns a reference; drop it with dx_listing_put(). */
-int dx_listing_get(struct dx_tree *t, int dep, enum dx_entity_kind kind,
-		   const char *path, const struct dx_listing **out);
+/* The listing that request r answers, decoded, asked at a->prio. Returns a
+ * reference; drop it with dx_listing_put(). -ENOENT, -EIO, -EAGAIN, or
+ * another error of the source. */
+int dx_listing_get(const struct ask *a, enum dx_entity_kind kind, struct dx_request *r,
+		   const struct dx_listing **out);
 void dx_listing_put(struct dx_tree *t, const struct dx_listing *l);
+
+/* The listings of deployment dep, by kind; drop with dx_listing_put(). */
+int dx_get_locations(const struct ask *a, int dep, const struct dx_listing **l);
+int dx_get_devices(const struct ask *a, int dep, const struct dx_listing **l);
+int dx_get_datasources(const struct ask *a, int dep, const struct dx_listing **l);
+int dx_get_parameters(const struct ask *a, int dep, int64_t device,
+		      const struct dx_listing **l);
+int dx_get_supplies(const struct ask *a, int dep, const char *source,
+		    const struct dx_listing **l);
 
 /* The item with id, or NULL. */
 const struct dx_entity *dx_listing_find(const struct dx_listing *l, int64_t id);
@@ -99,25 +195,29 @@ const struct dx_entity *dx_listing_find(const struct dx_listing *l, int64_t id);
 /* Pretty JSON of the item with id of a listing. */
 int dx_listing_pretty(const struct dx_listing *l, int64_t id, struct dx_buf *out);
 
+/* Which chunks of a series came back different from what was kept (open
+ * chunks only): the caller has the kernel drop what it holds of them. */
+struct changed {
+	int any;
+	struct dx_range span;  /* from the first changed chunk to the last */
+};
+
 /* Which periods of res hold data for the series, oldest first, from the
  * monthly chunks (the same calls that monthly files use). */
-int dx_series_periods(struct dx_tree *t, int dep, int64_t device,
+int dx_series_periods(const struct ask *a, int dep, int64_t device,
 		      const char *key, const char *nature, enum dx_res res,
-		      struct dx_range **out, size_t *n);
+		      struct dx_range **out, size_t *n, struct changed *changed);
 
 /* Renders the CSV of a readings file; sets *mtime and *closed. */
-int dx_series_csv(struct dx_tree *t, int dep, int64_t device, const char *key,
+int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 		  const char *nature, const char *units, enum dx_res res,
 		  const struct dx_range *range, struct dx_buf *out,
-		  int64_t *mtime, int *closed);
+		  int64_t *mtime, int *closed, struct changed *changed);
 
-/* The text of .dexmafs/status. */
-int dx_status_text(struct dx_tree *t, struct dx_buf *out);
+/* ---- nodes.c: the inode table. Every function takes t->lock itself. ---- */
 
-/* nodes.c: the inode table. Every function takes t->lock itself. */
-
-/* The inode number of n: a hash of what n stands for, stable across
- * mounts; DX_ROOT_INO for the root. */
+/* The inode number of n: a hash of every field of its identity, stable
+ * across mounts; DX_ROOT_INO for the root. */
 uint64_t dx_node_ino(const struct dx_tree *t, const struct node *n);
 
 /* Copies the node of ino into out. 0 or -ENOENT (unknown or forgotten). */
@@ -127,49 +227,86 @@ int dx_node_get(struct dx_tree *t, uint64_t ino, struct node *out);
  * it if needed. 0 or -ENOMEM. */
 int dx_node_ref(struct dx_tree *t, struct node *tmpl);
 
-/* entries.c: what an entry is and holds. */
+/* ---- entries.c: attributes ---- */
 
-/* Whether nodes of kind k are directories, symbolic links. */
-int dx_kind_is_dir(enum kind k);
-int dx_kind_is_link(enum kind k);
-
-/* The listings of deployment dep, by kind; drop with dx_listing_put(). */
-int dx_get_locations(struct dx_tree *t, int dep, const struct dx_listing **l);
-int dx_get_devices(struct dx_tree *t, int dep, const struct dx_listing **l);
-int dx_get_parameters(struct dx_tree *t, int dep, int64_t device,
-		      const struct dx_listing **l);
-int dx_get_supplies(struct dx_tree *t, int dep, const char *source,
-		    const struct dx_listing **l);
-
-/* The parameter n->key of device n->id: *param points into *l, which the
- * caller puts back. -ENOENT (and *l NULL) when the device has no such key. */
-int dx_find_parameter(struct dx_tree *t, const struct node *n,
-		      const struct dx_listing **l, const struct dx_entity **param);
-
-/* Appends the content of a regular file or the target of a link of n to
- * out; sets *mtime and *closed. -EISDIR for a directory. */
-int dx_node_content(struct dx_tree *t, const struct node *n, struct dx_buf *out,
-		    int64_t *mtime, int *closed);
-
-/* Fills a with n's attributes. With content, also appends n's bytes to it
- * (a read); without, renders a CSV file only for its size and keeps that
- * rendering a few seconds for the open that follows. */
-int dx_node_attr(struct dx_tree *t, const struct node *n, struct dx_attr *a,
+/* Fills attr with n's attributes. With content, also appends n's bytes to
+ * it (a read); without, renders a KF_RENDERED file only for its size and
+ * keeps that rendering a few seconds for the open that follows. */
+int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr,
 		 struct dx_buf *content);
+
+/* The file type of a row. */
+enum dx_ftype dx_kind_ftype(const struct kind_row *k);
 
 /* Drops every kept rendering. */
 void dx_rendered_clear(struct dx_tree *t);
 
-/* refresh.c: refresh and kernel invalidation. */
-
-/* The content of .dexmafs/refresh (n->id 0) or refresh.INO: reading it
- * refreshes everything, or what the node of inode n->id shows. */
-int dx_refresh_file(struct dx_tree *t, const struct node *n, struct dx_buf *out);
+/* ---- refresh.c: refresh and kernel invalidation ---- */
 
 /* New bytes came for an open chunk of a series: has the kernel drop what
  * it caches of the files (sizes, pages) and directory of that series. */
 void dx_tree_series_changed(struct dx_tree *t, int dep, int64_t device,
 			    const char *key, enum dx_res res,
 			    const struct dx_range *chunk);
+
+/* ---- tree_status.c: the status producer ---- */
+
+/* The text of .dexmafs/status, and the JSON of .dexmafs/status.json. */
+int dx_status_text(struct dx_tree *t, struct dx_buf *out);
+int dx_status_json(struct dx_tree *t, struct dx_buf *out);
+
+/* ---- tree_names.c: helpers of the families ---- */
+
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+/* Adds a copy of name. 0 or -ENOMEM. */
+int dx_names_add(struct names *s, const char *name);
+void dx_names_free(struct names *s);
+
+/* Adds "NAME (ID)" (with suffix, cut to fit) of every item of l; with
+ * filter, only items whose ref_id is only_ref. */
+int dx_names_add_entities(const struct dx_listing *l, int64_t only_ref, int filter,
+			  const char *suffix, struct names *s);
+
+/* Resolves an "anything (ID)" + suffix name against a listing, exactly.
+ * 0 or -ENOENT. */
+int dx_match_entity(const struct dx_listing *l, const char *name, const char *suffix,
+		    const struct dx_entity **out);
+
+/* 1 when name is all digits and a valid id, which it sets. */
+int dx_bare_id(const char *name, int64_t *id);
+
+/* ---- tree_series.c ---- */
+
+/* The parameter n->key of device n->id: *param points into *l, which the
+ * caller puts back. -ENOENT (and *l NULL) when the device has no such key,
+ * or an error of the listing. */
+int dx_find_parameter(const struct ask *a, const struct node *n,
+		      const struct dx_listing **l, const struct dx_entity **param);
+
+/* Whether a parameter key can be a directory name. */
+int dx_key_is_name(const char *key);
+
+/* ---- the families' row functions (tree_control.c, tree_entities.c,
+ * tree_series.c), named for their kind; see tree_kinds.c ---- */
+#define ROW_FUNCS(prefix) \
+	int prefix##_resolve(const struct ask *a, const struct node *p, const char *name, \
+			     struct node *c); \
+	int prefix##_list(const struct ask *a, const struct node *p, struct names *s);
+#define ROW_CONTENT(prefix) \
+	int prefix##_content(const struct ask *a, const struct node *n, struct dx_buf *out, \
+			     int64_t *mtime, int *closed);
+
+ROW_FUNCS(root) ROW_FUNCS(ctl) ROW_CONTENT(status) ROW_CONTENT(status_json)
+ROW_CONTENT(refresh)
+ROW_FUNCS(dep) ROW_FUNCS(locs) ROW_FUNCS(loc) ROW_CONTENT(loc_json) ROW_CONTENT(loc_parent)
+ROW_FUNCS(loc_devs) ROW_CONTENT(loc_devlink)
+ROW_FUNCS(devs) ROW_FUNCS(dev) ROW_CONTENT(dev_json) ROW_CONTENT(dev_loclink)
+ROW_FUNCS(sups) ROW_FUNCS(src) ROW_CONTENT(sup_json) ROW_CONTENT(idlink)
+ROW_FUNCS(dss) ROW_FUNCS(ds) ROW_FUNCS(ds_devs) ROW_CONTENT(ds_devlink)
+ROW_FUNCS(param) ROW_CONTENT(param_json) ROW_FUNCS(res) ROW_CONTENT(file)
 
 #endif

@@ -10,6 +10,7 @@ next to this file for the command line and the data model.
 
 import argparse
 import calendar
+import collections
 import hashlib
 import json
 import math
@@ -113,6 +114,9 @@ SHAPES = {"office": _shape_table("office"), "heating": _shape_table("heating")}
 # Zero-sum pattern of 12 five-minute steps inside an hour (instantaneous keys).
 PAT12 = (0, 3, 5, 6, 5, 3, 0, -3, -5, -6, -5, -3)
 NOISE_LEN = 8191
+_noise_rng = random.Random("dexma-sim shared noise")
+SHARED_NOISE = [_noise_rng.uniform(-1.0, 1.0) for _ in range(NOISE_LEN)]
+del _noise_rng
 
 RESOLUTIONS = {
 	# code: (step seconds or None for calendar units, span months, word, long name)
@@ -163,7 +167,7 @@ class Series:
 	MAX_CACHED_DAYS = 100000
 	all_series = []
 
-	def __init__(self, seed, dev_id, key, zone, interval, start):
+	def __init__(self, seed, dev_id, key, zone, interval, start, shared_noise=False, gaps=()):
 		spec = PARAMS[key]
 		self.key = key
 		self.cum = spec["public"]["nature"] == "CUMULATIVE"
@@ -177,7 +181,14 @@ class Series:
 		self.peak = peak
 		self.noise_amp = noise
 		self.shape = SHAPES[shape]
-		self.noise = [rng.uniform(-1.0, 1.0) for _ in range(NOISE_LEN)]
+		if shared_noise:
+			# Generated accounts of any size: one noise table, rotated per series
+			# (a private table costs milliseconds per series).
+			rot = self.seed % NOISE_LEN
+			self.noise = SHARED_NOISE[rot:] + SHARED_NOISE[:rot]
+		else:
+			self.noise = [rng.uniform(-1.0, 1.0) for _ in range(NOISE_LEN)]
+		self.gaps = tuple(sorted(gaps))  # [g0, g1) spans without samples, hour-aligned
 		self.zone = zone
 		self.interval = interval
 		self.n = 3600 // interval
@@ -252,8 +263,43 @@ class Series:
 		hi = min(b, int(now) + 1)
 		return lo, hi
 
+	def pieces(self, a, b):
+		"""[a, b) without the gaps, as a list of [lo, hi) spans."""
+		out = []
+		for g0, g1 in self.gaps:
+			if g1 <= a or g0 >= b:
+				continue
+			if g0 > a:
+				out.append((a, g0))
+			a = max(a, g1)
+			if a >= b:
+				return out
+		if a < b:
+			out.append((a, b))
+		return out
+
+	def overlaps_gap(self, a, b):
+		for g0, g1 in self.gaps:
+			if g0 < b and a < g1:
+				return True
+		return False
+
 	def stats(self, a, b, now):
 		"""(count, sum, max, min) of the samples in [a, b) within the data."""
+		if not self.gaps:
+			return self.stats_nogap(a, b, now)
+		cnt = tot = 0
+		mx = mn = None
+		for lo, hi in self.pieces(a, b):
+			c, t, x, n = self.stats_nogap(lo, hi, now)
+			if c:
+				cnt += c
+				tot += t
+				mx = x if mx is None or x > mx else mx
+				mn = n if mn is None or n < mn else mn
+		return (cnt, tot, mx, mn)
+
+	def stats_nogap(self, a, b, now):
 		t, hi = self.clip(a, b, now)
 		if t >= hi:
 			return (0, 0, None, None)
@@ -304,6 +350,18 @@ class Series:
 		return (cnt, tot, mx, mn)
 
 	def first_last(self, a, b, now):
+		if not self.gaps:
+			return self.first_last_nogap(a, b, now)
+		first = last = None
+		for lo, hi in self.pieces(a, b):
+			fl = self.first_last_nogap(lo, hi, now)
+			if fl is not None:
+				if first is None:
+					first = fl[0]
+				last = fl[1]
+		return None if first is None else (first, last)
+
+	def first_last_nogap(self, a, b, now):
 		lo, hi = self.clip(a, b, now)
 		if lo >= hi:
 			return None
@@ -331,6 +389,7 @@ class Dataset:
 		self.fixture_readings = {}
 		self.series = {}
 		self.series_lock = threading.Lock()
+		self.series_extra = {}     # (id, key) -> extra Series arguments (gaps, shared_noise)
 
 	def finish(self):
 		self.locations.sort(key=sort_key)
@@ -355,13 +414,24 @@ class Dataset:
 				s = self.series.get(k)
 				if s is None:
 					zone, interval, start = self.dev_meta[dev_id]
-					s = Series(self.seed, dev_id, key, ZoneInfo(zone), interval, start)
+					s = Series(self.seed, dev_id, key, zone_info(zone), interval, start,
+						**self.series_extra.get(k, {}))
 					self.series[k] = s
 		return s
 
 
+_ZONES = {}
+
+
+def zone_info(name):
+	z = _ZONES.get(name)
+	if z is None:
+		z = _ZONES[name] = ZoneInfo(name)
+	return z
+
+
 def local_midnight(d, zone):
-	return int(datetime(d.year, d.month, d.day, tzinfo=ZoneInfo(zone)).timestamp())
+	return int(datetime(d.year, d.month, d.day, tzinfo=zone_info(zone)).timestamp())
 
 
 def make_leaf(loc_id, key, name, parent, city, street, zipc, country, cname, lat, lon,
@@ -594,6 +664,131 @@ def build_gen(nloc, ndev, seed):
 	return ds
 
 
+SCALE_SITES = (("Barcelona", "ES", "Spain (Espa\u00f1a)", "Europe/Madrid", 41.39, 2.17),
+	("Madrid", "ES", "Spain (Espa\u00f1a)", "Europe/Madrid", 40.42, -3.70),
+	("London", "GB", "United Kingdom", "Europe/London", 51.51, -0.13),
+	("Leeds", "GB", "United Kingdom", "Europe/London", 53.80, -1.55),
+	("New York", "US", "United States", "America/New_York", 40.71, -74.01),
+	("Sydney", "AU", "Australia", "Australia/Sydney", -33.87, 151.21),
+	("Berlin", "DE", "Germany", "Europe/Berlin", 52.52, 13.40))
+SCALE_NAMES = ("Main Meter", "HVAC", "Lighting", "Chiller", "Caldera Calefacci\u00f3n", "Water Meter",
+	"K\u00fchlhaus", "Compressor", "Pump", "Lift", "Outdoor Sensor", "Boiler")
+
+
+def scale_name(i):
+	"""Device names with the demo's awkward shapes: duplicates, '/', a leading
+	dot, outer spaces, a control character, a name too long for one entry."""
+	if i % 37 == 36:
+		return "ACS"
+	if i % 53 == 52:
+		return "Pump %d/%d" % (i % 5 + 1, i % 5 + 2)
+	if i % 61 == 60:
+		return ".Meter %d" % i
+	if i % 67 == 66:
+		return "  Spare  %d " % i
+	if i % 71 == 70:
+		return "Sub\tmeter %d" % i
+	if i % 79 == 78:
+		return ("Very long device name %d " % i) * 12
+	return "%s %04d" % (SCALE_NAMES[i % len(SCALE_NAMES)], i)
+
+
+def scale_start(i, h):
+	"""Data start of device i: a few long histories (2015), some starting on
+	a decade's first day (2020-01-01), some recent, the rest spread over
+	2019-06..2024-12."""
+	if i % 97 == 5:
+		return date(2015, 1, 1)
+	if i % 31 == 7:
+		return date(2020, 1, 1)
+	if i % 29 == 11:
+		return date(2026, 1, 1) + timedelta(days=h % 300)
+	return date(2019, 6, 1) + timedelta(days=h % 2040)
+
+
+def build_scale(ndev, seed):
+	"""scale:N[:SEED]: N devices over several years, the demo's shapes at any
+	size; quick to build (no per-series work until a series is read)."""
+	name = "scale:%d:%d" % (ndev, seed)
+	ds = Dataset(name, name)
+	slot = stable_int("scale", ndev, seed) % 89
+	loc_base = 20000000 + slot * 100000
+	dev_base = 30000000 + slot * 300000
+	root = loc_base + 1
+	ds.locations.append({"id": root, "key": "R-SCALE%d" % seed, "name": "Scale Energy Group", "type": "ROOT"})
+	ds.loc_zone[root] = DEFAULT_ZONE
+	countries = {}
+	for city, cc, cn, zone, _, _ in SCALE_SITES:
+		if cc not in countries:
+			bid = loc_base + 10 + len(countries) * 10
+			countries[cc] = bid
+			ds.locations.append({"id": bid, "key": "Z-SC%s%d" % (cc, seed), "name": cn,
+				"parent": {"id": root}, "type": "BRANCH"})
+			ds.loc_zone[bid] = zone
+	nsites = max(1, (ndev + 5) // 6)
+	regions = {}
+	sites = []
+	for j in range(nsites):
+		city, cc, cn, zone, lat, lon = SCALE_SITES[j % len(SCALE_SITES)]
+		rkey = (cc, j % 2)
+		if rkey not in regions:
+			rid = loc_base + 100 + len(regions) * 3
+			regions[rkey] = rid
+			ds.locations.append({"id": rid, "key": "Z-SCR%03d" % len(regions),
+				"name": "%s %s" % (cn.split(" (")[0], "North" if j % 2 == 0 else "South"),
+				"parent": {"id": countries[cc]}, "type": "BRANCH"})
+			ds.loc_zone[rid] = zone
+		lid = loc_base + 1000 + j * 3
+		h = stable_int(name, "site", j)
+		first_dev = dev_base + 1 + j * 3
+		refs = [{"device": {"id": first_dev}, "type": "MAINSUPPLY"}] if j < ndev else []
+		ds.locations.append(make_leaf(lid, "L-S%05d" % j, "%s Site %04d" % (city, j), regions[rkey],
+			city, "Street %d" % (h % 300 + 1), "%05d" % (h % 99999), cc, cn,
+			round(lat + (h % 400 - 200) / 1000.0, 5), round(lon + (h % 300 - 150) / 1000.0, 5),
+			("OFFICE-SINGLE", "DEPARTMENT-STORE-FOOD", "INDUSTRIAL-WAREHOUSE")[h % 3],
+			(None, 200 + h % 60000, round(100 + (h % 89000) / 10.0, 1))[(h >> 8) % 3],
+			15, 15, refs, "UK_MET_OFFICE" if cc == "GB" else "NONE"))
+		ds.loc_zone[lid] = zone
+		sites.append(lid)
+	nsrc = max(3, ndev // 200)
+	ds.datasources = []
+	for k in range(nsrc):
+		ds.datasources.append({"id": 900000 + slot * 1000 + k, "key": "gw-%03d" % k,
+			"name": "Gateway %d" % (k + 1), "status": "ACCEPTED", "timezone": DEFAULT_ZONE,
+			"type": "GATEWAY" if k % 3 else "VIRTUAL"})
+	for i in range(ndev):
+		did = dev_base + 1 + i * 3
+		h = stable_int(name, "device", i)
+		loc = None if i % 20 == 19 else sites[(i // 6) % nsites]
+		status = "PENDING" if i % 25 == 24 else "ACCEPTED"
+		dsrc = ds.datasources[i % nsrc]["id"]
+		ds.devices.append(make_device(did, scale_name(i), loc, dsrc, "s%d" % i, status,
+			" Submeter %d" % i if i % 3 == 0 else ""))
+		zone = ds.loc_zone.get(loc, DEFAULT_ZONE)
+		keys = GEN_KEY_SETS[h % len(GEN_KEY_SETS)]
+		ds.dev_params[did] = [dict(PARAMS[k]["public"]) for k in keys]
+		start = local_midnight(scale_start(i, h >> 16), zone)
+		ds.dev_meta[did] = (zone, 900 if i % 4 == 3 else 300, start)
+		for n, k in enumerate(keys):
+			extra = {"shared_noise": True}
+			if (i + n) % 7 == 2:
+				# An outage of 1 to 20 days, some time after the start.
+				g0 = start + (40 + (h >> 24) % 500) * 86400 + ((h >> 12) % 24) * 3600
+				extra["gaps"] = [(g0, g0 + (1 + (h >> 40) % 20) * 86400)]
+			ds.series_extra[(did, k)] = extra
+	for src, per in (("ELECTRICITY", 10), ("GAS", 30), ("WATER", 30), ("THERMAL", 200),
+			("EXPORTED_ELECTRICITY", 400)):
+		for j in range(max(1, ndev // per)):
+			sid = 800000 + slot * 5000 + SOURCES.index(src) * 1000 + j
+			city, cc, cn, _, _, _ = SCALE_SITES[j % len(SCALE_SITES)]
+			ds.supplies[src].append(make_supply(sid, "%s %s supply %d" % (city, src.title(), j + 1),
+				src, "ES00%018d" % sid, cc, cn, city if j % 2 else "", "Street %d" % (j + 1) if j % 2 else "",
+				"%05d" % (j * 7) if j % 2 else "", "M-%d" % sid if j % 3 else "",
+				"Endesa" if cc == "ES" else "", "2021-05-01" if j % 4 == 1 else None, None))
+	ds.finish()
+	return ds
+
+
 def build_dataset(spec, fixdir):
 	if spec == "demo":
 		return build_demo()
@@ -602,7 +797,10 @@ def build_dataset(spec, fixdir):
 	m = re.match(r"^gen:(\d+):(\d+)(?::(\d+))?$", spec)
 	if m:
 		return build_gen(int(m.group(1)), int(m.group(2)), int(m.group(3) or 1))
-	raise SystemExit("unknown dataset %r (demo, fixtures, gen:L:D[:SEED])" % spec)
+	m = re.match(r"^scale:(\d+)(?::(\d+))?$", spec)
+	if m and 1 <= int(m.group(1)) <= 60000:
+		return build_scale(int(m.group(1)), int(m.group(2) or 1))
+	raise SystemExit("unknown dataset %r (demo, fixtures, gen:L:D[:SEED], scale:N[:SEED])" % spec)
 
 
 # ---------------------------------------------------------------------------
@@ -693,7 +891,218 @@ def bucket_starts(res, step, f_naive, t_naive, zone, t0, t1):
 	return out
 
 
+def fmt_reading(t, v, zone):
+	return '{"ts":"%s","v":%s}' % (datetime.fromtimestamp(t, zone).isoformat(), fmt_v(round(v, 3)))
+
+
+def bucket_value(series, op, a, b, now, state):
+	"""The value of the bucket [a, b), or None when it holds no sample. state is
+	[consumed, consumed_to]: the consumption of the samples in
+	[series.start, consumed_to), for the running counter of cumulative RAW."""
+	if op in ("RAW", "DELTA") and not (series.cum and op == "DELTA"):
+		fl = series.first_last(a, b, now)
+		if fl is None:
+			return None
+		if op == "RAW":
+			if series.cum:
+				# Running counter at the bucket's first sample: the
+				# consumption before it is accumulated bucket by bucket.
+				if fl[0] > state[1]:
+					state[0] += series.stats(state[1], fl[0], now)[1]
+					state[1] = fl[0]
+				v = series.counter0 + state[0] + series.sample(fl[0])
+			else:
+				v = series.sample(fl[0])
+		else:
+			v = series.sample(fl[1]) - series.sample(fl[0])
+		return v / 1000.0
+	cnt, tot, mx, mn = series.stats(a, b, now)
+	if cnt == 0:
+		return None
+	if op == "DELTA":
+		return tot / 1000.0
+	if op == "AVG":
+		return round(tot / cnt / 1000.0, 3)
+	if op == "MAX":
+		return mx / 1000.0
+	return mn / 1000.0
+
+
+_PLANS = {}
+_OFFSTR = {}
+_DATESTR = {}
+_HMS = ["%02d:%02d:00" % (m // 60, m % 60) for m in range(1440)]
+
+
+def step_plan(series, step):
+	"""Per bucket of `step` seconds within a UTC hour: None when it holds no
+	sample, else (count, first, last, sum, max, min) of the pattern offsets
+	of its samples (the value of a sample is q + (q // 200) * offset)."""
+	k = (series.interval, step, tuple(series.pat))
+	plan = _PLANS.get(k)
+	if plan is None:
+		iv = series.interval
+		plan = []
+		for j in range(3600 // step):
+			pats = [series.pat[m] for m in range(3600 // iv) if j * step <= m * iv < (j + 1) * step]
+			plan.append((len(pats), pats[0], pats[-1], sum(pats), max(pats), min(pats)) if pats else None)
+		_PLANS[k] = plan
+	return plan
+
+
+def offset_str(off):
+	s = _OFFSTR.get(off)
+	if s is None:
+		s = datetime(2000, 1, 1, tzinfo=timezone(timedelta(seconds=off))).isoformat()[19:]
+		_OFFSTR[off] = s
+	return s
+
+
+def date_str(day):
+	s = _DATESTR.get(day)
+	if s is None:
+		s = _DATESTR[day] = date.fromordinal(day + 719163).isoformat()
+	return s
+
+
+def day_offsets(zone, dd):
+	"""UTC offsets (seconds) of the 24 hours of UTC day dd, or one int when constant."""
+	t = dd * 86400
+	o0 = int(datetime.fromtimestamp(t, zone).utcoffset().total_seconds())
+	o1 = int(datetime.fromtimestamp(t + 86399, zone).utcoffset().total_seconds())
+	if o0 == o1:
+		return o0
+	return [int(datetime.fromtimestamp(t + h * 3600, zone).utcoffset().total_seconds())
+		for h in range(24)]
+
+
+def fixed_step_parts(series, op, step, t0, t1, now, state):
+	"""The encoded buckets of a fixed-step resolution, as bucket_value would
+	give them one by one, but computed per UTC hour from the hour's value
+	(the model is constant per UTC hour). None where the buckets do not
+	nest in UTC hours (an offset that is not a multiple of the step)."""
+	iv = series.interval
+	zone = series.zone
+	off0 = int(datetime.fromtimestamp(t0, zone).utcoffset().total_seconds())
+	a = t0 + ((-(t0 + off0)) % step)
+	if 3600 % step or 3600 % iv or a % step:
+		return None
+	if a + step <= series.start:
+		a += ((series.start - a) // step) * step
+	plan = step_plan(series, step)
+	hi_full = int(now) + 1
+	cum = series.cum
+	counter0 = series.counter0
+	parts = []
+	append = parts.append
+	while a <= t1 and a < hi_full:
+		dd = a // 86400
+		day0 = dd * 86400
+		last = min(a + ((day0 + 86399 - a) // step) * step, a + ((t1 - a) // step) * step)
+		offs = day_offsets(zone, dd)
+		vals = None
+		for b0 in range(a, last + 1, step):
+			if b0 < series.start or b0 + step > hi_full or (series.gaps and
+					series.overlaps_gap(b0, b0 + step)):
+				v = bucket_value(series, op, b0, b0 + step, now, state)
+				if v is not None:
+					append(fmt_reading(b0, v, zone))
+				continue
+			p = plan[(b0 % 3600) // step]
+			if p is None:
+				continue
+			if vals is None:
+				vals = series.day(dd)[0]
+			q = vals[(b0 - day0) // 3600]
+			cnt = p[0]
+			if cum:
+				if op == "RAW":
+					if state[1] < b0:
+						state[0] += series.stats(state[1], b0, now)[1]
+						state[1] = b0
+					v = (counter0 + state[0] + q) / 1000.0
+					state[0] += cnt * q
+					state[1] = b0 + step
+				elif op == "DELTA":
+					v = cnt * q / 1000.0
+				elif op == "AVG":
+					v = round(cnt * q / cnt / 1000.0, 3)
+				else:
+					v = q / 1000.0
+			else:
+				m = q // 200
+				if op == "RAW":
+					v = (q + m * p[1]) / 1000.0
+				elif op == "DELTA":
+					v = ((q + m * p[2]) - (q + m * p[1])) / 1000.0
+				elif op == "AVG":
+					v = round((cnt * q + m * p[3]) / cnt / 1000.0, 3)
+				elif op == "MAX":
+					v = (q + m * p[4]) / 1000.0
+				else:
+					v = (q + m * p[5]) / 1000.0
+			off = offs if offs.__class__ is int else offs[(b0 - day0) // 3600]
+			loc = b0 + off
+			if off % 60:
+				append(fmt_reading(b0, v, zone))
+				continue
+			r = round(v, 3)
+			vs = repr(r)
+			if "e" in vs:
+				vs = fmt_v(r)
+			append('{"ts":"%sT%s%s","v":%s}' % (date_str(loc // 86400), _HMS[(loc % 86400) // 60],
+				offset_str(off), vs))
+		a = last + step
+	return parts
+
+
+class Memo:
+	"""Encoded answers of readings that lie wholly in the past, least recently
+	used first out, bounded in bytes (per process)."""
+
+	def __init__(self, limit=256 << 20):
+		self.limit = limit
+		self.size = 0
+		self.items = collections.OrderedDict()
+		self.lock = threading.Lock()
+
+	def get(self, key):
+		with self.lock:
+			body = self.items.get(key)
+			if body is not None:
+				self.items.move_to_end(key)
+			return body
+
+	def put(self, key, body):
+		if len(body) > self.limit // 4:
+			return
+		with self.lock:
+			if key in self.items:
+				return
+			self.items[key] = body
+			self.size += len(body)
+			while self.size > self.limit:
+				_, old = self.items.popitem(last=False)
+				self.size -= len(old)
+
+
+MEMO = Memo()
+
+
 def readings(ds, q, now):
+	"""The readings answer: memoised when every bucket it can hold is over."""
+	key = (ds.name, tuple(sorted(q.items())))
+	body = MEMO.get(key) if MEMO.limit > 0 else None
+	if body is not None:
+		return body
+	body, closed = readings_uncached(ds, q, now)
+	if closed and MEMO.limit > 0:
+		MEMO.put(key, body)
+	return body
+
+
+def readings_uncached(ds, q, now):
+	"""(body, closed): closed when no bucket can still change."""
 	dev_raw = q.get("device_id")
 	key = q.get("parameter_key")
 	res = q.get("resolution")
@@ -727,7 +1136,7 @@ def readings(ds, q, now):
 		raise not_found_entity()
 	fixture = ds.fixture_readings.get(tuple(sorted(q.items())))
 	if fixture is not None:
-		return fixture
+		return fixture, False
 	series = ds.get_series(dev_id, key)
 	if op is None:
 		op = "RAW"
@@ -739,48 +1148,21 @@ def readings(ds, q, now):
 		step = series.interval
 	t0 = to_epoch(f_naive, zone)
 	t1 = to_epoch(t_naive, zone)
-	buckets = bucket_starts(res, step, f_naive, t_naive, zone, t0, t1)
-	out = []
-	consumed = 0
-	consumed_to = series.start
-	for (a, b) in buckets:
-		if op in ("RAW", "DELTA") and not (series.cum and op == "DELTA"):
-			fl = series.first_last(a, b, now)
-			if fl is None:
-				continue
-			if op == "RAW":
-				if series.cum:
-					# Running counter at the bucket's first sample: the
-					# consumption before it is accumulated bucket by bucket.
-					if fl[0] > consumed_to:
-						consumed += series.stats(consumed_to, fl[0], now)[1]
-						consumed_to = fl[0]
-					v = series.counter0 + consumed + series.sample(fl[0])
-				else:
-					v = series.sample(fl[0])
-			else:
-				v = series.sample(fl[1]) - series.sample(fl[0])
-			out.append((a, v / 1000.0))
-			continue
-		cnt, tot, mx, mn = series.stats(a, b, now)
-		if cnt == 0:
-			continue
-		if op == "DELTA":
-			v = tot / 1000.0
-		elif op == "AVG":
-			v = round(tot / cnt / 1000.0, 3)
-		elif op == "MAX":
-			v = mx / 1000.0
-		else:
-			v = mn / 1000.0
-		out.append((a, v))
-	parts = []
-	for (t, v) in out:
-		ts = datetime.fromtimestamp(t, zone).isoformat()
-		parts.append('{"ts":"%s","v":%s}' % (ts, fmt_v(round(v, 3))))
+	state = [0, series.start]  # consumption of the samples in [series.start, state[1])
+	parts = None
+	if isinstance(step, int):
+		parts = fixed_step_parts(series, op, step, t0, t1, now, state)
+	if parts is None:
+		parts = []
+		for (a, b) in bucket_starts(res, step, f_naive, t_naive, zone, t0, t1):
+			v = bucket_value(series, op, a, b, now, state)
+			if v is not None:
+				parts.append(fmt_reading(a, v, zone))
 	head = json.dumps({"timezone": zone.key, "units": series.units}, ensure_ascii=False,
 		separators=(",", ":"))
-	return (head[:-1] + ',"values":[' + ",".join(parts) + "]}").encode("utf-8")
+	body = (head[:-1] + ',"values":[' + ",".join(parts) + "]}").encode("utf-8")
+	# A bucket starting at t1 ends at most a month later.
+	return body, t1 + 32 * 86400 < now
 
 
 # ---------------------------------------------------------------------------
@@ -788,7 +1170,8 @@ def readings(ds, q, now):
 
 class Config:
 	FIELDS = {"latency_ms": float, "fail_rate": float, "fail_mode": str, "fail_path_prefix": str,
-		"hour_limit": int, "day_limit": int, "window_seconds": float, "slow_seconds": float}
+		"hour_limit": int, "day_limit": int, "window_seconds": float, "slow_seconds": float,
+		"datasources_status": int}
 
 	def __init__(self, args):
 		self.lock = threading.Lock()
@@ -800,17 +1183,76 @@ class Config:
 		self.day_limit = args.day_limit
 		self.window_seconds = args.window_seconds
 		self.slow_seconds = args.slow_seconds
+		self.datasources_status = args.datasources_status
+		self.fail_seed = args.fail_seed
 		self.rng = random.Random(args.fail_seed)
 
 	def as_dict(self):
 		return {k: getattr(self, k) for k in self.FIELDS}
 
 
+class SharedRow:
+	"""One token's [hour window, hour calls, day window, day calls] in memory
+	shared by the worker processes (-1 for no window yet)."""
+
+	def __init__(self, arr, base):
+		self.arr = arr
+		self.base = base
+
+	def __getitem__(self, i):
+		v = self.arr[self.base + i]
+		return None if v == -1 and i in (0, 2) else v
+
+	def __setitem__(self, i, v):
+		self.arr[self.base + i] = -1 if v is None else v
+
+
+class SharedState:
+	"""What --workers processes share: quota counters, settings (a JSON blob
+	with a version), and the count of fault draws."""
+
+	def __init__(self, ntokens):
+		import multiprocessing
+		self.lock = multiprocessing.Lock()
+		self.quota = multiprocessing.RawArray("q", [-1, 0, -1, 0] * ntokens)
+		self.version = multiprocessing.RawValue("q", 0)
+		self.blob = multiprocessing.RawArray("c", 8192)
+		self.draws = multiprocessing.RawValue("q", 0)
+
+	def publish(self, cfg):
+		data = json.dumps(cfg.as_dict()).encode()
+		with self.lock:
+			self.blob.raw = data + b"\0" * (len(self.blob) - len(data))
+			self.version.value += 1
+
+	def sync(self, srv):
+		"""Loads settings another worker changed."""
+		v = self.version.value
+		if v == srv.cfg_version:
+			return
+		with self.lock:
+			v = self.version.value
+			settings = json.loads(self.blob.raw.rstrip(b"\0"))
+		with srv.cfg.lock:
+			for k, val in settings.items():
+				setattr(srv.cfg, k, val)
+		srv.cfg_version = v
+
+	def draw(self, seed):
+		with self.lock:
+			n = self.draws.value
+			self.draws.value = n + 1
+		return random.Random(seed * 1000003 + n).random()
+
+
 class Quota:
-	def __init__(self, cfg, tokens):
+	def __init__(self, cfg, tokens, shared=None):
 		self.cfg = cfg
 		self.lock = threading.Lock()
 		self.state = {tok: [None, 0, None, 0] for tok in tokens}
+		if shared is not None:
+			self.lock = shared.lock
+			self.state = {tok: SharedRow(shared.quota, 4 * i) for i, tok in enumerate(tokens)}
 
 	def _windows(self, now):
 		ws = self.cfg.window_seconds
@@ -1010,6 +1452,22 @@ def api_get(ds, parts, q, now):
 	raise Route404()
 
 
+def datasources_get(ds, q, status):
+	"""GET /datasources: the gateways the devices name, or the failure the
+	--datasources-status knob asks for (the real endpoint is not known to
+	answer every token: dexma-api-v3.md 2.4)."""
+	if status == 403:
+		raise not_found_entity()
+	if status != 200:
+		raise ApiError(status, "E%d" % status, "Not Found" if status == 404 else "Error")
+	known = getattr(ds, "datasources", None)
+	if known:
+		return 200, json_bytes(page([dict(d) for d in known], q))
+	ids = sorted({(d.get("datasource") or {}).get("id") for d in ds.devices} - {None})
+	return 200, json_bytes(page([{"id": i, "name": "Gateway %d" % i, "type": "GATEWAY"}
+		for i in ids], q))
+
+
 class Handler(BaseHTTPRequestHandler):
 	protocol_version = "HTTP/1.1"
 	server_version = "dexma-sim/1.0"
@@ -1060,6 +1518,8 @@ class Handler(BaseHTTPRequestHandler):
 		srv = self.server
 		if path == "/__sim/health" and method == "GET":
 			return self._send(200, b'{"ok":true}')
+		if srv.shared is not None:
+			srv.shared.sync(srv)
 		if path == "/__sim/config" and method == "GET":
 			return self._send(200, json_bytes(srv.cfg.as_dict()))
 		if path == "/__sim/config" and method == "POST":
@@ -1082,6 +1542,8 @@ class Handler(BaseHTTPRequestHandler):
 			return self._admin(method, path, body)
 		query_items = parse_qsl(split.query, keep_blank_values=True)
 		q = dict(query_items)
+		if srv.shared is not None:
+			srv.shared.sync(srv)
 		cfg = srv.cfg
 		if cfg.latency_ms > 0:
 			time.sleep(cfg.latency_ms / 1000.0)
@@ -1099,13 +1561,17 @@ class Handler(BaseHTTPRequestHandler):
 		fault = None
 		prefix = cfg.fail_path_prefix
 		if cfg.fail_rate > 0 and path.startswith(prefix):
-			with cfg.lock:
-				hit = cfg.rng.random() < cfg.fail_rate
+			if srv.shared is not None:
+				hit = srv.shared.draw(cfg.fail_seed) < cfg.fail_rate
+			else:
+				with cfg.lock:
+					hit = cfg.rng.random() < cfg.fail_rate
 			if hit:
 				fault = cfg.fail_mode
 		entry = {"t": now, "method": method, "path": path, "query": q, "status": status,
 			"deployment": deployment[0] if deployment else None,
-			"token_index": deployment[1] if deployment else None, "fault": fault}
+			"token_index": deployment[1] if deployment else None, "fault": fault,
+			"bytes": len(out)}
 		if fault is None:
 			srv.log.write(entry)
 			return self._send(status, out, ctype, extra)
@@ -1182,7 +1648,10 @@ class Handler(BaseHTTPRequestHandler):
 				raise ApiError(405, "E405", "Method Not Allowed")
 			if any(p == "" for p in parts):
 				raise Route404()
-			status, out = api_get(ds, parts, q, now)
+			if parts == ["datasources"]:
+				status, out = datasources_get(ds, q, srv.cfg.datasources_status)
+			else:
+				status, out = api_get(ds, parts, q, now)
 		except Route404:
 			status, out = 404, json_bytes({"status": 404, "code": "E404", "message": "Not Found"})
 		except ApiError as e:
@@ -1208,11 +1677,54 @@ def apply_config(srv, settings):
 			setattr(cfg, k, v)
 	if hour_rem is not None or day_rem is not None:
 		srv.quota.set_remaining(hour_rem, day_rem)
+	if srv.shared is not None:
+		srv.shared.publish(cfg)
+		srv.cfg_version = srv.shared.version.value
 
 
 class Server(ThreadingHTTPServer):
 	daemon_threads = True
 	allow_reuse_address = True
+
+
+def serve_workers(srv, n):
+	"""Pre-forks n processes that accept on the same listening socket, so
+	concurrent requests really run in parallel. Each has its own threads and
+	caches; quota, settings and fault draws are shared; the log file is opened
+	with O_APPEND and every line is one write. SIGTERM stops them all."""
+	import signal
+	children = []
+	for _ in range(n):
+		pid = os.fork()
+		if pid == 0:
+			try:
+				import ctypes
+				ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+			except (OSError, AttributeError):
+				pass
+			signal.signal(signal.SIGTERM, signal.SIG_DFL)
+			try:
+				srv.serve_forever(poll_interval=0.2)
+			finally:
+				os._exit(0)
+		children.append(pid)
+
+	def stop(signum, frame):
+		for pid in children:
+			try:
+				os.kill(pid, signal.SIGTERM)
+			except ProcessLookupError:
+				pass
+		raise SystemExit(0)
+
+	signal.signal(signal.SIGTERM, stop)
+	signal.signal(signal.SIGINT, stop)
+	try:
+		for _ in children:
+			os.wait()
+	finally:
+		stop(None, None)
+	return 0
 
 
 def main(argv=None):
@@ -1235,6 +1747,12 @@ def main(argv=None):
 	ap.add_argument("--fail-seed", type=int, default=1)
 	ap.add_argument("--fail-path-prefix", default="/v3/")
 	ap.add_argument("--slow-seconds", type=float, default=30.0)
+	ap.add_argument("--datasources-status", type=int, default=200,
+		help="GET /datasources answers: 200, or fails with this status (403, 404, 500...)")
+	ap.add_argument("--workers", type=int, default=1,
+		help="processes serving the socket in parallel (default 1: one process, threads)")
+	ap.add_argument("--memo-mb", type=int, default=256,
+		help="memory per process for encoded answers of past readings (0: none)")
 	args = ap.parse_args(argv)
 	if args.window_seconds <= 0:
 		ap.error("--window-seconds must be > 0")
@@ -1261,8 +1779,11 @@ def main(argv=None):
 
 	srv = Server((args.host, args.port), Handler)
 	srv.cfg = Config(args)
-	srv.quota = Quota(srv.cfg, [t for t, _ in tokens])
+	srv.shared = SharedState(len(tokens)) if args.workers > 1 else None
+	srv.cfg_version = 0
+	srv.quota = Quota(srv.cfg, [t for t, _ in tokens], srv.shared)
 	srv.log = Log(args.log)
+	MEMO.limit = args.memo_mb << 20
 	srv.deployments = deployments
 	srv.apps = apps
 	port = srv.server_address[1]
@@ -1273,6 +1794,8 @@ def main(argv=None):
 		os.replace(tmp, args.port_file)
 	sys.stdout.write("PORT %d\n" % port)
 	sys.stdout.flush()
+	if args.workers > 1:
+		return serve_workers(srv, args.workers)
 	try:
 		srv.serve_forever(poll_interval=0.2)
 	except KeyboardInterrupt:

@@ -1,11 +1,12 @@
-/* Unit tests for dx_tree: the namespace over a cache filled beforehand,
- * with no network and no FUSE.
+/* Unit tests for dx_tree: the namespace over a fake source (dx_source.h),
+ * with no network, no cache and no FUSE.
  *
- * Each test opens a cache in a temporary directory, puts the API's bytes
- * (the real captured fixtures, plus a few synthetic items where the
- * captures lack a case) under the exact keys the tree asks for, and builds
- * a tree whose deployment has no client: whatever is not in the cache
- * fails with -EIO, as it would offline.
+ * Each test fills a fake source with the API's bytes (the real captured
+ * fixtures, plus a few synthetic items where the captures lack a case)
+ * under the requests the tree makes, built by dx_requests, and builds a
+ * tree over it: whatever the source does not hold fails with -EIO, as it
+ * would offline. The fake counts the calls, so the tests also say what a
+ * walk costs.
  *
  * tests/data/tree/supply-16154.pretty.json is the expected supply file,
  * written independently of our JSON code by Python:
@@ -28,9 +29,12 @@
 
 #include "dx_buf.h"
 #include "dx_cache.h"
+#include "dx_requests.h"
+#include "dx_source.h"
 #include "dx_dates.h"
 #include "dx_log.h"
 #include "dx_tree.h"
+#include "../../src/tree_impl.h"  /* the table of kinds, for test_table */
 
 #define NOW_2026 INT64_C(1795694400)  /* 2026-11-26 12:00:00 UTC */
 #define TTL_META 86400
@@ -39,20 +43,51 @@
 #define TEST_UID 1234
 #define TEST_GID 5678
 
-#define KEY_LOCATIONS "demo|/locations"
-#define KEY_DEVICES "demo|/devices"
-#define KEY_PARAMS_1043036 "demo|/parameters?device_id=1043036"
-#define KEY_PARAMS_8857 "demo|/parameters?device_id=8857"
-#define KEY_PARAMS_1033630 "demo|/parameters?device_id=1033630"
-#define KEY_SUPPLIES_ELEC "demo|/utility/supplies/ELECTRICITY"
-/* POWER is INSTANTANEOUS, so averaged; hourly data comes in year chunks,
- * monthly data (which lists the periods) in decade chunks. */
-#define KEY_POWER_H_2022 "demo|/readings?device_id=1043036&parameter_key=POWER" \
-	"&resolution=H&from=2022-01-01T00:00:00&to=2022-12-31T23:59:59&operation=AVG"
-#define KEY_POWER_H_2026 "demo|/readings?device_id=1043036&parameter_key=POWER" \
-	"&resolution=H&from=2026-01-01T00:00:00&to=2026-12-31T23:59:59&operation=AVG"
-#define KEY_POWER_M_2020S "demo|/readings?device_id=1043036&parameter_key=POWER" \
-	"&resolution=M&from=2020-01-01T00:00:00&to=2029-12-31T23:59:59&operation=AVG"
+/* The requests the tests put answers for, built as the tree builds them. */
+enum req_id {
+	R_LOCATIONS, R_DEVICES, R_DATASOURCES, R_PARAMS_1043036, R_PARAMS_8857, R_PARAMS_1033630,
+	R_SUPPLIES_ELEC, R_SUPPLIES_WATER,
+	/* POWER is INSTANTANEOUS, so averaged; hourly data comes in year
+	 * chunks, monthly data (which lists the periods) in decade chunks. */
+	R_POWER_H_2022, R_POWER_H_2026, R_POWER_M_2020S,
+};
+
+static const char *key_of(enum req_id id)
+{
+	static char keys[R_POWER_M_2020S + 1][DX_REQUEST_KEY_MAX];
+	struct dx_date never = { 9999, 12, 31 };
+	struct dx_range y2022 = { { 2022, 1, 1 }, { 2022, 12, 31 } };
+	struct dx_range y2026 = { { 2026, 1, 1 }, { 2026, 12, 31 } };
+	struct dx_range d2020 = { { 2020, 1, 1 }, { 2029, 12, 31 } };
+	struct dx_request r;
+	int rc = -1;
+
+	switch (id) {
+	case R_LOCATIONS: rc = dx_request_locations("demo", 0, &r); break;
+	case R_DEVICES: rc = dx_request_devices("demo", 0, &r); break;
+	case R_DATASOURCES: rc = dx_request_datasources("demo", 0, &r); break;
+	case R_PARAMS_1043036: rc = dx_request_parameters("demo", 0, 1043036, &r); break;
+	case R_PARAMS_8857: rc = dx_request_parameters("demo", 0, 8857, &r); break;
+	case R_PARAMS_1033630: rc = dx_request_parameters("demo", 0, 1033630, &r); break;
+	case R_SUPPLIES_ELEC: rc = dx_request_supplies("demo", 0, "ELECTRICITY", &r); break;
+	case R_SUPPLIES_WATER: rc = dx_request_supplies("demo", 0, "WATER", &r); break;
+	case R_POWER_H_2022:
+		rc = dx_request_readings("demo", 0, 1043036, "POWER", DX_RES_HOURLY, "AVG",
+					 &y2022, never, &r);
+		break;
+	case R_POWER_H_2026:
+		rc = dx_request_readings("demo", 0, 1043036, "POWER", DX_RES_HOURLY, "AVG",
+					 &y2026, never, &r);
+		break;
+	case R_POWER_M_2020S:
+		rc = dx_request_readings("demo", 0, 1043036, "POWER", DX_RES_MONTHLY, "AVG",
+					 &d2020, never, &r);
+		break;
+	}
+	assert_int_equal(rc, 0);
+	strcpy(keys[id], r.key);
+	return keys[id];
+}
 
 #define DEV_1A "demo/devices/1a (1043036)"
 #define LOC_AB "demo/locations/Edifici A_B (25653)"
@@ -90,7 +125,7 @@ struct fx {
 	char dir[64];
 	int64_t now;        /* the cache's clock and the tree's */
 	int64_t later;      /* the clock of a second tree */
-	struct dx_cache *cache;
+	struct dx_source *source;
 	struct dx_deployment dep;
 	struct dx_tree *tree;
 };
@@ -103,22 +138,6 @@ struct bytes {
 static int64_t fake_now(void *ctx)
 {
 	return *(int64_t *)ctx;
-}
-
-static int give_bytes(void *ctx, const void *req, struct dx_buf *out)
-{
-	const struct bytes *b = ctx;
-
-	(void)req;
-	return dx_buf_append(out, b->data, b->len);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 /* The folder named by environment variable env (set by meson test), else
@@ -192,49 +211,25 @@ static char *test_data(const char *name, size_t *len)
 	return read_file_in("DX_TEST_DATA", "../data", name, len);
 }
 
-/* Stores bytes under key as if the API had answered them now. */
-static void put(struct fx *f, const char *key, const struct dx_cache_policy *p,
-		const char *data, size_t len)
+/* Has the fake source answer key with these bytes, as data kept since now. */
+static void put(struct fx *f, const char *key, const char *data, size_t len)
 {
-	struct bytes b = { data, len };
-	struct dx_cache_info info;
-	struct dx_buf out;
-
-	dx_buf_init(&out, (size_t)1 << 26);
-	assert_int_equal(dx_cache_get(f->cache, key, p, give_bytes, &b, NULL, &out, &info), 0);
-	assert_int_equal(info.fetched, 1);
-	assert_int_equal(out.len, len);
-	dx_buf_release(&out);
+	assert_int_equal(dx_source_fake_put(f->source, key, data, len), 0);
 }
 
-static void put_listing(struct fx *f, const char *key, const char *data, size_t len)
-{
-	struct dx_cache_policy p = {
-		.cls = DX_CLASS_LISTING, .final_at = INT64_MAX, .ttl = TTL_META,
-	};
-
-	put(f, key, &p, data, len);
-}
-
-static void put_fixture_listing(struct fx *f, const char *key, const char *name)
+static void put_fixture(struct fx *f, const char *key, const char *name)
 {
 	size_t len;
 	char *data = fixture(name, &len);
 
-	put_listing(f, key, data, len);
+	put(f, key, data, len);
 	free(data);
 }
 
-static void put_readings(struct fx *f, const char *key, int y0, int y1,
-			 const char *data, size_t len)
+/* Calls the tree made for the request with that answer. */
+static unsigned calls(struct fx *f, enum req_id id)
 {
-	struct dx_range chunk = { { y0, 1, 1 }, { y1, 12, 31 } };
-	struct dx_cache_policy p = {
-		.cls = DX_CLASS_READINGS, .ttl = TTL_OPEN,
-		.final_at = dx_range_end_epoch(&chunk) + LATE_MARGIN,
-	};
-
-	put(f, key, &p, data, len);
+	return dx_source_fake_calls(f->source, key_of(id));
 }
 
 /* The captured locations with extra items appended to the array. */
@@ -253,7 +248,7 @@ static void put_locations(struct fx *f)
 	for (int i = 0; i < 200; i++)
 		assert_int_equal(dx_buf_puts(&all, "\u00dc"), 0);  /* U+00DC, 2 bytes in UTF-8 */
 	assert_int_equal(dx_buf_puts(&all, "\"}]"), 0);
-	put_listing(f, KEY_LOCATIONS, all.data, all.len);
+	put(f, key_of(R_LOCATIONS), all.data, all.len);
 	dx_buf_release(&all);
 	free(data);
 }
@@ -271,14 +266,14 @@ static void put_water_supplies(struct fx *f)
 	for (int i = 0; i < 260; i++)
 		assert_int_equal(dx_buf_puts(&all, "a"), 0);
 	assert_int_equal(dx_buf_puts(&all, "\"}]"), 0);
-	put_listing(f, "demo|/utility/supplies/WATER", all.data, all.len);
+	put(f, key_of(R_SUPPLIES_WATER), all.data, all.len);
 	dx_buf_release(&all);
 }
 
 static void default_opts(struct fx *f, int64_t *clock, struct dx_tree_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->cache = f->cache;
+	o->source = f->source;
 	o->deps = &f->dep;
 	o->ndeps = 1;
 	o->listed_res = 1u << DX_RES_15MIN | 1u << DX_RES_HOURLY | 1u << DX_RES_DAILY |
@@ -304,23 +299,12 @@ static int tree_new(struct fx *f, int64_t *clock, struct dx_tree **out)
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct dx_cache_opts co = { .now = fake_now };
-	size_t len;
-	char *data;
 
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/dx_tree_XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
 	f->now = NOW_2026;
 	f->later = NOW_2026 + 30 * 86400;
-	co.dir = f->dir;
-	co.now_ctx = &f->now;
-	if (dx_cache_open(&co, &f->cache)) {
-		nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (dx_source_fake_new(&f->now, &f->source)) {
 		free(f);
 		return -1;
 	}
@@ -329,18 +313,15 @@ static int setup(void **state)
 	*state = f;
 
 	put_locations(f);
-	put_fixture_listing(f, KEY_DEVICES, "devices-list.json");
-	put_fixture_listing(f, KEY_PARAMS_1043036, "parameters-list-device-1043036.json");
-	put_fixture_listing(f, KEY_PARAMS_8857, "parameters-list-device-8857.json");
-	put_listing(f, KEY_PARAMS_1033630, "[]", 2);
-	put_fixture_listing(f, KEY_SUPPLIES_ELEC, "supplies-list-electricity.json");
+	put_fixture(f, key_of(R_DEVICES), "devices-list.json");
+	put_fixture(f, key_of(R_PARAMS_1043036), "parameters-list-device-1043036.json");
+	put_fixture(f, key_of(R_PARAMS_8857), "parameters-list-device-8857.json");
+	put(f, key_of(R_PARAMS_1033630), "[]", 2);
+	put_fixture(f, key_of(R_SUPPLIES_ELEC), "supplies-list-electricity.json");
 	put_water_supplies(f);
-	data = fixture("readings-power-H.json", &len);
-	put_readings(f, KEY_POWER_H_2022, 2022, 2022, data, len);
-	free(data);
-	put_readings(f, KEY_POWER_H_2026, 2026, 2026, power_hourly_2026,
-		     strlen(power_hourly_2026));
-	put_readings(f, KEY_POWER_M_2020S, 2020, 2029, power_monthly, strlen(power_monthly));
+	put_fixture(f, key_of(R_POWER_H_2022), "readings-power-H.json");
+	put(f, key_of(R_POWER_H_2026), power_hourly_2026, strlen(power_hourly_2026));
+	put(f, key_of(R_POWER_M_2020S), power_monthly, strlen(power_monthly));
 
 	return tree_new(f, &f->now, &f->tree) ? -1 : 0;
 }
@@ -350,8 +331,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	dx_tree_free(f->tree);
-	dx_cache_close(f->cache);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	dx_source_fake_free(f->source);
 	free(f);
 	return 0;
 }
@@ -369,7 +349,7 @@ static int walk(struct dx_tree *t, const char *path, struct dx_attr *out)
 	out->ino = DX_ROOT_INO;
 	out->type = DX_DIR;
 	for (name = strtok_r(buf, "/", &save); name; name = strtok_r(NULL, "/", &save)) {
-		rc = dx_tree_lookup(t, ino, name, out);
+		rc = dx_tree_lookup(t, DX_PRIO_INTERACTIVE, ino, name, out);
 		if (rc)
 			return rc;
 		ino = out->ino;
@@ -395,7 +375,7 @@ static char *ls(struct dx_tree *t, const char *path, int plus)
 	struct dx_buf names;
 	size_t i;
 
-	assert_int_equal(dx_tree_readdir(t, ino_of(t, path, DX_DIR), plus, &list), 0);
+	assert_int_equal(dx_tree_readdir(t, DX_PRIO_INTERACTIVE, ino_of(t, path, DX_DIR), plus, &list), 0);
 	dx_buf_init(&names, (size_t)1 << 24);
 	assert_int_equal(dx_buf_puts(&names, ""), 0);
 	for (i = 0; i < list.n; i++)
@@ -428,7 +408,7 @@ static char *read_all(struct dx_tree *t, uint64_t ino, struct dx_attr *attr)
 	int rc;
 
 	dx_buf_init(&out, (size_t)1 << 26);
-	rc = dx_tree_read(t, ino, &out, attr);
+	rc = dx_tree_read(t, DX_PRIO_INTERACTIVE, ino, &out, attr);
 	if (rc)
 		fail_msg("read %llu: %s", (unsigned long long)ino, strerror(-rc));
 	assert_int_equal(attr->size, out.len);
@@ -447,7 +427,7 @@ static char *link_target(struct dx_tree *t, const char *path)
 	struct dx_buf out;
 
 	dx_buf_init(&out, 4096);
-	assert_int_equal(dx_tree_readlink(t, ino_of(t, path, DX_LNK), &out), 0);
+	assert_int_equal(dx_tree_readlink(t, DX_PRIO_INTERACTIVE, ino_of(t, path, DX_LNK), &out), 0);
 	assert_non_null(out.data);
 	return dx_buf_detach(&out, NULL);
 }
@@ -506,13 +486,13 @@ static void test_root(void **state)
 	struct dx_attr a;
 	char *text;
 
-	assert_int_equal(dx_tree_getattr(f->tree, DX_ROOT_INO, &a), 0);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, DX_ROOT_INO, &a), 0);
 	assert_int_equal(a.type, DX_DIR);
 	assert_int_equal(a.ino, DX_ROOT_INO);
 	assert_int_equal(a.uid, TEST_UID);
 	assert_int_equal(a.gid, TEST_GID);
 	assert_ls(f->tree, "", "demo");
-	assert_ls(f->tree, "demo", "locations|devices|supplies");
+	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources");
 	assert_ls(f->tree, "demo/supplies", "ELECTRICITY|GAS|WATER|THERMAL|EXPORTED_ELECTRICITY");
 	ino_of(f->tree, ".dexmafs", DX_DIR);
 	assert_ls(f->tree, ".dexmafs", "status");
@@ -555,7 +535,7 @@ static void test_locations_listing(void **state)
 	struct dx_dirlist list;
 	const struct dx_dirent *e;
 
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/locations", DX_DIR), 0,
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/locations", DX_DIR), 0,
 					 &list), 0);
 	/* every location, also the one whose name starts with a dot (see
 	 * test_awkward_names) */
@@ -639,7 +619,7 @@ static void test_awkward_names(void **state)
 	ino_of(f->tree, "demo/locations/unnamed (900005)", DX_DIR);
 
 	/* too long: cut at a character boundary to fit a file name, id kept */
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/locations", DX_DIR), 0,
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/locations", DX_DIR), 0,
 					 &list), 0);
 	for (size_t i = 0; i < list.n && !e; i++)
 		if (strstr(list.items[i].name, " (900002)"))
@@ -676,7 +656,7 @@ static void test_devices(void **state)
 	struct dx_attr a;
 	char *target, *text;
 
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/devices", DX_DIR), 1,
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/devices", DX_DIR), 1,
 					 &list), 0);
 	assert_int_equal(list.n, 30);
 	/* two devices named "1b" stay apart by their ids */
@@ -772,7 +752,7 @@ static void test_readings_file(void **state)
 	assert_int_equal(again.size, read.size);
 	assert_int_equal(again.mtime, read.mtime);
 	free(csv);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &again), 0);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &again), 0);
 	assert_int_equal(again.size, read.size);
 	assert_int_equal(again.mtime, read.mtime);
 	assert_true(again.mtime <= f->now);
@@ -802,11 +782,11 @@ static void test_readings_names(void **state)
 	struct dx_attr a;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(dx_tree_lookup(f->tree, dir, bad[i], &a), -ENOENT);
+		assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, dir, bad[i], &a), -ENOENT);
 	/* well-formed names whose data is not cached: the API is needed (12
 	 * year chunks are the most one hourly file may take) */
-	assert_int_equal(dx_tree_lookup(f->tree, dir, "2021-03-01--2021-03-31.csv", &a), -EIO);
-	assert_int_equal(dx_tree_lookup(f->tree, dir, "2011-01-01--2022-12-31.csv", &a), -EIO);
+	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, dir, "2021-03-01--2021-03-31.csv", &a), -EIO);
+	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, dir, "2011-01-01--2022-12-31.csv", &a), -EIO);
 }
 
 /* The mtime of a closed period depends on its range only: the same in a
@@ -876,7 +856,7 @@ static void test_two_deployments(void **state)
 	o.ndeps = 2;
 	assert_int_equal(dx_tree_new(&o, &t2), 0);
 	assert_ls(t2, "", "demo|other");
-	assert_ls(t2, "other", "locations|devices|supplies");
+	assert_ls(t2, "other", "locations|devices|supplies|datasources");
 	assert_int_not_equal(ino_of(t2, "demo/locations", DX_DIR),
 			     ino_of(t2, "other/locations", DX_DIR));
 	assert_int_equal(ino_of(t2, "demo/locations", DX_DIR),
@@ -1019,7 +999,7 @@ static void test_readdir_inodes(void **state)
 	const struct dx_dirent *e;
 
 	for (int plus = 0; plus < 2; plus++) {
-		assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, DEV_1A, DX_DIR), plus,
+		assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, DEV_1A, DX_DIR), plus,
 						 &list), 0);
 		assert_non_null(e = find_entry(&list, "POWER"));
 		assert_int_equal(e->attr.ino, ino_of(f->tree, POWER_DIR, DX_DIR));
@@ -1052,43 +1032,43 @@ static void test_lookup_counts(void **state)
 	/* twice looked up, forgotten twice: gone */
 	ino = ino_of(f->tree, "demo/supplies/GAS", DX_DIR);
 	assert_int_equal(ino, ino_of(f->tree, "demo/supplies/GAS", DX_DIR));
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), 0);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), 0);
 	dx_tree_forget(f->tree, ino, 2);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), -ENOENT);
-	assert_int_equal(dx_tree_readdir(f->tree, ino, 0, &list), -ENOENT);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), -ENOENT);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino, 0, &list), -ENOENT);
 
 	/* twice looked up, forgotten once: still there, then gone */
 	ino = ino_of(f->tree, "demo/supplies/WATER", DX_DIR);
 	ino_of(f->tree, "demo/supplies/WATER", DX_DIR);
 	dx_tree_forget(f->tree, ino, 1);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), 0);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), 0);
 	assert_int_equal(a.type, DX_DIR);
 	dx_tree_lookup_again(f->tree, ino);
 	dx_tree_forget(f->tree, ino, 1);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), 0);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), 0);
 	dx_tree_forget(f->tree, ino, 1);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), -ENOENT);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), -ENOENT);
 
 	/* readdirplus counts one lookup per entry; plain readdir none */
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/supplies", DX_DIR), 0,
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/supplies", DX_DIR), 0,
 					 &list), 0);
 	ino = find_entry(&list, "THERMAL")->attr.ino;
 	dx_dirlist_release(&list);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), -ENOENT);
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/supplies", DX_DIR), 1,
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), -ENOENT);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/supplies", DX_DIR), 1,
 					 &list), 0);
 	assert_int_equal(find_entry(&list, "THERMAL")->plus, 1);
 	assert_int_equal(find_entry(&list, "THERMAL")->attr.ino, ino);
 	dx_dirlist_release(&list);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), 0);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), 0);
 	dx_tree_forget(f->tree, ino, 1);
-	assert_int_equal(dx_tree_getattr(f->tree, ino, &a), -ENOENT);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), -ENOENT);
 
 	/* the root is never forgotten */
 	dx_tree_forget(f->tree, DX_ROOT_INO, 1000);
-	assert_int_equal(dx_tree_getattr(f->tree, DX_ROOT_INO, &a), 0);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, DX_ROOT_INO, &a), 0);
 	/* an inode nobody looked up */
-	assert_int_equal(dx_tree_getattr(f->tree, 12345, &a), -ENOENT);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, 12345, &a), -ENOENT);
 }
 
 /* ---- supplies ---- */
@@ -1101,7 +1081,7 @@ static void test_supplies(void **state)
 	char *got, *want;
 	size_t len;
 
-	assert_int_equal(dx_tree_readdir(f->tree,
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
 					 ino_of(f->tree, "demo/supplies/ELECTRICITY", DX_DIR), 0,
 					 &list), 0);
 	assert_int_equal(list.n, 10);
@@ -1163,14 +1143,14 @@ static void test_not_cached(void **state)
 	assert_lookup_fails(f->tree, "demo/devices/1b (1043037)/POWER", -EIO);
 	assert_lookup_fails(f->tree, POWER_DIR "/hourly/2021-03-01--2021-03-31.csv", -EIO);
 	assert_lookup_fails(f->tree, POWER_DIR "/daily/2022-01-01--2022-12-31.csv", -EIO);
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, DEV_1A "/CURRENT/hourly",
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, DEV_1A "/CURRENT/hourly",
 							  DX_DIR), 0, &list), -EIO);
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/devices/1b (1043037)",
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/devices/1b (1043037)",
 							  DX_DIR), 0, &list), -EIO);
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, "demo/supplies/GAS", DX_DIR),
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/supplies/GAS", DX_DIR),
 					 1, &list), -EIO);
 	/* still listed by readdirplus, without attributes */
-	assert_int_equal(dx_tree_readdir(f->tree, ino_of(f->tree, POWER_DIR "/raw", DX_DIR), 1,
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, POWER_DIR "/raw", DX_DIR), 1,
 					 &list), 0);
 	assert_int_equal(list.n, 2);
 	assert_string_equal(list.items[0].name, "2022-03-01--2022-03-31.csv");
@@ -1178,7 +1158,7 @@ static void test_not_cached(void **state)
 	assert_int_equal(list.items[0].attr.type, DX_REG);
 	assert_int_not_equal(list.items[0].attr.ino, 0);
 	/* and it counted no lookup */
-	assert_int_equal(dx_tree_getattr(f->tree, list.items[0].attr.ino, &a), -ENOENT);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, list.items[0].attr.ino, &a), -ENOENT);
 	dx_dirlist_release(&list);
 }
 
@@ -1193,12 +1173,12 @@ static void test_wrong_operations(void **state)
 	int keep;
 
 	dx_buf_init(&buf, 4096);
-	assert_int_equal(dx_tree_readlink(f->tree, dir, &buf), -EINVAL);
-	assert_int_equal(dx_tree_readlink(f->tree, file, &buf), -EINVAL);
+	assert_int_equal(dx_tree_readlink(f->tree, DX_PRIO_INTERACTIVE, dir, &buf), -EINVAL);
+	assert_int_equal(dx_tree_readlink(f->tree, DX_PRIO_INTERACTIVE, file, &buf), -EINVAL);
 	assert_int_equal(dx_tree_open(f->tree, dir, &keep), -EISDIR);
-	assert_int_equal(dx_tree_read(f->tree, dir, &buf, &a), -EISDIR);
-	assert_int_equal(dx_tree_lookup(f->tree, file, "x", &a), -ENOTDIR);
-	assert_int_equal(dx_tree_readdir(f->tree, file, 0, &list), -ENOTDIR);
+	assert_int_equal(dx_tree_read(f->tree, DX_PRIO_INTERACTIVE, dir, &buf, &a), -EISDIR);
+	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, file, "x", &a), -ENOTDIR);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, file, 0, &list), -ENOTDIR);
 	assert_int_equal(dx_tree_open(f->tree, file, &keep), 0);
 	assert_int_equal(keep, 0);  /* a listing may change */
 	assert_int_equal(buf.len, 0);
@@ -1228,6 +1208,247 @@ static void test_refresh(void **state)
 	dx_log_mute(0);
 }
 
+/* ---- call counts, priority, status.json, datasources ---- */
+
+/* Names cost the listings once; the lookups that follow cost nothing; a
+ * closed period is asked once; an open one again when its freshness ends. */
+static void test_call_counts(void **state)
+{
+	struct fx *f = *state;
+	struct dx_dirlist list;
+	struct dx_attr a;
+	char *text;
+
+	assert_int_equal(dx_source_fake_calls(f->source, NULL), 0);  /* a new tree asks nothing */
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
+					 ino_of(f->tree, "demo/locations", DX_DIR), 1, &list), 0);
+	assert_int_equal(calls(f, R_LOCATIONS), 1);
+	for (size_t i = 0; i < list.n; i += 97) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "demo/locations/%s", list.items[i].name);
+		ino_of(f->tree, path, DX_DIR);
+	}
+	dx_dirlist_release(&list);
+	assert_int_equal(calls(f, R_LOCATIONS), 1);
+	assert_ls(f->tree, DEV_1A, "device.json|location|CURRENT|POWER|VOLTAGE");
+	assert_int_equal(calls(f, R_DEVICES), 1);
+	assert_int_equal(calls(f, R_PARAMS_1043036), 1);
+	assert_int_equal(calls(f, R_LOCATIONS), 1);
+
+	free(read_path(f->tree, MARCH_FILE, &a));
+	free(read_path(f->tree, MARCH_FILE, &a));
+	assert_int_equal(calls(f, R_POWER_H_2022), 1);
+	text = read_path(f->tree, POWER_DIR "/hourly/2026-11-01--2026-11-30.csv", &a);
+	free(text);
+	assert_int_equal(calls(f, R_POWER_H_2026), 1);
+	f->now += TTL_OPEN + 1;
+	free(read_path(f->tree, POWER_DIR "/hourly/2026-11-01--2026-11-30.csv", &a));
+	assert_int_equal(calls(f, R_POWER_H_2026), 2);
+	free(read_path(f->tree, MARCH_FILE, &a));
+	assert_int_equal(calls(f, R_POWER_H_2022), 1);
+	assert_int_equal(dx_source_fake_background_calls(f->source), 0);
+}
+
+/* A background reader's requests carry that priority down to the source. */
+static void test_background_priority(void **state)
+{
+	struct fx *f = *state;
+	struct dx_dirlist list;
+	struct dx_attr a;
+
+	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_BACKGROUND, DX_ROOT_INO, "demo", &a), 0);
+	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_BACKGROUND, a.ino, "devices", &a), 0);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_BACKGROUND, a.ino, 0, &list), 0);
+	dx_dirlist_release(&list);
+	assert_int_equal(dx_source_fake_background_calls(f->source), 1);
+	assert_int_equal(calls(f, R_DEVICES), 1);
+	/* an answer the source refuses at that priority reaches the reader */
+	dx_source_fake_fail(f->source, key_of(R_PARAMS_8857), -EAGAIN);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_BACKGROUND,
+					 ino_of(f->tree, "demo/devices/ACS (8857)", DX_DIR), 0,
+					 &list), -EAGAIN);
+	dx_source_fake_fail(f->source, "", 0);
+	/* the device's location asked the locations, then its parameters */
+	assert_int_equal(dx_source_fake_background_calls(f->source), 3);
+}
+
+/* status.json: one document, the same producer as status. */
+static void test_status_json(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a;
+	struct dx_buf pretty;
+	char *text;
+
+	free(read_path(f->tree, MARCH_FILE, &a));
+	text = read_path(f->tree, ".dexmafs/status.json", &a);
+	assert_int_equal(a.timeout, 0);
+	dx_buf_init(&pretty, 1 << 20);
+	assert_int_equal(dx_json_pretty(text, strlen(text), -1, &pretty), 0);
+	dx_buf_release(&pretty);
+	assert_non_null(strstr(text, "\"version\": 1,"));
+	assert_non_null(strstr(text, "\"time\": 1795694400,"));
+	assert_non_null(strstr(text, "\"damaged\": null"));
+	/* devices, parameters, hourly 2022: three decodes of API bytes */
+	assert_non_null(strstr(text, "\"json_decodes\": 3 }"));
+	assert_non_null(strstr(text, "{ \"name\": \"demo\",\n      \"api\": \"offline\""));
+	assert_null(strstr(text, "\"quota\""));
+	free(text);
+	/* resolves, but .dexmafs lists only status */
+	assert_ls(f->tree, ".dexmafs", "status");
+}
+
+static void put_datasources(struct fx *f)
+{
+	static const char named[] = "[{\"id\": 43341, \"name\": \"Gateway/1\"},"
+				    "{\"id\": 777, \"name\": \"Old gw\"}]";
+
+	put(f, key_of(R_DATASOURCES), named, strlen(named));
+}
+
+static void test_datasources_named(void **state)
+{
+	struct fx *f = *state;
+	char *text;
+
+	put_datasources(f);
+	text = ls(f->tree, "demo/datasources", 0);
+	assert_non_null(strstr(text, "Gateway_1 (43341)|datasource 42656 (42656)|Old gw (777)|"));
+	free(text);
+	assert_ls(f->tree, "demo/datasources/Gateway_1 (43341)", "devices");
+	assert_ls(f->tree, "demo/datasources/Gateway_1 (43341)/devices",
+		  "1a (1043036)|1b (1043037)|1c (1043038)");
+	assert_link(f->tree, "demo/datasources/Gateway_1 (43341)/devices/1b (1043037)",
+		    "../../../devices/1b (1043037)");
+	assert_ls(f->tree, "demo/datasources/datasource 42656 (42656)/devices",
+		  "1b (1033630)|1c (1033631)|2b (1033740)|3a (1033633)|4a (1034030)|4b (1034031)|"
+		  "4c (1034032)");
+	assert_lookup_fails(f->tree, "demo/datasources/datasource 43341 (43341)", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/datasources/Gateway_1 (43341)/devices/ACS (8857)",
+			    -ENOENT);
+	assert_lookup_fails(f->tree, "demo/datasources/Nothing (5)", -ENOENT);
+	/* grouping needs no call beyond the two listings */
+	assert_int_equal(calls(f, R_DEVICES), 1);
+	assert_int_equal(calls(f, R_DATASOURCES), 1);
+	/* listed in the deployment beside the other three */
+	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources");
+}
+
+/* GET /datasources refused: directories are named by id, asked once. */
+static void test_datasources_refused(void **state)
+{
+	struct fx *f = *state;
+
+	put_datasources(f);
+	dx_source_fake_fail(f->source, key_of(R_DATASOURCES), -ENOENT);
+	assert_ls(f->tree, "demo/datasources/datasource 43341 (43341)/devices",
+		  "1a (1043036)|1b (1043037)|1c (1043038)");
+	assert_link(f->tree, "demo/datasources/datasource 777 (777)/devices/ACS (8857)",
+		    "../../../devices/ACS (8857)");
+	ino_of(f->tree, "demo/datasources", DX_DIR);
+	assert_int_equal(calls(f, R_DATASOURCES), 1);
+	assert_lookup_fails(f->tree, "demo/datasources/Gateway_1 (43341)", -ENOENT);
+	/* the rest of the tree does not notice */
+	assert_ls(f->tree, LOC_AB "/devices", "1a (1043036)|1b (1043037)|1c (1043038)");
+}
+
+/* Two example names of every kind (one where a kind has a single name). */
+static const struct {
+	enum kind kind;
+	const char *path[2];
+} examples[] = {
+	{ K_CTL, { ".dexmafs" } },
+	{ K_STATUS, { ".dexmafs/status" } },
+	{ K_STATUS_JSON, { ".dexmafs/status.json" } },
+	{ K_REFRESH, { ".dexmafs/refresh", ".dexmafs/refresh.12345" } },
+	{ K_DEP, { "demo" } },
+	{ K_LOCS, { "demo/locations" } },
+	{ K_LOC, { LOC_AB, "demo/locations/Morrisons (76619)" } },
+	{ K_LOC_JSON, { LOC_AB "/location.json", "demo/locations/Morrisons (76619)/location.json" } },
+	{ K_LOC_PARENT, { LOC_AB "/parent", "demo/locations/001 CHINGFORD PFS (113916)/parent" } },
+	{ K_LOC_DEVS, { LOC_AB "/devices", "demo/locations/Morrisons (76619)/devices" } },
+	{ K_LOC_DEVLINK, { LOC_AB "/devices/1a (1043036)", LOC_AB "/devices/1c (1043038)" } },
+	{ K_DEVS, { "demo/devices" } },
+	{ K_DEV, { DEV_1A, "demo/devices/ACS (8857)" } },
+	{ K_DEV_JSON, { DEV_1A "/device.json", "demo/devices/ACS (8857)/device.json" } },
+	{ K_DEV_LOCLINK, { DEV_1A "/location", "demo/devices/1b (1043037)/location" } },
+	{ K_PARAM, { POWER_DIR, DEV_1A "/VOLTAGE" } },
+	{ K_PARAM_JSON, { POWER_DIR "/parameter.json", DEV_1A "/VOLTAGE/parameter.json" } },
+	{ K_RES, { POWER_DIR "/hourly", POWER_DIR "/raw" } },
+	{ K_FILE, { MARCH_FILE, POWER_DIR "/hourly/2022-04-01--2022-04-30.csv" } },
+	{ K_SUPS, { "demo/supplies" } },
+	{ K_SRC, { "demo/supplies/ELECTRICITY", "demo/supplies/GAS" } },
+	{ K_SUP_JSON, { "demo/supplies/ELECTRICITY/A (21556).json",
+			"demo/supplies/ELECTRICITY/A (15221).json" } },
+	{ K_IDLINK, { "demo/locations/25653", "demo/devices/1043036" } },
+	{ K_DSS, { "demo/datasources" } },
+	{ K_DS, { "demo/datasources/Gateway_1 (43341)", "demo/datasources/Old gw (777)" } },
+	{ K_DS_DEVS, { "demo/datasources/Gateway_1 (43341)/devices",
+		       "demo/datasources/Old gw (777)/devices" } },
+	{ K_DS_DEVLINK, { "demo/datasources/Gateway_1 (43341)/devices/1a (1043036)",
+			  "demo/datasources/Gateway_1 (43341)/devices/1c (1043038)" } },
+};
+#define NEXAMPLES (sizeof(examples) / sizeof(examples[0]))
+
+/* Every row has the functions its flags need. */
+static void assert_row_complete(const struct kind_row *k)
+{
+	assert_non_null(k->name);
+	if (k->flags & KF_DIR) {
+		assert_non_null(k->resolve);
+		assert_non_null(k->list);
+		assert_null(k->content);
+		assert_false(k->flags & (KF_LINK | KF_DATED | KF_RENDERED | KF_ON_READ));
+	} else {
+		assert_non_null(k->content);
+		assert_null(k->resolve);
+		assert_null(k->list);
+	}
+	assert_false((k->flags & KF_LINK) && (k->flags & (KF_DATED | KF_VOLATILE)));
+	assert_true(k->nexpires >= 0 && k->nexpires <= 3);
+	assert_true(k->nexpires > 0 || (k->flags & KF_GLOBAL) || k == &dx_tree_kinds[K_ROOT]);
+}
+
+/* Walks the whole table: rows complete, every kind has examples here, and
+ * every example resolves to its kind with an inode of its own. */
+static void test_table(void **state)
+{
+	struct fx *f = *state;
+	uint64_t inos[2 * NEXAMPLES];
+	size_t n = 0;
+
+	put_datasources(f);
+	for (int k = 0; k < K_COUNT; k++) {
+		size_t j;
+
+		assert_row_complete(&dx_tree_kinds[k]);
+		for (j = 0; j < NEXAMPLES && examples[j].kind != (enum kind)k; j++)
+			;
+		if (k != K_ROOT && j == NEXAMPLES)
+			fail_msg("kind %s has no example in test_table", dx_tree_kinds[k].name);
+	}
+	for (size_t i = 0; i < NEXAMPLES; i++)
+		for (int e = 0; e < 2 && examples[i].path[e]; e++) {
+			struct dx_attr a;
+			struct node nd;
+
+			if (walk(f->tree, examples[i].path[e], &a))
+				fail_msg("%s does not resolve", examples[i].path[e]);
+			assert_int_equal(dx_node_get(f->tree, a.ino, &nd), 0);
+			assert_int_equal(nd.kind, examples[i].kind);
+			for (size_t j = 0; j < n; j++)
+				if (inos[j] == a.ino)
+					fail_msg("%s shares an inode", examples[i].path[e]);
+			inos[n++] = a.ino;
+		}
+	/* file kinds with two examples: two names, two inodes (checked above) */
+	for (size_t i = 0; i < NEXAMPLES; i++)
+		if (!(dx_tree_kinds[examples[i].kind].flags & KF_DIR) &&
+		    examples[i].kind != K_STATUS && examples[i].kind != K_STATUS_JSON)
+			assert_non_null(examples[i].path[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1254,6 +1475,12 @@ int main(void)
 		T(test_not_cached),
 		T(test_wrong_operations),
 		T(test_refresh),
+		T(test_call_counts),
+		T(test_background_priority),
+		T(test_status_json),
+		T(test_datasources_named),
+		T(test_datasources_refused),
+		T(test_table),
 #undef T
 	};
 

@@ -1,0 +1,561 @@
+#!/usr/bin/env python3
+"""Every row of issue 12's table, each as a ratio against a baseline measured
+in the same run (these machines are shared: absolute times are noise).
+
+    python3 bench/run.py [--devices 100] [--only ROW,...] [--keep]
+
+Run as root (FUSE) after `meson compile -C build`; the daemon is
+build*/src/dexmafs or $DX_DEXMAFS. Accounts are the simulator's generated
+`scale:N` (tests/sim/README.md), served by --sim-workers pre-forked
+processes. Baselines:
+  * API calls: the minimum computed from the account's model (the
+    simulator's own data: list pages, one parameter list per device, the
+    monthly decades that finding the periods needs, one call per fetch chunk
+    with data);
+  * cold copies: bench/seqclient.py, a plain sequential client (one
+    keep-alive connection, one request per file, paging by offsets);
+  * warm passes: the same files on local disk;
+  * daemon CPU and memory at --devices: the same at a tenth of the size
+    (linear growth gives a CPU ratio of 10).
+Rows: names, cold, cpu, warm, big, open, hot, extent (--only picks some).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, datetime, timedelta, timezone
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "mount"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
+
+from harness import Mount, Simulator, find_dexmafs  # noqa: E402
+import dexma_sim as model  # noqa: E402
+
+HZ = os.sysconf("SC_CLK_TCK")
+DEFAULT_RES = "15min,hourly,daily,monthly"
+YEAR_RES = ("10min", "15min", "30min", "hourly")
+MONTH_RES = ("raw", "5min")
+
+
+# ---------------------------------------------------------------------------
+# measuring
+
+def cpu_seconds(pid):
+	"""utime + stime of a process, from /proc/PID/stat."""
+	with open("/proc/%d/stat" % pid) as f:
+		fields = f.read().rsplit(")", 1)[1].split()
+	return (int(fields[11]) + int(fields[12])) / HZ
+
+
+class RssSampler(threading.Thread):
+	"""Peak RssAnon (kB) of a process, sampled every 20 ms."""
+
+	def __init__(self, pid):
+		super().__init__(daemon=True)
+		self.pid = pid
+		self.peak = 0
+		self.done = threading.Event()
+
+	def run(self):
+		while not self.done.is_set():
+			try:
+				with open("/proc/%d/status" % self.pid) as f:
+					for line in f:
+						if line.startswith("RssAnon:"):
+							self.peak = max(self.peak, int(line.split()[1]))
+			except OSError:
+				return
+			self.done.wait(0.02)
+
+	def stop(self):
+		self.done.set()
+		self.join()
+		return self.peak
+
+
+def timed(argv, **kw):
+	t0 = time.perf_counter()
+	subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+	return time.perf_counter() - t0
+
+
+class Daemon:
+	"""A dexmafs mount on a cache directory that outlives remounts."""
+
+	def __init__(self, sim, token, cache_dir, options=()):
+		self.sim = sim
+		self.token = token
+		self.cache_dir = cache_dir
+		self.options = list(options)
+		self.m = None
+
+	def start(self):
+		self.m = Mount(self.sim.url, token=self.token, deployment="bench",
+			cache_dir=self.cache_dir, options=self.options)
+		self.m.start(timeout=60)
+		return self
+
+	def stop(self):
+		if self.m:
+			self.m.cleanup()
+			self.m = None
+
+	def remount(self):
+		self.stop()
+		return self.start()
+
+	@property
+	def root(self):
+		return self.m.root
+
+	@property
+	def pid(self):
+		return self.m.proc.pid
+
+	def cpu(self):
+		return cpu_seconds(self.pid)
+
+	def status(self):
+		try:
+			with open(os.path.join(self.m.mnt, ".dexmafs", "status.json")) as f:
+				return json.load(f)
+		except (OSError, ValueError):
+			return None
+
+
+def api_calls(sim, prefix="/v3/"):
+	return [e for e in sim.requests(prefix) if e["path"] != "/v3/oauth/access-token"]
+
+
+# ---------------------------------------------------------------------------
+# the minimum, from the account's model
+
+def pages(n):
+	"""Calls to list n items 500 a page: a short page is the only end marker."""
+	return n // 500 + 1
+
+
+class Account:
+	def __init__(self, spec):
+		self.spec = spec
+		self.ds = model.build_dataset(spec, "")
+		self.today = datetime.now(timezone.utc).date()
+
+	def series(self):
+		"""(device id, key, interval, local start date) of every series."""
+		for d in self.ds.devices:
+			zone, iv, start = self.ds.dev_meta[d["id"]]
+			sd = datetime.fromtimestamp(start, model.zone_info(zone)).date()
+			for p in self.ds.dev_params[d["id"]]:
+				yield d["id"], p["key"], iv, sd
+
+	def period_calls(self, start):
+		"""Monthly decades read to find the periods: back from today's decade
+		while the oldest month seen is its decade's first."""
+		if start > self.today:
+			return 1
+		n = self.today.year // 10 - start.year // 10 + 1
+		return n + (1 if start.year % 10 == 0 and start.month == 1 else 0)
+
+	def chunks(self, res, start):
+		"""Fetch chunks with data of resolution res from start to today."""
+		if start > self.today:
+			return 0
+		if res in MONTH_RES:
+			return (self.today.year - start.year) * 12 + self.today.month - start.month + 1
+		if res in YEAR_RES:
+			return self.today.year - start.year + 1
+		return self.today.year // 10 - start.year // 10 + 1
+
+	def listings(self, datasources=False):
+		ds = self.ds
+		n = pages(len(ds.locations)) + pages(len(ds.devices))
+		n += sum(pages(len(ds.supplies[s])) for s in model.SOURCES)
+		if datasources:
+			n += pages(len(getattr(ds, "datasources", [])))
+		return n
+
+	def names_minimum(self, datasources=False):
+		params = sum(pages(len(v)) for v in self.ds.dev_params.values())
+		periods = sum(self.period_calls(s[3]) for s in self.series())
+		return self.listings(datasources) + params + periods
+
+	def data_minimum(self, resolutions, datasources=False):
+		extra = sum(self.chunks(r, s[3]) for s in self.series() for r in resolutions
+			if r != "monthly")
+		return self.names_minimum(datasources) + extra
+
+	def find(self, pred):
+		for s in self.series():
+			if pred(*s):
+				return s
+		raise RuntimeError("no series matches in " + self.spec)
+
+
+# ---------------------------------------------------------------------------
+# rows
+
+ROWS = []
+
+
+def row(what, measured, baseline, ratio, target, met):
+	ROWS.append((what, measured, baseline, ratio, target, "yes" if met else "no"))
+	print("  %s: %s vs %s -> %s (target %s: %s)" % (what, measured, baseline, ratio, target,
+		"met" if met else "not met"), flush=True)
+
+
+def calls_row(what, calls, minimum):
+	r = calls / minimum if minimum else float("inf")
+	row(what, "%d calls" % calls, "%d minimum" % minimum, "%.2fx" % r, "1.00x", calls <= minimum)
+
+
+def has_datasources(d):
+	return os.path.isdir(os.path.join(d.root, "datasources"))
+
+
+def bench_names(ctx):
+	"""find -name, ls -R and plain ls of a resolution directory, each on a
+	fresh cache; then an unlisted range beyond the series' extent."""
+	acc = Account("scale:20")
+	tok = ctx.token("scale:20")
+	sim = ctx.sim
+	for what, argv in (("find DEP -name '*.csv' (20 devices)", lambda r: ["find", r, "-name", "*.csv"]),
+			("ls -R DEP (20 devices)", lambda r: ["ls", "-R", r])):
+		d = ctx.daemon(tok, "names")
+		try:
+			sim.clear_log()
+			timed(argv(d.root))
+			calls_row(what + ": API calls vs names' minimum", len(api_calls(sim)),
+				acc.names_minimum(has_datasources(d)))
+		finally:
+			d.stop()
+	# The longest history: the most periods whose sizes a READDIRPLUS wants.
+	dev, key, iv, start = min(acc.series(), key=lambda s: s[3])
+	d = ctx.daemon(tok, "names")
+	try:
+		sim.clear_log()
+		rdir = os.path.join(d.root, "devices", str(dev), key, "hourly")
+		timed(["ls", rdir])
+		need = pages(len(acc.ds.devices)) + 1 + acc.period_calls(start)
+		calls_row("plain ls of hourly/ (%d-year series)" % (acc.today.year - start.year + 1),
+			len(api_calls(sim)), need)
+		# Unlisted range beyond the extent: a series starting in 2022 (or the nearest).
+		dev, key, iv, start = min(acc.series(), key=lambda s: abs(s[3].year - 2022) * 400 + s[3].month)
+		sim.clear_log()
+		path = os.path.join(d.root, "devices", str(dev), key, "15min", "2015-01-01--2026-12-31.csv")
+		with open(path, "rb") as f:
+			while f.read(1 << 20):
+				pass
+		calls = len([e for e in api_calls(sim, "/v3/readings") if e["query"].get("resolution") == "QH"])
+		need = acc.chunks("15min", start) - max(0, acc.today.year - 2026)
+		calls_row("unlisted 15min 2015-01-01--2026-12-31.csv, series from %s: readings calls"
+			% start.isoformat(), calls, need)
+	finally:
+		d.stop()
+
+
+def seq_copy(ctx, tok, out, resolutions):
+	env = dict(os.environ, DEXMA_TOKEN=tok)
+	r = subprocess.run([sys.executable, os.path.join(HERE, "seqclient.py"), "--url", ctx.sim.url,
+		"--out", out, "--resolutions", resolutions], env=env, capture_output=True, text=True,
+		check=True)
+	return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def bench_cold(ctx):
+	"""Cold rsync -a of N devices at 50 ms, against the sequential client;
+	and the daemon's CPU per API call during the larger copy."""
+	res = ctx.args.cold_resolutions
+	for n, target in ((5, 3.0), (50, 4.0)):
+		spec = "scale:%d" % n
+		acc = Account(spec)
+		tok = ctx.token(spec)
+		sim = ctx.sim
+		sim.configure(latency_ms=50)
+		try:
+			out = ctx.tmp("seq%d" % n)
+			sim.clear_log()
+			seq = seq_copy(ctx, tok, out, res)
+			seq_calls = len(api_calls(sim))
+			d = ctx.daemon(tok, "cold%d" % n, ["resolutions=" + res])
+			try:
+				dest = ctx.tmp("cold%d" % n)
+				sim.clear_log()
+				c0 = d.cpu()
+				secs = timed(["rsync", "-a", os.path.join(d.root, "devices") + "/", dest + "/"])
+				cpu = d.cpu() - c0
+				reqs = api_calls(sim)
+				st = d.status()
+			finally:
+				d.stop()
+		finally:
+			sim.configure(latency_ms=0)
+		inflight = max_in_flight(reqs)
+		speed = seq["seconds"] / secs
+		row("cold rsync -a of %d devices (%s) at 50 ms: wall time" % (n, res), "%.1f s" % secs,
+			"%.1f s seqclient" % seq["seconds"], "%.2fx faster" % speed, ">= %.0fx faster" % target,
+			speed >= target)
+		calls_row("  same copy: API calls (seqclient %d; max %d in flight)" % (seq_calls, inflight),
+			len(reqs), acc.data_minimum(res.split(",")))
+		if n == 50:
+			mb = sum(e.get("bytes", 0) for e in reqs) / 1e6
+			seq_mb = seq["bytes"] / 1e6
+			per_call = cpu / max(1, len(reqs)) * 1000
+			dec = ""
+			if st and "counters" in st:
+				dec = ", %.2f JSON decodes per call" % (st["counters"].get("json_decodes", 0) / max(1, len(reqs)))
+			mine = cpu / mb if mb else 0
+			theirs = seq["cpu"] / seq_mb if seq_mb else 0
+			r = mine / theirs if theirs else 0
+			row("daemon CPU per API call, cold (%.0f ms/call, %.0f MB%s)" % (per_call, mb, dec),
+				"%.0f ms/MB" % (mine * 1000), "%.0f ms/MB seqclient (Python, one decode)" % (theirs * 1000),
+				"%.2fx" % r, "<= 1.00x (decoded once)", r <= 1.0)
+
+
+def max_in_flight(reqs):
+	"""Most requests whose [t, t + 50 ms latency) overlap, from the log's
+	arrival times: a lower bound of the concurrency the server saw."""
+	ts = sorted(e["t"] for e in reqs)
+	best, j = 0, 0
+	for i, t in enumerate(ts):
+		while ts[j] <= t - 0.05:
+			j += 1
+		best = max(best, i - j + 1)
+	return best
+
+
+def month_files(root, count):
+	out = []
+	for dirpath, dirnames, filenames in os.walk(root):
+		dirnames.sort()
+		if os.path.basename(dirpath) in ("hourly", "15min"):
+			out += [os.path.relpath(os.path.join(dirpath, f), root) for f in sorted(filenames)]
+	return out[:count]
+
+
+def bench_warm(ctx):
+	"""10 devices at the default resolutions: warm rsync after a remount,
+	cat of 1,200 cached month files, open+close, a hot current-period file."""
+	spec = "scale:10"
+	acc = Account(spec)
+	tok = ctx.token(spec)
+	sim = ctx.sim
+	d = ctx.daemon(tok, "warm", ["cache_size=16G"])
+	try:
+		devs = os.path.join(d.root, "devices") + "/"
+		local = ctx.tmp("warm-local")
+		timed(["rsync", "-a", devs, local + "/"])
+		nfiles = sum(len(f) for _, _, f in os.walk(local))
+		mb = sum(os.path.getsize(os.path.join(p, f)) for p, _, fs in os.walk(local) for f in fs) / 1e6
+		local2 = ctx.tmp("warm-local2")
+		shutil.rmtree(local2)
+		timed(["cp", "-a", local, local2])
+		t_local = min(timed(["rsync", "-a", local + "/", local2 + "/"]) for _ in range(3))
+		d.remount()
+		sim.clear_log()
+		c0 = d.cpu()
+		t_mount = timed(["rsync", "-a", os.path.join(d.root, "devices") + "/", local + "/"])
+		calls = len(api_calls(sim))
+		r = t_mount / t_local
+		row("warm rsync -a after remount, %d devices, %d files, %.0f MB, %d calls" % (10, nfiles, mb, calls),
+			"%.2f s" % t_mount, "%.2f s local-to-local" % t_local, "%.1fx slower" % r, "<= 4x",
+			r <= 4 and calls == 0)
+		# cat of cached month files after a remount (cold kernel cache)
+		files = month_files(local, 1200)
+		d.remount()
+		sim.clear_log()
+		t_cat = cat_time(os.path.join(d.root, "devices"), files)
+		t_catl = min(cat_time(local, files) for _ in range(3))
+		size = sum(os.path.getsize(os.path.join(local, f)) for f in files) / 1e6
+		r = t_cat / t_catl
+		row("cat of %d cached month files (%.0f MB) after remount, %d calls" % (len(files), size,
+			len(api_calls(sim))), "%.2f s (%.0f MB/s)" % (t_cat, size / t_cat),
+			"%.3f s local" % t_catl, "%.1fx slower" % r, "<= 5x", r <= 5)
+		# warm open+close
+		mnt_files = [os.path.join(d.root, "devices", f) for f in files]
+		loc_files = [os.path.join(local, f) for f in files]
+		open_close(mnt_files)
+		u_m = min(open_close(mnt_files) for _ in range(3))
+		u_l = min(open_close(loc_files) for _ in range(3))
+		r = u_m / u_l
+		row("warm open+close of a cached file", "%.1f us" % u_m, "%.1f us local" % u_l,
+			"%.1fx" % r, "<= 3x local", r <= 3)
+		# a file that reaches into the current period, read hot
+		dev, key, iv, start = min(acc.series(), key=lambda s: s[3])
+		first = max(start.year, acc.today.year - 11)
+		name = "%d-01-01--%d-12-31.csv" % (first, acc.today.year)
+		path = os.path.join(d.root, "devices", str(dev), key, "15min", name)
+		lcopy = os.path.join(ctx.tmp("hot"), name)
+		shutil.copyfile(path, lcopy)
+		read_all(path)
+		c0 = d.cpu()
+		t_hot = min(read_all(path) for _ in range(5))
+		cpu = d.cpu() - c0
+		t_hotl = min(read_all(lcopy) for _ in range(5))
+		r = t_hot / t_hotl
+		row("hot read of 15min/%s (%.0f MB, into the current period; daemon CPU %.2f s for 5 reads)"
+			% (name, os.path.getsize(lcopy) / 1e6, cpu), "%.3f s" % t_hot, "%.3f s local" % t_hotl,
+			"%.1fx slower" % r, "<= 1.5x (page cache)", r <= 1.5)
+	finally:
+		d.stop()
+
+
+def cat_time(root, files):
+	t0 = time.perf_counter()
+	for i in range(0, len(files), 200):
+		subprocess.run(["cat"] + files[i:i + 200], cwd=root, check=True, stdout=subprocess.DEVNULL)
+	return time.perf_counter() - t0
+
+
+def open_close(paths):
+	"""Microseconds per os.open + os.close."""
+	t0 = time.perf_counter()
+	for p in paths:
+		os.close(os.open(p, os.O_RDONLY))
+	return (time.perf_counter() - t0) / len(paths) * 1e6
+
+
+def read_all(path):
+	t0 = time.perf_counter()
+	with open(path, "rb", buffering=0) as f:
+		while f.read(1 << 17):
+			pass
+	return time.perf_counter() - t0
+
+
+def big_pass(ctx, n):
+	"""Fill the cache with ls -lR + rsync -a of scale:n (daily,monthly),
+	remount, and measure the daemon's CPU and RssAnon peak for the same
+	passes all cached (rsync into the copy it made: sizes and mtimes)."""
+	spec = "scale:%d" % n
+	tok = ctx.token(spec)
+	res = "resolutions=" + ctx.args.big_resolutions
+	d = ctx.daemon(tok, "big%d" % n, [res, "cache_size=16G"])
+	try:
+		dest = ctx.tmp("big%d" % n)
+		subprocess.run(["ls", "-lR", d.root], check=True, stdout=subprocess.DEVNULL)
+		timed(["rsync", "-a", d.root + "/", dest + "/"])
+		d.remount()
+		ctx.sim.clear_log()
+		rss = RssSampler(d.pid)
+		rss.start()
+		c0 = d.cpu()
+		subprocess.run(["ls", "-lR", d.root], check=True, stdout=subprocess.DEVNULL)
+		c1 = d.cpu()
+		timed(["rsync", "-a", d.root + "/", dest + "/"])
+		c2 = d.cpu()
+		peak = rss.stop()
+		calls = len(api_calls(ctx.sim))
+		nfiles = sum(len(f) for _, _, f in os.walk(dest))
+		return {"ls": c1 - c0, "rsync": c2 - c1, "rss_kb": peak, "calls": calls, "files": nfiles}
+	finally:
+		d.stop()
+
+
+def bench_big(ctx):
+	n = ctx.args.devices
+	small = max(1, n // 10)
+	b = big_pass(ctx, small)
+	a = big_pass(ctx, n)
+	tot_a, tot_b = a["ls"] + a["rsync"], b["ls"] + b["rsync"]
+	r = tot_a / tot_b if tot_b else float("inf")
+	row("ls -lR + rsync -a of %d devices (%d files), all cached: daemon CPU (%d calls)"
+		% (n, a["files"], a["calls"]), "%.1f s + %.1f s" % (a["ls"], a["rsync"]),
+		"%.2f s at %d devices" % (tot_b, small), "%.1fx for %dx the devices" % (r, n // small),
+		"linear, <= 3 s at 1000", r <= 1.2 * n / small and tot_a <= 3.0 * n / 1000)
+	row("RssAnon peak during the same ls -lR + rsync -a of %d devices" % n,
+		"%.1f MiB" % (a["rss_kb"] / 1024), "%.1f MiB at %d devices" % (b["rss_kb"] / 1024, small),
+		"%.2fx" % (a["rss_kb"] / max(1, b["rss_kb"])), "<= 40 MiB, bounded",
+		a["rss_kb"] <= 40 * 1024)
+
+
+# ---------------------------------------------------------------------------
+
+class Context:
+	def __init__(self, args, sim, tokens, tmp):
+		self.args = args
+		self.sim = sim
+		self.tokens = tokens
+		self.tmpdir = tmp
+		self.n = 0
+
+	def token(self, spec):
+		return self.tokens[spec]
+
+	def tmp(self, name):
+		self.n += 1
+		p = os.path.join(self.tmpdir, "%02d-%s" % (self.n, name))
+		os.mkdir(p)
+		return p
+
+	def daemon(self, token, name, options=()):
+		return Daemon(self.sim, token, self.tmp("cache-" + name), options).start()
+
+
+BENCHES = {"names": bench_names, "cold": bench_cold, "warm": bench_warm, "big": bench_big}
+
+
+def main():
+	ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+	ap.add_argument("--devices", type=int, default=100, help="size of the large account (1000 in the README)")
+	ap.add_argument("--only", default="names,cold,warm,big")
+	ap.add_argument("--cold-resolutions", default="daily,monthly",
+		help="listed resolutions of the cold copies (seqclient makes one request per file)")
+	ap.add_argument("--big-resolutions", default="daily,monthly")
+	ap.add_argument("--sim-workers", type=int, default=2)
+	ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+	args = ap.parse_args()
+	if os.geteuid() != 0 and not os.access("/dev/fuse", os.W_OK):
+		sys.exit("needs FUSE (run as root)")
+	only = [x for x in args.only.split(",") if x]
+	for x in only:
+		if x not in BENCHES:
+			sys.exit("unknown bench %s (%s)" % (x, ", ".join(BENCHES)))
+	specs = ["scale:20", "scale:5", "scale:50", "scale:10", "scale:%d" % args.devices,
+		"scale:%d" % max(1, args.devices // 10)]
+	tokens = {}
+	for i, s in enumerate(dict.fromkeys(specs)):
+		tokens[s] = "%02x" % (0xa0 + i) * 10
+	tmp = tempfile.mkdtemp(prefix="dexmafs-bench-")
+	print("dexmafs %s, simulator with %d workers, %s" % (find_dexmafs(), args.sim_workers,
+		datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")), flush=True)
+	t0 = time.monotonic()
+	try:
+		with Simulator(tokens={t: s for s, t in tokens.items()}, hour_limit=10 ** 8,
+				day_limit=10 ** 9, extra_args=["--workers", str(args.sim_workers)],
+				startup_timeout=60) as sim:
+			ctx = Context(args, sim, tokens, tmp)
+			for name in only:
+				print("[%s]" % name, flush=True)
+				try:
+					BENCHES[name](ctx)
+				except Exception as e:  # one broken row must not hide the others
+					row("%s: failed: %s" % (name, str(e)[:200]), "-", "-", "-", "-", False)
+	finally:
+		if not args.keep:
+			shutil.rmtree(tmp, ignore_errors=True)
+	print()
+	print_table()
+	print("\n%d of %d rows meet their target; %.0f s" % (sum(r[5] == "yes" for r in ROWS), len(ROWS),
+		time.monotonic() - t0))
+	return 0
+
+
+def print_table():
+	head = ("what", "measured", "baseline", "ratio", "target", "met")
+	print("| " + " | ".join(head) + " |")
+	print("|" + "|".join(" --- " for _ in head) + "|")
+	for r in ROWS:
+		print("| " + " | ".join(str(x).replace("|", "\\|") for x in r) + " |")
+
+
+if __name__ == "__main__":
+	sys.exit(main())

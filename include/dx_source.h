@@ -1,0 +1,81 @@
+/* dx_source: where the tree gets the API's bytes.
+ *
+ * The tree asks a source for listings, objects and readings chunks, each
+ * request (dx_requests.h) carrying its priority. The real source keeps
+ * answers in the cache and asks the deployment's client on a miss; the fake
+ * one answers from bytes a test put in and counts the calls, so the tree's
+ * tests need neither a network nor hand-written cache keys.
+ *
+ * All functions may be called from many threads at once.
+ */
+#ifndef DX_SOURCE_H
+#define DX_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dx_buf.h"
+#include "dx_cache.h"
+#include "dx_client.h"
+#include "dx_requests.h"
+
+struct dx_source_ops {
+	/* Fill out with the bytes that answer req (a listing, an object, a
+	 * readings chunk), fresh by policy, and info with where they came
+	 * from. 0, or -ENOENT (no such entity), -EIO (API or network fault,
+	 * nothing kept; offline miss), -EAGAIN (over quota, or at the reserve
+	 * for DX_PRIO_BACKGROUND), -ENOMEM, -E2BIG. out is appended to only on
+	 * success. */
+	int (*list)(void *ctx, const struct dx_request *req, const struct dx_cache_policy *policy,
+		    struct dx_buf *out, struct dx_cache_info *info);
+	int (*object)(void *ctx, const struct dx_request *req,
+		      const struct dx_cache_policy *policy, struct dx_buf *out,
+		      struct dx_cache_info *info);
+	int (*readings)(void *ctx, const struct dx_request *req,
+			const struct dx_cache_policy *policy, struct dx_buf *out,
+			struct dx_cache_info *info);
+	/* Makes what is not final stale; with a prefix, only keys starting
+	 * with it (dx_request_prefix). 0 or -EIO. */
+	int (*expire)(void *ctx, const char *prefix);
+	/* Counters for the status file. client_stats: 0, or -ENODEV when
+	 * deployment dep makes no calls (offline). */
+	void (*cache_stats)(void *ctx, struct dx_cache_stats *out);
+	int (*client_stats)(void *ctx, int dep, struct dx_client_stats *out);
+};
+
+struct dx_source {
+	const struct dx_source_ops *ops;
+	void *ctx;
+};
+
+/* Calls through a source. */
+int dx_source_fetch(struct dx_source *s, const struct dx_request *req,
+		    const struct dx_cache_policy *policy, struct dx_buf *out,
+		    struct dx_cache_info *info);
+
+/* The real source: cache (borrowed) in front of clients[dep] (borrowed;
+ * NULL entries are offline deployments: misses fail with -EIO). Returns a
+ * new source; free with dx_source_real_free(). 0 or -ENOMEM. */
+int dx_source_real_new(struct dx_cache *cache, struct dx_client *const *clients,
+		       size_t nclients, struct dx_source **out);
+void dx_source_real_free(struct dx_source *s);
+
+/* The fake source, for tests. Answers requests whose key (dx_request.key)
+ * was put, as data kept since the time the clock showed at the put
+ * (info: fetched 0, fetched_at and changed_at that time); anything else
+ * fails with -EIO, or the error set with dx_source_fake_fail. clock is
+ * borrowed. Returns a new source; free with dx_source_fake_free(). */
+int dx_source_fake_new(const int64_t *clock, struct dx_source **out);
+void dx_source_fake_free(struct dx_source *s);
+/* Copies len bytes as the answer to key. 0 or -ENOMEM. */
+int dx_source_fake_put(struct dx_source *s, const char *key, const char *data, size_t len);
+/* Requests of keys starting with prefix fail with err from now on (0: no
+ * longer). One rule at a time; prefix "" is every key. */
+void dx_source_fake_fail(struct dx_source *s, const char *prefix, int err);
+/* Calls asked with key (a key that was put; 0 for any other), or of every
+ * key (key NULL); calls asked at DX_PRIO_BACKGROUND; expiries asked. */
+unsigned dx_source_fake_calls(struct dx_source *s, const char *key);
+unsigned dx_source_fake_background_calls(struct dx_source *s);
+unsigned dx_source_fake_expiries(struct dx_source *s);
+
+#endif

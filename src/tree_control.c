@@ -1,0 +1,119 @@
+/* The family of the control files: the root, .dexmafs and its files
+ * (status, status.json, refresh, refresh.INO). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dx_names.h"
+#include "tree_impl.h"
+
+#define INO_DIGITS_MAX 20
+
+int root_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
+{
+	size_t i;
+
+	(void)p;
+	if (!strcmp(name, ".dexmafs")) {
+		c->kind = K_CTL;
+		return 0;
+	}
+	if (dx_name_is_hidden(name))
+		return -ENOENT;  /* the root sees dots itself (KF_DOTS): only .dexmafs */
+	for (i = 0; i < a->t->opts.ndeps; i++)
+		if (!strcmp(name, a->t->opts.deps[i].name)) {
+			c->kind = K_DEP;
+			c->dep = (int)i;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int root_list(const struct ask *a, const struct node *p, struct names *s)
+{
+	size_t i;
+	int rc = 0;
+
+	(void)p;
+	for (i = 0; i < a->t->opts.ndeps && !rc; i++)
+		rc = dx_names_add(s, a->t->opts.deps[i].name);
+	return rc;
+}
+
+/* "refresh.INO": an inode number, kept bit for bit. 0 or -ENOENT. */
+static int refresh_ino_name(const char *digits, int64_t *out)
+{
+	unsigned long long ino;
+	size_t n = strlen(digits);
+
+	if (digits[0] < '1' || digits[0] > '9' || strspn(digits, "0123456789") != n ||
+	    n > INO_DIGITS_MAX)
+		return -ENOENT;
+	errno = 0;
+	ino = strtoull(digits, NULL, 10);
+	if (errno)
+		return -ENOENT;
+	*out = (int64_t)ino;
+	return 0;
+}
+
+int ctl_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
+{
+	(void)a;
+	(void)p;
+	if (!strcmp(name, "status"))
+		c->kind = K_STATUS;
+	else if (!strcmp(name, "status.json"))
+		c->kind = K_STATUS_JSON;
+	else if (!strcmp(name, "refresh"))
+		c->kind = K_REFRESH;
+	else if (!strncmp(name, "refresh.", 8) && !refresh_ino_name(name + 8, &c->id))
+		c->kind = K_REFRESH;
+	else
+		return -ENOENT;
+	return 0;
+}
+
+int ctl_list(const struct ask *a, const struct node *p, struct names *s)
+{
+	(void)a;
+	(void)p;
+	return dx_names_add(s, "status");
+}
+
+int status_content(const struct ask *a, const struct node *n, struct dx_buf *out,
+		   int64_t *mtime, int *closed)
+{
+	(void)n;
+	(void)mtime;
+	(void)closed;
+	return dx_status_text(a->t, out);
+}
+
+int status_json_content(const struct ask *a, const struct node *n, struct dx_buf *out,
+			int64_t *mtime, int *closed)
+{
+	(void)n;
+	(void)mtime;
+	(void)closed;
+	return dx_status_json(a->t, out);
+}
+
+/* Reading .dexmafs/refresh (n->id 0) or refresh.INO is the refresh itself. */
+int refresh_content(const struct ask *a, const struct node *n, struct dx_buf *out,
+		    int64_t *mtime, int *closed)
+{
+	int rc = n->id ? dx_tree_refresh_ino(a->t, (uint64_t)n->id) : dx_tree_refresh(a->t);
+
+	(void)mtime;
+	(void)closed;
+	if (rc == -ENOENT)
+		return dx_buf_printf(out, "inode %" PRIu64 " is not known (stat the path first)\n",
+				     (uint64_t)n->id);
+	if (rc)
+		return rc;
+	return dx_buf_puts(out, n->id ? "refreshed: listings and open periods under this path "
+			   "will be fetched again\n" : "refreshed: all listings and open periods "
+			   "will be fetched again\n");
+}

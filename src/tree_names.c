@@ -1,0 +1,88 @@
+/* Helpers of the families of rows: lists of names, and matching a name
+ * against an entity listing. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dx_names.h"
+#include "tree_impl.h"
+
+#define NAMES_FIRST 32
+
+int dx_names_add(struct names *s, const char *name)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : NAMES_FIRST;
+		char **v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	if (!(s->v[s->n] = strdup(name)))
+		return -ENOMEM;
+	s->n++;
+	return 0;
+}
+
+void dx_names_free(struct names *s)
+{
+	while (s->n)
+		free(s->v[--s->n]);
+	free(s->v);
+	s->v = NULL;
+	s->cap = 0;
+}
+
+int dx_names_add_entities(const struct dx_listing *l, int64_t only_ref, int filter,
+			  const char *suffix, struct names *s)
+{
+	char name[DX_NAME_MAX + 1], full[DX_NAME_MAX + 8];
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < l->list.n && !rc; i++) {
+		const struct dx_entity *e = &l->list.items[i];
+
+		if (filter && e->ref_id != only_ref)
+			continue;
+		if (suffix) {
+			/* a long name is cut so that the suffix fits too */
+			dx_name_entry_fit(e->name, e->id, DX_NAME_MAX - strlen(suffix), name);
+			snprintf(full, sizeof(full), "%s%s", name, suffix);
+			rc = dx_names_add(s, full);
+		} else {
+			dx_name_entry(e->name, e->id, name);
+			rc = dx_names_add(s, name);
+		}
+	}
+	return rc;
+}
+
+int dx_match_entity(const struct dx_listing *l, const char *name, const char *suffix,
+		    const struct dx_entity **out)
+{
+	char want[DX_NAME_MAX + 1], base[DX_NAME_MAX + 1];
+	size_t len = strlen(name), slen = suffix ? strlen(suffix) : 0;
+	const struct dx_entity *e;
+	int64_t id;
+
+	if (len > DX_NAME_MAX || len < slen || (slen && strcmp(name + len - slen, suffix)))
+		return -ENOENT;
+	memcpy(base, name, len - slen);
+	base[len - slen] = '\0';
+	if (dx_name_parse_id(base, &id) || !(e = dx_listing_find(l, id)))
+		return -ENOENT;
+	dx_name_entry_fit(e->name, e->id, DX_NAME_MAX - slen, want);
+	if (strcmp(want, base))
+		return -ENOENT;
+	*out = e;
+	return 0;
+}
+
+int dx_bare_id(const char *name, int64_t *id)
+{
+	return strspn(name, "0123456789") == strlen(name) && !dx_name_parse_id(name, id);
+}

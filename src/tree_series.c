@@ -1,0 +1,134 @@
+/* The family of the series: a device's parameter directories, their
+ * resolutions and the period files (CSV of readings). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tree_impl.h"
+
+int dx_find_parameter(const struct ask *a, const struct node *n,
+		      const struct dx_listing **l, const struct dx_entity **param)
+{
+	size_t i;
+	int rc = dx_get_parameters(a, n->dep, n->id, l);
+
+	if (rc)
+		return rc;
+	for (i = 0; i < (*l)->list.n; i++) {
+		const char *key = (*l)->list.items[i].key;
+
+		if (key && !strcmp(key, n->key)) {
+			*param = &(*l)->list.items[i];
+			return 0;
+		}
+	}
+	dx_listing_put(a->t, *l);
+	*l = NULL;
+	return -ENOENT;
+}
+
+int dx_key_is_name(const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+
+	if (!n || n >= KEY_MAX || key[0] == '.')
+		return 0;
+	return strcspn(key, "/") == n;
+}
+
+int param_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
+{
+	enum dx_res res;
+
+	(void)a;
+	(void)p;
+	if (!strcmp(name, "parameter.json")) {
+		c->kind = K_PARAM_JSON;
+		return 0;
+	}
+	if (dx_res_from_name(name, &res))
+		return -ENOENT;
+	c->kind = K_RES;
+	c->res = res;
+	return 0;
+}
+
+int param_list(const struct ask *a, const struct node *p, struct names *s)
+{
+	size_t i;
+	int rc = dx_names_add(s, "parameter.json");
+
+	(void)p;
+	for (i = 0; i < DX_RES_COUNT && !rc; i++)
+		if (a->t->opts.listed_res & (1u << i))
+			rc = dx_names_add(s, dx_res_name((enum dx_res)i));
+	return rc;
+}
+
+int param_json_content(const struct ask *a, const struct node *n, struct dx_buf *out,
+		       int64_t *mtime, int *closed)
+{
+	const struct dx_listing *l;
+	const struct dx_entity *p;
+	int rc = dx_find_parameter(a, n, &l, &p);
+
+	(void)closed;
+	if (rc)
+		return rc;
+	*mtime = l->changed_at;
+	rc = dx_listing_pretty(l, p->id, out);
+	dx_listing_put(a->t, l);
+	return rc;
+}
+
+int res_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
+{
+	(void)a;
+	if (dx_range_parse_name(name, p->res, &c->range))
+		return -ENOENT;
+	c->kind = K_FILE;
+	return 0;
+}
+
+int res_list(const struct ask *a, const struct node *n, struct names *s)
+{
+	const struct dx_listing *l;
+	const struct dx_entity *e;
+	struct dx_range *periods = NULL;
+	char name[DX_RANGE_NAME_MAX];
+	size_t i, np = 0;
+	struct changed changed = { 0 };
+	int rc;
+
+	if ((rc = dx_find_parameter(a, n, &l, &e)))
+		return rc;
+	rc = dx_series_periods(a, n->dep, n->id, n->key, e->nature, n->res, &periods, &np,
+			       &changed);
+	for (i = 0; i < np && !rc; i++) {
+		dx_range_format_name(&periods[i], name);
+		rc = dx_names_add(s, name);
+	}
+	free(periods);
+	dx_listing_put(a->t, l);
+	if (changed.any)
+		dx_tree_series_changed(a->t, n->dep, n->id, n->key, DX_RES_MONTHLY, &changed.span);
+	return rc;
+}
+
+int file_content(const struct ask *a, const struct node *n, struct dx_buf *out,
+		 int64_t *mtime, int *closed)
+{
+	const struct dx_listing *l;
+	const struct dx_entity *p;
+	struct changed changed = { 0 };
+	int rc = dx_find_parameter(a, n, &l, &p);
+
+	if (rc)
+		return rc;
+	rc = dx_series_csv(a, n->dep, n->id, n->key, p->nature, p->units, n->res, &n->range,
+			   out, mtime, closed, &changed);
+	dx_listing_put(a->t, l);
+	if (changed.any)
+		dx_tree_series_changed(a->t, n->dep, n->id, n->key, n->res, &changed.span);
+	return rc;
+}
