@@ -74,7 +74,7 @@ class NfsHandleTest(MountTestCase):
                  os.path.join(dev, "device.json"),
                  os.path.join(dev, "EACTIVE", "parameter.json")]
         dirs = [m.root, os.path.join(m.root, "devices"), dev, os.path.join(dev, "EACTIVE"),
-                hourly, os.path.join(m.root, "locations")]
+                hourly, os.path.join(m.root, "locations"), os.path.join(m.root, "datasources")]
         want = {}
         for p in files:
             with open(p, "rb") as f:
