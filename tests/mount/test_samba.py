@@ -478,6 +478,52 @@ class ReadmeTest(unittest.TestCase):
         self.addCleanup(lambda: [subprocess.run(["sh", "-c", c]) for c in stops])
         return argv[-1]
 
+    def test_the_unit_mounts_as_its_user_with_one_capability(self):
+        """User=, AmbientCapabilities= and CapabilityBoundingSet= of the unit
+        (here the user nobody) are enough to mount, with allow_other. This
+        machine's /dev/fuse is root's only (0600, where Debian has 0666), so
+        the mount happens in a private mount namespace with a 0666 node
+        bound over it."""
+        unit = unit_settings(UNIT + ".in")
+        self.assertEqual(unit["AmbientCapabilities"], ["CAP_SYS_ADMIN"])
+        self.assertEqual(unit["CapabilityBoundingSet"], ["CAP_SYS_ADMIN"])
+        uid = 65534
+        etc = self.subst("/etc/dexmafs")
+        os.makedirs(etc)
+        with open(os.path.join(etc, "config"), "w") as f:
+            f.write("[deployment acme]\ntoken_credential = tokens_acme\napi_url = %s\n"
+                    % self.sim.url)
+        creds = os.path.join(self.tmp, "credentials")
+        os.mkdir(creds, 0o700)
+        with open(os.path.join(creds, "tokens_acme"), "w") as f:
+            f.write(TOKEN + "\n")
+        os.chmod(os.path.join(creds, "tokens_acme"), 0o400)
+        for p in (creds, os.path.join(creds, "tokens_acme")):
+            os.chown(p, uid, uid)
+        cache = self.subst("/var/cache/" + unit["CacheDirectory"][0])
+        os.makedirs(cache, 0o700)
+        os.chown(cache, uid, uid)
+        mnt = self.subst("/srv/dexma")
+        os.makedirs(mnt)
+        argv = shlex.split(self.subst(unit["ExecStart"][0].replace(
+            "@BINDIR@", os.path.dirname(find_dexmafs()))))
+        script = """set -e
+mknod -m 666 {t}/fuse c 10 229
+mount --bind {t}/fuse /dev/fuse
+setpriv --reuid={uid} --regid={uid} --clear-groups --inh-caps=-all,+sys_admin \\
+    --ambient-caps=-all,+sys_admin --bounding-set=-all,+sys_admin \\
+    env -i PATH=/usr/bin:/bin CREDENTIALS_DIRECTORY={creds} {argv}
+grep " {mnt} " /proc/self/mounts
+ls {mnt}/acme/devices
+setpriv --reuid={uid} --regid={uid} --clear-groups cat "{mnt}/acme/devices/Main Meter (1200001)/device.json" >/dev/null
+umount {mnt}
+""".format(t=self.tmp, uid=uid, creds=creds, mnt=mnt, argv=" ".join(shlex.quote(a) for a in argv))
+        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"fuse\.dexmafs ro,.*user_id=%d,.*allow_other" % uid)
+        self.assertIn("Main Meter (1200001)", r.stdout)
+
     def test_serving_a_team_as_the_readme_says(self):
         setup = self.block("apt install ")
         config = self.block("# /etc/dexmafs/config")
