@@ -91,6 +91,10 @@ int dx_cache_expire(struct dx_cache *c, const char *prefix);
 /* Small named records kept beside the data (the quota ledger). */
 int dx_cache_put_record(struct dx_cache *c, const char *name,
 			const void *data, size_t len);
+/* Puts n records in one transaction (one disk sync for all; the inode
+ * map of NFS export support writes in batches). All or none. */
+int dx_cache_put_records(struct dx_cache *c, const char *const *names,
+			 const void *const *data, const size_t *lens, size_t n);
 /* Copies at most size bytes into data, sets *len. 0 or -ENOENT. */
 int dx_cache_get_record(struct dx_cache *c, const char *name, void *data,
 			size_t size, size_t *len);

@@ -417,6 +417,12 @@ int dx_cache_put_record(struct dx_cache *c, const char *name,
 	return dx_store_put_record(c->store, name, data, len);
 }
 
+int dx_cache_put_records(struct dx_cache *c, const char *const *names,
+			 const void *const *data, const size_t *lens, size_t n)
+{
+	return dx_store_put_records(c->store, names, data, lens, n);
+}
+
 int dx_cache_get_record(struct dx_cache *c, const char *name, void *data,
 			size_t size, size_t *len)
 {

@@ -13,6 +13,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include "dx_handles.h"
 #include "dx_tree.h"
 #include "ops.h"
 
@@ -125,14 +126,38 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	/* No writes ever: no need for the kernel to ask about writeback. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* File handles (NFS, open_by_handle_at) of inodes the kernel no longer
+	 * has come as lookups of "." and ".."; the tree answers them. */
+	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
+		conn->want |= FUSE_CAP_EXPORT_SUPPORT;
+}
+
+/* LOOKUP of "." or ".." in a node: a file handle being resolved. */
+static void lookup_by_ino(fuse_req_t req, fuse_ino_t ino, int parent)
+{
+	struct fuse_entry_param e;
+	struct dx_attr a;
+	int rc = dx_tree_lookup_ino(tree_of(req), prio_of(req), ino, parent, &a);
+
+	if (rc) {
+		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
+		return;
+	}
+	to_entry(&a, &e);
+	fuse_reply_entry(req, &e);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
 	struct dx_attr a;
-	int rc = dx_tree_lookup(tree_of(req), prio_of(req), parent, name, &a);
+	int rc;
 
+	if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))) {
+		lookup_by_ino(req, parent, name[1] == '.');
+		return;
+	}
+	rc = dx_tree_lookup(tree_of(req), prio_of(req), parent, name, &a);
 	if (rc == -ENOENT) {
 		memset(&e, 0, sizeof(e));
 		e.entry_timeout = NEGATIVE_TIMEOUT;
@@ -497,6 +522,24 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	erofs(req);
 }
 
+/* No entry has extended attributes. Samba (user.DOSATTRIB, streams),
+ * Finder, rsync -X and the like ask for them on every file: the answer
+ * comes at once, without the tree, so it never costs an API call. */
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	(void)ino; (void)name; (void)size;
+	fuse_reply_err(req, ENODATA);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	(void)ino;
+	if (size == 0)
+		fuse_reply_xattr(req, 0);
+	else
+		fuse_reply_buf(req, NULL, 0);
+}
+
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	(void)ino; (void)name;
@@ -640,6 +683,8 @@ const struct fuse_lowlevel_ops dx_ops = {
 	.write = op_write,
 	.create = op_create,
 	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
 	.removexattr = op_removexattr,
 	.fallocate = op_fallocate,
 };
