@@ -139,8 +139,12 @@ static void lookup_by_ino(fuse_req_t req, fuse_ino_t ino, int parent)
 	struct dx_attr a;
 	int rc = dx_tree_lookup_ino(tree_of(req), prio_of(req), ino, parent, &a);
 
+	if (rc == -ENOENT) {
+		fuse_reply_err(req, ESTALE);  /* a handle of an entity that is gone */
+		return;
+	}
 	if (rc) {
-		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
+		reply_err(req, rc);
 		return;
 	}
 	to_entry(&a, &e);
