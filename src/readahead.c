@@ -42,6 +42,7 @@ struct planned {
 	size_t nchunks, next;    /* chunks known, and the next to fetch */
 	struct dx_date after;    /* chunks ending on or before this are the walk's */
 	size_t nparams;          /* parameters of the device, once listed */
+	int end;                 /* past the last device: nothing follows */
 };
 
 struct dx_readahead {
@@ -198,23 +199,23 @@ static int device_order(struct dx_readahead *r, const struct dx_listing *dl, siz
 	return rc;
 }
 
-/* The series after that of e, in the order the tree lists them; 0, or
- * -EAGAIN while the parameters of e's device are not known yet. */
-static int pos_next(const struct dx_tree *t, const struct planned *e, struct pos *p)
+/* The series after that of e, in the order the tree lists them. While e's
+ * device's parameters are not known, the next device is assumed: a later
+ * parameter of e's device is planned when they are (extend_plan). */
+static void pos_next(const struct dx_tree *t, const struct planned *e, struct pos *p)
 {
 	*p = e->at;
 	if (res_at(t, p->ri + 1) >= 0) {
 		p->ri++;
-		return 0;
+		return;
 	}
-	if (e->state != 2)
-		return -EAGAIN;
 	p->ri = 0;
-	if (++p->pi >= e->nparams) {
-		p->pi = 0;
-		p->di++;
+	if (e->state == 2 && p->pi + 1 < e->nparams) {
+		p->pi++;
+		return;
 	}
-	return 0;
+	p->pi = 0;
+	p->di++;
 }
 
 static int pos_cmp(const struct pos *a, const struct pos *b)
@@ -331,17 +332,29 @@ static struct planned *find_planned(struct dx_readahead *r, const struct pos *at
 	return NULL;
 }
 
-/* Drops what is done or behind the walk; adds the next series. Caller
- * holds the lock. */
+/* Whether the series after e is planned. Caller holds the lock. */
+static int successor_planned(const struct dx_tree *t, struct dx_readahead *r,
+			     const struct planned *e)
+{
+	struct pos nx;
+
+	pos_next(t, e, &nx);
+	return find_planned(r, &nx) != NULL;
+}
+
+/* Drops what is done or behind the walk; plans the next series after the
+ * first entry whose successor is not planned yet, in order. Caller holds
+ * the lock. */
 static void extend_plan(struct dx_tree *t, struct dx_readahead *r)
 {
 	size_t i, k = 0;
-	struct pos p;
+	struct pos nx;
 
 	for (i = 0; i < r->nplan; i++) {
 		struct planned *e = &r->plan[i];
 
-		if ((e->state == 2 && e->next >= e->nchunks && i + 1 < r->nplan) ||
+		if ((e->state == 2 && e->next >= e->nchunks && !e->end &&
+		     successor_planned(t, r, e)) ||
 		    e->at.dep != r->walk.dep || pos_cmp(&e->at, &r->walk) < 0)
 			continue;
 		r->plan[k++] = *e;
@@ -349,15 +362,27 @@ static void extend_plan(struct dx_tree *t, struct dx_readahead *r)
 	r->nplan = k;
 	if (r->nplan == PLAN_MAX)
 		return;
-	if (!r->nplan) {
-		p = r->walk;
-	} else if (pos_next(t, &r->plan[r->nplan - 1], &p)) {
-		return;
+	for (i = 0; r->nplan && i < r->nplan; i++) {
+		if (r->plan[i].end)
+			continue;
+		pos_next(t, &r->plan[i], &nx);
+		if (!find_planned(r, &nx) &&
+		    (i + 1 == r->nplan || pos_cmp(&nx, &r->plan[i + 1].at) < 0))
+			break;
 	}
-	memset(&r->plan[r->nplan], 0, sizeof(r->plan[0]));
-	r->plan[r->nplan].at = p;
-	if (pos_eq(&p, &r->walk))
-		r->plan[r->nplan].after = r->walk_range.to;
+	if (!r->nplan) {
+		nx = r->walk;
+		i = 0;
+	} else if (i == r->nplan) {
+		return;
+	} else {
+		i++;
+	}
+	memmove(&r->plan[i + 1], &r->plan[i], (r->nplan - i) * sizeof(r->plan[0]));
+	memset(&r->plan[i], 0, sizeof(r->plan[0]));
+	r->plan[i].at = nx;
+	if (pos_eq(&nx, &r->walk))
+		r->plan[i].after = r->walk_range.to;
 	r->nplan++;
 }
 
@@ -408,7 +433,7 @@ static void add_chunks(struct planned *e, const struct dx_range *periods, size_t
 }
 
 /* Fills e's device, key, nature, chunks and nparams from the listings
- * (fetched ahead if needed). 0, -ENOENT past the last device, or an error. */
+ * (fetched ahead if needed). 0, -ERANGE past the last device, or an error. */
 static int list_series(const struct ask *a, struct planned *e)
 {
 	const struct dx_listing *dl = NULL, *pl = NULL;
@@ -418,6 +443,8 @@ static int list_series(const struct ask *a, struct planned *e)
 	size_t index, np = 0;
 	int rc = dx_get_devices(a, e->at.dep, &dl);
 
+	if (!rc && e->at.di >= dl->list.n)
+		rc = -ERANGE;   /* past the last device */
 	if (!rc)
 		rc = device_order(a->t->ra, dl, e->at.di, 1, &index);
 	if (!rc) {
@@ -462,6 +489,9 @@ static void run_job(struct dx_tree *t, struct dx_readahead *r, struct job *j)
 			e->next = j->index;
 		else if (!j->chunk)
 			e->state = 0;
+	} else if (rc == -ERANGE && !j->chunk && e) {
+		e->state = 2;   /* past the last device */
+		e->end = 1;
 	} else if (rc && rc != -EBUSY) {
 		/* past the last device, over quota, at the reserve, an error */
 		dx_log(DX_LOG_DEBUG, "readahead stops: %s", strerror(-rc));
@@ -542,8 +572,10 @@ static int successive(struct dx_tree *t, struct dx_readahead *r, const struct po
 		return 0;
 	if (p->di == r->walk.di && p->pi == r->walk.pi)
 		return p->ri == r->walk.ri + 1;
-	if (e && !pos_next(t, e, &next))
+	if (e && e->state == 2) {
+		pos_next(t, e, &next);
 		return pos_eq(p, &next);
+	}
 	/* the parameters of the walk's device not listed ahead: any next one */
 	return p->ri == 0 && (p->di == r->walk.di ? p->pi == r->walk.pi + 1 :
 			      p->di == r->walk.di + 1 && p->pi == 0);
