@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HEAD_SIZE 32
+#define HEAD_SIZE 40
 #define BOM 0x01020304u
 #define ABSENT UINT32_MAX
 
@@ -14,6 +14,7 @@ struct head {
 	char magic[4];
 	uint32_t bom, width, tzlen, unitslen, zero;
 	uint64_t n;
+	int64_t fetched_at;
 };
 
 static uint32_t str_len(const char *s)
@@ -31,15 +32,15 @@ static size_t strings_size(const struct head *h)
 	return (h->tzlen == ABSENT ? 0 : h->tzlen) + (h->unitslen == ABSENT ? 0 : h->unitslen);
 }
 
-int dx_compact_encode(const struct dx_readings *r, struct dx_buf *out)
+int dx_compact_encode(const struct dx_readings *r, int64_t fetched_at, struct dx_buf *out)
 {
 	static const char zeros[8];
-	struct head h = { { 'D', 'X', 'C', '1' }, BOM, sizeof(struct dx_reading),
-			  str_len(r->timezone), str_len(r->units), 0, r->n };
+	struct head h = { { 'D', 'X', 'C', '2' }, BOM, sizeof(struct dx_reading),
+			  str_len(r->timezone), str_len(r->units), 0, r->n, fetched_at };
 	size_t s = strings_size(&h);
 	int rc;
 
-	_Static_assert(sizeof(struct head) == HEAD_SIZE, "compact head is 32 bytes");
+	_Static_assert(sizeof(struct head) == HEAD_SIZE, "compact head is 40 bytes");
 	if ((rc = dx_buf_append(out, &h, sizeof(h))))
 		return rc;
 	if (r->timezone && (rc = dx_buf_append(out, r->timezone, h.tzlen)))
@@ -65,7 +66,8 @@ static int copy_string(const char *p, uint32_t len, char **out)
 	return 0;
 }
 
-int dx_compact_decode(const void *data, size_t len, struct dx_readings *out)
+int dx_compact_decode(const void *data, size_t len, struct dx_readings *out,
+		      int64_t *fetched_at)
 {
 	const char *p = data;
 	struct head h;
@@ -75,7 +77,7 @@ int dx_compact_decode(const void *data, size_t len, struct dx_readings *out)
 	if (len < HEAD_SIZE)
 		return -EINVAL;
 	memcpy(&h, p, sizeof(h));
-	if (memcmp(h.magic, "DXC1", 4) || h.bom != BOM || h.width != sizeof(struct dx_reading))
+	if (memcmp(h.magic, "DXC2", 4) || h.bom != BOM || h.width != sizeof(struct dx_reading))
 		return -EINVAL;
 	if ((h.tzlen != ABSENT && h.tzlen > len) || (h.unitslen != ABSENT && h.unitslen > len))
 		return -EINVAL;
@@ -92,6 +94,7 @@ int dx_compact_decode(const void *data, size_t len, struct dx_readings *out)
 		goto nomem;
 	memcpy(out->values, p + s, h.n * sizeof(*out->values));
 	out->n = h.n;
+	*fetched_at = h.fetched_at;
 	return 0;
 nomem:
 	dx_readings_release(out);

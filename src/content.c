@@ -41,6 +41,7 @@ struct memo {
 	int linked;
 	int64_t valid_until;
 	int64_t changed_at;
+	int64_t api_fetched_at;   /* readings: when their API bytes were fetched */
 	size_t bytes;
 	struct dx_listing listing;
 	struct dx_readings readings;
@@ -279,7 +280,7 @@ static int make_compact(void *ctx, struct dx_buf *out)
 			       strerror(-rc));
 	}
 	if (!rc)
-		rc = dx_compact_encode(&r, out);
+		rc = dx_compact_encode(&r, j->raw_info.fetched_at, out);
 	if (rc)
 		out->len = len;
 	dx_readings_release(&r);
@@ -303,12 +304,13 @@ static int load_readings(struct dx_tree *t, const struct dx_cache_policy *policy
 	rc = t->source->ops->derived(t->source->ctx, &creq, policy, make_compact, &j, &blob, info);
 	if (!rc && !info->fetched_at)
 		*info = j.raw_info;   /* nothing kept (offline): as old as the API's bytes */
-	if (!rc && dx_compact_decode(blob.data, blob.len, &m->readings)) {
+	if (!rc && dx_compact_decode(blob.data, blob.len, &m->readings, &m->api_fetched_at)) {
 		/* Kept by another build: made again, not kept. */
 		blob.len = 0;
 		rc = make_compact(&j, &blob);
 		if (!rc)
-			rc = dx_compact_decode(blob.data, blob.len, &m->readings);
+			rc = dx_compact_decode(blob.data, blob.len, &m->readings,
+					       &m->api_fetched_at);
 	}
 	m->bytes = m->readings.n * sizeof(struct dx_reading) + 256;
 	dx_buf_release(&blob);
@@ -744,7 +746,9 @@ int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 		total += memos[i]->readings.n;
 		if (memos[i]->changed_at > last_change)
 			last_change = memos[i]->changed_at;
-		final = final && memos[i]->valid_until == INT64_MAX;
+		/* final: asked after the period's end and margin, when its
+		 * data can no longer change (the chunk may still be open) */
+		final = final && memos[i]->api_fetched_at >= end + t->opts.late_margin;
 	}
 	if (n == 1) {
 		all = memos[0]->readings;

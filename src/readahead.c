@@ -55,6 +55,9 @@ struct dx_readahead {
 	struct pos walk;         /* the series the walk is in */
 	struct dx_range walk_range;
 	int have_walk;
+	int deep;                /* the walk crossed into a next series: plan past it */
+	struct pos listed;       /* the resolution directory listed last */
+	int have_listed;
 	struct planned plan[PLAN_MAX];
 	size_t nplan;
 	int fetching;            /* fetches ahead in progress */
@@ -272,6 +275,7 @@ static void forget_plan(struct dx_readahead *r)
 {
 	r->nplan = 0;
 	r->active = 0;
+	r->deep = 0;
 	r->nkeys = 0;   /* a new walk has a window of its own */
 }
 
@@ -360,7 +364,9 @@ static void extend_plan(struct dx_tree *t, struct dx_readahead *r)
 		r->plan[k++] = *e;
 	}
 	r->nplan = k;
-	if (r->nplan == PLAN_MAX)
+	/* Within the first directory only its own chunks, which a walk of it
+	 * (ls -l DIR) uses; the next series once the walk went on to one. */
+	if (r->nplan == PLAN_MAX || (r->nplan && !r->deep))
 		return;
 	for (i = 0; r->nplan && i < r->nplan; i++) {
 		if (r->plan[i].end)
@@ -589,7 +595,11 @@ void dx_readahead_seen(const struct ask *a, const struct node *n)
 	if (!r || a->ahead || a->prio == DX_PRIO_BACKGROUND || pos_of(a, n, &p))
 		return;
 	pthread_mutex_lock(&r->lock);
-	if (r->have_walk && successive(a->t, r, &p, &n->range)) {
+	/* A walk lists a directory before it stats its files; files asked by
+	 * name (smbd, scripts) are not a walk. */
+	if (r->have_walk && (r->deep || (r->have_listed && pos_eq(&p, &r->listed))) &&
+	    successive(a->t, r, &p, &n->range)) {
+		r->deep = r->deep || !pos_eq(&p, &r->walk);
 		r->active = 1;
 		if (!r->started)
 			start_workers(a->t, r);
@@ -600,5 +610,18 @@ void dx_readahead_seen(const struct ask *a, const struct node *n)
 	r->walk_range = n->range;
 	r->have_walk = 1;
 	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+void dx_readahead_listed(const struct ask *a, const struct node *n)
+{
+	struct dx_readahead *r = a->t->ra;
+	struct pos p;
+
+	if (!r || a->ahead || pos_of(a, n, &p))
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->listed = p;
+	r->have_listed = 1;
 	pthread_mutex_unlock(&r->lock);
 }

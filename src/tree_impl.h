@@ -250,8 +250,10 @@ int dx_series_chunk(const struct ask *a, int dep, int64_t device, const char *ke
 int dx_readahead_new(struct dx_tree *t, int window);
 /* Stops the workers and frees it. */
 void dx_readahead_free(struct dx_tree *t);
-/* A reader stats or reads period file n: follows the walk if it is one. */
+/* A reader stats period file n: follows the walk if it is one. */
 void dx_readahead_seen(const struct ask *a, const struct node *n);
+/* A reader lists resolution directory n (a walk lists before it stats). */
+void dx_readahead_listed(const struct ask *a, const struct node *n);
 /* Before the readahead loads key: 0 when the window has room (the load
  * then counts as in flight), -EBUSY when it is full or off. */
 int dx_readahead_admit(struct dx_tree *t);

@@ -178,12 +178,16 @@ def first_series_daily(root):
 
 
 def stopped_walk(test, m, settle=2.0):
-    """Stats the first three files of a series in order, as ls -l does,
-    then stops; the readings calls made meanwhile and after."""
+    """Walks the first series' daily directory as ls -lR does (list, then
+    stat every file), goes on to its monthly directory, stats two files
+    there and stops; the calls made meanwhile and after."""
     daily, names = first_series_daily(m.root)
+    monthly = os.path.join(os.path.dirname(daily), "monthly")
     test.sim.clear_log()
-    for name in names[:3]:
+    for name in names:
         os.stat(os.path.join(daily, name))
+    for name in sorted(os.listdir(monthly))[:2]:
+        os.stat(os.path.join(monthly, name))
     time.sleep(settle)
     return api_calls(test.sim)
 
