@@ -718,6 +718,25 @@ static int clip_to_extent(const struct ask *a, int dep, int64_t device, const ch
 	return 0;
 }
 
+/* The readings of n chunks (n > 1) in one new array (free all->values;
+ * the strings are the first chunk's). 0 or -ENOMEM. */
+static int concat_chunks(struct memo *const *memos, size_t n, size_t total,
+			 struct dx_readings *all)
+{
+	size_t i;
+
+	all->values = malloc((total ? total : 1) * sizeof(*all->values));
+	if (!all->values)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		memcpy(all->values + all->n, memos[i]->readings.values,
+		       memos[i]->readings.n * sizeof(*all->values));
+		all->n += memos[i]->readings.n;
+	}
+	all->units = memos[0]->readings.units;
+	return 0;
+}
+
 int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 		  const char *nature, const char *units, enum dx_res res,
 		  const struct dx_range *range, struct dx_buf *out,
@@ -750,21 +769,10 @@ int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 		 * data can no longer change (the chunk may still be open) */
 		final = final && memos[i]->api_fetched_at >= end + t->opts.late_margin;
 	}
-	if (n == 1) {
+	if (n == 1)
 		all = memos[0]->readings;
-	} else if (n > 1) {
-		all.values = malloc((total ? total : 1) * sizeof(*all.values));
-		if (!all.values) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		for (i = 0; i < n; i++) {
-			memcpy(all.values + all.n, memos[i]->readings.values,
-			       memos[i]->readings.n * sizeof(*all.values));
-			all.n += memos[i]->readings.n;
-		}
-		all.units = memos[0]->readings.units;
-	}
+	else if (n > 1 && (rc = concat_chunks(memos, n, total, &all)))
+		goto out;
 	rc = dx_csv_render(&all, range, key, all.units ? all.units : units,
 			   t->opts.timefmt, out);
 	*closed = dx_tree_now(t) >= end + t->opts.late_margin;
