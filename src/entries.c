@@ -125,8 +125,10 @@ static int node_bytes(const struct ask *a, const struct kind_row *k, const struc
 }
 
 /* The size and time of a KF_RENDERED file that can no longer change,
- * kept for good beside the data under its inode and time format (the only
- * mount option its bytes depend on): what a stat needs, without the data. */
+ * kept for good beside the data under its inode and the mount options its
+ * bytes depend on (the time format): what a stat needs, without the data.
+ * A new option that changes rendered bytes (a CSV dialect) must be part
+ * of the name too, or a remount with it would show the old sizes. */
 struct attr_record {
 	uint32_t version;
 	uint32_t zero;
