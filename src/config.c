@@ -23,7 +23,8 @@ static const char *const value_options[] = {
 	"resolutions", "cache_size", "ttl_meta", "ttl_open", "late_margin",
 	"parallel", "retries", "timeout", "quota_wait", "reserve", NULL
 };
-static const char *const flag_options[] = { "offline", "allow_insecure_http", NULL };
+static const char *const flag_options[] = { "offline", "allow_insecure_http", "nonempty",
+					     NULL };
 
 /* The numeric options and what they accept. Seconds are capped at ten
  * years: a larger value is a typo, and it would overflow later sums. */

@@ -562,6 +562,8 @@ int dx_status_text(struct dx_tree *t, struct dx_buf *out)
 	dx_cache_stats(t->opts.cache, &cs);
 	format_time(dx_tree_now(t), when);
 	rc |= dx_buf_printf(out, "time: %s\n", when);
+	if (t->opts.cache_damaged)
+		rc |= dx_buf_printf(out, "damaged cache: %s\n", t->opts.cache_damaged);
 	if (cs.stale_served)
 		rc |= dx_buf_printf(out, "stale: %" PRIu64 " answers were served from the cache "
 				    "because the API failed or the quota was spent\n", cs.stale_served);

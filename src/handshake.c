@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "dx_buf.h"
 #include "dx_config.h"
+#include "dx_fsutil.h"
 #include "dx_http.h"
 
 struct hs_args {
@@ -140,15 +141,7 @@ static int make_parent(const char *path)
 	if (!p || p == dir)
 		return 0;
 	*p = '\0';
-	for (p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(dir, 0700) && errno != EEXIST ? -errno : 0;
+	return dx_mkdir_p(dir, 0700);
 }
 
 /* Written to a private temporary file, then renamed: the token file is

@@ -30,6 +30,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("cache_size=%s", cache_size),
 	OPT("offline", offline),
 	OPT("allow_insecure_http", allow_insecure_http),
+	OPT("nonempty", nonempty),
 	OPT("-h", show_help),
 	OPT("--help", show_help),
 	OPT("-V", show_version),
@@ -61,7 +62,8 @@ void dx_options_help(void)
 	       "    timeout=S              longest a file system call waits for the API (20)\n"
 	       "    quota_wait=S           longest a call waits for quota before EAGAIN (3)\n"
 	       "    reserve=F              share of the hourly quota kept for interactive use (0.2)\n"
-	       "    allow_insecure_http    allow http:// to hosts other than loopback\n\n");
+	       "    allow_insecure_http    allow http:// to hosts other than loopback\n"
+	       "    nonempty               mount over a directory that is not empty\n\n");
 }
 
 /* $HOME, else the password database: mount(8) runs helpers without HOME. */
@@ -86,6 +88,7 @@ static const struct fuse_opt collect_spec[] = {
 	FUSE_OPT_KEY("deployment=", KEY_OURS), FUSE_OPT_KEY("time_format=", KEY_OURS),
 	FUSE_OPT_KEY("resolutions=", KEY_OURS), FUSE_OPT_KEY("cache_size=", KEY_OURS),
 	FUSE_OPT_KEY("offline", KEY_OURS), FUSE_OPT_KEY("allow_insecure_http", KEY_OURS),
+	FUSE_OPT_KEY("nonempty", KEY_OURS),
 	FUSE_OPT_KEY("ttl_meta=", KEY_OURS), FUSE_OPT_KEY("ttl_open=", KEY_OURS),
 	FUSE_OPT_KEY("late_margin=", KEY_OURS), FUSE_OPT_KEY("parallel=", KEY_OURS),
 	FUSE_OPT_KEY("retries=", KEY_OURS), FUSE_OPT_KEY("timeout=", KEY_OURS),
@@ -99,6 +102,7 @@ struct collect {
 	struct dx_optlist cmd;
 	int help, version, nonopts, failed;
 	char *first;  /* the first non-option argument */
+	char *last;   /* the last one: the mount point */
 };
 
 /* Options fstab, mount(8) and systemd pass that only mean something to
@@ -139,6 +143,9 @@ static int collect_one(void *data, const char *arg, int key, struct fuse_args *o
 		return ignored(arg) ? 0 : 1;
 	case FUSE_OPT_KEY_NONOPT:
 		if (++c->nonopts == 1 && !(c->first = strdup(arg)))
+			c->failed = 1;
+		free(c->last);
+		if (!(c->last = strdup(arg)))
 			c->failed = 1;
 		return 1;
 	default:
@@ -337,6 +344,8 @@ int dx_options_parse(struct fuse_args *args, struct dx_options *o)
 		goto out;
 	o->show_help = c.help;
 	o->show_version = c.version;
+	o->mountpoint = c.last;
+	c.last = NULL;
 	if (c.nonopts == 2) {
 		o->source = c.first;
 		c.first = NULL;
@@ -495,6 +504,7 @@ void dx_options_release(struct dx_options *o)
 	free(o->cache_size);
 	free(o->source);
 	free(o->config_used);
+	free(o->mountpoint);
 	for (i = 0; i < o->ndeps; i++) {
 		free(o->deps[i].name);
 		free(o->deps[i].api_url);
