@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "options.h"
 
@@ -81,10 +82,13 @@ static int has_entries(const char *path, int *err)
 
 int dx_mountpoint_check(const char *path, int nonempty, char *err, size_t errsize)
 {
+	struct statfs fs;
 	struct stat st;
 	int e;
 
-	if (stat(path, &st)) {
+	/* stat may be answered from attributes the kernel still holds;
+	 * statfs always asks the file system, so it finds a dead one. */
+	if (stat(path, &st) || statfs(path, &fs)) {
 		e = errno;
 		if (e == ENOTCONN)
 			return snprintf(err, errsize, "%s is a dead FUSE mount (its daemon ended "
