@@ -16,16 +16,36 @@
 #include "dx_config.h"
 #include "dx_fsutil.h"
 #include "dx_http.h"
+#include "dx_json.h"
 
 struct hs_args {
 	const char *app_id, *secret_file, *temp_token, *api_url, *output;
 	int allow_insecure_http;
 };
 
+#define USAGE "usage: dexmafs token --app-id ID --secret-file FILE --temp-token T " \
+	"[--api-url URL] [--output FILE] [--allow-insecure-http]\n"
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: dexmafs token --app-id ID --secret-file FILE --temp-token T "
-		"[--api-url URL] [--output FILE]\n");
+	fputs(USAGE, stderr);
+}
+
+static void help(void)
+{
+	fputs(USAGE "\n"
+	      "Trades a market app's temporary token for its permanent API token (POST\n"
+	      "/oauth/access-token) and writes it to a 0600 file; it is never printed.\n\n"
+	      "    --app-id ID            the app's id, from DEXMA's app registration\n"
+	      "    --secret-file FILE     file (mode 0600) holding the app's secret\n"
+	      "    --temp-token T         the temporary token DEXMA handed over at install;\n"
+	      "                           it works once\n"
+	      "    --api-url URL          API base (https://api.dexma.com/v3)\n"
+	      "    --output FILE          where to write the token\n"
+	      "                           ($XDG_CONFIG_HOME/dexmafs/token, else\n"
+	      "                           ~/.config/dexmafs/token)\n"
+	      "    --allow-insecure-http  allow an http:// api-url to a host other than loopback\n"
+	      "    -h, --help             this help\n", stdout);
 }
 
 static int parse_args(struct hs_args *a, int argc, char *argv[])
@@ -51,6 +71,7 @@ static int parse_args(struct hs_args *a, int argc, char *argv[])
 		case 'u': a->api_url = optarg; break;
 		case 'o': a->output = optarg; break;
 		case 'i': a->allow_insecure_http = 1; break;
+		case 'h': help(); return 1;
 		default: usage(); return -1;
 		}
 	}
@@ -92,25 +113,22 @@ out:
  * (the API notes are unsure; accept all three). */
 static int extract_token(const char *body, size_t len, char out[21])
 {
-	const char *p = body, *end = body + len;
+	char tok[64];
+	size_t start = 0, n = len;
 
-	if (len && memchr(body, '{', len)) {
-		p = strstr(body, "\"token\"");
-		if (!p)
-			return -1;
-		p += 7;
-		while (p < end && (*p == ' ' || *p == ':' || *p == '\t' || *p == '\n'))
-			p++;
+	while (start < n && strchr(" \t\r\n", body[start]))
+		start++;
+	while (n > start && strchr(" \t\r\n", body[n - 1]))
+		n--;
+	if (n - start == 20 && body[start] != '"') {
+		memcpy(out, body + start, 20);
+		out[20] = '\0';
+	} else if (!dx_json_token(body, len, tok, sizeof(tok)) && strlen(tok) == 20) {
+		memcpy(out, tok, 21);
+	} else {
+		out[0] = '\0';
 	}
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '"'))
-		p++;
-	if (end - p < 20)
-		return -1;
-	memcpy(out, p, 20);
-	out[20] = '\0';
-	p += 20;
-	if (p < end && strchr("0123456789abcdefABCDEF", *p))
-		return -1;  /* longer than a token */
+	explicit_bzero(tok, sizeof(tok));
 	return dx_config_token_ok(out) ? 0 : -1;
 }
 
@@ -201,7 +219,10 @@ int dx_token_main(int argc, char *argv[])
 
 	dx_buf_init(&url, 8192);
 	dx_buf_init(&body, 4096);
-	if (parse_args(&a, argc, argv) || read_secret(a.secret_file, secret, sizeof(secret)))
+	rc = parse_args(&a, argc, argv);
+	if (rc > 0)
+		ret = 0;  /* --help */
+	if (rc || read_secret(a.secret_file, secret, sizeof(secret)))
 		goto out;
 	if (a.output)
 		snprintf(out, sizeof(out), "%s", a.output);

@@ -165,5 +165,20 @@ class HardenTest(MountTestCase):
         self.refused(m, "line 2: timeout=5x: not a whole number")
 
 
+    def test_token_help_lists_every_option(self):
+        from harness import find_dexmafs
+        for flag in ("--help", "-h"):
+            r = run([find_dexmafs(), "token", flag])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            for opt in ("--app-id ID", "--secret-file FILE", "--temp-token T",
+                        "--api-url URL", "--output FILE", "--allow-insecure-http"):
+                line = [l for l in r.stdout.splitlines() if l.strip().startswith(opt)]
+                self.assertEqual(len(line), 1, opt)
+                self.assertGreater(len(line[0].split(None, len(opt.split()))[-1]), 10,
+                                   "no meaning given for " + opt)
+        r = run([find_dexmafs(), "token", "--bogus"])
+        self.assertEqual(r.returncode, 1)
+
+
 if __name__ == "__main__":
     main()

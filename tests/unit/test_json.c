@@ -720,6 +720,23 @@ static void test_error_message(void **state)
 	assert_int_equal(dx_json_error_message(TXT("{\"message\":\"x\""), out, sizeof(out)), -ENOENT);
 }
 
+static void test_token_answer(void **state)
+{
+	char tok[32];
+
+	(void)state;
+	assert_int_equal(dx_json_token("\"0123456789abcdef0123\"", 22, tok, sizeof(tok)), 0);
+	assert_string_equal(tok, "0123456789abcdef0123");
+	assert_int_equal(dx_json_token("{\"token\": \"abc\"}\n", 17, tok, sizeof(tok)), 0);
+	assert_string_equal(tok, "abc");
+	assert_int_equal(dx_json_token("{\"tok\": \"abc\"}", 14, tok, sizeof(tok)), -EPROTO);
+	assert_int_equal(dx_json_token("{\"token\": 5}", 12, tok, sizeof(tok)), -EPROTO);
+	assert_int_equal(dx_json_token("[\"x\"]", 5, tok, sizeof(tok)), -EPROTO);
+	assert_int_equal(dx_json_token("0123456789abcdef0123", 20, tok, sizeof(tok)), -EPROTO);
+	assert_int_equal(dx_json_token("\"0123456789\"", 12, tok, 8), -EPROTO);
+	assert_int_equal(dx_json_token("", 0, tok, sizeof(tok)), -EPROTO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -745,6 +762,7 @@ int main(void)
 		cmocka_unit_test(test_list_append_ceiling),
 		cmocka_unit_test(test_list_append_fixtures),
 		cmocka_unit_test(test_error_message),
+		cmocka_unit_test(test_token_answer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
