@@ -15,5 +15,5 @@ meson compile -C build-asan
 # memory error aborts it, and the mount test that used it fails.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C build-asan --suite unit --suite client --suite mount --print-errorlogs
-mandoc -Tlint -Wwarning man/dexmafs.1
+sh tests/man_check.sh man/dexmafs.1
 echo "all tests passed"
