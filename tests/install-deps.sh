@@ -6,6 +6,7 @@ pkgs="gcc pkg-config meson ninja-build libfuse3-dev fuse3 libcurl4-openssl-dev
 libjansson-dev liblmdb-dev libcmocka-dev libinih-dev python3 tzdata ca-certificates curl"
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs gnumeric rsync mandoc valgrind tar coreutils findutils grep"
+	pkgs="$pkgs clang libfuzzer-14-dev"  # tests/fuzz
 fi
 missing=""
 for p in $pkgs; do
