@@ -207,22 +207,54 @@ static int build_url(const struct hs_args *a, const char *secret, struct dx_buf 
 	return rc;
 }
 
-int dx_token_main(int argc, char *argv[])
+/* The POST itself: 0 with the token in token, or -1 (message printed). */
+static int exchange(const struct hs_args *a, const char *secret, char token[21])
 {
-	struct hs_args a = { 0 };
 	struct dx_http_opts ho = { .token = "", .max_parallel = 1, .connect_timeout_ms = 10000 };
 	struct dx_http_response resp;
 	struct dx_http *http = NULL;
 	struct dx_buf url, body;
-	char secret[512], token[21] = "", out[4096];
-	int rc, ret = 1;
+	int rc, ret = -1;
 
 	dx_buf_init(&url, 8192);
 	dx_buf_init(&body, 4096);
+	if (build_url(a, secret, &url) || dx_http_new(&ho, &http)) {
+		fprintf(stderr, "dexmafs token: out of memory\n");
+		goto out;
+	}
+	rc = dx_http_post(http, url.data, 1000, 30000, &body, &resp);
+	if (rc)
+		fprintf(stderr, "dexmafs token: POST %s/oauth/access-token: %s\n", a->api_url,
+			resp.error[0] ? resp.error : strerror(-rc));
+	else if (resp.status != 201 && resp.status != 200)
+		fprintf(stderr, "dexmafs token: POST %s/oauth/access-token answered %ld%s\n",
+			a->api_url, resp.status, resp.status == 401 || resp.status == 403 ?
+			": app id, secret or temporary token rejected (a temporary token works once)" : "");
+	else if (extract_token(body.data ? body.data : "", body.len, token))
+		fprintf(stderr, "dexmafs token: the answer (%ld) holds no 20-hex token\n", resp.status);
+	else
+		ret = 0;
+out:
+	dx_http_free(http);
+	if (url.data)
+		explicit_bzero(url.data, url.len);
+	if (body.data)
+		explicit_bzero(body.data, body.len);
+	dx_buf_release(&url);
+	dx_buf_release(&body);
+	return ret;
+}
+
+int dx_token_main(int argc, char *argv[])
+{
+	struct hs_args a = { 0 };
+	char secret[512] = "", token[21] = "", out[4096];
+	int rc, ret = 1;
+
 	rc = parse_args(&a, argc, argv);
-	if (rc > 0)
-		ret = 0;  /* --help */
-	if (rc || read_secret(a.secret_file, secret, sizeof(secret)))
+	if (rc)
+		return rc > 0 ? 0 : 1;  /* --help, or a usage error */
+	if (read_secret(a.secret_file, secret, sizeof(secret)))
 		goto out;
 	if (a.output)
 		snprintf(out, sizeof(out), "%s", a.output);
@@ -236,26 +268,8 @@ int dx_token_main(int argc, char *argv[])
 			" (https:// required except to loopback)" : "");
 		goto out;
 	}
-	if (build_url(&a, secret, &url) || dx_http_new(&ho, &http)) {
-		fprintf(stderr, "dexmafs token: out of memory\n");
+	if (exchange(&a, secret, token))
 		goto out;
-	}
-	rc = dx_http_post(http, url.data, 1000, 30000, &body, &resp);
-	if (rc) {
-		fprintf(stderr, "dexmafs token: POST %s/oauth/access-token: %s\n", a.api_url,
-			resp.error[0] ? resp.error : strerror(-rc));
-		goto out;
-	}
-	if (resp.status != 201 && resp.status != 200) {
-		fprintf(stderr, "dexmafs token: POST %s/oauth/access-token answered %ld%s\n",
-			a.api_url, resp.status, resp.status == 401 || resp.status == 403 ?
-			": app id, secret or temporary token rejected (a temporary token works once)" : "");
-		goto out;
-	}
-	if (extract_token(body.data ? body.data : "", body.len, token)) {
-		fprintf(stderr, "dexmafs token: the answer (%ld) holds no 20-hex token\n", resp.status);
-		goto out;
-	}
 	rc = write_token(out, token);
 	if (rc) {
 		fprintf(stderr, "dexmafs token: cannot write %s: %s\n", out, strerror(-rc));
@@ -264,14 +278,7 @@ int dx_token_main(int argc, char *argv[])
 	printf("dexmafs: token written to %s (mode 0600); mount with -o token_file=%s\n", out, out);
 	ret = 0;
 out:
-	dx_http_free(http);
 	explicit_bzero(secret, sizeof(secret));
 	explicit_bzero(token, sizeof(token));
-	if (url.data)
-		explicit_bzero(url.data, url.len);
-	if (body.data)
-		explicit_bzero(body.data, body.len);
-	dx_buf_release(&url);
-	dx_buf_release(&body);
 	return ret;
 }
