@@ -1,5 +1,5 @@
 /* Unit tests for dx_json, on the real captured API bodies in
- * shared/fixtures-real and on hand-written ones; also decode-then-render
+ * tests/data/fixtures-real and on hand-written ones; also decode-then-render
  * tests and the data-driven CSV cases in tests/data/csv/. */
 #include <dirent.h>
 #include <errno.h>
@@ -84,7 +84,7 @@ static char *fixture(const char *name, size_t *len)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 256];
 
-	locate("DX_FIXTURES_REAL", "../../../shared/fixtures-real", dir, sizeof(dir));
+	locate("DX_FIXTURES_REAL", "../data/fixtures-real", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return read_path(path, len);
 }
