@@ -309,6 +309,25 @@ static int check_root(int fd, const struct lmdb_meta *m, char *why, size_t size)
 	return 0;
 }
 
+/* 1 when another process has the environment open: LMDB holds a shared
+ * lock on the first byte of lock.mdb while it does (its exclusive-open
+ * test). A file in use is not checked: a writer may be halfway through a
+ * meta page, and moving it aside would pull it from under that mount. */
+static int in_use(const char *dir)
+{
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+	char path[PATH_MAX];
+	int fd, busy;
+
+	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	busy = fcntl(fd, F_GETLK, &lk) == 0 && lk.l_type != F_UNLCK;
+	close(fd);
+	return busy;
+}
+
 /* Checks data.mdb against its own metadata before LMDB maps it. 0 when it
  * looks sound or does not exist yet; -1 with a reason in why. */
 static int check_file(const char *path, char *why, size_t size)
@@ -391,7 +410,7 @@ int dx_store_open(const char *dir, uint64_t max_bytes, struct dx_store **out)
 	s->max_bytes = max_bytes ? max_bytes : DEFAULT_MAX;
 	atomic_init(&s->evictions, 0);
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if (check_file(path, why, sizeof(why))) {
+	if (!in_use(dir) && check_file(path, why, sizeof(why))) {
 		rc = move_aside(s, dir, why);
 		if (rc)
 			goto fail_errno;
