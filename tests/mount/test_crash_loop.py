@@ -53,7 +53,7 @@ class CrashLoopTest(MountTestCase):
 
     def one_round(self, cache, files, rng):
         """Mounts, reads files from THREADS threads, kills the daemon mid-way.
-        Returns {rel: bytes} read in full and the kill time."""
+        Returns {rel: bytes} read in full."""
         m = self.mount(cache_dir=cache)
         self.assertNotIn("damaged", m.log())
         done, lock = {}, threading.Lock()
@@ -74,11 +74,10 @@ class CrashLoopTest(MountTestCase):
         for t in threads:
             t.start()
         time.sleep(rng.uniform(0.3, 1.0))
-        killed_at = time.time()
         m.kill9()
         for t in threads:
             t.join()
-        return done, killed_at
+        return done
 
     def test_kill_9_twenty_times_during_read_storms(self):
         rng = random.Random(10)
@@ -86,10 +85,12 @@ class CrashLoopTest(MountTestCase):
         files = self.storm_files(first)
         cache = first.cache_dir
         first.stop()
+        # stored: the chunks of files read in full (the cache stores an
+        # answer before any reader gets it); seen: each file's first bytes.
         stored, seen, repeated, kills_mid_storm = set(), {}, [], 0
         self.sim.clear_log()
         for rnd in range(ROUNDS):
-            done, killed_at = self.one_round(cache, files, rng)
+            done = self.one_round(cache, files, rng)
             kills_mid_storm += len(done) < len(files)
             if os.environ.get("DX_VERBOSE"):
                 print("round %d: %d of %d files, %d calls" % (rnd, len(done), len(files),
@@ -101,10 +102,6 @@ class CrashLoopTest(MountTestCase):
                 k = self.key_of(req)
                 if k in stored:
                     repeated.append((rnd, k))
-                seen.setdefault(k, req["t"])
-                # Answered well before the kill: the daemon had stored it.
-                if req["t"] < killed_at - 1.0:
-                    stored.add(k)
             self.sim.clear_log()
             for rel, data in done.items():
                 stored.add(self.chunk_of(rel))
