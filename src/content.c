@@ -65,6 +65,8 @@ static void memo_free(struct memo *m)
 		dx_entity_list_release(&m->listing.list);
 		free(m->listing.raw);
 		free(m->listing.sorted_ids);
+		free(m->listing.sorted_refs[0]);
+		free(m->listing.sorted_refs[1]);
 		free(m->listing.items);
 	} else {
 		dx_readings_release(&m->readings);
@@ -193,19 +195,62 @@ static int cmp_id_pairs(const void *a, const void *b)
 	return (x[1] > y[1]) - (x[1] < y[1]);
 }
 
-static int index_listing(struct dx_listing *l)
+/* Pairs (field, index) of every item, sorted: field 0 id, 1 ref_id, 2
+ * ref2_id. A new array, or NULL. */
+static int64_t *sorted_pairs(const struct dx_listing *l, int field)
 {
+	int64_t *v = malloc((l->list.n ? l->list.n : 1) * 2 * sizeof(int64_t));
 	size_t i;
 
-	l->sorted_ids = malloc((l->list.n ? l->list.n : 1) * 2 * sizeof(int64_t));
-	if (!l->sorted_ids)
-		return -ENOMEM;
+	if (!v)
+		return NULL;
 	for (i = 0; i < l->list.n; i++) {
-		l->sorted_ids[2 * i] = l->list.items[i].id;
-		l->sorted_ids[2 * i + 1] = (int64_t)i;
+		const struct dx_entity *e = &l->list.items[i];
+
+		v[2 * i] = field == 0 ? e->id : field == 1 ? e->ref_id : e->ref2_id;
+		v[2 * i + 1] = (int64_t)i;
 	}
-	qsort(l->sorted_ids, l->list.n, 2 * sizeof(int64_t), cmp_id_pairs);
-	return 0;
+	qsort(v, l->list.n, 2 * sizeof(int64_t), cmp_id_pairs);
+	return v;
+}
+
+/* The indexes by id, and by the references that group items (a
+ * location's devices, a datasource's), so that a lookup or a group costs
+ * the same whatever the listing's size. */
+static int index_listing(struct dx_listing *l)
+{
+	l->sorted_ids = sorted_pairs(l, 0);
+	l->sorted_refs[0] = sorted_pairs(l, 1);
+	l->sorted_refs[1] = sorted_pairs(l, 2);
+	return l->sorted_ids && l->sorted_refs[0] && l->sorted_refs[1] ? 0 : -ENOMEM;
+}
+
+/* The first of the pairs whose value is v (or where it would be). */
+static size_t lower_bound(const int64_t *pairs, size_t n, int64_t v)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pairs[2 * mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+size_t dx_listing_refs(const struct dx_listing *l, int which, int64_t ref,
+		       const int64_t **pairs)
+{
+	const int64_t *v = l->sorted_refs[which];
+	size_t first = lower_bound(v, l->list.n, ref), k = first;
+
+	while (k < l->list.n && v[2 * k] == ref)
+		k++;
+	*pairs = v + 2 * first;
+	return k - first;
 }
 
 /* Decodes the API bytes of a listing in raw into m; m keeps raw's buffer
@@ -426,13 +471,13 @@ static int memo_remember_empty(struct dx_tree *t, const char *key, int64_t ttl,
 {
 	struct memo *m = calloc(1, sizeof(*m));
 
-	if (!m || !(m->key = strdup(key)) || index_listing(&m->listing)) {
-		if (m)
-			free(m->key);
-		free(m);
+	if (!m)
+		return -ENOMEM;
+	m->kind = MEMO_LISTING;
+	if (!(m->key = strdup(key)) || index_listing(&m->listing)) {
+		memo_free(m);
 		return -ENOMEM;
 	}
-	m->kind = MEMO_LISTING;
 	m->changed_at = m->listing.changed_at = dx_tree_now(t);
 	m->valid_until = m->changed_at + ttl;
 	m->bytes = sizeof(*m);
@@ -490,16 +535,8 @@ void dx_listing_put(struct dx_tree *t, const struct dx_listing *l)
  * -1. */
 static ptrdiff_t find_index(const struct dx_listing *l, int64_t id)
 {
-	size_t lo = 0, hi = l->list.n;
+	size_t lo = lower_bound(l->sorted_ids, l->list.n, id);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (l->sorted_ids[2 * mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo == l->list.n || l->sorted_ids[2 * lo] != id)
 		return -1;
 	return (ptrdiff_t)l->sorted_ids[2 * lo + 1];

@@ -181,6 +181,7 @@ struct dx_listing {
 	char *raw;          /* the API bytes, for pretty-printing one item */
 	size_t rawlen;
 	struct dx_slice *items;  /* where list.items[i] lies in raw, or NULL */
+	int64_t *sorted_refs[2]; /* pairs (ref_id, index), (ref2_id, index), sorted */
 	int64_t changed_at;
 	int64_t *sorted_ids;  /* index into list.items, sorted by id: pairs (id, index) */
 };
@@ -212,6 +213,12 @@ int dx_get_parameters(const struct ask *a, int dep, int64_t device,
 		      const struct dx_listing **l);
 int dx_get_supplies(const struct ask *a, int dep, const char *source,
 		    const struct dx_listing **l);
+
+/* The items whose ref_id (which 0) or ref2_id (which 1) is ref: returns
+ * how many, and in *pairs (borrowed, valid while l is held) their pairs
+ * (ref, index into list.items), in listing order. */
+size_t dx_listing_refs(const struct dx_listing *l, int which, int64_t ref,
+		       const int64_t **pairs);
 
 /* The item with id, or NULL. */
 const struct dx_entity *dx_listing_find(const struct dx_listing *l, int64_t id);
