@@ -336,6 +336,9 @@ int main(int argc, char *argv[])
 	tree_opts.ndeps = o.ndeps;
 	tree_opts.listed_res = o.listed_res;
 	tree_opts.timefmt = o.timefmt;
+	tree_opts.listed_formats = o.listed_formats;
+	tree_opts.dialect = o.dialect;
+	tree_opts.tmpdir = o.cache_dir;  /* private (0700): workbooks are written there */
 	tree_opts.ttl_meta = o.ttl_meta;
 	tree_opts.ttl_open = o.ttl_open;
 	tree_opts.late_margin = o.late_margin;
