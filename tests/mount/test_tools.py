@@ -45,11 +45,11 @@ class ToolsTest(MountTestCase):
         # Each distinct piece of data exactly once: no request repeats.
         keys = collections.Counter(request_key(e) for e in reqs)
         self.assertEqual([k for k, n in keys.items() if n > 1], [])
-        # Listings: locations, devices, five supply sources, one parameter
-        # listing per device; each costs one page at this size.
+        # Listings: locations, devices, datasources, five supply sources, one
+        # parameter listing per device; each costs one page at this size.
         ndev = len(os.listdir(os.path.join(m.root, "devices")))
         listings = [e for e in reqs if e["path"] != "/v3/readings"]
-        self.assertEqual(len(listings), 2 + 5 + ndev)
+        self.assertEqual(len(listings), 3 + 5 + ndev)
         # Readings: one per aligned chunk, each the widest the API allows,
         # but never past tomorrow (no `to` in the future).
         tomorrow = (datetime.datetime.now(datetime.timezone.utc).date()
@@ -118,18 +118,19 @@ class ToolsTest(MountTestCase):
         listed = [p for p in run(["tar", "-tf", tar]).stdout.split("\n") if p.endswith(".csv")]
         self.assertEqual(len(listed), len(found))
         hourly = os.path.join(dev, "EACTIVE", "hourly")
-        files = sorted(os.listdir(hourly))
+        files = sorted(f for f in os.listdir(hourly) if f.endswith(".csv"))
         wc = run(["wc", "-l"] + [os.path.join(hourly, f) for f in files], cwd=hourly)
         total = int(wc.stdout.strip().split("\n")[-1].split()[0])
-        grep = run(["grep", "-rc", "^20", hourly])
+        grep = run(["grep", "-rc", "--include=*.csv", "^20", hourly])
         counted = sum(int(line.rsplit(":", 1)[1]) for line in grep.stdout.split("\n") if line)
         self.assertEqual(total, counted + len(files))  # every line but the headers
-        self.assertEqual(run(["grep", "-rl", "EACTIVE (kWh)", hourly]).stdout.count("\n"), len(files))
+        self.assertEqual(run(["grep", "-rl", "--include=*.csv", "EACTIVE (kWh)", hourly]).stdout
+                         .count("\n"), len(files))
 
     def test_months_concatenate_to_the_year_without_overlap(self):
         m = self.mount()
         hourly = os.path.join(m.root, "devices", MAIN, "EACTIVE", "hourly")
-        months = sorted(f for f in os.listdir(hourly) if f.startswith("2024-"))
+        months = sorted(f for f in os.listdir(hourly) if f.startswith("2024-") and f.endswith(".csv"))
         self.assertEqual(len(months), 12)
         rows, seen = [], set()
         for f in months:
