@@ -61,12 +61,20 @@ struct dx_cache_info {
 int dx_cache_open(const struct dx_cache_opts *opts, struct dx_cache **out);
 void dx_cache_close(struct dx_cache *c);
 
+/* How long a failed fetch of a key answers its next callers at once, in
+ * seconds: one file's lookups, open and reads then wait out one deadline
+ * in all, not one each. */
+#define DX_CACHE_FAIL_FAST_S 5
+
 /* Returns in out the bytes kept under key if fresh by policy, else calls
  * fetch(ctx, req, ...) once (concurrent callers of the same key wait for
  * it), stores and returns the result. When the fetch fails and stale bytes
  * exist, returns them with info->stale set (except for -ENOENT, which drops
- * the entry). Offline: fresh or not, kept bytes are returned; a miss is
- * -EIO. info may be NULL. */
+ * the entry). A fetch of key that failed less than DX_CACHE_FAIL_FAST_S
+ * ago is not repeated: its error (or the stale bytes) comes back at once.
+ * -EAGAIN (over quota) and -ENOENT are never remembered so; dx_cache_expire()
+ * forgets every failure. Offline: fresh or not, kept bytes are returned;
+ * a miss is -EIO. info may be NULL. */
 int dx_cache_get(struct dx_cache *c, const char *key,
 		 const struct dx_cache_policy *policy, dx_fetch_fn fetch,
 		 void *ctx, const void *req, struct dx_buf *out,
@@ -83,6 +91,10 @@ int dx_cache_expire(struct dx_cache *c, const char *prefix);
 /* Small named records kept beside the data (the quota ledger). */
 int dx_cache_put_record(struct dx_cache *c, const char *name,
 			const void *data, size_t len);
+/* Puts n records in one transaction (one disk sync for all; the inode
+ * map of NFS export support writes in batches). All or none. */
+int dx_cache_put_records(struct dx_cache *c, const char *const *names,
+			 const void *const *data, const size_t *lens, size_t n);
 /* Copies at most size bytes into data, sets *len. 0 or -ENOENT. */
 int dx_cache_get_record(struct dx_cache *c, const char *name, void *data,
 			size_t size, size_t *len);

@@ -2,7 +2,8 @@
  * one span-limited chunk per call, spends the quota with care (reserve,
  * ledger, no bursts of 429), retries transient faults with backoff and
  * bounds every call by a deadline. It returns the API's bytes after
- * checking their JSON shape; it never caches (dx_cache does).
+ * checking their JSON shape (readings without decoding them: whoever
+ * reads them decodes them once); it never caches (dx_cache does).
  *
  * All functions may be called from many threads at once.
  */
@@ -14,24 +15,9 @@
 
 #include "dx_buf.h"
 #include "dx_dates.h"
+#include "dx_quota.h"   /* enum dx_priority, struct dx_quota_state */
 
 struct dx_client;
-
-/* Interactive work (a person's open, stat or listing) may spend the
- * reserve; background work (prefetch, refresh) may not. */
-enum dx_priority {
-	DX_PRIO_INTERACTIVE,
-	DX_PRIO_BACKGROUND,
-};
-
-/* The quota ledger, as the client knows it; persisted by the caller so a
- * remount counts the same calls. Times are epoch seconds. */
-struct dx_quota_state {
-	long hour_limit, hour_remaining;  /* -1 when never seen */
-	long day_limit, day_remaining;
-	int64_t hour_reset_at, day_reset_at;
-	int64_t blocked_until;            /* after a 429: send nothing before */
-};
 
 struct dx_client_stats {
 	uint64_t calls;           /* HTTP requests sent (each attempt counts) */
@@ -39,6 +25,10 @@ struct dx_client_stats {
 	uint64_t status_429, retries, errors;
 	uint64_t bytes;           /* response bytes received */
 	uint64_t latency_ms_total;
+	/* Epoch seconds of the first call that failed for want of an answer
+	 * (network, 5xx, bad bodies) since the last call the API answered;
+	 * 0 while it answers. */
+	int64_t unreachable_since;
 	struct dx_quota_state quota;
 	long reserve;             /* calls kept for interactive use this hour */
 };
@@ -54,7 +44,6 @@ struct dx_client_opts {
 	long quota_wait_ms;         /* how long a call may wait for quota, default 3000 */
 	double reserve;             /* share of the hourly limit kept for interactive use, default 0.2 */
 	int allow_insecure_http;    /* allow http:// to hosts other than loopback */
-	int debug;                  /* log each request (never the token) */
 	/* Clock in milliseconds since the epoch; NULL means CLOCK_REALTIME.
 	 * Tests inject their own. */
 	int64_t (*now_ms)(void *ctx);
@@ -88,11 +77,17 @@ void dx_client_set_quota(struct dx_client *c, const struct dx_quota_state *q);
  *   -ENOMEM, -E2BIG (body over the ceiling)
  * out is appended to only on success. */
 
+/* A listing never has more pages than this: 100,000 items, some 60 times
+ * the largest account seen (1,600 devices). */
+#define DX_LIST_MAX_PAGES 200
+
 /* GETs every page of a listing: path is relative to api_url and may carry
  * a query ("/locations", "/parameters?device_id=5"); start/limit=500 are
  * added. Stops at a short page; 204 is an empty page. out receives one
  * JSON array with all items. A listing of N items costs ceil(N/500)
- * calls, plus one when N is a multiple of 500. */
+ * calls, plus one when N is a multiple of 500. A full page that repeats
+ * the one before (a server that ignores start), or a full page number
+ * DX_LIST_MAX_PAGES, makes the listing -EPROTO: it is never complete. */
 int dx_client_list(struct dx_client *c, const char *path, enum dx_priority prio,
 		   struct dx_buf *out);
 
@@ -128,12 +123,21 @@ int dx_client_readings_get(struct dx_client *c, const char *path, enum dx_priori
 int dx_client_readings_path(const struct dx_readings_req *req, struct dx_buf *out);
 
 /* The mount-time check: one cheap call (GET /locations?limit=1) that tells
- * whether the API is reachable and accepts the token. 0, -EACCES (token
- * rejected), -EHOSTUNREACH (no answer: DNS, refused, timeout), -EIO (other).
+ * whether the API is reachable and accepts the token. Transient faults
+ * (5xx, a dropped connection, DNS, refused, timeout) are retried with
+ * backoff like any call, within max_retries and the deadline. 0, -EACCES
+ * (token rejected: 401 or 403, never retried), -EHOSTUNREACH (no answer
+ * after the retries: DNS, refused, timeout), -EIO (other).
  * When errmsg is not NULL, a one-line reason is written into it. */
 int dx_client_check(struct dx_client *c, char *errmsg, size_t errmsg_size);
 
 /* A consistent copy of the counters and the ledger. */
 void dx_client_stats(struct dx_client *c, struct dx_client_stats *out);
+
+/* Adds the counters of s (another client's: the mount-time check, made
+ * before the daemon started) to c's, so they count the mount's calls too;
+ * takes s's unreachable_since when c has none. The ledger is not touched
+ * (dx_client_set_quota). */
+void dx_client_add_stats(struct dx_client *c, const struct dx_client_stats *s);
 
 #endif

@@ -2,7 +2,9 @@
  * libcurl. A pool of reused handles keeps connections alive, a counting
  * limit bounds the requests in flight, and every answer's rate-limit
  * headers are parsed. The token travels only in the x-dexcell-token
- * header; URLs and logs never hold it. TLS is always verified.
+ * header; URLs and logs never hold it. TLS is always verified. Every
+ * exchange is logged at DX_LOG_DEBUG (method, path and query, status,
+ * milliseconds, bytes), which dx_log shows with -d.
  *
  * Also holds the pure URL helpers, so they can be tested without a network.
  */
@@ -12,15 +14,25 @@
 #include <stddef.h>
 
 #include "dx_buf.h"
-#include "dx_quota.h"
 
 struct dx_http;
+
+/* The rate-limit headers of one answer; -1 where a header was absent or
+ * unreadable. Reset and Retry-After are durations in seconds. Parsed here,
+ * read by the quota ledger. */
+struct dx_rate_headers {
+	long hour_limit, hour_remaining, hour_reset;
+	long day_limit, day_remaining, day_reset;
+	long retry_after;
+};
+
+/* Marks every field absent. */
+void dx_rate_headers_init(struct dx_rate_headers *h);
 
 struct dx_http_opts {
 	const char *token;        /* sent as x-dexcell-token; copied */
 	int max_parallel;         /* handles and requests in flight, >= 1 */
 	long connect_timeout_ms;
-	int debug;                /* one dx_log line per request */
 };
 
 /* The outcome of one exchange. */

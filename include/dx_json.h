@@ -39,7 +39,9 @@ struct dx_entity_list {
 
 /* Decodes a JSON array of objects of the given kind. Every item must be an
  * object with an integer "id" (a parameter also a string "key"); other
- * fields are optional. An empty buffer (HTTP 204) is an empty list.
+ * fields are optional. An empty buffer (HTTP 204) is an empty list. Of
+ * items that share an id, only the first is kept (and a line logged), so
+ * the name and the JSON of an entity (dx_json_pretty) agree.
  * 0, -EPROTO (shape), -ENOMEM. out is filled only on success. */
 int dx_json_entities(enum dx_entity_kind kind, const char *buf, size_t len,
 		     struct dx_entity_list *out);
@@ -47,9 +49,26 @@ void dx_entity_list_release(struct dx_entity_list *list);
 
 /* Decodes a readings answer: an object with "values" (array of objects
  * with string "ts" carrying a UTC offset and number "v"); "timezone" and
- * "units" are optional strings. Values come out sorted by time.
+ * "units" are optional strings. Values come out sorted by time, one per
+ * instant: of readings that repeat an instant the last in the answer is
+ * kept (and a line logged).
  * 0, -EPROTO, -ENOMEM. */
 int dx_json_readings(const char *buf, size_t len, struct dx_readings *out);
+
+/* Checks, without building anything, that buf is a readings answer that
+ * dx_json_readings() decodes, at a small part of its cost: the client
+ * checks every answer so, and the tree decodes it once. Never looser than
+ * the decoder; stricter where matching it would cost (escapes in "ts" or
+ * in any key, nesting past 64, integers of 19 digits or more, reals near
+ * the double's limit, every duplicate member checked). 0 or -EPROTO. Pure;
+ * any thread. */
+int dx_json_check_readings(const char *buf, size_t len);
+
+/* The same for any JSON document whose top level is an array or an object
+ * (as jansson loads them, with the same strictness as above): 0, with the
+ * number of elements of an array in *count (0 for an object; count may be
+ * NULL), or -EPROTO. Pure; any thread. */
+int dx_json_check_value(const char *buf, size_t len, size_t *count);
 
 /* Appends to out the pretty-printed JSON (2-space indent, keys in the API's
  * order, non-ASCII kept as UTF-8, a final newline) of: the element of the

@@ -13,18 +13,23 @@
 
 #include <stdint.h>
 
-#include "dx_client.h"
+#include "dx_http.h"
 
-/* The rate-limit headers of one answer; -1 where a header was absent or
- * unreadable. Reset and Retry-After are durations in seconds. */
-struct dx_rate_headers {
-	long hour_limit, hour_remaining, hour_reset;
-	long day_limit, day_remaining, day_reset;
-	long retry_after;
+/* Interactive work (a person's open, stat or listing) may spend the
+ * reserve; background work (prefetch, refresh) may not. */
+enum dx_priority {
+	DX_PRIO_INTERACTIVE,
+	DX_PRIO_BACKGROUND,
 };
 
-/* Marks every field absent. */
-void dx_rate_headers_init(struct dx_rate_headers *h);
+/* The quota ledger, as the client knows it; persisted by the caller so a
+ * remount counts the same calls. Times are epoch seconds. */
+struct dx_quota_state {
+	long hour_limit, hour_remaining;  /* -1 when never seen */
+	long day_limit, day_remaining;
+	int64_t hour_reset_at, day_reset_at;
+	int64_t blocked_until;            /* after a 429: send nothing before */
+};
 
 /* How long the ledger blocks after a 429 that carried no usable header. */
 #define DX_QUOTA_DEFAULT_BACKOFF_S 60

@@ -1,4 +1,5 @@
-/* dx_readings: a decoded readings answer, and its CSV rendering.
+/* dx_readings: a decoded readings answer (owned by readings.c, which
+ * releases it), and its CSV rendering (csv.c).
  *
  * The cache keeps the API's bytes; dx_json_readings() decodes them into
  * this struct and dx_csv_render() turns a date range of it into a file.
@@ -27,7 +28,8 @@ struct dx_readings {
 	size_t n;
 };
 
-/* Frees what a decoder put into r and zeroes it. */
+/* Frees what a decoder put into r and zeroes it; harmless on a zeroed or
+ * already released r. */
 void dx_readings_release(struct dx_readings *r);
 
 /* How timestamps are written; the option time_format takes the names. */

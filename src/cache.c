@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,13 +29,23 @@ struct flight {
 	struct dx_cache_info info;
 };
 
+/* A fetch that failed a moment ago: the next caller of its key fails at
+ * once instead of waiting out another deadline. */
+#define FAILED_MAX 64
+struct failed {
+	char *key;
+	int rc;
+	int64_t until;
+};
+
 struct dx_cache {
 	struct dx_store *store;
 	int offline;
 	int64_t (*now)(void *ctx);
 	void *now_ctx;
-	pthread_mutex_t lock;   /* guards flights and every flight's state */
+	pthread_mutex_t lock;   /* guards flights, every flight's state, failed */
 	struct flight *flights;
+	struct failed failed[FAILED_MAX];
 	atomic_uint_least64_t hits, misses, stale_served, fetch_errors;
 };
 
@@ -79,10 +90,21 @@ int dx_cache_open(const struct dx_cache_opts *opts, struct dx_cache **out)
 	return 0;
 }
 
+static void failed_clear(struct dx_cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < FAILED_MAX; i++) {
+		free(c->failed[i].key);
+		c->failed[i].key = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
 void dx_cache_close(struct dx_cache *c)
 {
 	if (!c)
 		return;
+	failed_clear(c);
 	dx_store_close(c->store);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -133,6 +155,49 @@ static void touch(struct dx_cache *c, const char *key,
 		(void)dx_store_touch(c->store, key, now);
 }
 
+/* The error of a fetch of key that failed less than DX_CACHE_FAIL_FAST_S
+ * ago, or 0. */
+static int failed_recently(struct dx_cache *c, const char *key, int64_t now)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < FAILED_MAX && !rc; i++)
+		if (c->failed[i].key && c->failed[i].until > now && !strcmp(c->failed[i].key, key))
+			rc = c->failed[i].rc;
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* Remembers a failed fetch, in the slot of the same key or the one that
+ * expires first. Over quota is not remembered: the client's ledger already
+ * answers that at once, and knows when the quota comes back. Nor is a
+ * missing entity: its answer is fast, and its entry is gone. */
+static void failed_note(struct dx_cache *c, const char *key, int rc, int64_t now)
+{
+	struct failed *slot = &c->failed[0];
+	char *copy;
+
+	if (rc == -EAGAIN || rc == -ENOENT || rc == -ENOMEM || !(copy = strdup(key)))
+		return;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < FAILED_MAX; i++) {
+		struct failed *f = &c->failed[i];
+
+		if (f->key && !strcmp(f->key, key)) {
+			slot = f;
+			break;
+		}
+		if (!f->key || f->until < slot->until)
+			slot = f;
+	}
+	free(slot->key);
+	slot->key = copy;
+	slot->rc = rc;
+	slot->until = now + DX_CACHE_FAIL_FAST_S;
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* The fetch and what follows it, run by the one caller that leads the
  * flight for key. res is empty on entry. */
 static int lead(struct dx_cache *c, const char *key,
@@ -154,7 +219,12 @@ static int lead(struct dx_cache *c, const char *key,
 		rc = give(res, &old);
 		goto out;
 	}
-	rc = fetch(ctx, req, res);
+	rc = failed_recently(c, key, now);
+	if (rc)
+		dx_log(DX_LOG_DEBUG, "cache: %s failed a moment ago (%s); not asked again yet", key,
+		       strerror(-rc));
+	else if ((rc = fetch(ctx, req, res)) != 0)
+		failed_note(c, key, rc, clock_now(c));
 	if (rc == 0) {
 		put = (struct dx_store_meta){ policy->cls, 0, now, now, now,
 					      policy->final_at };
@@ -336,6 +406,8 @@ int dx_cache_peek(struct dx_cache *c, const char *key, struct dx_buf *out,
 
 int dx_cache_expire(struct dx_cache *c, const char *prefix)
 {
+	/* a refresh asks again, also what failed a moment ago */
+	failed_clear(c);
 	return dx_store_expire(c->store, prefix) ? -EIO : 0;
 }
 
@@ -343,6 +415,12 @@ int dx_cache_put_record(struct dx_cache *c, const char *name,
 			const void *data, size_t len)
 {
 	return dx_store_put_record(c->store, name, data, len);
+}
+
+int dx_cache_put_records(struct dx_cache *c, const char *const *names,
+			 const void *const *data, const size_t *lens, size_t n)
+{
+	return dx_store_put_records(c->store, names, data, lens, n);
 }
 
 int dx_cache_get_record(struct dx_cache *c, const char *name, void *data,

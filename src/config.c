@@ -23,7 +23,11 @@ static const char *const value_options[] = {
 	"resolutions", "cache_size", "ttl_meta", "ttl_open", "late_margin",
 	"parallel", "retries", "timeout", "quota_wait", "reserve", "formats", "csv_dialect", NULL
 };
-static const char *const flag_options[] = { "offline", "allow_insecure_http", NULL };
+/* allow_other is passed on to FUSE: other users (smbd, nfsd) may read the
+ * mount, always with default_permissions, which the daemon always adds. */
+static const char *const flag_options[] = {
+	"offline", "allow_insecure_http", "allow_other", NULL
+};
 
 static int in_list(const char *const *list, const char *name)
 {

@@ -1,6 +1,5 @@
-/* CSV rendering of decoded readings, and their release; see
- * dx_readings.h. dx_readings_release lives here rather than in json.c
- * because every program that holds readings links this module. */
+/* CSV rendering of decoded readings; see dx_readings.h. (Their release
+ * lives in readings.c, the type's own module.) */
 #include "dx_readings.h"
 #include "render_impl.h"
 
@@ -28,14 +27,6 @@ static const char *const timefmt_columns[DX_TIME_COUNT] = {
 	[DX_TIME_ISO] = "time",
 	[DX_TIME_EPOCH] = "epoch",
 };
-
-void dx_readings_release(struct dx_readings *r)
-{
-	free(r->timezone);
-	free(r->units);
-	free(r->values);
-	memset(r, 0, sizeof(*r));
-}
 
 int dx_timefmt_from_name(const char *name, enum dx_timefmt *out)
 {

@@ -21,7 +21,6 @@ struct dx_http {
 	int n_idle, n_handles;
 	struct curl_slist *headers;
 	long connect_timeout_ms;
-	int debug;
 };
 
 /* What the callbacks of one exchange write into. */
@@ -45,7 +44,7 @@ int dx_http_global_init(void)
 	return global_rc == CURLE_OK ? 0 : -EIO;
 }
 
-static void rate_init(struct dx_rate_headers *r)
+void dx_rate_headers_init(struct dx_rate_headers *r)
 {
 	r->hour_limit = r->hour_remaining = r->hour_reset = -1;
 	r->day_limit = r->day_remaining = r->day_reset = -1;
@@ -114,7 +113,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 
 	/* A new status line (after a 100 Continue) starts a new header set. */
 	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
-		rate_init(&x->resp->rate);
+		dx_rate_headers_init(&x->resp->rate);
 	else
 		dx_http_parse_header(data, len, &x->resp->rate);
 	return len;
@@ -149,7 +148,6 @@ int dx_http_new(const struct dx_http_opts *opts, struct dx_http **out)
 	if (!h)
 		return -ENOMEM;
 	h->connect_timeout_ms = opts->connect_timeout_ms;
-	h->debug = opts->debug;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -292,6 +290,20 @@ static CURLcode setup(struct dx_http *h, CURL *e, const char *url, int post,
 	return cc;
 }
 
+/* One debug line per exchange (dx_log drops it unless -d): the method, the
+ * path and query (the token is only ever in a header), the status, time
+ * and size. A POST's query may hold a secret (the handshake): path only. */
+static void log_request(const char *url, int post, const struct dx_buf *body,
+			const struct dx_http_response *resp, int rc)
+{
+	const char *p = strstr(url, "://");
+
+	p = p ? p + 3 + strcspn(p + 3, "/?") : url;
+	dx_log(DX_LOG_DEBUG, "%s %.*s -> %ld, %ld ms, %zu bytes%s%s", post ? "POST" : "GET",
+	       (int)(post ? strcspn(p, "?") : strlen(p)), p, resp->status, resp->elapsed_ms,
+	       body->len, rc ? ", " : "", rc ? resp->error : "");
+}
+
 static int perform(struct dx_http *h, const char *url, int post, long slot_wait_ms,
 		   long timeout_ms, struct dx_buf *body, struct dx_http_response *resp)
 {
@@ -302,7 +314,7 @@ static int perform(struct dx_http *h, const char *url, int post, long slot_wait_
 	int rc;
 
 	memset(resp, 0, sizeof(*resp));
-	rate_init(&resp->rate);
+	dx_rate_headers_init(&resp->rate);
 	rc = acquire(h, slot_wait_ms, &e);
 	if (rc) {
 		strcpy(resp->error, "no free connection before the deadline");
@@ -327,11 +339,7 @@ static int perform(struct dx_http *h, const char *url, int post, long slot_wait_
 			resp->sent = 0;
 	}
 	release(h, e);
-	/* A POST's query may hold a secret (the handshake): log the path only. */
-	if (h->debug)
-		dx_log(DX_LOG_DEBUG, "%s %.*s -> %ld, %zu bytes, %ld ms%s%s", post ? "POST" : "GET",
-		       (int)(post ? strcspn(url, "?") : strlen(url)), url, resp->status,
-		       body->len, resp->elapsed_ms, rc ? ", " : "", rc ? resp->error : "");
+	log_request(url, post, body, resp, rc);
 	return rc;
 }
 

@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 
+#include "dx_log.h"
+
 /* jansson's default (0) rejects trailing text after the value and a top
  * level that is not an array or object. JSON_ALLOW_NUL keeps one odd name
  * with "\u0000" from failing a whole listing; dx_names cuts at the NUL. */
@@ -101,6 +103,80 @@ static int decode_entity(enum dx_entity_kind kind, json_t *item, struct dx_entit
 	return rc;
 }
 
+static int cmp_id_index(const void *a, const void *b)
+{
+	const int64_t *x = a, *y = b;
+
+	if (x[0] != y[0])
+		return (x[0] > y[0]) - (x[0] < y[0]);
+	return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* Marks in gone[] every item whose id an earlier item has; pairs holds
+ * (id, index) for the n items and is sorted here. Returns the count. */
+static size_t mark_duplicates(int64_t *pairs, size_t n, unsigned char *gone,
+			      int64_t *example)
+{
+	size_t i, dropped = 0;
+
+	qsort(pairs, n, 2 * sizeof(*pairs), cmp_id_index);
+	for (i = 1; i < n; i++) {
+		if (pairs[2 * i] != pairs[2 * i - 2])
+			continue;
+		gone[pairs[2 * i + 1]] = 1;
+		*example = pairs[2 * i];
+		dropped++;
+	}
+	return dropped;
+}
+
+/* One item per id, the first in API order, so that the name and the JSON
+ * of an entity come from the same item (dx_json_pretty finds the first).
+ * Returns how many went, or -ENOMEM. */
+static long drop_duplicate_ids(struct dx_entity_list *l, int64_t *example)
+{
+	unsigned char *gone;
+	int64_t *pairs;
+	size_t i, kept = 0, dropped;
+
+	if (l->n < 2)
+		return 0;
+	pairs = malloc(l->n * 2 * sizeof(*pairs));
+	gone = calloc(l->n, 1);
+	if (!pairs || !gone) {
+		free(pairs);
+		free(gone);
+		return -ENOMEM;
+	}
+	for (i = 0; i < l->n; i++) {
+		pairs[2 * i] = l->items[i].id;
+		pairs[2 * i + 1] = (int64_t)i;
+	}
+	dropped = mark_duplicates(pairs, l->n, gone, example);
+	for (i = 0; dropped && i < l->n; i++) {
+		if (gone[i])
+			entity_release(&l->items[i]);
+		else
+			l->items[kept++] = l->items[i];
+	}
+	if (dropped)
+		l->n = kept;
+	free(pairs);
+	free(gone);
+	return (long)dropped;
+}
+
+static int dedupe(struct dx_entity_list *list)
+{
+	int64_t example = 0;
+	long dropped = drop_duplicate_ids(list, &example);
+
+	if (dropped > 0)
+		dx_log(DX_LOG_WARN, "a listing holds %ld items whose id an earlier item has (such as "
+		       "%lld); the first of each is kept", dropped, (long long)example);
+	return dropped < 0 ? (int)dropped : 0;
+}
+
 int dx_json_entities(enum dx_entity_kind kind, const char *buf, size_t len,
 		     struct dx_entity_list *out)
 {
@@ -130,6 +206,7 @@ int dx_json_entities(enum dx_entity_kind kind, const char *buf, size_t len,
 			goto done;
 		list.n++;
 	}
+	rc = dedupe(&list);
 done:
 	json_decref(root);
 	if (rc)
@@ -201,6 +278,23 @@ static int sort_if_needed(struct dx_reading *a, size_t n)
 	return 0;
 }
 
+/* One row per instant: of readings that repeat a time (sorted, so they are
+ * neighbours, in answer order), the last is kept. Returns how many went. */
+static size_t drop_repeated(struct dx_reading *a, size_t *n)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < *n; i++) {
+		if (kept > 0 && a[kept - 1].utc == a[i].utc)
+			a[kept - 1] = a[i];
+		else
+			a[kept++] = a[i];
+	}
+	i = *n - kept;
+	*n = kept;
+	return i;
+}
+
 int dx_json_readings(const char *buf, size_t len, struct dx_readings *out)
 {
 	struct dx_readings r = { NULL, NULL, NULL, 0 };
@@ -230,14 +324,13 @@ int dx_json_readings(const char *buf, size_t len, struct dx_readings *out)
 		rc = dup_string(root, "units", &r.units);
 	if (!rc)
 		rc = sort_if_needed(r.values, r.n);
+	if (!rc && r.n > 1 && (n = drop_repeated(r.values, &r.n)) > 0)
+		dx_log(DX_LOG_WARN, "a readings answer repeats the time of %zu readings; one row "
+		       "per instant, the last value kept", n);
 done:
 	json_decref(root);
 	if (rc) {
-		/* dx_readings_release is in the csv module, which this one
-		 * does not link. */
-		free(r.timezone);
-		free(r.units);
-		free(r.values);
+		dx_readings_release(&r);
 	} else {
 		*out = r;
 	}
@@ -299,8 +392,8 @@ done:
 	return rc;
 }
 
-/* The bytes between the outer '[' and ']' of text that jansson has already
- * accepted as an array: everything outside them is whitespace. */
+/* The bytes between the outer '[' and ']' of text already checked to be an
+ * array: everything outside them is whitespace. */
 static void array_inner(const char *text, size_t len, const char **inner, size_t *inner_len)
 {
 	const char *open = memchr(text, '[', len);
@@ -315,18 +408,18 @@ static void array_inner(const char *text, size_t len, const char **inner, size_t
 int dx_json_list_append(struct dx_buf *acc, const char *page, size_t len,
 			size_t *count)
 {
-	json_t *root = NULL;
 	size_t n = 0, orig = acc->len, inner_len;
 	const char *inner;
 	int rc = 0;
 
+	/* Checked, not decoded: whoever reads the listing decodes it once. */
 	if (len > 0) {
-		root = load(page, len);
-		if (!json_is_array(root)) {
+		while (len > 0 && strchr(" \t\r\n", page[0]) && page[0])
+			page++, len--;
+		if (len == 0 || page[0] != '[' || dx_json_check_value(page, len, &n)) {
 			rc = -EPROTO;
 			goto done;
 		}
-		n = json_array_size(root);
 	}
 	if (n == 0) {
 		if (orig == 0)
@@ -365,7 +458,6 @@ int dx_json_list_append(struct dx_buf *acc, const char *page, size_t len,
 		dx_buf_reset(acc);
 	}
 done:
-	json_decref(root);
 	if (!rc)
 		*count = n;
 	return rc;

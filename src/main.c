@@ -122,6 +122,7 @@ struct dep_run {
 	char token[21];
 	struct dx_quota_state quota;   /* the ledger as the startup check left it */
 	struct dx_quota_state saved;   /* the ledger of earlier mounts */
+	struct dx_client_stats check;  /* the startup check's calls, counted in status */
 	int have_saved;
 	struct quota_sink sink;
 	struct dx_client *client;
@@ -155,6 +156,7 @@ static int check_api(const struct dx_options *o, const struct dx_mount_dep *d,
 	dx_log_mute(0);
 	dx_client_stats(client, &st);
 	r->quota = st.quota;
+	r->check = st;
 	dx_client_free(client);
 	if (rc) {
 		fprintf(stderr, "dexmafs: cannot mount %s: %s\n", d->name,
@@ -328,6 +330,7 @@ int main(int argc, char *argv[])
 		deps[i].client = r->client;
 		/* The check started from the saved ledger and added what it saw. */
 		dx_client_set_quota(r->client, &r->quota);
+		dx_client_add_stats(r->client, &r->check);
 		save_quota(&r->sink, &r->quota);
 		explicit_bzero(r->token, sizeof(r->token));
 	}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "handles.h"
 #include "tree_impl.h"
 
 /* FNV-1a over every field of the node's identity: stable across mounts.
@@ -62,7 +63,7 @@ int dx_node_get(struct dx_tree *t, uint64_t ino, struct node *out)
 int dx_node_ref(struct dx_tree *t, struct node *tmpl)
 {
 	struct node *n;
-	int rc = 0;
+	int rc = 0, created = 0;
 
 	tmpl->ino = dx_node_ino(t, tmpl);
 	pthread_mutex_lock(&t->lock);
@@ -79,11 +80,14 @@ int dx_node_ref(struct dx_tree *t, struct node *tmpl)
 		n->next = *bucket(t, n->ino);
 		*bucket(t, n->ino) = n;
 		t->nnodes++;
+		created = 1;
 	}
 	if (n->kind != K_ROOT)
 		n->nlookup++;
 out:
 	pthread_mutex_unlock(&t->lock);
+	if (created)
+		dx_handles_note(t, tmpl);  /* so NFS can find it by inode later */
 	return rc;
 }
 

@@ -13,6 +13,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include "dx_handles.h"
 #include "dx_tree.h"
 #include "ops.h"
 
@@ -51,6 +52,34 @@ static enum dx_priority prio_of(fuse_req_t req)
 	if (errno == 0 && nice_value >= BACKGROUND_NICE)
 		return DX_PRIO_BACKGROUND;
 	return DX_PRIO_INTERACTIVE;
+}
+
+/* Replies with the error a reader may see for rc (a negative errno): the
+ * errors of a read-only filesystem pass, and anything else is an API or
+ * network fault (EPROTO, ETIMEDOUT, E2BIG, EHOSTUNREACH, EACCES from a
+ * revoked token, ...), which readers get as EIO. The client has logged
+ * the cause. Every error reply goes through here. */
+static void reply_err(fuse_req_t req, int rc)
+{
+	int e = -rc;
+
+	switch (e) {
+	case ENOENT:        /* a missing entity */
+	case EAGAIN:        /* over quota */
+	case EROFS:
+	case ENOMEM:
+	case ENOTDIR:
+	case EISDIR:
+	case EINVAL:        /* readlink of a file */
+	case ENAMETOOLONG:
+	case ENODATA:       /* xattrs */
+	case ERANGE:
+	case EOPNOTSUPP:
+		break;
+	default:
+		e = EIO;
+	}
+	fuse_reply_err(req, e);
 }
 
 static void to_stat(const struct dx_attr *a, struct stat *st)
@@ -97,14 +126,42 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	/* No writes ever: no need for the kernel to ask about writeback. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* File handles (NFS, open_by_handle_at) of inodes the kernel no longer
+	 * has come as lookups of "." and ".."; the tree answers them. */
+	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
+		conn->want |= FUSE_CAP_EXPORT_SUPPORT;
+}
+
+/* LOOKUP of "." or ".." in a node: a file handle being resolved. */
+static void lookup_by_ino(fuse_req_t req, fuse_ino_t ino, int parent)
+{
+	struct fuse_entry_param e;
+	struct dx_attr a;
+	int rc = dx_tree_lookup_ino(tree_of(req), prio_of(req), ino, parent, &a);
+
+	if (rc == -ENOENT) {
+		fuse_reply_err(req, ESTALE);  /* a handle of an entity that is gone */
+		return;
+	}
+	if (rc) {
+		reply_err(req, rc);
+		return;
+	}
+	to_entry(&a, &e);
+	fuse_reply_entry(req, &e);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
 	struct dx_attr a;
-	int rc = dx_tree_lookup(tree_of(req), prio_of(req), parent, name, &a);
+	int rc;
 
+	if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))) {
+		lookup_by_ino(req, parent, name[1] == '.');
+		return;
+	}
+	rc = dx_tree_lookup(tree_of(req), prio_of(req), parent, name, &a);
 	if (rc == -ENOENT) {
 		memset(&e, 0, sizeof(e));
 		e.entry_timeout = NEGATIVE_TIMEOUT;
@@ -112,7 +169,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 		return;
 	}
 	to_entry(&a, &e);
@@ -142,7 +199,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	(void)fi;
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 		return;
 	}
 	to_stat(&a, &st);
@@ -157,7 +214,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	dx_buf_init(&target, 4096);
 	rc = dx_tree_readlink(tree_of(req), prio_of(req), ino, &target);
 	if (rc)
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 	else
 		fuse_reply_readlink(req, target.data);
 	dx_buf_release(&target);
@@ -177,7 +234,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	(void)ino;
 	if (!d) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, -ENOMEM);
 		return;
 	}
 	fi->fh = (uintptr_t)d;
@@ -217,12 +274,12 @@ static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int rc = dir_list_once(req, ino, d, plus);
 
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 		return;
 	}
 	buf = p = malloc(size);
 	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, -ENOMEM);
 		return;
 	}
 	/* Offsets: 1 is ".", 2 is "..", 3 + i is entry i. */
@@ -326,17 +383,17 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int keep, rc;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_CREAT))) {
-		fuse_reply_err(req, EROFS);
+		reply_err(req, -EROFS);
 		return;
 	}
 	rc = dx_tree_open(tree_of(req), ino, &keep);
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 		return;
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, -ENOMEM);
 		return;
 	}
 	pthread_mutex_init(&f->lock, NULL);
@@ -365,7 +422,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (rc) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, rc);
 	} else {
 		if ((size_t)off >= f->content.len)
 			size = 0;
@@ -401,7 +458,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 /* Every change answers EROFS. */
 static void erofs(fuse_req_t req)
 {
-	fuse_reply_err(req, EROFS);
+	reply_err(req, -EROFS);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -467,6 +524,24 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 {
 	(void)ino; (void)name; (void)value; (void)size; (void)flags;
 	erofs(req);
+}
+
+/* No entry has extended attributes. Samba (user.DOSATTRIB, streams),
+ * Finder, rsync -X and the like ask for them on every file: the answer
+ * comes at once, without the tree, so it never costs an API call. */
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	(void)ino; (void)name; (void)size;
+	fuse_reply_err(req, ENODATA);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	(void)ino;
+	if (size == 0)
+		fuse_reply_xattr(req, 0);
+	else
+		fuse_reply_buf(req, NULL, 0);
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
@@ -612,6 +687,8 @@ const struct fuse_lowlevel_ops dx_ops = {
 	.write = op_write,
 	.create = op_create,
 	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
 	.removexattr = op_removexattr,
 	.fallocate = op_fallocate,
 };

@@ -33,6 +33,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("cache_size=%s", cache_size),
 	OPT("offline", offline),
 	OPT("allow_insecure_http", allow_insecure_http),
+	OPT("allow_other", allow_other),
 	OPT("ttl_meta=%" SCNd64, ttl_meta),
 	OPT("ttl_open=%" SCNd64, ttl_open),
 	OPT("late_margin=%" SCNd64, late_margin),
@@ -75,7 +76,9 @@ void dx_options_help(void)
 	       "    timeout=S              longest a file system call waits for the API (20)\n"
 	       "    quota_wait=S           longest a call waits for quota before EAGAIN (3)\n"
 	       "    reserve=F              share of the hourly quota kept for interactive use (0.2)\n"
-	       "    allow_insecure_http    allow http:// to hosts other than loopback\n\n");
+	       "    allow_insecure_http    allow http:// to hosts other than loopback\n"
+	       "    allow_other            let other users (smbd, nfsd) read the mount (unless root,\n"
+	       "                           needs user_allow_other in /etc/fuse.conf)\n\n");
 }
 
 /* $HOME, else the password database: mount(8) runs helpers without HOME. */
@@ -101,6 +104,7 @@ static const struct fuse_opt collect_spec[] = {
 	FUSE_OPT_KEY("resolutions=", KEY_OURS), FUSE_OPT_KEY("cache_size=", KEY_OURS),
 	FUSE_OPT_KEY("formats=", KEY_OURS), FUSE_OPT_KEY("csv_dialect=", KEY_OURS),
 	FUSE_OPT_KEY("offline", KEY_OURS), FUSE_OPT_KEY("allow_insecure_http", KEY_OURS),
+	FUSE_OPT_KEY("allow_other", KEY_OURS),
 	FUSE_OPT_KEY("ttl_meta=", KEY_OURS), FUSE_OPT_KEY("ttl_open=", KEY_OURS),
 	FUSE_OPT_KEY("late_margin=", KEY_OURS), FUSE_OPT_KEY("parallel=", KEY_OURS),
 	FUSE_OPT_KEY("retries=", KEY_OURS), FUSE_OPT_KEY("timeout=", KEY_OURS),
@@ -339,6 +343,10 @@ int dx_options_parse(struct fuse_args *args, struct dx_options *o)
 	if (load_config(&c.cmd, &cfg, &o->config_used) ||
 	    dx_config_merge(o->config_used ? &cfg : NULL, &c.cmd, &eff) ||
 	    parse_effective(&eff, o))
+		goto out;
+	/* From the command line or [defaults]: FUSE does the rest (the daemon
+	 * always adds default_permissions, so modes still apply). */
+	if (o->allow_other && fuse_opt_add_arg(args, "-oallow_other"))
 		goto out;
 	rc = choose_deployments(o, &c.cmd, o->config_used ? &cfg : NULL);
 out:

@@ -36,6 +36,7 @@ struct dx_options {
 	char *cache_size;
 	int offline;
 	int allow_insecure_http;
+	int allow_other;    /* passed on to FUSE by dx_options_parse() */
 	int64_t ttl_meta, ttl_open, late_margin;
 	int parallel, retries, timeout, quota_wait;
 	double reserve;

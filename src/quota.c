@@ -18,13 +18,6 @@ struct dx_quota {
 	unsigned long answers;
 };
 
-void dx_rate_headers_init(struct dx_rate_headers *h)
-{
-	h->hour_limit = h->hour_remaining = h->hour_reset = -1;
-	h->day_limit = h->day_remaining = h->day_reset = -1;
-	h->retry_after = -1;
-}
-
 static void state_init(struct dx_quota_state *s)
 {
 	s->hour_limit = s->hour_remaining = -1;

@@ -333,6 +333,29 @@ int dx_store_put_record(struct dx_store *s, const char *name,
 	return store_put_raw(s, s->records, name, data, len);
 }
 
+int dx_store_put_records(struct dx_store *s, const char *const *names,
+			 const void *const *data, const size_t *lens, size_t n)
+{
+	MDB_txn *txn;
+	MDB_val k, v;
+	size_t i;
+	int rc;
+
+	rc = store_mdb_err(mdb_txn_begin(s->env, NULL, 0, &txn), "begin");
+	for (i = 0; !rc && i < n; i++) {
+		v.mv_size = lens[i];
+		v.mv_data = (void *)data[i];
+		rc = key_val(s, names[i], &k);
+		if (!rc)
+			rc = store_mdb_err(mdb_put(txn, s->records, &k, &v, 0), "put");
+	}
+	if (rc && i) /* begin succeeded, a put failed */
+		mdb_txn_abort(txn);
+	else if (!rc)
+		rc = store_mdb_err(mdb_txn_commit(txn), "commit");
+	return rc;
+}
+
 int dx_store_get_record(struct dx_store *s, const char *name, void *data,
 			size_t size, size_t *len)
 {

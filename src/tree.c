@@ -10,6 +10,7 @@
 
 #include "dx_log.h"
 #include "dx_names.h"
+#include "handles.h"
 #include "tree_impl.h"
 
 #define NODE_BUCKETS ((size_t)1 << 16)
@@ -48,6 +49,7 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 		dx_buf_init(&t->rendered[i].content, DX_FILE_MAX);
 	t->started_at = dx_tree_now(t);
 	t->source = opts->source;
+	t->handles = dx_handles_new(t);
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->buckets || (!t->source && own_source(t)) || dx_node_ref(t, &root)) {
 		dx_tree_free(t);
@@ -63,6 +65,7 @@ void dx_tree_free(struct dx_tree *t)
 
 	if (!t)
 		return;
+	dx_handles_free(t, t->handles);
 	dx_tree_memo_clear(t);
 	for (i = 0; t->buckets && i < t->nbuckets; i++) {
 		struct node *n, *next;
@@ -126,6 +129,7 @@ int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent,
 	if ((rc = resolve(&a, &p, name, &c)))
 		return rc;
 	c.ino = dx_node_ino(t, &c);
+	c.parent = parent;
 	if ((rc = dx_node_attr(&a, &c, out, NULL)))
 		return rc;
 	return dx_node_ref(t, &c);
@@ -196,6 +200,7 @@ static int make_entry(const struct ask *a, const struct node *n, const char *nam
 	if (rc)
 		return rc == -ENOENT ? 1 : rc;
 	c.ino = dx_node_ino(a->t, &c);
+	c.parent = n->ino;
 	d->attr.ino = c.ino;
 	d->attr.type = dx_kind_ftype(kind_of(a->t, &c));
 	d->plus = 0;

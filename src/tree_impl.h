@@ -66,6 +66,7 @@ struct node {
 	struct node *next;
 	uint64_t ino;
 	uint64_t nlookup;
+	uint64_t parent;   /* inode of the directory it was found in (handles.c); not hashed */
 	enum kind kind;
 	unsigned flags;    /* the row's, copied at resolve (refresh.c reads them) */
 	int dep;
@@ -129,6 +130,7 @@ struct dx_tree {
 	struct node **buckets;
 	size_t nbuckets;
 	size_t nnodes;
+	struct dx_handles *handles; /* export support, NULL when off (handles.c) */
 
 	pthread_mutex_t render_lock; /* guards the rendered-file ring */
 	struct rendered {

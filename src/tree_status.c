@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "tree_impl.h"
@@ -31,7 +32,7 @@ static const char *api_state(const struct dx_client_stats *s, int64_t now)
 {
 	if (s->quota.blocked_until > now)
 		return "over quota";
-	return s->errors && s->calls == s->errors ? "unreachable" : "reachable";
+	return s->unreachable_since ? "unreachable" : "reachable";
 }
 
 /* Fills st once; free st->deps. 0 or -ENOMEM. */
@@ -74,15 +75,16 @@ static void format_time(int64_t t, char out[32])
 static int text_dep(const struct status_dep *d, struct dx_buf *out)
 {
 	const struct dx_client_stats *s = &d->s;
-	char hr[32], dr[32], bl[32];
+	char hr[32], dr[32], bl[32], since[32];
 
 	if (d->offline)
 		return dx_buf_puts(out, "api: offline (no calls are made)\n");
 	format_time(s->quota.hour_reset_at, hr);
 	format_time(s->quota.day_reset_at, dr);
 	format_time(s->quota.blocked_until, bl);
+	format_time(s->unreachable_since, since);
 	return dx_buf_printf(out,
-		"api: %s\n"
+		"api: %s%s%s\n"
 		"quota hour: %ld of %ld left, resets %s\n"
 		"quota day: %ld of %ld left, resets %s\n"
 		"reserve: %ld calls kept for interactive use\n"
@@ -90,7 +92,9 @@ static int text_dep(const struct status_dep *d, struct dx_buf *out)
 		"calls: %" PRIu64 " (listings %" PRIu64 ", objects %" PRIu64 ", readings %" PRIu64 ")\n"
 		"429 answers: %" PRIu64 "\nretries: %" PRIu64 "\nerrors: %" PRIu64 "\n"
 		"bytes received: %" PRIu64 "\naverage latency: %" PRIu64 " ms\n",
-		d->api, s->quota.hour_remaining, s->quota.hour_limit, hr,
+		d->api, strcmp(d->api, "unreachable") ? "" : " since ",
+		strcmp(d->api, "unreachable") ? "" : since, s->quota.hour_remaining,
+		s->quota.hour_limit, hr,
 		s->quota.day_remaining, s->quota.day_limit, dr,
 		s->reserve, s->quota.blocked_until > 0 ? bl : "not blocked",
 		s->calls, s->calls_list, s->calls_object, s->calls_readings,
@@ -148,7 +152,11 @@ static int json_dep(const struct status_dep *d, struct dx_buf *out)
 
 	rc = rc ? rc : json_string(out, d->name);
 	rc = rc ? rc : dx_buf_printf(out, ",\n      \"api\": \"%s\",\n      "
-				     "\"unreachable_since\": null", d->api);
+				     "\"unreachable_since\": ", d->api);
+	if (!rc && !d->offline && s->unreachable_since)
+		rc = dx_buf_printf(out, "%" PRId64, s->unreachable_since);
+	else if (!rc)
+		rc = dx_buf_puts(out, "null");
 	if (rc || d->offline)
 		return rc ? rc : dx_buf_puts(out, " }");
 	return dx_buf_printf(out, ",\n"

@@ -9,6 +9,8 @@ if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs gnumeric rsync mandoc valgrind tar coreutils findutils grep"
 	# the views' readers: openpyxl, LibreOffice in German, xmllint, Chromium
 	pkgs="$pkgs python3-openpyxl libreoffice-calc-nogui libxml2-utils chromium locales"
+	# Samba mount test and the Debian package (tests/package.sh)
+	pkgs="$pkgs samba smbclient debhelper dpkg-dev lintian adduser"
 fi
 # LibreOffice is tested under de_DE.UTF-8 (tests/render/): generate it.
 german_locale() {

@@ -16,4 +16,7 @@ meson compile -C build-asan
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C build-asan --suite unit --suite client --suite mount --print-errorlogs
 mandoc -Tlint -Wwarning man/dexmafs.1
+# The Debian package (issue 11): build, lintian, install, mount through
+# mount -t fuse.dexmafs and the README's fstab line, remove.
+sh tests/package.sh
 echo "all tests passed"

@@ -45,11 +45,12 @@ class ToolsTest(MountTestCase):
         # Each distinct piece of data exactly once: no request repeats.
         keys = collections.Counter(request_key(e) for e in reqs)
         self.assertEqual([k for k, n in keys.items() if n > 1], [])
-        # Listings: locations, devices, datasources, five supply sources, one
-        # parameter listing per device; each costs one page at this size.
+        # Listings: locations, devices, five supply sources, the datasources'
+        # names, one parameter listing per device; each costs one page at
+        # this size.
         ndev = len(os.listdir(os.path.join(m.root, "devices")))
         listings = [e for e in reqs if e["path"] != "/v3/readings"]
-        self.assertEqual(len(listings), 3 + 5 + ndev)
+        self.assertEqual(len(listings), 2 + 5 + 1 + ndev)
         # Readings: one per aligned chunk, each the widest the API allows,
         # but never past tomorrow (no `to` in the future).
         tomorrow = (datetime.datetime.now(datetime.timezone.utc).date()

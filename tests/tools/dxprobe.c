@@ -189,7 +189,7 @@ static int parse_command(char **argv, int argc, struct probe *p)
 
 struct cli {
 	struct dx_client_opts opts;
-	int threads, show_stats;
+	int threads, show_stats, debug;
 	const char *state;
 	struct probe probe;
 };
@@ -206,7 +206,7 @@ static int parse_options(int argc, char **argv, struct cli *cli)
 		if (strcmp(o, "--background") == 0)
 			cli->probe.prio = DX_PRIO_BACKGROUND;
 		else if (strcmp(o, "--debug") == 0)
-			cli->opts.debug = 1;
+			cli->debug = 1;
 		else if (strcmp(o, "--insecure") == 0)
 			cli->opts.allow_insecure_http = 1;
 		else if (strcmp(o, "--stats") == 0)
@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	dx_log_setup(0, cli.opts.debug);
+	dx_log_setup(0, cli.debug);
 	cli.opts.api_url = argv[first];
 	cli.opts.token = getenv("DEXMA_TOKEN");
 	if (!cli.opts.token) {

@@ -249,7 +249,9 @@ static void test_stale_if_error(void **state)
 	assert_int_equal(info.fetched, 0);
 	assert_int_equal(info.fetched_at, first);
 	assert_int_equal(f->api.calls, 2);
-	/* The error was not kept: the next call asks again. */
+	/* The error was not kept: the next call past the fail-fast window
+	 * asks again. */
+	f->now += DX_CACHE_FAIL_FAST_S;
 	f->api.rc = -EAGAIN;
 	assert_int_equal(get(f, "/r/x", &readings, "v1", &info), 0);
 	assert_int_equal(info.stale, 1);
@@ -292,6 +294,7 @@ static void test_failed_fetch_not_stored(void **state)
 
 	f->api.rc = -EIO;
 	assert_int_equal(get(f, "/r/bad", &readings, NULL, &info), -EIO);
+	f->now += DX_CACHE_FAIL_FAST_S;
 	assert_int_equal(get(f, "/r/bad", &readings, NULL, &info), -EIO);
 	assert_int_equal(f->api.calls, 2);
 	dx_buf_init(&b, 1024);
@@ -301,6 +304,51 @@ static void test_failed_fetch_not_stored(void **state)
 	assert_int_equal(st.entries, 0);
 	assert_int_equal(st.fetch_errors, 2);
 	assert_int_equal(st.stale_served, 0);
+}
+
+/* Issue 10 item 5: a fetch that failed a moment ago fails its next
+ * callers at once, for DX_CACHE_FAIL_FAST_S; stale bytes are still served;
+ * over quota and refresh are never held back. */
+static void test_fail_fast(void **state)
+{
+	struct fixture *f = *state;
+	struct dx_cache_info info;
+	struct dx_cache_stats st;
+
+	f->api.rc = -ETIMEDOUT;
+	assert_int_equal(get(f, "/r/slow", &readings, NULL, &info), -ETIMEDOUT);
+	f->api.rc = 0;
+	f->now += DX_CACHE_FAIL_FAST_S - 1;
+	assert_int_equal(get(f, "/r/slow", &readings, NULL, &info), -ETIMEDOUT);
+	assert_int_equal(get(f, "/r/other", &readings, "v1", &info), 0);
+	assert_int_equal(f->api.calls, 2);
+	f->now += 1;
+	assert_int_equal(get(f, "/r/slow", &readings, "v1", &info), 0);
+	assert_int_equal(f->api.calls, 3);
+
+	/* with stale bytes: served at once, stale */
+	f->now += 600;
+	f->api.rc = -EIO;
+	assert_int_equal(get(f, "/r/slow", &readings, "v1", &info), 0);
+	assert_int_equal(info.stale, 1);
+	f->api.rc = 0;
+	f->api.bytes = "v2";
+	assert_int_equal(get(f, "/r/slow", &readings, "v1", &info), 0);
+	assert_int_equal(info.stale, 1);
+	assert_int_equal(f->api.calls, 4);
+	/* a refresh forgets the failure */
+	assert_int_equal(dx_cache_expire(f->cache, NULL), 0);
+	assert_int_equal(get(f, "/r/slow", &readings, "v2", &info), 0);
+	assert_int_equal(f->api.calls, 5);
+
+	/* over quota is asked again at once: the client knows the reset */
+	f->api.rc = -EAGAIN;
+	assert_int_equal(get(f, "/r/quota", &readings, NULL, &info), -EAGAIN);
+	f->api.rc = 0;
+	assert_int_equal(get(f, "/r/quota", &readings, "v2", &info), 0);
+	assert_int_equal(f->api.calls, 7);
+	dx_cache_stats(f->cache, &st);
+	assert_int_equal(st.entries, 3);
 }
 
 static void test_changed_at(void **state)
@@ -442,7 +490,8 @@ static void test_single_flight_error(void **state)
 	assert_int_equal(f->api.calls, 1);
 	for (int i = 0; i < NTHREADS; i++)
 		assert_int_equal(cs[i].rc, -ETIMEDOUT);
-	/* and the next caller tries again */
+	/* and the next caller past the fail-fast window tries again */
+	f->now += DX_CACHE_FAIL_FAST_S;
 	f->api.sleep_ms = 0;
 	f->api.rc = 0;
 	run_callers(f, cs);
@@ -537,6 +586,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_if_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enoent_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_fetch_not_stored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fail_fast, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_at, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_flight, setup, teardown),

@@ -272,7 +272,7 @@ static void every_option_known(void **state)
 {
 	static const char *const names[] = {
 		"api_url", "token_file", "cache_dir", "deployment", "time_format", "resolutions",
-		"cache_size", "offline", "allow_insecure_http", "ttl_meta", "ttl_open",
+		"cache_size", "offline", "allow_insecure_http", "allow_other", "ttl_meta", "ttl_open",
 		"late_margin", "parallel", "retries", "timeout", "quota_wait", "reserve", NULL
 	};
 	int i;

@@ -98,6 +98,194 @@ static int readings_of(const char *text, struct dx_readings *r)
 
 /* ---- readings ---- */
 
+/* ---- the cheap check of readings answers ---- */
+
+/* The check must never accept what the decoder rejects (bad bytes would be
+ * kept). Returns the check's answer after asserting that. */
+static int check_agrees(const char *buf, size_t len)
+{
+	struct dx_readings r;
+	int chk = dx_json_check_readings(buf, len);
+	int dec = dx_json_readings(buf, len, &r);
+
+	if (dec == 0)
+		dx_readings_release(&r);
+	if (chk == 0 && dec != 0)
+		fail_msg("check accepts what the decoder rejects: %.*s", (int)(len < 300 ? len : 300),
+			 buf);
+	return chk;
+}
+
+static void test_check_readings_cases(void **state)
+{
+	static const char *const good[] = {
+		"{\"values\":[]}",
+		" {\"timezone\":\"Europe/Madrid\",\"units\":\"kWh\",\"values\":[\n"
+		"{\"ts\":\"2024-10-27T02:00:00+02:00\",\"v\":1.5},"
+		"{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":-0.25e2,\"extra\":{\"a\":[1,true,null]}},"
+		"{\"v\":null,\"ts\":\"2024-10-27T03:00:00+01:00\"}]} \r\n",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":0}],\"name\":\"caf\xc3\xa9 \\u00e9 \\ud83d\\ude00\"}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":123456789012345678}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":1e300}],\"s\":\"\\u0000\"}",
+	};
+	static const char *const bad[] = {
+		"", "[]", "{}", "{\"values\":{}}", "{\"values\":[]} x", "{\"values\":[]}}",
+		"{\"values\":[1]}", "{\"values\":[{\"ts\":\"x\",\"v\":1}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\"}]}",
+		"{\"values\":[{\"v\":1}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":\"1\"}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":01}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":1.}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":.5}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":+1}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":1e400}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":NaN}]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":99999999999999999999}]}",
+		"{\"values\":[],\"n\":\"\xff\"}", "{\"values\":[],\"n\":\"\xc0\xaf\"}",
+		"{\"values\":[],\"n\":\"\xed\xa0\x80\"}", "{\"values\":[],\"n\":\"\\udc00\"}",
+		"{\"values\":[],\"n\":\"\\ud800x\"}", "{\"values\":[],\"n\":\"a\tb\"}",
+		"{\"values\":[],\"k\\u0000\":1}", "{\"values\":[],\"n\":\"\\x\"}",
+		"{\"values\":[],}", "{\"values\":[],\"a\":[1,]}", "{\"values\" [] }",
+		"\xef\xbb\xbf{\"values\":[]}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":1,\"t\\u0073\":\"x\"}]}",
+	};
+	char deep[300];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (check_agrees(good[i], strlen(good[i])))
+			fail_msg("good case %zu refused: %s", i, good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (!check_agrees(bad[i], strlen(bad[i])))
+			fail_msg("bad case %zu accepted: %s", i, bad[i]);
+	/* nesting past 64 is refused (jansson allows more: stricter is safe) */
+	memset(deep, 0, sizeof(deep));
+	strcpy(deep, "{\"values\":[],\"a\":");
+	for (i = 0; i < 100; i++)
+		strcat(deep, "[");
+	for (i = 0; i < 100; i++)
+		strcat(deep, "]");
+	strcat(deep, "}");
+	assert_int_equal(check_agrees(deep, strlen(deep)), -EPROTO);
+}
+
+/* Mutated real answers: wherever the check accepts, the decoder must too;
+ * and the unmutated answers pass. */
+static void test_check_readings_mutations(void **state)
+{
+	static const char *const names[] = {
+		"readings-power-H.json", "readings-voltage-H.json",
+		"readings-empty-current-H-max.json",
+	};
+	static const char alphabet[] = "\"{}[],:\\e-09.+ nu\x80\xc3\xff\x01";
+	uint64_t rnd = 42;
+	unsigned accepted = 0;
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
+		size_t len;
+		char *body = fixture(names[f], &len);
+		char *m = malloc(len + 2);
+
+		assert_int_equal(check_agrees(body, len), 0);
+		for (int i = 0; i < 6000; i++) {
+			size_t at, mlen = len;
+
+			rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+			at = (size_t)(rnd >> 33) % len;
+			memcpy(m, body, len);
+			switch ((rnd >> 20) % 3) {
+			case 0:
+				m[at] = alphabet[(rnd >> 8) % (sizeof(alphabet) - 1)];
+				break;
+			case 1:
+				memmove(m + at, m + at + 1, len - at - 1);
+				mlen--;
+				break;
+			default:
+				memmove(m + at + 1, m + at, len - at);
+				m[at] = alphabet[(rnd >> 8) % (sizeof(alphabet) - 1)];
+				mlen++;
+			}
+			accepted += check_agrees(m, mlen) == 0;
+		}
+		free(m);
+		free(body);
+	}
+	/* many mutations are harmless (inside a number, a name): some pass */
+	assert_true(accepted > 100);
+}
+
+/* The generic check against jansson (through dx_json_pretty, which loads
+ * with it): where the check accepts, jansson loads the same kind of
+ * document, and an array's count is right. */
+static int value_agrees(const char *buf, size_t len, size_t *count)
+{
+	struct dx_buf out;
+	size_t n = 12345;
+	int chk = dx_json_check_value(buf, len, &n);
+	int dec;
+
+	dx_buf_init(&out, (size_t)64 << 20);
+	dec = dx_json_pretty(buf, len, -1, &out);
+	if (chk == 0 && dec != 0)
+		fail_msg("check accepts what jansson rejects: %.*s", (int)(len < 300 ? len : 300), buf);
+	if (chk == 0 && out.data[0] == '[') {
+		struct dx_buf acc;
+		size_t m = 0;
+
+		/* the count is jansson's: splice into an empty list and look */
+		dx_buf_init(&acc, (size_t)64 << 20);
+		assert_int_equal(dx_json_list_append(&acc, buf, len, &m), 0);
+		assert_int_equal(m, n);
+		dx_buf_release(&acc);
+	}
+	dx_buf_release(&out);
+	if (count)
+		*count = n;
+	return chk;
+}
+
+static void test_check_value(void **state)
+{
+	size_t n, len, i;
+	char *body = fixture("locations-list-2019.json", &len);
+	char *m = malloc(len + 2);
+	uint64_t rnd = 7;
+	static const char alphabet[] = "\"{}[],:\\e-09.+ nu\x80\xc3\xff\x01";
+
+	(void)state;
+	assert_int_equal(value_agrees(TXT("[]"), &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(value_agrees(TXT(" [1, {\"a\":[2,3]}, \"x\", null]\n"), &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(value_agrees(TXT("{\"id\":5}"), &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(value_agrees(TXT("5"), NULL), -EPROTO);
+	assert_int_equal(value_agrees(TXT("[1,]"), NULL), -EPROTO);
+	assert_int_equal(value_agrees(TXT("[1] [2]"), NULL), -EPROTO);
+	assert_int_equal(value_agrees(TXT("<html>"), NULL), -EPROTO);
+	assert_int_equal(value_agrees(body, len, &n), 0);
+	assert_int_equal(n, 29);
+	for (i = 0; i < 6000; i++) {
+		size_t at, mlen = len;
+
+		rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+		at = (size_t)(rnd >> 33) % len;
+		memcpy(m, body, len);
+		if ((rnd >> 20) % 2) {
+			m[at] = alphabet[(rnd >> 8) % (sizeof(alphabet) - 1)];
+		} else {
+			memmove(m + at, m + at + 1, len - at - 1);
+			mlen--;
+		}
+		value_agrees(m, mlen, NULL);
+	}
+	free(m);
+	free(body);
+}
+
 static void test_readings_power_fixture(void **state)
 {
 	size_t len;
@@ -210,15 +398,70 @@ static void test_readings_sort_stable(void **state)
 				     "{\"ts\":\"2023-01-01T02:00:00Z\",\"v\":2},"
 				     "{\"ts\":\"2023-01-01T01:00:00Z\",\"v\":11},"
 				     "{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":0}]}", &r), 0);
-	assert_int_equal(r.n, 6);
+	/* 01:00Z comes three times (1, 10 as 02:00+01:00, 11): one row per
+	 * instant, the last in the answer's order (issue 10 item 6) */
+	assert_int_equal(r.n, 4);
 	assert_null(r.timezone);
 	assert_null(r.units);
 	assert_true(r.values[0].v == 0);
-	assert_true(r.values[1].v == 1);  /* 01:00Z (was second) */
-	assert_true(r.values[2].v == 10); /* 02:00+01:00 = 01:00Z, kept in input order */
-	assert_true(r.values[3].v == 11);
-	assert_true(r.values[4].v == 2);
-	assert_true(r.values[5].v == 3);
+	assert_true(r.values[1].v == 11);
+	assert_true(r.values[2].v == 2);
+	assert_true(r.values[3].v == 3);
+	dx_readings_release(&r);
+}
+
+/* Runs fn with stderr going to a temporary file; returns what was logged
+ * (static storage). */
+static const char *stderr_of(void (*fn)(void *), void *arg)
+{
+	static char text[4096];
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	size_t n;
+
+	assert_non_null(tmp);
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	fn(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(text, 1, sizeof(text) - 1, tmp);
+	text[n] = '\0';
+	fclose(tmp);
+	return text;
+}
+
+static void decode_repeated(void *arg)
+{
+	assert_int_equal(readings_of("{\"values\":["
+				     "{\"ts\":\"2024-10-27T02:00:00+02:00\",\"v\":1},"
+				     "{\"ts\":\"2024-10-27T02:00:00+02:00\",\"v\":2},"
+				     "{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":3},"
+				     "{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":4},"
+				     "{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":5}]}", arg), 0);
+}
+
+static void test_readings_repeated_ts(void **state)
+{
+	struct dx_range range = { { 2024, 10, 27 }, { 2024, 10, 27 } };
+	struct dx_readings r;
+	struct dx_buf csv;
+	const char *log = stderr_of(decode_repeated, &r);
+
+	(void)state;
+	/* the repeated hour of a DST change is two instants, each given twice
+	 * or more: two rows, the last value of each */
+	assert_int_equal(r.n, 2);
+	assert_true(r.values[0].v == 2);
+	assert_true(r.values[1].v == 5);
+	assert_non_null(strstr(log, "repeats the time of 3 readings"));
+	dx_buf_init(&csv, 1 << 20);
+	assert_int_equal(dx_csv_render(&r, &range, "EACTIVE", "kWh", DX_TIME_UTC, &csv), 0);
+	assert_string_equal(csv.data, "utc_time,EACTIVE (kWh)\n"
+			    "2024-10-27 00:00:00,2\n2024-10-27 01:00:00,5\n");
+	dx_buf_release(&csv);
 	dx_readings_release(&r);
 }
 
@@ -479,6 +722,38 @@ static void test_supplies_fixture(void **state)
 	free(body);
 }
 
+static void decode_duplicates(void *arg)
+{
+	const char *text = "[{\"id\":7,\"name\":\"first\"},{\"id\":8,\"name\":\"other\"},"
+			   "{\"id\":7,\"name\":\"second\"},{\"id\":9},{\"id\":7,\"name\":\"third\"},"
+			   "{\"id\":8,\"name\":\"again\"}]";
+
+	assert_int_equal(dx_json_entities(DX_ENT_DEVICE, text, strlen(text), arg), 0);
+}
+
+static void test_entities_duplicate_ids(void **state)
+{
+	const char *text = "[{\"id\":7,\"name\":\"first\"},{\"id\":7,\"name\":\"second\"}]";
+	struct dx_entity_list l;
+	struct dx_buf out;
+	const char *log = stderr_of(decode_duplicates, &l);
+
+	(void)state;
+	/* one item per id, the first, in API order; the JSON is the first's too */
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.items[0].id, 7);
+	assert_string_equal(l.items[0].name, "first");
+	assert_int_equal(l.items[1].id, 8);
+	assert_string_equal(l.items[1].name, "other");
+	assert_int_equal(l.items[2].id, 9);
+	assert_non_null(strstr(log, "3 items whose id an earlier item has"));
+	dx_entity_list_release(&l);
+	dx_buf_init(&out, 1 << 20);
+	assert_int_equal(dx_json_pretty(text, strlen(text), 7, &out), 0);
+	assert_non_null(strstr(out.data, "\"first\""));
+	dx_buf_release(&out);
+}
+
 static void test_entities_shapes(void **state)
 {
 	struct dx_entity_list l = { NULL, 99 };
@@ -681,7 +956,8 @@ static void test_list_append_fixtures(void **state)
 	assert_int_equal(count, 29);
 	total += count;
 	assert_int_equal(dx_json_entities(DX_ENT_LOCATION, acc.data, acc.len, &l), 0);
-	assert_int_equal(l.n, total);
+	/* the two captures share 6 locations: one item per id */
+	assert_int_equal(l.n, total - 6);
 	dx_entity_list_release(&l);
 	dx_buf_release(&acc);
 	free(p2018);
@@ -723,11 +999,15 @@ static void test_error_message(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check_readings_cases),
+		cmocka_unit_test(test_check_readings_mutations),
+		cmocka_unit_test(test_check_value),
 		cmocka_unit_test(test_readings_power_fixture),
 		cmocka_unit_test(test_readings_power_render),
 		cmocka_unit_test(test_readings_empty_fixture),
 		cmocka_unit_test(test_readings_dst),
 		cmocka_unit_test(test_readings_sort_stable),
+		cmocka_unit_test(test_readings_repeated_ts),
 		cmocka_unit_test(test_readings_lenient),
 		cmocka_unit_test(test_readings_errors),
 		cmocka_unit_test(test_readings_prefixes),
@@ -736,6 +1016,7 @@ int main(void)
 		cmocka_unit_test(test_devices_fixture),
 		cmocka_unit_test(test_parameters_fixture),
 		cmocka_unit_test(test_supplies_fixture),
+		cmocka_unit_test(test_entities_duplicate_ids),
 		cmocka_unit_test(test_entities_shapes),
 		cmocka_unit_test(test_entities_errors),
 		cmocka_unit_test(test_pretty_whole),

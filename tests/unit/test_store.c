@@ -218,6 +218,32 @@ static void test_records(void **state)
 	dx_store_close(s);
 }
 
+/* Several records in one transaction: all kept, across a reopen; a bad
+ * name fails the whole batch. */
+static void test_records_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct dx_store *s;
+	const char *names[] = { "ino:1", "ino:2", "ino:3" }, *bad[] = { "ino:4", "" };
+	const void *data[] = { "one", "two", "three" };
+	const size_t lens[] = { 3, 3, 5 };
+	char buf[16];
+	size_t len = 0;
+
+	assert_int_equal(dx_store_open(f->dir, 0, &s), 0);
+	assert_int_equal(dx_store_put_records(s, names, data, lens, 3), 0);
+	assert_int_not_equal(dx_store_put_records(s, bad, data, lens, 2), 0);
+	dx_store_close(s);
+	assert_int_equal(dx_store_open(f->dir, 0, &s), 0);
+	assert_int_equal(dx_store_get_record(s, "ino:3", buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(buf, "three", 5);
+	assert_int_equal(dx_store_get_record(s, "ino:1", buf, sizeof(buf), &len), 0);
+	assert_memory_equal(buf, "one", 3);
+	assert_int_equal(dx_store_get_record(s, "ino:4", buf, sizeof(buf), &len), -ENOENT);
+	dx_store_close(s);
+}
+
 static void test_reopen_keeps_data(void **state)
 {
 	struct fixture *f = *state;
@@ -692,6 +718,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overwrite_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_records_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_respects_ceiling, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),

@@ -1,0 +1,204 @@
+"""A flaky or hostile network through a real mount: readers see EIO (never
+EPROTO, ETIMEDOUT or E2BIG), endless paging stops, one file waits about
+`timeout` at most, the mount's token check rides out one transient fault,
+and the status file says when the API is unreachable.
+
+The mount talks to a hostile proxy (tests/client/hostile.py) in front of the
+simulator; calls are counted in the simulator's log and the proxy's."""
+
+import calendar
+import errno
+import os
+import sys
+import time
+
+from harness import HERE, Mount, MountTestCase, main
+
+sys.path.insert(0, os.path.join(HERE, "..", "client"))
+
+from hostile import HostileProxy  # noqa: E402
+
+MAIN = "Main Meter (1200001)"
+
+
+class NetworkTestCase(MountTestCase):
+    def setUp(self):
+        self.hp = HostileProxy(self.sim.base).__enter__()
+        self.addCleanup(self.hp.close)
+        self.sim.configure(fail_rate=0.0, latency_ms=0)
+
+    def mount(self, **kw):
+        kw.setdefault("deployment", "demo")
+        m = Mount(self.hp.url, **kw)
+        self.addCleanup(m.cleanup)
+        return m.start()
+
+    def hourly(self, m):
+        return os.path.join(m.root, "devices", MAIN, "EACTIVE", "hourly")
+
+    def read_errno(self, path):
+        try:
+            with open(path, "rb") as f:
+                f.read()
+        except OSError as e:
+            return e.errno
+        return 0
+
+
+class ReadersSeeEio(NetworkTestCase):
+    """Issue 10 item 3: every kind of bad answer reaches readers as EIO."""
+
+    def test_bad_answers_are_eio(self):
+        m = self.mount(options=["timeout=4", "retries=1"])
+        base = self.hourly(m)
+        os.listdir(base)
+        # One fresh hourly chunk (a year) per fault, so none is cached.
+        years = iter(range(2010, 2030))
+        seen = {}
+        for mode in ("truncate", "badjson", "html", "slow", "5xx", "reset"):
+            self.sim.configure(fail_rate=1.0, fail_mode=mode, fail_path_prefix="/v3/readings",
+                               slow_seconds=10)
+            y = next(years)
+            seen[mode] = self.read_errno(os.path.join(base, "%d-01-01--%d-01-31.csv" % (y, y)))
+        self.sim.configure(fail_rate=0.0)
+        for mode in ("wrongshape", "oversized"):
+            self.hp.clear_rules()
+            self.hp.rule("/v3/readings", mode)
+            y = next(years)
+            seen[mode] = self.read_errno(os.path.join(base, "%d-01-01--%d-01-31.csv" % (y, y)))
+        self.assertEqual(seen, {k: errno.EIO for k in seen})
+
+    def test_bad_listing_is_eio_and_missing_entity_enoent(self):
+        m = self.mount(options=["timeout=4", "retries=1"])
+        self.hp.rule("/v3/devices", "wrongshape")
+        with self.assertRaises(OSError) as cm:
+            os.listdir(os.path.join(m.root, "devices"))
+        self.assertEqual(cm.exception.errno, errno.EIO)
+        self.hp.clear_rules()
+        time.sleep(6)   # past the fail-fast window
+        with self.assertRaises(OSError) as cm:
+            os.stat(os.path.join(m.root, "devices", "999 (999)"))
+        self.assertEqual(cm.exception.errno, errno.ENOENT)
+
+
+class Paging(NetworkTestCase):
+    """Issue 10 item 4: a listing that never ends is EIO, asked twice, not kept."""
+
+    def test_a_repeated_full_page_is_eio_and_not_kept(self):
+        m = self.mount()
+        self.hp.rule("/v3/devices", "fullpage")
+        self.hp.clear_log()
+        devices = os.path.join(m.root, "devices")
+        with self.assertRaises(OSError) as cm:
+            os.listdir(devices)
+        self.assertEqual(cm.exception.errno, errno.EIO)
+        self.assertEqual(self.hp.count("/v3/devices"), 2)
+        with self.assertRaises(OSError):
+            os.listdir(devices)         # at once: it failed a moment ago
+        self.assertEqual(self.hp.count("/v3/devices"), 2)
+        self.hp.clear_rules()
+        time.sleep(5.5)
+        self.assertIn(MAIN, os.listdir(devices))   # nothing bad was kept
+        self.assertEqual(self.hp.count("/v3/devices"), 3)
+
+
+class FailFast(NetworkTestCase):
+    """Issue 10 item 5: one file waits about `timeout`, not one per step."""
+
+    def test_a_failed_chunk_fails_the_next_request_at_once(self):
+        timeout = 8
+        m = self.mount(options=["timeout=%d" % timeout])
+        f = os.path.join(self.hourly(m), "2024-01-01--2024-01-31.csv")
+        os.listdir(os.path.dirname(self.hourly(m)))
+        self.hp.rule("/v3/readings", "500", delay=2.5)
+        self.hp.clear_log()
+        t0 = time.monotonic()
+        with self.assertRaises(OSError) as cm:
+            os.stat(f)          # ls -l, a shell's completion: needs the size
+        self.assertEqual(cm.exception.errno, errno.EIO)
+        calls = self.hp.count("/v3/readings")
+        self.assertEqual(self.read_errno(f), errno.EIO)       # then cat
+        self.assertEqual(self.read_errno(f), errno.EIO)
+        took = time.monotonic() - t0
+        self.assertLess(took, 1.5 * timeout)
+        self.assertGreaterEqual(calls, 2)       # retried within the deadline
+        self.assertEqual(self.hp.count("/v3/readings"), calls)
+        # a few seconds later it is asked again, and works
+        self.hp.clear_rules()
+        time.sleep(5.5)
+        self.assertEqual(self.read_errno(f), 0)
+        self.assertEqual(self.hp.count("/v3/readings"), calls + 1)
+
+
+class MountCheck(NetworkTestCase):
+    """Issue 10 item 7: the token check rides out one transient fault."""
+
+    def test_one_transient_fault_does_not_fail_the_mount(self):
+        for mode in ("500", "502", "drop"):
+            self.hp.clear_log()
+            self.hp.rule("/v3/locations", mode, times=1)
+            m = self.mount()
+            self.assertTrue(os.path.ismount(m.mnt), mode)
+            self.assertEqual(self.hp.count("/v3/locations"), 2, mode)
+            m.stop()
+
+    def test_lasting_fault_fails_the_mount_within_timeout(self):
+        self.hp.rule("/v3/locations", "500")
+        m = Mount(self.hp.url, options=["timeout=3"])
+        self.addCleanup(m.cleanup)
+        t0 = time.monotonic()
+        with self.assertRaises(RuntimeError):
+            m.start()
+        self.assertLess(time.monotonic() - t0, 3 + 2)
+        self.assertGreaterEqual(self.hp.count("/v3/locations"), 2)
+        self.assertIn("cannot mount", m.log())
+
+
+class Status(NetworkTestCase):
+    """Issue 10 item 15: unreachable since TIME; calls count the check."""
+
+    def status(self, m):
+        with open(os.path.join(m.mnt, ".dexmafs", "status")) as f:
+            return f.read()
+
+    def test_unreachable_since_and_calls(self):
+        m = self.mount(options=["timeout=3", "retries=0"])
+        st = self.status(m)
+        self.assertIn("api: reachable\n", st)
+        self.assertIn("calls: 1 (listings 1,", st)
+        self.hp.rule("/v3/devices", "500")
+        t0 = int(time.time())
+        with self.assertRaises(OSError):
+            os.listdir(os.path.join(m.root, "devices"))
+        st = self.status(m)
+        line = [x for x in st.splitlines() if x.startswith("api: ")][0]
+        self.assertRegex(line, r"^api: unreachable since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
+        since = calendar.timegm(time.strptime(line[len("api: unreachable since "):],
+                                              "%Y-%m-%d %H:%M:%S UTC"))
+        self.assertLessEqual(abs(since - t0), 2)
+        self.hp.clear_rules()
+        os.listdir(os.path.join(m.root, "locations"))
+        self.assertIn("api: reachable\n", self.status(m))
+
+
+class DebugLog(NetworkTestCase):
+    """Issue 10 item 14: -d logs each API request, never the token."""
+
+    def test_each_request_is_logged(self):
+        m = Mount(self.hp.url)
+        m.argv.insert(1, "-d")
+        self.addCleanup(m.cleanup)
+        m.start()
+        os.listdir(os.path.join(m.root, "devices"))
+        self.hp.rule("/v3/locations", "500")
+        with self.assertRaises(OSError):
+            os.listdir(os.path.join(m.root, "locations"))
+        m.stop()
+        log = m.log()
+        self.assertRegex(log, r"debug: GET /v3/devices\?start=0&limit=500 -> 200, \d+ ms, [1-9]\d* bytes")
+        self.assertRegex(log, r"debug: GET /v3/locations\?start=0&limit=500 -> 500, \d+ ms")
+        self.assertNotIn(m.env["DEXMA_TOKEN"], log)
+
+
+if __name__ == "__main__":
+    main()
