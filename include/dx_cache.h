@@ -104,6 +104,9 @@ struct dx_cache_stats {
 	uint64_t bytes_used;   /* bytes of the store file in use */
 	uint64_t entries;
 	uint64_t evictions;
+	/* NULL, or the line saying a damaged store file was moved aside at
+	 * open (dx_store_damaged); borrowed, valid until close. */
+	const char *damaged;
 };
 void dx_cache_stats(struct dx_cache *c, struct dx_cache_stats *out);
 

@@ -58,6 +58,19 @@ struct dx_config {
 /* 1 when name is a dexmafs option that [defaults] may set. */
 int dx_config_is_option(const char *name);
 
+/* 1 when name is a numeric option (ttl_meta, ttl_open, late_margin,
+ * parallel, retries, timeout, quota_wait, reserve). */
+int dx_config_is_number(const char *name);
+
+/* The one parser of numeric option values, for the command line and the
+ * config file alike: value must be plain decimal notation (whole numbers
+ * for every option but reserve; no blanks, units, "nan", "inf" or hex) and
+ * within the option's range. 0 with the value in out; -EINVAL with a
+ * one-line reason naming the option ("timeout=5x: not a whole number") in
+ * err; -ENOENT when name is not a numeric option. */
+int dx_config_number(const char *name, const char *value, double *out, char *err,
+		     size_t errsize);
+
 /* Parses text into c (zeroed first). base_dir, when not NULL, is where
  * relative token_file paths start. 0; -EINVAL with a one-line reason
  * ("line 3: unknown option 'foo' in [defaults]") in err; -ENOMEM. On
@@ -89,8 +102,9 @@ int dx_config_merge(const struct dx_config *c, const struct dx_optlist *cmdline,
 int dx_config_token_path(const struct dx_config_deployment *d, const char *credentials_dir,
 			 char *out, size_t size, char *err, size_t errsize);
 
-/* Reads a token file: it must be a regular file not readable or writable
- * by group or others, and hold 20 hexadecimal characters (surrounding
+/* Reads a token file: it must be a regular file (not a symbolic link),
+ * owned by the effective user or root, not readable or writable by group
+ * or others, and hold 20 hexadecimal characters (surrounding
  * blanks and a final newline allowed). Writes the token and a NUL into
  * out. 0 or -1 with a one-line reason in err (never the token itself). */
 int dx_config_read_token(const char *path, char out[21], char *err, size_t errsize);

@@ -88,4 +88,10 @@ int dx_json_list_append(struct dx_buf *acc, const char *page, size_t len,
  * when the body has neither. */
 int dx_json_error_message(const char *buf, size_t len, char *out, size_t outsz);
 
+/* The token of a market-app handshake answer (POST /oauth/access-token):
+ * a JSON string, or an object whose "token" is a string. Copies it with a
+ * NUL into out; does not check its form. 0, or -EPROTO (not JSON, another
+ * shape, or not shorter than outsz). */
+int dx_json_token(const char *buf, size_t len, char *out, size_t outsz);
+
 #endif

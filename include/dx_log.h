@@ -1,5 +1,6 @@
-/* dx_log: one line per event, to stderr in the foreground and to syslog
- * when daemonised. Nothing passed here may contain the token.
+/* dx_log: one line per event, to stderr in the foreground (each line
+ * starting with the local time, "2026-12-01T18:30:05.123+0100 dexmafs:
+ * warning: ...") and to syslog when daemonised. Nothing passed here may contain the token.
  *
  * The destination is process-wide state, set once in main before any
  * thread starts: logging is the one place where a global is clearer than

@@ -2,9 +2,9 @@
  *
  * One LMDB environment ("data.mdb", 0600, in a 0700 directory) holds three
  * named databases:
- *   "meta"     the schema tag ("dexmafs-cache/1"); another tag, or a file
- *              LMDB cannot read as ours, makes open start again from empty
- *              rather than misread old entries
+ *   "meta"     the schema tag ("dexmafs-cache/1"); another tag makes open
+ *              start again from empty rather than misread old entries; a
+ *              damaged file is moved aside (dx_store_damaged)
  *   "data"     key -> entry: a fixed header and then the kept bytes
  *   "records"  name -> small opaque record (the quota ledger)
  *
@@ -102,6 +102,15 @@ int dx_store_put_records(struct dx_store *s, const char *const *names,
 			 const void *const *data, const size_t *lens, size_t n);
 
 void dx_store_stats(struct dx_store *s, struct dx_store_stats *out);
+
+/* When open found data.mdb damaged (shorter than its own last page, no
+ * LMDB magic, another format version, a meta or root page that does not
+ * check out, or a file LMDB refuses), it moved the file aside as
+ * data.mdb.damaged-YYYYMMDDTHHMMSSZ, logged one warning and started a new
+ * file: then this returns that warning's text ("DIR/data.mdb was damaged
+ * (REASON); moved aside as PATH, started a new cache"), borrowed, valid
+ * until close. Else NULL. */
+const char *dx_store_damaged(const struct dx_store *s);
 
 /* For tests: overwrites the schema tag, so the next open must start from
  * empty. 0 or -EIO. */

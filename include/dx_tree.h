@@ -63,6 +63,10 @@ struct dx_tree_opts {
 	 * refresh path, so it must only queue the work. May be NULL. */
 	void (*invalidate)(void *ctx, uint64_t ino);
 	void *invalidate_ctx;
+	/* NULL, or the line saying the cache file was found damaged and moved
+	 * aside when the mount started (shown in the status files). Borrowed,
+	 * valid for the tree's life. */
+	const char *cache_damaged;
 };
 
 enum dx_ftype { DX_DIR, DX_REG, DX_LNK };

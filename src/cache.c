@@ -443,4 +443,5 @@ void dx_cache_stats(struct dx_cache *c, struct dx_cache_stats *out)
 	out->bytes_used = st.bytes_used;
 	out->entries = st.entries;
 	out->evictions = st.evictions;
+	out->damaged = dx_store_damaged(c->store);
 }

@@ -26,8 +26,76 @@ static const char *const value_options[] = {
 /* allow_other is passed on to FUSE: other users (smbd, nfsd) may read the
  * mount, always with default_permissions, which the daemon always adds. */
 static const char *const flag_options[] = {
-	"offline", "allow_insecure_http", "allow_other", NULL
+	"offline", "allow_insecure_http", "allow_other", "nonempty", NULL
 };
+
+/* The numeric options and what they accept. Seconds are capped at ten
+ * years: a larger value is a typo, and it would overflow later sums. */
+#define TEN_YEARS (10.0 * 366 * 86400)
+
+static const struct number_spec {
+	const char *name;
+	int whole;
+	double min, max;
+} numbers[] = {
+	{ "ttl_meta", 1, 0, TEN_YEARS },
+	{ "ttl_open", 1, 0, TEN_YEARS },
+	{ "late_margin", 1, 0, TEN_YEARS },
+	{ "parallel", 1, 1, 64 },
+	{ "retries", 1, 0, 10 },
+	{ "timeout", 1, 1, 3600 },
+	{ "quota_wait", 1, 0, 3600 },
+	{ "reserve", 0, 0, 0.9 },
+};
+
+static const struct number_spec *find_number(const char *name)
+{
+	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
+		if (!strcmp(numbers[i].name, name))
+			return &numbers[i];
+	return NULL;
+}
+
+int dx_config_is_number(const char *name)
+{
+	return find_number(name) != NULL;
+}
+
+/* Only plain decimal notation: strtod alone would take "nan", "inf",
+ * hexadecimal and leading blanks. */
+static int plain_decimal(const char *s, int whole)
+{
+	size_t digits = strspn(s, "0123456789");
+
+	if (*s == '-' || *s == '+')
+		return plain_decimal(s + 1, whole) && digits == 0;
+	if (whole)
+		return digits > 0 && s[digits] == '\0';
+	if (s[digits] == '.')
+		digits += 1 + strspn(s + digits + 1, "0123456789");
+	return digits > 0 && strcmp(s, ".") && s[digits] == '\0';
+}
+
+int dx_config_number(const char *name, const char *value, double *out, char *err,
+		     size_t errsize)
+{
+	const struct number_spec *n = find_number(name);
+	char *end;
+	double v;
+
+	if (!n)
+		return snprintf(err, errsize, "%s is not a numeric option", name), -ENOENT;
+	errno = 0;
+	v = n->whole ? (double)strtoll(value, &end, 10) : strtod(value, &end);
+	if (!plain_decimal(value, n->whole) || *end || errno == ERANGE)
+		return snprintf(err, errsize, "%s=%s: not a %s", name, value,
+				n->whole ? "whole number" : "decimal number"), -EINVAL;
+	if (v < n->min || v > n->max)
+		return snprintf(err, errsize, "%s=%s: out of range (%g to %g)", name, value,
+				n->min, n->max), -EINVAL;
+	*out = v;
+	return 0;
+}
 
 static int in_list(const char *const *list, const char *name)
 {
@@ -141,6 +209,17 @@ static int parse_bool(const char *v, int *out)
 	return -1;
 }
 
+static int check_number(struct parse_ctx *p, const char *name, const char *value)
+{
+	char why[256];
+	double v;
+
+	if (!dx_config_number(name, value, &v, why, sizeof(why)))
+		return 0;
+	fail(p, -EINVAL, "%s%s", why, "");
+	return -1;
+}
+
 static int set_default(struct parse_ctx *p, const char *name, const char *value)
 {
 	char opt[4096];
@@ -155,6 +234,8 @@ static int set_default(struct parse_ctx *p, const char *name, const char *value)
 	} else if (in_list(value_options, name)) {
 		if (!*value)
 			return fail(p, -EINVAL, "%s has no value%s", name, "");
+		if (dx_config_is_number(name) && check_number(p, name, value))
+			return 0;
 		if ((size_t)snprintf(opt, sizeof(opt), "%s=%s", name, value) >= sizeof(opt))
 			return fail(p, -EINVAL, "the value of %s is too long%s", name, "");
 	} else {
@@ -452,11 +533,20 @@ int dx_config_read_token(const char *path, char out[21], char *err, size_t errsi
 	size_t len;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -1;
 
+	if (fd < 0 && errno == ELOOP && !lstat(path, &st) && S_ISLNK(st.st_mode))
+		return snprintf(err, errsize, "token file %s is a symbolic link; name the file "
+				"itself (a link could point anywhere)", path), -1;
 	if (fd < 0)
 		return snprintf(err, errsize, "cannot read token file %s: %s", path,
 				strerror(errno)), -1;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		snprintf(err, errsize, "token file %s is not a regular file", path);
+		goto out;
+	}
+	/* A file another user owns could be swapped under us. */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errsize, "token file %s is owned by uid %u, not by this user "
+			 "(uid %u) or root", path, (unsigned)st.st_uid, (unsigned)geteuid());
 		goto out;
 	}
 	if (st.st_mode & 077) {

@@ -14,17 +14,38 @@
 #include "cli.h"
 #include "dx_buf.h"
 #include "dx_config.h"
+#include "dx_fsutil.h"
 #include "dx_http.h"
+#include "dx_json.h"
 
 struct hs_args {
 	const char *app_id, *secret_file, *temp_token, *api_url, *output;
 	int allow_insecure_http;
 };
 
+#define USAGE "usage: dexmafs token --app-id ID --secret-file FILE --temp-token T " \
+	"[--api-url URL] [--output FILE] [--allow-insecure-http]\n"
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: dexmafs token --app-id ID --secret-file FILE --temp-token T "
-		"[--api-url URL] [--output FILE]\n");
+	fputs(USAGE, stderr);
+}
+
+static void help(void)
+{
+	fputs(USAGE "\n"
+	      "Trades a market app's temporary token for its permanent API token (POST\n"
+	      "/oauth/access-token) and writes it to a 0600 file; it is never printed.\n\n"
+	      "    --app-id ID            the app's id, from DEXMA's app registration\n"
+	      "    --secret-file FILE     file (mode 0600) holding the app's secret\n"
+	      "    --temp-token T         the temporary token DEXMA handed over at install;\n"
+	      "                           it works once\n"
+	      "    --api-url URL          API base (https://api.dexma.com/v3)\n"
+	      "    --output FILE          where to write the token\n"
+	      "                           ($XDG_CONFIG_HOME/dexmafs/token, else\n"
+	      "                           ~/.config/dexmafs/token)\n"
+	      "    --allow-insecure-http  allow an http:// api-url to a host other than loopback\n"
+	      "    -h, --help             this help\n", stdout);
 }
 
 static int parse_args(struct hs_args *a, int argc, char *argv[])
@@ -50,6 +71,7 @@ static int parse_args(struct hs_args *a, int argc, char *argv[])
 		case 'u': a->api_url = optarg; break;
 		case 'o': a->output = optarg; break;
 		case 'i': a->allow_insecure_http = 1; break;
+		case 'h': help(); return 1;
 		default: usage(); return -1;
 		}
 	}
@@ -91,25 +113,22 @@ out:
  * (the API notes are unsure; accept all three). */
 static int extract_token(const char *body, size_t len, char out[21])
 {
-	const char *p = body, *end = body + len;
+	char tok[64];
+	size_t start = 0, n = len;
 
-	if (len && memchr(body, '{', len)) {
-		p = strstr(body, "\"token\"");
-		if (!p)
-			return -1;
-		p += 7;
-		while (p < end && (*p == ' ' || *p == ':' || *p == '\t' || *p == '\n'))
-			p++;
+	while (start < n && strchr(" \t\r\n", body[start]))
+		start++;
+	while (n > start && strchr(" \t\r\n", body[n - 1]))
+		n--;
+	if (n - start == 20 && body[start] != '"') {
+		memcpy(out, body + start, 20);
+		out[20] = '\0';
+	} else if (!dx_json_token(body, len, tok, sizeof(tok)) && strlen(tok) == 20) {
+		memcpy(out, tok, 21);
+	} else {
+		out[0] = '\0';
 	}
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '"'))
-		p++;
-	if (end - p < 20)
-		return -1;
-	memcpy(out, p, 20);
-	out[20] = '\0';
-	p += 20;
-	if (p < end && strchr("0123456789abcdefABCDEF", *p))
-		return -1;  /* longer than a token */
+	explicit_bzero(tok, sizeof(tok));
 	return dx_config_token_ok(out) ? 0 : -1;
 }
 
@@ -140,15 +159,7 @@ static int make_parent(const char *path)
 	if (!p || p == dir)
 		return 0;
 	*p = '\0';
-	for (p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(dir, 0700) && errno != EEXIST ? -errno : 0;
+	return dx_mkdir_p(dir, 0700);
 }
 
 /* Written to a private temporary file, then renamed: the token file is
@@ -196,19 +207,54 @@ static int build_url(const struct hs_args *a, const char *secret, struct dx_buf 
 	return rc;
 }
 
-int dx_token_main(int argc, char *argv[])
+/* The POST itself: 0 with the token in token, or -1 (message printed). */
+static int exchange(const struct hs_args *a, const char *secret, char token[21])
 {
-	struct hs_args a = { 0 };
 	struct dx_http_opts ho = { .token = "", .max_parallel = 1, .connect_timeout_ms = 10000 };
 	struct dx_http_response resp;
 	struct dx_http *http = NULL;
 	struct dx_buf url, body;
-	char secret[512], token[21] = "", out[4096];
-	int rc, ret = 1;
+	int rc, ret = -1;
 
 	dx_buf_init(&url, 8192);
 	dx_buf_init(&body, 4096);
-	if (parse_args(&a, argc, argv) || read_secret(a.secret_file, secret, sizeof(secret)))
+	if (build_url(a, secret, &url) || dx_http_new(&ho, &http)) {
+		fprintf(stderr, "dexmafs token: out of memory\n");
+		goto out;
+	}
+	rc = dx_http_post(http, url.data, 1000, 30000, &body, &resp);
+	if (rc)
+		fprintf(stderr, "dexmafs token: POST %s/oauth/access-token: %s\n", a->api_url,
+			resp.error[0] ? resp.error : strerror(-rc));
+	else if (resp.status != 201 && resp.status != 200)
+		fprintf(stderr, "dexmafs token: POST %s/oauth/access-token answered %ld%s\n",
+			a->api_url, resp.status, resp.status == 401 || resp.status == 403 ?
+			": app id, secret or temporary token rejected (a temporary token works once)" : "");
+	else if (extract_token(body.data ? body.data : "", body.len, token))
+		fprintf(stderr, "dexmafs token: the answer (%ld) holds no 20-hex token\n", resp.status);
+	else
+		ret = 0;
+out:
+	dx_http_free(http);
+	if (url.data)
+		explicit_bzero(url.data, url.len);
+	if (body.data)
+		explicit_bzero(body.data, body.len);
+	dx_buf_release(&url);
+	dx_buf_release(&body);
+	return ret;
+}
+
+int dx_token_main(int argc, char *argv[])
+{
+	struct hs_args a = { 0 };
+	char secret[512] = "", token[21] = "", out[4096];
+	int rc, ret = 1;
+
+	rc = parse_args(&a, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : 1;  /* --help, or a usage error */
+	if (read_secret(a.secret_file, secret, sizeof(secret)))
 		goto out;
 	if (a.output)
 		snprintf(out, sizeof(out), "%s", a.output);
@@ -222,26 +268,8 @@ int dx_token_main(int argc, char *argv[])
 			" (https:// required except to loopback)" : "");
 		goto out;
 	}
-	if (build_url(&a, secret, &url) || dx_http_new(&ho, &http)) {
-		fprintf(stderr, "dexmafs token: out of memory\n");
+	if (exchange(&a, secret, token))
 		goto out;
-	}
-	rc = dx_http_post(http, url.data, 1000, 30000, &body, &resp);
-	if (rc) {
-		fprintf(stderr, "dexmafs token: POST %s/oauth/access-token: %s\n", a.api_url,
-			resp.error[0] ? resp.error : strerror(-rc));
-		goto out;
-	}
-	if (resp.status != 201 && resp.status != 200) {
-		fprintf(stderr, "dexmafs token: POST %s/oauth/access-token answered %ld%s\n",
-			a.api_url, resp.status, resp.status == 401 || resp.status == 403 ?
-			": app id, secret or temporary token rejected (a temporary token works once)" : "");
-		goto out;
-	}
-	if (extract_token(body.data ? body.data : "", body.len, token)) {
-		fprintf(stderr, "dexmafs token: the answer (%ld) holds no 20-hex token\n", resp.status);
-		goto out;
-	}
 	rc = write_token(out, token);
 	if (rc) {
 		fprintf(stderr, "dexmafs token: cannot write %s: %s\n", out, strerror(-rc));
@@ -250,14 +278,7 @@ int dx_token_main(int argc, char *argv[])
 	printf("dexmafs: token written to %s (mode 0600); mount with -o token_file=%s\n", out, out);
 	ret = 0;
 out:
-	dx_http_free(http);
 	explicit_bzero(secret, sizeof(secret));
 	explicit_bzero(token, sizeof(token));
-	if (url.data)
-		explicit_bzero(url.data, url.len);
-	if (body.data)
-		explicit_bzero(body.data, body.len);
-	dx_buf_release(&url);
-	dx_buf_release(&body);
 	return ret;
 }

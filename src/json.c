@@ -493,3 +493,17 @@ int dx_json_error_message(const char *buf, size_t len, char *out, size_t outsz)
 	json_decref(root);
 	return rc;
 }
+
+int dx_json_token(const char *buf, size_t len, char *out, size_t outsz)
+{
+	json_t *root = len ? json_loadb(buf, len, LOAD_FLAGS | JSON_DECODE_ANY, NULL) : NULL;
+	json_t *tok = json_is_object(root) ? json_object_get(root, "token") : root;
+	int rc = 0;
+
+	if (!json_is_string(tok) || json_string_length(tok) >= outsz)
+		rc = -EPROTO;
+	else
+		memcpy(out, json_string_value(tok), json_string_length(tok) + 1);
+	json_decref(root);
+	return rc;
+}

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 
 #include "dx_cache.h"
 #include "dx_client.h"
+#include "dx_fsutil.h"
 #include "dx_log.h"
 #include "dx_tree.h"
 #include "cli.h"
@@ -54,33 +56,6 @@ static void *refresh_thread(void *arg)
 		dx_tree_refresh(tree);
 	}
 	return NULL;
-}
-
-static int make_cache_dir(const char *dir)
-{
-	char path[4096], *p;
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s", dir);
-	for (p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0700) && errno != EEXIST)
-		return -errno;
-	if (stat(path, &st))
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	if (access(path, W_OK | X_OK))
-		return -errno;
-	if ((st.st_mode & 077) && chmod(path, 0700))
-		return -errno;
-	return 0;
 }
 
 struct quota_sink {
@@ -169,11 +144,13 @@ static int check_api(const struct dx_options *o, const struct dx_mount_dep *d,
 /* The cache is opened for real only after daemonising (LMDB does not
  * survive fork); opening it once here makes an unusable one a startup
  * failure instead of a mount that dies at once. */
-static int check_cache(const struct dx_options *o, struct dep_run *run)
+static int check_cache(const struct dx_options *o, struct dep_run *run, char *damaged,
+		       size_t damaged_size)
 {
 	struct dx_cache_opts co = { 0 };
+	struct dx_cache_stats st;
 	struct dx_cache *cache;
-	int rc = make_cache_dir(o->cache_dir);
+	int rc = dx_mkdir_p(o->cache_dir, 0700);
 
 	if (!rc) {
 		co.dir = o->cache_dir;
@@ -190,6 +167,9 @@ static int check_cache(const struct dx_options *o, struct dep_run *run)
 			run[i].have_saved = !dx_cache_get_record(cache, name, &run[i].saved,
 						sizeof(run[i].saved), &len) && len == sizeof(run[i].saved);
 		}
+		dx_cache_stats(cache, &st);
+		if (st.damaged)
+			snprintf(damaged, damaged_size, "%s", st.damaged);
 		dx_cache_close(cache);
 	}
 	if (rc)
@@ -220,188 +200,291 @@ out:
 	return rc;
 }
 
-/* What each mounted deployment holds while the daemon runs. */
-int main(int argc, char *argv[])
-{
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts cmd = { 0 };
-	struct dx_options o;
-	struct dx_ops_ctx ctx = { 0 };
-	struct fuse_session *se = NULL;
-	struct fuse_loop_config *loop = NULL;
-	struct dx_cache *cache = NULL;
-	struct dx_tree *tree = NULL;
-	struct dx_deployment *deps = NULL;
-	struct dep_run *run = NULL;
-	struct dx_cache_opts cache_opts = { 0 };
-	struct dx_tree_opts tree_opts = { 0 };
-	pthread_t refresher;
-	int have_refresher = 0, mounted = 0, ret = 1, rc;
-	char why[1024];
-	size_t i, nclients = 0;
 
-	if (argc > 1 && !strcmp(argv[1], "prefetch"))
-		return dx_prefetch_main(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "token"))
-		return dx_token_main(argc - 1, argv + 1);
-	if (dx_options_parse(&args, &o) || fuse_parse_cmdline(&args, &cmd))
-		goto out_args;
-	if (cmd.show_help || o.show_help) {
+/* Everything main holds, so that the checks, the setup, the loop and the
+ * teardown are separate functions. */
+struct daemon {
+	struct fuse_args args;
+	struct fuse_cmdline_opts cmd;
+	struct dx_options o;
+	struct dx_ops_ctx ctx;
+	struct fuse_session *se;
+	struct dx_cache *cache;
+	struct dx_tree *tree;
+	struct dx_deployment *deps;
+	struct dep_run *run;
+	size_t nclients;
+	pthread_t refresher;
+	int have_refresher, have_signals, mounted;
+	char damaged[2048];  /* the cache's report of a damaged file, or "" */
+};
+
+/* unsetenv() only drops the pointer: the bytes stay in the block the
+ * kernel shows as /proc/PID/environ, so they are overwritten as well.
+ * glibc never frees an environment string, so zeroing after is safe. */
+static void scrub_token_env(void)
+{
+	char *value = getenv("DEXMA_TOKEN");
+	char *entry;
+
+	if (!value)
+		return;
+	entry = value - strlen("DEXMA_TOKEN=");
+	unsetenv("DEXMA_TOKEN");
+	explicit_bzero(entry, strlen(entry));
+}
+
+/* Reads each deployment's token, then removes DEXMA_TOKEN from the
+ * environment. 0 or -1 (message printed). */
+static int read_tokens(struct daemon *d)
+{
+	char why[1024];
+	int rc = 0;
+
+	for (size_t i = 0; i < d->o.ndeps && !rc; i++) {
+		struct dx_quota_state unknown = { -1, -1, -1, -1, 0, 0, 0 };
+
+		d->run[i].quota = unknown;
+		if (d->o.offline)
+			continue;
+		rc = dx_options_token(&d->o, i, d->run[i].token, why, sizeof(why));
+		if (rc)
+			fprintf(stderr, "dexmafs: cannot mount %s: %s\n", d->o.deps[i].name, why);
+	}
+	scrub_token_env();
+	return rc ? -1 : 0;
+}
+
+/* The command line: 0 to go on, 1 when done (help, version, usage or a
+ * bad option: *ret says how). */
+static int parse_command_line(struct daemon *d, int *ret)
+{
+	char why[2 * 4096 + 256];
+
+	*ret = 1;
+	if (dx_options_parse(&d->args, &d->o))
+		return 1;
+	/* Before libfuse resolves it (which fails on a dead mount with a bare
+	 * "Transport endpoint is not connected") and before any API call. */
+	if (!d->o.show_help && !d->o.show_version && d->o.mountpoint &&
+	    dx_mountpoint_check(d->o.mountpoint, d->o.nonempty, why, sizeof(why))) {
+		fprintf(stderr, "dexmafs: cannot mount: %s\n", why);
+		return 1;
+	}
+	if (fuse_parse_cmdline(&d->args, &d->cmd))
+		return 1;
+	if (d->cmd.show_help || d->o.show_help) {
 		dx_options_help();
 		fuse_cmdline_help();
 		fuse_lowlevel_help();
-		ret = 0;
-		goto out_args;
+		return *ret = 0, 1;
 	}
-	if (cmd.show_version || o.show_version) {
+	if (d->cmd.show_version || d->o.show_version) {
 		printf("dexmafs %s\nFUSE library %s\n", DEXMAFS_VERSION, fuse_pkgversion());
-		ret = 0;
-		goto out_args;
+		return *ret = 0, 1;
 	}
-	if (!cmd.mountpoint) {
+	if (!d->cmd.mountpoint) {
 		fprintf(stderr, "usage: dexmafs [options] [dexma:DEPLOYMENT] MOUNTPOINT "
 			"(dexmafs -h for help)\n");
-		goto out_args;
+		return 1;
 	}
-	if (dx_options_finish(&o))
-		goto out_args;
-	dx_log_setup(0, cmd.debug);
-	run = calloc(o.ndeps, sizeof(*run));
-	deps = calloc(o.ndeps, sizeof(*deps));
-	if (!run || !deps) {
+	return dx_options_finish(&d->o) ? 1 : 0;
+}
+
+/* Everything that can fail before mounting: the mount point, the
+ * options, the tokens, the cache, one API call per deployment. */
+static int startup_checks(struct daemon *d)
+{
+	dx_log_setup(0, d->cmd.debug);
+	d->run = calloc(d->o.ndeps, sizeof(*d->run));
+	d->deps = calloc(d->o.ndeps, sizeof(*d->deps));
+	if (!d->run || !d->deps) {
 		fprintf(stderr, "dexmafs: out of memory\n");
-		goto out_args;
+		return -1;
 	}
-	for (i = 0; i < o.ndeps; i++) {
-		struct dx_quota_state unknown = { -1, -1, -1, -1, 0, 0, 0 };
+	if (read_tokens(d) || check_cache(&d->o, d->run, d->damaged, sizeof(d->damaged)))
+		return -1;
+	for (size_t i = 0; i < d->o.ndeps && !d->o.offline; i++)
+		if (check_api(&d->o, &d->o.deps[i], &d->run[i]))
+			return -1;
+	return 0;
+}
 
-		run[i].quota = unknown;
-		if (!o.offline && dx_options_token(&o, i, run[i].token, why, sizeof(why))) {
-			fprintf(stderr, "dexmafs: cannot mount %s: %s\n", o.deps[i].name, why);
-			goto out_args;
-		}
+static int mount_session(struct daemon *d)
+{
+	if (add_mount_options(&d->args, &d->o))
+		return -1;
+	d->se = fuse_session_new(&d->args, &dx_ops, sizeof(dx_ops), &d->ctx);
+	if (!d->se)
+		return -1;
+	if (fuse_set_signal_handlers(d->se))
+		return -1;
+	d->have_signals = 1;
+	if (fuse_session_mount(d->se, d->cmd.mountpoint)) {
+		fprintf(stderr, "dexmafs: cannot mount on %s\n", d->cmd.mountpoint);
+		return -1;
 	}
-	if (check_cache(&o, run))
-		goto out_args;
-	for (i = 0; i < o.ndeps && !o.offline; i++)
-		if (check_api(&o, &o.deps[i], &run[i]))
-			goto out_args;
-	if (add_mount_options(&args, &o))
-		goto out_args;
+	d->mounted = 1;
+	if (fuse_daemonize(d->cmd.foreground))
+		return -1;
+	dx_log_setup(!d->cmd.foreground, d->cmd.debug);
+	/* The line went to the terminal before daemonising; say it in syslog
+	 * too. */
+	if (!d->cmd.foreground && d->damaged[0])
+		dx_log(DX_LOG_WARN, "cache: %s", d->damaged);
+	return 0;
+}
 
-	se = fuse_session_new(&args, &dx_ops, sizeof(dx_ops), &ctx);
-	if (!se)
-		goto out_args;
-	if (fuse_set_signal_handlers(se))
-		goto out_session;
-	if (fuse_session_mount(se, cmd.mountpoint)) {
-		fprintf(stderr, "dexmafs: cannot mount on %s\n", cmd.mountpoint);
-		goto out_signals;
-	}
-	mounted = 1;
-	if (fuse_daemonize(cmd.foreground))
-		goto out_unmount;
-	dx_log_setup(!cmd.foreground, cmd.debug);
+/* One API client per deployment, each with its own quota ledger. */
+static int open_clients(struct daemon *d)
+{
+	for (size_t i = 0; i < d->o.ndeps; i++) {
+		struct dep_run *r = &d->run[i];
 
-	/* LMDB and curl are opened after daemonising: neither survives fork. */
-	cache_opts.dir = o.cache_dir;
-	cache_opts.max_bytes = o.cache_bytes;
-	cache_opts.offline = o.offline;
-	rc = dx_cache_open(&cache_opts, &cache);
-	if (rc) {
-		dx_log(DX_LOG_ERR, "cannot open the cache in %s: %s", o.cache_dir, strerror(-rc));
-		goto out_unmount;
-	}
-	for (i = 0; i < o.ndeps; i++) {
-		struct dep_run *r = &run[i];
-
-		deps[i].name = o.deps[i].name;
-		r->sink.cache = cache;
-		/* One ledger per deployment: each token has its own quota. */
-		snprintf(r->sink.name, sizeof(r->sink.name), "quota:%s", o.deps[i].name);
-		if (o.offline)
+		d->deps[i].name = d->o.deps[i].name;
+		r->sink.cache = d->cache;
+		snprintf(r->sink.name, sizeof(r->sink.name), "quota:%s", d->o.deps[i].name);
+		if (d->o.offline)
 			continue;
-		if (new_client(&o, &o.deps[i], r->token, &r->sink, &r->client)) {
-			dx_log(DX_LOG_ERR, "%s: cannot create the API client for %s", o.deps[i].name,
-			       o.deps[i].api_url);
-			goto out_clients;
+		if (new_client(&d->o, &d->o.deps[i], r->token, &r->sink, &r->client)) {
+			dx_log(DX_LOG_ERR, "%s: cannot create the API client for %s",
+			       d->o.deps[i].name, d->o.deps[i].api_url);
+			return -1;
 		}
-		nclients = i + 1;
-		deps[i].client = r->client;
+		d->nclients = i + 1;
+		d->deps[i].client = r->client;
 		/* The check started from the saved ledger and added what it saw. */
 		dx_client_set_quota(r->client, &r->quota);
 		dx_client_add_stats(r->client, &r->check);
 		save_quota(&r->sink, &r->quota);
 		explicit_bzero(r->token, sizeof(r->token));
 	}
-	tree_opts.cache = cache;
-	tree_opts.deps = deps;
-	tree_opts.ndeps = o.ndeps;
-	tree_opts.listed_res = o.listed_res;
-	tree_opts.timefmt = o.timefmt;
-	tree_opts.listed_formats = o.listed_formats;
-	tree_opts.dialect = o.dialect;
-	tree_opts.tmpdir = o.cache_dir;  /* private (0700): workbooks are written there */
-	tree_opts.ttl_meta = o.ttl_meta;
-	tree_opts.ttl_open = o.ttl_open;
-	tree_opts.late_margin = o.late_margin;
-	tree_opts.uid = getuid();
-	tree_opts.gid = getgid();
-	if (!dx_ops_start_invalidator(&ctx, se)) {
-		tree_opts.invalidate = dx_ops_invalidate;
-		tree_opts.invalidate_ctx = &ctx;
-	}
-	if (dx_tree_new(&tree_opts, &tree)) {
-		dx_log(DX_LOG_ERR, "out of memory");
-		goto out_clients;
-	}
-	ctx.tree = tree;
+	return 0;
+}
 
+static int open_tree(struct daemon *d)
+{
+	struct dx_tree_opts t = { 0 };
+
+	t.cache = d->cache;
+	t.deps = d->deps;
+	t.ndeps = d->o.ndeps;
+	t.listed_res = d->o.listed_res;
+	t.timefmt = d->o.timefmt;
+	t.listed_formats = d->o.listed_formats;
+	t.dialect = d->o.dialect;
+	t.tmpdir = d->o.cache_dir;  /* private (0700): workbooks are written there */
+	t.ttl_meta = d->o.ttl_meta;
+	t.ttl_open = d->o.ttl_open;
+	t.late_margin = d->o.late_margin;
+	t.uid = getuid();
+	t.gid = getgid();
+	t.cache_damaged = d->damaged[0] ? d->damaged : NULL;
+	if (!dx_ops_start_invalidator(&d->ctx, d->se)) {
+		t.invalidate = dx_ops_invalidate;
+		t.invalidate_ctx = &d->ctx;
+	}
+	if (dx_tree_new(&t, &d->tree)) {
+		dx_log(DX_LOG_ERR, "out of memory");
+		return -1;
+	}
+	d->ctx.tree = d->tree;
+	return 0;
+}
+
+/* After mounting: LMDB and curl are opened after daemonising, as neither
+ * survives fork. */
+static int setup(struct daemon *d)
+{
+	struct dx_cache_opts co = { 0 };
+	int rc;
+
+	if (mount_session(d))
+		return -1;
+	co.dir = d->o.cache_dir;
+	co.max_bytes = d->o.cache_bytes;
+	co.offline = d->o.offline;
+	rc = dx_cache_open(&co, &d->cache);
+	if (rc) {
+		dx_log(DX_LOG_ERR, "cannot open the cache in %s: %s", d->o.cache_dir,
+		       strerror(-rc));
+		return -1;
+	}
+	if (open_clients(d) || open_tree(d))
+		return -1;
 	if (!pipe2(refresh_pipe, O_CLOEXEC) &&
-	    !pthread_create(&refresher, NULL, refresh_thread, tree)) {
-		have_refresher = 1;
+	    !pthread_create(&d->refresher, NULL, refresh_thread, d->tree)) {
+		d->have_refresher = 1;
 		signal(SIGHUP, on_hup);
 	}
+	return 0;
+}
 
-	if (cmd.singlethread) {
-		ret = fuse_session_loop(se) ? 1 : 0;
-	} else {
-		loop = fuse_loop_cfg_create();
-		if (!loop)
-			goto out_refresher;
-		fuse_loop_cfg_set_clone_fd(loop, cmd.clone_fd);
-		fuse_loop_cfg_set_max_threads(loop, cmd.max_threads ? cmd.max_threads : 16);
-		ret = fuse_session_loop_mt(se, loop) ? 1 : 0;
-		fuse_loop_cfg_destroy(loop);
-	}
+/* The FUSE loop until unmounted or signalled: 0 or 1, the exit status. */
+static int run_loop(struct daemon *d)
+{
+	struct fuse_loop_config *loop;
+	int ret;
 
-out_refresher:
-	if (have_refresher) {
+	if (d->cmd.singlethread)
+		return fuse_session_loop(d->se) ? 1 : 0;
+	loop = fuse_loop_cfg_create();
+	if (!loop)
+		return 1;
+	fuse_loop_cfg_set_clone_fd(loop, d->cmd.clone_fd);
+	fuse_loop_cfg_set_max_threads(loop, d->cmd.max_threads ? d->cmd.max_threads : 16);
+	ret = fuse_session_loop_mt(d->se, loop) ? 1 : 0;
+	fuse_loop_cfg_destroy(loop);
+	return ret;
+}
+
+/* Releases what the steps above acquired, in reverse order. */
+static void teardown(struct daemon *d)
+{
+	if (d->have_refresher) {
 		signal(SIGHUP, SIG_IGN);
 		close(refresh_pipe[1]);
-		pthread_join(refresher, NULL);
+		pthread_join(d->refresher, NULL);
 		close(refresh_pipe[0]);
 	}
-	dx_tree_free(tree);
-out_clients:
-	dx_ops_stop_invalidator(&ctx);
-	for (i = 0; i < nclients; i++)
-		dx_client_free(run[i].client);
-	dx_cache_close(cache);
-out_unmount:
-	if (mounted)
-		fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out_session:
-	fuse_session_destroy(se);
-out_args:
-	if (run)
-		explicit_bzero(run, o.ndeps * sizeof(*run));
-	free(run);
-	free(deps);
-	free(cmd.mountpoint);
-	fuse_opt_free_args(&args);
-	dx_options_release(&o);
+	dx_tree_free(d->tree);
+	dx_ops_stop_invalidator(&d->ctx);
+	for (size_t i = 0; i < d->nclients; i++)
+		dx_client_free(d->run[i].client);
+	dx_cache_close(d->cache);
+	if (d->mounted)
+		fuse_session_unmount(d->se);
+	if (d->have_signals)
+		fuse_remove_signal_handlers(d->se);
+	if (d->se)
+		fuse_session_destroy(d->se);
+	if (d->run)
+		explicit_bzero(d->run, d->o.ndeps * sizeof(*d->run));
+	free(d->run);
+	free(d->deps);
+	free(d->cmd.mountpoint);
+	fuse_opt_free_args(&d->args);
+	dx_options_release(&d->o);
+}
+
+int main(int argc, char *argv[])
+{
+	static struct daemon d;  /* static: large, and zeroed */
+	int ret = 1;
+
+	if (argc > 1 && !strcmp(argv[1], "prefetch"))
+		return dx_prefetch_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "token"))
+		return dx_token_main(argc - 1, argv + 1);
+	/* No core file, no ptrace by other processes of the user: the
+	 * daemon holds tokens. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	d.args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
+	if (!parse_command_line(&d, &ret)) {
+		ret = 1;
+		if (!startup_checks(&d) && !setup(&d))
+			ret = run_loop(&d);
+	}
+	teardown(&d);
 	return ret;
 }

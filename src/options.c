@@ -34,14 +34,7 @@ static const struct fuse_opt option_spec[] = {
 	OPT("offline", offline),
 	OPT("allow_insecure_http", allow_insecure_http),
 	OPT("allow_other", allow_other),
-	OPT("ttl_meta=%" SCNd64, ttl_meta),
-	OPT("ttl_open=%" SCNd64, ttl_open),
-	OPT("late_margin=%" SCNd64, late_margin),
-	OPT("parallel=%d", parallel),
-	OPT("retries=%d", retries),
-	OPT("timeout=%d", timeout),
-	OPT("quota_wait=%d", quota_wait),
-	OPT("reserve=%lf", reserve),
+	OPT("nonempty", nonempty),
 	OPT("-h", show_help),
 	OPT("--help", show_help),
 	OPT("-V", show_version),
@@ -78,7 +71,8 @@ void dx_options_help(void)
 	       "    reserve=F              share of the hourly quota kept for interactive use (0.2)\n"
 	       "    allow_insecure_http    allow http:// to hosts other than loopback\n"
 	       "    allow_other            let other users (smbd, nfsd) read the mount (unless root,\n"
-	       "                           needs user_allow_other in /etc/fuse.conf)\n\n");
+	       "                           needs user_allow_other in /etc/fuse.conf)\n"
+	       "    nonempty               mount over a directory that is not empty\n\n");
 }
 
 /* $HOME, else the password database: mount(8) runs helpers without HOME. */
@@ -105,6 +99,7 @@ static const struct fuse_opt collect_spec[] = {
 	FUSE_OPT_KEY("formats=", KEY_OURS), FUSE_OPT_KEY("csv_dialect=", KEY_OURS),
 	FUSE_OPT_KEY("offline", KEY_OURS), FUSE_OPT_KEY("allow_insecure_http", KEY_OURS),
 	FUSE_OPT_KEY("allow_other", KEY_OURS),
+	FUSE_OPT_KEY("nonempty", KEY_OURS),
 	FUSE_OPT_KEY("ttl_meta=", KEY_OURS), FUSE_OPT_KEY("ttl_open=", KEY_OURS),
 	FUSE_OPT_KEY("late_margin=", KEY_OURS), FUSE_OPT_KEY("parallel=", KEY_OURS),
 	FUSE_OPT_KEY("retries=", KEY_OURS), FUSE_OPT_KEY("timeout=", KEY_OURS),
@@ -118,6 +113,7 @@ struct collect {
 	struct dx_optlist cmd;
 	int help, version, nonopts, failed;
 	char *first;  /* the first non-option argument */
+	char *last;   /* the last one: the mount point */
 };
 
 /* Options fstab, mount(8) and systemd pass that only mean something to
@@ -178,6 +174,9 @@ static int collect_one(void *data, const char *arg, int key, struct fuse_args *o
 	case FUSE_OPT_KEY_NONOPT:
 		if (++c->nonopts == 1 && !(c->first = strdup(arg)))
 			c->failed = 1;
+		free(c->last);
+		if (!(c->last = strdup(arg)))
+			c->failed = 1;
 		return 1;
 	default:
 		return 1;
@@ -226,8 +225,52 @@ static int load_config(const struct dx_optlist *cmd, struct dx_config *cfg, char
 	return *used ? 0 : -1;
 }
 
+/* The numeric options: fuse_opt's sscanf would take "5x" and wrap
+ * 99999999999, so they are parsed by dx_config_number() instead. */
+enum num_type { NUM_INT, NUM_I64, NUM_DOUBLE };
+
+static const struct {
+	const char *name;
+	size_t offset;
+	enum num_type type;
+} number_fields[] = {
+	{ "ttl_meta", offsetof(struct dx_options, ttl_meta), NUM_I64 },
+	{ "ttl_open", offsetof(struct dx_options, ttl_open), NUM_I64 },
+	{ "late_margin", offsetof(struct dx_options, late_margin), NUM_I64 },
+	{ "parallel", offsetof(struct dx_options, parallel), NUM_INT },
+	{ "retries", offsetof(struct dx_options, retries), NUM_INT },
+	{ "timeout", offsetof(struct dx_options, timeout), NUM_INT },
+	{ "quota_wait", offsetof(struct dx_options, quota_wait), NUM_INT },
+	{ "reserve", offsetof(struct dx_options, reserve), NUM_DOUBLE },
+};
+
+static int parse_numbers(const struct dx_optlist *eff, struct dx_options *o)
+{
+	char err[256];
+	double v;
+
+	for (size_t i = 0; i < sizeof(number_fields) / sizeof(number_fields[0]); i++) {
+		const char *text = dx_optlist_get(eff, number_fields[i].name);
+		char *field = (char *)o + number_fields[i].offset;
+
+		if (!text)
+			continue;
+		if (dx_config_number(number_fields[i].name, text, &v, err, sizeof(err))) {
+			fprintf(stderr, "dexmafs: bad option %s\n", err);
+			return -1;
+		}
+		if (number_fields[i].type == NUM_INT)
+			*(int *)(void *)field = (int)v;
+		else if (number_fields[i].type == NUM_I64)
+			*(int64_t *)(void *)field = (int64_t)v;
+		else
+			*(double *)(void *)field = v;
+	}
+	return 0;
+}
+
 /* Parses the effective options into o with fuse_opt, so values are read
- * exactly as on the command line. */
+ * exactly as on the command line; numbers go through parse_numbers(). */
 static int parse_effective(const struct dx_optlist *eff, struct dx_options *o)
 {
 	struct fuse_args tmp = FUSE_ARGS_INIT(0, NULL);
@@ -237,12 +280,20 @@ static int parse_effective(const struct dx_optlist *eff, struct dx_options *o)
 
 	if (fuse_opt_add_arg(&tmp, "dexmafs"))
 		goto out;
-	for (i = 0; i < eff->n; i++)
+	for (i = 0; i < eff->n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(eff->v[i], "="), eff->v[i]);
+		if (dx_config_is_number(name))
+			continue;
 		if (fuse_opt_add_opt_escaped(&joined, eff->v[i]))
 			goto out;
+	}
 	if (joined && (fuse_opt_add_arg(&tmp, "-o") || fuse_opt_add_arg(&tmp, joined)))
 		goto out;
 	rc = fuse_opt_parse(&tmp, o, option_spec, NULL);
+	if (!rc)
+		rc = parse_numbers(eff, o);
 out:
 	free(joined);
 	fuse_opt_free_args(&tmp);
@@ -323,6 +374,8 @@ int dx_options_parse(struct fuse_args *args, struct dx_options *o)
 		goto out;
 	o->show_help = c.help;
 	o->show_version = c.version;
+	o->mountpoint = c.last;
+	c.last = NULL;
 	if (c.nonopts == 2) {
 		o->source = c.first;
 		c.first = NULL;
@@ -474,12 +527,6 @@ int dx_options_finish(struct dx_options *o)
 		fprintf(stderr, "dexmafs: bad cache_size '%s' (e.g. 512M, 1G; at least 1M)\n", o->cache_size);
 		return -1;
 	}
-	if (o->parallel < 1 || o->parallel > 64 || o->retries < 0 || o->retries > 10 ||
-	    o->timeout < 1 || o->quota_wait < 0 || o->reserve < 0 || o->reserve > 0.9 ||
-	    o->ttl_meta < 0 || o->ttl_open < 0 || o->late_margin < 0) {
-		fprintf(stderr, "dexmafs: an option is out of range (see dexmafs -h)\n");
-		return -1;
-	}
 	/* Single-token mode: one deployment, token from token_file or env. */
 	if (!o->ndeps && add_dep(o, o->deployment, NULL, o->token_file)) {
 		fprintf(stderr, "dexmafs: out of memory\n");
@@ -514,6 +561,7 @@ void dx_options_release(struct dx_options *o)
 	free(o->cache_size);
 	free(o->source);
 	free(o->config_used);
+	free(o->mountpoint);
 	for (i = 0; i < o->ndeps; i++) {
 		free(o->deps[i].name);
 		free(o->deps[i].api_url);

@@ -37,12 +37,14 @@ struct dx_options {
 	int offline;
 	int allow_insecure_http;
 	int allow_other;    /* passed on to FUSE by dx_options_parse() */
+	int nonempty;       /* -o nonempty: mount over a directory that holds files */
 	int64_t ttl_meta, ttl_open, late_margin;
 	int parallel, retries, timeout, quota_wait;
 	double reserve;
 	int show_help, show_version;
 	char *source;       /* the mount source (mount(8)'s first argument), or NULL */
 	char *config_used;  /* the config file read, or NULL */
+	char *mountpoint;   /* the last non-option argument as given, or NULL */
 	/* Derived by dx_options_finish(). */
 	enum dx_timefmt timefmt;
 	unsigned listed_res;
@@ -77,5 +79,12 @@ int dx_options_token(const struct dx_options *opts, size_t i, char out[21], char
 void dx_options_fsname(const struct dx_options *opts, char *out, size_t size);
 
 void dx_options_help(void);
+
+/* Checks the mount point before any API call or token read (mountpoint.c):
+ * it must exist and be a directory, not be a dead FUSE mount (ENOTCONN,
+ * left by a killed daemon: the message says to run fusermount3 -uz), not
+ * already carry a dexmafs, and be empty unless nonempty is set. 0 or -1
+ * with a one-line reason in err. */
+int dx_mountpoint_check(const char *path, int nonempty, char *err, size_t errsize);
 
 #endif

@@ -19,6 +19,7 @@ struct dx_store {
 	uint64_t max_bytes;
 	size_t max_key;
 	atomic_uint_least64_t evictions;
+	char damaged[3 * 4096];  /* "" or the line saying a damaged file was moved aside */
 };
 
 /* store.c */

@@ -24,6 +24,7 @@ struct status {
 	int64_t now;
 	struct dx_cache_stats cache;
 	uint64_t json_decodes;
+	const char *damaged;    /* the damaged-cache report, or NULL */
 	size_t ndeps;
 	struct status_dep *deps;
 };
@@ -45,6 +46,7 @@ static int status_fill(struct dx_tree *t, struct status *st)
 	pthread_mutex_lock(&t->memo_lock);
 	st->json_decodes = t->json_decodes;
 	pthread_mutex_unlock(&t->memo_lock);
+	st->damaged = t->opts.cache_damaged;
 	st->ndeps = t->opts.ndeps;
 	st->deps = calloc(st->ndeps ? st->ndeps : 1, sizeof(*st->deps));
 	if (!st->deps)
@@ -111,6 +113,8 @@ static int status_text(const struct status *st, struct dx_buf *out)
 
 	format_time(st->now, when);
 	rc |= dx_buf_printf(out, "time: %s\n", when);
+	if (st->damaged)
+		rc |= dx_buf_printf(out, "damaged cache: %s\n", st->damaged);
 	if (cs->stale_served)
 		rc |= dx_buf_printf(out, "stale: %" PRIu64 " answers were served from the cache "
 				    "because the API failed or the quota was spent\n", cs->stale_served);
@@ -187,10 +191,12 @@ static int status_json(const struct status *st, struct dx_buf *out)
 		"  \"cache\": { \"entries\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"hits\": %" PRIu64
 		", \"misses\": %" PRIu64 ", \"stale_served\": %" PRIu64 ",\n"
 		"             \"fetch_errors\": %" PRIu64 ", \"evictions\": %" PRIu64
-		", \"damaged\": null },\n"
-		"  \"counters\": { \"json_decodes\": %" PRIu64 " },\n  \"deployments\": [",
+		", \"damaged\": ",
 		STATUS_VERSION, st->now, cs->entries, cs->bytes_used, cs->hits, cs->misses,
-		cs->stale_served, cs->fetch_errors, cs->evictions, st->json_decodes);
+		cs->stale_served, cs->fetch_errors, cs->evictions);
+	rc = rc ? rc : st->damaged ? json_string(out, st->damaged) : dx_buf_puts(out, "null");
+	rc = rc ? rc : dx_buf_printf(out, " },\n  \"counters\": { \"json_decodes\": %" PRIu64
+				     " },\n  \"deployments\": [", st->json_decodes);
 	for (i = 0; i < st->ndeps && !rc; i++) {
 		rc = dx_buf_puts(out, i ? ",\n" : "\n");
 		rc = rc ? rc : json_dep(&st->deps[i], out);

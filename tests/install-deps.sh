@@ -11,6 +11,7 @@ if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs python3-openpyxl libreoffice-calc-nogui libxml2-utils chromium locales"
 	# Samba mount test and the Debian package (tests/package.sh)
 	pkgs="$pkgs samba smbclient debhelper dpkg-dev lintian adduser"
+	pkgs="$pkgs clang libfuzzer-14-dev"  # tests/fuzz
 fi
 # LibreOffice is tested under de_DE.UTF-8 (tests/render/): generate it.
 german_locale() {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: install packages, build, run every
 # test (unit, simulator, client, mount), then the unit and mount tests again
-# under AddressSanitizer and UndefinedBehaviorSanitizer, and lint the man page.
+# under AddressSanitizer and UndefinedBehaviorSanitizer, lint the man page,
+# and fuzz for about three minutes.
 # Exit status is non-zero when any test fails.
 set -eu
 cd "$(dirname "$0")/.."
@@ -15,7 +16,19 @@ meson compile -C build-asan
 # memory error aborts it, and the mount test that used it fails.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C build-asan --suite unit --suite client --suite mount --print-errorlogs
-mandoc -Tlint -Wwarning man/dexmafs.1
+sh tests/man_check.sh man/dexmafs.1
+# Fuzzing (clang only): the API answer decoders, name sanitising, the
+# file-name and date-range parser and the CSV renderer, 45 s each. A crash
+# fails the run; the reproducer is kept in build-fuzz/.
+if command -v clang >/dev/null; then
+	[ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true >/dev/null
+	meson compile -C build-fuzz
+	meson test -C build-fuzz --suite fuzz --print-errorlogs
+	sh tests/fuzz/run.sh build-fuzz "${DX_FUZZ_SECONDS:-45}"
+else
+	echo "no clang: tests/install-deps.sh --test should have installed it" >&2
+	exit 1
+fi
 # The Debian package (issue 11): build, lintian, install, mount through
 # mount -t fuse.dexmafs and the README's fstab line, remove.
 sh tests/package.sh

@@ -1,4 +1,4 @@
-"""The real captured data set (shared/fixtures-real) through a mount:
+"""The real captured data set (tests/data/fixtures-real) through a mount:
 842 locations over two pages, devices without a visible location, units
 with non-ASCII characters."""
 

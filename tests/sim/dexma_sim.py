@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """DEXMA API v3 simulator for the dexmafs tests (Python 3.11 standard library).
 
-Behaves as /work/shared/dexma-api-v3.md describes: token header, bare-array
+Behaves as the project's DEXMA API v3 notes describe: token header, bare-array
 lists paged by start/limit (max 500), rate-limit headers and 429, 403 for
 ids outside the deployment, readings in local time with inclusive ends and
 DST-aware offsets, span caps, and the real captured samples.  See README.md
@@ -1736,7 +1736,7 @@ def main(argv=None):
 	ap.add_argument("--token", action="append", default=[], metavar="TOKEN[=DATASET]")
 	ap.add_argument("--app", action="append", default=[], metavar="ID:SECRET:TEMPTOKEN=TOKEN")
 	ap.add_argument("--fixtures-dir", default=os.environ.get("DX_FIXTURES_REAL")
-		or os.path.normpath(os.path.join(here, "..", "..", "..", "shared", "fixtures-real")))
+		or os.path.normpath(os.path.join(here, "..", "data", "fixtures-real")))
 	ap.add_argument("--log")
 	ap.add_argument("--latency-ms", type=float, default=0.0)
 	ap.add_argument("--hour-limit", type=int, default=1000)

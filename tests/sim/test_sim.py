@@ -24,7 +24,7 @@ GEN1001 = "bbbbbbbbbbbbbbbbbbbb"
 GEN501 = "cccccccccccccccccccc"
 DEMO2 = "dddddddddddddddddddd"
 FIXDIR = os.environ.get("DX_FIXTURES_REAL") or os.path.normpath(
-	os.path.join(HERE, "..", "..", "..", "shared", "fixtures-real"))
+	os.path.join(HERE, "..", "data", "fixtures-real"))
 
 RL_HEADERS = ("x-ratelimit-hour-limit", "x-ratelimit-hour-remaining", "x-ratelimit-hour-reset",
 	"x-ratelimit-day-limit", "x-ratelimit-day-remaining", "x-ratelimit-day-reset")

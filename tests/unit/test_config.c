@@ -179,6 +179,61 @@ static void token_path(void **state)
 	assert_non_null(strstr(err, "CREDENTIALS_DIRECTORY"));
 }
 
+static void expect_number(const char *name, const char *text, double want)
+{
+	char err[256] = "";
+	double v = -1;
+
+	if (dx_config_number(name, text, &v, err, sizeof(err)))
+		fail_msg("%s=%s refused: %s", name, text, err);
+	assert_true(v == want);
+}
+
+static void expect_bad_number(const char *name, const char *text, const char *needle)
+{
+	char err[256] = "", opt[128];
+
+	assert_int_equal(dx_config_number(name, text, &(double){ 0 }, err, sizeof(err)), -EINVAL);
+	snprintf(opt, sizeof(opt), "%s=%s", name, text);
+	if (!strstr(err, opt) || !strstr(err, needle))
+		fail_msg("error '%s' lacks '%s' or '%s'", err, opt, needle);
+}
+
+static void strict_numbers(void **state)
+{
+	(void)state;
+	expect_number("timeout", "5", 5);
+	expect_number("reserve", "0.25", 0.25);
+	expect_number("reserve", "0", 0);
+	expect_number("reserve", ".5", 0.5);
+	expect_number("ttl_meta", "86400", 86400);
+	expect_number("retries", "0", 0);
+	expect_bad_number("reserve", "nan", "not a decimal number");
+	expect_bad_number("reserve", "inf", "not a decimal number");
+	expect_bad_number("reserve", "0x0.1", "not a decimal number");
+	expect_bad_number("reserve", "1e-1", "not a decimal number");
+	expect_bad_number("reserve", ".", "not a decimal number");
+	expect_bad_number("reserve", "0.95", "out of range");
+	expect_bad_number("reserve", "-0.1", "out of range");
+	expect_bad_number("timeout", "5x", "not a whole number");
+	expect_bad_number("timeout", "5.0", "not a whole number");
+	expect_bad_number("timeout", " 5", "not a whole number");
+	expect_bad_number("timeout", "", "not a whole number");
+	expect_bad_number("timeout", "99999999999", "out of range");
+	expect_bad_number("timeout", "99999999999999999999999", "not a whole number");
+	expect_bad_number("timeout", "0", "out of range");
+	expect_bad_number("parallel", "65", "out of range");
+	expect_bad_number("ttl_open", "-1", "out of range");
+	assert_int_equal(dx_config_number("api_url", "1", &(double){ 0 }, (char[64]){ 0 }, 64),
+			 -ENOENT);
+	assert_true(dx_config_is_number("quota_wait"));
+	assert_false(dx_config_is_number("cache_size"));
+	/* The config file goes through the same parser, with its line. */
+	expect_error("[defaults]\ntimeout = 5x\n", "line 2: timeout=5x: not a whole number");
+	expect_error("[defaults]\ntimeout = 99999999999\n", "timeout=99999999999: out of range");
+	expect_error("[defaults]\nreserve = nan\n", "reserve=nan: not a decimal number");
+}
+
 static void write_file(const char *path, const char *text, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -191,7 +246,7 @@ static void write_file(const char *path, const char *text, mode_t mode)
 
 static void token_files(void **state)
 {
-	char dir[] = "/tmp/dx-config-test-XXXXXX", path[128], tok[21], err[512];
+	char dir[] = "/tmp/dx-config-test-XXXXXX", path[128], link[128], tok[21], err[512];
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -217,6 +272,23 @@ static void token_files(void **state)
 	assert_null(strstr(err, "012z"));  /* never the token's text */
 	write_file(path, "0123456789abcdef0123 extra\n", 0600);
 	assert_int_equal(dx_config_read_token(path, tok, err, sizeof(err)), -1);
+
+	/* A link gets its own message, not "Too many levels of symbolic links". */
+	write_file(path, "0123456789abcdef0123\n", 0600);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(dx_config_read_token(link, tok, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "symbolic link"));
+	assert_null(strstr(err, "levels"));
+	unlink(link);
+	/* Owned by someone else (root runs the tests and may chown). */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(dx_config_read_token(path, tok, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "owned by uid 65534"));
+		assert_int_equal(chown(path, 0, 0), 0);
+		assert_int_equal(dx_config_read_token(path, tok, err, sizeof(err)), 0);
+	}
 
 	unlink(path);
 	assert_int_equal(dx_config_read_token(path, tok, err, sizeof(err)), -1);
@@ -273,7 +345,8 @@ static void every_option_known(void **state)
 	static const char *const names[] = {
 		"api_url", "token_file", "cache_dir", "deployment", "time_format", "resolutions",
 		"cache_size", "offline", "allow_insecure_http", "allow_other", "ttl_meta", "ttl_open",
-		"late_margin", "parallel", "retries", "timeout", "quota_wait", "reserve", NULL
+		"late_margin", "parallel", "retries", "timeout", "quota_wait", "reserve",
+		"nonempty", NULL
 	};
 	int i;
 
@@ -296,6 +369,7 @@ int main(void)
 		cmocka_unit_test(default_path),
 		cmocka_unit_test(token_path),
 		cmocka_unit_test(token_files),
+		cmocka_unit_test(strict_numbers),
 		cmocka_unit_test(load_file),
 		cmocka_unit_test(shipped_example_parses),
 		cmocka_unit_test(every_option_known),

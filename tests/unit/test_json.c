@@ -1,5 +1,5 @@
 /* Unit tests for dx_json, on the real captured API bodies in
- * shared/fixtures-real and on hand-written ones; also decode-then-render
+ * tests/data/fixtures-real and on hand-written ones; also decode-then-render
  * tests and the data-driven CSV cases in tests/data/csv/. */
 #include <dirent.h>
 #include <errno.h>
@@ -84,7 +84,7 @@ static char *fixture(const char *name, size_t *len)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 256];
 
-	locate("DX_FIXTURES_REAL", "../../../shared/fixtures-real", dir, sizeof(dir));
+	locate("DX_FIXTURES_REAL", "../data/fixtures-real", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return read_path(path, len);
 }
@@ -996,6 +996,23 @@ static void test_error_message(void **state)
 	assert_int_equal(dx_json_error_message(TXT("{\"message\":\"x\""), out, sizeof(out)), -ENOENT);
 }
 
+static void test_token_answer(void **state)
+{
+	char tok[32];
+
+	(void)state;
+	assert_int_equal(dx_json_token("\"0123456789abcdef0123\"", 22, tok, sizeof(tok)), 0);
+	assert_string_equal(tok, "0123456789abcdef0123");
+	assert_int_equal(dx_json_token("{\"token\": \"abc\"}\n", 17, tok, sizeof(tok)), 0);
+	assert_string_equal(tok, "abc");
+	assert_int_equal(dx_json_token("{\"tok\": \"abc\"}", 14, tok, sizeof(tok)), -EPROTO);
+	assert_int_equal(dx_json_token("{\"token\": 5}", 12, tok, sizeof(tok)), -EPROTO);
+	assert_int_equal(dx_json_token("[\"x\"]", 5, tok, sizeof(tok)), -EPROTO);
+	assert_int_equal(dx_json_token("0123456789abcdef0123", 20, tok, sizeof(tok)), -EPROTO);
+	assert_int_equal(dx_json_token("\"0123456789\"", 12, tok, 8), -EPROTO);
+	assert_int_equal(dx_json_token("", 0, tok, sizeof(tok)), -EPROTO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1026,6 +1043,7 @@ int main(void)
 		cmocka_unit_test(test_list_append_ceiling),
 		cmocka_unit_test(test_list_append_fixtures),
 		cmocka_unit_test(test_error_message),
+		cmocka_unit_test(test_token_answer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

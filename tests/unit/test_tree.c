@@ -205,7 +205,7 @@ static char *read_file_in(const char *env, const char *rel, const char *name, si
 
 static char *fixture(const char *name, size_t *len)
 {
-	return read_file_in("DX_FIXTURES_REAL", "../../../shared/fixtures-real", name, len);
+	return read_file_in("DX_FIXTURES_REAL", "../data/fixtures-real", name, len);
 }
 
 static char *test_data(const char *name, size_t *len)
