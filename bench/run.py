@@ -131,6 +131,11 @@ class Daemon:
 			return None
 
 
+def list_option(name, value):
+	"""-o NAME=A,B: the commas of a list escaped for libfuse's option parser."""
+	return name + "=" + value.replace(",", "\\,")
+
+
 def api_calls(sim, prefix="/v3/"):
 	return [e for e in sim.requests(prefix) if e["path"] != "/v3/oauth/access-token"]
 
@@ -188,10 +193,19 @@ class Account:
 		periods = sum(self.period_calls(s[3]) for s in self.series())
 		return self.listings(datasources) + params + periods
 
-	def data_minimum(self, resolutions, datasources=False):
-		extra = sum(self.chunks(r, s[3]) for s in self.series() for r in resolutions
-			if r != "monthly")
-		return self.names_minimum(datasources) + extra
+	def data_minimum(self, resolutions):
+		"""Calls for every file under devices/: the devices' pages, the
+		locations' (the names of the `location` links), one parameter list
+		per device, the periods, one call per fetch chunk with data (monthly
+		files come with the periods)."""
+		ds = self.ds
+		n = pages(len(ds.devices)) + (pages(len(ds.locations)) if any(d["location"]
+			for d in ds.devices) else 0)
+		n += sum(pages(len(v)) for v in ds.dev_params.values())
+		for s in self.series():
+			n += self.period_calls(s[3])
+			n += sum(self.chunks(r, s[3]) for r in resolutions if r != "monthly")
+		return n
 
 	def find(self, pred):
 		for s in self.series():
@@ -217,6 +231,18 @@ def calls_row(what, calls, minimum):
 	row(what, "%d calls" % calls, "%d minimum" % minimum, "%.2fx" % r, "1.00x", calls <= minimum)
 
 
+def breakdown(reqs):
+	"""Calls by kind, for the log of a row."""
+	kinds = {}
+	for e in reqs:
+		parts = e["path"].split("/")
+		k = parts[2] if len(parts) > 2 else e["path"]
+		if k == "readings":
+			k += ":" + e["query"].get("resolution", "?")
+		kinds[k] = kinds.get(k, 0) + 1
+	return ", ".join("%s %d" % kv for kv in sorted(kinds.items()))
+
+
 def has_datasources(d):
 	return os.path.isdir(os.path.join(d.root, "datasources"))
 
@@ -233,8 +259,12 @@ def bench_names(ctx):
 		try:
 			sim.clear_log()
 			timed(argv(d.root))
-			calls_row(what + ": API calls vs names' minimum", len(api_calls(sim)),
+			reqs = api_calls(sim)
+			calls_row(what + ": API calls vs names' minimum", len(reqs),
 				acc.names_minimum(has_datasources(d)))
+			print("    calls: %s; minimum: %d listings + %d parameter lists + %d monthly decades"
+				% (breakdown(reqs), acc.listings(has_datasources(d)), len(acc.ds.devices),
+				sum(acc.period_calls(x[3]) for x in acc.series())), flush=True)
 		finally:
 			d.stop()
 	# The longest history: the most periods whose sizes a READDIRPLUS wants.
@@ -262,12 +292,28 @@ def bench_names(ctx):
 		d.stop()
 
 
-def seq_copy(ctx, tok, out, resolutions):
+def seq_copy(ctx, tok, out, resolutions, chunked=False):
 	env = dict(os.environ, DEXMA_TOKEN=tok)
-	r = subprocess.run([sys.executable, os.path.join(HERE, "seqclient.py"), "--url", ctx.sim.url,
-		"--out", out, "--resolutions", resolutions], env=env, capture_output=True, text=True,
-		check=True)
-	return json.loads(r.stdout.strip().splitlines()[-1])
+	argv = [sys.executable, os.path.join(HERE, "seqclient.py"), "--url", ctx.sim.url,
+		"--out", out, "--resolutions", resolutions] + (["--chunked"] if chunked else [])
+	s0 = sim_cpu(ctx.sim)
+	r = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+	out = json.loads(r.stdout.strip().splitlines()[-1])
+	out["sim_cpu"] = sim_cpu(ctx.sim) - s0
+	return out
+
+
+def sim_cpu(sim):
+	"""CPU seconds of the simulator and its worker processes."""
+	pid = sim.proc.pid
+	total = cpu_seconds(pid)
+	try:
+		with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+			for child in f.read().split():
+				total += cpu_seconds(int(child))
+	except OSError:
+		pass
+	return total
 
 
 def bench_cold(ctx):
@@ -281,17 +327,19 @@ def bench_cold(ctx):
 		sim = ctx.sim
 		sim.configure(latency_ms=50)
 		try:
-			out = ctx.tmp("seq%d" % n)
 			sim.clear_log()
-			seq = seq_copy(ctx, tok, out, res)
+			seq = seq_copy(ctx, tok, ctx.tmp("seq%d" % n), res)
 			seq_calls = len(api_calls(sim))
-			d = ctx.daemon(tok, "cold%d" % n, ["resolutions=" + res])
+			chunked = seq_copy(ctx, tok, ctx.tmp("seqc%d" % n), res, chunked=True)
+			d = ctx.daemon(tok, "cold%d" % n, [list_option("resolutions", res)])
 			try:
 				dest = ctx.tmp("cold%d" % n)
 				sim.clear_log()
 				c0 = d.cpu()
+				s0 = sim_cpu(sim)
 				secs = timed(["rsync", "-a", os.path.join(d.root, "devices") + "/", dest + "/"])
 				cpu = d.cpu() - c0
+				scpu = sim_cpu(sim) - s0
 				reqs = api_calls(sim)
 				st = d.status()
 			finally:
@@ -303,8 +351,15 @@ def bench_cold(ctx):
 		row("cold rsync -a of %d devices (%s) at 50 ms: wall time" % (n, res), "%.1f s" % secs,
 			"%.1f s seqclient" % seq["seconds"], "%.2fx faster" % speed, ">= %.0fx faster" % target,
 			speed >= target)
-		calls_row("  same copy: API calls (seqclient %d; max %d in flight)" % (seq_calls, inflight),
-			len(reqs), acc.data_minimum(res.split(",")))
+		speed = chunked["seconds"] / secs
+		row("  same copy vs seqclient --chunked (dexmafs's requests, one at a time)", "%.1f s" % secs,
+			"%.1f s" % chunked["seconds"], "%.2fx faster" % speed, ">= %.0fx faster" % target,
+			speed >= target)
+		calls_row("  same copy: API calls (seqclient %d, --chunked %d; max %d in flight)"
+			% (seq_calls, chunked["requests"], inflight), len(reqs), acc.data_minimum(res.split(",")))
+		print("    simulator CPU: %.1f s during the copy (%.0f%% of its wall time), %.1f s during "
+			"seqclient's, %.1f s during --chunked's" % (scpu, 100 * scpu / secs, seq["sim_cpu"],
+			chunked["sim_cpu"]), flush=True)
 		if n == 50:
 			mb = sum(e.get("bytes", 0) for e in reqs) / 1e6
 			seq_mb = seq["bytes"] / 1e6
@@ -354,7 +409,7 @@ def bench_warm(ctx):
 		local = ctx.tmp("warm-local")
 		timed(["rsync", "-a", devs, local + "/"])
 		nfiles = sum(len(f) for _, _, f in os.walk(local))
-		mb = sum(os.path.getsize(os.path.join(p, f)) for p, _, fs in os.walk(local) for f in fs) / 1e6
+		mb = sum(os.lstat(os.path.join(p, f)).st_size for p, _, fs in os.walk(local) for f in fs) / 1e6
 		local2 = ctx.tmp("warm-local2")
 		shutil.rmtree(local2)
 		timed(["cp", "-a", local, local2])
@@ -433,11 +488,12 @@ def read_all(path):
 
 def big_pass(ctx, n):
 	"""Fill the cache with ls -lR + rsync -a of scale:n (daily,monthly),
-	remount, and measure the daemon's CPU and RssAnon peak for the same
-	passes all cached (rsync into the copy it made: sizes and mtimes)."""
+	and measure the daemon's CPU and RssAnon peak for the same passes all
+	cached, each after a remount (rsync into the copy it made: sizes and
+	mtimes)."""
 	spec = "scale:%d" % n
 	tok = ctx.token(spec)
-	res = "resolutions=" + ctx.args.big_resolutions
+	res = list_option("resolutions", ctx.args.big_resolutions)
 	d = ctx.daemon(tok, "big%d" % n, [res, "cache_size=16G"])
 	try:
 		dest = ctx.tmp("big%d" % n)
@@ -449,13 +505,22 @@ def big_pass(ctx, n):
 		rss.start()
 		c0 = d.cpu()
 		subprocess.run(["ls", "-lR", d.root], check=True, stdout=subprocess.DEVNULL)
-		c1 = d.cpu()
-		timed(["rsync", "-a", d.root + "/", dest + "/"])
-		c2 = d.cpu()
+		ls_cpu = d.cpu() - c0
 		peak = rss.stop()
 		calls = len(api_calls(ctx.sim))
+		# rsync after another remount, or the kernel answers its stats from
+		# what ls -lR left in its attribute cache.
+		d.remount()
+		ctx.sim.clear_log()
+		rss = RssSampler(d.pid)
+		rss.start()
+		c0 = d.cpu()
+		timed(["rsync", "-a", d.root + "/", dest + "/"])
+		rsync_cpu = d.cpu() - c0
+		peak = max(peak, rss.stop())
+		calls += len(api_calls(ctx.sim))
 		nfiles = sum(len(f) for _, _, f in os.walk(dest))
-		return {"ls": c1 - c0, "rsync": c2 - c1, "rss_kb": peak, "calls": calls, "files": nfiles}
+		return {"ls": ls_cpu, "rsync": rsync_cpu, "rss_kb": peak, "calls": calls, "files": nfiles}
 	finally:
 		d.stop()
 

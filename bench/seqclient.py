@@ -7,7 +7,8 @@
 It writes the tree dexmafs shows under DEPLOYMENT/devices (device.json,
 KEY/parameter.json, KEY/RESOLUTION/FROM--TO.csv) the way DEXMA's own Python
 client works: one keep-alive connection, one request at a time, lists paged
-by offsets (start += limit, 500 a page), one readings request per file. The
+by offsets (start += limit, 500 a page), one readings request per file
+(--chunked: per dexmafs fetch chunk, the same requests dexmafs makes). The
 periods of a parameter are found as dexmafs finds them: its monthly data, one
 request per decade. CSV files have dexmafs's default layout
 (local_time,utc_time,KEY (UNITS)). Prints one JSON line: requests, bytes
@@ -79,8 +80,10 @@ def api_bounds(d0, d1, today):
 
 def months_with_data(cl, dev, key, op, today):
 	"""(year, month) of every month with data, from the monthly data one
-	decade at a time, newest first, while the oldest month seen starts its decade."""
+	decade at a time, newest first, while the oldest month seen starts its
+	decade; and the monthly values seen."""
 	found = set()
+	values = []
 	y0 = today.year - today.year % 10
 	while y0 >= 1990:
 		frm, to = api_bounds(date(y0, 1, 1), date(y0 + 9, 12, 31), today)
@@ -88,10 +91,34 @@ def months_with_data(cl, dev, key, op, today):
 			"from": frm, "to": to, "operation": op})
 		months = [(int(v["ts"][:4]), int(v["ts"][5:7])) for v in body["values"]]
 		found.update(months)
+		values = body["values"] + values
 		if not months or min(months) != (y0, 1):
 			break
 		y0 -= 10
-	return sorted(found)
+	return sorted(found), values
+
+
+def chunk_of(res, d0):
+	"""dexmafs's fetch chunk of a period: a month (raw, 5min), a year (10min
+	to hourly), a decade (daily and coarser)."""
+	if res in ("raw", "5min"):
+		return d0, date(d0.year, d0.month, calendar.monthrange(d0.year, d0.month)[1])
+	if res in YEARLY:
+		y = d0.year - d0.year % 10
+		return date(y, 1, 1), date(y + 9, 12, 31)
+	return date(d0.year, 1, 1), date(d0.year, 12, 31)
+
+
+def split_values(values, periods):
+	"""The values of each period (by the local date of ts)."""
+	out = {p: [] for p in periods}
+	for v in values:
+		d = date(int(v["ts"][:4]), int(v["ts"][5:7]), int(v["ts"][8:10]))
+		for p in periods:
+			if p[0] <= d <= p[1]:
+				out[p].append(v)
+				break
+	return out
 
 
 def csv_bytes(key, units, values):
@@ -113,7 +140,7 @@ def pretty(obj):
 	return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def copy_device(cl, dev, root, resolutions, today):
+def copy_device(cl, dev, root, resolutions, today, chunked=False):
 	ddir = os.path.join(root, "%s (%d)" % (safe(dev["name"]), dev["id"]))
 	os.makedirs(ddir, exist_ok=True)
 	write(os.path.join(ddir, "device.json"), pretty(dev))
@@ -123,7 +150,7 @@ def copy_device(cl, dev, root, resolutions, today):
 		pdir = os.path.join(ddir, safe(key))
 		os.makedirs(pdir, exist_ok=True)
 		write(os.path.join(pdir, "parameter.json"), pretty(p))
-		months = months_with_data(cl, dev["id"], key, op, today)
+		months, monthly = months_with_data(cl, dev["id"], key, op, today)
 		for res in resolutions:
 			rdir = os.path.join(pdir, res)
 			os.makedirs(rdir, exist_ok=True)
@@ -131,12 +158,24 @@ def copy_device(cl, dev, root, resolutions, today):
 				periods = sorted({(date(y, 1, 1), date(y, 12, 31)) for y, _ in months})
 			else:
 				periods = [(date(y, m, 1), date(y, m, calendar.monthrange(y, m)[1])) for y, m in months]
-			for d0, d1 in periods:
-				frm, to = api_bounds(d0, d1, today)
-				body = cl.get("/readings", {"device_id": dev["id"], "parameter_key": key,
-					"resolution": RES[res], "from": frm, "to": to, "operation": op})
+			if not chunked:
+				files = {}
+				for d0, d1 in periods:
+					frm, to = api_bounds(d0, d1, today)
+					files[(d0, d1)] = cl.get("/readings", {"device_id": dev["id"], "parameter_key": key,
+						"resolution": RES[res], "from": frm, "to": to, "operation": op})["values"]
+			elif res == "monthly":
+				files = split_values(monthly, periods)
+			else:
+				files = {}
+				for c in sorted({chunk_of(res, d0) for d0, _ in periods}):
+					frm, to = api_bounds(c[0], c[1], today)
+					values = cl.get("/readings", {"device_id": dev["id"], "parameter_key": key,
+						"resolution": RES[res], "from": frm, "to": to, "operation": op})["values"]
+					files.update(split_values(values, [x for x in periods if c[0] <= x[0] <= c[1]]))
+			for (d0, d1), values in files.items():
 				write(os.path.join(rdir, "%s--%s.csv" % (d0.isoformat(), d1.isoformat())),
-					csv_bytes(key, p.get("units", ""), body["values"]))
+					csv_bytes(key, p.get("units", ""), values))
 
 
 def main():
@@ -144,6 +183,8 @@ def main():
 	ap.add_argument("--url", required=True)
 	ap.add_argument("--out", required=True)
 	ap.add_argument("--resolutions", default="15min,hourly,daily,monthly")
+	ap.add_argument("--chunked", action="store_true", help="one request per dexmafs fetch chunk "
+		"instead of one per file: the same requests as dexmafs, one at a time")
 	args = ap.parse_args()
 	token = os.environ.get("DEXMA_TOKEN")
 	if not token:
@@ -157,7 +198,7 @@ def main():
 	cl = Client(args.url, token)
 	today = datetime.now(timezone.utc).date()
 	for dev in cl.pages("/devices"):
-		copy_device(cl, dev, args.out, resolutions, today)
+		copy_device(cl, dev, args.out, resolutions, today, args.chunked)
 	print(json.dumps({"requests": cl.requests, "bytes": cl.bytes,
 		"seconds": round(time.monotonic() - t0, 3), "cpu": round(time.process_time() - c0, 3)}))
 	return 0
