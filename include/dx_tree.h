@@ -19,6 +19,7 @@
 #include "dx_buf.h"
 #include "dx_client.h"
 #include "dx_readings.h"
+#include "dx_render.h"
 
 struct dx_tree;
 struct dx_cache;
@@ -45,6 +46,11 @@ struct dx_tree_opts {
 	size_t ndeps;
 	unsigned listed_res;               /* bit (1u << enum dx_res) per listed resolution */
 	enum dx_timefmt timefmt;
+	/* Which twins of a period file are listed: bit (1u << enum dx_format)
+	 * each; 0 lists the CSVs only. Every twin resolves by name. */
+	unsigned listed_formats;
+	enum dx_csv_dialect dialect;       /* of every CSV */
+	const char *tmpdir;                /* private directory for workbooks; NULL: /tmp */
 	int64_t ttl_meta;                  /* seconds listings and objects stay fresh */
 	int64_t ttl_open;                  /* seconds readings of open periods stay fresh */
 	int64_t late_margin;               /* seconds after a period's end it may still change */

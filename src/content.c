@@ -563,7 +563,7 @@ int dx_listing_pretty(const struct dx_listing *l, int64_t id, struct dx_buf *out
  * the keys DEXMA clients sum (dexma-api-v3.md 3.5); a parameter whose
  * nature is not INSTANTANEOUS is treated as a counter too. Raw files hold
  * the samples as inserted, so counters show their running values there. */
-static const char *operation_for(const char *key, const char *nature, enum dx_res res)
+const char *dx_series_operation(const char *key, const char *nature, enum dx_res res)
 {
 	static const char *const delta_keys[] = {
 		"EACTIVE", "EACTIVEABS", "EACTIVE_FCST", "GASENERGY", "GASVOLUME",
@@ -607,7 +607,7 @@ static int chunk_get(const struct ask *a, int dep, int64_t device, const char *k
 	 * The cache key stays the whole aligned chunk. */
 	tomorrow = dx_date_from_days(dx_date_to_days(dx_date_of_epoch(dx_tree_now(t))) + 1);
 	rc = dx_request_readings(t->opts.deps[dep].name, dep, device, key, res,
-				 operation_for(key, nature, res), chunk, tomorrow, &r);
+				 dx_series_operation(key, nature, res), chunk, tomorrow, &r);
 	if (rc)
 		return rc;
 	r.prio = a->prio;
@@ -755,40 +755,45 @@ static int clip_to_extent(const struct ask *a, int dep, int64_t device, const ch
 	return 0;
 }
 
-/* The readings of n chunks (n > 1) in one new array (free all->values;
- * the strings are the first chunk's). 0 or -ENOMEM. */
-static int concat_chunks(struct memo *const *memos, size_t n, size_t total,
-			 struct dx_readings *all)
+/* Copies the readings of n chunks into out, one array (timezone and units
+ * of the first chunk). 0 or -ENOMEM. */
+static int readings_join(struct memo **memos, size_t n, struct dx_readings *out)
 {
-	size_t i;
+	const struct dx_readings *first = &memos[0]->readings;
+	size_t i, total = 0;
 
-	all->values = malloc((total ? total : 1) * sizeof(*all->values));
-	if (!all->values)
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < n; i++)
+		total += memos[i]->readings.n;
+	out->values = malloc((total ? total : 1) * sizeof(*out->values));
+	if (!out->values ||
+	    (first->timezone && !(out->timezone = strdup(first->timezone))) ||
+	    (first->units && !(out->units = strdup(first->units)))) {
+		dx_readings_release(out);
 		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		memcpy(all->values + all->n, memos[i]->readings.values,
-		       memos[i]->readings.n * sizeof(*all->values));
-		all->n += memos[i]->readings.n;
 	}
-	all->units = memos[0]->readings.units;
+	for (i = 0; i < n; i++) {
+		memcpy(out->values + out->n, memos[i]->readings.values,
+		       memos[i]->readings.n * sizeof(*out->values));
+		out->n += memos[i]->readings.n;
+	}
 	return 0;
 }
 
-int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
-		  const char *nature, const char *units, enum dx_res res,
-		  const struct dx_range *range, struct dx_buf *out,
-		  int64_t *mtime, int *closed, struct changed *changed)
+int dx_series_readings(const struct ask *a, int dep, int64_t device, const char *key,
+		       const char *nature, enum dx_res res, const struct dx_range *range,
+		       struct dx_readings *out, int64_t *mtime, int *closed,
+		       struct changed *changed)
 {
 	struct dx_tree *t = a->t;
 	struct dx_range chunks[DX_RANGE_MAX_CHUNKS];
 	struct memo *memos[DX_RANGE_MAX_CHUNKS];
-	struct dx_readings all = { 0 };
 	int64_t end = dx_range_end_epoch(range), last_change = 0;
-	size_t n, nall, i, got = 0, total = 0;
+	size_t n, nall, i, got = 0;
 	int rc, final;
 
 	rc = dx_range_chunks(res, range, chunks, DX_RANGE_MAX_CHUNKS, &n);
-	if (rc)
+	if (rc || !n)
 		return -ENOENT;
 	nall = n;
 	if ((rc = clip_to_extent(a, dep, device, key, nature, chunks, &n, changed)))
@@ -799,29 +804,41 @@ int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 		if (rc)
 			goto out;
 		got++;
-		total += memos[i]->readings.n;
 		if (memos[i]->changed_at > last_change)
 			last_change = memos[i]->changed_at;
 		/* final: asked after the period's end and margin, when its
 		 * data can no longer change (the chunk may still be open) */
 		final = final && memos[i]->api_fetched_at >= end + t->opts.late_margin;
 	}
-	if (n == 1)
-		all = memos[0]->readings;
-	else if (n > 1 && (rc = concat_chunks(memos, n, total, &all)))
-		goto out;
-	rc = dx_csv_render(&all, range, key, all.units ? all.units : units,
-			   t->opts.timefmt, out);
+	if (n)
+		rc = readings_join(memos, n, out);
+	else
+		memset(out, 0, sizeof(*out));  /* nothing within the series' extent */
 	*closed = dx_tree_now(t) >= end + t->opts.late_margin;
 	if (*closed && final)
 		*closed = CLOSED_FINAL;
 	/* A closed period's time is a function of its range alone, the same
 	 * on every mount; an open one moves when its bytes change. */
 	*mtime = *closed ? end : last_change ? last_change : t->started_at;
-	if (n != 1)
-		free(all.values);
 out:
 	for (i = 0; i < got; i++)
 		memo_release(t, memos[i]);
+	return rc;
+}
+
+int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
+		  const char *nature, const char *units, enum dx_res res,
+		  const struct dx_range *range, struct dx_buf *out,
+		  int64_t *mtime, int *closed, struct changed *changed)
+{
+	struct dx_readings all;
+	int rc = dx_series_readings(a, dep, device, key, nature, res, range, &all, mtime,
+				    closed, changed);
+
+	if (rc)
+		return rc;
+	rc = dx_csv_render(&all, range, key, all.units ? all.units : units, a->t->opts.timefmt,
+			   out);
+	dx_readings_release(&all);
 	return rc;
 }

@@ -126,7 +126,8 @@ static int node_bytes(const struct ask *a, const struct kind_row *k, const struc
 
 /* The size and time of a KF_RENDERED file that can no longer change,
  * kept for good beside the data under its inode and the mount options its
- * bytes depend on (the time format): what a stat needs, without the data.
+ * bytes depend on (time format, CSV dialect): what a stat needs, without
+ * the data.
  * A new option that changes rendered bytes (a CSV dialect) must be part
  * of the name too, or a remount with it would show the old sizes. */
 struct attr_record {
@@ -141,8 +142,8 @@ struct attr_record {
 static void attr_record_name(const struct ask *a, const struct node *n, char *name,
 			     size_t size)
 {
-	snprintf(name, size, "attr|%s|%016" PRIx64 "|%d", dx_tree_dep_name(a->t, n->dep),
-		 n->ino, (int)a->t->opts.timefmt);
+	snprintf(name, size, "attr|%s|%016" PRIx64 "|%d|%d", dx_tree_dep_name(a->t, n->dep),
+		 n->ino, (int)a->t->opts.timefmt, (int)a->t->opts.dialect);
 }
 
 static int attr_record_get(const struct ask *a, const struct node *n, struct attr_record *r)

@@ -12,7 +12,7 @@
 #include "handles.h"
 #include "tree_impl.h"
 
-#define HANDLES_VERSION 1
+#define HANDLES_VERSION 2  /* 2: the twin's format */
 #define BATCH 64          /* records written in one transaction */
 #define BATCH_AGE 1       /* seconds a record may wait for its batch */
 #define NAME_MAX_LEN 24   /* "ino:" and 16 hex digits */
@@ -24,7 +24,7 @@ struct saved {
 	int32_t kind, dep, res;
 	int64_t id, id2;
 	uint64_t ino, parent;
-	int32_t from[3], to[3];
+	int32_t from[3], to[3], fmt;
 	char key[KEY_MAX];
 };
 
@@ -57,6 +57,7 @@ static void to_saved(const struct node *n, struct saved *s)
 	s->to[0] = n->range.to.year;
 	s->to[1] = n->range.to.month;
 	s->to[2] = n->range.to.day;
+	s->fmt = n->fmt;
 	memcpy(s->key, n->key, KEY_MAX);
 	s->key[KEY_MAX - 1] = '\0';
 }
@@ -73,6 +74,7 @@ static void from_saved(const struct saved *s, struct node *n)
 	n->parent = s->parent;
 	n->range.from = (struct dx_date){ s->from[0], s->from[1], s->from[2] };
 	n->range.to = (struct dx_date){ s->to[0], s->to[1], s->to[2] };
+	n->fmt = (enum dx_format)s->fmt;
 	memcpy(n->key, s->key, KEY_MAX);
 }
 

@@ -371,6 +371,9 @@ static int open_tree(struct daemon *d)
 	t.ndeps = d->o.ndeps;
 	t.listed_res = d->o.listed_res;
 	t.timefmt = d->o.timefmt;
+	t.listed_formats = d->o.listed_formats;
+	t.dialect = d->o.dialect;
+	t.tmpdir = d->o.cache_dir;  /* private (0700): workbooks are written there */
 	t.ttl_meta = d->o.ttl_meta;
 	t.ttl_open = d->o.ttl_open;
 	t.late_margin = d->o.late_margin;

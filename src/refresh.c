@@ -59,8 +59,9 @@ void dx_tree_series_changed(struct dx_tree *t, int dep, int64_t device,
 	pthread_mutex_lock(&t->lock);
 	for (i = 0; i < t->nbuckets && n < 64; i++)
 		for (nd = t->buckets[i]; nd && n < 64; nd = nd->next) {
+			/* a device's side-by-side view (no key) shows every key */
 			if (!(nd->flags & KF_SERIES) || nd->dep != dep ||
-			    nd->id != device || strcmp(nd->key, key))
+			    nd->id != device || (nd->key[0] && strcmp(nd->key, key)))
 				continue;
 			if (nd->flags & KF_DATED && (nd->res != res ||
 			    dx_date_to_days(nd->range.to) < from ||

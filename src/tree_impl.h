@@ -22,6 +22,8 @@
  *   tree_series.c    family: parameters, resolutions, period files
  *   tree_entities.c  family: deployments, locations, devices, supplies, links
  *   tree_datasources.c  family: datasources and their device links
+ *   tree_views.c     family: the views (a device's, a location's series side
+ *                    by side) and the twins (csv, xlsx, svg) of period files
  *   tree_kinds.c     the table of kinds
  *   tree.c           the namespace: lookup, readdir, getattr, read; lifetime
  */
@@ -33,6 +35,7 @@
 
 #include "dx_client.h"
 #include "dx_json.h"
+#include "dx_render.h"
 #include "dx_requests.h"
 #include "dx_source.h"
 #include "dx_tree.h"
@@ -47,6 +50,7 @@ enum kind {
 	K_DEVS, K_DEV, K_DEV_JSON, K_DEV_LOCLINK, K_PARAM, K_PARAM_JSON, K_RES, K_FILE,
 	K_SUPS, K_SRC, K_SUP_JSON, K_IDLINK,
 	K_STATUS_JSON, K_DSS, K_DS, K_DS_DEVS, K_DS_DEVLINK,
+	K_DEV_RES, K_DEV_FILE, K_LOC_RES, K_LOC_FILE,
 	K_COUNT
 };
 
@@ -73,6 +77,7 @@ struct node {
 	char key[KEY_MAX]; /* parameter key, energy source, or K_IDLINK's parent kind */
 	enum dx_res res;
 	struct dx_range range; /* a period file's dates; zero otherwise */
+	enum dx_format fmt;    /* a period file's twin: csv (0), xlsx, svg */
 };
 
 /* Who asks: the tree, the priority the reader is served at, and whether
@@ -239,6 +244,18 @@ int dx_series_periods(const struct ask *a, int dep, int64_t device,
 		      const char *key, const char *nature, enum dx_res res,
 		      struct dx_range **out, size_t *n, struct changed *changed);
 
+/* The operation asked of the API for a series: "DELTA", "AVG" or "RAW". */
+const char *dx_series_operation(const char *key, const char *nature, enum dx_res res);
+
+/* The readings of a series whose local date lies in range, from the
+ * chunks that cover it (through memo and cache), into out: a new copy;
+ * release with dx_readings_release(). Sets *mtime and *closed as for the
+ * period's CSV. -ENOENT for a range of too many chunks, or a fetch error. */
+int dx_series_readings(const struct ask *a, int dep, int64_t device, const char *key,
+		       const char *nature, enum dx_res res, const struct dx_range *range,
+		       struct dx_readings *out, int64_t *mtime, int *closed,
+		       struct changed *changed);
+
 /* Renders the CSV of a readings file; sets *mtime and *closed. */
 int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 		  const char *nature, const char *units, enum dx_res res,
@@ -339,6 +356,15 @@ int dx_match_entity(const struct dx_listing *l, const char *name, const char *su
 /* 1 when name is all digits and a valid id, which it sets. */
 int dx_bare_id(const char *name, int64_t *id);
 
+/* Parses a period file name "FROM--TO.EXT" of resolution res: the range
+ * and the twin of extension EXT (csv, xlsx, svg; listed or not). 0 or
+ * -ENOENT. */
+int dx_period_parse_name(const char *name, enum dx_res res, struct dx_range *range,
+			 enum dx_format *fmt);
+
+/* Adds the names of period p, one per format listed (opts.listed_formats). */
+int dx_period_add_names(const struct dx_tree *t, const struct dx_range *p, struct names *s);
+
 /* ---- tree_series.c ---- */
 
 /* The parameter n->key of device n->id: *param points into *l, which the
@@ -368,5 +394,7 @@ ROW_FUNCS(devs) ROW_FUNCS(dev) ROW_CONTENT(dev_json) ROW_CONTENT(dev_loclink)
 ROW_FUNCS(sups) ROW_FUNCS(src) ROW_CONTENT(sup_json) ROW_CONTENT(idlink)
 ROW_FUNCS(dss) ROW_FUNCS(ds) ROW_FUNCS(ds_devs) ROW_CONTENT(ds_devlink)
 ROW_FUNCS(param) ROW_CONTENT(param_json) ROW_FUNCS(res) ROW_CONTENT(file)
+ROW_FUNCS(dev_views) ROW_FUNCS(dev_res) ROW_CONTENT(dev_file)
+ROW_FUNCS(loc_views) ROW_FUNCS(loc_res) ROW_CONTENT(loc_file)
 
 #endif

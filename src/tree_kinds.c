@@ -17,6 +17,9 @@
 #define DEVS_EXPIRE EXPIRES(DX_PREFIX_DEVICES)
 #define DSS_EXPIRE EXPIRES(DX_PREFIX_DEVICES, DX_PREFIX_DATASOURCES)
 #define SERIES_EXPIRE EXPIRES(DX_PREFIX_READINGS_RES, DX_PREFIX_READINGS_MONTHLY)
+/* A device's view: its parameters and all its readings. A location's: its
+ * members (the listings); their readings go with each device's refresh. */
+#define DEV_VIEW_EXPIRE EXPIRES(DX_PREFIX_PARAMETERS, DX_PREFIX_READINGS_DEVICE)
 
 const struct kind_row dx_tree_kinds[K_COUNT] = {
 	[K_ROOT] = { "root", KF_DIR | KF_STATIC | KF_DOTS, DIR(root) },
@@ -27,13 +30,13 @@ const struct kind_row dx_tree_kinds[K_COUNT] = {
 	[K_DEP] = { "deployment", KF_DIR | KF_STATIC, DIR(dep),
 		    EXPIRES(DX_PREFIX_DEPLOYMENT) },
 	[K_LOCS] = { "locations", KF_DIR, DIR(locs), LOCS_EXPIRE },
-	[K_LOC] = { "location", KF_DIR, DIR(loc), LOCS_EXPIRE },
+	[K_LOC] = { "location", KF_DIR, DIR(loc_views), LOCS_EXPIRE },
 	[K_LOC_JSON] = { "location.json", 0, FILE_OF(loc_json), LOCS_EXPIRE },
 	[K_LOC_PARENT] = { "parent", KF_LINK, FILE_OF(loc_parent), LOCS_EXPIRE },
 	[K_LOC_DEVS] = { "location devices", KF_DIR, DIR(loc_devs), DEVS_EXPIRE },
 	[K_LOC_DEVLINK] = { "location device", KF_LINK, FILE_OF(loc_devlink), DEVS_EXPIRE },
 	[K_DEVS] = { "devices", KF_DIR, DIR(devs), DEVS_EXPIRE },
-	[K_DEV] = { "device", KF_DIR, DIR(dev),
+	[K_DEV] = { "device", KF_DIR, DIR(dev_views),
 		    EXPIRES(DX_PREFIX_DEVICES, DX_PREFIX_PARAMETERS, DX_PREFIX_READINGS_DEVICE) },
 	[K_DEV_JSON] = { "device.json", 0, FILE_OF(dev_json), DEVS_EXPIRE },
 	[K_DEV_LOCLINK] = { "location link", KF_LINK, FILE_OF(dev_loclink), DEVS_EXPIRE },
@@ -52,4 +55,12 @@ const struct kind_row dx_tree_kinds[K_COUNT] = {
 	[K_DS] = { "datasource", KF_DIR, DIR(ds), DSS_EXPIRE },
 	[K_DS_DEVS] = { "datasource devices", KF_DIR, DIR(ds_devs), DSS_EXPIRE },
 	[K_DS_DEVLINK] = { "datasource device", KF_LINK, FILE_OF(ds_devlink), DSS_EXPIRE },
+	/* the views (tree_views.c); a device's and a location's directory
+	 * reach them through dev_views_* and loc_views_* */
+	[K_DEV_RES] = { "device resolution", KF_DIR | KF_SERIES, DIR(dev_res), DEV_VIEW_EXPIRE },
+	[K_DEV_FILE] = { "device period file", KF_DATED | KF_RENDERED | KF_SERIES,
+			 FILE_OF(dev_file), DEV_VIEW_EXPIRE },
+	[K_LOC_RES] = { "location resolution", KF_DIR | KF_SERIES, DIR(loc_res), LOCS_EXPIRE },
+	[K_LOC_FILE] = { "location period file", KF_DATED | KF_RENDERED | KF_SERIES,
+			 FILE_OF(loc_file), LOCS_EXPIRE },
 };

@@ -88,3 +88,40 @@ int dx_bare_id(const char *name, int64_t *id)
 {
 	return strspn(name, "0123456789") == strlen(name) && !dx_name_parse_id(name, id);
 }
+
+int dx_period_parse_name(const char *name, enum dx_res res, struct dx_range *range,
+			 enum dx_format *fmt)
+{
+	char csv[DX_RANGE_NAME_MAX];
+	const char *dot = strrchr(name, '.');
+	size_t stem;
+
+	if (!dot || dx_format_from_name(dot + 1, fmt))
+		return -ENOENT;
+	/* the twins share the CSV's stem: parse it as the CSV's name */
+	stem = (size_t)(dot - name);
+	if (stem + sizeof(".csv") > sizeof(csv))
+		return -ENOENT;
+	memcpy(csv, name, stem);
+	memcpy(csv + stem, ".csv", sizeof(".csv"));
+	return dx_range_parse_name(csv, res, range) ? -ENOENT : 0;
+}
+
+int dx_period_add_names(const struct dx_tree *t, const struct dx_range *p, struct names *s)
+{
+	unsigned listed = t->opts.listed_formats ? t->opts.listed_formats : 1u << DX_FORMAT_CSV;
+	char name[DX_RANGE_NAME_MAX + 8];
+	char *ext;
+	int rc = 0;
+
+	dx_range_format_name(p, name);
+	ext = strrchr(name, '.') + 1;
+	for (int f = 0; f < DX_FORMAT_COUNT && !rc; f++) {
+		if (!(listed & (1u << f)))
+			continue;
+		snprintf(ext, sizeof(name) - (size_t)(ext - name), "%s",
+			 dx_format_name((enum dx_format)f));
+		rc = dx_names_add(s, name);
+	}
+	return rc;
+}

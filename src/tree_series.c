@@ -1,5 +1,6 @@
 /* The family of the series: a device's parameter directories, their
- * resolutions and the period files (CSV of readings). */
+ * resolutions and the names of the period files (their content, a view of
+ * one series, is rendered in tree_views.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +85,7 @@ int param_json_content(const struct ask *a, const struct node *n, struct dx_buf 
 int res_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
 {
 	(void)a;
-	if (dx_range_parse_name(name, p->res, &c->range))
+	if (dx_period_parse_name(name, p->res, &c->range, &c->fmt))
 		return -ENOENT;
 	c->kind = K_FILE;
 	return 0;
@@ -95,7 +96,6 @@ int res_list(const struct ask *a, const struct node *n, struct names *s)
 	const struct dx_listing *l;
 	const struct dx_entity *e;
 	struct dx_range *periods = NULL;
-	char name[DX_RANGE_NAME_MAX];
 	size_t i, np = 0;
 	struct changed changed = { 0 };
 	int rc;
@@ -104,33 +104,13 @@ int res_list(const struct ask *a, const struct node *n, struct names *s)
 		return rc;
 	rc = dx_series_periods(a, n->dep, n->id, n->key, e->nature, n->res, &periods, &np,
 			       &changed);
-	for (i = 0; i < np && !rc; i++) {
-		dx_range_format_name(&periods[i], name);
-		rc = dx_names_add(s, name);
-	}
+	for (i = 0; i < np && !rc; i++)
+		rc = dx_period_add_names(a->t, &periods[i], s);
 	free(periods);
 	dx_listing_put(a->t, l);
 	if (changed.any)
 		dx_tree_series_changed(a->t, n->dep, n->id, n->key, DX_RES_MONTHLY, &changed.span);
 	if (!rc)
 		dx_readahead_listed(a, n);
-	return rc;
-}
-
-int file_content(const struct ask *a, const struct node *n, struct dx_buf *out,
-		 int64_t *mtime, int *closed)
-{
-	const struct dx_listing *l;
-	const struct dx_entity *p;
-	struct changed changed = { 0 };
-	int rc = dx_find_parameter(a, n, &l, &p);
-
-	if (rc)
-		return rc;
-	rc = dx_series_csv(a, n->dep, n->id, n->key, p->nature, p->units, n->res, &n->range,
-			   out, mtime, closed, &changed);
-	dx_listing_put(a->t, l);
-	if (changed.any)
-		dx_tree_series_changed(a->t, n->dep, n->id, n->key, n->res, &changed.span);
 	return rc;
 }

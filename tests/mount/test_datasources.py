@@ -54,7 +54,8 @@ class DatasourcesRefused(MountTestCase):
         self.assertEqual(self.sim.count("/v3/datasources", status=status), 1)
         # and nothing else breaks
         dev = self.device_dir(m, "Main Meter (1200001)")
-        self.assertEqual(sorted(os.listdir(dev)), ["EACTIVE", "POWER", "device.json", "location"])
+        self.assertEqual(sorted(os.listdir(dev)), ["15min", "EACTIVE", "POWER", "daily",
+                                                   "device.json", "hourly", "location", "monthly"])
         with open(os.path.join(dev, "device.json"), encoding="utf-8") as f:
             self.assertIn('"id": 1200001', f.read())
         self.assertIn("Barcelona HQ (500110)", os.listdir(os.path.join(m.root, "locations")))

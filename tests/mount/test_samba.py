@@ -234,7 +234,7 @@ class SambaTest(unittest.TestCase):
         names = listing_names(r.stdout)
         self.assertIn("2024-10-01--2024-10-31.csv", names)
         # The DOS read-only attribute, from the modes (map readonly).
-        attrs = re.findall(r"^  \S+\.csv\s+([A-Z]+)\s+\d+ ", r.stdout, re.M)
+        attrs = re.findall(r"^  \S+\.(?:csv|xlsx|svg)\s+([A-Z]+)\s+\d+ ", r.stdout, re.M)
         self.assertEqual(len(attrs), len(names))
         self.assertTrue(all("R" in a for a in attrs), attrs)
         self.assertEqual(sorted(names),

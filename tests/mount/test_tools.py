@@ -119,18 +119,19 @@ class ToolsTest(MountTestCase):
         listed = [p for p in run(["tar", "-tf", tar]).stdout.split("\n") if p.endswith(".csv")]
         self.assertEqual(len(listed), len(found))
         hourly = os.path.join(dev, "EACTIVE", "hourly")
-        files = sorted(os.listdir(hourly))
+        files = sorted(f for f in os.listdir(hourly) if f.endswith(".csv"))
         wc = run(["wc", "-l"] + [os.path.join(hourly, f) for f in files], cwd=hourly)
         total = int(wc.stdout.strip().split("\n")[-1].split()[0])
-        grep = run(["grep", "-rc", "^20", hourly])
+        grep = run(["grep", "-rc", "--include=*.csv", "^20", hourly])
         counted = sum(int(line.rsplit(":", 1)[1]) for line in grep.stdout.split("\n") if line)
         self.assertEqual(total, counted + len(files))  # every line but the headers
-        self.assertEqual(run(["grep", "-rl", "EACTIVE (kWh)", hourly]).stdout.count("\n"), len(files))
+        self.assertEqual(run(["grep", "-rl", "--include=*.csv", "EACTIVE (kWh)", hourly]).stdout
+                         .count("\n"), len(files))
 
     def test_months_concatenate_to_the_year_without_overlap(self):
         m = self.mount()
         hourly = os.path.join(m.root, "devices", MAIN, "EACTIVE", "hourly")
-        months = sorted(f for f in os.listdir(hourly) if f.startswith("2024-"))
+        months = sorted(f for f in os.listdir(hourly) if f.startswith("2024-") and f.endswith(".csv"))
         self.assertEqual(len(months), 12)
         rows, seen = [], set()
         for f in months:

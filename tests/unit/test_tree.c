@@ -93,6 +93,8 @@ static const char *key_of(enum req_id id)
 #define LOC_AB "demo/locations/Edifici A_B (25653)"
 #define POWER_DIR DEV_1A "/POWER"
 #define MARCH_FILE POWER_DIR "/hourly/2022-03-01--2022-03-31.csv"
+/* The resolutions default_opts() lists, after a device's or a location's entries. */
+#define RES_LISTED "15min|hourly|daily|monthly"
 
 /* Locations the captured listing lacks: the location of device 1043036
  * (its name has a slash, its parent is a top-level location), and one
@@ -583,13 +585,13 @@ static void test_location_dirs(void **state)
 	struct dx_attr a;
 	char *text;
 
-	assert_ls(f->tree, LOC_AB, "location.json|devices|parent");
+	assert_ls(f->tree, LOC_AB, "location.json|devices|parent|" RES_LISTED);
 	assert_link(f->tree, LOC_AB "/parent", "../Morrisons (76619)");
 	assert_link(f->tree, "demo/locations/001 CHINGFORD PFS (113916)/parent", "../PFS (113338)");
 	/* no parent, and a parent the listing does not hold */
-	assert_ls(f->tree, "demo/locations/Morrisons (76619)", "location.json|devices");
+	assert_ls(f->tree, "demo/locations/Morrisons (76619)", "location.json|devices|" RES_LISTED);
 	assert_lookup_fails(f->tree, "demo/locations/Morrisons (76619)/parent", -ENOENT);
-	assert_ls(f->tree, "demo/locations/Orphan wing (900001)", "location.json|devices");
+	assert_ls(f->tree, "demo/locations/Orphan wing (900001)", "location.json|devices|" RES_LISTED);
 	assert_lookup_fails(f->tree, "demo/locations/Orphan wing (900001)/parent", -ENOENT);
 
 	text = read_path(f->tree, LOC_AB "/location.json", &a);
@@ -665,7 +667,7 @@ static void test_devices(void **state)
 	assert_int_equal(find_entry(&list, "ACS (8857)")->plus, 1);
 	dx_dirlist_release(&list);
 
-	assert_ls(f->tree, DEV_1A, "device.json|location|CURRENT|POWER|VOLTAGE");
+	assert_ls(f->tree, DEV_1A, "device.json|location|CURRENT|POWER|VOLTAGE|" RES_LISTED);
 	assert_link(f->tree, DEV_1A "/location", "../../locations/Edifici A_B (25653)");
 	target = link_target(f->tree, "demo/devices/1043036");
 	assert_string_equal(target, "1a (1043036)");
@@ -679,11 +681,11 @@ static void test_devices(void **state)
 	free(text);
 
 	/* location null */
-	assert_ls(f->tree, "demo/devices/1b (1033630)", "device.json");
+	assert_ls(f->tree, "demo/devices/1b (1033630)", "device.json|" RES_LISTED);
 	assert_lookup_fails(f->tree, "demo/devices/1b (1033630)/location", -ENOENT);
 	/* location 10506, which the locations listing does not hold */
 	text = ls(f->tree, "demo/devices/ACS (8857)", 0);
-	assert_string_equal(text, "device.json|TEMP");
+	assert_string_equal(text, "device.json|TEMP|" RES_LISTED);
 	free(text);
 	assert_lookup_fails(f->tree, "demo/devices/ACS (8857)/location", -ENOENT);
 }
@@ -1234,7 +1236,7 @@ static void test_call_counts(void **state)
 	}
 	dx_dirlist_release(&list);
 	assert_int_equal(calls(f, R_LOCATIONS), 1);
-	assert_ls(f->tree, DEV_1A, "device.json|location|CURRENT|POWER|VOLTAGE");
+	assert_ls(f->tree, DEV_1A, "device.json|location|CURRENT|POWER|VOLTAGE|" RES_LISTED);
 	assert_int_equal(calls(f, R_DEVICES), 1);
 	assert_int_equal(calls(f, R_PARAMS_1043036), 1);
 	assert_int_equal(calls(f, R_LOCATIONS), 1);
@@ -1356,6 +1358,223 @@ static void test_datasources_refused(void **state)
 	assert_ls(f->tree, LOC_AB "/devices", "1a (1043036)|1b (1043037)|1c (1043038)");
 }
 
+/* ---- the views: side by side, and the twins of every period file ---- */
+
+#define DEV_1A_MARCH DEV_1A "/hourly/2022-03-01--2022-03-31"
+#define LOC_AB_MARCH LOC_AB "/hourly/2022-03-01--2022-03-31"
+#define MONTHLY_2020S { { 2020, 1, 1 }, { 2029, 12, 31 } }
+#define HOURLY_2022 { { 2022, 1, 1 }, { 2022, 12, 31 } }
+
+/* Puts the answer to the readings chunk of a series, keyed as the tree asks. */
+static void put_chunk(struct fx *f, int64_t device, const char *key, const char *nature,
+		      enum dx_res res, struct dx_range chunk, const char *values)
+{
+	struct dx_date never = { 9999, 12, 31 };
+	struct dx_request r;
+	char json[1024];
+
+	assert_int_equal(dx_request_readings("demo", 0, device, key, res,
+					     dx_series_operation(key, nature, res), &chunk, never,
+					     &r), 0);
+	snprintf(json, sizeof(json), "{\"timezone\": \"Europe/Madrid\", \"values\": [%s]}", values);
+	put(f, r.key, json, strlen(json));
+}
+
+/* The members of the views of device 1a and location Edifici A/B: 1a's
+ * CURRENT (March 2022) and VOLTAGE (May 2022) besides POWER; 1b (1043037),
+ * one EACTIVE series (March); 1c (1043038), no parameters. */
+static void put_views(struct fx *f)
+{
+	static const char params_1b[] = "[{\"id\": 1, \"key\": \"EACTIVE\", \"name\": \"Energy\", "
+		"\"nature\": \"CUMULATIVE\", \"units\": \"kWh\"}]";
+	struct dx_request r;
+
+	put_chunk(f, 1043036, "CURRENT", "INSTANTANEOUS", DX_RES_MONTHLY, (struct dx_range)
+		  MONTHLY_2020S, "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 4.5}");
+	put_chunk(f, 1043036, "CURRENT", "INSTANTANEOUS", DX_RES_HOURLY, (struct dx_range)
+		  HOURLY_2022, "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 4},"
+		  "{\"ts\": \"2022-03-05T05:00:00+01:00\", \"v\": 4.25}");
+	put_chunk(f, 1043036, "VOLTAGE", "INSTANTANEOUS", DX_RES_MONTHLY, (struct dx_range)
+		  MONTHLY_2020S, "{\"ts\": \"2022-05-01T00:00:00+02:00\", \"v\": 230}");
+	put_chunk(f, 1043036, "VOLTAGE", "INSTANTANEOUS", DX_RES_HOURLY, (struct dx_range)
+		  HOURLY_2022, "{\"ts\": \"2022-05-03T00:00:00+02:00\", \"v\": 231}");
+	assert_int_equal(dx_request_parameters("demo", 0, 1043037, &r), 0);
+	put(f, r.key, params_1b, strlen(params_1b));
+	assert_int_equal(dx_request_parameters("demo", 0, 1043038, &r), 0);
+	put(f, r.key, "[]", 2);
+	put_chunk(f, 1043037, "EACTIVE", "CUMULATIVE", DX_RES_MONTHLY, (struct dx_range)
+		  MONTHLY_2020S, "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 90}");
+	put_chunk(f, 1043037, "EACTIVE", "CUMULATIVE", DX_RES_HOURLY, (struct dx_range)
+		  HOURLY_2022, "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 1.5}");
+}
+
+static size_t count_lines(const char *text)
+{
+	size_t n = 0;
+
+	for (const char *p = text; (p = strchr(p, '\n')); p++)
+		n++;
+	return n;
+}
+
+/* A device's parameters side by side: the union of their periods listed,
+ * one column each in the directory's order, free after the per-parameter
+ * files were read; same mtime and keep_cache as those. */
+static void test_device_view(void **state)
+{
+	static const char head[] = "local_time,utc_time,CURRENT (A),POWER (kW),VOLTAGE (V)\n"
+		"2022-03-01 00:00:00,2022-02-28 23:00:00,4,1.986,\n"
+		"2022-03-01 01:00:00,2022-03-01 00:00:00,,2.949,\n";
+	struct fx *f = *state;
+	struct dx_attr a, per;
+	unsigned before;
+	char *csv;
+
+	put_views(f);
+	assert_ls(f->tree, DEV_1A "/hourly", "2022-03-01--2022-03-31.csv|"
+		  "2022-04-01--2022-04-30.csv|2022-05-01--2022-05-31.csv");
+	assert_ls(f->tree, DEV_1A "/monthly", "2022-01-01--2022-12-31.csv");
+	assert_int_equal(calls(f, R_POWER_M_2020S), 1);  /* the members' own listings */
+	free(read_path(f->tree, DEV_1A "/CURRENT/hourly/2022-03-01--2022-03-31.csv", &a));
+	free(read_path(f->tree, DEV_1A "/VOLTAGE/hourly/2022-03-01--2022-03-31.csv", &a));
+	free(read_path(f->tree, MARCH_FILE, &per));
+	before = dx_source_fake_calls(f->source, NULL);
+
+	csv = read_path(f->tree, DEV_1A_MARCH ".csv", &a);
+	assert_int_equal(dx_source_fake_calls(f->source, NULL), before);  /* free */
+	assert_memory_equal(csv, head, strlen(head));
+	assert_int_equal(count_lines(csv), 1 + 25 + 1);  /* POWER's 25 rows and CURRENT's 5 March */
+	assert_non_null(strstr(csv, "\n2022-03-05 05:00:00,2022-03-05 04:00:00,4.25,,\n"));
+	assert_int_equal(a.mtime, per.mtime);
+	assert_int_equal(a.keep_cache, per.keep_cache);
+	free(csv);
+	/* a range no listing names resolves too, with or without data */
+	csv = read_path(f->tree, DEV_1A "/hourly/2022-06-01--2022-06-30.csv", &a);
+	assert_string_equal(csv, "local_time,utc_time,CURRENT (A),POWER (kW),VOLTAGE (V)\n");
+	free(csv);
+	assert_lookup_fails(f->tree, DEV_1A "/hourly/2022-03-01--2022-03-31.txt", -ENOENT);
+	assert_lookup_fails(f->tree, DEV_1A "/yearly", -ENOENT);
+	/* a device without parameters: an empty directory, a file of times only */
+	assert_ls(f->tree, "demo/devices/1b (1033630)/hourly", "");
+}
+
+/* Read first, the side-by-side file pays; the per-parameter files are then free. */
+static void test_view_first(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a;
+	unsigned before;
+
+	put_views(f);
+	free(read_path(f->tree, DEV_1A_MARCH ".csv", &a));
+	assert_int_equal(calls(f, R_POWER_H_2022), 1);
+	before = dx_source_fake_calls(f->source, NULL);
+	free(read_path(f->tree, DEV_1A "/CURRENT/hourly/2022-03-01--2022-03-31.csv", &a));
+	free(read_path(f->tree, DEV_1A "/VOLTAGE/hourly/2022-03-01--2022-03-31.xlsx", &a));
+	free(read_path(f->tree, MARCH_FILE, &a));
+	assert_int_equal(dx_source_fake_calls(f->source, NULL), before);
+	/* the location's chart: 1a's chunks are kept, 1b's is new (one call;
+	 * the rest are the listings of the location and its devices) */
+	free(read_path(f->tree, LOC_AB_MARCH ".svg", &a));
+	assert_int_equal(dx_source_fake_calls(f->source, NULL), before + 4);
+	assert_int_equal(calls(f, R_POWER_H_2022), 1);
+}
+
+/* A location: every parameter of every device of its devices/, in that
+ * order, named after the device. */
+static void test_location_view(void **state)
+{
+	static const char header[] = "local_time,utc_time,1a (1043036) CURRENT (A),"
+		"1a (1043036) POWER (kW),1a (1043036) VOLTAGE (V),1b (1043037) EACTIVE (kWh)\n"
+		"2022-03-01 00:00:00,2022-02-28 23:00:00,4,1.986,,1.5\n";
+	struct fx *f = *state;
+	struct dx_attr a;
+	char *csv;
+
+	put_views(f);
+	assert_ls(f->tree, LOC_AB "/hourly", "2022-03-01--2022-03-31.csv|"
+		  "2022-04-01--2022-04-30.csv|2022-05-01--2022-05-31.csv");
+	csv = read_path(f->tree, LOC_AB_MARCH ".csv", &a);
+	assert_memory_equal(csv, header, strlen(header));
+	assert_int_equal(count_lines(csv), 1 + 25 + 1);
+	free(csv);
+	/* a location without devices */
+	assert_ls(f->tree, "demo/locations/Morrisons (76619)/daily", "");
+	csv = read_path(f->tree, "demo/locations/Morrisons (76619)/daily/2022-01-01--2022-12-31.csv",
+			&a);
+	assert_string_equal(csv, "local_time,utc_time\n");
+	free(csv);
+}
+
+/* The xlsx and svg twins: listed as formats= says, resolved whatever it
+ * says, sizes exact before a read, same time and caching as the CSV. */
+static void test_twins(void **state)
+{
+	static const char *const twins[] = {
+		POWER_DIR "/hourly/2022-03-01--2022-03-31", DEV_1A_MARCH, LOC_AB_MARCH,
+	};
+	struct fx *f = *state;
+	struct dx_tree_opts o;
+	struct dx_tree *t;
+	char path[512];
+
+	put_views(f);
+	default_opts(f, &f->now, &o);
+	o.listed_formats = 1u << DX_FORMAT_CSV | 1u << DX_FORMAT_XLSX | 1u << DX_FORMAT_SVG;
+	assert_int_equal(dx_tree_new(&o, &t), 0);
+	assert_ls(t, POWER_DIR "/monthly", "2022-01-01--2022-12-31.csv|"
+		  "2022-01-01--2022-12-31.xlsx|2022-01-01--2022-12-31.svg");
+	assert_ls(f->tree, POWER_DIR "/monthly", "2022-01-01--2022-12-31.csv");
+	for (size_t i = 0; i < sizeof(twins) / sizeof(twins[0]); i++) {
+		struct dx_attr csv, x, looked;
+		char *data;
+
+		snprintf(path, sizeof(path), "%s.csv", twins[i]);
+		free(read_path(f->tree, path, &csv));
+		snprintf(path, sizeof(path), "%s.xlsx", twins[i]);
+		assert_int_equal(walk(f->tree, path, &looked), 0);
+		data = read_path(f->tree, path, &x);
+		assert_memory_equal(data, "PK\3\4", 4);
+		assert_int_equal(looked.size, x.size);
+		assert_int_equal(x.mtime, csv.mtime);
+		assert_int_equal(x.keep_cache, csv.keep_cache);
+		assert_true(x.ino != csv.ino);
+		free(data);
+		snprintf(path, sizeof(path), "%s.svg", twins[i]);
+		assert_int_equal(walk(f->tree, path, &looked), 0);
+		data = read_path(t, path, &x);
+		assert_non_null(strstr(data, "<svg"));
+		assert_int_equal(looked.size, x.size);
+		assert_int_equal(x.mtime, csv.mtime);
+		free(data);
+	}
+	dx_tree_free(t);
+}
+
+/* csv_dialect=eu: every CSV, per parameter and side by side. */
+static void test_eu_dialect(void **state)
+{
+	struct fx *f = *state;
+	struct dx_tree_opts o;
+	struct dx_tree *t;
+	struct dx_attr a;
+	char *csv;
+
+	put_views(f);
+	default_opts(f, &f->now, &o);
+	o.dialect = DX_CSV_EU;
+	assert_int_equal(dx_tree_new(&o, &t), 0);
+	csv = read_path(t, MARCH_FILE, &a);
+	assert_memory_equal(csv, "\xef\xbb\xbflocal_time;utc_time;POWER (kW)\n"
+			    "2022-03-01 00:00:00;2022-02-28 23:00:00;1,986\n", 3 + 31 + 46);
+	free(csv);
+	csv = read_path(t, DEV_1A_MARCH ".csv", &a);
+	assert_non_null(strstr(csv, ";CURRENT (A);POWER (kW);VOLTAGE (V)\n"
+			       "2022-03-01 00:00:00;2022-02-28 23:00:00;4;1,986;\n"));
+	free(csv);
+	dx_tree_free(t);
+}
+
 /* Two example names of every kind (one where a kind has a single name). */
 static const struct {
 	enum kind kind;
@@ -1379,7 +1598,7 @@ static const struct {
 	{ K_PARAM, { POWER_DIR, DEV_1A "/VOLTAGE" } },
 	{ K_PARAM_JSON, { POWER_DIR "/parameter.json", DEV_1A "/VOLTAGE/parameter.json" } },
 	{ K_RES, { POWER_DIR "/hourly", POWER_DIR "/raw" } },
-	{ K_FILE, { MARCH_FILE, POWER_DIR "/hourly/2022-04-01--2022-04-30.csv" } },
+	{ K_FILE, { MARCH_FILE, POWER_DIR "/hourly/2022-03-01--2022-03-31.xlsx" } },
 	{ K_SUPS, { "demo/supplies" } },
 	{ K_SRC, { "demo/supplies/ELECTRICITY", "demo/supplies/GAS" } },
 	{ K_SUP_JSON, { "demo/supplies/ELECTRICITY/A (21556).json",
@@ -1391,6 +1610,10 @@ static const struct {
 		       "demo/datasources/Old gw (777)/devices" } },
 	{ K_DS_DEVLINK, { "demo/datasources/Gateway_1 (43341)/devices/1a (1043036)",
 			  "demo/datasources/Gateway_1 (43341)/devices/1c (1043038)" } },
+	{ K_DEV_RES, { DEV_1A "/hourly", "demo/devices/ACS (8857)/daily" } },
+	{ K_DEV_FILE, { DEV_1A_MARCH ".csv", DEV_1A_MARCH ".xlsx" } },
+	{ K_LOC_RES, { LOC_AB "/hourly", LOC_AB "/monthly" } },
+	{ K_LOC_FILE, { LOC_AB_MARCH ".csv", LOC_AB_MARCH ".svg" } },
 };
 #define NEXAMPLES (sizeof(examples) / sizeof(examples[0]))
 
@@ -1422,6 +1645,7 @@ static void test_table(void **state)
 	size_t n = 0;
 
 	put_datasources(f);
+	put_views(f);
 	for (int k = 0; k < K_COUNT; k++) {
 		size_t j;
 
@@ -1505,6 +1729,11 @@ int main(void)
 		T(test_status_json),
 		T(test_datasources_named),
 		T(test_datasources_refused),
+		T(test_device_view),
+		T(test_view_first),
+		T(test_location_view),
+		T(test_twins),
+		T(test_eu_dialect),
 		T(test_table),
 		cmocka_unit_test(test_slices),
 #undef T
