@@ -223,7 +223,7 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 	/* A stat that needs the data: part of a walk (ls -l, rsync, du) that
 	 * the readahead follows? Reads come in other orders (rsync reads
 	 * while it stats further on) and find their data already there. */
-	if (!content && k->flags & KF_DATED && k->flags & KF_SERIES)
+	if (!content && n->kind == K_FILE)
 		dx_readahead_seen(a, n);
 	dx_buf_init(&scratch, DX_FILE_MAX);
 	rc = node_bytes(a, k, n, &content, &scratch, &mtime, &closed);

@@ -200,7 +200,8 @@ class ReadaheadTest(MountTestCase):
 
     def scale_mount(self, *options):
         return self.mount(token=TOKEN20, deployment="big",
-                          options=["resolutions=" + "+".join(RES), "parallel=4"] + list(options))
+                          options=["resolutions=" + "+".join(RES), "parallel=4", "readahead=4"] +
+                          list(options))
 
     def test_a_stopped_walk_wastes_at_most_parallel_requests(self):
         off = stopped_walk(self, self.scale_mount("readahead=0"))
@@ -227,7 +228,7 @@ class ReadaheadReserveTest(MountTestCase):
         off = stopped_walk(self, self.mount(token=TOKEN20, deployment="big", options=[
             "resolutions=" + "+".join(RES), "readahead=0"]))
         m = self.mount(token=TOKEN20, deployment="big",
-                       options=["resolutions=" + "+".join(RES), "parallel=4"])
+                       options=["resolutions=" + "+".join(RES), "parallel=4", "readahead=4"])
         first_series_daily(m.root)   # the listings, as a person reads them
         self.sim.configure(hour_remaining=20)
         on = stopped_walk(self, m)
