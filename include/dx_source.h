@@ -34,6 +34,23 @@ struct dx_source_ops {
 	int (*readings)(void *ctx, const struct dx_request *req,
 			const struct dx_cache_policy *policy, struct dx_buf *out,
 			struct dx_cache_info *info);
+	/* Bytes made from other bytes (the compact form of a readings chunk),
+	 * kept under req->key with policy as if they came from the API: fresh
+	 * ones are returned; else make(mctx, out) is called once for all the
+	 * concurrent callers of the key, and what it appended is kept and
+	 * returned. An offline deployment keeps nothing new (make is called
+	 * on every miss, info left as it was). 0, make's error, -ENOMEM,
+	 * -E2BIG. */
+	int (*derived)(void *ctx, const struct dx_request *req,
+		       const struct dx_cache_policy *policy,
+		       int (*make)(void *mctx, struct dx_buf *out), void *mctx,
+		       struct dx_buf *out, struct dx_cache_info *info);
+	/* Small records kept for good beside the data (the size and time of a
+	 * rendered file that can no longer change). get copies at most size
+	 * bytes into data and sets *len: 0 or -ENOENT. put: 0 or an error
+	 * (then nothing is kept). */
+	int (*get_record)(void *ctx, const char *name, void *data, size_t size, size_t *len);
+	int (*put_record)(void *ctx, const char *name, const void *data, size_t len);
 	/* Makes what is not final stale; with a prefix, only keys starting
 	 * with it (dx_request_prefix). 0 or -EIO. */
 	int (*expire)(void *ctx, const char *prefix);

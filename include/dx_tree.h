@@ -54,6 +54,9 @@ struct dx_tree_opts {
 	int64_t ttl_meta;                  /* seconds listings and objects stay fresh */
 	int64_t ttl_open;                  /* seconds readings of open periods stay fresh */
 	int64_t late_margin;               /* seconds after a period's end it may still change */
+	/* Walk readahead (readahead.c): requests made ahead of a walk over
+	 * uncached period files, at most this many unused at a time; 0: off. */
+	int readahead;
 	uid_t uid;
 	gid_t gid;
 	int64_t (*now)(void *ctx);         /* seconds; NULL means time() */
@@ -76,6 +79,9 @@ struct dx_attr {
 	enum dx_ftype type;
 	uint64_t size;
 	int64_t mtime;
+	/* Walk readahead (readahead.c): requests made ahead of a walk over
+	 * uncached period files, at most this many unused at a time; 0: off. */
+	int readahead;
 	uid_t uid;
 	gid_t gid;
 	double timeout;   /* seconds the kernel may keep entry and attributes */
@@ -141,7 +147,9 @@ int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
 
 /* Checks that ino is a regular file that may be opened, without producing
  * its content, and tells whether the kernel may keep its pages across
- * opens (a closed period never changes). 0, -ENOENT, -EISDIR. */
+ * opens: every period file (a closed one never changes; an open one is
+ * invalidated through opts.invalidate when its data changes, and its
+ * attributes time out when its data may be stale). 0, -ENOENT, -EISDIR. */
 int dx_tree_open(struct dx_tree *t, uint64_t ino, int *keep_cache);
 
 /* Produces the whole content of a regular file into out, and its current

@@ -21,7 +21,8 @@
 static const char *const value_options[] = {
 	"api_url", "token_file", "cache_dir", "deployment", "time_format",
 	"resolutions", "cache_size", "ttl_meta", "ttl_open", "late_margin",
-	"parallel", "retries", "timeout", "quota_wait", "reserve", "formats", "csv_dialect", NULL
+	"parallel", "readahead", "retries", "timeout", "quota_wait", "reserve", "formats",
+	"csv_dialect", NULL
 };
 /* allow_other is passed on to FUSE: other users (smbd, nfsd) may read the
  * mount, always with default_permissions, which the daemon always adds. */
@@ -42,6 +43,7 @@ static const struct number_spec {
 	{ "ttl_open", 1, 0, TEN_YEARS },
 	{ "late_margin", 1, 0, TEN_YEARS },
 	{ "parallel", 1, 1, 64 },
+	{ "readahead", 1, 0, 64 },
 	{ "retries", 1, 0, 10 },
 	{ "timeout", 1, 1, 3600 },
 	{ "quota_wait", 1, 0, 3600 },

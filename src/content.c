@@ -12,14 +12,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "dx_compact.h"
 #include "dx_log.h"
 #include "dx_requests.h"
 #include "tree_impl.h"
 
-/* Decoded data kept in memory: enough for every chunk a large rsync walks
- * through in one directory pass, bounded in bytes. */
+/* Decoded data kept in memory: the listings a walk resolves names from,
+ * and the chunks of the directory it is in. Bounded in bytes whatever the
+ * account's size: a chunk that falls out comes back from its compact form
+ * in the cache (a copy, no decode). */
 #define MEMO_MAX 1024
-#define MEMO_MAX_BYTES ((size_t)256 << 20)
+#define MEMO_MAX_BYTES ((size_t)24 << 20)
 #define LISTING_MAX_BYTES (512u << 20)
 #define READINGS_MAX_BYTES (256u << 20)
 /* How long data served stale, or a listing that failed, is trusted before
@@ -38,6 +41,7 @@ struct memo {
 	int linked;
 	int64_t valid_until;
 	int64_t changed_at;
+	int64_t api_fetched_at;   /* readings: when their API bytes were fetched */
 	size_t bytes;
 	struct dx_listing listing;
 	struct dx_readings readings;
@@ -61,6 +65,9 @@ static void memo_free(struct memo *m)
 		dx_entity_list_release(&m->listing.list);
 		free(m->listing.raw);
 		free(m->listing.sorted_ids);
+		free(m->listing.sorted_refs[0]);
+		free(m->listing.sorted_refs[1]);
+		free(m->listing.items);
 	} else {
 		dx_readings_release(&m->readings);
 	}
@@ -182,95 +189,246 @@ static int cmp_id_pairs(const void *a, const void *b)
 {
 	const int64_t *x = a, *y = b;
 
-	return (x[0] > y[0]) - (x[0] < y[0]);
+	/* by id, then by place: the first of a repeated id comes first */
+	if (x[0] != y[0])
+		return (x[0] > y[0]) - (x[0] < y[0]);
+	return (x[1] > y[1]) - (x[1] < y[1]);
 }
 
-static int index_listing(struct dx_listing *l)
+/* Pairs (field, index) of every item, sorted: field 0 id, 1 ref_id, 2
+ * ref2_id. A new array, or NULL. */
+static int64_t *sorted_pairs(const struct dx_listing *l, int field)
 {
+	int64_t *v = malloc((l->list.n ? l->list.n : 1) * 2 * sizeof(int64_t));
 	size_t i;
 
-	l->sorted_ids = malloc((l->list.n ? l->list.n : 1) * 2 * sizeof(int64_t));
-	if (!l->sorted_ids)
-		return -ENOMEM;
+	if (!v)
+		return NULL;
 	for (i = 0; i < l->list.n; i++) {
-		l->sorted_ids[2 * i] = l->list.items[i].id;
-		l->sorted_ids[2 * i + 1] = (int64_t)i;
+		const struct dx_entity *e = &l->list.items[i];
+
+		v[2 * i] = field == 0 ? e->id : field == 1 ? e->ref_id : e->ref2_id;
+		v[2 * i + 1] = (int64_t)i;
 	}
-	qsort(l->sorted_ids, l->list.n, 2 * sizeof(int64_t), cmp_id_pairs);
-	return 0;
+	qsort(v, l->list.n, 2 * sizeof(int64_t), cmp_id_pairs);
+	return v;
 }
 
-/* Decodes the API bytes in raw into m, whose kind is set; a listing keeps
- * raw's buffer (to pretty-print items from it). */
+/* The indexes by id, and by the references that group items (a
+ * location's devices, a datasource's), so that a lookup or a group costs
+ * the same whatever the listing's size. */
+static int index_listing(struct dx_listing *l)
+{
+	l->sorted_ids = sorted_pairs(l, 0);
+	l->sorted_refs[0] = sorted_pairs(l, 1);
+	l->sorted_refs[1] = sorted_pairs(l, 2);
+	return l->sorted_ids && l->sorted_refs[0] && l->sorted_refs[1] ? 0 : -ENOMEM;
+}
+
+/* The first of the pairs whose value is v (or where it would be). */
+static size_t lower_bound(const int64_t *pairs, size_t n, int64_t v)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pairs[2 * mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+size_t dx_listing_refs(const struct dx_listing *l, int which, int64_t ref,
+		       const int64_t **pairs)
+{
+	const int64_t *v = l->sorted_refs[which];
+	size_t first = lower_bound(v, l->list.n, ref), k = first;
+
+	while (k < l->list.n && v[2 * k] == ref)
+		k++;
+	*pairs = v + 2 * first;
+	return k - first;
+}
+
+/* Decodes the API bytes of a listing in raw into m; m keeps raw's buffer
+ * (to pretty-print items from it). */
 static int memo_decode(struct memo *m, enum dx_entity_kind ekind, struct dx_buf *raw)
 {
 	const char *data = raw->data ? raw->data : "";
 	int rc;
 
-	if (m->kind == MEMO_READINGS) {
-		rc = dx_json_readings(data, raw->len, &m->readings);
-		m->bytes = m->readings.n * sizeof(struct dx_reading) + 256;
-		return rc;
-	}
 	rc = dx_json_entities(ekind, data, raw->len, &m->listing.list);
 	if (!rc)
 		rc = index_listing(&m->listing);
 	if (rc)
 		return rc;
 	m->listing.raw = dx_buf_detach(raw, &m->listing.rawlen);
+	/* Without the bounds an item is found by parsing the whole listing. */
+	if (m->listing.raw && dx_slices_of(m->listing.raw, m->listing.rawlen, m->listing.list.n,
+					   &m->listing.items) == -ENOMEM)
+		return -ENOMEM;
 	m->bytes = m->listing.rawlen + m->listing.list.n * (sizeof(struct dx_entity) + 64);
 	return 0;
+}
+
+static void count_decode(struct dx_tree *t)
+{
+	pthread_mutex_lock(&t->memo_lock);
+	t->json_decodes++;
+	pthread_mutex_unlock(&t->memo_lock);
+}
+
+/* What making the compact form of a readings chunk needs. */
+struct compact_job {
+	struct dx_tree *t;
+	const struct dx_request *req;          /* the API's request */
+	const struct dx_cache_policy *policy;
+	struct dx_cache_info raw_info;         /* of the API's bytes it was made from */
+};
+
+/* The API's bytes of a chunk, through the source (fetched on a miss). A
+ * compact form is kept for good once made after the chunk's final time, so
+ * it is made from bytes asked after that time, never from older ones. */
+static int raw_readings(struct compact_job *j, struct dx_buf *raw)
+{
+	struct dx_cache_policy p = *j->policy;
+	int rc = dx_source_fetch(j->t->source, j->req, &p, raw, &j->raw_info);
+
+	if (rc || j->raw_info.fetched || j->raw_info.fetched_at >= p.final_at ||
+	    dx_tree_now(j->t) < p.final_at)
+		return rc;
+	p.ttl = 0;
+	raw->len = 0;
+	return dx_source_fetch(j->t->source, j->req, &p, raw, &j->raw_info);
+}
+
+/* Makes the compact form of a chunk: its API bytes decoded, the one JSON
+ * decode they ever get. */
+static int make_compact(void *ctx, struct dx_buf *out)
+{
+	struct compact_job *j = ctx;
+	struct dx_readings r = { 0 };
+	struct dx_buf raw;
+	size_t len = out->len;
+	int rc;
+
+	dx_buf_init(&raw, READINGS_MAX_BYTES);
+	rc = raw_readings(j, &raw);
+	if (!rc) {
+		count_decode(j->t);
+		rc = dx_json_readings(raw.data ? raw.data : "", raw.len, &r);
+		if (rc)
+			dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", j->req->key,
+			       strerror(-rc));
+	}
+	if (!rc)
+		rc = dx_compact_encode(&r, j->raw_info.fetched_at, out);
+	if (rc)
+		out->len = len;
+	dx_readings_release(&r);
+	dx_buf_release(&raw);
+	return rc;
+}
+
+/* The readings of a chunk from its compact form, made (and kept) from the
+ * API's bytes when missing or stale. info is the compact form's. */
+static int load_readings(struct dx_tree *t, const struct dx_cache_policy *policy,
+			 const struct dx_request *req, struct memo *m, struct dx_cache_info *info)
+{
+	struct compact_job j = { t, req, policy, { 0 } };
+	struct dx_request creq = *req;
+	struct dx_buf blob;
+	int rc;
+
+	if (snprintf(creq.key, sizeof(creq.key), "%s#c", req->key) >= (int)sizeof(creq.key))
+		return -ENAMETOOLONG;
+	dx_buf_init(&blob, READINGS_MAX_BYTES);
+	rc = t->source->ops->derived(t->source->ctx, &creq, policy, make_compact, &j, &blob, info);
+	if (!rc && !info->fetched_at)
+		*info = j.raw_info;   /* nothing kept (offline): as old as the API's bytes */
+	if (!rc && dx_compact_decode(blob.data, blob.len, &m->readings, &m->api_fetched_at)) {
+		/* Kept by another build: made again, not kept. */
+		blob.len = 0;
+		rc = make_compact(&j, &blob);
+		if (!rc)
+			rc = dx_compact_decode(blob.data, blob.len, &m->readings,
+					       &m->api_fetched_at);
+	}
+	m->bytes = m->readings.n * sizeof(struct dx_reading) + 256;
+	dx_buf_release(&blob);
+	return rc;
+}
+
+/* A listing: the cache's bytes (fetched with req on a miss), decoded. */
+static int load_listing(struct dx_tree *t, enum dx_entity_kind ekind,
+			const struct dx_cache_policy *policy, const struct dx_request *req,
+			struct memo *m, struct dx_cache_info *info)
+{
+	struct dx_buf raw;
+	int rc;
+
+	dx_buf_init(&raw, LISTING_MAX_BYTES);
+	rc = dx_source_fetch(t->source, req, policy, &raw, info);
+	if (!rc) {
+		count_decode(t);
+		rc = memo_decode(m, ekind, &raw);
+		if (rc)
+			dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", req->key,
+			       strerror(-rc));
+	}
+	dx_buf_release(&raw);
+	return rc;
 }
 
 /* The decoded data of key, with a reference: a valid memo, else the
  * cache's bytes (fetched with req on a miss), decoded and published.
  * info->fetched is 1 only when this call had the API asked. */
-static int memo_load(struct dx_tree *t, enum memo_kind kind, enum dx_entity_kind ekind,
-		     const struct dx_cache_policy *policy, const struct dx_request *req,
-		     size_t max, struct memo **out, struct dx_cache_info *info)
+static int memo_load(struct dx_tree *t, int ahead, enum memo_kind kind,
+		     enum dx_entity_kind ekind, const struct dx_cache_policy *policy,
+		     const struct dx_request *req, struct memo **out, struct dx_cache_info *info)
 {
-	const char *key = req->key;
 	int64_t now = dx_tree_now(t);
-	struct dx_buf raw;
 	struct memo *m;
 	int rc;
 
 	memset(info, 0, sizeof(*info));
 	pthread_mutex_lock(&t->memo_lock);
-	m = memo_find_locked(t, key, now);
+	m = memo_find_locked(t, req->key, now);
 	pthread_mutex_unlock(&t->memo_lock);
+	if (!ahead)
+		dx_readahead_note(t, req->key, 0, 0);
 	if (m) {
 		*out = m;
 		return 0;
 	}
-	dx_buf_init(&raw, max);
-	rc = dx_source_fetch(t->source, req, policy, &raw, info);
-	if (rc)
-		goto out;
+	if (ahead && (rc = dx_readahead_admit(t)))
+		return rc;
 	m = calloc(1, sizeof(*m));
-	if (!m || !(m->key = strdup(key))) {
+	if (m && !(m->key = strdup(req->key))) {
 		free(m);
-		rc = -ENOMEM;
-		goto out;
+		m = NULL;
 	}
-	m->kind = kind;
-	rc = memo_decode(m, ekind, &raw);
-	pthread_mutex_lock(&t->memo_lock);
-	t->json_decodes++;
-	pthread_mutex_unlock(&t->memo_lock);
-	if (rc) {
-		dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", key, strerror(-rc));
+	if (!m)
+		rc = -ENOMEM;
+	else if ((m->kind = kind) == MEMO_READINGS)
+		rc = load_readings(t, policy, req, m, info);
+	else
+		rc = load_listing(t, ekind, policy, req, m, info);
+	if (ahead)
+		dx_readahead_note(t, req->key, 1, !rc && info->fetched);
+	if (rc && m) {
 		memo_free(m);
-		goto out;
+		return rc;
 	}
 	m->changed_at = info->changed_at;
 	m->listing.changed_at = info->changed_at;
 	m->valid_until = valid_until(policy, info, now);
 	memo_insert(t, m);
 	*out = m;
-out:
-	dx_buf_release(&raw);
-	return rc;
+	return 0;
 }
 
 int dx_listing_get(const struct ask *a, enum dx_entity_kind kind, struct dx_request *r,
@@ -284,7 +442,7 @@ int dx_listing_get(const struct ask *a, enum dx_entity_kind kind, struct dx_requ
 	int rc;
 
 	r->prio = a->prio;
-	rc = memo_load(a->t, MEMO_LISTING, kind, &policy, r, LISTING_MAX_BYTES, &m, &info);
+	rc = memo_load(a->t, a->ahead, MEMO_LISTING, kind, &policy, r, &m, &info);
 	if (!rc)
 		*out = &m->listing;
 	return rc;
@@ -313,13 +471,13 @@ static int memo_remember_empty(struct dx_tree *t, const char *key, int64_t ttl,
 {
 	struct memo *m = calloc(1, sizeof(*m));
 
-	if (!m || !(m->key = strdup(key)) || index_listing(&m->listing)) {
-		if (m)
-			free(m->key);
-		free(m);
+	if (!m)
+		return -ENOMEM;
+	m->kind = MEMO_LISTING;
+	if (!(m->key = strdup(key)) || index_listing(&m->listing)) {
+		memo_free(m);
 		return -ENOMEM;
 	}
-	m->kind = MEMO_LISTING;
 	m->changed_at = m->listing.changed_at = dx_tree_now(t);
 	m->valid_until = m->changed_at + ttl;
 	m->bytes = sizeof(*m);
@@ -373,26 +531,30 @@ void dx_listing_put(struct dx_tree *t, const struct dx_listing *l)
 	memo_release(t, m);
 }
 
+/* The index in list.items of the first item with id (ids may repeat), or
+ * -1. */
+static ptrdiff_t find_index(const struct dx_listing *l, int64_t id)
+{
+	size_t lo = lower_bound(l->sorted_ids, l->list.n, id);
+
+	if (lo == l->list.n || l->sorted_ids[2 * lo] != id)
+		return -1;
+	return (ptrdiff_t)l->sorted_ids[2 * lo + 1];
+}
+
 const struct dx_entity *dx_listing_find(const struct dx_listing *l, int64_t id)
 {
-	size_t lo = 0, hi = l->list.n;
+	ptrdiff_t i = find_index(l, id);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int64_t v = l->sorted_ids[2 * mid];
-
-		if (v == id)
-			return &l->list.items[l->sorted_ids[2 * mid + 1]];
-		if (v < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return i < 0 ? NULL : &l->list.items[i];
 }
 
 int dx_listing_pretty(const struct dx_listing *l, int64_t id, struct dx_buf *out)
 {
+	ptrdiff_t i = l->items ? find_index(l, id) : -1;
+
+	if (i >= 0)
+		return dx_json_pretty(l->raw + l->items[i].off, l->items[i].len, -1, out);
 	return dx_json_pretty(l->raw ? l->raw : "[]", l->raw ? l->rawlen : 2, id, out);
 }
 
@@ -449,8 +611,7 @@ static int chunk_get(const struct ask *a, int dep, int64_t device, const char *k
 	if (rc)
 		return rc;
 	r.prio = a->prio;
-	rc = memo_load(t, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &r, READINGS_MAX_BYTES,
-		       out, &info);
+	rc = memo_load(t, a->ahead, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &r, out, &info);
 	/* An open chunk that came back different: sizes the kernel holds for
 	 * its files are stale now. (A final chunk never changes.) */
 	if (!rc && info.fetched && info.changed_at == info.fetched_at &&
@@ -461,6 +622,20 @@ static int chunk_get(const struct ask *a, int dep, int64_t device, const char *k
 			changed->span.to = chunk->to;
 		changed->any = 1;
 	}
+	return rc;
+}
+
+int dx_series_chunk(const struct ask *a, int dep, int64_t device, const char *key,
+		    const char *nature, enum dx_res res, const struct dx_range *chunk)
+{
+	struct changed changed = { 0 };
+	struct memo *m;
+	int rc = chunk_get(a, dep, device, key, nature, res, chunk, &m, &changed);
+
+	if (!rc)
+		memo_release(a->t, m);
+	if (changed.any)
+		dx_tree_series_changed(a->t, dep, device, key, res, &changed.span);
 	return rc;
 }
 
@@ -551,6 +726,35 @@ int dx_series_periods(const struct ask *a, int dep, int64_t device,
 	return 0;
 }
 
+/* Drops the chunks of a range that lie wholly outside the series' extent
+ * (the months of the period listing, which a walk has asked already): an
+ * unlisted range wider than the data costs no call for the empty years.
+ * A range of one chunk is asked as is (it costs that chunk either way). */
+static int clip_to_extent(const struct ask *a, int dep, int64_t device, const char *key,
+			  const char *nature, struct dx_range *chunks, size_t *n,
+			  struct changed *changed)
+{
+	struct dx_range *months = NULL;
+	size_t nm = 0, i, kept = 0;
+	int rc;
+
+	if (*n <= 1)
+		return 0;
+	rc = dx_series_periods(a, dep, device, key, nature, DX_RES_MONTHLY, &months, &nm,
+			       changed);
+	if (rc)
+		return rc;
+	for (i = 0; i < *n; i++) {
+		if (!nm || dx_date_cmp(chunks[i].to, months[0].from) < 0 ||
+		    dx_date_cmp(chunks[i].from, months[nm - 1].to) > 0)
+			continue;
+		chunks[kept++] = chunks[i];
+	}
+	*n = kept;
+	free(months);
+	return 0;
+}
+
 /* Copies the readings of n chunks into out, one array (timezone and units
  * of the first chunk). 0 or -ENOMEM. */
 static int readings_join(struct memo **memos, size_t n, struct dx_readings *out)
@@ -585,12 +789,16 @@ int dx_series_readings(const struct ask *a, int dep, int64_t device, const char 
 	struct dx_range chunks[DX_RANGE_MAX_CHUNKS];
 	struct memo *memos[DX_RANGE_MAX_CHUNKS];
 	int64_t end = dx_range_end_epoch(range), last_change = 0;
-	size_t n, i, got = 0;
-	int rc;
+	size_t n, nall, i, got = 0;
+	int rc, final;
 
 	rc = dx_range_chunks(res, range, chunks, DX_RANGE_MAX_CHUNKS, &n);
 	if (rc || !n)
 		return -ENOENT;
+	nall = n;
+	if ((rc = clip_to_extent(a, dep, device, key, nature, chunks, &n, changed)))
+		return rc;
+	final = n == nall;  /* the extent that clipped may still grow */
 	for (i = 0; i < n; i++) {
 		rc = chunk_get(a, dep, device, key, nature, res, &chunks[i], &memos[i], changed);
 		if (rc)
@@ -598,12 +806,20 @@ int dx_series_readings(const struct ask *a, int dep, int64_t device, const char 
 		got++;
 		if (memos[i]->changed_at > last_change)
 			last_change = memos[i]->changed_at;
+		/* final: asked after the period's end and margin, when its
+		 * data can no longer change (the chunk may still be open) */
+		final = final && memos[i]->api_fetched_at >= end + t->opts.late_margin;
 	}
-	rc = readings_join(memos, n, out);
+	if (n)
+		rc = readings_join(memos, n, out);
+	else
+		memset(out, 0, sizeof(*out));  /* nothing within the series' extent */
 	*closed = dx_tree_now(t) >= end + t->opts.late_margin;
+	if (*closed && final)
+		*closed = CLOSED_FINAL;
 	/* A closed period's time is a function of its range alone, the same
 	 * on every mount; an open one moves when its bytes change. */
-	*mtime = *closed ? end : last_change;
+	*mtime = *closed ? end : last_change ? last_change : t->started_at;
 out:
 	for (i = 0; i < got; i++)
 		memo_release(t, memos[i]);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dx_requests.h"
 #include "tree_impl.h"
 
 #define TIMEOUT_STATIC 3600.0
@@ -23,6 +24,8 @@ enum dx_ftype dx_kind_ftype(const struct kind_row *k)
  * the open takes that rendering instead of making it again. Kept a few
  * seconds only: freshness is the cache's business, not this ring's. */
 #define RENDER_KEEP_SECONDS 5
+/* Larger renderings are made again at the open: the ring stays small. */
+#define RENDER_KEEP_MAX ((size_t)2 << 20)
 
 void dx_rendered_clear(struct dx_tree *t)
 {
@@ -89,14 +92,18 @@ static int rendered_take(struct dx_tree *t, uint64_t ino, struct dx_buf *out,
 	return hit;
 }
 
-/* The timeout of a file or link whose content is known. */
-static double file_timeout(const struct kind_row *k, int closed)
+/* The timeout of a file or link whose content is known. An open period is
+ * asked again once its data may be stale: the kernel keeps its pages
+ * meanwhile, and drops them when a stat then shows a new size or time. */
+static double file_timeout(const struct dx_tree *t, const struct kind_row *k, int closed)
 {
 	if (k->flags & KF_VOLATILE)
 		return 0;
 	if (closed)
 		return TIMEOUT_CLOSED;
-	return k->flags & KF_DATED ? TIMEOUT_OPEN : TIMEOUT_LISTED;
+	if (!(k->flags & KF_DATED))
+		return TIMEOUT_LISTED;
+	return t->opts.ttl_open < TIMEOUT_OPEN ? (double)t->opts.ttl_open : TIMEOUT_OPEN;
 }
 
 /* The content of n through its row: from the ring when a stat rendered it
@@ -117,6 +124,85 @@ static int node_bytes(const struct ask *a, const struct kind_row *k, const struc
 	return k->content(a, n, *content, mtime, closed);
 }
 
+/* The size and time of a KF_RENDERED file that can no longer change,
+ * kept for good beside the data under its inode and the mount options its
+ * bytes depend on (time format, CSV dialect): what a stat needs, without
+ * the data.
+ * A new option that changes rendered bytes (a CSV dialect) must be part
+ * of the name too, or a remount with it would show the old sizes. */
+struct attr_record {
+	uint32_t version;
+	uint32_t zero;
+	uint64_t size;
+	int64_t mtime;
+};
+
+#define ATTR_RECORD_VERSION 1
+
+static void attr_record_name(const struct ask *a, const struct node *n, char *name,
+			     size_t size)
+{
+	snprintf(name, size, "attr|%s|%016" PRIx64 "|%d|%d", dx_tree_dep_name(a->t, n->dep),
+		 n->ino, (int)a->t->opts.timefmt, (int)a->t->opts.dialect);
+}
+
+static int attr_record_get(const struct ask *a, const struct node *n, struct attr_record *r)
+{
+	struct dx_source *s = a->t->source;
+	char name[DX_REQUEST_KEY_MAX];
+	size_t len;
+
+	attr_record_name(a, n, name, sizeof(name));
+	if (s->ops->get_record(s->ctx, name, r, sizeof(*r), &len) || len != sizeof(*r) ||
+	    r->version != ATTR_RECORD_VERSION)
+		return -ENOENT;
+	return 0;
+}
+
+static void attr_record_keep(const struct ask *a, const struct node *n, uint64_t size,
+			     int64_t mtime)
+{
+	struct attr_record r = { ATTR_RECORD_VERSION, 0, size, mtime }, old;
+	struct dx_source *s = a->t->source;
+	char name[DX_REQUEST_KEY_MAX];
+
+	if (!attr_record_get(a, n, &old) && old.size == size && old.mtime == mtime)
+		return;
+	attr_record_name(a, n, name, sizeof(name));
+	s->ops->put_record(s->ctx, name, &r, sizeof(r));  /* a cache, best effort */
+}
+
+static void attr_base(const struct ask *a, const struct node *n, const struct kind_row *k,
+		      struct dx_attr *attr)
+{
+	memset(attr, 0, sizeof(*attr));
+	attr->ino = n->ino;
+	attr->uid = a->t->opts.uid;
+	attr->gid = a->t->opts.gid;
+	attr->type = dx_kind_ftype(k);
+	attr->mtime = a->t->started_at;
+}
+
+static void attr_closed(uint64_t size, int64_t mtime, struct dx_attr *attr)
+{
+	attr->size = size;
+	attr->mtime = mtime;
+	attr->keep_cache = 1;
+	attr->timeout = TIMEOUT_CLOSED;
+}
+
+int dx_node_attr_known(const struct ask *a, const struct node *n, struct dx_attr *attr)
+{
+	const struct kind_row *k = kind_of(a->t, n);
+	struct attr_record r;
+
+	attr_base(a, n, k, attr);
+	if (!(k->flags & KF_RENDERED) || attr_record_get(a, n, &r))
+		return -EAGAIN;
+	attr_closed(r.size, r.mtime, attr);
+	return 0;
+}
+
 int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr,
 		 struct dx_buf *content)
 {
@@ -125,27 +211,32 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 	int64_t mtime;
 	int closed, rc;
 
-	memset(attr, 0, sizeof(*attr));
-	attr->ino = n->ino;
-	attr->uid = a->t->opts.uid;
-	attr->gid = a->t->opts.gid;
-	attr->type = dx_kind_ftype(k);
-	attr->mtime = a->t->started_at;
+	attr_base(a, n, k, attr);
 	if (k->flags & KF_DIR) {
 		attr->timeout = k->flags & KF_STATIC ? TIMEOUT_STATIC : TIMEOUT_LISTED;
 		return 0;
 	}
 	if (k->flags & KF_ON_READ && !content)
 		return 0;  /* timeout 0, size 0: it acts only when read */
+	if (!content && !dx_node_attr_known(a, n, attr))
+		return 0;  /* kept: a stat renders nothing */
+	/* A stat that needs the data: part of a walk (ls -l, rsync, du) that
+	 * the readahead follows? Reads come in other orders (rsync reads
+	 * while it stats further on) and find their data already there. */
+	if (!content && n->kind == K_FILE)
+		dx_readahead_seen(a, n);
 	dx_buf_init(&scratch, DX_FILE_MAX);
 	rc = node_bytes(a, k, n, &content, &scratch, &mtime, &closed);
 	if (!rc) {
+		if (k->flags & KF_RENDERED && closed == CLOSED_FINAL)
+			attr_record_keep(a, n, content->len, mtime);
 		attr->size = content->len;
-		if (k->flags & KF_RENDERED && content == &scratch && scratch.data)
+		if (k->flags & KF_RENDERED && content == &scratch && scratch.data &&
+		    scratch.len <= RENDER_KEEP_MAX)
 			rendered_keep(a->t, n->ino, &scratch, mtime, closed);
 		attr->mtime = mtime;
-		attr->keep_cache = closed;
-		attr->timeout = file_timeout(k, closed);
+		attr->keep_cache = closed != 0;
+		attr->timeout = file_timeout(a->t, k, closed);
 	}
 	dx_buf_release(&scratch);
 	return rc;

@@ -377,6 +377,7 @@ static int open_tree(struct daemon *d)
 	t.ttl_meta = d->o.ttl_meta;
 	t.ttl_open = d->o.ttl_open;
 	t.late_margin = d->o.late_margin;
+	t.readahead = d->o.readahead < 0 ? d->o.parallel : d->o.readahead;
 	t.uid = getuid();
 	t.gid = getgid();
 	t.cache_damaged = d->damaged[0] ? d->damaged : NULL;

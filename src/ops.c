@@ -124,6 +124,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	(void)userdata;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	/* No writes ever: no need for the kernel to ask about writeback. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/* File handles (NFS, open_by_handle_at) of inodes the kernel no longer
@@ -400,10 +402,15 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	f->refs = 1;
 	dx_buf_init(&f->content, DX_TREE_FILE_MAX);
 	fi->fh = (uintptr_t)f;
-	/* A closed period never changes: keep its pages. Anything that may
-	 * change is read around the page cache, so its size is never stale. */
+	/* A period file keeps its pages: a closed one never changes, and an
+	 * open one's are dropped when its chunk changes (the tree has the
+	 * kernel invalidate it) or a stat shows a new size or time
+	 * (auto_inval_data). Anything else that may change is read around
+	 * the page cache, so its size is never stale. No FLUSH at close:
+	 * nothing is ever written. */
 	fi->keep_cache = keep;
 	fi->direct_io = !keep;
+	fi->noflush = 1;
 	fuse_reply_open(req, fi);
 }
 

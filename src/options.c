@@ -65,6 +65,7 @@ void dx_options_help(void)
 	       "    ttl_open=S             seconds open periods stay fresh (900)\n"
 	       "    late_margin=S          seconds a period may still change after its end (172800)\n"
 	       "    parallel=N             API requests in flight (4)\n"
+	       "    readahead=N            requests made ahead of a walk (0: off, the default)\n"
 	       "    retries=N              retries of a failed request (3)\n"
 	       "    timeout=S              longest a file system call waits for the API (20)\n"
 	       "    quota_wait=S           longest a call waits for quota before EAGAIN (3)\n"
@@ -102,6 +103,7 @@ static const struct fuse_opt collect_spec[] = {
 	FUSE_OPT_KEY("nonempty", KEY_OURS),
 	FUSE_OPT_KEY("ttl_meta=", KEY_OURS), FUSE_OPT_KEY("ttl_open=", KEY_OURS),
 	FUSE_OPT_KEY("late_margin=", KEY_OURS), FUSE_OPT_KEY("parallel=", KEY_OURS),
+	FUSE_OPT_KEY("readahead=", KEY_OURS),
 	FUSE_OPT_KEY("retries=", KEY_OURS), FUSE_OPT_KEY("timeout=", KEY_OURS),
 	FUSE_OPT_KEY("quota_wait=", KEY_OURS), FUSE_OPT_KEY("reserve=", KEY_OURS),
 	FUSE_OPT_KEY("-h", KEY_HELP), FUSE_OPT_KEY("--help", KEY_HELP),
@@ -238,6 +240,7 @@ static const struct {
 	{ "ttl_open", offsetof(struct dx_options, ttl_open), NUM_I64 },
 	{ "late_margin", offsetof(struct dx_options, late_margin), NUM_I64 },
 	{ "parallel", offsetof(struct dx_options, parallel), NUM_INT },
+	{ "readahead", offsetof(struct dx_options, readahead), NUM_INT },
 	{ "retries", offsetof(struct dx_options, retries), NUM_INT },
 	{ "timeout", offsetof(struct dx_options, timeout), NUM_INT },
 	{ "quota_wait", offsetof(struct dx_options, quota_wait), NUM_INT },
@@ -366,6 +369,7 @@ int dx_options_parse(struct fuse_args *args, struct dx_options *o)
 	o->ttl_open = 900;
 	o->late_margin = 2 * 86400;
 	o->parallel = 4;
+	o->readahead = 0;
 	o->retries = 3;
 	o->timeout = 20;
 	o->quota_wait = 3;

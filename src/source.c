@@ -57,6 +57,48 @@ static int real_get(void *ctx, const struct dx_request *req, const struct dx_cac
 	return dx_cache_get(r->cache, req->key, policy, ask_client, NULL, &m, out, info);
 }
 
+/* What the cache asks on a miss of derived bytes. */
+struct derive {
+	int (*make)(void *mctx, struct dx_buf *out);
+	void *mctx;
+};
+
+static int ask_make(void *ctx, const void *arg, struct dx_buf *out)
+{
+	const struct derive *d = arg;
+
+	(void)ctx;
+	return d->make(d->mctx, out);
+}
+
+static int real_derived(void *ctx, const struct dx_request *req,
+			const struct dx_cache_policy *policy,
+			int (*make)(void *mctx, struct dx_buf *out), void *mctx,
+			struct dx_buf *out, struct dx_cache_info *info)
+{
+	struct real *r = ctx;
+	struct derive d = { make, mctx };
+	int online = req->dep >= 0 && (size_t)req->dep < r->nclients && r->clients[req->dep];
+	int rc;
+
+	if (online)
+		return dx_cache_get(r->cache, req->key, policy, ask_make, NULL, &d, out, info);
+	/* Offline the cache fetches nothing, so it would not make them either:
+	 * what is kept is used, anything else is made from the kept API bytes. */
+	rc = dx_cache_peek(r->cache, req->key, out, info);
+	return rc == -ENOENT ? make(mctx, out) : rc;
+}
+
+static int real_get_record(void *ctx, const char *name, void *data, size_t size, size_t *len)
+{
+	return dx_cache_get_record(((struct real *)ctx)->cache, name, data, size, len);
+}
+
+static int real_put_record(void *ctx, const char *name, const void *data, size_t len)
+{
+	return dx_cache_put_record(((struct real *)ctx)->cache, name, data, len);
+}
+
 static int real_expire(void *ctx, const char *prefix)
 {
 	return dx_cache_expire(((struct real *)ctx)->cache, prefix);
@@ -81,6 +123,9 @@ static const struct dx_source_ops real_ops = {
 	.list = real_get,
 	.object = real_get,
 	.readings = real_get,
+	.derived = real_derived,
+	.get_record = real_get_record,
+	.put_record = real_put_record,
 	.expire = real_expire,
 	.cache_stats = real_cache_stats,
 	.client_stats = real_client_stats,

@@ -59,6 +59,38 @@ static int fake_get(void *ctx, const struct dx_request *req, const struct dx_cac
 	return rc;
 }
 
+/* The fake keeps no derived bytes and no records: every miss is made. */
+static int fake_derived(void *ctx, const struct dx_request *req,
+			const struct dx_cache_policy *policy,
+			int (*make)(void *mctx, struct dx_buf *out), void *mctx,
+			struct dx_buf *out, struct dx_cache_info *info)
+{
+	(void)ctx;
+	(void)req;
+	(void)policy;
+	(void)info;
+	return make(mctx, out);
+}
+
+static int fake_get_record(void *ctx, const char *name, void *data, size_t size, size_t *len)
+{
+	(void)ctx;
+	(void)name;
+	(void)data;
+	(void)size;
+	(void)len;
+	return -ENOENT;
+}
+
+static int fake_put_record(void *ctx, const char *name, const void *data, size_t len)
+{
+	(void)ctx;
+	(void)name;
+	(void)data;
+	(void)len;
+	return 0;
+}
+
 static int fake_expire(void *ctx, const char *prefix)
 {
 	struct fake *f = ctx;
@@ -88,6 +120,9 @@ static const struct dx_source_ops fake_ops = {
 	.list = fake_get,
 	.object = fake_get,
 	.readings = fake_get,
+	.derived = fake_derived,
+	.get_record = fake_get_record,
+	.put_record = fake_put_record,
 	.expire = fake_expire,
 	.cache_stats = fake_cache_stats,
 	.client_stats = fake_client_stats,

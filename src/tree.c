@@ -51,7 +51,8 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 	t->source = opts->source;
 	t->handles = dx_handles_new(t);
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	if (!t->buckets || (!t->source && own_source(t)) || dx_node_ref(t, &root)) {
+	if (!t->buckets || (!t->source && own_source(t)) || dx_node_ref(t, &root) ||
+	    dx_readahead_new(t, opts->readahead)) {
 		dx_tree_free(t);
 		return -ENOMEM;
 	}
@@ -65,6 +66,7 @@ void dx_tree_free(struct dx_tree *t)
 
 	if (!t)
 		return;
+	dx_readahead_free(t);
 	dx_handles_free(t, t->handles);
 	dx_tree_memo_clear(t);
 	for (i = 0; t->buckets && i < t->nbuckets; i++) {
@@ -110,7 +112,7 @@ static int resolve(const struct ask *a, const struct node *p, const char *name,
 int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
 		    struct dx_attr *out)
 {
-	struct ask a = { t, prio };
+	struct ask a = { t, prio, 0 };
 	struct node n;
 	int rc = dx_node_get(t, ino, &n);
 
@@ -120,7 +122,7 @@ int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
 int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent,
 		   const char *name, struct dx_attr *out)
 {
-	struct ask a = { t, prio };
+	struct ask a = { t, prio, 0 };
 	struct node p, c;
 	int rc;
 
@@ -138,7 +140,7 @@ int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent,
 int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
 		     struct dx_buf *out)
 {
-	struct ask a = { t, prio };
+	struct ask a = { t, prio, 0 };
 	struct node n;
 	int64_t mtime;
 	int closed, rc = dx_node_get(t, ino, &n);
@@ -159,15 +161,15 @@ int dx_tree_open(struct dx_tree *t, uint64_t ino, int *keep_cache)
 		return rc;
 	if (kind_of(t, &n)->flags & KF_DIR)
 		return -EISDIR;
-	*keep_cache = kind_of(t, &n)->flags & KF_DATED &&
-		      dx_range_end_epoch(&n.range) + t->opts.late_margin <= dx_tree_now(t);
+	/* Every period file: an open one is invalidated when its data changes. */
+	*keep_cache = !!(kind_of(t, &n)->flags & KF_DATED);
 	return 0;
 }
 
 int dx_tree_read(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_buf *out,
 		 struct dx_attr *attr)
 {
-	struct ask a = { t, prio };
+	struct ask a = { t, prio, 0 };
 	struct node n;
 	int rc = dx_node_get(t, ino, &n);
 
@@ -206,9 +208,15 @@ static int make_entry(const struct ask *a, const struct node *n, const char *nam
 	d->plus = 0;
 	if (!plus)
 		return 0;
-	/* An entry whose attributes cannot be had now (quota, API down) is
-	 * still listed; the kernel asks for it later. */
-	rc = dx_node_attr(a, &c, &d->attr, NULL);
+	/* A name-only walk (find -name, ls, ls -R) must cost only the names:
+	 * a file whose size needs its data gets attributes here only when
+	 * they are known without a fetch. An entry whose attributes cannot be
+	 * had now (not known yet, quota, API down) is still listed; the
+	 * kernel asks for them when a reader needs them. */
+	if (kind_of(a->t, &c)->flags & KF_RENDERED)
+		rc = dx_node_attr_known(a, &c, &d->attr);
+	else
+		rc = dx_node_attr(a, &c, &d->attr, NULL);
 	if (rc == -ENOENT)
 		return 1;
 	if (!rc && !(rc = dx_node_ref(a->t, &c)))
@@ -250,7 +258,7 @@ static int entries_of(const struct ask *a, const struct node *n, struct names *s
 int dx_tree_readdir(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int plus,
 		    struct dx_dirlist *out)
 {
-	struct ask a = { t, prio };
+	struct ask a = { t, prio, 0 };
 	const struct kind_row *k;
 	struct names s = { 0 };
 	struct node n;

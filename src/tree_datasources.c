@@ -34,12 +34,9 @@ static void ds_name(const struct dx_listing *named, int64_t id, char out[DX_NAME
 /* 1 when a device of the listing carries datasource id. */
 static int ds_has_devices(const struct dx_listing *devs, int64_t id)
 {
-	size_t i;
+	const int64_t *pairs;
 
-	for (i = 0; i < devs->list.n; i++)
-		if (devs->list.items[i].ref2_id == id)
-			return 1;
-	return 0;
+	return dx_listing_refs(devs, 1, id, &pairs) > 0;
 }
 
 /* The devices listing, and the names (NULL when GET /datasources failed:
@@ -85,12 +82,11 @@ int dss_resolve(const struct ask *a, const struct node *p, const char *name, str
 /* 1 when id is the datasource of an earlier device of the listing. */
 static int seen_before(const struct dx_listing *devs, size_t i)
 {
-	size_t j;
+	const int64_t *pairs;
 
-	for (j = 0; j < i; j++)
-		if (devs->list.items[j].ref2_id == devs->list.items[i].ref2_id)
-			return 1;
-	return 0;
+	/* the first device of the group comes first in the index */
+	dx_listing_refs(devs, 1, devs->list.items[i].ref2_id, &pairs);
+	return pairs[1] != (int64_t)i;
 }
 
 int dss_list(const struct ask *a, const struct node *p, struct names *s)

@@ -259,14 +259,15 @@ static int group_list(const struct ask *a, const struct node *p, struct names *s
 {
 	char name[DX_NAME_MAX + 1];
 	const struct dx_listing *l = NULL;
-	size_t i;
+	const int64_t *pairs;
+	size_t i, n;
 	int rc = dx_get_devices(a, p->dep, &l);
 
-	for (i = 0; !rc && i < l->list.n; i++) {
-		const struct dx_entity *e = &l->list.items[i];
+	/* the group's devices from the index by reference: no scan of all */
+	n = rc ? 0 : dx_listing_refs(l, by_datasource, p->id, &pairs);
+	for (i = 0; !rc && i < n; i++) {
+		const struct dx_entity *e = &l->list.items[pairs[2 * i + 1]];
 
-		if (device_ref(e, by_datasource) != p->id)
-			continue;
 		dx_name_entry(e->name, e->id, name);
 		rc = dx_names_add(s, name);
 	}

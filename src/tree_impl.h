@@ -10,7 +10,9 @@
  * with nm: no cycles). The table is reached through t->kinds, never by
  * name, except by tree.c, so rows may point at functions of any family.
  *   source.c         the sources: cache in front of the client; the fake
+ *   readahead.c      the walk readahead: data a walk needs next, fetched ahead
  *   content.c        the data: decoded listings and readings chunks (memo)
+ *   compact.c, slices.c  the compact form of chunks; where a listing's items lie
  *   nodes.c          the inode table and inode numbers
  *   entries.c        attributes, timeouts, the ring of rendered files
  *   refresh.c        refresh (expiry through the source) and kernel invalidation
@@ -78,11 +80,16 @@ struct node {
 	enum dx_format fmt;    /* a period file's twin: csv (0), xlsx, svg */
 };
 
-/* Who asks: the tree, and the priority the reader is served at. */
+/* Who asks: the tree, the priority the reader is served at, and whether
+ * it is the walk readahead (readahead.c) rather than a reader. */
 struct ask {
 	struct dx_tree *t;
 	enum dx_priority prio;
+	int ahead;
 };
+
+/* *closed of a content function whose bytes can never change. */
+#define CLOSED_FINAL 2
 
 /* Row flags. */
 #define KF_DIR      0x01u  /* a directory (else a file, or a link with KF_LINK) */
@@ -111,7 +118,11 @@ struct kind_row {
 	/* Adds the names of p's children to s. 0 or an error. */
 	int (*list)(const struct ask *a, const struct node *p, struct names *s);
 	/* Appends the file's bytes or the link's target to out; sets *mtime and
-	 * *closed when it knows better than "since the mount, open". */
+	 * *closed when it knows better than "since the mount, open". *closed
+	 * CLOSED_FINAL: closed, and made only of data that is final (fetched
+	 * after its period's end and margin), so the bytes never change: a
+	 * KF_RENDERED row's size and time are then kept for good (entries.c),
+	 * and a later stat, on this mount or another, renders nothing. */
 	int (*content)(const struct ask *a, const struct node *n, struct dx_buf *out,
 		       int64_t *mtime, int *closed);
 	/* The key families (dx_requests.h) a refresh of such a node expires. */
@@ -147,6 +158,8 @@ struct dx_tree {
 	size_t nmemos;
 	size_t memo_bytes;
 	uint64_t json_decodes;      /* API answers decoded from JSON */
+
+	struct dx_readahead *ra;    /* the walk readahead, or NULL when off */
 };
 
 static inline const struct kind_row *kind_of(const struct dx_tree *t, const struct node *n)
@@ -157,11 +170,23 @@ static inline const struct kind_row *kind_of(const struct dx_tree *t, const stru
 /* The table of kinds (tree_kinds.c), K_COUNT rows. */
 extern const struct kind_row dx_tree_kinds[K_COUNT];
 
+/* Where one element of a JSON array lies in its text. */
+struct dx_slice {
+	size_t off, len;
+};
+
+/* The bounds of the n elements of the JSON array in raw (slices.c), in
+ * order. Returns a new array; free with free(). 0, -EINVAL when the text
+ * does not show n elements, -ENOMEM. */
+int dx_slices_of(const char *raw, size_t len, size_t n, struct dx_slice **out);
+
 /* A decoded listing or readings chunk, shared by reference. */
 struct dx_listing {
 	struct dx_entity_list list;
 	char *raw;          /* the API bytes, for pretty-printing one item */
 	size_t rawlen;
+	struct dx_slice *items;  /* where list.items[i] lies in raw, or NULL */
+	int64_t *sorted_refs[2]; /* pairs (ref_id, index), (ref2_id, index), sorted */
 	int64_t changed_at;
 	int64_t *sorted_ids;  /* index into list.items, sorted by id: pairs (id, index) */
 };
@@ -193,6 +218,12 @@ int dx_get_parameters(const struct ask *a, int dep, int64_t device,
 		      const struct dx_listing **l);
 int dx_get_supplies(const struct ask *a, int dep, const char *source,
 		    const struct dx_listing **l);
+
+/* The items whose ref_id (which 0) or ref2_id (which 1) is ref: returns
+ * how many, and in *pairs (borrowed, valid while l is held) their pairs
+ * (ref, index into list.items), in listing order. */
+size_t dx_listing_refs(const struct dx_listing *l, int which, int64_t ref,
+		       const int64_t **pairs);
 
 /* The item with id, or NULL. */
 const struct dx_entity *dx_listing_find(const struct dx_listing *l, int64_t id);
@@ -231,6 +262,30 @@ int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
 		  const struct dx_range *range, struct dx_buf *out,
 		  int64_t *mtime, int *closed, struct changed *changed);
 
+/* Warms one chunk of a series (into the memo and the cache), as a read of
+ * a file in it would. 0 or the errors of a read. */
+int dx_series_chunk(const struct ask *a, int dep, int64_t device, const char *key,
+		    const char *nature, enum dx_res res, const struct dx_range *chunk);
+
+/* ---- readahead.c: the walk readahead ---- */
+
+/* Starts the readahead of t with a window of that many requests (0: off;
+ * workers start at the first walk seen). 0 or -ENOMEM. */
+int dx_readahead_new(struct dx_tree *t, int window);
+/* Stops the workers and frees it. */
+void dx_readahead_free(struct dx_tree *t);
+/* A reader stats period file n: follows the walk if it is one. */
+void dx_readahead_seen(const struct ask *a, const struct node *n);
+/* A reader lists resolution directory n (a walk lists before it stats). */
+void dx_readahead_listed(const struct ask *a, const struct node *n);
+/* Before the readahead loads key: 0 when the window has room (the load
+ * then counts as in flight), -EBUSY when it is full or off. */
+int dx_readahead_admit(struct dx_tree *t);
+/* After a load of key: by the readahead (ahead, which had been admitted;
+ * fetched when it had the API asked), or by a reader, who frees the room
+ * of a key fetched ahead. */
+void dx_readahead_note(struct dx_tree *t, const char *key, int ahead, int fetched);
+
 /* ---- nodes.c: the inode table. Every function takes t->lock itself. ---- */
 
 /* The inode number of n: a hash of every field of its identity, stable
@@ -251,6 +306,11 @@ int dx_node_ref(struct dx_tree *t, struct node *tmpl);
  * keeps that rendering a few seconds for the open that follows. */
 int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr,
 		 struct dx_buf *content);
+
+/* Fills attr with n's attributes only when they are known without asking
+ * the source for data or rendering (a KF_RENDERED file whose size was
+ * kept). 0, or -EAGAIN when they are not known. */
+int dx_node_attr_known(const struct ask *a, const struct node *n, struct dx_attr *attr);
 
 /* The file type of a row. */
 enum dx_ftype dx_kind_ftype(const struct kind_row *k);

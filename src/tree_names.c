@@ -43,11 +43,13 @@ int dx_names_add_entities(const struct dx_listing *l, int64_t only_ref, int filt
 	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < l->list.n && !rc; i++) {
-		const struct dx_entity *e = &l->list.items[i];
+	const int64_t *pairs = NULL;
+	size_t n = filter ? dx_listing_refs(l, 0, only_ref, &pairs) : l->list.n;
 
-		if (filter && e->ref_id != only_ref)
-			continue;
+	/* a group (filter) from the index by reference, in listing order */
+	for (i = 0; i < n && !rc; i++) {
+		const struct dx_entity *e = &l->list.items[pairs ? pairs[2 * i + 1] : (int64_t)i];
+
 		if (suffix) {
 			/* a long name is cut so that the suffix fits too */
 			dx_name_entry_fit(e->name, e->id, DX_NAME_MAX - strlen(suffix), name);

@@ -110,5 +110,7 @@ int res_list(const struct ask *a, const struct node *n, struct names *s)
 	dx_listing_put(a->t, l);
 	if (changed.any)
 		dx_tree_series_changed(a->t, n->dep, n->id, n->key, DX_RES_MONTHLY, &changed.span);
+	if (!rc)
+		dx_readahead_listed(a, n);
 	return rc;
 }

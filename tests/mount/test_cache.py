@@ -71,7 +71,7 @@ class CacheTest(MountTestCase):
         self.sim.configure(latency_ms=300)
         self.addCleanup(self.sim.configure, latency_ms=0)
         m = self.mount()
-        os.listdir(self.hourly(m, key="POWER"))  # listings and sizes
+        os.listdir(self.hourly(m, key="POWER"))  # listings (names cost no data)
         path = os.path.join(self.hourly(m, key="POWER"), "2023-01-01--2023-12-31.csv")
         self.sim.clear_log()
         results = []
@@ -83,7 +83,9 @@ class CacheTest(MountTestCase):
         self.assertEqual(len(results), 16)
         self.assertEqual(len(set(results)), 1)
         self.assertGreater(len(results[0]), 1000)
-        self.assertEqual(self.calls(), 0)  # the listing above already fetched 2023
+        # one fetch of the 2023 chunk for all sixteen readers
+        self.assertEqual(self.calls("/v3/readings"), 1)
+        self.assertEqual(self.calls(), 1)
 
     def test_concurrent_stats_of_an_uncached_chunk_make_one_call(self):
         self.sim.configure(latency_ms=300)

@@ -1,0 +1,245 @@
+"""What walks cost on a generated account (issue 12): names cost only the
+names, sizes and data one call per chunk, a cached file's stat decodes
+nothing after a remount. Counts come from the simulator's request log and
+the model the simulator serves (tests/sim/dexma_sim.py)."""
+
+import json
+import os
+import sys
+import time
+from datetime import datetime, timezone
+
+from harness import MountTestCase, main, run
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sim"))
+import dexma_sim as model  # noqa: E402
+
+TOKEN20 = "5ca1e020" * 2 + "5ca1"
+SPEC = "scale:20"
+RES = ("daily", "monthly")
+
+
+def pages(n):
+    """Calls to list n items 500 a page (a short page ends a listing)."""
+    return n // 500 + 1
+
+
+class Account:
+    """The calls a walk of the generated account needs at the least."""
+
+    def __init__(self, spec):
+        self.ds = model.build_dataset(spec, "")
+        self.today = datetime.now(timezone.utc).date()
+
+    def starts(self):
+        for d in self.ds.devices:
+            zone, _iv, start = self.ds.dev_meta[d["id"]]
+            sd = datetime.fromtimestamp(start, model.zone_info(zone)).date()
+            for _p in self.ds.dev_params[d["id"]]:
+                yield sd
+
+    def period_calls(self, start):
+        # monthly decades back from today's while the oldest month seen is
+        # the decade's first
+        if start > self.today:
+            return 1
+        n = self.today.year // 10 - start.year // 10 + 1
+        return n + (1 if start.year % 10 == 0 and start.month == 1 else 0)
+
+    def names(self):
+        ds = self.ds
+        n = pages(len(ds.locations)) + pages(len(ds.devices))
+        n += sum(pages(len(ds.supplies[s])) for s in model.SOURCES)
+        n += pages(len(getattr(ds, "datasources", [])))
+        n += sum(pages(len(v)) for v in ds.dev_params.values())
+        return n + sum(self.period_calls(s) for s in self.starts())
+
+    def data(self):
+        # daily files: one decade chunk per decade with data; monthly ones
+        # come from the decades the period listing read
+        extra = sum(self.today.year // 10 - s.year // 10 + 1
+                    for s in self.starts() if s <= self.today)
+        return self.names() + extra
+
+
+def api_calls(sim):
+    return [e for e in sim.requests("/v3/") if e["path"] != "/v3/oauth/access-token"]
+
+
+def csv_files(top):
+    for dirpath, _dirs, files in os.walk(top):
+        for f in files:
+            if f.endswith(".csv"):
+                yield os.path.join(dirpath, f)
+
+
+class ScaleTest(MountTestCase):
+
+    sim_tokens = {TOKEN20: SPEC}
+    account = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.account = Account(SPEC)
+
+    def scale_mount(self, **kw):
+        kw.setdefault("options", ["resolutions=" + "+".join(RES)])
+        return self.mount(token=TOKEN20, deployment="big", **kw)
+
+    def status(self, m):
+        with open(os.path.join(m.mnt, ".dexmafs", "status.json")) as f:
+            return json.load(f)
+
+    def assert_calls(self, argv, expected):
+        m = self.scale_mount()
+        self.sim.clear_log()
+        r = run(argv(m.root))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        reqs = api_calls(self.sim)
+        self.assertTrue(all(e["status"] == 200 for e in reqs))
+        self.assertEqual(len(reqs), expected)
+        return m
+
+    def test_find_name_costs_the_names(self):
+        self.assert_calls(lambda root: ["find", root, "-name", "*.csv"], self.account.names())
+
+    def test_ls_R_costs_the_names(self):
+        self.assert_calls(lambda root: ["ls", "-R", root], self.account.names())
+
+    def test_plain_ls_of_a_resolution_costs_its_periods(self):
+        m = self.scale_mount()
+        dev = sorted(os.listdir(os.path.join(m.root, "devices")))[0]
+        ddir = os.path.join(m.root, "devices", dev)
+        key = sorted(k for k in os.listdir(ddir) if os.path.isdir(os.path.join(ddir, k)) and
+                     not os.path.islink(os.path.join(ddir, k)))[0]
+        self.sim.clear_log()
+        names = run(["ls", os.path.join(ddir, key, "daily")])
+        self.assertEqual(names.returncode, 0)
+        self.assertTrue(names.stdout.split())
+        # only the monthly decades that tell which periods exist
+        reqs = api_calls(self.sim)
+        self.assertTrue(reqs)
+        self.assertTrue(all(e["query"].get("resolution") == "M" for e in reqs), reqs)
+
+    def test_ls_l_costs_the_data(self):
+        self.assert_calls(lambda root: ["ls", "-lR", root], self.account.data())
+
+    def test_rsync_costs_the_data_then_a_remount_decodes_nothing(self):
+        dest = os.path.join(self.tmpdir(), "copy")
+        m = self.assert_calls(lambda root: ["rsync", "-a", root + "/", dest + "/"],
+                              self.account.data())
+        files = sorted(csv_files(m.root))
+        self.assertTrue(files)
+        m.stop()
+        m2 = self.mount(token=TOKEN20, deployment="big", cache_dir=m.cache_dir,
+                        options=["resolutions=" + "+".join(RES)])
+        # the names come from the kept listings; then every stat is a lookup
+        list(os.walk(m2.root))
+        self.sim.clear_log()
+        before = self.status(m2)["counters"]["json_decodes"]
+        for f in files:
+            rel = os.path.relpath(f, m.root)
+            st = os.stat(os.path.join(m2.root, rel))
+            kept = os.stat(os.path.join(dest, rel))
+            self.assertEqual((st.st_size, st.st_mtime), (kept.st_size, kept.st_mtime), rel)
+        self.assertEqual(len(api_calls(self.sim)), 0)
+        self.assertEqual(self.status(m2)["counters"]["json_decodes"], before)
+        # and reading renders from the compact form: same bytes, no decode
+        for f in files[:50]:
+            rel = os.path.relpath(f, m.root)
+            with open(os.path.join(m2.root, rel), "rb") as a, open(os.path.join(dest, rel), "rb") as b:
+                data = a.read()
+                self.assertEqual(data, b.read(), rel)
+                self.assertEqual(len(data), os.stat(os.path.join(m2.root, rel)).st_size)
+        self.assertEqual(len(api_calls(self.sim)), 0)
+        self.assertEqual(self.status(m2)["counters"]["json_decodes"], before)
+
+    def tmpdir(self):
+        import tempfile
+        import shutil
+        d = tempfile.mkdtemp(prefix="dexmafs-scale-")
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
+
+
+def first_series_daily(root):
+    """The daily directory of the first series in the walk's (name) order."""
+    devs = os.path.join(root, "devices")
+    for dev in sorted(os.listdir(devs)):
+        ddir = os.path.join(devs, dev)
+        for key in sorted(os.listdir(ddir)):
+            daily = os.path.join(ddir, key, "daily")
+            if os.path.isdir(daily) and not os.path.islink(os.path.join(ddir, key)):
+                names = sorted(os.listdir(daily))
+                if len(names) >= 3:
+                    return daily, names
+    raise AssertionError("no series with three daily files")
+
+
+def stopped_walk(test, m, settle=2.0):
+    """Walks the first series' daily directory as ls -lR does (list, then
+    stat every file), goes on to its monthly directory, stats two files
+    there and stops; the calls made meanwhile and after."""
+    daily, names = first_series_daily(m.root)
+    monthly = os.path.join(os.path.dirname(daily), "monthly")
+    test.sim.clear_log()
+    for name in names:
+        os.stat(os.path.join(daily, name))
+    for name in sorted(os.listdir(monthly))[:2]:
+        os.stat(os.path.join(monthly, name))
+    time.sleep(settle)
+    return api_calls(test.sim)
+
+
+class ReadaheadTest(MountTestCase):
+    """A walk's readahead: more requests in flight, never more than
+    `parallel` of them unused when the walk stops."""
+
+    sim_tokens = {TOKEN20: SPEC}
+
+    def scale_mount(self, *options):
+        return self.mount(token=TOKEN20, deployment="big",
+                          options=["resolutions=" + "+".join(RES), "parallel=4", "readahead=4"] +
+                          list(options))
+
+    def test_a_stopped_walk_wastes_at_most_parallel_requests(self):
+        off = stopped_walk(self, self.scale_mount("readahead=0"))
+        on = stopped_walk(self, self.scale_mount())
+        extra = len(on) - len(off)
+        self.assertGreater(extra, 0, "the readahead fetched nothing ahead")
+        self.assertLessEqual(extra, 4, on)
+        self.assertTrue(any(e["query"].get("resolution") == "D" for e in on[len(off):]) or
+                        len(on) > len(off), on)
+        # what the walk itself needed was asked once, ahead or not
+        key = lambda e: (e["path"], tuple(sorted(e["query"].items())))
+        self.assertEqual(len(set(map(key, on))), len(on))
+        self.assertLessEqual(set(map(key, off)), set(map(key, on)))
+
+
+class ReadaheadReserveTest(MountTestCase):
+    """The readahead is background work: it never spends the reserve."""
+
+    sim_tokens = {TOKEN20: SPEC}
+    sim_args = {"window_seconds": 3600, "hour_limit": 100}   # a reserve of 20
+
+    def test_readahead_stops_at_the_reserve(self):
+        self.sim.configure(hour_remaining=100)
+        off = stopped_walk(self, self.mount(token=TOKEN20, deployment="big", options=[
+            "resolutions=" + "+".join(RES), "readahead=0"]))
+        m = self.mount(token=TOKEN20, deployment="big",
+                       options=["resolutions=" + "+".join(RES), "parallel=4", "readahead=4"])
+        first_series_daily(m.root)   # the listings, as a person reads them
+        self.sim.configure(hour_remaining=20)
+        on = stopped_walk(self, m)
+        with open(os.path.join(m.mnt, ".dexmafs", "status.json")) as f:
+            quota = json.load(f)["deployments"][0]["quota"]
+        self.assertEqual(quota["reserve"], 20)
+        self.assertLessEqual(quota["hour_remaining"], 20)
+        # only what the reader asked for: the same calls as without readahead
+        key = lambda calls: sorted(e["path"] + json.dumps(e["query"], sort_keys=True) for e in calls)
+        self.assertEqual(key(on), key(off))
+
+
+if __name__ == "__main__":
+    main()
