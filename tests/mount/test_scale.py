@@ -54,12 +54,48 @@ class Account:
         n += sum(pages(len(v)) for v in ds.dev_params.values())
         return n + sum(self.period_calls(s) for s in self.starts())
 
+    def start_of(self, d):
+        zone, _iv, start = self.ds.dev_meta[d["id"]]
+        return datetime.fromtimestamp(start, model.zone_info(zone)).date()
+
+    def month_decades(self, sd):
+        # the monthly decades the period listing reads (period_calls)
+        if sd > self.today:
+            return {self.today.year // 10}
+        first = sd.year // 10 - (1 if sd.year % 10 == 0 and sd.month == 1 else 0)
+        return set(range(first, self.today.year // 10 + 1))
+
+    def view_extra(self):
+        # A location's side-by-side files list the union of its members'
+        # periods, and each file asks every member's chunk of its period:
+        # the decades before a member's own data cost one daily and one
+        # monthly chunk each (empty answers). A device's members share its
+        # start, so its views add nothing.
+        by_loc = {}
+        for d in self.ds.devices:
+            if d["location"] is not None:
+                by_loc.setdefault(d["location"]["id"], []).append(d)
+        n = 0
+        for devs in by_loc.values():
+            starts = [self.start_of(d) for d in devs]
+            past = [s for s in starts if s <= self.today]
+            if not past:
+                continue
+            view = set(range(min(past).year // 10, self.today.year // 10 + 1))
+            for d, sd in zip(devs, starts):
+                own_d = set(range(sd.year // 10, self.today.year // 10 + 1)) \
+                    if sd <= self.today else set()
+                k = len(self.ds.dev_params[d["id"]])
+                n += k * (len(view - own_d) + len(view - self.month_decades(sd)))
+        return n
+
     def data(self):
         # daily files: one decade chunk per decade with data; monthly ones
-        # come from the decades the period listing read
+        # come from the decades the period listing read; the location views
+        # add the chunks of their members outside each member's own data
         extra = sum(self.today.year // 10 - s.year // 10 + 1
                     for s in self.starts() if s <= self.today)
-        return self.names() + extra
+        return self.names() + extra + self.view_extra()
 
 
 def api_calls(sim):
