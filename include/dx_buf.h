@@ -14,10 +14,10 @@
 #include <stddef.h>
 
 struct dx_buf {
-	char *data;   /* NULL until the first append */
-	size_t len;   /* bytes used, without the terminator */
-	size_t cap;   /* bytes allocated */
-	size_t max;   /* ceiling for len; appends past it fail with -E2BIG */
+	char *data; /* NULL until the first append */
+	size_t len; /* bytes used, without the terminator */
+	size_t cap; /* bytes allocated */
+	size_t max; /* ceiling for len; appends past it fail with -E2BIG */
 };
 
 /* Embeds an empty buffer that may grow to max bytes. No allocation. */
@@ -36,8 +36,7 @@ int dx_buf_append(struct dx_buf *b, const void *data, size_t len);
 int dx_buf_puts(struct dx_buf *b, const char *s);
 
 /* Appends printf-formatted text. Same errors as dx_buf_append. */
-int dx_buf_printf(struct dx_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int dx_buf_printf(struct dx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int dx_buf_vprintf(struct dx_buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 

@@ -19,9 +19,9 @@
 struct dx_cache;
 
 struct dx_cache_opts {
-	const char *dir;         /* created 0700 if missing; files 0600 */
-	uint64_t max_bytes;      /* size cap of the store, default 1 GiB */
-	int offline;             /* never fetch; misses fail with -EIO */
+	const char *dir;    /* created 0700 if missing; files 0600 */
+	uint64_t max_bytes; /* size cap of the store, default 1 GiB */
+	int offline;        /* never fetch; misses fail with -EIO */
 	/* Clock in seconds since the epoch; NULL means time(). */
 	int64_t (*now)(void *ctx);
 	void *now_ctx;
@@ -50,10 +50,10 @@ struct dx_cache_policy {
 typedef int (*dx_fetch_fn)(void *ctx, const void *req, struct dx_buf *out);
 
 struct dx_cache_info {
-	int64_t fetched_at;   /* when these bytes came from the API */
-	int64_t changed_at;   /* when they last differed from what was kept */
-	int stale;            /* 1 when served stale because the fetch failed */
-	int fetched;          /* 1 when this call fetched */
+	int64_t fetched_at; /* when these bytes came from the API */
+	int64_t changed_at; /* when they last differed from what was kept */
+	int stale;          /* 1 when served stale because the fetch failed */
+	int fetched;        /* 1 when this call fetched */
 };
 
 /* Opens (creating if needed) the cache under opts->dir. An old schema is
@@ -75,9 +75,8 @@ void dx_cache_close(struct dx_cache *c);
  * -EAGAIN (over quota) and -ENOENT are never remembered so; dx_cache_expire()
  * forgets every failure. Offline: fresh or not, kept bytes are returned;
  * a miss is -EIO. info may be NULL. */
-int dx_cache_get(struct dx_cache *c, const char *key,
-		 const struct dx_cache_policy *policy, dx_fetch_fn fetch,
-		 void *ctx, const void *req, struct dx_buf *out,
+int dx_cache_get(struct dx_cache *c, const char *key, const struct dx_cache_policy *policy,
+		 dx_fetch_fn fetch, void *ctx, const void *req, struct dx_buf *out,
 		 struct dx_cache_info *info);
 
 /* Only what is kept: 0, or -ENOENT. Never fetches. */
@@ -89,19 +88,17 @@ int dx_cache_peek(struct dx_cache *c, const char *key, struct dx_buf *out,
 int dx_cache_expire(struct dx_cache *c, const char *prefix);
 
 /* Small named records kept beside the data (the quota ledger). */
-int dx_cache_put_record(struct dx_cache *c, const char *name,
-			const void *data, size_t len);
+int dx_cache_put_record(struct dx_cache *c, const char *name, const void *data, size_t len);
 /* Puts n records in one transaction (one disk sync for all; the inode
  * map of NFS export support writes in batches). All or none. */
-int dx_cache_put_records(struct dx_cache *c, const char *const *names,
-			 const void *const *data, const size_t *lens, size_t n);
+int dx_cache_put_records(struct dx_cache *c, const char *const *names, const void *const *data,
+			 const size_t *lens, size_t n);
 /* Copies at most size bytes into data, sets *len. 0 or -ENOENT. */
-int dx_cache_get_record(struct dx_cache *c, const char *name, void *data,
-			size_t size, size_t *len);
+int dx_cache_get_record(struct dx_cache *c, const char *name, void *data, size_t size, size_t *len);
 
 struct dx_cache_stats {
 	uint64_t hits, misses, stale_served, fetch_errors;
-	uint64_t bytes_used;   /* bytes of the store file in use */
+	uint64_t bytes_used; /* bytes of the store file in use */
 	uint64_t entries;
 	uint64_t evictions;
 	/* NULL, or the line saying a damaged store file was moved aside at

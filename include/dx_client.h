@@ -15,35 +15,35 @@
 
 #include "dx_buf.h"
 #include "dx_dates.h"
-#include "dx_quota.h"   /* enum dx_priority, struct dx_quota_state */
+#include "dx_quota.h" /* enum dx_priority, struct dx_quota_state */
 
 struct dx_client;
 
 struct dx_client_stats {
-	uint64_t calls;           /* HTTP requests sent (each attempt counts) */
+	uint64_t calls; /* HTTP requests sent (each attempt counts) */
 	uint64_t calls_list, calls_object, calls_readings;
 	uint64_t status_429, retries, errors;
-	uint64_t bytes;           /* response bytes received */
+	uint64_t bytes; /* response bytes received */
 	uint64_t latency_ms_total;
 	/* Epoch seconds of the first call that failed for want of an answer
 	 * (network, 5xx, bad bodies) since the last call the API answered;
 	 * 0 while it answers. */
 	int64_t unreachable_since;
 	struct dx_quota_state quota;
-	long reserve;             /* calls kept for interactive use this hour */
+	long reserve; /* calls kept for interactive use this hour */
 };
 
 struct dx_client_opts {
-	const char *api_url;        /* e.g. "https://api.dexma.com/v3"; copied */
-	const char *token;          /* 20 hex chars; copied, sent only as a header */
-	int max_parallel;           /* requests in flight at once, default 4 */
-	int max_retries;            /* after the first attempt, default 3 */
-	long connect_timeout_ms;    /* default 5000 */
-	long attempt_timeout_ms;    /* one HTTP exchange, default 15000 */
-	long deadline_ms;           /* one client call, all attempts and waits, default 20000 */
-	long quota_wait_ms;         /* how long a call may wait for quota, default 3000 */
-	double reserve;             /* share of the hourly limit kept for interactive use, default 0.2 */
-	int allow_insecure_http;    /* allow http:// to hosts other than loopback */
+	const char *api_url;     /* e.g. "https://api.dexma.com/v3"; copied */
+	const char *token;       /* 20 hex chars; copied, sent only as a header */
+	int max_parallel;        /* requests in flight at once, default 4 */
+	int max_retries;         /* after the first attempt, default 3 */
+	long connect_timeout_ms; /* default 5000 */
+	long attempt_timeout_ms; /* one HTTP exchange, default 15000 */
+	long deadline_ms;        /* one client call, all attempts and waits, default 20000 */
+	long quota_wait_ms;      /* how long a call may wait for quota, default 3000 */
+	double reserve; /* share of the hourly limit kept for interactive use, default 0.2 */
+	int allow_insecure_http; /* allow http:// to hosts other than loopback */
 	/* Clock in milliseconds since the epoch; NULL means CLOCK_REALTIME.
 	 * Tests inject their own. */
 	int64_t (*now_ms)(void *ctx);
@@ -92,15 +92,14 @@ int dx_client_list(struct dx_client *c, const char *path, enum dx_priority prio,
 		   struct dx_buf *out);
 
 /* GETs one object (path relative to api_url). out receives it. */
-int dx_client_get(struct dx_client *c, const char *path, enum dx_priority prio,
-		  struct dx_buf *out);
+int dx_client_get(struct dx_client *c, const char *path, enum dx_priority prio, struct dx_buf *out);
 
 struct dx_readings_req {
 	int64_t device_id;
-	const char *key;        /* parameter key */
+	const char *key; /* parameter key */
 	enum dx_res res;
-	const char *operation;  /* "DELTA", "AVG", ... or NULL for none */
-	struct dx_range range;  /* must fit the span limit of res */
+	const char *operation; /* "DELTA", "AVG", ... or NULL for none */
+	struct dx_range range; /* must fit the span limit of res */
 };
 
 /* One GET /readings for req (from/to per dx_range_api_bounds). out receives

@@ -33,7 +33,6 @@ int dx_compact_encode(const struct dx_readings *r, int64_t fetched_at, struct dx
 /* Fills out (new strings and array; free with dx_readings_release()) and
  * *fetched_at from a compact blob. 0, -EINVAL when the blob does not check
  * out, -ENOMEM. */
-int dx_compact_decode(const void *data, size_t len, struct dx_readings *out,
-		      int64_t *fetched_at);
+int dx_compact_decode(const void *data, size_t len, struct dx_readings *out, int64_t *fetched_at);
 
 #endif

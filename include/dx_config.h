@@ -44,14 +44,14 @@ void dx_optlist_release(struct dx_optlist *l);
 
 struct dx_config_deployment {
 	char *name;
-	char *token_file;        /* absolute after dx_config_load(), or NULL */
-	char *token_credential;  /* a systemd credential name, or NULL */
-	char *api_url;           /* NULL: the default api_url */
+	char *token_file;       /* absolute after dx_config_load(), or NULL */
+	char *token_credential; /* a systemd credential name, or NULL */
+	char *api_url;          /* NULL: the default api_url */
 };
 
 struct dx_config {
 	struct dx_optlist defaults;
-	struct dx_config_deployment *deps;  /* in file order */
+	struct dx_config_deployment *deps; /* in file order */
 	size_t ndeps;
 };
 
@@ -68,15 +68,14 @@ int dx_config_is_number(const char *name);
  * within the option's range. 0 with the value in out; -EINVAL with a
  * one-line reason naming the option ("timeout=5x: not a whole number") in
  * err; -ENOENT when name is not a numeric option. */
-int dx_config_number(const char *name, const char *value, double *out, char *err,
-		     size_t errsize);
+int dx_config_number(const char *name, const char *value, double *out, char *err, size_t errsize);
 
 /* Parses text into c (zeroed first). base_dir, when not NULL, is where
  * relative token_file paths start. 0; -EINVAL with a one-line reason
  * ("line 3: unknown option 'foo' in [defaults]") in err; -ENOMEM. On
  * failure c holds nothing. */
-int dx_config_parse_string(const char *text, const char *base_dir, struct dx_config *c,
-			   char *err, size_t errsize);
+int dx_config_parse_string(const char *text, const char *base_dir, struct dx_config *c, char *err,
+			   size_t errsize);
 
 /* Reads and parses the file at path. -ENOENT when it does not exist (err
  * says so too), else as dx_config_parse_string(). */
@@ -87,8 +86,7 @@ void dx_config_release(struct dx_config *c);
 /* The default path: xdg_config_home/dexmafs/config when xdg_config_home is
  * set and not empty, else home/.config/dexmafs/config. -ENOENT when both
  * are unset, -ENAMETOOLONG. */
-int dx_config_default_path(const char *xdg_config_home, const char *home, char *out,
-			   size_t size);
+int dx_config_default_path(const char *xdg_config_home, const char *home, char *out, size_t size);
 
 /* The effective options: every option of cmdline, plus each option of
  * c->defaults whose name cmdline does not have. out is zeroed first. c

@@ -13,9 +13,9 @@
 #include <stdint.h>
 
 struct dx_date {
-	int year;   /* 1..9999 */
-	int month;  /* 1..12 */
-	int day;    /* 1..31 */
+	int year;  /* 1..9999 */
+	int month; /* 1..12 */
+	int day;   /* 1..31 */
 };
 
 /* Parses exactly "YYYY-MM-DD" from s[0..len) and checks it is a real day.
@@ -96,8 +96,8 @@ struct dx_range dx_chunk_of(enum dx_res r, struct dx_date d);
 
 /* The aligned chunks that cover range, in order, into out[0..max). Sets *n.
  * 0, or -E2BIG when more than max are needed. */
-int dx_range_chunks(enum dx_res r, const struct dx_range *range,
-		    struct dx_range *out, size_t max, size_t *n);
+int dx_range_chunks(enum dx_res r, const struct dx_range *range, struct dx_range *out, size_t max,
+		    size_t *n);
 
 /* The API query bounds of range: from = "YYYY-MM-DDT00:00:00" of its first
  * day, to = "YYYY-MM-DDT23:59:59" of its last day. The API includes `to`,

@@ -30,19 +30,19 @@ struct dx_rate_headers {
 void dx_rate_headers_init(struct dx_rate_headers *h);
 
 struct dx_http_opts {
-	const char *token;        /* sent as x-dexcell-token; copied */
-	int max_parallel;         /* handles and requests in flight, >= 1 */
+	const char *token; /* sent as x-dexcell-token; copied */
+	int max_parallel;  /* handles and requests in flight, >= 1 */
 	long connect_timeout_ms;
 };
 
 /* The outcome of one exchange. */
 #define DX_HTTP_ERR_MAX 256
 struct dx_http_response {
-	long status;                   /* 0 without an answer */
+	long status; /* 0 without an answer */
 	struct dx_rate_headers rate;
 	long elapsed_ms;
-	int sent;                      /* the request may have reached the server */
-	char error[DX_HTTP_ERR_MAX];   /* transport failure, one line, or "" */
+	int sent;                    /* the request may have reached the server */
+	char error[DX_HTTP_ERR_MAX]; /* transport failure, one line, or "" */
 };
 
 /* Initialises libcurl once per process; dx_http_new() calls it too, so
@@ -82,8 +82,7 @@ int dx_http_check_url(const char *url, int allow_insecure);
 
 /* Appends base + path to out, then query after '?' (or '&' when path
  * already has a query); query may be NULL or "". */
-int dx_http_url_join(struct dx_buf *out, const char *base, const char *path,
-		     const char *query);
+int dx_http_url_join(struct dx_buf *out, const char *base, const char *path, const char *query);
 
 /* Appends s percent-encoded for a query value (RFC 3986 unreserved
  * characters are kept). */

@@ -33,7 +33,7 @@ struct dx_entity {
 };
 
 struct dx_entity_list {
-	struct dx_entity *items;  /* in API order */
+	struct dx_entity *items; /* in API order */
 	size_t n;
 };
 
@@ -80,8 +80,7 @@ int dx_json_pretty(const char *buf, size_t len, int64_t id, struct dx_buf *out);
  * as "[]"); appends the elements of page, which must be a JSON array (an
  * empty page, HTTP 204, counts as []), and sets *count to the number of
  * elements page had. 0, -EPROTO, or a dx_buf error. */
-int dx_json_list_append(struct dx_buf *acc, const char *page, size_t len,
-			size_t *count);
+int dx_json_list_append(struct dx_buf *acc, const char *page, size_t len, size_t *count);
 
 /* Copies the error text of an API error body (its "errors[0].message",
  * else "message") into out, truncated and NUL-terminated. 0, or -ENOENT

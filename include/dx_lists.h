@@ -18,7 +18,7 @@
  * names[i]); n is at most 32. Every item must be one of the names; an
  * empty list or an empty item is an error. 0, or -EINVAL with the first
  * bad item (or "" for an empty one) written into bad[0..badsize). */
-int dx_list_mask(const char *list, const char *const *names, size_t n, unsigned *mask,
-		 char *bad, size_t badsize);
+int dx_list_mask(const char *list, const char *const *names, size_t n, unsigned *mask, char *bad,
+		 size_t badsize);
 
 #endif

@@ -23,7 +23,6 @@ void dx_log_setup(int to_syslog, int debug);
  * one line, and mutes the client's own report of them. */
 void dx_log_mute(int mute);
 
-void dx_log(enum dx_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void dx_log(enum dx_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

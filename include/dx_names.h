@@ -23,8 +23,7 @@ void dx_name_entry(const char *name, int64_t id, char out[DX_NAME_MAX + 1]);
 
 /* As dx_name_entry(), but the entry fits max bytes (at most DX_NAME_MAX),
  * leaving room for a suffix such as ".json" added by the caller. */
-void dx_name_entry_fit(const char *name, int64_t id, size_t max,
-		       char out[DX_NAME_MAX + 1]);
+void dx_name_entry_fit(const char *name, int64_t id, size_t max, char out[DX_NAME_MAX + 1]);
 
 /* The id of an entry name: "anything (ID)" or a bare "ID" (digits only,
  * no sign, no leading zero, fits int64). 0 or -ENOENT. */

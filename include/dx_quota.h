@@ -25,10 +25,10 @@ enum dx_priority {
 /* The quota ledger, as the client knows it; persisted by the caller so a
  * remount counts the same calls. Times are epoch seconds. */
 struct dx_quota_state {
-	long hour_limit, hour_remaining;  /* -1 when never seen */
+	long hour_limit, hour_remaining; /* -1 when never seen */
 	long day_limit, day_remaining;
 	int64_t hour_reset_at, day_reset_at;
-	int64_t blocked_until;            /* after a 429: send nothing before */
+	int64_t blocked_until; /* after a 429: send nothing before */
 };
 
 /* How long the ledger blocks after a 429 that carried no usable header. */
@@ -58,15 +58,13 @@ int dx_quota_in_flight(const struct dx_quota *q);
  * how many seconds until the answer may change (at least 1). -EBUSY: the
  * limits are still unknown and a first call is in flight; wait for its
  * answer rather than guess (this is what keeps the first burst at one). */
-int dx_quota_admit(struct dx_quota *q, enum dx_priority prio, int64_t now,
-		   int64_t *wait_s);
+int dx_quota_admit(struct dx_quota *q, enum dx_priority prio, int64_t now, int64_t *wait_s);
 
 /* Records the answer to an admitted call: its HTTP status and headers.
  * A 429 blocks every call until the larger of Retry-After and the reset
  * of the exhausted window (DX_QUOTA_DEFAULT_BACKOFF_S without either).
  * Returns 1 when the persisted state changed, else 0. */
-int dx_quota_answer(struct dx_quota *q, long status,
-		    const struct dx_rate_headers *h, int64_t now);
+int dx_quota_answer(struct dx_quota *q, long status, const struct dx_rate_headers *h, int64_t now);
 
 /* Releases an admitted call that got no answer. sent: the request may
  * have reached the server, so it is counted as spent. */

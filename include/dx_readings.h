@@ -22,9 +22,9 @@ struct dx_reading {
 };
 
 struct dx_readings {
-	char *timezone;             /* IANA name as given, may be NULL */
-	char *units;                /* as given, may be NULL */
-	struct dx_reading *values;  /* ascending by utc */
+	char *timezone;            /* IANA name as given, may be NULL */
+	char *units;               /* as given, may be NULL */
+	struct dx_reading *values; /* ascending by utc */
 	size_t n;
 };
 
@@ -34,11 +34,11 @@ void dx_readings_release(struct dx_readings *r);
 
 /* How timestamps are written; the option time_format takes the names. */
 enum dx_timefmt {
-	DX_TIME_LOCAL_UTC,  /* "local_utc" (default): 2024-10-27 02:00:00,2024-10-27 00:00:00 */
-	DX_TIME_LOCAL,      /* "local": local time only (ambiguous in the repeated hour) */
-	DX_TIME_UTC,        /* "utc": UTC time only */
-	DX_TIME_ISO,        /* "iso": 2024-10-27T02:00:00+02:00 (text to spreadsheets) */
-	DX_TIME_EPOCH,      /* "epoch": seconds since 1970 UTC */
+	DX_TIME_LOCAL_UTC, /* "local_utc" (default): 2024-10-27 02:00:00,2024-10-27 00:00:00 */
+	DX_TIME_LOCAL,     /* "local": local time only (ambiguous in the repeated hour) */
+	DX_TIME_UTC,       /* "utc": UTC time only */
+	DX_TIME_ISO,       /* "iso": 2024-10-27T02:00:00+02:00 (text to spreadsheets) */
+	DX_TIME_EPOCH,     /* "epoch": seconds since 1970 UTC */
 	DX_TIME_COUNT
 };
 
@@ -51,8 +51,7 @@ const char *dx_timefmt_name(enum dx_timefmt f);
  * without units), then one row per reading, "\n" line ends, RFC 4180
  * quoting where a field needs it, numbers in the shortest form that reads
  * back to the same double. 0, or the error of dx_buf_append. */
-int dx_csv_render(const struct dx_readings *r, const struct dx_range *range,
-		  const char *key, const char *units, enum dx_timefmt fmt,
-		  struct dx_buf *out);
+int dx_csv_render(const struct dx_readings *r, const struct dx_range *range, const char *key,
+		  const char *units, enum dx_timefmt fmt, struct dx_buf *out);
 
 #endif

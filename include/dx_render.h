@@ -23,8 +23,8 @@
 
 /* CSV dialects; the option csv_dialect takes the names. */
 enum dx_csv_dialect {
-	DX_CSV_STANDARD,  /* "standard" (default): RFC 4180, ',' and '.' */
-	DX_CSV_EU,        /* "eu": ';' separators, decimal commas, UTF-8 byte order mark */
+	DX_CSV_STANDARD, /* "standard" (default): RFC 4180, ',' and '.' */
+	DX_CSV_EU,       /* "eu": ';' separators, decimal commas, UTF-8 byte order mark */
 	DX_CSV_DIALECT_COUNT
 };
 
@@ -34,9 +34,9 @@ const char *dx_csv_dialect_name(enum dx_csv_dialect d);
 
 /* The twins of a readings file; the option formats takes the names. */
 enum dx_format {
-	DX_FORMAT_CSV,   /* "csv" */
-	DX_FORMAT_XLSX,  /* "xlsx" */
-	DX_FORMAT_SVG,   /* "svg" */
+	DX_FORMAT_CSV,  /* "csv" */
+	DX_FORMAT_XLSX, /* "xlsx" */
+	DX_FORMAT_SVG,  /* "svg" */
 	DX_FORMAT_COUNT
 };
 
@@ -46,31 +46,30 @@ const char *dx_format_name(enum dx_format f);
 
 /* One column of a view. Everything is borrowed for the call. */
 struct dx_series {
-	const char *label;      /* column header, e.g. "EACTIVE (kWh)" or
+	const char *label;                  /* column header, e.g. "EACTIVE (kWh)" or
 				 * "Main meter (433685) EACTIVE (kWh)"; NULL as "" */
-	const char *units;      /* for the chart's axis; NULL or "" for none */
-	const char *operation;  /* as asked of the API: "DELTA" is drawn as bars,
+	const char *units;                  /* for the chart's axis; NULL or "" for none */
+	const char *operation;              /* as asked of the API: "DELTA" is drawn as bars,
 				 * anything else ("AVG", "RAW", NULL) as a line */
-	const struct dx_readings *readings;  /* ascending by utc; NULL for none */
+	const struct dx_readings *readings; /* ascending by utc; NULL for none */
 };
 
 struct dx_view {
-	const char *title;      /* chart title and workbook title, e.g.
+	const char *title;    /* chart title and workbook title, e.g.
 				 * "Main meter (433685) EACTIVE"; NULL as "" */
-	const char *timezone;   /* IANA name shown under the chart's time axis; may be NULL */
-	const struct dx_series *series;  /* the columns, in order */
+	const char *timezone; /* IANA name shown under the chart's time axis; may be NULL */
+	const struct dx_series *series; /* the columns, in order */
 	size_t nseries;
-	struct dx_range range;  /* the local days rendered, both inclusive */
-	enum dx_res res;        /* the readings' resolution: width of a chart's bars */
+	struct dx_range range; /* the local days rendered, both inclusive */
+	enum dx_res res;       /* the readings' resolution: width of a chart's bars */
 	enum dx_timefmt timefmt;
-	enum dx_csv_dialect dialect;  /* CSV only */
+	enum dx_csv_dialect dialect; /* CSV only */
 };
 
 /* Writes "PREFIX KEY (UNITS)" into out: prefix (a device's entry name
  * "NAME (ID)") and a space when prefix is non-empty, the key, and " (UNITS)"
  * when units are non-empty. Same errors as dx_buf_append. */
-int dx_render_label(const char *prefix, const char *key, const char *units,
-		    struct dx_buf *out);
+int dx_render_label(const char *prefix, const char *key, const char *units, struct dx_buf *out);
 
 /* Appends the view as CSV to out: a header line with the time column(s)
  * of v->timefmt and one field per series label; then one row per distinct
@@ -112,7 +111,6 @@ int dx_render_svg(const struct dx_view *v, struct dx_buf *out);
 
 /* The renderer of format f: dx_render_csv, dx_render_xlsx (with tmpdir)
  * or dx_render_svg. Their errors, or -EINVAL for an unknown format. */
-int dx_render(enum dx_format f, const struct dx_view *v, const char *tmpdir,
-	      struct dx_buf *out);
+int dx_render(enum dx_format f, const struct dx_view *v, const char *tmpdir, struct dx_buf *out);
 
 #endif

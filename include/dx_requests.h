@@ -20,18 +20,18 @@
 #define DX_REQUEST_KEY_MAX 768
 
 enum dx_request_kind {
-	DX_REQ_LIST,      /* a paged listing (dx_client_list) */
-	DX_REQ_OBJECT,    /* one object (dx_client_get) */
-	DX_REQ_READINGS,  /* one span-limited readings chunk (dx_client_readings_get) */
+	DX_REQ_LIST,     /* a paged listing (dx_client_list) */
+	DX_REQ_OBJECT,   /* one object (dx_client_get) */
+	DX_REQ_READINGS, /* one span-limited readings chunk (dx_client_readings_get) */
 };
 
 struct dx_request {
 	enum dx_request_kind kind;
-	enum dx_priority prio;           /* set by the caller; builders set INTERACTIVE */
-	int dep;                         /* index of the deployment */
-	char path[DX_REQUEST_PATH_MAX];  /* what is sent: escaped path and query */
-	char key[DX_REQUEST_KEY_MAX];    /* what it is kept under */
-	int future;                      /* readings wholly after the last day asked: no call */
+	enum dx_priority prio;          /* set by the caller; builders set INTERACTIVE */
+	int dep;                        /* index of the deployment */
+	char path[DX_REQUEST_PATH_MAX]; /* what is sent: escaped path and query */
+	char key[DX_REQUEST_KEY_MAX];   /* what it is kept under */
+	int future;                     /* readings wholly after the last day asked: no call */
 };
 
 /* Builders of the listings. dep_name is the deployment's directory name,
@@ -40,11 +40,9 @@ int dx_request_locations(const char *dep_name, int dep, struct dx_request *out);
 int dx_request_devices(const char *dep_name, int dep, struct dx_request *out);
 int dx_request_datasources(const char *dep_name, int dep, struct dx_request *out);
 /* GET /parameters?device_id=ID */
-int dx_request_parameters(const char *dep_name, int dep, int64_t device,
-			  struct dx_request *out);
+int dx_request_parameters(const char *dep_name, int dep, int64_t device, struct dx_request *out);
 /* GET /utility/supplies/SOURCE */
-int dx_request_supplies(const char *dep_name, int dep, const char *source,
-			struct dx_request *out);
+int dx_request_supplies(const char *dep_name, int dep, const char *source, struct dx_request *out);
 
 /* One readings chunk of a series: the key names the whole aligned chunk;
  * what is sent asks no further than last (a `to` in the future is not
@@ -60,8 +58,8 @@ int dx_request_readings(const char *dep_name, int dep, int64_t device, const cha
  * and "&operation=.." when op is set, escaped. -EINVAL when the key is
  * empty or the range is reversed or too long: the API's `to` (the last day
  * at 23:59:59) must come before from + dx_res_span_months(res) months. */
-int dx_request_readings_path(int64_t device, const char *key, enum dx_res res,
-			     const char *op, const struct dx_range *range, struct dx_buf *out);
+int dx_request_readings_path(int64_t device, const char *key, enum dx_res res, const char *op,
+			     const struct dx_range *range, struct dx_buf *out);
 
 /* Appends s to out with every byte but the unreserved ones (RFC 3986:
  * letters, digits, "-._~") percent-encoded. 0 or a dx_buf error. */
@@ -69,22 +67,22 @@ int dx_request_escape(struct dx_buf *out, const char *s);
 
 /* Families of keys, for expiry (dx_cache_expire takes a prefix). */
 enum dx_prefix {
-	DX_PREFIX_DEPLOYMENT,      /* everything of the deployment */
+	DX_PREFIX_DEPLOYMENT, /* everything of the deployment */
 	DX_PREFIX_LOCATIONS,
 	DX_PREFIX_DEVICES,
 	DX_PREFIX_DATASOURCES,
-	DX_PREFIX_SUPPLIES,        /* every energy source */
-	DX_PREFIX_PARAMETERS,      /* of device */
-	DX_PREFIX_READINGS_DEVICE, /* every series of device */
-	DX_PREFIX_READINGS_KEY,    /* every resolution of device's key */
-	DX_PREFIX_READINGS_RES,    /* device's key at res */
+	DX_PREFIX_SUPPLIES,         /* every energy source */
+	DX_PREFIX_PARAMETERS,       /* of device */
+	DX_PREFIX_READINGS_DEVICE,  /* every series of device */
+	DX_PREFIX_READINGS_KEY,     /* every resolution of device's key */
+	DX_PREFIX_READINGS_RES,     /* device's key at res */
 	DX_PREFIX_READINGS_MONTHLY, /* device's key at monthly (which lists every period) */
 };
 
 /* Writes the prefix of the keys of family which into out (size bytes);
  * device, key and res are used by the families that name them. 0, or
  * -ENAMETOOLONG. */
-int dx_request_prefix(enum dx_prefix which, const char *dep_name, int64_t device,
-		      const char *key, enum dx_res res, char *out, size_t size);
+int dx_request_prefix(enum dx_prefix which, const char *dep_name, int64_t device, const char *key,
+		      enum dx_res res, char *out, size_t size);
 
 #endif

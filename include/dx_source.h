@@ -28,9 +28,8 @@ struct dx_source_ops {
 	 * success. */
 	int (*list)(void *ctx, const struct dx_request *req, const struct dx_cache_policy *policy,
 		    struct dx_buf *out, struct dx_cache_info *info);
-	int (*object)(void *ctx, const struct dx_request *req,
-		      const struct dx_cache_policy *policy, struct dx_buf *out,
-		      struct dx_cache_info *info);
+	int (*object)(void *ctx, const struct dx_request *req, const struct dx_cache_policy *policy,
+		      struct dx_buf *out, struct dx_cache_info *info);
 	int (*readings)(void *ctx, const struct dx_request *req,
 			const struct dx_cache_policy *policy, struct dx_buf *out,
 			struct dx_cache_info *info);
@@ -43,8 +42,8 @@ struct dx_source_ops {
 	 * -E2BIG. */
 	int (*derived)(void *ctx, const struct dx_request *req,
 		       const struct dx_cache_policy *policy,
-		       int (*make)(void *mctx, struct dx_buf *out), void *mctx,
-		       struct dx_buf *out, struct dx_cache_info *info);
+		       int (*make)(void *mctx, struct dx_buf *out), void *mctx, struct dx_buf *out,
+		       struct dx_cache_info *info);
 	/* Small records kept for good beside the data (the size and time of a
 	 * rendered file that can no longer change). get copies at most size
 	 * bytes into data and sets *len: 0 or -ENOENT. put: 0 or an error
@@ -73,8 +72,8 @@ int dx_source_fetch(struct dx_source *s, const struct dx_request *req,
 /* The real source: cache (borrowed) in front of clients[dep] (borrowed;
  * NULL entries are offline deployments: misses fail with -EIO). Returns a
  * new source; free with dx_source_real_free(). 0 or -ENOMEM. */
-int dx_source_real_new(struct dx_cache *cache, struct dx_client *const *clients,
-		       size_t nclients, struct dx_source **out);
+int dx_source_real_new(struct dx_cache *cache, struct dx_client *const *clients, size_t nclients,
+		       struct dx_source **out);
 void dx_source_real_free(struct dx_source *s);
 
 /* The fake source, for tests. Answers requests whose key (dx_request.key)

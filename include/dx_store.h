@@ -46,18 +46,18 @@ struct dx_store;
 #define DX_STORE_EXPIRED 0x01
 
 struct dx_store_meta {
-	unsigned cls;         /* eviction class, 0..255, lower goes first */
-	unsigned flags;       /* DX_STORE_EXPIRED */
+	unsigned cls;   /* eviction class, 0..255, lower goes first */
+	unsigned flags; /* DX_STORE_EXPIRED */
 	int64_t fetched_at;
 	int64_t changed_at;
 	int64_t last_used;
-	int64_t final_at;     /* final (never expired) once fetched_at >= it */
+	int64_t final_at; /* final (never expired) once fetched_at >= it */
 };
 
 struct dx_store_stats {
-	uint64_t bytes_used;  /* pages in use, in bytes */
-	uint64_t entries;     /* in "data" */
-	uint64_t evictions;   /* entries evicted since open */
+	uint64_t bytes_used; /* pages in use, in bytes */
+	uint64_t entries;    /* in "data" */
+	uint64_t evictions;  /* entries evicted since open */
 };
 
 /* Opens (creating dir 0700 and its missing parents if needed) the store.
@@ -76,8 +76,8 @@ int dx_store_get(struct dx_store *s, const char *key, struct dx_buf *out,
 /* Replaces the entry under key. May evict other entries first. 0,
  * -ENAMETOOLONG, -ENOSPC (does not fit even after eviction), -ENOMEM,
  * -EIO. */
-int dx_store_put(struct dx_store *s, const char *key, const void *data,
-		 size_t len, const struct dx_store_meta *meta);
+int dx_store_put(struct dx_store *s, const char *key, const void *data, size_t len,
+		 const struct dx_store_meta *meta);
 
 /* 0 or -ENOENT, -EIO. */
 int dx_store_del(struct dx_store *s, const char *key);
@@ -92,14 +92,12 @@ int dx_store_expire(struct dx_store *s, const char *prefix);
 /* Small named records. put: 0, -ENAMETOOLONG, -ENOSPC, -EIO. get copies at
  * most size bytes into data and sets *len to the record's full length: 0,
  * -ENOENT, -EIO. */
-int dx_store_put_record(struct dx_store *s, const char *name,
-			const void *data, size_t len);
-int dx_store_get_record(struct dx_store *s, const char *name, void *data,
-			size_t size, size_t *len);
+int dx_store_put_record(struct dx_store *s, const char *name, const void *data, size_t len);
+int dx_store_get_record(struct dx_store *s, const char *name, void *data, size_t size, size_t *len);
 /* Puts n records (names[i] -> data[i], lens[i] bytes) in one transaction,
  * so one disk sync for all: all or none. Errors as dx_store_put_record(). */
-int dx_store_put_records(struct dx_store *s, const char *const *names,
-			 const void *const *data, const size_t *lens, size_t n);
+int dx_store_put_records(struct dx_store *s, const char *const *names, const void *const *data,
+			 const size_t *lens, size_t n);
 
 void dx_store_stats(struct dx_store *s, struct dx_store_stats *out);
 

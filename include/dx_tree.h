@@ -32,34 +32,34 @@ struct dx_source;
 #define DX_TREE_FILE_MAX ((size_t)1 << 30)
 
 struct dx_deployment {
-	const char *name;          /* directory name; borrowed for the tree's life */
-	struct dx_client *client;  /* borrowed; NULL when offline */
+	const char *name;         /* directory name; borrowed for the tree's life */
+	struct dx_client *client; /* borrowed; NULL when offline */
 };
 
 struct dx_tree_opts {
-	struct dx_cache *cache;            /* borrowed */
+	struct dx_cache *cache; /* borrowed */
 	/* Where the API's bytes come from (borrowed). NULL: the tree makes
 	 * the real source over cache and the deployments' clients. Tests pass
 	 * a fake (dx_source.h); cache may then be NULL. */
 	struct dx_source *source;
-	const struct dx_deployment *deps;  /* borrowed array */
+	const struct dx_deployment *deps; /* borrowed array */
 	size_t ndeps;
-	unsigned listed_res;               /* bit (1u << enum dx_res) per listed resolution */
+	unsigned listed_res; /* bit (1u << enum dx_res) per listed resolution */
 	enum dx_timefmt timefmt;
 	/* Which twins of a period file are listed: bit (1u << enum dx_format)
 	 * each; 0 lists the CSVs only. Every twin resolves by name. */
 	unsigned listed_formats;
-	enum dx_csv_dialect dialect;       /* of every CSV */
-	const char *tmpdir;                /* private directory for workbooks; NULL: /tmp */
-	int64_t ttl_meta;                  /* seconds listings and objects stay fresh */
-	int64_t ttl_open;                  /* seconds readings of open periods stay fresh */
-	int64_t late_margin;               /* seconds after a period's end it may still change */
+	enum dx_csv_dialect dialect; /* of every CSV */
+	const char *tmpdir;          /* private directory for workbooks; NULL: /tmp */
+	int64_t ttl_meta;            /* seconds listings and objects stay fresh */
+	int64_t ttl_open;            /* seconds readings of open periods stay fresh */
+	int64_t late_margin;         /* seconds after a period's end it may still change */
 	/* Walk readahead (readahead.c): requests made ahead of a walk over
 	 * uncached period files, at most this many unused at a time; 0: off. */
 	int readahead;
 	uid_t uid;
 	gid_t gid;
-	int64_t (*now)(void *ctx);         /* seconds; NULL means time() */
+	int64_t (*now)(void *ctx); /* seconds; NULL means time() */
 	void *now_ctx;
 	/* Tells the kernel to drop what it caches of an inode (attributes,
 	 * pages, directory listing). Called from request handlers and the
@@ -84,14 +84,14 @@ struct dx_attr {
 	int readahead;
 	uid_t uid;
 	gid_t gid;
-	double timeout;   /* seconds the kernel may keep entry and attributes */
-	int keep_cache;   /* 1 when page cache of the file stays valid across opens */
+	double timeout; /* seconds the kernel may keep entry and attributes */
+	int keep_cache; /* 1 when page cache of the file stays valid across opens */
 };
 
 struct dx_dirent {
 	char *name;
-	struct dx_attr attr;  /* attr.ino and attr.type always set */
-	int plus;             /* 1 when attr is complete and counted one lookup */
+	struct dx_attr attr; /* attr.ino and attr.type always set */
+	int plus;            /* 1 when attr is complete and counted one lookup */
 };
 
 struct dx_dirlist {
@@ -117,8 +117,8 @@ void dx_tree_free(struct dx_tree *t);
 /* Resolves name in directory parent. On success the entry's lookup count
  * goes up by one (FUSE semantics; see dx_tree_forget). -ENOTDIR when parent
  * is not a directory; the common errors. */
-int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent,
-		   const char *name, struct dx_attr *out);
+int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent, const char *name,
+		   struct dx_attr *out);
 
 /* Adds one lookup to a node that already has one (an entry handed out by
  * readdirplus a second time). Never fails; an unknown ino is ignored. */
@@ -129,8 +129,7 @@ void dx_tree_forget(struct dx_tree *t, uint64_t ino, uint64_t n);
 
 /* The attributes of ino (a regular file's size needs its content). The
  * common errors. */
-int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
-		    struct dx_attr *out);
+int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_attr *out);
 
 /* Lists a directory, without "." and "..". With plus, every entry gets full
  * attributes and counts one lookup (readdirplus); an entry whose attributes
@@ -142,8 +141,7 @@ void dx_dirlist_release(struct dx_dirlist *list);
 
 /* Copies the target of a symbolic link into out. -EINVAL when ino is not a
  * link; the common errors. */
-int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
-		     struct dx_buf *out);
+int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_buf *out);
 
 /* Checks that ino is a regular file that may be opened, without producing
  * its content, and tells whether the kernel may keep its pages across

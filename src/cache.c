@@ -23,9 +23,9 @@ struct flight {
 	char *key;
 	pthread_cond_t done_cond;
 	int done;
-	int refs;               /* the leader and each waiter */
+	int refs; /* the leader and each waiter */
 	int rc;
-	struct dx_buf bytes;    /* the result when rc is 0 */
+	struct dx_buf bytes; /* the result when rc is 0 */
 	struct dx_cache_info info;
 };
 
@@ -43,7 +43,7 @@ struct dx_cache {
 	int offline;
 	int64_t (*now)(void *ctx);
 	void *now_ctx;
-	pthread_mutex_t lock;   /* guards flights, every flight's state, failed */
+	pthread_mutex_t lock; /* guards flights, every flight's state, failed */
 	struct flight *flights;
 	struct failed failed[FAILED_MAX];
 	atomic_uint_least64_t hits, misses, stale_served, fetch_errors;
@@ -110,8 +110,7 @@ void dx_cache_close(struct dx_cache *c)
 	free(c);
 }
 
-static int is_fresh(const struct dx_store_meta *m,
-		    const struct dx_cache_policy *p, int64_t now)
+static int is_fresh(const struct dx_store_meta *m, const struct dx_cache_policy *p, int64_t now)
 {
 	if (m->fetched_at >= p->final_at)
 		return 1;
@@ -137,8 +136,8 @@ static int give(struct dx_buf *out, struct dx_buf *src)
 	return rc;
 }
 
-static void fill_info(struct dx_cache_info *info, const struct dx_store_meta *m,
-		      int stale, int fetched)
+static void fill_info(struct dx_cache_info *info, const struct dx_store_meta *m, int stale,
+		      int fetched)
 {
 	if (!info)
 		return;
@@ -148,8 +147,7 @@ static void fill_info(struct dx_cache_info *info, const struct dx_store_meta *m,
 	info->fetched = fetched;
 }
 
-static void touch(struct dx_cache *c, const char *key,
-		  const struct dx_store_meta *m, int64_t now)
+static void touch(struct dx_cache *c, const char *key, const struct dx_store_meta *m, int64_t now)
 {
 	if (now - m->last_used >= TOUCH_INTERVAL)
 		(void)dx_store_touch(c->store, key, now);
@@ -200,9 +198,8 @@ static void failed_note(struct dx_cache *c, const char *key, int rc, int64_t now
 
 /* The fetch and what follows it, run by the one caller that leads the
  * flight for key. res is empty on entry. */
-static int lead(struct dx_cache *c, const char *key,
-		const struct dx_cache_policy *policy, dx_fetch_fn fetch,
-		void *ctx, const void *req, struct dx_buf *res,
+static int lead(struct dx_cache *c, const char *key, const struct dx_cache_policy *policy,
+		dx_fetch_fn fetch, void *ctx, const void *req, struct dx_buf *res,
 		struct dx_cache_info *info)
 {
 	struct dx_store_meta m, put;
@@ -226,8 +223,7 @@ static int lead(struct dx_cache *c, const char *key,
 	else if ((rc = fetch(ctx, req, res)) != 0)
 		failed_note(c, key, rc, clock_now(c));
 	if (rc == 0) {
-		put = (struct dx_store_meta){ policy->cls, 0, now, now, now,
-					      policy->final_at };
+		put = (struct dx_store_meta){ policy->cls, 0, now, now, now, policy->final_at };
 		if (have_old && old.len == res->len &&
 		    (old.len == 0 || memcmp(old.data, res->data, old.len) == 0))
 			put.changed_at = m.changed_at;
@@ -291,8 +287,8 @@ static void flight_unref(struct dx_cache *c, struct flight *f)
 }
 
 /* The result is read-only once done, so it is copied out unlocked. */
-static int deliver(struct dx_cache *c, struct flight *f, int leader,
-		   struct dx_buf *out, struct dx_cache_info *info)
+static int deliver(struct dx_cache *c, struct flight *f, int leader, struct dx_buf *out,
+		   struct dx_cache_info *info)
 {
 	int rc = f->rc;
 
@@ -323,9 +319,8 @@ static void land(struct dx_cache *c, struct flight *f)
 
 /* Single flight: the first caller of a key fetches, the others wait for
  * it and share its result, error included. */
-static int fly(struct dx_cache *c, const char *key,
-	       const struct dx_cache_policy *policy, dx_fetch_fn fetch,
-	       void *ctx, const void *req, struct dx_buf *out,
+static int fly(struct dx_cache *c, const char *key, const struct dx_cache_policy *policy,
+	       dx_fetch_fn fetch, void *ctx, const void *req, struct dx_buf *out,
 	       struct dx_cache_info *info)
 {
 	struct flight *f;
@@ -353,9 +348,8 @@ static int fly(struct dx_cache *c, const char *key,
 	return deliver(c, f, 1, out, info);
 }
 
-int dx_cache_get(struct dx_cache *c, const char *key,
-		 const struct dx_cache_policy *policy, dx_fetch_fn fetch,
-		 void *ctx, const void *req, struct dx_buf *out,
+int dx_cache_get(struct dx_cache *c, const char *key, const struct dx_cache_policy *policy,
+		 dx_fetch_fn fetch, void *ctx, const void *req, struct dx_buf *out,
 		 struct dx_cache_info *info)
 {
 	struct dx_store_meta m;
@@ -411,20 +405,18 @@ int dx_cache_expire(struct dx_cache *c, const char *prefix)
 	return dx_store_expire(c->store, prefix) ? -EIO : 0;
 }
 
-int dx_cache_put_record(struct dx_cache *c, const char *name,
-			const void *data, size_t len)
+int dx_cache_put_record(struct dx_cache *c, const char *name, const void *data, size_t len)
 {
 	return dx_store_put_record(c->store, name, data, len);
 }
 
-int dx_cache_put_records(struct dx_cache *c, const char *const *names,
-			 const void *const *data, const size_t *lens, size_t n)
+int dx_cache_put_records(struct dx_cache *c, const char *const *names, const void *const *data,
+			 const size_t *lens, size_t n)
 {
 	return dx_store_put_records(c->store, names, data, lens, n);
 }
 
-int dx_cache_get_record(struct dx_cache *c, const char *name, void *data,
-			size_t size, size_t *len)
+int dx_cache_get_record(struct dx_cache *c, const char *name, void *data, size_t size, size_t *len)
 {
 	int rc = dx_store_get_record(c->store, name, data, size, len);
 

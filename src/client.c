@@ -36,11 +36,11 @@ struct dx_client {
 	void (*on_quota)(void *ctx, const struct dx_quota_state *q);
 	void *on_quota_ctx;
 
-	pthread_mutex_t lock;        /* guards everything below */
-	pthread_cond_t answered;     /* an answer came back: the ledger moved */
+	pthread_mutex_t lock;    /* guards everything below */
+	pthread_cond_t answered; /* an answer came back: the ledger moved */
 	struct dx_client_stats stats;
 	uint64_t rng;
-	int64_t logged_until;        /* the quota return time last logged */
+	int64_t logged_until; /* the quota return time last logged */
 	int token_logged;
 };
 
@@ -52,7 +52,7 @@ typedef int (*validate_fn)(const char *buf, size_t len, void *ctx);
 struct call {
 	enum call_kind kind;
 	enum dx_priority prio;
-	int64_t deadline;            /* in now_ms() time */
+	int64_t deadline; /* in now_ms() time */
 	long quota_waited_ms;
 	int max_retries;
 	long status;                 /* of the last answer */
@@ -107,8 +107,8 @@ static void apply_opts(struct dx_client *c, const struct dx_client_opts *o)
 
 	dx_client_opts_default(&d);
 	c->max_retries = o->max_retries >= 0 ? o->max_retries : d.max_retries;
-	c->attempt_timeout_ms = o->attempt_timeout_ms > 0 ? o->attempt_timeout_ms
-							  : d.attempt_timeout_ms;
+	c->attempt_timeout_ms = o->attempt_timeout_ms > 0 ? o->attempt_timeout_ms :
+							    d.attempt_timeout_ms;
 	c->deadline_ms = o->deadline_ms > 0 ? o->deadline_ms : d.deadline_ms;
 	c->quota_wait_ms = o->quota_wait_ms >= 0 ? o->quota_wait_ms : d.quota_wait_ms;
 	c->now_ms = o->now_ms ? o->now_ms : realtime_ms;
@@ -151,8 +151,7 @@ int dx_client_new(const struct dx_client_opts *opts, struct dx_client **out)
 		goto fail;
 	hopts.token = opts->token;
 	hopts.max_parallel = opts->max_parallel > 0 ? opts->max_parallel : 4;
-	hopts.connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
-								: 5000;
+	hopts.connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
 	rc = dx_http_new(&hopts, &c->http);
 	if (rc)
 		goto fail;
@@ -218,7 +217,7 @@ static void note_reachable(struct dx_client *c, const struct call *call, int rc)
 	int answered = rc == 0 || (call->status >= 400 && call->status < 500 && rc != -EPROTO);
 
 	if (rc == -ENOMEM || rc == -EINVAL || (rc == -EAGAIN && !call->status))
-		return;   /* nothing was asked, or not the API's doing */
+		return; /* nothing was asked, or not the API's doing */
 	pthread_mutex_lock(&c->lock);
 	if (answered)
 		c->stats.unreachable_since = 0;
@@ -381,8 +380,8 @@ static int backoff(struct dx_client *c, struct call *call, int attempt)
 
 /* Sorts an answer into: 0 (done, body kept), 1 (transient: retry), or a
  * final negative errno. */
-static int judge(struct dx_client *c, struct call *call, const char *url,
-		 struct dx_buf *body, validate_fn validate, void *vctx)
+static int judge(struct dx_client *c, struct call *call, const char *url, struct dx_buf *body,
+		 validate_fn validate, void *vctx)
 {
 	long st = call->status;
 	int rc;
@@ -419,32 +418,35 @@ static int judge(struct dx_client *c, struct call *call, const char *url,
 /* One line for a call that failed for good: the endpoint, what the API or
  * the network said, and what the reader sees. (401, 403/404, 400/422 and
  * quota are logged where they are judged.) */
-static void log_failure(struct dx_client *c, const struct call *call, const char *url,
-			int rc, int attempts)
+static void log_failure(struct dx_client *c, const struct call *call, const char *url, int rc,
+			int attempts)
 {
 	const char *path = url + strlen(c->api_url);
 
 	if (rc == -EIO || rc == -EPROTO || rc == -ETIMEDOUT) {
 		if (call->status >= 500)
-			dx_log(DX_LOG_ERR, "GET %s: HTTP %ld after %d attempt%s; readers get EIO "
+			dx_log(DX_LOG_ERR,
+			       "GET %s: HTTP %ld after %d attempt%s; readers get EIO "
 			       "until the API recovers (cached data is served meanwhile)",
 			       path, call->status, attempts, attempts == 1 ? "" : "s");
 		else if (rc == -EPROTO)
-			dx_log(DX_LOG_ERR, "GET %s: the answer was not the JSON expected after %d "
-			       "attempt%s; nothing was kept; readers get EIO", path, attempts,
-			       attempts == 1 ? "" : "s");
+			dx_log(DX_LOG_ERR,
+			       "GET %s: the answer was not the JSON expected after %d "
+			       "attempt%s; nothing was kept; readers get EIO",
+			       path, attempts, attempts == 1 ? "" : "s");
 		else
-			dx_log(DX_LOG_ERR, "GET %s: %s after %d attempt%s; readers get EIO; check "
-			       "the network or api_url", path,
-			       call->error[0] ? call->error : strerror(-rc), attempts,
+			dx_log(DX_LOG_ERR,
+			       "GET %s: %s after %d attempt%s; readers get EIO; check "
+			       "the network or api_url",
+			       path, call->error[0] ? call->error : strerror(-rc), attempts,
 			       attempts == 1 ? "" : "s");
 	}
 }
 
 /* GETs url for call until it succeeds (0: call->status is 200, 201 or 204
  * and body holds the validated answer) or fails for good. */
-static int request(struct dx_client *c, struct call *call, const char *url,
-		   struct dx_buf *body, validate_fn validate, void *vctx)
+static int request(struct dx_client *c, struct call *call, const char *url, struct dx_buf *body,
+		   validate_fn validate, void *vctx)
 {
 	struct dx_http_response resp;
 	int attempt = 0, n429 = 0, rc, bad_body = 0;
@@ -514,8 +516,8 @@ static void call_init(struct dx_client *c, struct call *call, enum call_kind kin
 /* A listing: its pages are validated and appended in one decode each. */
 struct pages {
 	struct dx_buf *acc;
-	size_t count;       /* items on the last page */
-	int appended;       /* the last page went into acc */
+	size_t count; /* items on the last page */
+	int appended; /* the last page went into acc */
 };
 
 /* Appends one page to the listing; a bad page leaves acc as it was
@@ -535,21 +537,23 @@ static int page_bad(const char *path, const struct dx_buf *page, const struct dx
 		    size_t n)
 {
 	if (page->len && page->len == prev->len && !memcmp(page->data, prev->data, page->len)) {
-		dx_log(DX_LOG_ERR, "GET %s: page %zu repeats page %zu (the API ignores start); "
-		       "the listing is not kept; readers get EIO", path, n + 1, n);
+		dx_log(DX_LOG_ERR,
+		       "GET %s: page %zu repeats page %zu (the API ignores start); "
+		       "the listing is not kept; readers get EIO",
+		       path, n + 1, n);
 		return 1;
 	}
 	if (n + 1 >= DX_LIST_MAX_PAGES) {
-		dx_log(DX_LOG_ERR, "GET %s: still full after %d pages (%d items), more than any "
-		       "account holds; the listing is not kept; readers get EIO", path,
-		       DX_LIST_MAX_PAGES, DX_LIST_MAX_PAGES * PAGE_LIMIT);
+		dx_log(DX_LOG_ERR,
+		       "GET %s: still full after %d pages (%d items), more than any "
+		       "account holds; the listing is not kept; readers get EIO",
+		       path, DX_LIST_MAX_PAGES, DX_LIST_MAX_PAGES * PAGE_LIMIT);
 		return 1;
 	}
 	return 0;
 }
 
-static int list_pages(struct dx_client *c, struct call *call, const char *path,
-		      struct dx_buf *acc)
+static int list_pages(struct dx_client *c, struct call *call, const char *path, struct dx_buf *acc)
 {
 	struct pages p = { .acc = acc };
 	struct dx_buf url, page, prev, tmp;
@@ -566,7 +570,7 @@ static int list_pages(struct dx_client *c, struct call *call, const char *path,
 		rc = dx_http_url_join(&url, c->api_url, path, query);
 		if (!rc)
 			rc = request(c, call, url.data, &page, validate_page, &p);
-		if (!rc && !p.appended)   /* 204: an empty page */
+		if (!rc && !p.appended) /* 204: an empty page */
 			rc = dx_json_list_append(acc, "", 0, &p.count);
 		if (rc || p.count < PAGE_LIMIT)
 			break;
@@ -583,8 +587,7 @@ static int list_pages(struct dx_client *c, struct call *call, const char *path,
 	return rc;
 }
 
-int dx_client_list(struct dx_client *c, const char *path, enum dx_priority prio,
-		   struct dx_buf *out)
+int dx_client_list(struct dx_client *c, const char *path, enum dx_priority prio, struct dx_buf *out)
 {
 	struct dx_buf acc;
 	struct call call;
@@ -640,8 +643,7 @@ out:
 	return rc;
 }
 
-int dx_client_get(struct dx_client *c, const char *path, enum dx_priority prio,
-		  struct dx_buf *out)
+int dx_client_get(struct dx_client *c, const char *path, enum dx_priority prio, struct dx_buf *out)
 {
 	struct dx_buf url;
 	struct call call;
@@ -733,8 +735,8 @@ int dx_client_check(struct dx_client *c, char *errmsg, size_t errmsg_size)
 	} else if (rc == -EACCES || call.status == 403) {
 		snprintf(msg, sizeof(msg), "the API rejected the token (HTTP %ld)", call.status);
 		rc = -EACCES;
-	} else if (call.status == 0 && (call.transport_rc == -EHOSTUNREACH ||
-					call.transport_rc == -ETIMEDOUT)) {
+	} else if (call.status == 0 &&
+		   (call.transport_rc == -EHOSTUNREACH || call.transport_rc == -ETIMEDOUT)) {
 		snprintf(msg, sizeof(msg), "cannot reach %s: %s", c->api_url, call.error);
 		rc = -EHOSTUNREACH;
 	} else if (call.status == 0) {

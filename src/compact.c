@@ -35,8 +35,14 @@ static size_t strings_size(const struct head *h)
 int dx_compact_encode(const struct dx_readings *r, int64_t fetched_at, struct dx_buf *out)
 {
 	static const char zeros[8];
-	struct head h = { { 'D', 'X', 'C', '2' }, BOM, sizeof(struct dx_reading),
-			  str_len(r->timezone), str_len(r->units), 0, r->n, fetched_at };
+	struct head h = { { 'D', 'X', 'C', '2' },
+			  BOM,
+			  sizeof(struct dx_reading),
+			  str_len(r->timezone),
+			  str_len(r->units),
+			  0,
+			  r->n,
+			  fetched_at };
 	size_t s = strings_size(&h);
 	int rc;
 
@@ -66,8 +72,7 @@ static int copy_string(const char *p, uint32_t len, char **out)
 	return 0;
 }
 
-int dx_compact_decode(const void *data, size_t len, struct dx_readings *out,
-		      int64_t *fetched_at)
+int dx_compact_decode(const void *data, size_t len, struct dx_readings *out, int64_t *fetched_at)
 {
 	const char *p = data;
 	struct head h;

@@ -19,16 +19,15 @@
 /* Options that take a value; flags are listed apart. "config" is not here:
  * a config file naming another one would only confuse. */
 static const char *const value_options[] = {
-	"api_url", "token_file", "cache_dir", "deployment", "time_format",
-	"resolutions", "cache_size", "ttl_meta", "ttl_open", "late_margin",
-	"parallel", "readahead", "retries", "timeout", "quota_wait", "reserve", "formats",
-	"csv_dialect", NULL
+	"api_url",     "token_file", "cache_dir",   "deployment", "time_format",
+	"resolutions", "cache_size", "ttl_meta",    "ttl_open",   "late_margin",
+	"parallel",    "readahead",  "retries",     "timeout",    "quota_wait",
+	"reserve",     "formats",    "csv_dialect", NULL
 };
 /* allow_other is passed on to FUSE: other users (smbd, nfsd) may read the
  * mount, always with default_permissions, which the daemon always adds. */
-static const char *const flag_options[] = {
-	"offline", "allow_insecure_http", "allow_other", "nonempty", NULL
-};
+static const char *const flag_options[] = { "offline", "allow_insecure_http", "allow_other",
+					    "nonempty", NULL };
 
 /* The numeric options and what they accept. Seconds are capped at ten
  * years: a larger value is a typo, and it would overflow later sums. */
@@ -39,14 +38,10 @@ static const struct number_spec {
 	int whole;
 	double min, max;
 } numbers[] = {
-	{ "ttl_meta", 1, 0, TEN_YEARS },
-	{ "ttl_open", 1, 0, TEN_YEARS },
-	{ "late_margin", 1, 0, TEN_YEARS },
-	{ "parallel", 1, 1, 64 },
-	{ "readahead", 1, 0, 64 },
-	{ "retries", 1, 0, 10 },
-	{ "timeout", 1, 1, 3600 },
-	{ "quota_wait", 1, 0, 3600 },
+	{ "ttl_meta", 1, 0, TEN_YEARS },    { "ttl_open", 1, 0, TEN_YEARS },
+	{ "late_margin", 1, 0, TEN_YEARS }, { "parallel", 1, 1, 64 },
+	{ "readahead", 1, 0, 64 },          { "retries", 1, 0, 10 },
+	{ "timeout", 1, 1, 3600 },          { "quota_wait", 1, 0, 3600 },
 	{ "reserve", 0, 0, 0.9 },
 };
 
@@ -78,8 +73,7 @@ static int plain_decimal(const char *s, int whole)
 	return digits > 0 && strcmp(s, ".") && s[digits] == '\0';
 }
 
-int dx_config_number(const char *name, const char *value, double *out, char *err,
-		     size_t errsize)
+int dx_config_number(const char *name, const char *value, double *out, char *err, size_t errsize)
 {
 	const struct number_spec *n = find_number(name);
 	char *end;
@@ -91,10 +85,12 @@ int dx_config_number(const char *name, const char *value, double *out, char *err
 	v = n->whole ? (double)strtoll(value, &end, 10) : strtod(value, &end);
 	if (!plain_decimal(value, n->whole) || *end || errno == ERANGE)
 		return snprintf(err, errsize, "%s=%s: not a %s", name, value,
-				n->whole ? "whole number" : "decimal number"), -EINVAL;
+				n->whole ? "whole number" : "decimal number"),
+		       -EINVAL;
 	if (v < n->min || v > n->max)
-		return snprintf(err, errsize, "%s=%s: out of range (%g to %g)", name, value,
-				n->min, n->max), -EINVAL;
+		return snprintf(err, errsize, "%s=%s: out of range (%g to %g)", name, value, n->min,
+				n->max),
+		       -EINVAL;
 	*out = v;
 	return 0;
 }
@@ -272,8 +268,10 @@ static struct dx_config_deployment *add_dep(struct parse_ctx *p, const char *nam
 	if (d)
 		return d;
 	if (!valid_name(name))
-		return fail(p, -EINVAL, "bad deployment name '%s' (no '/', ',', blanks or leading '.')%s",
-			    name, ""), NULL;
+		return fail(p, -EINVAL,
+			    "bad deployment name '%s' (no '/', ',', blanks or leading '.')%s", name,
+			    ""),
+		       NULL;
 	if (c->ndeps >= MAX_DEPLOYMENTS)
 		return fail(p, -EINVAL, "too many deployments%s%s", "", ""), NULL;
 	grown = realloc(c->deps, (c->ndeps + 1) * sizeof(*c->deps));
@@ -304,8 +302,7 @@ static int set_path(struct parse_ctx *p, char **field, const char *value)
 	return *field ? 1 : fail(p, -ENOMEM, "out of memory%s%s", "", "");
 }
 
-static int set_dep(struct parse_ctx *p, const char *section, const char *name,
-		   const char *value)
+static int set_dep(struct parse_ctx *p, const char *section, const char *name, const char *value)
 {
 	struct dx_config_deployment *d;
 	char **field;
@@ -315,12 +312,15 @@ static int set_dep(struct parse_ctx *p, const char *section, const char *name,
 	d = add_dep(p, section);
 	if (!d)
 		return 0;
-	field = !strcmp(name, "token_file") ? &d->token_file :
+	field = !strcmp(name, "token_file")       ? &d->token_file :
 		!strcmp(name, "token_credential") ? &d->token_credential :
-		!strcmp(name, "api_url") ? &d->api_url : NULL;
+		!strcmp(name, "api_url")          ? &d->api_url :
+						    NULL;
 	if (!field)
-		return fail(p, -EINVAL, "unknown key '%s' in [deployment %s] "
-			    "(token_file, token_credential, api_url)", name, d->name);
+		return fail(p, -EINVAL,
+			    "unknown key '%s' in [deployment %s] "
+			    "(token_file, token_credential, api_url)",
+			    name, d->name);
 	if (*field)
 		return fail(p, -EINVAL, "%s given twice in [deployment %s]", name, d->name);
 	if (!*value)
@@ -328,7 +328,8 @@ static int set_dep(struct parse_ctx *p, const char *section, const char *name,
 	if (field == &d->token_file)
 		return set_path(p, field, value);
 	if (field == &d->token_credential && (strchr(value, '/') || value[0] == '.'))
-		return fail(p, -EINVAL, "bad credential name '%s' in [deployment %s]", value, d->name);
+		return fail(p, -EINVAL, "bad credential name '%s' in [deployment %s]", value,
+			    d->name);
 	*field = strdup(value);
 	return *field ? 1 : fail(p, -ENOMEM, "out of memory%s%s", "", "");
 }
@@ -345,8 +346,8 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		return set_dep(p, section + 10, name, value);
 	if (!section[0])
 		return fail(p, -EINVAL, "'%s' outside any section (use [defaults])%s", name, "");
-	return fail(p, -EINVAL, "unknown section [%s] ([defaults] or [deployment NAME])%s",
-		    section, "");
+	return fail(p, -EINVAL, "unknown section [%s] ([defaults] or [deployment NAME])%s", section,
+		    "");
 }
 
 static int finish(struct parse_ctx *p, int line)
@@ -367,8 +368,11 @@ static int finish(struct parse_ctx *p, int line)
 		const struct dx_config_deployment *d = &p->c->deps[i];
 
 		if (!d->token_file == !d->token_credential)
-			return snprintf(p->err, p->errsize, "[deployment %s] needs token_file or "
-					"token_credential (one of them)", d->name), -EINVAL;
+			return snprintf(p->err, p->errsize,
+					"[deployment %s] needs token_file or "
+					"token_credential (one of them)",
+					d->name),
+			       -EINVAL;
 	}
 	return 0;
 }
@@ -378,8 +382,8 @@ static int accept_all(void *user, const char *section, const char *name, const c
 	return 1;
 }
 
-int dx_config_parse_string(const char *text, const char *base_dir, struct dx_config *c,
-			   char *err, size_t errsize)
+int dx_config_parse_string(const char *text, const char *base_dir, struct dx_config *c, char *err,
+			   size_t errsize)
 {
 	char scratch[1];
 	struct parse_ctx p = { c, base_dir, err ? err : scratch, err ? errsize : 1, 0 };
@@ -462,8 +466,7 @@ void dx_config_release(struct dx_config *c)
 	c->ndeps = 0;
 }
 
-int dx_config_default_path(const char *xdg_config_home, const char *home, char *out,
-			   size_t size)
+int dx_config_default_path(const char *xdg_config_home, const char *home, char *out, size_t size)
 {
 	int n;
 
@@ -505,14 +508,16 @@ int dx_config_token_path(const struct dx_config_deployment *d, const char *crede
 		n = snprintf(out, size, "%s", d->token_file);
 	} else {
 		if (!credentials_dir || !*credentials_dir)
-			return snprintf(err, errsize, "deployment %s: token_credential %s needs "
+			return snprintf(err, errsize,
+					"deployment %s: token_credential %s needs "
 					"$CREDENTIALS_DIRECTORY (systemd LoadCredential=)",
-					d->name, d->token_credential), -ENOENT;
+					d->name, d->token_credential),
+			       -ENOENT;
 		n = snprintf(out, size, "%s/%s", credentials_dir, d->token_credential);
 	}
 	if (n < 0 || (size_t)n >= size)
 		return snprintf(err, errsize, "deployment %s: token path too long", d->name),
-			-ENAMETOOLONG;
+		       -ENAMETOOLONG;
 	return 0;
 }
 
@@ -536,24 +541,32 @@ int dx_config_read_token(const char *path, char out[21], char *err, size_t errsi
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -1;
 
 	if (fd < 0 && errno == ELOOP && !lstat(path, &st) && S_ISLNK(st.st_mode))
-		return snprintf(err, errsize, "token file %s is a symbolic link; name the file "
-				"itself (a link could point anywhere)", path), -1;
+		return snprintf(err, errsize,
+				"token file %s is a symbolic link; name the file "
+				"itself (a link could point anywhere)",
+				path),
+		       -1;
 	if (fd < 0)
 		return snprintf(err, errsize, "cannot read token file %s: %s", path,
-				strerror(errno)), -1;
+				strerror(errno)),
+		       -1;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		snprintf(err, errsize, "token file %s is not a regular file", path);
 		goto out;
 	}
 	/* A file another user owns could be swapped under us. */
 	if (st.st_uid != geteuid() && st.st_uid != 0) {
-		snprintf(err, errsize, "token file %s is owned by uid %u, not by this user "
-			 "(uid %u) or root", path, (unsigned)st.st_uid, (unsigned)geteuid());
+		snprintf(err, errsize,
+			 "token file %s is owned by uid %u, not by this user "
+			 "(uid %u) or root",
+			 path, (unsigned)st.st_uid, (unsigned)geteuid());
 		goto out;
 	}
 	if (st.st_mode & 077) {
-		snprintf(err, errsize, "token file %s is readable by others (mode %03o); "
-			 "run: chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
+		snprintf(err, errsize,
+			 "token file %s is readable by others (mode %03o); "
+			 "run: chmod 600 %s",
+			 path, (unsigned)(st.st_mode & 0777), path);
 		goto out;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);

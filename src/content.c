@@ -41,7 +41,7 @@ struct memo {
 	int linked;
 	int64_t valid_until;
 	int64_t changed_at;
-	int64_t api_fetched_at;   /* readings: when their API bytes were fetched */
+	int64_t api_fetched_at; /* readings: when their API bytes were fetched */
 	size_t bytes;
 	struct dx_listing listing;
 	struct dx_readings readings;
@@ -96,7 +96,7 @@ static struct memo *memo_find_locked(struct dx_tree *t, const char *key, int64_t
 			continue;
 		if (m->valid_until <= now)
 			return NULL;
-		*pp = m->next;           /* move to front: most recently used */
+		*pp = m->next; /* move to front: most recently used */
 		m->next = t->memos;
 		t->memos = m;
 		m->refs++;
@@ -105,8 +105,7 @@ static struct memo *memo_find_locked(struct dx_tree *t, const char *key, int64_t
 	return NULL;
 }
 
-static void memo_unlink_locked(struct dx_tree *t, struct memo **pp,
-			       struct memo **to_free)
+static void memo_unlink_locked(struct dx_tree *t, struct memo **pp, struct memo **to_free)
 {
 	struct memo *m = *pp;
 
@@ -175,11 +174,11 @@ void dx_tree_memo_clear(struct dx_tree *t)
 }
 
 /* How long decoded data may be trusted without asking the cache again. */
-static int64_t valid_until(const struct dx_cache_policy *p,
-			   const struct dx_cache_info *info, int64_t now)
+static int64_t valid_until(const struct dx_cache_policy *p, const struct dx_cache_info *info,
+			   int64_t now)
 {
 	if (info->stale)
-		return now + FAILED_RETRY_SECONDS;  /* served stale: try the API again soon */
+		return now + FAILED_RETRY_SECONDS; /* served stale: try the API again soon */
 	if (info->fetched_at >= p->final_at)
 		return INT64_MAX;
 	return info->fetched_at + p->ttl;
@@ -241,8 +240,7 @@ static size_t lower_bound(const int64_t *pairs, size_t n, int64_t v)
 	return lo;
 }
 
-size_t dx_listing_refs(const struct dx_listing *l, int which, int64_t ref,
-		       const int64_t **pairs)
+size_t dx_listing_refs(const struct dx_listing *l, int which, int64_t ref, const int64_t **pairs)
 {
 	const int64_t *v = l->sorted_refs[which];
 	size_t first = lower_bound(v, l->list.n, ref), k = first;
@@ -284,9 +282,9 @@ static void count_decode(struct dx_tree *t)
 /* What making the compact form of a readings chunk needs. */
 struct compact_job {
 	struct dx_tree *t;
-	const struct dx_request *req;          /* the API's request */
+	const struct dx_request *req; /* the API's request */
 	const struct dx_cache_policy *policy;
-	struct dx_cache_info raw_info;         /* of the API's bytes it was made from */
+	struct dx_cache_info raw_info; /* of the API's bytes it was made from */
 };
 
 /* The API's bytes of a chunk, through the source (fetched on a miss). A
@@ -348,7 +346,7 @@ static int load_readings(struct dx_tree *t, const struct dx_cache_policy *policy
 	dx_buf_init(&blob, READINGS_MAX_BYTES);
 	rc = t->source->ops->derived(t->source->ctx, &creq, policy, make_compact, &j, &blob, info);
 	if (!rc && !info->fetched_at)
-		*info = j.raw_info;   /* nothing kept (offline): as old as the API's bytes */
+		*info = j.raw_info; /* nothing kept (offline): as old as the API's bytes */
 	if (!rc && dx_compact_decode(blob.data, blob.len, &m->readings, &m->api_fetched_at)) {
 		/* Kept by another build: made again, not kept. */
 		blob.len = 0;
@@ -386,9 +384,9 @@ static int load_listing(struct dx_tree *t, enum dx_entity_kind ekind,
 /* The decoded data of key, with a reference: a valid memo, else the
  * cache's bytes (fetched with req on a miss), decoded and published.
  * info->fetched is 1 only when this call had the API asked. */
-static int memo_load(struct dx_tree *t, int ahead, enum memo_kind kind,
-		     enum dx_entity_kind ekind, const struct dx_cache_policy *policy,
-		     const struct dx_request *req, struct memo **out, struct dx_cache_info *info)
+static int memo_load(struct dx_tree *t, int ahead, enum memo_kind kind, enum dx_entity_kind ekind,
+		     const struct dx_cache_policy *policy, const struct dx_request *req,
+		     struct memo **out, struct dx_cache_info *info)
 {
 	int64_t now = dx_tree_now(t);
 	struct memo *m;
@@ -435,7 +433,9 @@ int dx_listing_get(const struct ask *a, enum dx_entity_kind kind, struct dx_requ
 		   const struct dx_listing **out)
 {
 	struct dx_cache_policy policy = {
-		.cls = DX_CLASS_LISTING, .final_at = INT64_MAX, .ttl = a->t->opts.ttl_meta,
+		.cls = DX_CLASS_LISTING,
+		.final_at = INT64_MAX,
+		.ttl = a->t->opts.ttl_meta,
 	};
 	struct dx_cache_info info;
 	struct memo *m;
@@ -499,12 +499,14 @@ int dx_get_datasources(const struct ask *a, int dep, const struct dx_listing **l
 	if (!rc || rc == -ENOMEM || rc == -ENAMETOOLONG)
 		return rc;
 	dx_log(DX_LOG_DEBUG, "%s: %s; datasources are named by id", r.key, strerror(-rc));
-	return memo_remember_empty(a->t, r.key, rc == -ENOENT || rc == -EACCES || rc == -EINVAL ?
-				   a->t->opts.ttl_meta : FAILED_RETRY_SECONDS, l);
+	return memo_remember_empty(a->t, r.key,
+				   rc == -ENOENT || rc == -EACCES || rc == -EINVAL ?
+					   a->t->opts.ttl_meta :
+					   FAILED_RETRY_SECONDS,
+				   l);
 }
 
-int dx_get_parameters(const struct ask *a, int dep, int64_t device,
-		      const struct dx_listing **l)
+int dx_get_parameters(const struct ask *a, int dep, int64_t device, const struct dx_listing **l)
 {
 	struct dx_request r;
 	int rc = dx_request_parameters(dx_tree_dep_name(a->t, dep), dep, device, &r);
@@ -512,8 +514,7 @@ int dx_get_parameters(const struct ask *a, int dep, int64_t device,
 	return rc ? rc : dx_listing_get(a, DX_ENT_PARAMETER, &r, l);
 }
 
-int dx_get_supplies(const struct ask *a, int dep, const char *source,
-		    const struct dx_listing **l)
+int dx_get_supplies(const struct ask *a, int dep, const char *source, const struct dx_listing **l)
 {
 	struct dx_request r;
 	int rc = dx_request_supplies(dx_tree_dep_name(a->t, dep), dep, source, &r);
@@ -566,13 +567,15 @@ int dx_listing_pretty(const struct dx_listing *l, int64_t id, struct dx_buf *out
 const char *dx_series_operation(const char *key, const char *nature, enum dx_res res)
 {
 	static const char *const delta_keys[] = {
-		"EACTIVE", "EACTIVEABS", "EACTIVE_FCST", "GASENERGY", "GASVOLUME",
-		"GASVOLN", "WATERVOL", "HOTWATERVOL", "THERMENERGY", "TENERGYC",
-		"FUELENERGY", "FUELVOLUME", "AIRVOLUME", "APENERGY", "IRENERGY",
-		"CRENERGY", "PAENERGY", "PASEENERGY", "PCRENERGY", "PIRENERGY",
-		"BASEENERGY", "GENERICENERGY", "PULSE", "PROD", "ABSOCP", "CDD",
-		"HDD", "DD", "CARBONEQ", "CARBONDIOX", "METHANE", "NITROOX",
-		"EACTIVEABSEXP", "STEAMENERGY", "BIOMASSENERGY", "LNGENERGY",
+		"EACTIVE",       "EACTIVEABS",    "EACTIVE_FCST",  "GASENERGY",
+		"GASVOLUME",     "GASVOLN",       "WATERVOL",      "HOTWATERVOL",
+		"THERMENERGY",   "TENERGYC",      "FUELENERGY",    "FUELVOLUME",
+		"AIRVOLUME",     "APENERGY",      "IRENERGY",      "CRENERGY",
+		"PAENERGY",      "PASEENERGY",    "PCRENERGY",     "PIRENERGY",
+		"BASEENERGY",    "GENERICENERGY", "PULSE",         "PROD",
+		"ABSOCP",        "CDD",           "HDD",           "DD",
+		"CARBONEQ",      "CARBONDIOX",    "METHANE",       "NITROOX",
+		"EACTIVEABSEXP", "STEAMENERGY",   "BIOMASSENERGY", "LNGENERGY",
 	};
 	size_t i;
 
@@ -594,7 +597,8 @@ static int chunk_get(const struct ask *a, int dep, int64_t device, const char *k
 {
 	struct dx_tree *t = a->t;
 	struct dx_cache_policy policy = {
-		.cls = DX_CLASS_READINGS, .ttl = t->opts.ttl_open,
+		.cls = DX_CLASS_READINGS,
+		.ttl = t->opts.ttl_open,
 		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
 	};
 	struct dx_cache_info info;
@@ -648,7 +652,7 @@ static int month_index(struct dx_date d)
 struct periods {
 	struct dx_range *v;
 	size_t n, cap;
-	int last;   /* month index of the newest period added, or -1 */
+	int last; /* month index of the newest period added, or -1 */
 };
 
 /* Adds the periods of res that the readings of one monthly chunk touch,
@@ -684,9 +688,9 @@ static int chunk_periods(const struct dx_readings *r, enum dx_res res, struct pe
 	return 0;
 }
 
-int dx_series_periods(const struct ask *a, int dep, int64_t device,
-		      const char *key, const char *nature, enum dx_res res,
-		      struct dx_range **out, size_t *n, struct changed *changed)
+int dx_series_periods(const struct ask *a, int dep, int64_t device, const char *key,
+		      const char *nature, enum dx_res res, struct dx_range **out, size_t *n,
+		      struct changed *changed)
 {
 	struct dx_date probe = dx_date_of_epoch(dx_tree_now(a->t));
 	struct periods p = { NULL, 0, 0, -1 };
@@ -740,8 +744,7 @@ static int clip_to_extent(const struct ask *a, int dep, int64_t device, const ch
 
 	if (*n <= 1)
 		return 0;
-	rc = dx_series_periods(a, dep, device, key, nature, DX_RES_MONTHLY, &months, &nm,
-			       changed);
+	rc = dx_series_periods(a, dep, device, key, nature, DX_RES_MONTHLY, &months, &nm, changed);
 	if (rc)
 		return rc;
 	for (i = 0; i < *n; i++) {
@@ -766,8 +769,7 @@ static int readings_join(struct memo **memos, size_t n, struct dx_readings *out)
 	for (i = 0; i < n; i++)
 		total += memos[i]->readings.n;
 	out->values = malloc((total ? total : 1) * sizeof(*out->values));
-	if (!out->values ||
-	    (first->timezone && !(out->timezone = strdup(first->timezone))) ||
+	if (!out->values || (first->timezone && !(out->timezone = strdup(first->timezone))) ||
 	    (first->units && !(out->units = strdup(first->units)))) {
 		dx_readings_release(out);
 		return -ENOMEM;
@@ -798,7 +800,7 @@ int dx_series_readings(const struct ask *a, int dep, int64_t device, const char 
 	nall = n;
 	if ((rc = clip_to_extent(a, dep, device, key, nature, chunks, &n, changed)))
 		return rc;
-	final = n == nall;  /* the extent that clipped may still grow */
+	final = n == nall; /* the extent that clipped may still grow */
 	for (i = 0; i < n; i++) {
 		rc = chunk_get(a, dep, device, key, nature, res, &chunks[i], &memos[i], changed);
 		if (rc)
@@ -813,7 +815,7 @@ int dx_series_readings(const struct ask *a, int dep, int64_t device, const char 
 	if (n)
 		rc = readings_join(memos, n, out);
 	else
-		memset(out, 0, sizeof(*out));  /* nothing within the series' extent */
+		memset(out, 0, sizeof(*out)); /* nothing within the series' extent */
 	*closed = dx_tree_now(t) >= end + t->opts.late_margin;
 	if (*closed && final)
 		*closed = CLOSED_FINAL;
@@ -826,14 +828,13 @@ out:
 	return rc;
 }
 
-int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
-		  const char *nature, const char *units, enum dx_res res,
-		  const struct dx_range *range, struct dx_buf *out,
-		  int64_t *mtime, int *closed, struct changed *changed)
+int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key, const char *nature,
+		  const char *units, enum dx_res res, const struct dx_range *range,
+		  struct dx_buf *out, int64_t *mtime, int *closed, struct changed *changed)
 {
 	struct dx_readings all;
-	int rc = dx_series_readings(a, dep, device, key, nature, res, range, &all, mtime,
-				    closed, changed);
+	int rc = dx_series_readings(a, dep, device, key, nature, res, range, &all, mtime, closed,
+				    changed);
 
 	if (rc)
 		return rc;

@@ -125,7 +125,7 @@ void dx_csv_number(double v, char out[40])
 	 * what %.15g prints once %g has dropped trailing zeros (15 digits
 	 * always identify a double's decimal uniquely), so start there rather
 	 * than at 1: the same shortest text at a fraction of the cost. */
-	for (p = fabs(v) < DBL_MIN ? 1 : 15; p < 17; p++) {  /* subnormals: fewer digits */
+	for (p = fabs(v) < DBL_MIN ? 1 : 15; p < 17; p++) { /* subnormals: fewer digits */
 		snprintf(out, 40, "%.*g", p, v);
 		if (strtod(out, NULL) == v)
 			break;
@@ -216,17 +216,16 @@ static int append_row(struct dx_buf *out, const struct dx_reading *rd, enum dx_t
 		return dx_buf_printf(out, "%s,%s\n", ut, num);
 	case DX_TIME_ISO:
 		lt[10] = 'T';
-		return dx_buf_printf(out, "%s%c%02d:%02d,%s\n", lt,
-				     rd->offset_min < 0 ? '-' : '+', off / 60, off % 60, num);
+		return dx_buf_printf(out, "%s%c%02d:%02d,%s\n", lt, rd->offset_min < 0 ? '-' : '+',
+				     off / 60, off % 60, num);
 	case DX_TIME_EPOCH:
 	default:
 		return dx_buf_printf(out, "%" PRId64 ",%s\n", rd->utc, num);
 	}
 }
 
-int dx_csv_render(const struct dx_readings *r, const struct dx_range *range,
-		  const char *key, const char *units, enum dx_timefmt fmt,
-		  struct dx_buf *out)
+int dx_csv_render(const struct dx_readings *r, const struct dx_range *range, const char *key,
+		  const char *units, enum dx_timefmt fmt, struct dx_buf *out)
 {
 	int64_t first = dx_date_to_days(range->from);
 	int64_t last = dx_date_to_days(range->to);

@@ -10,14 +10,10 @@ static const struct {
 	const char *code;
 	int span_months;
 } res_table[DX_RES_COUNT] = {
-	[DX_RES_RAW] = { "raw", "B", 1 },
-	[DX_RES_5MIN] = { "5min", "FM", 1 },
-	[DX_RES_10MIN] = { "10min", "TM", 12 },
-	[DX_RES_15MIN] = { "15min", "QH", 12 },
-	[DX_RES_30MIN] = { "30min", "HH", 12 },
-	[DX_RES_HOURLY] = { "hourly", "H", 12 },
-	[DX_RES_DAILY] = { "daily", "D", 120 },
-	[DX_RES_WEEKLY] = { "weekly", "W", 120 },
+	[DX_RES_RAW] = { "raw", "B", 1 },           [DX_RES_5MIN] = { "5min", "FM", 1 },
+	[DX_RES_10MIN] = { "10min", "TM", 12 },     [DX_RES_15MIN] = { "15min", "QH", 12 },
+	[DX_RES_30MIN] = { "30min", "HH", 12 },     [DX_RES_HOURLY] = { "hourly", "H", 12 },
+	[DX_RES_DAILY] = { "daily", "D", 120 },     [DX_RES_WEEKLY] = { "weekly", "W", 120 },
 	[DX_RES_MONTHLY] = { "monthly", "M", 120 },
 };
 
@@ -227,8 +223,8 @@ struct dx_range dx_chunk_of(enum dx_res r, struct dx_date d)
 	}
 }
 
-int dx_range_chunks(enum dx_res r, const struct dx_range *range,
-		    struct dx_range *out, size_t max, size_t *n)
+int dx_range_chunks(enum dx_res r, const struct dx_range *range, struct dx_range *out, size_t max,
+		    size_t *n)
 {
 	struct dx_date d = range->from;
 	size_t count = 0;
@@ -250,13 +246,11 @@ int dx_range_parse_name(const char *name, enum dx_res r, struct dx_range *out)
 	struct dx_range range, chunks[DX_RANGE_MAX_CHUNKS];
 	size_t n;
 
-	if (strlen(name) != 26 || memcmp(name + 10, "--", 2) != 0 ||
-	    strcmp(name + 22, ".csv") != 0)
+	if (strlen(name) != 26 || memcmp(name + 10, "--", 2) != 0 || strcmp(name + 22, ".csv") != 0)
 		return -ENOENT;
 	if (dx_date_parse(name, 10, &range.from) || dx_date_parse(name + 12, 10, &range.to))
 		return -ENOENT;
-	if (range.from.year < 1970 || range.to.year > 2199 ||
-	    dx_date_cmp(range.from, range.to) > 0)
+	if (range.from.year < 1970 || range.to.year > 2199 || dx_date_cmp(range.from, range.to) > 0)
 		return -ENOENT;
 	if (dx_range_chunks(r, &range, chunks, DX_RANGE_MAX_CHUNKS, &n))
 		return -ENOENT;
@@ -332,8 +326,7 @@ int dx_ts_parse(const char *s, size_t len, struct dx_ts *out)
 	if (parse_offset(s + pos, len - pos, &offset))
 		return -EINVAL;
 	out->offset_min = offset;
-	out->utc = dx_date_to_days(d) * 86400 + hh * 3600 + mm * 60 + ss -
-		   (int64_t)offset * 60;
+	out->utc = dx_date_to_days(d) * 86400 + hh * 3600 + mm * 60 + ss - (int64_t)offset * 60;
 	return 0;
 }
 

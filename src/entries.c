@@ -39,15 +39,15 @@ void dx_rendered_clear(struct dx_tree *t)
 	pthread_mutex_unlock(&t->render_lock);
 }
 
-static void rendered_keep(struct dx_tree *t, uint64_t ino, struct dx_buf *content,
-			  int64_t mtime, int closed)
+static void rendered_keep(struct dx_tree *t, uint64_t ino, struct dx_buf *content, int64_t mtime,
+			  int closed)
 {
 	struct rendered *r;
 
 	pthread_mutex_lock(&t->render_lock);
 	r = &t->rendered[t->rendered_next++ % RENDER_RING_SIZE];
 	dx_buf_release(&r->content);
-	r->content = *content;       /* takes the buffer */
+	r->content = *content; /* takes the buffer */
 	dx_buf_init(content, content->max);
 	r->ino = ino;
 	r->at = dx_tree_now(t);
@@ -109,8 +109,7 @@ static double file_timeout(const struct dx_tree *t, const struct kind_row *k, in
 /* The content of n through its row: from the ring when a stat rendered it
  * a moment ago, else made now. With content NULL, scratch receives it. */
 static int node_bytes(const struct ask *a, const struct kind_row *k, const struct node *n,
-		      struct dx_buf **content, struct dx_buf *scratch, int64_t *mtime,
-		      int *closed)
+		      struct dx_buf **content, struct dx_buf *scratch, int64_t *mtime, int *closed)
 {
 	int hit = k->flags & KF_RENDERED &&
 		  rendered_take(a->t, n->ino, *content, scratch, mtime, closed);
@@ -139,11 +138,10 @@ struct attr_record {
 
 #define ATTR_RECORD_VERSION 1
 
-static void attr_record_name(const struct ask *a, const struct node *n, char *name,
-			     size_t size)
+static void attr_record_name(const struct ask *a, const struct node *n, char *name, size_t size)
 {
-	snprintf(name, size, "attr|%s|%016" PRIx64 "|%d|%d", dx_tree_dep_name(a->t, n->dep),
-		 n->ino, (int)a->t->opts.timefmt, (int)a->t->opts.dialect);
+	snprintf(name, size, "attr|%s|%016" PRIx64 "|%d|%d", dx_tree_dep_name(a->t, n->dep), n->ino,
+		 (int)a->t->opts.timefmt, (int)a->t->opts.dialect);
 }
 
 static int attr_record_get(const struct ask *a, const struct node *n, struct attr_record *r)
@@ -169,7 +167,7 @@ static void attr_record_keep(const struct ask *a, const struct node *n, uint64_t
 	if (!attr_record_get(a, n, &old) && old.size == size && old.mtime == mtime)
 		return;
 	attr_record_name(a, n, name, sizeof(name));
-	s->ops->put_record(s->ctx, name, &r, sizeof(r));  /* a cache, best effort */
+	s->ops->put_record(s->ctx, name, &r, sizeof(r)); /* a cache, best effort */
 }
 
 static void attr_base(const struct ask *a, const struct node *n, const struct kind_row *k,
@@ -217,9 +215,9 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 		return 0;
 	}
 	if (k->flags & KF_ON_READ && !content)
-		return 0;  /* timeout 0, size 0: it acts only when read */
+		return 0; /* timeout 0, size 0: it acts only when read */
 	if (!content && !dx_node_attr_known(a, n, attr))
-		return 0;  /* kept: a stat renders nothing */
+		return 0; /* kept: a stat renders nothing */
 	/* A stat that needs the data: part of a walk (ls -l, rsync, du) that
 	 * the readahead follows? Reads come in other orders (rsync reads
 	 * while it stats further on) and find their data already there. */

@@ -12,7 +12,7 @@
 #include "handles.h"
 #include "tree_impl.h"
 
-#define HANDLES_VERSION 2  /* 2: the twin's format */
+#define HANDLES_VERSION 2 /* 2: the twin's format */
 #define BATCH 64          /* records written in one transaction */
 #define BATCH_AGE 1       /* seconds a record may wait for its batch */
 #define NAME_MAX_LEN 24   /* "ino:" and 16 hex digits */
@@ -110,8 +110,8 @@ static void flush_locked(struct dx_tree *t, struct dx_handles *h)
 	}
 	rc = dx_cache_put_records(t->opts.cache, namev, datav, lens, h->n);
 	if (rc)
-		dx_log(DX_LOG_WARN, "cannot keep %zu inode records for NFS handles: %s",
-		       h->n, strerror(-rc));
+		dx_log(DX_LOG_WARN, "cannot keep %zu inode records for NFS handles: %s", h->n,
+		       strerror(-rc));
 	h->n = 0;
 }
 

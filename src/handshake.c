@@ -23,7 +23,8 @@ struct hs_args {
 	int allow_insecure_http;
 };
 
-#define USAGE "usage: dexmafs token --app-id ID --secret-file FILE --temp-token T " \
+#define USAGE                                                                                      \
+	"usage: dexmafs token --app-id ID --secret-file FILE --temp-token T "                      \
 	"[--api-url URL] [--output FILE] [--allow-insecure-http]\n"
 
 static void usage(void)
@@ -33,7 +34,8 @@ static void usage(void)
 
 static void help(void)
 {
-	fputs(USAGE "\n"
+	fputs(USAGE
+	      "\n"
 	      "Trades a market app's temporary token for its permanent API token (POST\n"
 	      "/oauth/access-token) and writes it to a 0600 file; it is never printed.\n\n"
 	      "    --app-id ID            the app's id, from DEXMA's app registration\n"
@@ -45,34 +47,49 @@ static void help(void)
 	      "                           ($XDG_CONFIG_HOME/dexmafs/token, else\n"
 	      "                           ~/.config/dexmafs/token)\n"
 	      "    --allow-insecure-http  allow an http:// api-url to a host other than loopback\n"
-	      "    -h, --help             this help\n", stdout);
+	      "    -h, --help             this help\n",
+	      stdout);
 }
 
 static int parse_args(struct hs_args *a, int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "app-id", required_argument, NULL, 'a' },
-		{ "secret-file", required_argument, NULL, 's' },
-		{ "temp-token", required_argument, NULL, 't' },
-		{ "api-url", required_argument, NULL, 'u' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "allow-insecure-http", no_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option longopts[] = { { "app-id", required_argument, NULL, 'a' },
+						  { "secret-file", required_argument, NULL, 's' },
+						  { "temp-token", required_argument, NULL, 't' },
+						  { "api-url", required_argument, NULL, 'u' },
+						  { "output", required_argument, NULL, 'o' },
+						  { "allow-insecure-http", no_argument, NULL, 'i' },
+						  { "help", no_argument, NULL, 'h' },
+						  { NULL, 0, NULL, 0 } };
 	int c;
 
 	a->api_url = "https://api.dexma.com/v3";
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'a': a->app_id = optarg; break;
-		case 's': a->secret_file = optarg; break;
-		case 't': a->temp_token = optarg; break;
-		case 'u': a->api_url = optarg; break;
-		case 'o': a->output = optarg; break;
-		case 'i': a->allow_insecure_http = 1; break;
-		case 'h': help(); return 1;
-		default: usage(); return -1;
+		case 'a':
+			a->app_id = optarg;
+			break;
+		case 's':
+			a->secret_file = optarg;
+			break;
+		case 't':
+			a->temp_token = optarg;
+			break;
+		case 'u':
+			a->api_url = optarg;
+			break;
+		case 'o':
+			a->output = optarg;
+			break;
+		case 'i':
+			a->allow_insecure_http = 1;
+			break;
+		case 'h':
+			help();
+			return 1;
+		default:
+			usage();
+			return -1;
 		}
 	}
 	if (!a->app_id || !a->secret_file || !a->temp_token || optind != argc) {
@@ -90,9 +107,12 @@ static int read_secret(const char *path, char *out, size_t size)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -1;
 
 	if (fd < 0)
-		return fprintf(stderr, "dexmafs token: cannot read %s: %s\n", path, strerror(errno)), -1;
+		return fprintf(stderr, "dexmafs token: cannot read %s: %s\n", path,
+			       strerror(errno)),
+		       -1;
 	if (fstat(fd, &st) || (st.st_mode & 077)) {
-		fprintf(stderr, "dexmafs token: secret file %s is readable by others; run: chmod 600 %s\n",
+		fprintf(stderr,
+			"dexmafs token: secret file %s is readable by others; run: chmod 600 %s\n",
 			path, path);
 		goto out;
 	}
@@ -228,10 +248,14 @@ static int exchange(const struct hs_args *a, const char *secret, char token[21])
 			resp.error[0] ? resp.error : strerror(-rc));
 	else if (resp.status != 201 && resp.status != 200)
 		fprintf(stderr, "dexmafs token: POST %s/oauth/access-token answered %ld%s\n",
-			a->api_url, resp.status, resp.status == 401 || resp.status == 403 ?
-			": app id, secret or temporary token rejected (a temporary token works once)" : "");
+			a->api_url, resp.status,
+			resp.status == 401 || resp.status == 403 ?
+				": app id, secret or temporary token rejected (a temporary token "
+				"works once)" :
+				"");
 	else if (extract_token(body.data ? body.data : "", body.len, token))
-		fprintf(stderr, "dexmafs token: the answer (%ld) holds no 20-hex token\n", resp.status);
+		fprintf(stderr, "dexmafs token: the answer (%ld) holds no 20-hex token\n",
+			resp.status);
 	else
 		ret = 0;
 out:
@@ -253,7 +277,7 @@ int dx_token_main(int argc, char *argv[])
 
 	rc = parse_args(&a, argc, argv);
 	if (rc)
-		return rc > 0 ? 0 : 1;  /* --help, or a usage error */
+		return rc > 0 ? 0 : 1; /* --help, or a usage error */
 	if (read_secret(a.secret_file, secret, sizeof(secret)))
 		goto out;
 	if (a.output)
@@ -264,8 +288,8 @@ int dx_token_main(int argc, char *argv[])
 	}
 	rc = dx_http_check_url(a.api_url, a.allow_insecure_http);
 	if (rc) {
-		fprintf(stderr, "dexmafs token: bad --api-url '%s'%s\n", a.api_url, rc == -EPERM ?
-			" (https:// required except to loopback)" : "");
+		fprintf(stderr, "dexmafs token: bad --api-url '%s'%s\n", a.api_url,
+			rc == -EPERM ? " (https:// required except to loopback)" : "");
 		goto out;
 	}
 	if (exchange(&a, secret, token))

@@ -17,7 +17,7 @@
 struct dx_http {
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
-	CURL **idle;              /* stack of handles not in use */
+	CURL **idle; /* stack of handles not in use */
 	int n_idle, n_handles;
 	struct curl_slist *headers;
 	long connect_timeout_ms;
@@ -27,7 +27,7 @@ struct dx_http {
 struct exchange {
 	struct dx_buf *body;
 	struct dx_http_response *resp;
-	int body_error;           /* dx_buf error that stopped the transfer */
+	int body_error; /* dx_buf error that stopped the transfer */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -258,13 +258,15 @@ static int map_error(CURLcode cc, const struct exchange *x)
 	}
 }
 
-static CURLcode setup(struct dx_http *h, CURL *e, const char *url, int post,
-		      long timeout_ms, struct exchange *x)
+static CURLcode setup(struct dx_http *h, CURL *e, const char *url, int post, long timeout_ms,
+		      struct exchange *x)
 {
 	CURLcode cc = CURLE_OK;
 
 	curl_easy_reset(e);
-#define SET(opt, val) if (cc == CURLE_OK) cc = curl_easy_setopt(e, opt, val)
+#define SET(opt, val)                                                                              \
+	if (cc == CURLE_OK)                                                                        \
+	cc = curl_easy_setopt(e, opt, val)
 	SET(CURLOPT_URL, url);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	if (post) {
@@ -304,8 +306,8 @@ static void log_request(const char *url, int post, const struct dx_buf *body,
 	       body->len, rc ? ", " : "", rc ? resp->error : "");
 }
 
-static int perform(struct dx_http *h, const char *url, int post, long slot_wait_ms,
-		   long timeout_ms, struct dx_buf *body, struct dx_http_response *resp)
+static int perform(struct dx_http *h, const char *url, int post, long slot_wait_ms, long timeout_ms,
+		   struct dx_buf *body, struct dx_http_response *resp)
 {
 	struct exchange x = { .body = body, .resp = resp, .body_error = 0 };
 	int64_t start;
@@ -356,8 +358,7 @@ int dx_http_post(struct dx_http *h, const char *url, long slot_wait_ms, long tim
 }
 
 /* The host part of an http(s) URL: [start, end). */
-static int url_host(const char *url, const char **scheme_end, const char **host,
-		    size_t *host_len)
+static int url_host(const char *url, const char **scheme_end, const char **host, size_t *host_len)
 {
 	const char *p, *end;
 
@@ -410,14 +411,12 @@ int dx_http_check_url(const char *url, int allow_insecure)
 
 	if (rc)
 		return rc;
-	if (strncasecmp(url, "http://", 7) == 0 && !allow_insecure &&
-	    !is_loopback(host, host_len))
+	if (strncasecmp(url, "http://", 7) == 0 && !allow_insecure && !is_loopback(host, host_len))
 		return -EPERM;
 	return 0;
 }
 
-int dx_http_url_join(struct dx_buf *out, const char *base, const char *path,
-		     const char *query)
+int dx_http_url_join(struct dx_buf *out, const char *base, const char *path, const char *query)
 {
 	int rc = dx_buf_puts(out, base);
 

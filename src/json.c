@@ -114,8 +114,7 @@ static int cmp_id_index(const void *a, const void *b)
 
 /* Marks in gone[] every item whose id an earlier item has; pairs holds
  * (id, index) for the n items and is sorted here. Returns the count. */
-static size_t mark_duplicates(int64_t *pairs, size_t n, unsigned char *gone,
-			      int64_t *example)
+static size_t mark_duplicates(int64_t *pairs, size_t n, unsigned char *gone, int64_t *example)
 {
 	size_t i, dropped = 0;
 
@@ -172,8 +171,10 @@ static int dedupe(struct dx_entity_list *list)
 	long dropped = drop_duplicate_ids(list, &example);
 
 	if (dropped > 0)
-		dx_log(DX_LOG_WARN, "a listing holds %ld items whose id an earlier item has (such as "
-		       "%lld); the first of each is kept", dropped, (long long)example);
+		dx_log(DX_LOG_WARN,
+		       "a listing holds %ld items whose id an earlier item has (such as "
+		       "%lld); the first of each is kept",
+		       dropped, (long long)example);
 	return dropped < 0 ? (int)dropped : 0;
 }
 
@@ -325,8 +326,10 @@ int dx_json_readings(const char *buf, size_t len, struct dx_readings *out)
 	if (!rc)
 		rc = sort_if_needed(r.values, r.n);
 	if (!rc && r.n > 1 && (n = drop_repeated(r.values, &r.n)) > 0)
-		dx_log(DX_LOG_WARN, "a readings answer repeats the time of %zu readings; one row "
-		       "per instant, the last value kept", n);
+		dx_log(DX_LOG_WARN,
+		       "a readings answer repeats the time of %zu readings; one row "
+		       "per instant, the last value kept",
+		       n);
 done:
 	json_decref(root);
 	if (rc) {
@@ -343,7 +346,8 @@ static json_t *find_by_id(json_t *root, int64_t id)
 	size_t i;
 	json_t *item;
 
-	json_array_foreach(root, i, item) {
+	json_array_foreach(root, i, item)
+	{
 		json_t *v = json_object_get(item, "id");
 
 		if (json_is_integer(v) && (int64_t)json_integer_value(v) == id)
@@ -405,8 +409,7 @@ static void array_inner(const char *text, size_t len, const char **inner, size_t
 	*inner_len = (size_t)(close - open - 1);
 }
 
-int dx_json_list_append(struct dx_buf *acc, const char *page, size_t len,
-			size_t *count)
+int dx_json_list_append(struct dx_buf *acc, const char *page, size_t len, size_t *count)
 {
 	size_t n = 0, orig = acc->len, inner_len;
 	const char *inner;

@@ -21,12 +21,12 @@
 struct scan {
 	const unsigned char *p, *end;
 	int depth;
-	int saw_ts, saw_v, saw_values;   /* members of the item or answer being read */
+	int saw_ts, saw_v, saw_values; /* members of the item or answer being read */
 };
 
 /* What scan_string saw. */
 struct str {
-	const unsigned char *raw;   /* the bytes between the quotes */
+	const unsigned char *raw; /* the bytes between the quotes */
 	size_t len;
 	int escaped, nul;
 };
@@ -293,7 +293,9 @@ static int item_member(struct scan *s, const struct str *key)
 	if (is_key(key, "ts")) {
 		s->saw_ts = 1;
 		return scan_string(s, &ts) || ts.escaped ||
-		       dx_ts_parse((const char *)ts.raw, ts.len, &t) ? -1 : 0;
+				       dx_ts_parse((const char *)ts.raw, ts.len, &t) ?
+			       -1 :
+			       0;
 	}
 	if (is_key(key, "v")) {
 		s->saw_v = 1;
@@ -337,7 +339,8 @@ static int top_member(struct scan *s, const struct str *key)
 
 int dx_json_check_readings(const char *buf, size_t len)
 {
-	struct scan s = { .p = (const unsigned char *)buf, .end = (const unsigned char *)buf + len,
+	struct scan s = { .p = (const unsigned char *)buf,
+			  .end = (const unsigned char *)buf + len,
 			  .depth = 1 };
 
 	if (!eat(&s, '{') || scan_members(&s, top_member) || !s.saw_values)
@@ -348,7 +351,8 @@ int dx_json_check_readings(const char *buf, size_t len)
 
 int dx_json_check_value(const char *buf, size_t len, size_t *count)
 {
-	struct scan s = { .p = (const unsigned char *)buf, .end = (const unsigned char *)buf + len };
+	struct scan s = { .p = (const unsigned char *)buf,
+			  .end = (const unsigned char *)buf + len };
 	size_t n = 0;
 	int rc = 0;
 

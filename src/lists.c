@@ -13,8 +13,8 @@ static int lookup(const char *item, size_t len, const char *const *names, size_t
 	return -1;
 }
 
-int dx_list_mask(const char *list, const char *const *names, size_t n, unsigned *mask,
-		 char *bad, size_t badsize)
+int dx_list_mask(const char *list, const char *const *names, size_t n, unsigned *mask, char *bad,
+		 size_t badsize)
 {
 	const char *p = list ? list : "";
 	unsigned m = 0;

@@ -57,5 +57,6 @@ void dx_log(enum dx_log_level level, const char *fmt, ...)
 	if (log_to_syslog)
 		syslog(prio[level], "%s", line);
 	else
-		fprintf(stderr, "%s dexmafs: %s: %s\n", stamp(when, sizeof(when)), word[level], line);
+		fprintf(stderr, "%s dexmafs: %s: %s\n", stamp(when, sizeof(when)), word[level],
+			line);
 }

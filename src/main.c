@@ -71,8 +71,8 @@ static void save_quota(void *ctx, const struct dx_quota_state *q)
 		dx_cache_put_record(s->cache, s->name, q, sizeof(*q));
 }
 
-static int new_client(const struct dx_options *o, const struct dx_mount_dep *d,
-		      const char *token, struct quota_sink *sink, struct dx_client **out)
+static int new_client(const struct dx_options *o, const struct dx_mount_dep *d, const char *token,
+		      struct quota_sink *sink, struct dx_client **out)
 {
 	struct dx_client_opts co;
 
@@ -95,9 +95,9 @@ static int new_client(const struct dx_options *o, const struct dx_mount_dep *d,
 /* What main keeps per deployment while it starts and runs. */
 struct dep_run {
 	char token[21];
-	struct dx_quota_state quota;   /* the ledger as the startup check left it */
-	struct dx_quota_state saved;   /* the ledger of earlier mounts */
-	struct dx_client_stats check;  /* the startup check's calls, counted in status */
+	struct dx_quota_state quota;  /* the ledger as the startup check left it */
+	struct dx_quota_state saved;  /* the ledger of earlier mounts */
+	struct dx_client_stats check; /* the startup check's calls, counted in status */
 	int have_saved;
 	struct quota_sink sink;
 	struct dx_client *client;
@@ -105,21 +105,22 @@ struct dep_run {
 
 /* The one call a deployment's mount costs: is the API there and does it
  * take the token? */
-static int check_api(const struct dx_options *o, const struct dx_mount_dep *d,
-		     struct dep_run *r)
+static int check_api(const struct dx_options *o, const struct dx_mount_dep *d, struct dep_run *r)
 {
-	struct dx_options no_wait = *o;  /* shallow: only read while checking */
+	struct dx_options no_wait = *o; /* shallow: only read while checking */
 	struct dx_client *client;
 	struct dx_client_stats st;
 	char why[512] = "";
 	int rc;
 
-	no_wait.quota_wait = 0;          /* a spent quota is an answer, not a wait */
+	no_wait.quota_wait = 0; /* a spent quota is an answer, not a wait */
 	rc = new_client(&no_wait, d, r->token, NULL, &client);
 
 	if (rc) {
-		fprintf(stderr, "dexmafs: cannot mount %s: bad api_url '%s' (https:// required "
-			"except to loopback; see allow_insecure_http)\n", d->name, d->api_url);
+		fprintf(stderr,
+			"dexmafs: cannot mount %s: bad api_url '%s' (https:// required "
+			"except to loopback; see allow_insecure_http)\n",
+			d->name, d->api_url);
 		return -1;
 	}
 	/* A ledger that says the quota is spent until later makes the check
@@ -165,7 +166,8 @@ static int check_cache(const struct dx_options *o, struct dep_run *run, char *da
 
 			snprintf(name, sizeof(name), "quota:%s", o->deps[i].name);
 			run[i].have_saved = !dx_cache_get_record(cache, name, &run[i].saved,
-						sizeof(run[i].saved), &len) && len == sizeof(run[i].saved);
+								 sizeof(run[i].saved), &len) &&
+					    len == sizeof(run[i].saved);
 		}
 		dx_cache_stats(cache, &st);
 		if (st.damaged)
@@ -173,8 +175,10 @@ static int check_cache(const struct dx_options *o, struct dep_run *run, char *da
 		dx_cache_close(cache);
 	}
 	if (rc)
-		fprintf(stderr, "dexmafs: cannot mount: cache directory %s is not usable: %s "
-			"(choose another with -o cache_dir=PATH)\n", o->cache_dir, strerror(-rc));
+		fprintf(stderr,
+			"dexmafs: cannot mount: cache directory %s is not usable: %s "
+			"(choose another with -o cache_dir=PATH)\n",
+			o->cache_dir, strerror(-rc));
 	return rc ? -1 : 0;
 }
 
@@ -200,7 +204,6 @@ out:
 	return rc;
 }
 
-
 /* Everything main holds, so that the checks, the setup, the loop and the
  * teardown are separate functions. */
 struct daemon {
@@ -216,7 +219,7 @@ struct daemon {
 	size_t nclients;
 	pthread_t refresher;
 	int have_refresher, have_signals, mounted;
-	char damaged[2048];  /* the cache's report of a damaged file, or "" */
+	char damaged[2048]; /* the cache's report of a damaged file, or "" */
 };
 
 /* unsetenv() only drops the pointer: the bytes stay in the block the
@@ -285,7 +288,7 @@ static int parse_command_line(struct daemon *d, int *ret)
 	}
 	if (!d->cmd.mountpoint) {
 		fprintf(stderr, "usage: dexmafs [options] [dexma:DEPLOYMENT] MOUNTPOINT "
-			"(dexmafs -h for help)\n");
+				"(dexmafs -h for help)\n");
 		return 1;
 	}
 	return dx_options_finish(&d->o) ? 1 : 0;
@@ -373,7 +376,7 @@ static int open_tree(struct daemon *d)
 	t.timefmt = d->o.timefmt;
 	t.listed_formats = d->o.listed_formats;
 	t.dialect = d->o.dialect;
-	t.tmpdir = d->o.cache_dir;  /* private (0700): workbooks are written there */
+	t.tmpdir = d->o.cache_dir; /* private (0700): workbooks are written there */
 	t.ttl_meta = d->o.ttl_meta;
 	t.ttl_open = d->o.ttl_open;
 	t.late_margin = d->o.late_margin;
@@ -470,7 +473,7 @@ static void teardown(struct daemon *d)
 
 int main(int argc, char *argv[])
 {
-	static struct daemon d;  /* static: large, and zeroed */
+	static struct daemon d; /* static: large, and zeroed */
 	int ret = 1;
 
 	if (argc > 1 && !strcmp(argv[1], "prefetch"))

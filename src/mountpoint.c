@@ -91,21 +91,33 @@ int dx_mountpoint_check(const char *path, int nonempty, char *err, size_t errsiz
 	if (stat(path, &st) || statfs(path, &fs)) {
 		e = errno;
 		if (e == ENOTCONN)
-			return snprintf(err, errsize, "%s is a dead FUSE mount (its daemon ended "
-					"without unmounting); run: fusermount3 -uz %s", path, path), -1;
+			return snprintf(err, errsize,
+					"%s is a dead FUSE mount (its daemon ended "
+					"without unmounting); run: fusermount3 -uz %s",
+					path, path),
+			       -1;
 		if (e == ENOENT)
-			return snprintf(err, errsize, "mount point %s does not exist "
-					"(create it: mkdir -p %s)", path, path), -1;
+			return snprintf(err, errsize,
+					"mount point %s does not exist "
+					"(create it: mkdir -p %s)",
+					path, path),
+			       -1;
 		return snprintf(err, errsize, "mount point %s: %s", path, strerror(e)), -1;
 	}
 	if (!S_ISDIR(st.st_mode))
 		return snprintf(err, errsize, "mount point %s is not a directory", path), -1;
 	if (dexmafs_mounted_at(path))
-		return snprintf(err, errsize, "a dexmafs is already mounted on %s "
-				"(unmount it first: fusermount3 -u %s)", path, path), -1;
+		return snprintf(err, errsize,
+				"a dexmafs is already mounted on %s "
+				"(unmount it first: fusermount3 -u %s)",
+				path, path),
+		       -1;
 	if (has_entries(path, &e) && !nonempty)
-		return snprintf(err, errsize, "mount point %s is not empty; its files would be "
-				"hidden (use an empty directory, or -o nonempty)", path), -1;
+		return snprintf(err, errsize,
+				"mount point %s is not empty; its files would be "
+				"hidden (use an empty directory, or -o nonempty)",
+				path),
+		       -1;
 	if (e)
 		return snprintf(err, errsize, "mount point %s: %s", path, strerror(e)), -1;
 	return 0;

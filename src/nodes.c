@@ -30,10 +30,10 @@ uint64_t dx_node_ino(const struct dx_tree *t, const struct node *n)
 		return DX_ROOT_INO;
 	if (n->range.from.year)
 		dx_range_format_name(&n->range, range);
-	len = snprintf(id, sizeof(id), "%d|%s|%" PRId64 "|%" PRId64 "|%s|%d|%s",
-		       n->kind, k->flags & KF_GLOBAL ? "" : t->opts.deps[n->dep].name,
-		       n->id, n->id2, n->key, k->flags & KF_SERIES ? (int)n->res : -1, range);
-	if (n->fmt && len >= 0 && len < (int)sizeof(id))  /* twins; a CSV's number stays */
+	len = snprintf(id, sizeof(id), "%d|%s|%" PRId64 "|%" PRId64 "|%s|%d|%s", n->kind,
+		       k->flags & KF_GLOBAL ? "" : t->opts.deps[n->dep].name, n->id, n->id2, n->key,
+		       k->flags & KF_SERIES ? (int)n->res : -1, range);
+	if (n->fmt && len >= 0 && len < (int)sizeof(id)) /* twins; a CSV's number stays */
 		len += snprintf(id + len, sizeof(id) - (size_t)len, "|%d", (int)n->fmt);
 	for (i = 0; i < len && i < (int)sizeof(id); i++) {
 		h ^= (unsigned char)id[i];
@@ -87,7 +87,7 @@ int dx_node_ref(struct dx_tree *t, struct node *tmpl)
 out:
 	pthread_mutex_unlock(&t->lock);
 	if (created)
-		dx_handles_note(t, tmpl);  /* so NFS can find it by inode later */
+		dx_handles_note(t, tmpl); /* so NFS can find it by inode later */
 	return rc;
 }
 

@@ -64,15 +64,15 @@ static void reply_err(fuse_req_t req, int rc)
 	int e = -rc;
 
 	switch (e) {
-	case ENOENT:        /* a missing entity */
-	case EAGAIN:        /* over quota */
+	case ENOENT: /* a missing entity */
+	case EAGAIN: /* over quota */
 	case EROFS:
 	case ENOMEM:
 	case ENOTDIR:
 	case EISDIR:
-	case EINVAL:        /* readlink of a file */
+	case EINVAL: /* readlink of a file */
 	case ENAMETOOLONG:
-	case ENODATA:       /* xattrs */
+	case ENODATA: /* xattrs */
 	case ERANGE:
 	case EOPNOTSUPP:
 		break;
@@ -142,7 +142,7 @@ static void lookup_by_ino(fuse_req_t req, fuse_ino_t ino, int parent)
 	int rc = dx_tree_lookup_ino(tree_of(req), prio_of(req), ino, parent, &a);
 
 	if (rc == -ENOENT) {
-		fuse_reply_err(req, ESTALE);  /* a handle of an entity that is gone */
+		fuse_reply_err(req, ESTALE); /* a handle of an entity that is gone */
 		return;
 	}
 	if (rc) {
@@ -304,7 +304,8 @@ static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			} else {
 				e.attr.st_ino = de->attr.ino;
 				e.attr.st_mode = de->attr.type == DX_DIR ? S_IFDIR :
-						 de->attr.type == DX_LNK ? S_IFLNK : S_IFREG;
+						 de->attr.type == DX_LNK ? S_IFLNK :
+									   S_IFREG;
 			}
 		}
 		if (plus)
@@ -358,7 +359,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
  * nothing is rendered. */
 struct fileh {
 	pthread_mutex_t lock;
-	int refs;      /* the open, plus each read in progress */
+	int refs; /* the open, plus each read in progress */
 	int rendered;
 	struct dx_buf content;
 };
@@ -471,65 +472,93 @@ static void erofs(fuse_req_t req)
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
-	(void)ino; (void)attr; (void)to_set; (void)fi;
+	(void)ino;
+	(void)attr;
+	(void)to_set;
+	(void)fi;
 	erofs(req);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-	(void)parent; (void)name; (void)mode; (void)rdev;
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)rdev;
 	erofs(req);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	(void)parent; (void)name; (void)mode;
+	(void)parent;
+	(void)name;
+	(void)mode;
 	erofs(req);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	(void)parent; (void)name;
+	(void)parent;
+	(void)name;
 	erofs(req);
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	(void)link; (void)parent; (void)name;
+	(void)link;
+	(void)parent;
+	(void)name;
 	erofs(req);
 }
 
-static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      fuse_ino_t newparent, const char *newname, unsigned int flags)
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
 {
-	(void)parent; (void)name; (void)newparent; (void)newname; (void)flags;
+	(void)parent;
+	(void)name;
+	(void)newparent;
+	(void)newname;
+	(void)flags;
 	erofs(req);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-	(void)ino; (void)newparent; (void)newname;
+	(void)ino;
+	(void)newparent;
+	(void)newname;
 	erofs(req);
 }
 
-static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
-		     off_t off, struct fuse_file_info *fi)
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
 {
-	(void)ino; (void)buf; (void)size; (void)off; (void)fi;
+	(void)ino;
+	(void)buf;
+	(void)size;
+	(void)off;
+	(void)fi;
 	erofs(req);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
-	(void)parent; (void)name; (void)mode; (void)fi;
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)fi;
 	erofs(req);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
-	(void)ino; (void)name; (void)value; (void)size; (void)flags;
+	(void)ino;
+	(void)name;
+	(void)value;
+	(void)size;
+	(void)flags;
 	erofs(req);
 }
 
@@ -538,7 +567,9 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
  * comes at once, without the tree, so it never costs an API call. */
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	(void)ino; (void)name; (void)size;
+	(void)ino;
+	(void)name;
+	(void)size;
 	fuse_reply_err(req, ENODATA);
 }
 
@@ -553,14 +584,19 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	(void)ino; (void)name;
+	(void)ino;
+	(void)name;
 	erofs(req);
 }
 
-static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
-			 off_t length, struct fuse_file_info *fi)
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+			 struct fuse_file_info *fi)
 {
-	(void)ino; (void)mode; (void)offset; (void)length; (void)fi;
+	(void)ino;
+	(void)mode;
+	(void)offset;
+	(void)length;
+	(void)fi;
 	erofs(req);
 }
 

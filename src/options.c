@@ -18,35 +18,38 @@
 #include "dx_lists.h"
 #include "options.h"
 
-#define OPT(t, p) { t, offsetof(struct dx_options, p), 1 }
+#define OPT(t, p)                                                                                  \
+	{                                                                                          \
+		t, offsetof(struct dx_options, p), 1                                               \
+	}
 
-static const struct fuse_opt option_spec[] = {
-	OPT("api_url=%s", api_url),
-	OPT("token_file=%s", token_file),
-	OPT("config=%s", config),
-	OPT("cache_dir=%s", cache_dir),
-	OPT("deployment=%s", deployment),
-	OPT("time_format=%s", time_format),
-	OPT("resolutions=%s", resolutions),
-	OPT("formats=%s", formats),
-	OPT("csv_dialect=%s", csv_dialect),
-	OPT("cache_size=%s", cache_size),
-	OPT("offline", offline),
-	OPT("allow_insecure_http", allow_insecure_http),
-	OPT("allow_other", allow_other),
-	OPT("nonempty", nonempty),
-	OPT("-h", show_help),
-	OPT("--help", show_help),
-	OPT("-V", show_version),
-	OPT("--version", show_version),
-	FUSE_OPT_END
-};
+static const struct fuse_opt option_spec[] = { OPT("api_url=%s", api_url),
+					       OPT("token_file=%s", token_file),
+					       OPT("config=%s", config),
+					       OPT("cache_dir=%s", cache_dir),
+					       OPT("deployment=%s", deployment),
+					       OPT("time_format=%s", time_format),
+					       OPT("resolutions=%s", resolutions),
+					       OPT("formats=%s", formats),
+					       OPT("csv_dialect=%s", csv_dialect),
+					       OPT("cache_size=%s", cache_size),
+					       OPT("offline", offline),
+					       OPT("allow_insecure_http", allow_insecure_http),
+					       OPT("allow_other", allow_other),
+					       OPT("nonempty", nonempty),
+					       OPT("-h", show_help),
+					       OPT("--help", show_help),
+					       OPT("-V", show_version),
+					       OPT("--version", show_version),
+					       FUSE_OPT_END };
 
 void dx_options_help(void)
 {
 	printf("usage: dexmafs [options] [dexma:DEPLOYMENT] MOUNTPOINT\n"
-	       "       dexmafs prefetch [--since DATE] [--until DATE] [--budget N] [--jobs N] PATH...\n"
-	       "       dexmafs token --app-id ID --secret-file FILE --temp-token T [--output FILE]\n\n"
+	       "       dexmafs prefetch [--since DATE] [--until DATE] [--budget N] [--jobs N] "
+	       "PATH...\n"
+	       "       dexmafs token --app-id ID --secret-file FILE --temp-token T [--output "
+	       "FILE]\n\n"
 	       "dexmafs options (-o NAME=VALUE; also in [defaults] of the config file):\n"
 	       "    config=PATH            config file ($XDG_CONFIG_HOME/dexmafs/config)\n"
 	       "    api_url=URL            API base (https://api.dexma.com/v3)\n"
@@ -63,15 +66,18 @@ void dx_options_help(void)
 	       "    cache_size=N[KMG]      cache size cap (1G)\n"
 	       "    ttl_meta=S             seconds listings stay fresh (86400)\n"
 	       "    ttl_open=S             seconds open periods stay fresh (900)\n"
-	       "    late_margin=S          seconds a period may still change after its end (172800)\n"
+	       "    late_margin=S          seconds a period may still change after its end "
+	       "(172800)\n"
 	       "    parallel=N             API requests in flight (4)\n"
 	       "    readahead=N            requests made ahead of a walk (0: off, the default)\n"
 	       "    retries=N              retries of a failed request (3)\n"
 	       "    timeout=S              longest a file system call waits for the API (20)\n"
 	       "    quota_wait=S           longest a call waits for quota before EAGAIN (3)\n"
-	       "    reserve=F              share of the hourly quota kept for interactive use (0.2)\n"
+	       "    reserve=F              share of the hourly quota kept for interactive use "
+	       "(0.2)\n"
 	       "    allow_insecure_http    allow http:// to hosts other than loopback\n"
-	       "    allow_other            let other users (smbd, nfsd) read the mount (unless root,\n"
+	       "    allow_other            let other users (smbd, nfsd) read the mount (unless "
+	       "root,\n"
 	       "                           needs user_allow_other in /etc/fuse.conf)\n"
 	       "    nonempty               mount over a directory that is not empty\n\n");
 }
@@ -93,43 +99,40 @@ static const char *home_dir(void)
 enum { KEY_OURS, KEY_HELP, KEY_VERSION };
 
 static const struct fuse_opt collect_spec[] = {
-	FUSE_OPT_KEY("api_url=", KEY_OURS), FUSE_OPT_KEY("token_file=", KEY_OURS),
-	FUSE_OPT_KEY("config=", KEY_OURS), FUSE_OPT_KEY("cache_dir=", KEY_OURS),
-	FUSE_OPT_KEY("deployment=", KEY_OURS), FUSE_OPT_KEY("time_format=", KEY_OURS),
+	FUSE_OPT_KEY("api_url=", KEY_OURS),     FUSE_OPT_KEY("token_file=", KEY_OURS),
+	FUSE_OPT_KEY("config=", KEY_OURS),      FUSE_OPT_KEY("cache_dir=", KEY_OURS),
+	FUSE_OPT_KEY("deployment=", KEY_OURS),  FUSE_OPT_KEY("time_format=", KEY_OURS),
 	FUSE_OPT_KEY("resolutions=", KEY_OURS), FUSE_OPT_KEY("cache_size=", KEY_OURS),
-	FUSE_OPT_KEY("formats=", KEY_OURS), FUSE_OPT_KEY("csv_dialect=", KEY_OURS),
-	FUSE_OPT_KEY("offline", KEY_OURS), FUSE_OPT_KEY("allow_insecure_http", KEY_OURS),
-	FUSE_OPT_KEY("allow_other", KEY_OURS),
-	FUSE_OPT_KEY("nonempty", KEY_OURS),
-	FUSE_OPT_KEY("ttl_meta=", KEY_OURS), FUSE_OPT_KEY("ttl_open=", KEY_OURS),
+	FUSE_OPT_KEY("formats=", KEY_OURS),     FUSE_OPT_KEY("csv_dialect=", KEY_OURS),
+	FUSE_OPT_KEY("offline", KEY_OURS),      FUSE_OPT_KEY("allow_insecure_http", KEY_OURS),
+	FUSE_OPT_KEY("allow_other", KEY_OURS),  FUSE_OPT_KEY("nonempty", KEY_OURS),
+	FUSE_OPT_KEY("ttl_meta=", KEY_OURS),    FUSE_OPT_KEY("ttl_open=", KEY_OURS),
 	FUSE_OPT_KEY("late_margin=", KEY_OURS), FUSE_OPT_KEY("parallel=", KEY_OURS),
-	FUSE_OPT_KEY("readahead=", KEY_OURS),
-	FUSE_OPT_KEY("retries=", KEY_OURS), FUSE_OPT_KEY("timeout=", KEY_OURS),
-	FUSE_OPT_KEY("quota_wait=", KEY_OURS), FUSE_OPT_KEY("reserve=", KEY_OURS),
-	FUSE_OPT_KEY("-h", KEY_HELP), FUSE_OPT_KEY("--help", KEY_HELP),
-	FUSE_OPT_KEY("-V", KEY_VERSION), FUSE_OPT_KEY("--version", KEY_VERSION),
-	FUSE_OPT_END
+	FUSE_OPT_KEY("readahead=", KEY_OURS),   FUSE_OPT_KEY("retries=", KEY_OURS),
+	FUSE_OPT_KEY("timeout=", KEY_OURS),     FUSE_OPT_KEY("quota_wait=", KEY_OURS),
+	FUSE_OPT_KEY("reserve=", KEY_OURS),     FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),       FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION), FUSE_OPT_END
 };
 
 struct collect {
 	struct dx_optlist cmd;
 	int help, version, nonopts, failed;
-	char *first;  /* the first non-option argument */
-	char *last;   /* the last one: the mount point */
+	char *first; /* the first non-option argument */
+	char *last;  /* the last one: the mount point */
 };
 
 /* Options fstab, mount(8) and systemd pass that only mean something to
  * them. "rw" is dropped because the mount is always read-only. */
 static int ignored(const char *opt)
 {
-	static const char *const names[] = {
-		"_netdev", "nofail", "auto", "noauto", "user", "users", "nouser",
-		"defaults", "rw", "owner", "group", NULL
-	};
+	static const char *const names[] = { "_netdev", "nofail", "auto",   "noauto",
+					     "user",    "users",  "nouser", "defaults",
+					     "rw",      "owner",  "group",  NULL };
 	size_t i;
 
 	if (!strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8))
-		return 1;  /* x-systemd.*, x-gvfs-*, x-mount.* and friends */
+		return 1; /* x-systemd.*, x-gvfs-*, x-mount.* and friends */
 	for (i = 0; names[i]; i++)
 		if (!strcmp(opt, names[i]))
 			return 1;
@@ -146,8 +149,10 @@ static int list_item(const char *opt)
 
 	if (dx_res_from_name(opt, &r) && dx_format_from_name(opt, &f))
 		return 0;
-	fprintf(stderr, "dexmafs: -o %s: separate list items with '+' "
-		"(resolutions=raw+hourly, formats=csv+svg)\n", opt);
+	fprintf(stderr,
+		"dexmafs: -o %s: separate list items with '+' "
+		"(resolutions=raw+hourly, formats=csv+svg)\n",
+		opt);
 	return 1;
 }
 
@@ -163,7 +168,7 @@ static int collect_one(void *data, const char *arg, int key, struct fuse_args *o
 		return 0;
 	case KEY_HELP:
 		c->help = 1;
-		return 1;  /* libfuse prints its part too */
+		return 1; /* libfuse prints its part too */
 	case KEY_VERSION:
 		c->version = 1;
 		return 1;
@@ -210,8 +215,7 @@ static int load_config(const struct dx_optlist *cmd, struct dx_config *cfg, char
 	int rc;
 
 	if (!path) {
-		if (dx_config_default_path(getenv("XDG_CONFIG_HOME"), home_dir(), def,
-					   sizeof(def)))
+		if (dx_config_default_path(getenv("XDG_CONFIG_HOME"), home_dir(), def, sizeof(def)))
 			return 0;
 		path = def;
 	}
@@ -398,8 +402,7 @@ int dx_options_parse(struct fuse_args *args, struct dx_options *o)
 		goto out;
 	}
 	if (load_config(&c.cmd, &cfg, &o->config_used) ||
-	    dx_config_merge(o->config_used ? &cfg : NULL, &c.cmd, &eff) ||
-	    parse_effective(&eff, o))
+	    dx_config_merge(o->config_used ? &cfg : NULL, &c.cmd, &eff) || parse_effective(&eff, o))
 		goto out;
 	/* From the command line or [defaults]: FUSE does the rest (the daemon
 	 * always adds default_permissions, so modes still apply). */
@@ -434,7 +437,9 @@ static int default_cache_dir(struct dx_options *o)
 	else if (home && *home)
 		snprintf(path, sizeof(path), "%s/.cache/dexmafs", home);
 	else
-		return fprintf(stderr, "dexmafs: no cache directory: set -o cache_dir, XDG_CACHE_HOME or HOME\n"), -1;
+		return fprintf(stderr, "dexmafs: no cache directory: set -o cache_dir, "
+				       "XDG_CACHE_HOME or HOME\n"),
+		       -1;
 	return set_default(&o->cache_dir, path);
 }
 
@@ -448,10 +453,20 @@ static int parse_size(const char *s, uint64_t *out)
 	if (errno || end == s)
 		return -1;
 	switch (toupper((unsigned char)*end)) {
-	case 'K': v <<= 10; end++; break;
-	case 'M': v <<= 20; end++; break;
-	case 'G': v <<= 30; end++; break;
-	default: break;
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end == 'B' || *end == 'b')
 		end++;
@@ -471,8 +486,10 @@ static int parse_resolutions(const char *list, unsigned *mask)
 		names[r] = dx_res_name((enum dx_res)r);
 	if (!dx_list_mask(list, names, DX_RES_COUNT, mask, bad, sizeof(bad)))
 		return 0;
-	fprintf(stderr, "dexmafs: unknown resolution '%s' in -o resolutions (a list such as "
-		"raw+hourly of: raw 5min 10min 15min 30min hourly daily weekly monthly)\n", bad);
+	fprintf(stderr,
+		"dexmafs: unknown resolution '%s' in -o resolutions (a list such as "
+		"raw+hourly of: raw 5min 10min 15min 30min hourly daily weekly monthly)\n",
+		bad);
 	return -1;
 }
 
@@ -485,8 +502,10 @@ static int parse_formats(const char *list, unsigned *mask)
 		names[f] = dx_format_name((enum dx_format)f);
 	if (!dx_list_mask(list, names, DX_FORMAT_COUNT, mask, bad, sizeof(bad)))
 		return 0;
-	fprintf(stderr, "dexmafs: unknown format '%s' in -o formats (a list such as csv+svg "
-		"of: csv xlsx svg)\n", bad);
+	fprintf(stderr,
+		"dexmafs: unknown format '%s' in -o formats (a list such as csv+svg "
+		"of: csv xlsx svg)\n",
+		bad);
 	return -1;
 }
 
@@ -513,22 +532,22 @@ int dx_options_finish(struct dx_options *o)
 	size_t i;
 
 	if (set_default(&o->api_url, "https://api.dexma.com/v3") ||
-	    set_default(&o->deployment, "default") ||
-	    set_default(&o->time_format, "local_utc") ||
+	    set_default(&o->deployment, "default") || set_default(&o->time_format, "local_utc") ||
 	    set_default(&o->resolutions, "15min+hourly+daily+monthly") ||
-	    set_default(&o->formats, "csv+xlsx+svg") ||
-	    set_default(&o->csv_dialect, "standard") ||
+	    set_default(&o->formats, "csv+xlsx+svg") || set_default(&o->csv_dialect, "standard") ||
 	    set_default(&o->cache_size, "1G") || default_cache_dir(o))
 		return -1;
 	if (dx_timefmt_from_name(o->time_format, &o->timefmt)) {
-		fprintf(stderr, "dexmafs: unknown time_format '%s' (local_utc, local, utc, iso, epoch)\n",
+		fprintf(stderr,
+			"dexmafs: unknown time_format '%s' (local_utc, local, utc, iso, epoch)\n",
 			o->time_format);
 		return -1;
 	}
 	if (parse_views(o))
 		return -1;
 	if (parse_size(o->cache_size, &o->cache_bytes)) {
-		fprintf(stderr, "dexmafs: bad cache_size '%s' (e.g. 512M, 1G; at least 1M)\n", o->cache_size);
+		fprintf(stderr, "dexmafs: bad cache_size '%s' (e.g. 512M, 1G; at least 1M)\n",
+			o->cache_size);
 		return -1;
 	}
 	/* Single-token mode: one deployment, token from token_file or env. */
@@ -575,8 +594,7 @@ void dx_options_release(struct dx_options *o)
 	memset(o, 0, sizeof(*o));
 }
 
-int dx_options_token(const struct dx_options *o, size_t i, char out[21], char *err,
-		     size_t errsize)
+int dx_options_token(const struct dx_options *o, size_t i, char out[21], char *err, size_t errsize)
 {
 	const struct dx_mount_dep *d = &o->deps[i];
 	const char *env = getenv("DEXMA_TOKEN");
@@ -587,13 +605,16 @@ int dx_options_token(const struct dx_options *o, size_t i, char out[21], char *e
 	if (d->token_path)
 		return dx_config_read_token(d->token_path, out, err, errsize);
 	if (!env || !*env)
-		return snprintf(err, errsize, "no token: use -o token_file=PATH, set DEXMA_TOKEN "
-				"or list deployments in the config file (see dexmafs(1))"), -1;
+		return snprintf(err, errsize,
+				"no token: use -o token_file=PATH, set DEXMA_TOKEN "
+				"or list deployments in the config file (see dexmafs(1))"),
+		       -1;
 	env += strspn(env, " \t\r\n");
 	len = strcspn(env, " \t\r\n");
 	snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) ? len : sizeof(buf) - 1), env);
 	if (!dx_config_token_ok(buf) || env[len + strspn(env + len, " \t\r\n")]) {
-		snprintf(err, errsize, "the token in DEXMA_TOKEN must be 20 hexadecimal characters");
+		snprintf(err, errsize,
+			 "the token in DEXMA_TOKEN must be 20 hexadecimal characters");
 		rc = -1;
 	} else {
 		memcpy(out, buf, 21);

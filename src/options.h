@@ -18,9 +18,9 @@ struct fuse_args;
 
 /* One deployment to mount. */
 struct dx_mount_dep {
-	char *name;        /* directory name under the mount point */
+	char *name; /* directory name under the mount point */
 	char *api_url;
-	char *token_path;  /* token file; NULL means env DEXMA_TOKEN */
+	char *token_path; /* token file; NULL means env DEXMA_TOKEN */
 };
 
 struct dx_options {
@@ -30,26 +30,26 @@ struct dx_options {
 	char *cache_dir;
 	char *deployment;
 	char *time_format;
-	char *resolutions;  /* a list: see dx_lists.h */
-	char *formats;      /* a list of csv, xlsx, svg */
+	char *resolutions; /* a list: see dx_lists.h */
+	char *formats;     /* a list of csv, xlsx, svg */
 	char *csv_dialect;
 	char *cache_size;
 	int offline;
 	int allow_insecure_http;
-	int allow_other;    /* passed on to FUSE by dx_options_parse() */
-	int nonempty;       /* -o nonempty: mount over a directory that holds files */
+	int allow_other; /* passed on to FUSE by dx_options_parse() */
+	int nonempty;    /* -o nonempty: mount over a directory that holds files */
 	int64_t ttl_meta, ttl_open, late_margin;
 	int parallel, retries, timeout, quota_wait;
-	int readahead;      /* requests a walk's readahead may make ahead; 0: off; -1: parallel */
+	int readahead; /* requests a walk's readahead may make ahead; 0: off; -1: parallel */
 	double reserve;
 	int show_help, show_version;
-	char *source;       /* the mount source (mount(8)'s first argument), or NULL */
-	char *config_used;  /* the config file read, or NULL */
-	char *mountpoint;   /* the last non-option argument as given, or NULL */
+	char *source;      /* the mount source (mount(8)'s first argument), or NULL */
+	char *config_used; /* the config file read, or NULL */
+	char *mountpoint;  /* the last non-option argument as given, or NULL */
 	/* Derived by dx_options_finish(). */
 	enum dx_timefmt timefmt;
 	unsigned listed_res;
-	unsigned listed_formats;  /* bit 1 << DX_FORMAT_* for each listed twin */
+	unsigned listed_formats; /* bit 1 << DX_FORMAT_* for each listed twin */
 	enum dx_csv_dialect dialect;
 	uint64_t cache_bytes;
 	struct dx_mount_dep *deps;

@@ -48,7 +48,7 @@ static void on_interrupt(int sig)
 }
 
 struct job {
-	char *path;   /* a resolution directory or one CSV file */
+	char *path; /* a resolution directory or one CSV file */
 	int is_file;
 	ino_t ino;
 };
@@ -64,27 +64,27 @@ struct pf {
 	char root[PATH_MAX];
 	int have_since, have_until, wait, tty, njobs_threads;
 	struct dx_date since, until;
-	long budget;                 /* calls; -1 for none */
+	long budget; /* calls; -1 for none */
 	struct job *jobs;
 	size_t njobs, next, jobs_done;
 	pthread_mutex_t lock;
 	uint64_t calls_start, calls_now;
 	struct dep_quota q[MAX_DEPS];
 	size_t nq;
-	int at_reserve;              /* a read answered EAGAIN: the reserve is reached */
+	int at_reserve; /* a read answered EAGAIN: the reserve is reached */
 	size_t files_done, files_failed;
 	uint64_t bytes;
 	int first_error;
 	char first_error_path[PATH_MAX];
-	const char *stop;            /* why the run stopped early, or NULL */
+	const char *stop; /* why the run stopped early, or NULL */
 	time_t started;
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: dexmafs prefetch [--since YYYY-MM-DD] [--until YYYY-MM-DD] "
-		"[--budget CALLS] [--jobs N] [--wait] PATH...\n"
-		"PATH is a directory or file inside a mounted dexmafs.\n");
+		     "[--budget CALLS] [--jobs N] [--wait] PATH...\n"
+		     "PATH is a directory or file inside a mounted dexmafs.\n");
 }
 
 static void help(void)
@@ -127,7 +127,7 @@ static void status_dep(const char *text, struct dep_quota *q, uint64_t *total)
 	if (name)
 		snprintf(q->name, sizeof(q->name), "%.*s", (int)len, name + 1);
 	if (!strstr(text, "\"quota\":") || strstr(text, "\"quota\":") > strstr(text, "}"))
-		return;  /* offline: no quota, no calls */
+		return; /* offline: no quota, no calls */
 	q->hour_left = (long)json_number(text, "hour_remaining");
 	q->hour_limit = (long)json_number(text, "hour_limit");
 	q->reserve = (long)json_number(text, "reserve");
@@ -219,7 +219,8 @@ static void progress(struct pf *pf, const struct dep_quota *q)
 
 		eta = elapsed * (int64_t)left / (int64_t)pf->jobs_done;
 		if (above >= 0 && need > (double)above && q->hour_limit > q->reserve) {
-			double windows = (need - (double)above) / (double)(q->hour_limit - q->reserve);
+			double windows =
+				(need - (double)above) / (double)(q->hour_limit - q->reserve);
 			int64_t qeta = (q->reset_at > now ? q->reset_at - now : 0) +
 				       (int64_t)windows * 3600;
 
@@ -294,7 +295,7 @@ static int add_job(struct pf *pf, const char *path, int is_file, ino_t ino)
 
 	for (i = 0; i < pf->njobs; i++)
 		if (pf->jobs[i].ino == ino && pf->jobs[i].is_file == is_file)
-			return 0;  /* reached twice, e.g. through a location's devices/ */
+			return 0; /* reached twice, e.g. through a location's devices/ */
 	if (pf->njobs >= MAX_JOBS)
 		return -E2BIG;
 	grown = realloc(pf->jobs, (pf->njobs + 1) * sizeof(*grown));
@@ -347,10 +348,11 @@ static int walk(struct pf *pf, const char *path, int depth)
 	while (!rc && (e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, e->d_name) >= sizeof(child))
+		if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, e->d_name) >=
+		    sizeof(child))
 			continue;
-		if (lstat(child, &st) && (errno != EAGAIN || !at_reserve(pf, child) ||
-					  lstat(child, &st)))
+		if (lstat(child, &st) &&
+		    (errno != EAGAIN || !at_reserve(pf, child) || lstat(child, &st)))
 			continue;
 		if (S_ISLNK(st.st_mode)) {
 			char target[PATH_MAX];
@@ -361,7 +363,7 @@ static int walk(struct pf *pf, const char *path, int depth)
 			rc = walk(pf, target, depth + 1);
 		} else if (S_ISDIR(st.st_mode)) {
 			rc = is_res_dir(child) ? add_job(pf, child, 0, st.st_ino) :
-			     walk(pf, child, depth + 1);
+						 walk(pf, child, depth + 1);
 		}
 	}
 	closedir(d);
@@ -440,7 +442,8 @@ static void do_file(struct pf *pf, const char *path)
 static int periods_by_name(struct pf *pf, const char *dir, char ***names, size_t *n)
 {
 	enum dx_res r;
-	struct dx_date d = pf->since, end = pf->have_until ? pf->until : dx_date_of_epoch(time(NULL));
+	struct dx_date d = pf->since,
+		       end = pf->have_until ? pf->until : dx_date_of_epoch(time(NULL));
 	char name[DX_RANGE_NAME_MAX], **grown;
 
 	dx_res_from_name(base_name(dir), &r);
@@ -506,7 +509,7 @@ static void do_dir(struct pf *pf, const char *dir)
 	 * period's data; with --since the names are made instead. */
 	for (;;) {
 		rc = pf->have_since ? periods_by_name(pf, dir, &names, &n) :
-		     listed_periods(pf, dir, &names, &n);
+				      listed_periods(pf, dir, &names, &n);
 		if (rc != -EAGAIN)
 			break;
 		pthread_mutex_lock(&pf->lock);
@@ -516,7 +519,8 @@ static void do_dir(struct pf *pf, const char *dir)
 			return;
 	}
 	for (i = 0; i < n; i++) {
-		if (!rc && (size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < sizeof(path))
+		if (!rc &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < sizeof(path))
 			do_file(pf, path);
 		free(names[i]);
 	}
@@ -535,7 +539,8 @@ static void *worker(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&pf->lock);
-		j = pf->next < pf->njobs && !pf->stop && !interrupted ? &pf->jobs[pf->next++] : NULL;
+		j = pf->next < pf->njobs && !pf->stop && !interrupted ? &pf->jobs[pf->next++] :
+									NULL;
 		pthread_mutex_unlock(&pf->lock);
 		if (!j)
 			return NULL;
@@ -575,15 +580,13 @@ static int parse_date(const char *s, struct dx_date *d)
 
 static int parse_args(struct pf *pf, int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "budget", required_argument, NULL, 'b' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "wait", no_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option longopts[] = { { "since", required_argument, NULL, 's' },
+						  { "until", required_argument, NULL, 'u' },
+						  { "budget", required_argument, NULL, 'b' },
+						  { "jobs", required_argument, NULL, 'j' },
+						  { "wait", no_argument, NULL, 'w' },
+						  { "help", no_argument, NULL, 'h' },
+						  { NULL, 0, NULL, 0 } };
 	char *end;
 	int c;
 
@@ -591,23 +594,32 @@ static int parse_args(struct pf *pf, int argc, char *argv[])
 		switch (c) {
 		case 's':
 			if (parse_date(optarg, &pf->since))
-				return fprintf(stderr, "dexmafs prefetch: bad --since '%s' (YYYY-MM-DD)\n", optarg), -1;
+				return fprintf(stderr,
+					       "dexmafs prefetch: bad --since '%s' (YYYY-MM-DD)\n",
+					       optarg),
+				       -1;
 			pf->have_since = 1;
 			break;
 		case 'u':
 			if (parse_date(optarg, &pf->until))
-				return fprintf(stderr, "dexmafs prefetch: bad --until '%s' (YYYY-MM-DD)\n", optarg), -1;
+				return fprintf(stderr,
+					       "dexmafs prefetch: bad --until '%s' (YYYY-MM-DD)\n",
+					       optarg),
+				       -1;
 			pf->have_until = 1;
 			break;
 		case 'b':
 			pf->budget = strtol(optarg, &end, 10);
 			if (*end || end == optarg || pf->budget < 0)
-				return fprintf(stderr, "dexmafs prefetch: bad --budget '%s'\n", optarg), -1;
+				return fprintf(stderr, "dexmafs prefetch: bad --budget '%s'\n",
+					       optarg),
+				       -1;
 			break;
 		case 'j':
 			pf->njobs_threads = (int)strtol(optarg, &end, 10);
 			if (*end || pf->njobs_threads < 1 || pf->njobs_threads > MAX_THREADS)
-				return fprintf(stderr, "dexmafs prefetch: --jobs takes 1 to 16\n"), -1;
+				return fprintf(stderr, "dexmafs prefetch: --jobs takes 1 to 16\n"),
+				       -1;
 			break;
 		case 'w':
 			pf->wait = 1;
@@ -637,8 +649,10 @@ static int collect(struct pf *pf, int argc, char *argv[])
 
 	for (i = optind; i < argc; i++) {
 		if ((rc = find_root(argv[i], root))) {
-			fprintf(stderr, "dexmafs prefetch: %s is not inside a mounted dexmafs%s%s\n",
-				argv[i], rc == -ENOENT ? "" : ": ", rc == -ENOENT ? "" : strerror(-rc));
+			fprintf(stderr,
+				"dexmafs prefetch: %s is not inside a mounted dexmafs%s%s\n",
+				argv[i], rc == -ENOENT ? "" : ": ",
+				rc == -ENOENT ? "" : strerror(-rc));
 			return -1;
 		}
 		if (pf->root[0] && strcmp(pf->root, root)) {
@@ -647,10 +661,14 @@ static int collect(struct pf *pf, int argc, char *argv[])
 		}
 		snprintf(pf->root, sizeof(pf->root), "%s", root);
 		if (!realpath(argv[i], real) || stat(real, &st))
-			return fprintf(stderr, "dexmafs prefetch: %s: %s\n", argv[i], strerror(errno)), -1;
+			return fprintf(stderr, "dexmafs prefetch: %s: %s\n", argv[i],
+				       strerror(errno)),
+			       -1;
 		if (read_status(pf))
-			return fprintf(stderr, "dexmafs prefetch: cannot read %s/.dexmafs/status.json\n",
-				       root), -1;
+			return fprintf(stderr,
+				       "dexmafs prefetch: cannot read %s/.dexmafs/status.json\n",
+				       root),
+			       -1;
 		if (!pf->calls_start)
 			pf->calls_start = pf->calls_now;
 		if (S_ISREG(st.st_mode))
@@ -712,14 +730,16 @@ static int report(struct pf *pf)
 		fprintf(stderr, "\r\033[K");
 	snprintf(size_s, sizeof(size_s), "%.1f MB", (double)pf->bytes / 1e6);
 	fmt_duration(time(NULL) - pf->started, took, sizeof(took));
-	printf("prefetch: %zu files (%s) in %zu of %zu directories, %" PRIu64 " API calls, %s; %s\n",
+	printf("prefetch: %zu files (%s) in %zu of %zu directories, %" PRIu64
+	       " API calls, %s; %s\n",
 	       pf->files_done, size_s, pf->jobs_done, pf->njobs, pf->calls_now - pf->calls_start,
 	       took, pf->stop ? pf->stop : "done");
 	if (pf->files_failed)
 		fprintf(stderr, "dexmafs prefetch: %zu failed, first %s: %s\n", pf->files_failed,
 			pf->first_error_path, strerror(-pf->first_error));
 	if (pf->stop)
-		printf("prefetch: run the same command again to go on; cached files cost nothing\n");
+		printf("prefetch: run the same command again to go on; cached files cost "
+		       "nothing\n");
 	pthread_mutex_unlock(&pf->lock);
 	return interrupted ? 130 : pf->files_failed ? 1 : pf->stop ? 2 : 0;
 }
@@ -738,7 +758,7 @@ int dx_prefetch_main(int argc, char *argv[])
 	pthread_mutex_init(&pf->lock, NULL);
 	pf->tty = isatty(STDERR_FILENO);
 	pf->started = time(NULL);
-	sa.sa_handler = on_interrupt;  /* no SA_RESTART: a blocked read returns */
+	sa.sa_handler = on_interrupt; /* no SA_RESTART: a blocked read returns */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	rc = parse_args(pf, argc, argv);
@@ -754,7 +774,7 @@ int dx_prefetch_main(int argc, char *argv[])
 	ret = report(pf);
 out:
 	if (rc == 1)
-		ret = 0;  /* --help */
+		ret = 0; /* --help */
 	for (k = 0; k < pf->njobs; k++)
 		free(pf->jobs[k].path);
 	free(pf->jobs);

@@ -107,8 +107,7 @@ static int64_t until(int64_t at, int64_t now)
 	return at > now ? at - now : 1;
 }
 
-int dx_quota_admit(struct dx_quota *q, enum dx_priority prio, int64_t now,
-		   int64_t *wait_s)
+int dx_quota_admit(struct dx_quota *q, enum dx_priority prio, int64_t now, int64_t *wait_s)
 {
 	long hour, day;
 
@@ -123,8 +122,7 @@ int dx_quota_admit(struct dx_quota *q, enum dx_priority prio, int64_t now,
 		*wait_s = until(q->s.day_reset_at, now);
 		return -EAGAIN;
 	}
-	if (hour == 0 || (hour > 0 && prio == DX_PRIO_BACKGROUND &&
-			  hour <= dx_quota_reserve(q))) {
+	if (hour == 0 || (hour > 0 && prio == DX_PRIO_BACKGROUND && hour <= dx_quota_reserve(q))) {
 		*wait_s = until(q->s.hour_reset_at, now);
 		return -EAGAIN;
 	}
@@ -137,8 +135,8 @@ int dx_quota_admit(struct dx_quota *q, enum dx_priority prio, int64_t now,
 /* Learns one window from an answer's headers. Within one window the
  * smaller remaining wins, since answers to parallel calls may arrive out
  * of order; a later reset instant means the server started a new window. */
-static void learn_window(long h_limit, long h_remaining, long h_reset, long *limit,
-			 long *remaining, int64_t *reset_at, int64_t now)
+static void learn_window(long h_limit, long h_remaining, long h_reset, long *limit, long *remaining,
+			 int64_t *reset_at, int64_t now)
 {
 	int64_t at;
 
@@ -157,8 +155,7 @@ static void learn_window(long h_limit, long h_remaining, long h_reset, long *lim
 		*reset_at = at;
 }
 
-static void block_after_429(struct dx_quota *q, const struct dx_rate_headers *h,
-			    int64_t now)
+static void block_after_429(struct dx_quota *q, const struct dx_rate_headers *h, int64_t now)
 {
 	long wait = h->retry_after;
 	long reset;
@@ -186,8 +183,7 @@ static void block_after_429(struct dx_quota *q, const struct dx_rate_headers *h,
 		q->s.hour_reset_at = q->s.blocked_until;
 }
 
-int dx_quota_answer(struct dx_quota *q, long status,
-		    const struct dx_rate_headers *h, int64_t now)
+int dx_quota_answer(struct dx_quota *q, long status, const struct dx_rate_headers *h, int64_t now)
 {
 	struct dx_quota_state before = q->s;
 

@@ -33,16 +33,16 @@ struct pos {
 
 struct planned {
 	struct pos at;
-	int state;               /* 0 new, 1 listing, 2 listed (chunks known) */
+	int state; /* 0 new, 1 listing, 2 listed (chunks known) */
 	int64_t device;
 	char key[KEY_MAX];
 	char nature[32];
 	enum dx_res res;
 	struct dx_range chunks[64];
-	size_t nchunks, next;    /* chunks known, and the next to fetch */
-	struct dx_date after;    /* chunks ending on or before this are the walk's */
-	size_t nparams;          /* parameters of the device, once listed */
-	int end;                 /* past the last device: nothing follows */
+	size_t nchunks, next; /* chunks known, and the next to fetch */
+	struct dx_date after; /* chunks ending on or before this are the walk's */
+	size_t nparams;       /* parameters of the device, once listed */
+	int end;              /* past the last device: nothing follows */
 };
 
 struct dx_readahead {
@@ -51,25 +51,25 @@ struct dx_readahead {
 	pthread_t threads[16];
 	int nthreads, started, stop;
 	int window;
-	int active;              /* a walk is being followed */
-	struct pos walk;         /* the series the walk is in */
+	int active;      /* a walk is being followed */
+	struct pos walk; /* the series the walk is in */
 	struct dx_range walk_range;
 	int have_walk;
-	int deep;                /* the walk crossed into a next series: plan past it */
-	struct pos listed;       /* the resolution directory listed last */
+	int deep;          /* the walk crossed into a next series: plan past it */
+	struct pos listed; /* the resolution directory listed last */
 	int have_listed;
 	struct planned plan[PLAN_MAX];
 	size_t nplan;
-	int fetching;            /* fetches ahead in progress */
-	char keys[KEYS_MAX][DX_REQUEST_KEY_MAX];  /* fetched ahead, not asked yet */
+	int fetching;                            /* fetches ahead in progress */
+	char keys[KEYS_MAX][DX_REQUEST_KEY_MAX]; /* fetched ahead, not asked yet */
 	size_t nkeys;
 
-	pthread_mutex_t order_lock;  /* guards the devices' order */
-	const struct dx_listing *order_of;  /* the listing it was made from */
+	pthread_mutex_t order_lock;        /* guards the devices' order */
+	const struct dx_listing *order_of; /* the listing it was made from */
 	int64_t order_stamp;
 	size_t order_n;
-	size_t *order;           /* rank -> index in the listing */
-	size_t *rank;            /* index -> rank */
+	size_t *order; /* rank -> index in the listing */
+	size_t *rank;  /* index -> rank */
 };
 
 /* The walk's order is the order of names (bytes), as rsync, cp -a and
@@ -86,7 +86,8 @@ static int res_at(const struct dx_tree *t, size_t ri)
 			continue;
 		for (below = 0, j = 0; j < DX_RES_COUNT; j++)
 			below += t->opts.listed_res & (1u << j) &&
-				 strcmp(dx_res_name((enum dx_res)j), dx_res_name((enum dx_res)i)) < 0;
+				 strcmp(dx_res_name((enum dx_res)j), dx_res_name((enum dx_res)i)) <
+					 0;
 		if (below == ri)
 			return (int)i;
 	}
@@ -109,7 +110,8 @@ static size_t param_rank(const struct dx_listing *l, const char *key)
 	size_t i, below = 0;
 
 	for (i = 0; i < l->list.n; i++)
-		below += dx_key_is_name(l->list.items[i].key) && strcmp(l->list.items[i].key, key) < 0;
+		below += dx_key_is_name(l->list.items[i].key) &&
+			 strcmp(l->list.items[i].key, key) < 0;
 	return below;
 }
 
@@ -276,7 +278,7 @@ static void forget_plan(struct dx_readahead *r)
 	r->nplan = 0;
 	r->active = 0;
 	r->deep = 0;
-	r->nkeys = 0;   /* a new walk has a window of its own */
+	r->nkeys = 0; /* a new walk has a window of its own */
 }
 
 int dx_readahead_admit(struct dx_tree *t)
@@ -321,8 +323,8 @@ void dx_readahead_note(struct dx_tree *t, const char *key, int ahead, int fetche
 
 /* One piece of work: list the series of a plan entry, or fetch a chunk. */
 struct job {
-	int chunk;               /* 0: the listing of e, 1: e.chunks[index] */
-	struct planned e;        /* a copy */
+	int chunk;        /* 0: the listing of e, 1: e.chunks[index] */
+	struct planned e; /* a copy */
 	size_t index;
 };
 
@@ -450,7 +452,7 @@ static int list_series(const struct ask *a, struct planned *e)
 	int rc = dx_get_devices(a, e->at.dep, &dl);
 
 	if (!rc && e->at.di >= dl->list.n)
-		rc = -ERANGE;   /* past the last device */
+		rc = -ERANGE; /* past the last device */
 	if (!rc)
 		rc = device_order(a->t->ra, dl, e->at.di, 1, &index);
 	if (!rc) {
@@ -460,7 +462,7 @@ static int list_series(const struct ask *a, struct planned *e)
 	if (!rc)
 		p = param_at(pl, e->at.pi, &e->nparams);
 	if (!p)
-		goto out;  /* no such series: nothing to fetch */
+		goto out; /* no such series: nothing to fetch */
 	snprintf(e->key, sizeof(e->key), "%s", p->key);
 	snprintf(e->nature, sizeof(e->nature), "%s", p->nature ? p->nature : "");
 	e->res = (enum dx_res)res_at(a->t, e->at.ri);
@@ -483,8 +485,8 @@ static void run_job(struct dx_tree *t, struct dx_readahead *r, struct job *j)
 	int rc;
 
 	if (j->chunk)
-		rc = dx_series_chunk(&a, j->e.at.dep, j->e.device, j->e.key, j->e.nature,
-				     j->e.res, &j->e.chunks[j->index]);
+		rc = dx_series_chunk(&a, j->e.at.dep, j->e.device, j->e.key, j->e.nature, j->e.res,
+				     &j->e.chunks[j->index]);
 	else
 		rc = list_series(&a, &j->e);
 	pthread_mutex_lock(&r->lock);
@@ -496,7 +498,7 @@ static void run_job(struct dx_tree *t, struct dx_readahead *r, struct job *j)
 		else if (!j->chunk)
 			e->state = 0;
 	} else if (rc == -ERANGE && !j->chunk && e) {
-		e->state = 2;   /* past the last device */
+		e->state = 2; /* past the last device */
 		e->end = 1;
 	} else if (rc && rc != -EBUSY) {
 		/* past the last device, over quota, at the reserve, an error */
@@ -523,7 +525,7 @@ static void *worker(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&r->lock);
-			run_job(t, r, &j);
+		run_job(t, r, &j);
 		pthread_mutex_lock(&r->lock);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -584,7 +586,7 @@ static int successive(struct dx_tree *t, struct dx_readahead *r, const struct po
 	}
 	/* the parameters of the walk's device not listed ahead: any next one */
 	return p->ri == 0 && (p->di == r->walk.di ? p->pi == r->walk.pi + 1 :
-			      p->di == r->walk.di + 1 && p->pi == 0);
+						    p->di == r->walk.di + 1 && p->pi == 0);
 }
 
 void dx_readahead_seen(const struct ask *a, const struct node *n)
@@ -604,7 +606,7 @@ void dx_readahead_seen(const struct ask *a, const struct node *n)
 		if (!r->started)
 			start_workers(a->t, r);
 	} else if (!pos_eq(&p, &r->walk)) {
-		forget_plan(r);   /* not a walk, or a new one: start again */
+		forget_plan(r); /* not a walk, or a new one: start again */
 	}
 	r->walk = p;
 	r->walk_range = n->range;

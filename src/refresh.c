@@ -45,9 +45,8 @@ out:
 	free(inos);
 }
 
-void dx_tree_series_changed(struct dx_tree *t, int dep, int64_t device,
-			    const char *key, enum dx_res res,
-			    const struct dx_range *chunk)
+void dx_tree_series_changed(struct dx_tree *t, int dep, int64_t device, const char *key,
+			    enum dx_res res, const struct dx_range *chunk)
 {
 	int64_t from = dx_date_to_days(chunk->from), to = dx_date_to_days(chunk->to);
 	uint64_t inos[64];
@@ -60,12 +59,12 @@ void dx_tree_series_changed(struct dx_tree *t, int dep, int64_t device,
 	for (i = 0; i < t->nbuckets && n < 64; i++)
 		for (nd = t->buckets[i]; nd && n < 64; nd = nd->next) {
 			/* a device's side-by-side view (no key) shows every key */
-			if (!(nd->flags & KF_SERIES) || nd->dep != dep ||
-			    nd->id != device || (nd->key[0] && strcmp(nd->key, key)))
+			if (!(nd->flags & KF_SERIES) || nd->dep != dep || nd->id != device ||
+			    (nd->key[0] && strcmp(nd->key, key)))
 				continue;
-			if (nd->flags & KF_DATED && (nd->res != res ||
-			    dx_date_to_days(nd->range.to) < from ||
-			    dx_date_to_days(nd->range.from) > to))
+			if (nd->flags & KF_DATED &&
+			    (nd->res != res || dx_date_to_days(nd->range.to) < from ||
+			     dx_date_to_days(nd->range.from) > to))
 				continue;
 			inos[n++] = nd->ino;
 		}

@@ -13,7 +13,7 @@ struct dialect {
 	char sep;
 	char decimal;
 	const char *bom;
-	const char *specials;  /* characters that make a field need quotes */
+	const char *specials; /* characters that make a field need quotes */
 };
 
 static const struct dialect dialects[DX_CSV_DIALECT_COUNT] = {

@@ -11,8 +11,8 @@
  * keeping only readings whose local date lies in the view's range. */
 struct dx_merge {
 	const struct dx_view *v;
-	size_t *pos;        /* next reading of each series */
-	int64_t first_day;  /* the range, as days since 1970 */
+	size_t *pos;       /* next reading of each series */
+	int64_t first_day; /* the range, as days since 1970 */
 	int64_t last_day;
 };
 

@@ -55,8 +55,7 @@ const char *dx_format_name(enum dx_format f)
 	return (unsigned)f < DX_FORMAT_COUNT ? format_names[f] : NULL;
 }
 
-int dx_render_label(const char *prefix, const char *key, const char *units,
-		    struct dx_buf *out)
+int dx_render_label(const char *prefix, const char *key, const char *units, struct dx_buf *out)
 {
 	int rc = 0;
 
@@ -69,8 +68,7 @@ int dx_render_label(const char *prefix, const char *key, const char *units,
 	return rc;
 }
 
-int dx_render(enum dx_format f, const struct dx_view *v, const char *tmpdir,
-	      struct dx_buf *out)
+int dx_render(enum dx_format f, const struct dx_view *v, const char *tmpdir, struct dx_buf *out)
 {
 	switch (f) {
 	case DX_FORMAT_CSV:

@@ -19,7 +19,7 @@
 #define PLOT_BOTTOM 400
 #define LEGEND_TOP 462
 #define LEGEND_ROW 18
-#define VALUE_LIMIT 1e300  /* the plot's value range stops there */
+#define VALUE_LIMIT 1e300 /* the plot's value range stops there */
 
 static const char *const palette[] = {
 	"#2b6cb0", "#dd6b20", "#2f855a", "#c53030", "#6b46c1",
@@ -30,10 +30,10 @@ static const char *const palette[] = {
 struct chart {
 	const struct dx_view *v;
 	struct dx_buf *out;
-	int64_t x0, x1;   /* local seconds at the plot's left and right edges */
-	double y0, y1;    /* values at the plot's bottom and top */
-	double ystep;     /* between value ticks */
-	size_t points;    /* readings in range, over all series */
+	int64_t x0, x1; /* local seconds at the plot's left and right edges */
+	double y0, y1;  /* values at the plot's bottom and top */
+	double ystep;   /* between value ticks */
+	size_t points;  /* readings in range, over all series */
 	int rc;
 };
 
@@ -59,8 +59,11 @@ static void putf(struct chart *c, const char *fmt, ...)
 /* Length of the valid UTF-8 sequence at s, or 0. */
 static size_t utf8_len(const unsigned char *s)
 {
-	size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xC2 && s[0] <= 0xDF ? 2 :
-		   s[0] >= 0xE0 && s[0] <= 0xEF ? 3 : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+	size_t n = s[0] < 0x80                  ? 1 :
+		   s[0] >= 0xC2 && s[0] <= 0xDF ? 2 :
+		   s[0] >= 0xE0 && s[0] <= 0xEF ? 3 :
+		   s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 :
+						  0;
 
 	for (size_t i = 1; i < n; i++)
 		if ((s[i] & 0xC0) != 0x80)
@@ -94,8 +97,8 @@ static void put_text(struct chart *c, const char *s)
 
 static double x_of(const struct chart *c, int64_t local)
 {
-	return PLOT_LEFT + (double)(local - c->x0) * (PLOT_RIGHT - PLOT_LEFT) /
-			   (double)(c->x1 - c->x0);
+	return PLOT_LEFT +
+	       (double)(local - c->x0) * (PLOT_RIGHT - PLOT_LEFT) / (double)(c->x1 - c->x0);
 }
 
 static double y_of(const struct chart *c, double v)
@@ -195,7 +198,7 @@ static void draw_value_axis(struct chart *c)
 		double value = c->y0 + (double)i * c->ystep;
 
 		if (fabs(value) < c->ystep / 2)
-			value = 0;  /* not "-0" nor "1e-17" */
+			value = 0; /* not "-0" nor "1e-17" */
 		if (fmax(fabs(c->y0), fabs(c->y1)) >= 1e6 || c->ystep < 1e-4)
 			putf(c, "<text x=\"%d\" y=\"%.1f\">%.3g</text>\n", PLOT_LEFT - 6,
 			     y_of(c, value) + 4, value);
@@ -216,8 +219,8 @@ static void time_tick(struct chart *c, int64_t t, const char *label)
 	double x = x_of(c, t);
 
 	putf(c, "<path stroke=\"#e2e8f0\" d=\"M%.1f %dV%d\"/>\n", x, PLOT_TOP, PLOT_BOTTOM);
-	putf(c, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x,
-	     PLOT_BOTTOM + 18, label);
+	putf(c, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x, PLOT_BOTTOM + 18,
+	     label);
 }
 
 /* Ticks every few hours: for periods of up to three days. */
@@ -308,8 +311,8 @@ static void draw_time_axis(struct chart *c)
 static int64_t interval_at(const struct chart *c, const struct dx_readings *r, size_t i)
 {
 	static const int64_t seconds[DX_RES_COUNT] = {
-		[DX_RES_5MIN] = 300, [DX_RES_10MIN] = 600, [DX_RES_15MIN] = 900,
-		[DX_RES_30MIN] = 1800, [DX_RES_HOURLY] = 3600, [DX_RES_DAILY] = 86400,
+		[DX_RES_5MIN] = 300,         [DX_RES_10MIN] = 600,   [DX_RES_15MIN] = 900,
+		[DX_RES_30MIN] = 1800,       [DX_RES_HOURLY] = 3600, [DX_RES_DAILY] = 86400,
 		[DX_RES_WEEKLY] = 7 * 86400,
 	};
 	struct dx_date d;
@@ -352,7 +355,7 @@ static void draw_bars(struct chart *c, const struct dx_readings *r, size_t k, si
 		if (!in_range(c, rd))
 			continue;
 		if (width > 2)
-			width *= 0.85;  /* a gap between neighbours once bars are wide */
+			width *= 0.85; /* a gap between neighbours once bars are wide */
 		putf(c, "M%.1f %.1fV%.1fh%.2fV%.1fz", left, base, y_of(c, rd->v), width, base);
 	}
 	put(c, "\"/>\n");
@@ -364,8 +367,10 @@ static void draw_line(struct chart *c, const struct dx_readings *r, const char *
 	int64_t prev = 0;
 	int open = 0;
 
-	putf(c, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" stroke-linejoin=\"round\" "
-	     "stroke-linecap=\"round\" d=\"", color);
+	putf(c,
+	     "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" stroke-linejoin=\"round\" "
+	     "stroke-linecap=\"round\" d=\"",
+	     color);
 	for (size_t i = 0; r && i < r->n && !c->rc; i++) {
 		const struct dx_reading *rd = &r->values[i];
 		int64_t gap = interval_at(c, r, i);
@@ -419,7 +424,8 @@ static void draw_legend(struct chart *c)
 
 static void draw(struct chart *c, int height)
 {
-	putf(c, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	putf(c,
+	     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	     "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 	     "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\" fill=\"#1a202c\">\n"
 	     "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n"
@@ -432,9 +438,10 @@ static void draw(struct chart *c, int height)
 		draw_value_axis(c);
 		draw_series(c);
 	} else {
-		putf(c, "<text x=\"%d\" y=\"%d\" font-size=\"16\" text-anchor=\"middle\">"
-		     "No readings in this period</text>\n", (PLOT_LEFT + PLOT_RIGHT) / 2,
-		     (PLOT_TOP + PLOT_BOTTOM) / 2);
+		putf(c,
+		     "<text x=\"%d\" y=\"%d\" font-size=\"16\" text-anchor=\"middle\">"
+		     "No readings in this period</text>\n",
+		     (PLOT_LEFT + PLOT_RIGHT) / 2, (PLOT_TOP + PLOT_BOTTOM) / 2);
 	}
 	putf(c, "<path fill=\"none\" stroke=\"#4a5568\" d=\"M%d %dV%dH%d\"/>\n", PLOT_LEFT,
 	     PLOT_TOP, PLOT_BOTTOM, PLOT_RIGHT);

@@ -25,8 +25,8 @@ struct sheet {
 	lxw_worksheet *ws;
 	lxw_format *bold;
 	lxw_format *date;
-	int local, utc;  /* which time columns */
-	int failed;      /* an lxw_error other than success */
+	int local, utc; /* which time columns */
+	int failed;     /* an lxw_error other than success */
 };
 
 /* Date cells cannot hold an offset or epoch seconds: those formats get

@@ -24,7 +24,7 @@ enum { Q_DEVICE = 1, Q_KEY, Q_RES, Q_ALL };
 int dx_request_escape(struct dx_buf *out, const char *s)
 {
 	static const char unreserved[] = "abcdefghijklmnopqrstuvwxyz"
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~";
+					 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~";
 	int rc = 0;
 
 	for (; *s && !rc; s++) {
@@ -62,8 +62,8 @@ static int readings_query(struct dx_buf *out, int n, int64_t device, const char 
 	return rc;
 }
 
-int dx_request_readings_path(int64_t device, const char *key, enum dx_res res,
-			     const char *op, const struct dx_range *range, struct dx_buf *out)
+int dx_request_readings_path(int64_t device, const char *key, enum dx_res res, const char *op,
+			     const struct dx_range *range, struct dx_buf *out)
 {
 	struct dx_date limit;
 
@@ -127,8 +127,7 @@ int dx_request_datasources(const char *dep_name, int dep, struct dx_request *out
 	return listing(dep_name, dep, PATH_DATASOURCES, NULL, out);
 }
 
-int dx_request_parameters(const char *dep_name, int dep, int64_t device,
-			  struct dx_request *out)
+int dx_request_parameters(const char *dep_name, int dep, int64_t device, struct dx_request *out)
 {
 	char path[64];
 
@@ -136,8 +135,7 @@ int dx_request_parameters(const char *dep_name, int dep, int64_t device,
 	return listing(dep_name, dep, path, NULL, out);
 }
 
-int dx_request_supplies(const char *dep_name, int dep, const char *source,
-			struct dx_request *out)
+int dx_request_supplies(const char *dep_name, int dep, const char *source, struct dx_request *out)
 {
 	return listing(dep_name, dep, PATH_SUPPLIES, source, out);
 }
@@ -173,12 +171,12 @@ int dx_request_readings(const char *dep_name, int dep, int64_t device, const cha
 	return rc;
 }
 
-int dx_request_prefix(enum dx_prefix which, const char *dep_name, int64_t device,
-		      const char *key, enum dx_res res, char *out, size_t size)
+int dx_request_prefix(enum dx_prefix which, const char *dep_name, int64_t device, const char *key,
+		      enum dx_res res, char *out, size_t size)
 {
 	static const char *const fixed[] = {
-		[DX_PREFIX_DEPLOYMENT] = "", [DX_PREFIX_LOCATIONS] = PATH_LOCATIONS,
-		[DX_PREFIX_DEVICES] = PATH_DEVICES, [DX_PREFIX_DATASOURCES] = PATH_DATASOURCES,
+		[DX_PREFIX_DEPLOYMENT] = "",          [DX_PREFIX_LOCATIONS] = PATH_LOCATIONS,
+		[DX_PREFIX_DEVICES] = PATH_DEVICES,   [DX_PREFIX_DATASOURCES] = PATH_DATASOURCES,
 		[DX_PREFIX_SUPPLIES] = PATH_SUPPLIES,
 	};
 	struct dx_buf b;
@@ -193,8 +191,11 @@ int dx_request_prefix(enum dx_prefix which, const char *dep_name, int64_t device
 	else if (which == DX_PREFIX_PARAMETERS)
 		rc = dx_buf_printf(&b, PATH_PARAMETERS "?device_id=%" PRId64, device);
 	else
-		rc = readings_query(&b, which == DX_PREFIX_READINGS_DEVICE ? Q_DEVICE :
-				    which == DX_PREFIX_READINGS_KEY ? Q_KEY : Q_RES, device, key,
+		rc = readings_query(&b,
+				    which == DX_PREFIX_READINGS_DEVICE ? Q_DEVICE :
+				    which == DX_PREFIX_READINGS_KEY    ? Q_KEY :
+									 Q_RES,
+				    device, key,
 				    which == DX_PREFIX_READINGS_MONTHLY ? DX_RES_MONTHLY : res,
 				    NULL, NULL);
 	if (!rc)

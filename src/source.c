@@ -73,8 +73,8 @@ static int ask_make(void *ctx, const void *arg, struct dx_buf *out)
 
 static int real_derived(void *ctx, const struct dx_request *req,
 			const struct dx_cache_policy *policy,
-			int (*make)(void *mctx, struct dx_buf *out), void *mctx,
-			struct dx_buf *out, struct dx_cache_info *info)
+			int (*make)(void *mctx, struct dx_buf *out), void *mctx, struct dx_buf *out,
+			struct dx_cache_info *info)
 {
 	struct real *r = ctx;
 	struct derive d = { make, mctx };
@@ -131,8 +131,8 @@ static const struct dx_source_ops real_ops = {
 	.client_stats = real_client_stats,
 };
 
-int dx_source_real_new(struct dx_cache *cache, struct dx_client *const *clients,
-		       size_t nclients, struct dx_source **out)
+int dx_source_real_new(struct dx_cache *cache, struct dx_client *const *clients, size_t nclients,
+		       struct dx_source **out)
 {
 	struct real *r = calloc(1, sizeof(*r));
 

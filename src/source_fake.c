@@ -62,8 +62,8 @@ static int fake_get(void *ctx, const struct dx_request *req, const struct dx_cac
 /* The fake keeps no derived bytes and no records: every miss is made. */
 static int fake_derived(void *ctx, const struct dx_request *req,
 			const struct dx_cache_policy *policy,
-			int (*make)(void *mctx, struct dx_buf *out), void *mctx,
-			struct dx_buf *out, struct dx_cache_info *info)
+			int (*make)(void *mctx, struct dx_buf *out), void *mctx, struct dx_buf *out,
+			struct dx_cache_info *info)
 {
 	(void)ctx;
 	(void)req;

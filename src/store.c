@@ -52,8 +52,7 @@ static uint64_t get64(const unsigned char *p)
 	return v;
 }
 
-static void encode_header(unsigned char *h, const struct dx_store_meta *m,
-			  size_t len)
+static void encode_header(unsigned char *h, const struct dx_store_meta *m, size_t len)
 {
 	memset(h, 0, HEADER_SIZE);
 	h[0] = LAYOUT_VERSION;
@@ -114,16 +113,15 @@ int dx_store_get(struct dx_store *s, const char *key, struct dx_buf *out,
 		rc = store_decode_header(&v, &m);
 	/* Copied before the snapshot ends: the map may be reused after. */
 	if (!rc && out)
-		rc = dx_buf_append(out, (char *)v.mv_data + HEADER_SIZE,
-				   v.mv_size - HEADER_SIZE);
+		rc = dx_buf_append(out, (char *)v.mv_data + HEADER_SIZE, v.mv_size - HEADER_SIZE);
 	mdb_txn_abort(txn);
 	if (!rc && meta)
 		*meta = m;
 	return rc;
 }
 
-static int write_entry(struct dx_store *s, MDB_val *k, const void *data,
-		       size_t len, const struct dx_store_meta *meta)
+static int write_entry(struct dx_store *s, MDB_val *k, const void *data, size_t len,
+		       const struct dx_store_meta *meta)
 {
 	uint64_t evicted = 0;
 	MDB_txn *txn;
@@ -157,8 +155,8 @@ abort:
 	return rc;
 }
 
-int dx_store_put(struct dx_store *s, const char *key, const void *data,
-		 size_t len, const struct dx_store_meta *meta)
+int dx_store_put(struct dx_store *s, const char *key, const void *data, size_t len,
+		 const struct dx_store_meta *meta)
 {
 	MDB_val k;
 	int rc;
@@ -203,9 +201,8 @@ int dx_store_del(struct dx_store *s, const char *key)
 /* Writes an entry again under a new header; with cur, the entry under the
  * cursor. Key and value are copied first: the put may move the page they
  * point into. Keys are at most max_key (511) bytes. */
-static int rewrite(struct dx_store *s, MDB_txn *txn, MDB_cursor *cur,
-		   const MDB_val *k, const MDB_val *v,
-		   const struct dx_store_meta *m, struct dx_buf *tmp)
+static int rewrite(struct dx_store *s, MDB_txn *txn, MDB_cursor *cur, const MDB_val *k,
+		   const MDB_val *v, const struct dx_store_meta *m, struct dx_buf *tmp)
 {
 	char key[512];
 	MDB_val nk = { k->mv_size, key }, nv;
@@ -254,8 +251,7 @@ int dx_store_touch(struct dx_store *s, const char *key, int64_t last_used)
 	return rc;
 }
 
-static int expire_txn(struct dx_store *s, MDB_txn *txn, const char *prefix,
-		      struct dx_buf *tmp)
+static int expire_txn(struct dx_store *s, MDB_txn *txn, const char *prefix, struct dx_buf *tmp)
 {
 	size_t plen = prefix ? strlen(prefix) : 0;
 	struct dx_store_meta m;
@@ -266,10 +262,9 @@ static int expire_txn(struct dx_store *s, MDB_txn *txn, const char *prefix,
 	rc = store_mdb_err(mdb_cursor_open(txn, s->data, &cur), "cursor");
 	if (rc)
 		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
-	     rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (plen && (k.mv_size < plen ||
-			     memcmp(k.mv_data, prefix, plen) != 0))
+	for (rc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
 			break;
 		if (store_decode_header(&v, &m) || m.fetched_at >= m.final_at ||
 		    (m.flags & DX_STORE_EXPIRED))
@@ -306,8 +301,7 @@ int dx_store_expire(struct dx_store *s, const char *prefix)
 	return rc == -ENOMEM ? rc : rc ? -EIO : 0;
 }
 
-int store_put_raw(struct dx_store *s, MDB_dbi dbi, const char *name,
-		  const void *data, size_t len)
+int store_put_raw(struct dx_store *s, MDB_dbi dbi, const char *name, const void *data, size_t len)
 {
 	MDB_txn *txn;
 	MDB_val k, v = { len, (void *)data };
@@ -327,14 +321,13 @@ int store_put_raw(struct dx_store *s, MDB_dbi dbi, const char *name,
 	return store_mdb_err(mdb_txn_commit(txn), "commit");
 }
 
-int dx_store_put_record(struct dx_store *s, const char *name,
-			const void *data, size_t len)
+int dx_store_put_record(struct dx_store *s, const char *name, const void *data, size_t len)
 {
 	return store_put_raw(s, s->records, name, data, len);
 }
 
-int dx_store_put_records(struct dx_store *s, const char *const *names,
-			 const void *const *data, const size_t *lens, size_t n)
+int dx_store_put_records(struct dx_store *s, const char *const *names, const void *const *data,
+			 const size_t *lens, size_t n)
 {
 	MDB_txn *txn;
 	MDB_val k, v;
@@ -356,8 +349,7 @@ int dx_store_put_records(struct dx_store *s, const char *const *names,
 	return rc;
 }
 
-int dx_store_get_record(struct dx_store *s, const char *name, void *data,
-			size_t size, size_t *len)
+int dx_store_get_record(struct dx_store *s, const char *name, void *data, size_t size, size_t *len)
 {
 	MDB_txn *txn;
 	MDB_val k, v;

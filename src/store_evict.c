@@ -16,8 +16,7 @@ uint64_t store_used_bytes(const struct dx_store *s, MDB_txn *txn)
 	for (size_t i = 0; i < sizeof(dbis) / sizeof(dbis[0]); i++)
 		if (mdb_stat(txn, dbis[i], &st) == 0)
 			bytes += (uint64_t)st.ms_psize *
-				 (st.ms_branch_pages + st.ms_leaf_pages +
-				  st.ms_overflow_pages);
+				 (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages);
 	return bytes;
 }
 
@@ -39,8 +38,8 @@ static int victim_order(const void *a, const void *b)
 }
 
 /* Lists every entry but keep, with the keys packed in one buffer. */
-static int list_victims(struct dx_store *s, MDB_txn *txn, const MDB_val *keep,
-			struct dx_buf *keys, struct victim **out, size_t *n)
+static int list_victims(struct dx_store *s, MDB_txn *txn, const MDB_val *keep, struct dx_buf *keys,
+			struct victim **out, size_t *n)
 {
 	struct victim *vs = NULL, *grown;
 	struct dx_store_meta m;
@@ -84,8 +83,8 @@ static int list_victims(struct dx_store *s, MDB_txn *txn, const MDB_val *keep,
 	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc, "scan");
 }
 
-int store_evict(struct dx_store *s, MDB_txn *txn, uint64_t target,
-		const MDB_val *keep, uint64_t *count)
+int store_evict(struct dx_store *s, MDB_txn *txn, uint64_t target, const MDB_val *keep,
+		uint64_t *count)
 {
 	struct victim *vs = NULL;
 	struct dx_buf keys;

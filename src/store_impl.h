@@ -19,7 +19,7 @@ struct dx_store {
 	uint64_t max_bytes;
 	size_t max_key;
 	atomic_uint_least64_t evictions;
-	char damaged[3 * 4096];  /* "" or the line saying a damaged file was moved aside */
+	char damaged[3 * 4096]; /* "" or the line saying a damaged file was moved aside */
 };
 
 /* store.c */
@@ -33,8 +33,7 @@ int store_decode_header(const MDB_val *v, struct dx_store_meta *m);
 
 /* Puts name -> data in dbi, in a transaction of its own. 0,
  * -ENAMETOOLONG, -ENOSPC, -EIO. */
-int store_put_raw(struct dx_store *s, MDB_dbi dbi, const char *name,
-		  const void *data, size_t len);
+int store_put_raw(struct dx_store *s, MDB_dbi dbi, const char *name, const void *data, size_t len);
 
 /* store_evict.c */
 
@@ -44,8 +43,8 @@ uint64_t store_used_bytes(const struct dx_store *s, MDB_txn *txn);
 /* Within txn, deletes entries (never keep), lowest class and least
  * recently used first, until the pages in use are at most target bytes;
  * adds the number deleted to *count. 0 or a negative errno. */
-int store_evict(struct dx_store *s, MDB_txn *txn, uint64_t target,
-		const MDB_val *keep, uint64_t *count);
+int store_evict(struct dx_store *s, MDB_txn *txn, uint64_t target, const MDB_val *keep,
+		uint64_t *count);
 
 /* After a full map: evicts down to half of max_bytes in a transaction of
  * its own and counts the evictions. 0 or a negative errno. */

@@ -114,8 +114,7 @@ static int env_open(struct dx_store *s, const char *dir)
 	if (mdb_reader_check(s->env, &dead) == 0 && dead > 0)
 		dx_log(DX_LOG_INFO, "cache: cleared %d stale reader slots", dead);
 	/* The mode only applies on creation; an older file may be wider. */
-	if (mdb_env_get_fd(s->env, &fd) == 0 && fstat(fd, &st) == 0 &&
-	    (st.st_mode & 077))
+	if (mdb_env_get_fd(s->env, &fd) == 0 && fstat(fd, &st) == 0 && (st.st_mode & 077))
 		(void)fchmod(fd, 0600);
 	s->max_key = (size_t)mdb_env_get_maxkeysize(s->env);
 	return 0;
@@ -126,8 +125,7 @@ static int is_ours(const MDB_val *k)
 	static const char *const names[] = { "meta", "data", "records" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (k->mv_size == strlen(names[i]) &&
-		    memcmp(k->mv_data, names[i], k->mv_size) == 0)
+		if (k->mv_size == strlen(names[i]) && memcmp(k->mv_data, names[i], k->mv_size) == 0)
 			return 1;
 	return 0;
 }
@@ -277,7 +275,8 @@ static int read_meta(int fd, unsigned i, uint32_t psize, struct lmdb_meta *m, ch
 		return snprintf(why, size, "meta page %u has no LMDB magic", i), -1;
 	if (get_u32(p + OFF_VERSION) != LMDB_VERSION)
 		return snprintf(why, size, "meta page %u has format version %u", i,
-				get_u32(p + OFF_VERSION)), -1;
+				get_u32(p + OFF_VERSION)),
+		       -1;
 	m->psize = get_u32(p + OFF_PSIZE);
 	m->last_pg = get_u64(p + OFF_LAST_PG);
 	m->txnid = get_u64(p + OFF_TXNID);
@@ -297,7 +296,7 @@ static int check_root(int fd, const struct lmdb_meta *m, char *why, size_t size)
 	uint16_t flags;
 
 	if (m->main_root == UINT64_MAX)
-		return 0;  /* empty main database */
+		return 0; /* empty main database */
 	if (m->main_root > m->last_pg)
 		return snprintf(why, size, "the root page lies past the last page"), -1;
 	if (pread(fd, p, sizeof(p), (off_t)(m->main_root * m->psize)) != (ssize_t)sizeof(p))
@@ -305,7 +304,8 @@ static int check_root(int fd, const struct lmdb_meta *m, char *why, size_t size)
 	memcpy(&flags, p + OFF_FLAGS, sizeof(flags));
 	if (get_u64(p) != m->main_root || !(flags & (LMDB_P_BRANCH | LMDB_P_LEAF)))
 		return snprintf(why, size, "the root page %" PRIu64 " is not a tree page",
-				m->main_root), -1;
+				m->main_root),
+		       -1;
 	return 0;
 }
 
@@ -343,11 +343,10 @@ static int check_file(const char *path, char *why, size_t size)
 		goto out;
 	}
 	if (st.st_size == 0) {
-		rc = 0;  /* LMDB writes a new file */
+		rc = 0; /* LMDB writes a new file */
 		goto out;
 	}
-	if (read_meta(fd, 0, 0, &m[0], why, size) ||
-	    read_meta(fd, 1, m[0].psize, &m[1], why, size))
+	if (read_meta(fd, 0, 0, &m[0], why, size) || read_meta(fd, 1, m[0].psize, &m[1], why, size))
 		goto out;
 	cur = m[1].txnid > m[0].txnid ? &m[1] : &m[0];
 	if ((uint64_t)st.st_size / cur->psize < cur->last_pg + 1) {
@@ -377,8 +376,10 @@ static int move_aside(struct dx_store *s, const char *dir, const char *why)
 		return stat_errno(errno);
 	snprintf(from, sizeof(from), "%s/lock.mdb", dir);
 	(void)unlink(from);
-	snprintf(s->damaged, sizeof(s->damaged), "%s/data.mdb was damaged (%s); moved aside "
-		 "as %s, started a new cache", dir, why, to);
+	snprintf(s->damaged, sizeof(s->damaged),
+		 "%s/data.mdb was damaged (%s); moved aside "
+		 "as %s, started a new cache",
+		 dir, why, to);
 	dx_log(DX_LOG_WARN, "cache: %s", s->damaged);
 	return 0;
 }
@@ -390,9 +391,8 @@ const char *dx_store_damaged(const struct dx_store *s)
 
 static int is_foreign(int rc)
 {
-	return rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ||
-	       rc == MDB_INCOMPATIBLE || rc == MDB_CORRUPTED ||
-	       rc == MDB_PAGE_NOTFOUND;
+	return rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_INCOMPATIBLE ||
+	       rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND;
 }
 
 int dx_store_open(const char *dir, uint64_t max_bytes, struct dx_store **out)

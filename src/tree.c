@@ -89,8 +89,7 @@ void dx_tree_free(struct dx_tree *t)
 
 /* Builds the child node of parent p named name through p's row, without
  * side effects on the table. 0, -ENOENT, -ENOTDIR, or a fetch error. */
-static int resolve(const struct ask *a, const struct node *p, const char *name,
-		   struct node *c)
+static int resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
 {
 	const struct kind_row *k = kind_of(a->t, p);
 	int rc;
@@ -103,14 +102,13 @@ static int resolve(const struct ask *a, const struct node *p, const char *name,
 	if (!(k->flags & KF_DIR))
 		return -ENOTDIR;
 	if (!(k->flags & KF_DOTS) && dx_name_is_hidden(name))
-		return -ENOENT;  /* .Trash, .DS_Store, .git: never ours, never a call */
+		return -ENOENT; /* .Trash, .DS_Store, .git: never ours, never a call */
 	rc = k->resolve(a, p, name, c);
 	c->flags = kind_of(a->t, c)->flags;
 	return rc;
 }
 
-int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
-		    struct dx_attr *out)
+int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_attr *out)
 {
 	struct ask a = { t, prio, 0 };
 	struct node n;
@@ -119,8 +117,8 @@ int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
 	return rc ? rc : dx_node_attr(&a, &n, out, NULL);
 }
 
-int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent,
-		   const char *name, struct dx_attr *out)
+int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent, const char *name,
+		   struct dx_attr *out)
 {
 	struct ask a = { t, prio, 0 };
 	struct node p, c;
@@ -137,8 +135,7 @@ int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent,
 	return dx_node_ref(t, &c);
 }
 
-int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
-		     struct dx_buf *out)
+int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_buf *out)
 {
 	struct ask a = { t, prio, 0 };
 	struct node n;

@@ -20,7 +20,7 @@ int root_resolve(const struct ask *a, const struct node *p, const char *name, st
 		return 0;
 	}
 	if (dx_name_is_hidden(name))
-		return -ENOENT;  /* the root sees dots itself (KF_DOTS): only .dexmafs */
+		return -ENOENT; /* the root sees dots itself (KF_DOTS): only .dexmafs */
 	for (i = 0; i < a->t->opts.ndeps; i++)
 		if (!strcmp(name, a->t->opts.deps[i].name)) {
 			c->kind = K_DEP;
@@ -82,8 +82,8 @@ int ctl_list(const struct ask *a, const struct node *p, struct names *s)
 	return dx_names_add(s, "status");
 }
 
-int status_content(const struct ask *a, const struct node *n, struct dx_buf *out,
-		   int64_t *mtime, int *closed)
+int status_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
+		   int *closed)
 {
 	(void)n;
 	(void)mtime;
@@ -101,8 +101,8 @@ int status_json_content(const struct ask *a, const struct node *n, struct dx_buf
 }
 
 /* Reading .dexmafs/refresh (n->id 0) or refresh.INO is the refresh itself. */
-int refresh_content(const struct ask *a, const struct node *n, struct dx_buf *out,
-		    int64_t *mtime, int *closed)
+int refresh_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
+		    int *closed)
 {
 	int rc = n->id ? dx_tree_refresh_ino(a->t, (uint64_t)n->id) : dx_tree_refresh(a->t);
 
@@ -114,6 +114,7 @@ int refresh_content(const struct ask *a, const struct node *n, struct dx_buf *ou
 	if (rc)
 		return rc;
 	return dx_buf_puts(out, n->id ? "refreshed: listings and open periods under this path "
-			   "will be fetched again\n" : "refreshed: all listings and open periods "
-			   "will be fetched again\n");
+					"will be fetched again\n" :
+					"refreshed: all listings and open periods "
+					"will be fetched again\n");
 }

@@ -23,7 +23,9 @@ static const struct {
 	const char *name;
 	enum kind kind;
 } dep_dirs[] = {
-	{ "locations", K_LOCS }, { "devices", K_DEVS }, { "supplies", K_SUPS },
+	{ "locations", K_LOCS },
+	{ "devices", K_DEVS },
+	{ "supplies", K_SUPS },
 	{ "datasources", K_DSS },
 };
 #define NDEP_DIRS (sizeof(dep_dirs) / sizeof(dep_dirs[0]))
@@ -113,14 +115,14 @@ int devs_list(const struct ask *a, const struct node *p, struct names *s)
 }
 
 /* A bare id: a link to the listed name. */
-int idlink_content(const struct ask *a, const struct node *n, struct dx_buf *out,
-		   int64_t *mtime, int *closed)
+int idlink_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
+		   int *closed)
 {
 	const struct dx_listing *l;
 	const struct dx_entity *e;
 	char name[DX_NAME_MAX + 1];
 	int rc = !strcmp(n->key, "locations") ? dx_get_locations(a, n->dep, &l) :
-		 dx_get_devices(a, n->dep, &l);
+						dx_get_devices(a, n->dep, &l);
 
 	(void)mtime;
 	(void)closed;
@@ -201,8 +203,8 @@ static int pretty_item(const struct ask *a, const struct dx_listing *l, int64_t 
 	return rc;
 }
 
-int loc_json_content(const struct ask *a, const struct node *n, struct dx_buf *out,
-		     int64_t *mtime, int *closed)
+int loc_json_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
+		     int *closed)
 {
 	const struct dx_listing *l;
 	int rc = dx_get_locations(a, n->dep, &l);
@@ -211,8 +213,8 @@ int loc_json_content(const struct ask *a, const struct node *n, struct dx_buf *o
 	return rc ? rc : pretty_item(a, l, n->id, out, mtime);
 }
 
-int dev_json_content(const struct ask *a, const struct node *n, struct dx_buf *out,
-		     int64_t *mtime, int *closed)
+int dev_json_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
+		     int *closed)
 {
 	const struct dx_listing *l;
 	int rc = dx_get_devices(a, n->dep, &l);
@@ -221,8 +223,8 @@ int dev_json_content(const struct ask *a, const struct node *n, struct dx_buf *o
 	return rc ? rc : pretty_item(a, l, n->id, out, mtime);
 }
 
-int sup_json_content(const struct ask *a, const struct node *n, struct dx_buf *out,
-		     int64_t *mtime, int *closed)
+int sup_json_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
+		     int *closed)
 {
 	const struct dx_listing *l;
 	int rc = dx_get_supplies(a, n->dep, n->key, &l);
@@ -254,8 +256,7 @@ static int group_resolve(const struct ask *a, const struct node *p, const char *
 	return rc;
 }
 
-static int group_list(const struct ask *a, const struct node *p, struct names *s,
-		      int by_datasource)
+static int group_list(const struct ask *a, const struct node *p, struct names *s, int by_datasource)
 {
 	char name[DX_NAME_MAX + 1];
 	const struct dx_listing *l = NULL;
@@ -294,8 +295,7 @@ static int device_link(const struct ask *a, const struct node *n, struct dx_buf 
 	return e ? rc : -ENOENT;
 }
 
-int loc_devs_resolve(const struct ask *a, const struct node *p, const char *name,
-		     struct node *c)
+int loc_devs_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
 {
 	return group_resolve(a, p, name, c, 0);
 }
@@ -313,8 +313,7 @@ int loc_devlink_content(const struct ask *a, const struct node *n, struct dx_buf
 	return device_link(a, n, out);
 }
 
-int ds_devs_resolve(const struct ask *a, const struct node *p, const char *name,
-		    struct node *c)
+int ds_devs_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
 {
 	return group_resolve(a, p, name, c, 1);
 }
@@ -334,8 +333,7 @@ int ds_devlink_content(const struct ask *a, const struct node *n, struct dx_buf 
 
 /* The location of device id, when the locations listing holds it (a
  * device may point at a location the token cannot see). 0 or -ENOENT. */
-static int device_location(const struct ask *a, int dep, int64_t device,
-			   char name[DX_NAME_MAX + 1])
+static int device_location(const struct ask *a, int dep, int64_t device, char name[DX_NAME_MAX + 1])
 {
 	const struct dx_listing *devs, *locs = NULL;
 	const struct dx_entity *e, *loc = NULL;

@@ -45,12 +45,38 @@ struct memo;
 /* What a node stands for. The values are part of inode numbers: append new
  * kinds at the end, never reorder. */
 enum kind {
-	K_ROOT, K_CTL, K_STATUS, K_REFRESH, K_DEP,
-	K_LOCS, K_LOC, K_LOC_JSON, K_LOC_PARENT, K_LOC_DEVS, K_LOC_DEVLINK,
-	K_DEVS, K_DEV, K_DEV_JSON, K_DEV_LOCLINK, K_PARAM, K_PARAM_JSON, K_RES, K_FILE,
-	K_SUPS, K_SRC, K_SUP_JSON, K_IDLINK,
-	K_STATUS_JSON, K_DSS, K_DS, K_DS_DEVS, K_DS_DEVLINK,
-	K_DEV_RES, K_DEV_FILE, K_LOC_RES, K_LOC_FILE,
+	K_ROOT,
+	K_CTL,
+	K_STATUS,
+	K_REFRESH,
+	K_DEP,
+	K_LOCS,
+	K_LOC,
+	K_LOC_JSON,
+	K_LOC_PARENT,
+	K_LOC_DEVS,
+	K_LOC_DEVLINK,
+	K_DEVS,
+	K_DEV,
+	K_DEV_JSON,
+	K_DEV_LOCLINK,
+	K_PARAM,
+	K_PARAM_JSON,
+	K_RES,
+	K_FILE,
+	K_SUPS,
+	K_SRC,
+	K_SUP_JSON,
+	K_IDLINK,
+	K_STATUS_JSON,
+	K_DSS,
+	K_DS,
+	K_DS_DEVS,
+	K_DS_DEVLINK,
+	K_DEV_RES,
+	K_DEV_FILE,
+	K_LOC_RES,
+	K_LOC_FILE,
 	K_COUNT
 };
 
@@ -68,9 +94,9 @@ struct node {
 	struct node *next;
 	uint64_t ino;
 	uint64_t nlookup;
-	uint64_t parent;   /* inode of the directory it was found in (handles.c); not hashed */
+	uint64_t parent; /* inode of the directory it was found in (handles.c); not hashed */
 	enum kind kind;
-	unsigned flags;    /* the row's, copied at resolve (refresh.c reads them) */
+	unsigned flags; /* the row's, copied at resolve (refresh.c reads them) */
 	int dep;
 	int64_t id;        /* location, device, supply or datasource id */
 	int64_t id2;       /* linked device */
@@ -92,29 +118,28 @@ struct ask {
 #define CLOSED_FINAL 2
 
 /* Row flags. */
-#define KF_DIR      0x01u  /* a directory (else a file, or a link with KF_LINK) */
-#define KF_LINK     0x02u  /* a symbolic link: content is its target */
-#define KF_STATIC   0x04u  /* a directory whose names never change: long timeout */
-#define KF_GLOBAL   0x08u  /* the same for every deployment (control files) */
-#define KF_VOLATILE 0x10u  /* content changes at every read: timeout 0 */
-#define KF_ON_READ  0x20u  /* acts when read: a stat shows size 0, produces nothing */
-#define KF_DATED    0x40u  /* a period file: closed once its range is past (keep_cache) */
-#define KF_RENDERED 0x80u  /* rendered for a stat; kept for the open that follows */
-#define KF_SERIES   0x100u /* shows one series' data (res is part of its identity) */
-#define KF_DOTS     0x200u /* resolves names with a leading dot itself (the root) */
+#define KF_DIR 0x01u      /* a directory (else a file, or a link with KF_LINK) */
+#define KF_LINK 0x02u     /* a symbolic link: content is its target */
+#define KF_STATIC 0x04u   /* a directory whose names never change: long timeout */
+#define KF_GLOBAL 0x08u   /* the same for every deployment (control files) */
+#define KF_VOLATILE 0x10u /* content changes at every read: timeout 0 */
+#define KF_ON_READ 0x20u  /* acts when read: a stat shows size 0, produces nothing */
+#define KF_DATED 0x40u    /* a period file: closed once its range is past (keep_cache) */
+#define KF_RENDERED 0x80u /* rendered for a stat; kept for the open that follows */
+#define KF_SERIES 0x100u  /* shows one series' data (res is part of its identity) */
+#define KF_DOTS 0x200u    /* resolves names with a leading dot itself (the root) */
 
 struct names;
 
 /* One kind of node. Directories have resolve and list; files and links
  * have content. */
 struct kind_row {
-	const char *name;          /* for logs and tests */
+	const char *name; /* for logs and tests */
 	unsigned flags;
 	/* Builds the child named name of p into c (c arrives as a copy of p's
 	 * identity with kind, flags and range cleared). 0, -ENOENT, or a
 	 * fetch error. */
-	int (*resolve)(const struct ask *a, const struct node *p, const char *name,
-		       struct node *c);
+	int (*resolve)(const struct ask *a, const struct node *p, const char *name, struct node *c);
 	/* Adds the names of p's children to s. 0 or an error. */
 	int (*list)(const struct ask *a, const struct node *p, struct names *s);
 	/* Appends the file's bytes or the link's target to out; sets *mtime and
@@ -132,12 +157,12 @@ struct kind_row {
 
 struct dx_tree {
 	struct dx_tree_opts opts;
-	const struct kind_row *kinds;   /* the table, indexed by enum kind */
-	struct dx_source *source;   /* opts.source, or own_source */
+	const struct kind_row *kinds; /* the table, indexed by enum kind */
+	struct dx_source *source;     /* opts.source, or own_source */
 	struct dx_source *own_source;
 	int64_t started_at;
 
-	pthread_mutex_t lock;       /* guards the node table */
+	pthread_mutex_t lock; /* guards the node table */
 	struct node **buckets;
 	size_t nbuckets;
 	size_t nnodes;
@@ -153,13 +178,13 @@ struct dx_tree {
 	} rendered[RENDER_RING_SIZE];
 	unsigned rendered_next;
 
-	pthread_mutex_t memo_lock;  /* guards the decoded-data memo and the counter */
-	struct memo *memos;         /* most recently used first */
+	pthread_mutex_t memo_lock; /* guards the decoded-data memo and the counter */
+	struct memo *memos;        /* most recently used first */
 	size_t nmemos;
 	size_t memo_bytes;
-	uint64_t json_decodes;      /* API answers decoded from JSON */
+	uint64_t json_decodes; /* API answers decoded from JSON */
 
-	struct dx_readahead *ra;    /* the walk readahead, or NULL when off */
+	struct dx_readahead *ra; /* the walk readahead, or NULL when off */
 };
 
 static inline const struct kind_row *kind_of(const struct dx_tree *t, const struct node *n)
@@ -183,12 +208,12 @@ int dx_slices_of(const char *raw, size_t len, size_t n, struct dx_slice **out);
 /* A decoded listing or readings chunk, shared by reference. */
 struct dx_listing {
 	struct dx_entity_list list;
-	char *raw;          /* the API bytes, for pretty-printing one item */
+	char *raw; /* the API bytes, for pretty-printing one item */
 	size_t rawlen;
 	struct dx_slice *items;  /* where list.items[i] lies in raw, or NULL */
 	int64_t *sorted_refs[2]; /* pairs (ref_id, index), (ref2_id, index), sorted */
 	int64_t changed_at;
-	int64_t *sorted_ids;  /* index into list.items, sorted by id: pairs (id, index) */
+	int64_t *sorted_ids; /* index into list.items, sorted by id: pairs (id, index) */
 };
 
 /* ---- content.c: the data behind the entries ---- */
@@ -214,16 +239,13 @@ void dx_listing_put(struct dx_tree *t, const struct dx_listing *l);
 int dx_get_locations(const struct ask *a, int dep, const struct dx_listing **l);
 int dx_get_devices(const struct ask *a, int dep, const struct dx_listing **l);
 int dx_get_datasources(const struct ask *a, int dep, const struct dx_listing **l);
-int dx_get_parameters(const struct ask *a, int dep, int64_t device,
-		      const struct dx_listing **l);
-int dx_get_supplies(const struct ask *a, int dep, const char *source,
-		    const struct dx_listing **l);
+int dx_get_parameters(const struct ask *a, int dep, int64_t device, const struct dx_listing **l);
+int dx_get_supplies(const struct ask *a, int dep, const char *source, const struct dx_listing **l);
 
 /* The items whose ref_id (which 0) or ref2_id (which 1) is ref: returns
  * how many, and in *pairs (borrowed, valid while l is held) their pairs
  * (ref, index into list.items), in listing order. */
-size_t dx_listing_refs(const struct dx_listing *l, int which, int64_t ref,
-		       const int64_t **pairs);
+size_t dx_listing_refs(const struct dx_listing *l, int which, int64_t ref, const int64_t **pairs);
 
 /* The item with id, or NULL. */
 const struct dx_entity *dx_listing_find(const struct dx_listing *l, int64_t id);
@@ -235,14 +257,14 @@ int dx_listing_pretty(const struct dx_listing *l, int64_t id, struct dx_buf *out
  * chunks only): the caller has the kernel drop what it holds of them. */
 struct changed {
 	int any;
-	struct dx_range span;  /* from the first changed chunk to the last */
+	struct dx_range span; /* from the first changed chunk to the last */
 };
 
 /* Which periods of res hold data for the series, oldest first, from the
  * monthly chunks (the same calls that monthly files use). */
-int dx_series_periods(const struct ask *a, int dep, int64_t device,
-		      const char *key, const char *nature, enum dx_res res,
-		      struct dx_range **out, size_t *n, struct changed *changed);
+int dx_series_periods(const struct ask *a, int dep, int64_t device, const char *key,
+		      const char *nature, enum dx_res res, struct dx_range **out, size_t *n,
+		      struct changed *changed);
 
 /* The operation asked of the API for a series: "DELTA", "AVG" or "RAW". */
 const char *dx_series_operation(const char *key, const char *nature, enum dx_res res);
@@ -257,10 +279,9 @@ int dx_series_readings(const struct ask *a, int dep, int64_t device, const char 
 		       struct changed *changed);
 
 /* Renders the CSV of a readings file; sets *mtime and *closed. */
-int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key,
-		  const char *nature, const char *units, enum dx_res res,
-		  const struct dx_range *range, struct dx_buf *out,
-		  int64_t *mtime, int *closed, struct changed *changed);
+int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key, const char *nature,
+		  const char *units, enum dx_res res, const struct dx_range *range,
+		  struct dx_buf *out, int64_t *mtime, int *closed, struct changed *changed);
 
 /* Warms one chunk of a series (into the memo and the cache), as a read of
  * a file in it would. 0 or the errors of a read. */
@@ -322,9 +343,8 @@ void dx_rendered_clear(struct dx_tree *t);
 
 /* New bytes came for an open chunk of a series: has the kernel drop what
  * it caches of the files (sizes, pages) and directory of that series. */
-void dx_tree_series_changed(struct dx_tree *t, int dep, int64_t device,
-			    const char *key, enum dx_res res,
-			    const struct dx_range *chunk);
+void dx_tree_series_changed(struct dx_tree *t, int dep, int64_t device, const char *key,
+			    enum dx_res res, const struct dx_range *chunk);
 
 /* ---- tree_status.c: the status producer ---- */
 
@@ -370,22 +390,23 @@ int dx_period_add_names(const struct dx_tree *t, const struct dx_range *p, struc
 /* The parameter n->key of device n->id: *param points into *l, which the
  * caller puts back. -ENOENT (and *l NULL) when the device has no such key,
  * or an error of the listing. */
-int dx_find_parameter(const struct ask *a, const struct node *n,
-		      const struct dx_listing **l, const struct dx_entity **param);
+int dx_find_parameter(const struct ask *a, const struct node *n, const struct dx_listing **l,
+		      const struct dx_entity **param);
 
 /* Whether a parameter key can be a directory name. */
 int dx_key_is_name(const char *key);
 
 /* ---- the families' row functions (tree_control.c, tree_entities.c,
  * tree_series.c), named for their kind; see tree_kinds.c ---- */
-#define ROW_FUNCS(prefix) \
-	int prefix##_resolve(const struct ask *a, const struct node *p, const char *name, \
-			     struct node *c); \
+#define ROW_FUNCS(prefix)                                                                          \
+	int prefix##_resolve(const struct ask *a, const struct node *p, const char *name,          \
+			     struct node *c);                                                      \
 	int prefix##_list(const struct ask *a, const struct node *p, struct names *s);
-#define ROW_CONTENT(prefix) \
-	int prefix##_content(const struct ask *a, const struct node *n, struct dx_buf *out, \
+#define ROW_CONTENT(prefix)                                                                        \
+	int prefix##_content(const struct ask *a, const struct node *n, struct dx_buf *out,        \
 			     int64_t *mtime, int *closed);
 
+/* clang-format off */
 ROW_FUNCS(root) ROW_FUNCS(ctl) ROW_CONTENT(status) ROW_CONTENT(status_json)
 ROW_CONTENT(refresh)
 ROW_FUNCS(dep) ROW_FUNCS(locs) ROW_FUNCS(loc) ROW_CONTENT(loc_json) ROW_CONTENT(loc_parent)
@@ -396,5 +417,6 @@ ROW_FUNCS(dss) ROW_FUNCS(ds) ROW_FUNCS(ds_devs) ROW_CONTENT(ds_devlink)
 ROW_FUNCS(param) ROW_CONTENT(param_json) ROW_FUNCS(res) ROW_CONTENT(file)
 ROW_FUNCS(dev_views) ROW_FUNCS(dev_res) ROW_CONTENT(dev_file)
 ROW_FUNCS(loc_views) ROW_FUNCS(loc_res) ROW_CONTENT(loc_file)
+/* clang-format on */
 
 #endif

@@ -9,8 +9,8 @@
 
 #define DIR(fn) .resolve = fn##_resolve, .list = fn##_list
 #define FILE_OF(fn) .content = fn##_content
-#define EXPIRES(...) \
-	.nexpires = sizeof((enum dx_prefix[]){ __VA_ARGS__ }) / sizeof(enum dx_prefix), \
+#define EXPIRES(...)                                                                               \
+	.nexpires = sizeof((enum dx_prefix[]){ __VA_ARGS__ }) / sizeof(enum dx_prefix),            \
 	.expires = { __VA_ARGS__ }
 
 #define LOCS_EXPIRE EXPIRES(DX_PREFIX_LOCATIONS, DX_PREFIX_DEVICES)
@@ -27,8 +27,7 @@ const struct kind_row dx_tree_kinds[K_COUNT] = {
 	[K_STATUS] = { "status", KF_GLOBAL | KF_VOLATILE, FILE_OF(status) },
 	[K_STATUS_JSON] = { "status.json", KF_GLOBAL | KF_VOLATILE, FILE_OF(status_json) },
 	[K_REFRESH] = { "refresh", KF_GLOBAL | KF_VOLATILE | KF_ON_READ, FILE_OF(refresh) },
-	[K_DEP] = { "deployment", KF_DIR | KF_STATIC, DIR(dep),
-		    EXPIRES(DX_PREFIX_DEPLOYMENT) },
+	[K_DEP] = { "deployment", KF_DIR | KF_STATIC, DIR(dep), EXPIRES(DX_PREFIX_DEPLOYMENT) },
 	[K_LOCS] = { "locations", KF_DIR, DIR(locs), LOCS_EXPIRE },
 	[K_LOC] = { "location", KF_DIR, DIR(loc_views), LOCS_EXPIRE },
 	[K_LOC_JSON] = { "location.json", 0, FILE_OF(loc_json), LOCS_EXPIRE },

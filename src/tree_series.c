@@ -7,8 +7,8 @@
 
 #include "tree_impl.h"
 
-int dx_find_parameter(const struct ask *a, const struct node *n,
-		      const struct dx_listing **l, const struct dx_entity **param)
+int dx_find_parameter(const struct ask *a, const struct node *n, const struct dx_listing **l,
+		      const struct dx_entity **param)
 {
 	size_t i;
 	int rc = dx_get_parameters(a, n->dep, n->id, l);

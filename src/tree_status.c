@@ -24,7 +24,7 @@ struct status {
 	int64_t now;
 	struct dx_cache_stats cache;
 	uint64_t json_decodes;
-	const char *damaged;    /* the damaged-cache report, or NULL */
+	const char *damaged; /* the damaged-cache report, or NULL */
 	size_t ndeps;
 	struct status_dep *deps;
 };
@@ -86,22 +86,22 @@ static int text_dep(const struct status_dep *d, struct dx_buf *out)
 	format_time(s->quota.blocked_until, bl);
 	format_time(s->unreachable_since, since);
 	return dx_buf_printf(out,
-		"api: %s%s%s\n"
-		"quota hour: %ld of %ld left, resets %s\n"
-		"quota day: %ld of %ld left, resets %s\n"
-		"reserve: %ld calls kept for interactive use\n"
-		"blocked until: %s\n"
-		"calls: %" PRIu64 " (listings %" PRIu64 ", objects %" PRIu64 ", readings %" PRIu64 ")\n"
-		"429 answers: %" PRIu64 "\nretries: %" PRIu64 "\nerrors: %" PRIu64 "\n"
-		"bytes received: %" PRIu64 "\naverage latency: %" PRIu64 " ms\n",
-		d->api, strcmp(d->api, "unreachable") ? "" : " since ",
-		strcmp(d->api, "unreachable") ? "" : since, s->quota.hour_remaining,
-		s->quota.hour_limit, hr,
-		s->quota.day_remaining, s->quota.day_limit, dr,
-		s->reserve, s->quota.blocked_until > 0 ? bl : "not blocked",
-		s->calls, s->calls_list, s->calls_object, s->calls_readings,
-		s->status_429, s->retries, s->errors, s->bytes,
-		s->calls ? s->latency_ms_total / s->calls : 0);
+			     "api: %s%s%s\n"
+			     "quota hour: %ld of %ld left, resets %s\n"
+			     "quota day: %ld of %ld left, resets %s\n"
+			     "reserve: %ld calls kept for interactive use\n"
+			     "blocked until: %s\n"
+			     "calls: %" PRIu64 " (listings %" PRIu64 ", objects %" PRIu64
+			     ", readings %" PRIu64 ")\n"
+			     "429 answers: %" PRIu64 "\nretries: %" PRIu64 "\nerrors: %" PRIu64 "\n"
+			     "bytes received: %" PRIu64 "\naverage latency: %" PRIu64 " ms\n",
+			     d->api, strcmp(d->api, "unreachable") ? "" : " since ",
+			     strcmp(d->api, "unreachable") ? "" : since, s->quota.hour_remaining,
+			     s->quota.hour_limit, hr, s->quota.day_remaining, s->quota.day_limit,
+			     dr, s->reserve, s->quota.blocked_until > 0 ? bl : "not blocked",
+			     s->calls, s->calls_list, s->calls_object, s->calls_readings,
+			     s->status_429, s->retries, s->errors, s->bytes,
+			     s->calls ? s->latency_ms_total / s->calls : 0);
 }
 
 static int status_text(const struct status *st, struct dx_buf *out)
@@ -116,13 +116,16 @@ static int status_text(const struct status *st, struct dx_buf *out)
 	if (st->damaged)
 		rc |= dx_buf_printf(out, "damaged cache: %s\n", st->damaged);
 	if (cs->stale_served)
-		rc |= dx_buf_printf(out, "stale: %" PRIu64 " answers were served from the cache "
-				    "because the API failed or the quota was spent\n", cs->stale_served);
-	rc |= dx_buf_printf(out, "cache: %" PRIu64 " entries, %" PRIu64 " bytes, "
+		rc |= dx_buf_printf(out,
+				    "stale: %" PRIu64 " answers were served from the cache "
+				    "because the API failed or the quota was spent\n",
+				    cs->stale_served);
+	rc |= dx_buf_printf(out,
+			    "cache: %" PRIu64 " entries, %" PRIu64 " bytes, "
 			    "%" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64 " stale served, "
 			    "%" PRIu64 " fetch errors, %" PRIu64 " evictions\n",
-			    cs->entries, cs->bytes_used, cs->hits, cs->misses,
-			    cs->stale_served, cs->fetch_errors, cs->evictions);
+			    cs->entries, cs->bytes_used, cs->hits, cs->misses, cs->stale_served,
+			    cs->fetch_errors, cs->evictions);
 	for (i = 0; i < st->ndeps; i++) {
 		rc |= dx_buf_printf(out, "\ndeployment: %s\n", st->deps[i].name);
 		rc |= text_dep(&st->deps[i], out);
@@ -155,15 +158,20 @@ static int json_dep(const struct status_dep *d, struct dx_buf *out)
 	int rc = dx_buf_puts(out, "    { \"name\": ");
 
 	rc = rc ? rc : json_string(out, d->name);
-	rc = rc ? rc : dx_buf_printf(out, ",\n      \"api\": \"%s\",\n      "
-				     "\"unreachable_since\": ", d->api);
+	rc = rc ? rc :
+		  dx_buf_printf(out,
+				",\n      \"api\": \"%s\",\n      "
+				"\"unreachable_since\": ",
+				d->api);
 	if (!rc && !d->offline && s->unreachable_since)
 		rc = dx_buf_printf(out, "%" PRId64, s->unreachable_since);
 	else if (!rc)
 		rc = dx_buf_puts(out, "null");
 	if (rc || d->offline)
 		return rc ? rc : dx_buf_puts(out, " }");
-	return dx_buf_printf(out, ",\n"
+	return dx_buf_printf(
+		out,
+		",\n"
 		"      \"quota\": { \"hour_remaining\": %ld, \"hour_limit\": %ld, "
 		"\"hour_reset_at\": %" PRId64 ",\n"
 		"                 \"day_remaining\": %ld, \"day_limit\": %ld, "
@@ -175,10 +183,9 @@ static int json_dep(const struct status_dep *d, struct dx_buf *out)
 		", \"bytes\": %" PRIu64 ", \"latency_ms_avg\": %" PRIu64 " }",
 		s->quota.hour_remaining, s->quota.hour_limit, s->quota.hour_reset_at,
 		s->quota.day_remaining, s->quota.day_limit, s->quota.day_reset_at,
-		s->quota.blocked_until > 0 ? s->quota.blocked_until : 0, s->reserve,
-		s->calls, s->calls_list, s->calls_object, s->calls_readings,
-		s->status_429, s->retries, s->errors, s->bytes,
-		s->calls ? s->latency_ms_total / s->calls : 0);
+		s->quota.blocked_until > 0 ? s->quota.blocked_until : 0, s->reserve, s->calls,
+		s->calls_list, s->calls_object, s->calls_readings, s->status_429, s->retries,
+		s->errors, s->bytes, s->calls ? s->latency_ms_total / s->calls : 0);
 }
 
 static int status_json(const struct status *st, struct dx_buf *out)
@@ -187,16 +194,21 @@ static int status_json(const struct status *st, struct dx_buf *out)
 	size_t i;
 	int rc;
 
-	rc = dx_buf_printf(out, "{ \"version\": %d,\n  \"time\": %" PRId64 ",\n"
-		"  \"cache\": { \"entries\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"hits\": %" PRIu64
-		", \"misses\": %" PRIu64 ", \"stale_served\": %" PRIu64 ",\n"
-		"             \"fetch_errors\": %" PRIu64 ", \"evictions\": %" PRIu64
-		", \"damaged\": ",
-		STATUS_VERSION, st->now, cs->entries, cs->bytes_used, cs->hits, cs->misses,
-		cs->stale_served, cs->fetch_errors, cs->evictions);
+	rc = dx_buf_printf(out,
+			   "{ \"version\": %d,\n  \"time\": %" PRId64 ",\n"
+			   "  \"cache\": { \"entries\": %" PRIu64 ", \"bytes\": %" PRIu64
+			   ", \"hits\": %" PRIu64 ", \"misses\": %" PRIu64
+			   ", \"stale_served\": %" PRIu64 ",\n"
+			   "             \"fetch_errors\": %" PRIu64 ", \"evictions\": %" PRIu64
+			   ", \"damaged\": ",
+			   STATUS_VERSION, st->now, cs->entries, cs->bytes_used, cs->hits,
+			   cs->misses, cs->stale_served, cs->fetch_errors, cs->evictions);
 	rc = rc ? rc : st->damaged ? json_string(out, st->damaged) : dx_buf_puts(out, "null");
-	rc = rc ? rc : dx_buf_printf(out, " },\n  \"counters\": { \"json_decodes\": %" PRIu64
-				     " },\n  \"deployments\": [", st->json_decodes);
+	rc = rc ? rc :
+		  dx_buf_printf(out,
+				" },\n  \"counters\": { \"json_decodes\": %" PRIu64
+				" },\n  \"deployments\": [",
+				st->json_decodes);
 	for (i = 0; i < st->ndeps && !rc; i++) {
 		rc = dx_buf_puts(out, i ? ",\n" : "\n");
 		rc = rc ? rc : json_dep(&st->deps[i], out);

@@ -23,7 +23,7 @@
 
 /* One series of a view, borrowed from the listings members holds. */
 struct member {
-	const struct dx_entity *device;  /* set in a location's view (for labels) */
+	const struct dx_entity *device; /* set in a location's view (for labels) */
 	int64_t device_id;
 	const struct dx_entity *param;
 };
@@ -32,8 +32,8 @@ struct member {
 struct members {
 	struct member *v;
 	size_t n, cap;
-	const struct dx_listing *devices;   /* a location's view only */
-	const struct dx_listing **params;   /* one per device */
+	const struct dx_listing *devices; /* a location's view only */
+	const struct dx_listing **params; /* one per device */
 	size_t nparams;
 	char title[TITLE_MAX];
 };
@@ -226,8 +226,10 @@ static int columns_get(const struct ask *a, const struct node *n, const struct m
 		*mtime = c->n && *mtime > t ? *mtime : t;
 		column_label(mb, r->units ? r->units : p->units, c->labels[c->n]);
 		c->series[c->n] = (struct dx_series){
-			c->labels[c->n], r->units ? r->units : p->units,
-			dx_series_operation(p->key, p->nature, n->res), r,
+			c->labels[c->n],
+			r->units ? r->units : p->units,
+			dx_series_operation(p->key, p->nature, n->res),
+			r,
 		};
 	}
 	return rc;
@@ -240,8 +242,11 @@ static int view_render(const struct ask *a, const struct node *n, const struct m
 {
 	struct columns c = { 0 };
 	struct dx_view v = {
-		.title = m->title, .range = n->range, .res = n->res,
-		.timefmt = a->t->opts.timefmt, .dialect = a->t->opts.dialect,
+		.title = m->title,
+		.range = n->range,
+		.res = n->res,
+		.timefmt = a->t->opts.timefmt,
+		.dialect = a->t->opts.dialect,
 	};
 	int64_t t = *mtime;
 	int rc = columns_get(a, n, m, &c, &t, closed);
@@ -273,20 +278,20 @@ static int members_content(const struct ask *a, const struct node *n, members_fn
 	return rc;
 }
 
-int file_content(const struct ask *a, const struct node *n, struct dx_buf *out,
-		 int64_t *mtime, int *closed)
+int file_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
+		 int *closed)
 {
 	return members_content(a, n, members_of_param, out, mtime, closed);
 }
 
-int dev_file_content(const struct ask *a, const struct node *n, struct dx_buf *out,
-		     int64_t *mtime, int *closed)
+int dev_file_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
+		     int *closed)
 {
 	return members_content(a, n, members_of_device, out, mtime, closed);
 }
 
-int loc_file_content(const struct ask *a, const struct node *n, struct dx_buf *out,
-		     int64_t *mtime, int *closed)
+int loc_file_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
+		     int *closed)
 {
 	return members_content(a, n, members_of_location, out, mtime, closed);
 }
@@ -299,18 +304,18 @@ static int cmp_range_from(const void *x, const void *y)
 }
 
 /* Appends the periods of res of one member to *all. 0 or an error. */
-static int member_periods(const struct ask *a, int dep, const struct member *mb,
-			  enum dx_res res, struct dx_range **all, size_t *n)
+static int member_periods(const struct ask *a, int dep, const struct member *mb, enum dx_res res,
+			  struct dx_range **all, size_t *n)
 {
 	struct dx_range *p = NULL, *grown;
 	struct changed changed = { 0 };
 	size_t k = 0;
-	int rc = dx_series_periods(a, dep, mb->device_id, mb->param->key, mb->param->nature,
-				   res, &p, &k, &changed);
+	int rc = dx_series_periods(a, dep, mb->device_id, mb->param->key, mb->param->nature, res,
+				   &p, &k, &changed);
 
 	if (changed.any)
-		dx_tree_series_changed(a->t, dep, mb->device_id, mb->param->key,
-				       DX_RES_MONTHLY, &changed.span);
+		dx_tree_series_changed(a->t, dep, mb->device_id, mb->param->key, DX_RES_MONTHLY,
+				       &changed.span);
 	if (!rc && k) {
 		grown = realloc(*all, (*n + k) * sizeof(*grown));
 		if (!grown) {
@@ -326,8 +331,7 @@ static int member_periods(const struct ask *a, int dep, const struct member *mb,
 }
 
 /* Lists the union of the members' periods, oldest first. */
-static int members_list(const struct ask *a, const struct node *n, members_fn of,
-			struct names *s)
+static int members_list(const struct ask *a, const struct node *n, members_fn of, struct names *s)
 {
 	struct members m = { 0 };
 	struct dx_range *all = NULL;
@@ -358,8 +362,7 @@ int loc_res_list(const struct ask *a, const struct node *p, struct names *s)
 
 /* A resolution directory's files: any range of the resolution, in any
  * format, listed or not (as a parameter's). */
-static int view_file_resolve(const struct node *p, const char *name, struct node *c,
-			     enum kind kind)
+static int view_file_resolve(const struct node *p, const char *name, struct node *c, enum kind kind)
 {
 	if (dx_period_parse_name(name, p->res, &c->range, &c->fmt))
 		return -ENOENT;
@@ -367,15 +370,13 @@ static int view_file_resolve(const struct node *p, const char *name, struct node
 	return 0;
 }
 
-int dev_res_resolve(const struct ask *a, const struct node *p, const char *name,
-		    struct node *c)
+int dev_res_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
 {
 	(void)a;
 	return view_file_resolve(p, name, c, K_DEV_FILE);
 }
 
-int loc_res_resolve(const struct ask *a, const struct node *p, const char *name,
-		    struct node *c)
+int loc_res_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
 {
 	(void)a;
 	return view_file_resolve(p, name, c, K_LOC_FILE);
@@ -394,8 +395,7 @@ static int add_resolutions(const struct ask *a, struct names *s)
 
 /* A device's directory: its resolutions (the side-by-side views), then
  * what dev_resolve knows (device.json, location, the parameters). */
-int dev_views_resolve(const struct ask *a, const struct node *p, const char *name,
-		      struct node *c)
+int dev_views_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
 {
 	enum dx_res res;
 
@@ -413,8 +413,7 @@ int dev_views_list(const struct ask *a, const struct node *p, struct names *s)
 	return rc ? rc : add_resolutions(a, s);
 }
 
-int loc_views_resolve(const struct ask *a, const struct node *p, const char *name,
-		      struct node *c)
+int loc_views_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
 {
 	enum dx_res res;
 

@@ -12,6 +12,7 @@ if [ "${1:-}" = "--test" ]; then
 	# Samba mount test and the Debian package (tests/package.sh)
 	pkgs="$pkgs samba smbclient debhelper dpkg-dev lintian adduser"
 	pkgs="$pkgs clang libfuzzer-14-dev"  # tests/fuzz
+	pkgs="$pkgs clang-format"  # the format check in tests/run.sh
 fi
 # LibreOffice is tested under de_DE.UTF-8 (tests/render/): generate it.
 german_locale() {

@@ -7,6 +7,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh tests/install-deps.sh --test
+# Every C source is formatted as .clang-format says.
+clang-format --dry-run --Werror src/*.c src/*.h include/*.h tests/unit/*.c \
+	tests/tools/*.c tests/fuzz/*.c
 [ -d build ] || meson setup build >/dev/null
 meson compile -C build
 meson test -C build --print-errorlogs

@@ -58,7 +58,7 @@ struct worker {
 static int exit_code(int err)
 {
 	static const int map[][2] = {
-		{ ENOENT, 3 }, { EACCES, 4 }, { EAGAIN, 5 }, { EIO, 6 }, { ETIMEDOUT, 7 },
+		{ ENOENT, 3 }, { EACCES, 4 }, { EAGAIN, 5 },        { EIO, 6 },    { ETIMEDOUT, 7 },
 		{ EPROTO, 8 }, { EINVAL, 9 }, { EHOSTUNREACH, 10 }, { E2BIG, 11 },
 	};
 	size_t i;

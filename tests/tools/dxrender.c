@@ -121,7 +121,7 @@ static int load(struct job *j, const char *dir, int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/case.txt", dir);
 	if (!(text = slurp(path, &len)))
 		return fprintf(stderr, "dxrender: cannot read %s\n", path), -ENOENT;
-	j->lines[j->nlines++] = text;  /* the lines point into it */
+	j->lines[j->nlines++] = text; /* the lines point into it */
 	j->view.res = DX_RES_15MIN;
 	j->view.series = j->series;
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 
 	if (!j || argc < 3) {
 		fprintf(stderr, "usage: dxrender CASE_DIR csv|xlsx|svg|param N "
-			"[OPTION=VALUE...]\n");
+				"[OPTION=VALUE...]\n");
 		free(j);
 		return 2;
 	}

@@ -69,8 +69,7 @@ static int64_t fake_now(void *ctx)
 	return *(int64_t *)ctx;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -81,8 +80,11 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 static int open_cache(struct fixture *f, int offline)
 {
 	struct dx_cache_opts opts = {
-		.dir = f->dir, .max_bytes = 0, .offline = offline,
-		.now = fake_now, .now_ctx = &f->now,
+		.dir = f->dir,
+		.max_bytes = 0,
+		.offline = offline,
+		.now = fake_now,
+		.now_ctx = &f->now,
 	};
 
 	return dx_cache_open(&opts, &f->cache);
@@ -123,9 +125,8 @@ static const struct dx_cache_policy readings = { DX_CLASS_READINGS, 2000000, 60 
 static const struct dx_cache_policy listing = { DX_CLASS_LISTING, INT64_MAX, 300 };
 
 /* dx_cache_get into a fresh buffer; returns rc and checks bytes. */
-static int get(struct fixture *f, const char *key,
-	       const struct dx_cache_policy *p, const char *expect,
-	       struct dx_cache_info *info)
+static int get(struct fixture *f, const char *key, const struct dx_cache_policy *p,
+	       const char *expect, struct dx_cache_info *info)
 {
 	struct dx_buf b;
 	int rc;
@@ -180,11 +181,11 @@ static void test_appends_to_out(void **state)
 
 	dx_buf_init(&b, 1 << 20);
 	assert_int_equal(dx_buf_puts(&b, "x:"), 0);
-	assert_int_equal(dx_cache_get(f->cache, "/k", &readings, fake_fetch,
-				      &f->api, NULL, &b, NULL), 0);
+	assert_int_equal(
+		dx_cache_get(f->cache, "/k", &readings, fake_fetch, &f->api, NULL, &b, NULL), 0);
 	assert_string_equal(b.data, "x:v1");
-	assert_int_equal(dx_cache_get(f->cache, "/k", &readings, fake_fetch,
-				      &f->api, NULL, &b, NULL), 0);
+	assert_int_equal(
+		dx_cache_get(f->cache, "/k", &readings, fake_fetch, &f->api, NULL, &b, NULL), 0);
 	assert_string_equal(b.data, "x:v1v1");
 	assert_int_equal(f->api.calls, 1);
 	dx_buf_release(&b);
@@ -394,22 +395,25 @@ static void test_offline(void **state)
 
 	dx_buf_init(&b, 1024);
 	/* fresh */
-	assert_int_equal(dx_cache_get(f->cache, "/r/kept", &readings,
-				      never_fetch, NULL, NULL, &b, &info), 0);
+	assert_int_equal(dx_cache_get(f->cache, "/r/kept", &readings, never_fetch, NULL, NULL, &b,
+				      &info),
+			 0);
 	assert_string_equal(b.data, "v1");
 	assert_int_equal(info.stale, 0);
 	/* not fresh any more: still served, marked stale */
 	f->now += 3600;
 	dx_buf_reset(&b);
-	assert_int_equal(dx_cache_get(f->cache, "/r/kept", &readings,
-				      never_fetch, NULL, NULL, &b, &info), 0);
+	assert_int_equal(dx_cache_get(f->cache, "/r/kept", &readings, never_fetch, NULL, NULL, &b,
+				      &info),
+			 0);
 	assert_string_equal(b.data, "v1");
 	assert_int_equal(info.stale, 1);
 	assert_int_equal(info.fetched, 0);
 	/* miss */
 	dx_buf_reset(&b);
-	assert_int_equal(dx_cache_get(f->cache, "/r/other", &readings,
-				      never_fetch, NULL, NULL, &b, &info), -EIO);
+	assert_int_equal(dx_cache_get(f->cache, "/r/other", &readings, never_fetch, NULL, NULL, &b,
+				      &info),
+			 -EIO);
 	assert_int_equal(b.len, 0);
 	dx_buf_release(&b);
 	dx_cache_stats(f->cache, &st);
@@ -436,8 +440,8 @@ static void *call_get(void *arg)
 
 	dx_buf_init(&b, 1024);
 	pthread_barrier_wait(c->start);
-	c->rc = dx_cache_get(c->f->cache, "/r/one", &readings, fake_fetch,
-			     &c->f->api, NULL, &b, &info);
+	c->rc = dx_cache_get(c->f->cache, "/r/one", &readings, fake_fetch, &c->f->api, NULL, &b,
+			     &info);
 	if (c->rc == 0) {
 		snprintf(c->got, sizeof(c->got), "%s", b.data);
 		c->fetched = info.fetched;
@@ -543,11 +547,9 @@ static void test_records(void **state)
 	char data[32];
 	size_t len = 0;
 
-	assert_int_equal(dx_cache_get_record(f->cache, "quota", data,
-					     sizeof(data), &len), -ENOENT);
+	assert_int_equal(dx_cache_get_record(f->cache, "quota", data, sizeof(data), &len), -ENOENT);
 	assert_int_equal(dx_cache_put_record(f->cache, "quota", "h=10;d=20", 9), 0);
-	assert_int_equal(dx_cache_get_record(f->cache, "quota", data,
-					     sizeof(data), &len), 0);
+	assert_int_equal(dx_cache_get_record(f->cache, "quota", data, sizeof(data), &len), 0);
 	assert_int_equal(len, 9);
 	assert_memory_equal(data, "h=10;d=20", 9);
 	/* survives a reopen */
@@ -555,8 +557,7 @@ static void test_records(void **state)
 	f->cache = NULL;
 	assert_int_equal(open_cache(f, 0), 0);
 	len = 0;
-	assert_int_equal(dx_cache_get_record(f->cache, "quota", data,
-					     sizeof(data), &len), 0);
+	assert_int_equal(dx_cache_get_record(f->cache, "quota", data, sizeof(data), &len), 0);
 	assert_int_equal(len, 9);
 }
 

@@ -96,7 +96,8 @@ static void test_url_join(void **state)
 	assert_string_equal(b.data, "https://h/v3/devices?start=0&limit=500");
 	dx_buf_reset(&b);
 	assert_int_equal(dx_http_url_join(&b, "https://h/v3", "/parameters?device_id=5",
-					  "start=500&limit=500"), 0);
+					  "start=500&limit=500"),
+			 0);
 	assert_string_equal(b.data, "https://h/v3/parameters?device_id=5&start=500&limit=500");
 	dx_buf_reset(&b);
 	assert_int_equal(dx_http_url_join(&b, "https://h/v3", "/devices/7", NULL), 0);
@@ -147,14 +148,13 @@ static void test_readings_path(void **state)
 	dx_buf_init(&b, 1024);
 	assert_int_equal(path_of(&r, &b), 0);
 	assert_string_equal(b.data,
-		"/readings?device_id=1043036&parameter_key=EACTIVE&resolution=H"
-		"&from=2023-01-01T00:00:00&to=2023-12-31T23:59:59&operation=DELTA");
+			    "/readings?device_id=1043036&parameter_key=EACTIVE&resolution=H"
+			    "&from=2023-01-01T00:00:00&to=2023-12-31T23:59:59&operation=DELTA");
 	r = req_of(DX_RES_RAW, "2024-02-01", "2024-02-29");
 	r.operation = NULL;
 	assert_int_equal(path_of(&r, &b), 0);
-	assert_string_equal(b.data,
-		"/readings?device_id=1043036&parameter_key=EACTIVE&resolution=B"
-		"&from=2024-02-01T00:00:00&to=2024-02-29T23:59:59");
+	assert_string_equal(b.data, "/readings?device_id=1043036&parameter_key=EACTIVE&resolution=B"
+				    "&from=2024-02-01T00:00:00&to=2024-02-29T23:59:59");
 	r = req_of(DX_RES_DAILY, "2020-01-01", "2029-12-31");
 	assert_int_equal(path_of(&r, &b), 0);
 	assert_non_null(strstr(b.data, "&resolution=D&"));
@@ -276,8 +276,12 @@ static void test_check_unreachable(void **state)
 static void test_blocked_ledger_refuses(void **state)
 {
 	struct dx_quota_state q = {
-		.hour_limit = 1000, .hour_remaining = 0, .day_limit = 10000,
-		.day_remaining = 5000, .hour_reset_at = 0, .day_reset_at = 0,
+		.hour_limit = 1000,
+		.hour_remaining = 0,
+		.day_limit = 10000,
+		.day_remaining = 5000,
+		.hour_reset_at = 0,
+		.day_reset_at = 0,
 	};
 	struct dx_client_stats st;
 	struct dx_client *c;
@@ -304,8 +308,11 @@ static void test_blocked_ledger_refuses(void **state)
 static void test_reserve_for_background(void **state)
 {
 	struct dx_quota_state q = {
-		.hour_limit = 1000, .hour_remaining = 150, .day_limit = 10000,
-		.day_remaining = 5000, .blocked_until = 0,
+		.hour_limit = 1000,
+		.hour_remaining = 150,
+		.day_limit = 10000,
+		.day_remaining = 5000,
+		.blocked_until = 0,
 	};
 	struct dx_client *c;
 	struct dx_buf out;

@@ -15,21 +15,20 @@
 
 #include "dx_config.h"
 
-static const char sample[] =
-	"# dexmafs config\n"
-	"[defaults]\n"
-	"cache_dir = /var/cache/dx\n"
-	"time_format = iso   ; inline comment\n"
-	"resolutions = hourly,daily\n"
-	"offline = no\n"
-	"allow_insecure_http = yes\n"
-	"\n"
-	"[deployment acme]\n"
-	"token_file = acme.token\n"
-	"\n"
-	"[deployment globex]\n"
-	"token_credential = globex.token\n"
-	"api_url = http://127.0.0.1:9/v3\n";
+static const char sample[] = "# dexmafs config\n"
+			     "[defaults]\n"
+			     "cache_dir = /var/cache/dx\n"
+			     "time_format = iso   ; inline comment\n"
+			     "resolutions = hourly,daily\n"
+			     "offline = no\n"
+			     "allow_insecure_http = yes\n"
+			     "\n"
+			     "[deployment acme]\n"
+			     "token_file = acme.token\n"
+			     "\n"
+			     "[deployment globex]\n"
+			     "token_credential = globex.token\n"
+			     "api_url = http://127.0.0.1:9/v3\n";
 
 static void parses_defaults_and_deployments(void **state)
 {
@@ -63,8 +62,9 @@ static void absolute_token_file_kept(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(dx_config_parse_string("[deployment a]\ntoken_file = /x/t\n", "/etc",
-						&c, err, sizeof(err)), 0);
+	assert_int_equal(dx_config_parse_string("[deployment a]\ntoken_file = /x/t\n", "/etc", &c,
+						err, sizeof(err)),
+			 0);
 	assert_string_equal(c.deps[0].token_file, "/x/t");
 	dx_config_release(&c);
 }
@@ -85,7 +85,8 @@ static void rejects_bad_input(void **state)
 {
 	(void)state;
 	expect_error("[defaults]\nfoo = 1\n", "line 2: unknown option 'foo'");
-	expect_error("[defaults]\napi_url = x\nconfig = /etc/x\n", "line 3: unknown option 'config'");
+	expect_error("[defaults]\napi_url = x\nconfig = /etc/x\n",
+		     "line 3: unknown option 'config'");
 	expect_error("[defaults]\noffline = maybe\n", "offline takes yes or no");
 	expect_error("[defaults]\ncache_dir =\n", "cache_dir has no value");
 	expect_error("[other]\nx = 1\n", "unknown section [other]");
@@ -94,7 +95,8 @@ static void rejects_bad_input(void **state)
 	expect_error("[deployment .hidden]\ntoken_file = t\n", "bad deployment name");
 	expect_error("[deployment a]\ntoken = 0123456789abcdef0123\n", "unknown key 'token'");
 	expect_error("[deployment a]\ntoken_file = t\ntoken_file = u\n", "token_file given twice");
-	expect_error("[deployment a]\napi_url = http://x\n", "needs token_file or token_credential");
+	expect_error("[deployment a]\napi_url = http://x\n",
+		     "needs token_file or token_credential");
 	expect_error("[deployment a]\ntoken_file = t\ntoken_credential = c\n", "one of them");
 	expect_error("[deployment a]\ntoken_credential = ../c\n", "bad credential name");
 	expect_error("[defaults\napi_url = x\n", "line 1: syntax error");
@@ -106,8 +108,10 @@ static void later_default_replaces_earlier(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(dx_config_parse_string("[defaults]\nreserve = 0.1\n[defaults]\nreserve = 0.3\n",
-						NULL, &c, err, sizeof(err)), 0);
+	assert_int_equal(
+		dx_config_parse_string("[defaults]\nreserve = 0.1\n[defaults]\nreserve = 0.3\n",
+				       NULL, &c, err, sizeof(err)),
+		0);
 	assert_int_equal(c.defaults.n, 1);
 	assert_string_equal(dx_optlist_get(&c.defaults, "reserve"), "0.3");
 	dx_config_release(&c);
@@ -126,7 +130,7 @@ static void precedence(void **state)
 	assert_int_equal(dx_optlist_set(&cmd, "time_format=epoch"), 0);
 	assert_int_equal(dx_optlist_set(&cmd, "offline"), 0);
 	assert_int_equal(dx_optlist_set(&cmd, "parallel=2"), 0);
-	assert_int_equal(dx_optlist_set(&cmd, "parallel=3"), 0);  /* last -o wins */
+	assert_int_equal(dx_optlist_set(&cmd, "parallel=3"), 0); /* last -o wins */
 	assert_int_equal(dx_config_merge(&c, &cmd, &eff), 0);
 	assert_string_equal(dx_optlist_get(&eff, "time_format"), "epoch");
 	assert_string_equal(dx_optlist_get(&eff, "cache_dir"), "/var/cache/dx");
@@ -134,7 +138,7 @@ static void precedence(void **state)
 	assert_string_equal(dx_optlist_get(&eff, "offline"), "");
 	assert_string_equal(dx_optlist_get(&eff, "parallel"), "3");
 	assert_null(dx_optlist_get(&eff, "ttl_meta"));
-	assert_null(dx_optlist_get(&eff, "time"));  /* a prefix is not a name */
+	assert_null(dx_optlist_get(&eff, "time")); /* a prefix is not a name */
 	assert_int_equal(eff.n, 6);
 	dx_optlist_release(&eff);
 	/* Without a config file, the command line alone. */
@@ -159,7 +163,8 @@ static void default_path(void **state)
 	assert_string_equal(p, "/home/u/.config/dexmafs/config");
 	assert_int_equal(dx_config_default_path(NULL, NULL, p, sizeof(p)), -ENOENT);
 	assert_int_equal(dx_config_default_path("/a/very/long/directory/name/that/does/not/fit",
-						NULL, p, 20), -ENAMETOOLONG);
+						NULL, p, 20),
+			 -ENAMETOOLONG);
 }
 
 static void token_path(void **state)
@@ -171,8 +176,8 @@ static void token_path(void **state)
 	(void)state;
 	assert_int_equal(dx_config_token_path(&file, NULL, p, sizeof(p), err, sizeof(err)), 0);
 	assert_string_equal(p, "/t/a.token");
-	assert_int_equal(dx_config_token_path(&cred, "/run/creds/x", p, sizeof(p), err,
-					      sizeof(err)), 0);
+	assert_int_equal(
+		dx_config_token_path(&cred, "/run/creds/x", p, sizeof(p), err, sizeof(err)), 0);
 	assert_string_equal(p, "/run/creds/x/b.token");
 	assert_int_equal(dx_config_token_path(&cred, NULL, p, sizeof(p), err, sizeof(err)),
 			 -ENOENT);
@@ -269,7 +274,7 @@ static void token_files(void **state)
 	assert_non_null(strstr(err, "20 hexadecimal"));
 	write_file(path, "0123456789abcdef012z\n", 0600);
 	assert_int_equal(dx_config_read_token(path, tok, err, sizeof(err)), -1);
-	assert_null(strstr(err, "012z"));  /* never the token's text */
+	assert_null(strstr(err, "012z")); /* never the token's text */
 	write_file(path, "0123456789abcdef0123 extra\n", 0600);
 	assert_int_equal(dx_config_read_token(path, tok, err, sizeof(err)), -1);
 
@@ -342,12 +347,13 @@ static void shipped_example_parses(void **state)
 
 static void every_option_known(void **state)
 {
-	static const char *const names[] = {
-		"api_url", "token_file", "cache_dir", "deployment", "time_format", "resolutions",
-		"cache_size", "offline", "allow_insecure_http", "allow_other", "ttl_meta", "ttl_open",
-		"late_margin", "parallel", "retries", "timeout", "quota_wait", "reserve",
-		"nonempty", NULL
-	};
+	static const char *const names[] = { "api_url",     "token_file",  "cache_dir",
+					     "deployment",  "time_format", "resolutions",
+					     "cache_size",  "offline",     "allow_insecure_http",
+					     "allow_other", "ttl_meta",    "ttl_open",
+					     "late_margin", "parallel",    "retries",
+					     "timeout",     "quota_wait",  "reserve",
+					     "nonempty",    NULL };
 	int i;
 
 	(void)state;

@@ -21,13 +21,13 @@
 /* Europe/Madrid around the end of summer time, 2024-10-27: 02:00 local
  * happens twice, first at +02:00 then at +01:00. */
 static struct dx_reading madrid[] = {
-	{ 1729893600, 120, 1.0 },   /* 2024-10-26T00:00:00+02:00 */
-	{ 1729976400, 120, 12.5 },  /* 2024-10-26T23:00:00+02:00 */
-	{ 1729980000, 120, -0.0 },  /* 2024-10-27T00:00:00+02:00 */
-	{ 1729987200, 120, 2.0 },   /* 2024-10-27T02:00:00+02:00 */
-	{ 1729990800, 60, 0.1 },    /* 2024-10-27T02:00:00+01:00 */
-	{ 1730066400, 60, 1500 },   /* 2024-10-27T23:00:00+01:00 */
-	{ 1730070000, 60, 3.25 },   /* 2024-10-28T00:00:00+01:00 */
+	{ 1729893600, 120, 1.0 },  /* 2024-10-26T00:00:00+02:00 */
+	{ 1729976400, 120, 12.5 }, /* 2024-10-26T23:00:00+02:00 */
+	{ 1729980000, 120, -0.0 }, /* 2024-10-27T00:00:00+02:00 */
+	{ 1729987200, 120, 2.0 },  /* 2024-10-27T02:00:00+02:00 */
+	{ 1729990800, 60, 0.1 },   /* 2024-10-27T02:00:00+01:00 */
+	{ 1730066400, 60, 1500 },  /* 2024-10-27T23:00:00+01:00 */
+	{ 1730070000, 60, 3.25 },  /* 2024-10-28T00:00:00+01:00 */
 };
 
 static struct dx_readings madrid_readings(void)
@@ -45,9 +45,8 @@ static struct dx_range day(int y, int m, int d)
 }
 
 /* Renders into a fresh buffer and checks the whole text. */
-static void assert_render(const struct dx_readings *r, struct dx_range range,
-			  const char *key, const char *units, enum dx_timefmt fmt,
-			  const char *expected)
+static void assert_render(const struct dx_readings *r, struct dx_range range, const char *key,
+			  const char *units, enum dx_timefmt fmt, const char *expected)
 {
 	struct dx_buf out;
 
@@ -250,8 +249,8 @@ static int comma_locale(char *dir, size_t dirsz)
 	snprintf(dir, dirsz, "/tmp/dx_test_locale.XXXXXX");
 	if (!mkdtemp(dir))
 		return -1;
-	snprintf(cmd, sizeof(cmd),
-		 "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", dir);
+	snprintf(cmd, sizeof(cmd), "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1",
+		 dir);
 	if (system(cmd) != 0 && system(cmd) != 0)
 		return -1;
 	setenv("LOCPATH", dir, 1);
@@ -296,8 +295,7 @@ static void test_buffer_ceiling(void **state)
 	struct dx_buf out;
 
 	dx_buf_init(&out, 40);
-	assert_int_equal(dx_csv_render(&r, &range, "POWER", "kW", DX_TIME_LOCAL_UTC, &out),
-			 -E2BIG);
+	assert_int_equal(dx_csv_render(&r, &range, "POWER", "kW", DX_TIME_LOCAL_UTC, &out), -E2BIG);
 	assert_true(out.len <= 40);
 	dx_buf_release(&out);
 }

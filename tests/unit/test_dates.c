@@ -10,14 +10,14 @@
 
 #include "dx_dates.h"
 
-static struct dx_date D(int y, int m, int d)
-{
+static struct dx_date D(int y, int m, int d) {
 	struct dx_date r = { y, m, d };
 
 	return r;
 }
 
-static void assert_date(struct dx_date got, int y, int m, int d)
+static void
+assert_date(struct dx_date got, int y, int m, int d)
 {
 	assert_int_equal(got.year, y);
 	assert_int_equal(got.month, m);
@@ -122,7 +122,7 @@ static void test_add_months(void **state)
 
 static void test_res_names(void **state)
 {
-	static const char *names[] = { "raw", "5min", "10min", "15min", "30min",
+	static const char *names[] = { "raw",    "5min",  "10min",  "15min",  "30min",
 				       "hourly", "daily", "weekly", "monthly" };
 	static const char *codes[] = { "B", "FM", "TM", "QH", "HH", "H", "D", "W", "M" };
 	static const int spans[] = { 1, 1, 12, 12, 12, 12, 120, 120, 120 };
@@ -197,22 +197,35 @@ static void test_range_parse_name(void **state)
 	assert_range(r, D(2022, 3, 5), D(2022, 3, 5));
 	/* 12 months at raw is the most; 13 is too many */
 	assert_int_equal(dx_range_parse_name("2022-01-01--2022-12-31.csv", DX_RES_RAW, &r), 0);
-	assert_int_equal(dx_range_parse_name("2022-01-01--2023-01-01.csv", DX_RES_RAW, &r), -ENOENT);
-	assert_int_equal(dx_range_parse_name("2022-01-31--2023-01-01.csv", DX_RES_5MIN, &r), -ENOENT);
+	assert_int_equal(dx_range_parse_name("2022-01-01--2023-01-01.csv", DX_RES_RAW, &r),
+			 -ENOENT);
+	assert_int_equal(dx_range_parse_name("2022-01-31--2023-01-01.csv", DX_RES_5MIN, &r),
+			 -ENOENT);
 	assert_int_equal(dx_range_parse_name("2022-01-01--2033-12-31.csv", DX_RES_HOURLY, &r), 0);
-	assert_int_equal(dx_range_parse_name("2022-01-01--2034-01-01.csv", DX_RES_HOURLY, &r), -ENOENT);
+	assert_int_equal(dx_range_parse_name("2022-01-01--2034-01-01.csv", DX_RES_HOURLY, &r),
+			 -ENOENT);
 	assert_int_equal(dx_range_parse_name("1970-01-01--2089-12-31.csv", DX_RES_DAILY, &r), 0);
-	assert_int_equal(dx_range_parse_name("1970-01-01--2090-01-01.csv", DX_RES_DAILY, &r), -ENOENT);
-	assert_int_equal(dx_range_parse_name("2022-03-02--2022-03-01.csv", DX_RES_HOURLY, &r), -ENOENT);
-	assert_int_equal(dx_range_parse_name("1969-12-31--1970-01-01.csv", DX_RES_DAILY, &r), -ENOENT);
+	assert_int_equal(dx_range_parse_name("1970-01-01--2090-01-01.csv", DX_RES_DAILY, &r),
+			 -ENOENT);
+	assert_int_equal(dx_range_parse_name("2022-03-02--2022-03-01.csv", DX_RES_HOURLY, &r),
+			 -ENOENT);
+	assert_int_equal(dx_range_parse_name("1969-12-31--1970-01-01.csv", DX_RES_DAILY, &r),
+			 -ENOENT);
 	assert_int_equal(dx_range_parse_name("2199-12-31--2199-12-31.csv", DX_RES_DAILY, &r), 0);
-	assert_int_equal(dx_range_parse_name("2199-12-31--2200-01-01.csv", DX_RES_DAILY, &r), -ENOENT);
-	assert_int_equal(dx_range_parse_name("2022-02-30--2022-03-01.csv", DX_RES_DAILY, &r), -ENOENT);
-	assert_int_equal(dx_range_parse_name("2022-03-01--2022-03-31.CSV", DX_RES_DAILY, &r), -ENOENT);
-	assert_int_equal(dx_range_parse_name("2022-03-01--2022-03-31.csv~", DX_RES_DAILY, &r), -ENOENT);
-	assert_int_equal(dx_range_parse_name("2022-03-01-2022-03-31.csv", DX_RES_DAILY, &r), -ENOENT);
-	assert_int_equal(dx_range_parse_name("2022-03-01__2022-03-31.csv", DX_RES_DAILY, &r), -ENOENT);
-	assert_int_equal(dx_range_parse_name(".2022-03-01--2022-03-31.csv", DX_RES_DAILY, &r), -ENOENT);
+	assert_int_equal(dx_range_parse_name("2199-12-31--2200-01-01.csv", DX_RES_DAILY, &r),
+			 -ENOENT);
+	assert_int_equal(dx_range_parse_name("2022-02-30--2022-03-01.csv", DX_RES_DAILY, &r),
+			 -ENOENT);
+	assert_int_equal(dx_range_parse_name("2022-03-01--2022-03-31.CSV", DX_RES_DAILY, &r),
+			 -ENOENT);
+	assert_int_equal(dx_range_parse_name("2022-03-01--2022-03-31.csv~", DX_RES_DAILY, &r),
+			 -ENOENT);
+	assert_int_equal(dx_range_parse_name("2022-03-01-2022-03-31.csv", DX_RES_DAILY, &r),
+			 -ENOENT);
+	assert_int_equal(dx_range_parse_name("2022-03-01__2022-03-31.csv", DX_RES_DAILY, &r),
+			 -ENOENT);
+	assert_int_equal(dx_range_parse_name(".2022-03-01--2022-03-31.csv", DX_RES_DAILY, &r),
+			 -ENOENT);
 	assert_int_equal(dx_range_parse_name("", DX_RES_DAILY, &r), -ENOENT);
 }
 

@@ -111,8 +111,8 @@ static int check_agrees(const char *buf, size_t len)
 	if (dec == 0)
 		dx_readings_release(&r);
 	if (chk == 0 && dec != 0)
-		fail_msg("check accepts what the decoder rejects: %.*s", (int)(len < 300 ? len : 300),
-			 buf);
+		fail_msg("check accepts what the decoder rejects: %.*s",
+			 (int)(len < 300 ? len : 300), buf);
 	return chk;
 }
 
@@ -122,15 +122,23 @@ static void test_check_readings_cases(void **state)
 		"{\"values\":[]}",
 		" {\"timezone\":\"Europe/Madrid\",\"units\":\"kWh\",\"values\":[\n"
 		"{\"ts\":\"2024-10-27T02:00:00+02:00\",\"v\":1.5},"
-		"{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":-0.25e2,\"extra\":{\"a\":[1,true,null]}},"
+		"{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":-0.25e2,\"extra\":{\"a\":[1,true,null]"
+		"}},"
 		"{\"v\":null,\"ts\":\"2024-10-27T03:00:00+01:00\"}]} \r\n",
-		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":0}],\"name\":\"caf\xc3\xa9 \\u00e9 \\ud83d\\ude00\"}",
+		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":0}],\"name\":\"caf\xc3\xa9 "
+		"\\u00e9 \\ud83d\\ude00\"}",
 		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":123456789012345678}]}",
 		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":1e300}],\"s\":\"\\u0000\"}",
 	};
 	static const char *const bad[] = {
-		"", "[]", "{}", "{\"values\":{}}", "{\"values\":[]} x", "{\"values\":[]}}",
-		"{\"values\":[1]}", "{\"values\":[{\"ts\":\"x\",\"v\":1}]}",
+		"",
+		"[]",
+		"{}",
+		"{\"values\":{}}",
+		"{\"values\":[]} x",
+		"{\"values\":[]}}",
+		"{\"values\":[1]}",
+		"{\"values\":[{\"ts\":\"x\",\"v\":1}]}",
 		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\"}]}",
 		"{\"values\":[{\"v\":1}]}",
 		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":\"1\"}]}",
@@ -141,11 +149,17 @@ static void test_check_readings_cases(void **state)
 		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":1e400}]}",
 		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":NaN}]}",
 		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":99999999999999999999}]}",
-		"{\"values\":[],\"n\":\"\xff\"}", "{\"values\":[],\"n\":\"\xc0\xaf\"}",
-		"{\"values\":[],\"n\":\"\xed\xa0\x80\"}", "{\"values\":[],\"n\":\"\\udc00\"}",
-		"{\"values\":[],\"n\":\"\\ud800x\"}", "{\"values\":[],\"n\":\"a\tb\"}",
-		"{\"values\":[],\"k\\u0000\":1}", "{\"values\":[],\"n\":\"\\x\"}",
-		"{\"values\":[],}", "{\"values\":[],\"a\":[1,]}", "{\"values\" [] }",
+		"{\"values\":[],\"n\":\"\xff\"}",
+		"{\"values\":[],\"n\":\"\xc0\xaf\"}",
+		"{\"values\":[],\"n\":\"\xed\xa0\x80\"}",
+		"{\"values\":[],\"n\":\"\\udc00\"}",
+		"{\"values\":[],\"n\":\"\\ud800x\"}",
+		"{\"values\":[],\"n\":\"a\tb\"}",
+		"{\"values\":[],\"k\\u0000\":1}",
+		"{\"values\":[],\"n\":\"\\x\"}",
+		"{\"values\":[],}",
+		"{\"values\":[],\"a\":[1,]}",
+		"{\"values\" [] }",
 		"\xef\xbb\xbf{\"values\":[]}",
 		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":1,\"t\\u0073\":\"x\"}]}",
 	};
@@ -175,7 +189,8 @@ static void test_check_readings_cases(void **state)
 static void test_check_readings_mutations(void **state)
 {
 	static const char *const names[] = {
-		"readings-power-H.json", "readings-voltage-H.json",
+		"readings-power-H.json",
+		"readings-voltage-H.json",
 		"readings-empty-current-H-max.json",
 	};
 	static const char alphabet[] = "\"{}[],:\\e-09.+ nu\x80\xc3\xff\x01";
@@ -230,7 +245,8 @@ static int value_agrees(const char *buf, size_t len, size_t *count)
 	dx_buf_init(&out, (size_t)64 << 20);
 	dec = dx_json_pretty(buf, len, -1, &out);
 	if (chk == 0 && dec != 0)
-		fail_msg("check accepts what jansson rejects: %.*s", (int)(len < 300 ? len : 300), buf);
+		fail_msg("check accepts what jansson rejects: %.*s", (int)(len < 300 ? len : 300),
+			 buf);
 	if (chk == 0 && out.data[0] == '[') {
 		struct dx_buf acc;
 		size_t m = 0;
@@ -358,12 +374,17 @@ static void test_readings_dst(void **state)
 	struct dx_range day = { { 2024, 10, 27 }, { 2024, 10, 27 } };
 
 	dx_buf_init(&json, 1 << 16);
-	assert_int_equal(dx_buf_puts(&json, "{\"timezone\":\"Europe/Madrid\",\"units\":\"kWh\",\"values\":["), 0);
+	assert_int_equal(
+		dx_buf_puts(&json,
+			    "{\"timezone\":\"Europe/Madrid\",\"units\":\"kWh\",\"values\":["),
+		0);
 	for (int i = 0; i < 25; i++) {
 		int hour = i <= 2 ? i : i - 1;
 
-		assert_int_equal(dx_buf_printf(&json, "%s{\"ts\":\"2024-10-27T%02d:00:00%s\",\"v\":%d}",
-					       i ? "," : "", hour, i <= 2 ? "+02:00" : "+01:00", i), 0);
+		assert_int_equal(dx_buf_printf(&json,
+					       "%s{\"ts\":\"2024-10-27T%02d:00:00%s\",\"v\":%d}",
+					       i ? "," : "", hour, i <= 2 ? "+02:00" : "+01:00", i),
+				 0);
 	}
 	assert_int_equal(dx_buf_puts(&json, "]}"), 0);
 	assert_int_equal(dx_json_readings(json.data, json.len, &r), 0);
@@ -397,7 +418,9 @@ static void test_readings_sort_stable(void **state)
 				     "{\"ts\":\"2023-01-01T02:00:00+01:00\",\"v\":10},"
 				     "{\"ts\":\"2023-01-01T02:00:00Z\",\"v\":2},"
 				     "{\"ts\":\"2023-01-01T01:00:00Z\",\"v\":11},"
-				     "{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":0}]}", &r), 0);
+				     "{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":0}]}",
+				     &r),
+			 0);
 	/* 01:00Z comes three times (1, 10 as 02:00+01:00, 11): one row per
 	 * instant, the last in the answer's order (issue 10 item 6) */
 	assert_int_equal(r.n, 4);
@@ -440,7 +463,9 @@ static void decode_repeated(void *arg)
 				     "{\"ts\":\"2024-10-27T02:00:00+02:00\",\"v\":2},"
 				     "{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":3},"
 				     "{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":4},"
-				     "{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":5}]}", arg), 0);
+				     "{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":5}]}",
+				     arg),
+			 0);
 }
 
 static void test_readings_repeated_ts(void **state)
@@ -460,7 +485,7 @@ static void test_readings_repeated_ts(void **state)
 	dx_buf_init(&csv, 1 << 20);
 	assert_int_equal(dx_csv_render(&r, &range, "EACTIVE", "kWh", DX_TIME_UTC, &csv), 0);
 	assert_string_equal(csv.data, "utc_time,EACTIVE (kWh)\n"
-			    "2024-10-27 00:00:00,2\n2024-10-27 01:00:00,5\n");
+				      "2024-10-27 00:00:00,2\n2024-10-27 01:00:00,5\n");
 	dx_buf_release(&csv);
 	dx_readings_release(&r);
 }
@@ -473,7 +498,9 @@ static void test_readings_lenient(void **state)
 	 * fields become NULL */
 	assert_int_equal(readings_of("{\"timezone\":5,\"units\":null,\"values\":["
 				     "{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":null},"
-				     "{\"ts\":\"2023-01-01T01:00:00Z\",\"v\":-4,\"extra\":[1]}]}", &r), 0);
+				     "{\"ts\":\"2023-01-01T01:00:00Z\",\"v\":-4,\"extra\":[1]}]}",
+				     &r),
+			 0);
 	assert_int_equal(r.n, 1);
 	assert_true(r.values[0].v == -4);
 	assert_null(r.timezone);
@@ -483,8 +510,9 @@ static void test_readings_lenient(void **state)
 	assert_int_equal(r.n, 0);
 	assert_null(r.values);
 	dx_readings_release(&r);
-	assert_int_equal(readings_of("  {\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":null}]}\n",
-				     &r), 0);
+	assert_int_equal(
+		readings_of("  {\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":null}]}\n", &r),
+		0);
 	assert_int_equal(r.n, 0);
 	dx_readings_release(&r);
 }
@@ -724,9 +752,10 @@ static void test_supplies_fixture(void **state)
 
 static void decode_duplicates(void *arg)
 {
-	const char *text = "[{\"id\":7,\"name\":\"first\"},{\"id\":8,\"name\":\"other\"},"
-			   "{\"id\":7,\"name\":\"second\"},{\"id\":9},{\"id\":7,\"name\":\"third\"},"
-			   "{\"id\":8,\"name\":\"again\"}]";
+	const char *text =
+		"[{\"id\":7,\"name\":\"first\"},{\"id\":8,\"name\":\"other\"},"
+		"{\"id\":7,\"name\":\"second\"},{\"id\":9},{\"id\":7,\"name\":\"third\"},"
+		"{\"id\":8,\"name\":\"again\"}]";
 
 	assert_int_equal(dx_json_entities(DX_ENT_DEVICE, text, strlen(text), arg), 0);
 }
@@ -768,7 +797,9 @@ static void test_entities_shapes(void **state)
 	assert_int_equal(entities_of(DX_ENT_LOCATION,
 				     "[{\"id\":1,\"name\":7,\"parent\":5,\"type\":null},"
 				     "{\"id\":2,\"parent\":{\"id\":\"1\"}},"
-				     "{\"id\":3,\"name\":\"a\\u0000b\",\"parent\":{\"id\":1}}]", &l), 0);
+				     "{\"id\":3,\"name\":\"a\\u0000b\",\"parent\":{\"id\":1}}]",
+				     &l),
+			 0);
 	assert_int_equal(l.n, 3);
 	assert_null(l.items[0].name);
 	assert_int_equal(l.items[0].ref_id, 0);
@@ -850,7 +881,8 @@ static void test_pretty_element(void **state)
 
 	body = fixture("supplies-list-electricity.json", &len);
 	assert_int_equal(dx_json_pretty(body, len, 21556, &out), 0);
-	assert_non_null(strstr(out.data, "\"name\": \"Spain (Espa\xc3\xb1""a)\""));
+	assert_non_null(strstr(out.data, "\"name\": \"Spain (Espa\xc3\xb1"
+					 "a)\""));
 	free(body);
 
 	body = fixture("locations-list-2019-full.json", &len);
@@ -970,30 +1002,40 @@ static void test_error_message(void **state)
 {
 	static const char validation[] =
 		"{\"status\":422,\"code\":\"E422\",\"message\":\"Entity validation error\","
-		"\"errors\":[{\"message\":\"must be less than or equal to 500\",\"field\":\"limit\"}]}";
+		"\"errors\":[{\"message\":\"must be less than or equal to "
+		"500\",\"field\":\"limit\"}]}";
 	char out[64];
 
-	assert_int_equal(dx_json_error_message(validation, strlen(validation), out, sizeof(out)), 0);
+	assert_int_equal(dx_json_error_message(validation, strlen(validation), out, sizeof(out)),
+			 0);
 	assert_string_equal(out, "must be less than or equal to 500");
 	assert_int_equal(dx_json_error_message(validation, strlen(validation), out, 5), 0);
 	assert_string_equal(out, "must");
 	assert_int_equal(dx_json_error_message(TXT("{\"message\":\"Entity not found\"}"), out,
-					       sizeof(out)), 0);
+					       sizeof(out)),
+			 0);
 	assert_string_equal(out, "Entity not found");
 	assert_int_equal(dx_json_error_message(TXT("{\"errors\":[],\"message\":\"Not Found\"}"),
-					       out, sizeof(out)), 0);
+					       out, sizeof(out)),
+			 0);
 	assert_string_equal(out, "Not Found");
-	assert_int_equal(dx_json_error_message(TXT("{\"errors\":[{\"field\":\"x\"}],\"message\":\"M\"}"),
-					       out, sizeof(out)), 0);
+	assert_int_equal(
+		dx_json_error_message(TXT("{\"errors\":[{\"field\":\"x\"}],\"message\":\"M\"}"),
+				      out, sizeof(out)),
+		0);
 	assert_string_equal(out, "M");
 	/* truncation never splits a UTF-8 character */
-	assert_int_equal(dx_json_error_message(TXT("{\"message\":\"Espa\xc3\xb1""a\"}"), out, 6), 0);
+	assert_int_equal(dx_json_error_message(TXT("{\"message\":\"Espa\xc3\xb1"
+						   "a\"}"),
+					       out, 6),
+			 0);
 	assert_string_equal(out, "Espa");
 	assert_int_equal(dx_json_error_message(TXT(""), out, sizeof(out)), -ENOENT);
 	assert_int_equal(dx_json_error_message(TXT("{}"), out, sizeof(out)), -ENOENT);
 	assert_int_equal(dx_json_error_message(TXT("{\"message\":5}"), out, sizeof(out)), -ENOENT);
 	assert_int_equal(dx_json_error_message(TXT("<html>"), out, sizeof(out)), -ENOENT);
-	assert_int_equal(dx_json_error_message(TXT("{\"message\":\"x\""), out, sizeof(out)), -ENOENT);
+	assert_int_equal(dx_json_error_message(TXT("{\"message\":\"x\""), out, sizeof(out)),
+			 -ENOENT);
 }
 
 static void test_token_answer(void **state)

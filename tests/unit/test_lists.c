@@ -18,7 +18,7 @@ static unsigned mask_of(const char *list)
 	char bad[16] = "x";
 
 	assert_int_equal(dx_list_mask(list, names, 4, &m, bad, sizeof(bad)), 0);
-	assert_string_equal(bad, "x");  /* untouched on success */
+	assert_string_equal(bad, "x"); /* untouched on success */
 	return m;
 }
 
@@ -29,7 +29,7 @@ static void assert_bad(const char *list, const char *item)
 
 	assert_int_equal(dx_list_mask(list, names, 4, &m, bad, sizeof(bad)), -EINVAL);
 	assert_string_equal(bad, item);
-	assert_int_equal(m, 7);  /* untouched on failure */
+	assert_int_equal(m, 7); /* untouched on failure */
 }
 
 static void test_separators(void **state)
@@ -37,7 +37,7 @@ static void test_separators(void **state)
 	assert_int_equal(mask_of("raw"), 1);
 	assert_int_equal(mask_of("raw+hourly"), 5);
 	assert_int_equal(mask_of("hourly:raw"), 5);
-	assert_int_equal(mask_of("raw,hourly"), 5);  /* an escaped comma arrives so */
+	assert_int_equal(mask_of("raw,hourly"), 5); /* an escaped comma arrives so */
 	assert_int_equal(mask_of("daily+5min:raw,hourly"), 15);
 	assert_int_equal(mask_of("raw+raw"), 1);
 }
@@ -53,7 +53,7 @@ static void test_bad_items(void **state)
 	assert_bad("raw hourly", "raw hourly");
 	assert_bad("hourlyx", "hourlyx");
 	assert_bad("hour", "hour");
-	assert_bad("averyveryverylongname+raw", "averyveryverylo");  /* cut to bad's size */
+	assert_bad("averyveryverylongname+raw", "averyveryverylo"); /* cut to bad's size */
 }
 
 static void test_null_and_limits(void **state)

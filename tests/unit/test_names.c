@@ -61,7 +61,7 @@ static void test_entry_sanitise(void **state)
 	assert_string_equal(entry("surrogate \xed\xa0\x80", 9), "surrogate ___ (9)");
 	assert_string_equal(entry("too big \xf4\x90\x80\x80", 10), "too big ____ (10)");
 	assert_string_equal(entry("emoji \xf0\x9f\x94\x8c", 11), "emoji \xf0\x9f\x94\x8c (11)");
-	assert_string_equal(entry(".hidden", 12), "_hidden (12)");  /* never hidden */
+	assert_string_equal(entry(".hidden", 12), "_hidden (12)"); /* never hidden */
 	assert_string_equal(entry("..", 13), "_. (13)");
 }
 
@@ -191,14 +191,10 @@ static void test_hidden(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_entry_basic),
-		cmocka_unit_test(test_entry_sanitise),
-		cmocka_unit_test(test_entry_empty),
-		cmocka_unit_test(test_entry_long),
-		cmocka_unit_test(test_parse_id),
-		cmocka_unit_test(test_entry_parse_roundtrip),
-		cmocka_unit_test(test_hidden),
-		cmocka_unit_test(test_entry_leading_dot),
+		cmocka_unit_test(test_entry_basic), cmocka_unit_test(test_entry_sanitise),
+		cmocka_unit_test(test_entry_empty), cmocka_unit_test(test_entry_long),
+		cmocka_unit_test(test_parse_id),    cmocka_unit_test(test_entry_parse_roundtrip),
+		cmocka_unit_test(test_hidden),      cmocka_unit_test(test_entry_leading_dot),
 		cmocka_unit_test(test_entry_fit),
 	};
 

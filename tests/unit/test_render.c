@@ -21,17 +21,17 @@
 
 /* Madrid, 2024-10-27: 02:00 local twice. */
 static struct dx_reading energy[] = {
-	{ 1729980000, 120, 1.5 },    /* 00:00+02 */
-	{ 1729987200, 120, 2.0 },    /* 02:00+02 */
-	{ 1729990800, 60, 0.125 },   /* 02:00+01 */
-	{ 1730066400, 60, 11.436 },  /* 23:00+01 */
-	{ 1730070000, 60, 9 },       /* 2024-10-28 00:00+01, out of range */
+	{ 1729980000, 120, 1.5 },   /* 00:00+02 */
+	{ 1729987200, 120, 2.0 },   /* 02:00+02 */
+	{ 1729990800, 60, 0.125 },  /* 02:00+01 */
+	{ 1730066400, 60, 11.436 }, /* 23:00+01 */
+	{ 1730070000, 60, 9 },      /* 2024-10-28 00:00+01, out of range */
 };
 static struct dx_reading power[] = {
-	{ 1729893600, 120, 4 },      /* 2024-10-26, out of range */
-	{ 1729987200, 120, -3.25 },  /* 02:00+02, with energy */
-	{ 1729994400, 60, 1e-9 },    /* 03:00+01, alone */
-	{ 1730066400, 60, NAN },     /* 23:00+01, not a number: empty */
+	{ 1729893600, 120, 4 },     /* 2024-10-26, out of range */
+	{ 1729987200, 120, -3.25 }, /* 02:00+02, with energy */
+	{ 1729994400, 60, 1e-9 },   /* 03:00+01, alone */
+	{ 1730066400, 60, NAN },    /* 23:00+01, not a number: empty */
 };
 
 static struct dx_readings energy_r = { NULL, "kWh", energy, 5 };
@@ -39,9 +39,14 @@ static struct dx_readings power_r = { NULL, "kW", power, 4 };
 
 static struct dx_view view_of(const struct dx_series *s, size_t n)
 {
-	struct dx_view v = { "Meter (1)", "Europe/Madrid", s, n,
-			     { { 2024, 10, 27 }, { 2024, 10, 27 } }, DX_RES_HOURLY,
-			     DX_TIME_LOCAL_UTC, DX_CSV_STANDARD };
+	struct dx_view v = { "Meter (1)",
+			     "Europe/Madrid",
+			     s,
+			     n,
+			     { { 2024, 10, 27 }, { 2024, 10, 27 } },
+			     DX_RES_HOURLY,
+			     DX_TIME_LOCAL_UTC,
+			     DX_CSV_STANDARD };
 
 	return v;
 }
@@ -103,13 +108,12 @@ static void test_side_by_side(void **state)
 	struct dx_view v = view_of(s, 3);
 	char *csv = render_csv(&v);
 
-	assert_string_equal(csv,
-			    "local_time,utc_time,EACTIVE (kWh),POWER (kW),EMPTY\n"
-			    "2024-10-27 00:00:00,2024-10-26 22:00:00,1.5,,\n"
-			    "2024-10-27 02:00:00,2024-10-27 00:00:00,2,-3.25,\n"
-			    "2024-10-27 02:00:00,2024-10-27 01:00:00,0.125,,\n"
-			    "2024-10-27 03:00:00,2024-10-27 02:00:00,,1e-09,\n"
-			    "2024-10-27 23:00:00,2024-10-27 22:00:00,11.436,,\n");
+	assert_string_equal(csv, "local_time,utc_time,EACTIVE (kWh),POWER (kW),EMPTY\n"
+				 "2024-10-27 00:00:00,2024-10-26 22:00:00,1.5,,\n"
+				 "2024-10-27 02:00:00,2024-10-27 00:00:00,2,-3.25,\n"
+				 "2024-10-27 02:00:00,2024-10-27 01:00:00,0.125,,\n"
+				 "2024-10-27 03:00:00,2024-10-27 02:00:00,,1e-09,\n"
+				 "2024-10-27 23:00:00,2024-10-27 22:00:00,11.436,,\n");
 	free(csv);
 }
 
@@ -125,7 +129,7 @@ static void test_duplicate_instant(void **state)
 	v.timefmt = DX_TIME_EPOCH;
 	csv = render_csv(&v);
 	assert_string_equal(csv, "epoch,A,B\n1729980000,1,1.5\n1729980000,2,\n"
-			    "1729987200,,2\n1729990800,,0.125\n1730066400,,11.436\n");
+				 "1729987200,,2\n1729990800,,0.125\n1730066400,,11.436\n");
 	free(csv);
 }
 
@@ -164,19 +168,19 @@ static void test_eu_dialect(void **state)
 
 	v.dialect = DX_CSV_EU;
 	csv = render_csv(&v);
-	assert_string_equal(csv,
-			    "\xEF\xBB\xBFlocal_time;utc_time;\"Línea; 2 (13) EACTIVE (kWh)\";"
-			    "\"Meter \"\"A\"\", north (12) POWER (kW)\"\n"
-			    "2024-10-27 00:00:00;2024-10-26 22:00:00;1,5;\n"
-			    "2024-10-27 02:00:00;2024-10-27 00:00:00;2;-3,25\n"
-			    "2024-10-27 02:00:00;2024-10-27 01:00:00;0,125;\n"
-			    "2024-10-27 03:00:00;2024-10-27 02:00:00;;1e-09\n"
-			    "2024-10-27 23:00:00;2024-10-27 22:00:00;11,436;\n");
+	assert_string_equal(csv, "\xEF\xBB\xBFlocal_time;utc_time;\"Línea; 2 (13) EACTIVE (kWh)\";"
+				 "\"Meter \"\"A\"\", north (12) POWER (kW)\"\n"
+				 "2024-10-27 00:00:00;2024-10-26 22:00:00;1,5;\n"
+				 "2024-10-27 02:00:00;2024-10-27 00:00:00;2;-3,25\n"
+				 "2024-10-27 02:00:00;2024-10-27 01:00:00;0,125;\n"
+				 "2024-10-27 03:00:00;2024-10-27 02:00:00;;1e-09\n"
+				 "2024-10-27 23:00:00;2024-10-27 22:00:00;11,436;\n");
 	free(csv);
 	v.timefmt = DX_TIME_ISO;
 	v.nseries = 1;
 	csv = render_csv(&v);
-	assert_string_equal(csv + 3, "time;\"Línea; 2 (13) EACTIVE (kWh)\"\n"
+	assert_string_equal(csv + 3,
+			    "time;\"Línea; 2 (13) EACTIVE (kWh)\"\n"
 			    "2024-10-27T00:00:00+02:00;1,5\n2024-10-27T02:00:00+02:00;2\n"
 			    "2024-10-27T02:00:00+01:00;0,125\n2024-10-27T23:00:00+01:00;11,436\n");
 	free(csv);
@@ -260,7 +264,7 @@ static void test_svg_empty_and_shapes(void **state)
 	assert_non_null(strstr(svg, ">03:00</text>"));
 	for (const char *p = svg; (p = strstr(p, "<path fill=\"#")); p++)
 		paths++;
-	assert_int_equal(paths, 1);  /* the bars are one path */
+	assert_int_equal(paths, 1); /* the bars are one path */
 	free(svg);
 }
 
@@ -311,8 +315,10 @@ static void test_xlsx_errors_and_bytes(void **state)
 static void test_svg_extreme_values(void **state)
 {
 	struct dx_reading v[] = {
-		{ 1729980000, 120, DBL_MAX }, { 1729983600, 120, -DBL_MAX },
-		{ 1729987200, 120, INFINITY }, { 1729990800, 60, 5e-324 },
+		{ 1729980000, 120, DBL_MAX },
+		{ 1729983600, 120, -DBL_MAX },
+		{ 1729987200, 120, INFINITY },
+		{ 1729990800, 60, 5e-324 },
 	};
 	struct dx_readings r = { NULL, NULL, v, 4 };
 	struct dx_series s[] = { { "X", NULL, "DELTA", &r }, { "Y", NULL, "AVG", &r } };

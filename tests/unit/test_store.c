@@ -26,11 +26,10 @@
 
 struct fixture {
 	char dir[64];
-	char sub[128];  /* a cache dir that does not exist yet */
+	char sub[128]; /* a cache dir that does not exist yet */
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -63,11 +62,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct dx_store_meta meta_of(unsigned cls, int64_t fetched_at,
-				    int64_t last_used)
+static struct dx_store_meta meta_of(unsigned cls, int64_t fetched_at, int64_t last_used)
 {
-	return (struct dx_store_meta){ cls, 0, fetched_at, fetched_at - 1,
-				       last_used, INT64_MAX };
+	return (struct dx_store_meta){ cls, 0, fetched_at, fetched_at - 1, last_used, INT64_MAX };
 }
 
 static int put_str(struct dx_store *s, const char *key, const char *value,
@@ -77,8 +74,7 @@ static int put_str(struct dx_store *s, const char *key, const char *value,
 }
 
 /* Returns a new string with the kept value, or NULL. */
-static char *get_str(struct dx_store *s, const char *key,
-		     struct dx_store_meta *m, int *rc)
+static char *get_str(struct dx_store *s, const char *key, struct dx_store_meta *m, int *rc)
 {
 	struct dx_buf b;
 
@@ -92,8 +88,7 @@ static char *get_str(struct dx_store *s, const char *key,
 static void test_round_trip(void **state)
 {
 	struct fixture *f = *state;
-	struct dx_store_meta m = { 2, 0, 1700000000, 1600000000, 1700000005,
-				   1750000000 }, got;
+	struct dx_store_meta m = { 2, 0, 1700000000, 1600000000, 1700000005, 1750000000 }, got;
 	struct dx_store *s;
 	char *v;
 	int rc;
@@ -200,12 +195,10 @@ static void test_records(void **state)
 	size_t len = 0;
 
 	assert_int_equal(dx_store_open(f->dir, 0, &s), 0);
-	assert_int_equal(dx_store_get_record(s, "quota", data, sizeof(data),
-					     &len), -ENOENT);
+	assert_int_equal(dx_store_get_record(s, "quota", data, sizeof(data), &len), -ENOENT);
 	assert_int_equal(dx_store_put_record(s, "quota", "ledger-1", 8), 0);
 	assert_int_equal(dx_store_put_record(s, "quota", "ledger-22", 9), 0);
-	assert_int_equal(dx_store_get_record(s, "quota", data, sizeof(data),
-					     &len), 0);
+	assert_int_equal(dx_store_get_record(s, "quota", data, sizeof(data), &len), 0);
 	assert_int_equal(len, 9);
 	assert_memory_equal(data, "ledger-22", 9);
 	/* Too small a buffer: truncated, full length reported. */
@@ -294,8 +287,7 @@ static void test_schema_change(void **state)
 	dx_store_stats(s, &st);
 	assert_int_equal(st.entries, 0);
 	assert_int_equal(dx_store_get(s, "a", NULL, NULL), -ENOENT);
-	assert_int_equal(dx_store_get_record(s, "quota", rec, sizeof(rec), &len),
-			 -ENOENT);
+	assert_int_equal(dx_store_get_record(s, "quota", rec, sizeof(rec), &len), -ENOENT);
 	/* and it works as new, and stays after another reopen */
 	assert_int_equal(put_str(s, "a", "new", &m), 0);
 	dx_store_close(s);
@@ -547,8 +539,7 @@ static void fill_value(struct dx_buf *b, const char *key, int n)
 		dx_buf_puts(b, key);
 }
 
-static int check_value(const char *key, const struct dx_buf *b,
-		       const struct dx_store_meta *m)
+static int check_value(const char *key, const struct dx_buf *b, const struct dx_store_meta *m)
 {
 	size_t kl = strlen(key);
 
@@ -728,7 +719,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refuses_unsafe_dirs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_touch_and_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eviction_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_eviction_objects_before_listings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eviction_objects_before_listings, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_readers_and_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
 	};

@@ -90,8 +90,7 @@ static void reopen_child(const char *dir, const char *reason)
 	if (st.entries != 0)
 		_exit(13);
 	dx_buf_init(&b, 1024);
-	if (dx_store_put(s, "new", "x", 1, &m) || dx_store_get(s, "new", &b, &got) ||
-	    b.len != 1)
+	if (dx_store_put(s, "new", "x", 1, &m) || dx_store_get(s, "new", &b, &got) || b.len != 1)
 		_exit(14);
 	dx_buf_release(&b);
 	dx_store_close(s);
@@ -260,12 +259,9 @@ static void file_in_use_is_not_moved(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(sound_file_kept),
-		cmocka_unit_test(truncated),
-		cmocka_unit_test(random_bytes),
-		cmocka_unit_test(zeroed_meta_page),
-		cmocka_unit_test(zeroed_data_pages),
-		cmocka_unit_test(file_in_use_is_not_moved),
+		cmocka_unit_test(sound_file_kept),   cmocka_unit_test(truncated),
+		cmocka_unit_test(random_bytes),      cmocka_unit_test(zeroed_meta_page),
+		cmocka_unit_test(zeroed_data_pages), cmocka_unit_test(file_in_use_is_not_moved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

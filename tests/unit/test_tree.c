@@ -34,9 +34,9 @@
 #include "dx_dates.h"
 #include "dx_log.h"
 #include "dx_tree.h"
-#include "../../src/tree_impl.h"  /* the table of kinds, for test_table */
+#include "../../src/tree_impl.h" /* the table of kinds, for test_table */
 
-#define NOW_2026 INT64_C(1795694400)  /* 2026-11-26 12:00:00 UTC */
+#define NOW_2026 INT64_C(1795694400) /* 2026-11-26 12:00:00 UTC */
 #define TTL_META 86400
 #define TTL_OPEN 900
 #define LATE_MARGIN 172800
@@ -45,11 +45,19 @@
 
 /* The requests the tests put answers for, built as the tree builds them. */
 enum req_id {
-	R_LOCATIONS, R_DEVICES, R_DATASOURCES, R_PARAMS_1043036, R_PARAMS_8857, R_PARAMS_1033630,
-	R_SUPPLIES_ELEC, R_SUPPLIES_WATER,
+	R_LOCATIONS,
+	R_DEVICES,
+	R_DATASOURCES,
+	R_PARAMS_1043036,
+	R_PARAMS_8857,
+	R_PARAMS_1033630,
+	R_SUPPLIES_ELEC,
+	R_SUPPLIES_WATER,
 	/* POWER is INSTANTANEOUS, so averaged; hourly data comes in year
 	 * chunks, monthly data (which lists the periods) in decade chunks. */
-	R_POWER_H_2022, R_POWER_H_2026, R_POWER_M_2020S,
+	R_POWER_H_2022,
+	R_POWER_H_2026,
+	R_POWER_M_2020S,
 };
 
 static const char *key_of(enum req_id id)
@@ -63,25 +71,41 @@ static const char *key_of(enum req_id id)
 	int rc = -1;
 
 	switch (id) {
-	case R_LOCATIONS: rc = dx_request_locations("demo", 0, &r); break;
-	case R_DEVICES: rc = dx_request_devices("demo", 0, &r); break;
-	case R_DATASOURCES: rc = dx_request_datasources("demo", 0, &r); break;
-	case R_PARAMS_1043036: rc = dx_request_parameters("demo", 0, 1043036, &r); break;
-	case R_PARAMS_8857: rc = dx_request_parameters("demo", 0, 8857, &r); break;
-	case R_PARAMS_1033630: rc = dx_request_parameters("demo", 0, 1033630, &r); break;
-	case R_SUPPLIES_ELEC: rc = dx_request_supplies("demo", 0, "ELECTRICITY", &r); break;
-	case R_SUPPLIES_WATER: rc = dx_request_supplies("demo", 0, "WATER", &r); break;
+	case R_LOCATIONS:
+		rc = dx_request_locations("demo", 0, &r);
+		break;
+	case R_DEVICES:
+		rc = dx_request_devices("demo", 0, &r);
+		break;
+	case R_DATASOURCES:
+		rc = dx_request_datasources("demo", 0, &r);
+		break;
+	case R_PARAMS_1043036:
+		rc = dx_request_parameters("demo", 0, 1043036, &r);
+		break;
+	case R_PARAMS_8857:
+		rc = dx_request_parameters("demo", 0, 8857, &r);
+		break;
+	case R_PARAMS_1033630:
+		rc = dx_request_parameters("demo", 0, 1033630, &r);
+		break;
+	case R_SUPPLIES_ELEC:
+		rc = dx_request_supplies("demo", 0, "ELECTRICITY", &r);
+		break;
+	case R_SUPPLIES_WATER:
+		rc = dx_request_supplies("demo", 0, "WATER", &r);
+		break;
 	case R_POWER_H_2022:
-		rc = dx_request_readings("demo", 0, 1043036, "POWER", DX_RES_HOURLY, "AVG",
-					 &y2022, never, &r);
+		rc = dx_request_readings("demo", 0, 1043036, "POWER", DX_RES_HOURLY, "AVG", &y2022,
+					 never, &r);
 		break;
 	case R_POWER_H_2026:
-		rc = dx_request_readings("demo", 0, 1043036, "POWER", DX_RES_HOURLY, "AVG",
-					 &y2026, never, &r);
+		rc = dx_request_readings("demo", 0, 1043036, "POWER", DX_RES_HOURLY, "AVG", &y2026,
+					 never, &r);
 		break;
 	case R_POWER_M_2020S:
-		rc = dx_request_readings("demo", 0, 1043036, "POWER", DX_RES_MONTHLY, "AVG",
-					 &d2020, never, &r);
+		rc = dx_request_readings("demo", 0, 1043036, "POWER", DX_RES_MONTHLY, "AVG", &d2020,
+					 never, &r);
 		break;
 	}
 	assert_int_equal(rc, 0);
@@ -125,8 +149,8 @@ static const char power_hourly_2026[] =
 
 struct fx {
 	char dir[64];
-	int64_t now;        /* the cache's clock and the tree's */
-	int64_t later;      /* the clock of a second tree */
+	int64_t now;   /* the cache's clock and the tree's */
+	int64_t later; /* the clock of a second tree */
 	struct dx_source *source;
 	struct dx_deployment dep;
 	struct dx_tree *tree;
@@ -246,9 +270,10 @@ static void put_locations(struct fx *f)
 	dx_buf_init(&all, (size_t)1 << 26);
 	assert_int_equal(dx_buf_append(&all, data, (size_t)(end - data)), 0);
 	assert_int_equal(dx_buf_printf(&all, ",%s,{\"id\": %d, \"name\": \"", extra_locations,
-				       LONG_LOCATION_ID), 0);
+				       LONG_LOCATION_ID),
+			 0);
 	for (int i = 0; i < 200; i++)
-		assert_int_equal(dx_buf_puts(&all, "\u00dc"), 0);  /* U+00DC, 2 bytes in UTF-8 */
+		assert_int_equal(dx_buf_puts(&all, "\u00dc"), 0); /* U+00DC, 2 bytes in UTF-8 */
 	assert_int_equal(dx_buf_puts(&all, "\"}]"), 0);
 	put(f, key_of(R_LOCATIONS), all.data, all.len);
 	dx_buf_release(&all);
@@ -262,9 +287,12 @@ static void put_water_supplies(struct fx *f)
 	struct dx_buf all;
 
 	dx_buf_init(&all, 4096);
-	assert_int_equal(dx_buf_printf(&all, "[{\"id\": 700001, \"name\": \"Dip\u00f2sit\", "
+	assert_int_equal(dx_buf_printf(&all,
+				       "[{\"id\": 700001, \"name\": \"Dip\u00f2sit\", "
 				       "\"type\": \"WATER\"}, {\"id\": %d, \"type\": \"WATER\", "
-				       "\"name\": \"", LONG_SUPPLY_ID), 0);
+				       "\"name\": \"",
+				       LONG_SUPPLY_ID),
+			 0);
 	for (int i = 0; i < 260; i++)
 		assert_int_equal(dx_buf_puts(&all, "a"), 0);
 	assert_int_equal(dx_buf_puts(&all, "\"}]"), 0);
@@ -377,11 +405,13 @@ static char *ls(struct dx_tree *t, const char *path, int plus)
 	struct dx_buf names;
 	size_t i;
 
-	assert_int_equal(dx_tree_readdir(t, DX_PRIO_INTERACTIVE, ino_of(t, path, DX_DIR), plus, &list), 0);
+	assert_int_equal(
+		dx_tree_readdir(t, DX_PRIO_INTERACTIVE, ino_of(t, path, DX_DIR), plus, &list), 0);
 	dx_buf_init(&names, (size_t)1 << 24);
 	assert_int_equal(dx_buf_puts(&names, ""), 0);
 	for (i = 0; i < list.n; i++)
-		assert_int_equal(dx_buf_printf(&names, "%s%s", i ? "|" : "", list.items[i].name), 0);
+		assert_int_equal(dx_buf_printf(&names, "%s%s", i ? "|" : "", list.items[i].name),
+				 0);
 	dx_dirlist_release(&list);
 	return dx_buf_detach(&names, NULL);
 }
@@ -429,7 +459,8 @@ static char *link_target(struct dx_tree *t, const char *path)
 	struct dx_buf out;
 
 	dx_buf_init(&out, 4096);
-	assert_int_equal(dx_tree_readlink(t, DX_PRIO_INTERACTIVE, ino_of(t, path, DX_LNK), &out), 0);
+	assert_int_equal(dx_tree_readlink(t, DX_PRIO_INTERACTIVE, ino_of(t, path, DX_LNK), &out),
+			 0);
 	assert_non_null(out.data);
 	return dx_buf_detach(&out, NULL);
 }
@@ -537,8 +568,9 @@ static void test_locations_listing(void **state)
 	struct dx_dirlist list;
 	const struct dx_dirent *e;
 
-	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/locations", DX_DIR), 0,
-					 &list), 0);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
+					 ino_of(f->tree, "demo/locations", DX_DIR), 0, &list),
+			 0);
 	/* every location, also the one whose name starts with a dot (see
 	 * test_awkward_names) */
 	assert_int_equal(list.n, 842 + NEXTRA_LOCATIONS);
@@ -552,7 +584,8 @@ static void test_locations_listing(void **state)
 	for (size_t i = 0; i < list.n; i++) {
 		assert_null(strchr(list.items[i].name, '/'));
 		if (!strncmp(list.items[i].name, "Abergavenny", 11))
-			assert_string_equal(list.items[i].name + 11, strchr(list.items[i].name, ' '));
+			assert_string_equal(list.items[i].name + 11,
+					    strchr(list.items[i].name, ' '));
 	}
 	dx_dirlist_release(&list);
 }
@@ -576,7 +609,7 @@ static void test_location_names(void **state)
 	free(target);
 	assert_lookup_fails(f->tree, "demo/locations/999999", -ENOENT);
 	assert_lookup_fails(f->tree, "demo/locations/025653", -ENOENT);
-	assert_lookup_fails(f->tree, "demo/locations/1043036", -ENOENT);  /* a device's id */
+	assert_lookup_fails(f->tree, "demo/locations/1043036", -ENOENT); /* a device's id */
 }
 
 static void test_location_dirs(void **state)
@@ -591,7 +624,8 @@ static void test_location_dirs(void **state)
 	/* no parent, and a parent the listing does not hold */
 	assert_ls(f->tree, "demo/locations/Morrisons (76619)", "location.json|devices|" RES_LISTED);
 	assert_lookup_fails(f->tree, "demo/locations/Morrisons (76619)/parent", -ENOENT);
-	assert_ls(f->tree, "demo/locations/Orphan wing (900001)", "location.json|devices|" RES_LISTED);
+	assert_ls(f->tree, "demo/locations/Orphan wing (900001)",
+		  "location.json|devices|" RES_LISTED);
 	assert_lookup_fails(f->tree, "demo/locations/Orphan wing (900001)/parent", -ENOENT);
 
 	text = read_path(f->tree, LOC_AB "/location.json", &a);
@@ -621,8 +655,9 @@ static void test_awkward_names(void **state)
 	ino_of(f->tree, "demo/locations/unnamed (900005)", DX_DIR);
 
 	/* too long: cut at a character boundary to fit a file name, id kept */
-	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/locations", DX_DIR), 0,
-					 &list), 0);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
+					 ino_of(f->tree, "demo/locations", DX_DIR), 0, &list),
+			 0);
 	for (size_t i = 0; i < list.n && !e; i++)
 		if (strstr(list.items[i].name, " (900002)"))
 			e = &list.items[i];
@@ -630,7 +665,7 @@ static void test_awkward_names(void **state)
 	len = strlen(e->name);
 	assert_true(len <= 255 && len > 200);
 	assert_string_equal(e->name + len - 9, " (900002)");
-	assert_int_equal((len - 9) % 2, 0);  /* whole two-byte characters */
+	assert_int_equal((len - 9) % 2, 0); /* whole two-byte characters */
 	assert_memory_equal(e->name, "\xc3\x9c\xc3\x9c", 4);
 	snprintf(path, sizeof(path), "demo/locations/%s", e->name);
 	target = link_target(f->tree, "demo/locations/900002");
@@ -658,8 +693,9 @@ static void test_devices(void **state)
 	struct dx_attr a;
 	char *target, *text;
 
-	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/devices", DX_DIR), 1,
-					 &list), 0);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
+					 ino_of(f->tree, "demo/devices", DX_DIR), 1, &list),
+			 0);
 	assert_int_equal(list.n, 30);
 	/* two devices named "1b" stay apart by their ids */
 	assert_non_null(find_entry(&list, "1b (1033630)"));
@@ -673,7 +709,7 @@ static void test_devices(void **state)
 	assert_string_equal(target, "1a (1043036)");
 	free(target);
 	assert_lookup_fails(f->tree, "demo/devices/1a (1043037)", -ENOENT);
-	assert_lookup_fails(f->tree, "demo/devices/25653", -ENOENT);  /* a location's id */
+	assert_lookup_fails(f->tree, "demo/devices/25653", -ENOENT); /* a location's id */
 
 	text = read_path(f->tree, DEV_1A "/device.json", &a);
 	assert_non_null(strstr(text, "\"id\": 1043036"));
@@ -732,7 +768,7 @@ static void test_readings_file(void **state)
 	assert_int_equal(looked.type, DX_REG);
 	ino = looked.ino;
 	assert_int_equal(dx_tree_open(f->tree, ino, &keep), 0);
-	assert_int_equal(keep, 1);  /* March 2022 is long over */
+	assert_int_equal(keep, 1); /* March 2022 is long over */
 
 	csv = read_all(f->tree, ino, &read);
 	assert_int_equal(read.size, strlen(csv));
@@ -746,7 +782,7 @@ static void test_readings_file(void **state)
 	assert_memory_equal(line2, "2022-03-01 00:00:00,2022-02-28 23:00:00,1.986\n", 46);
 	for (p = line2; (p = strchr(p, '\n')); p++)
 		lines++;
-	assert_int_equal(lines, 25);  /* the fixture's 25 hourly values */
+	assert_int_equal(lines, 25); /* the fixture's 25 hourly values */
 	free(csv);
 
 	/* a second read (nothing kept from the lookup) is the same size */
@@ -775,8 +811,9 @@ static void test_readings_file(void **state)
 static void test_readings_names(void **state)
 {
 	static const char *const bad[] = {
-		"2022-02-30--2022-03-01.csv", "x.csv", "2022-03-31--2022-03-01.csv",
-		"2022-03-01--2022-03-31", "2022-03-01--2022-03-31.CSV", "2022-3-1--2022-3-31.csv",
+		"2022-02-30--2022-03-01.csv",     "x.csv",
+		"2022-03-31--2022-03-01.csv",     "2022-03-01--2022-03-31",
+		"2022-03-01--2022-03-31.CSV",     "2022-3-1--2022-3-31.csv",
 		"2022-03-01--2022-03-31.csv.tmp", "2010-01-01--2022-12-31.csv",
 	};
 	struct fx *f = *state;
@@ -784,12 +821,17 @@ static void test_readings_names(void **state)
 	struct dx_attr a;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, dir, bad[i], &a), -ENOENT);
+		assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, dir, bad[i], &a),
+				 -ENOENT);
 	/* a well-formed name whose data is not cached: the API is needed */
-	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, dir, "2021-03-01--2021-03-31.csv", &a), -EIO);
+	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, dir,
+					"2021-03-01--2021-03-31.csv", &a),
+			 -EIO);
 	/* 12 year chunks (the most one hourly file may take), but the series'
 	 * months start in 2022: the years before cost nothing */
-	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, dir, "2011-01-01--2022-12-31.csv", &a), 0);
+	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, dir,
+					"2011-01-01--2022-12-31.csv", &a),
+			 0);
 	assert_true(a.size > 0);
 }
 
@@ -819,8 +861,8 @@ static void test_mtime_stable(void **state)
 static void test_open_period(void **state)
 {
 	static const char want[] = "local_time,utc_time,POWER (kW)\n"
-		"2026-11-26 10:00:00,2026-11-26 09:00:00,3.25\n"
-		"2026-11-26 11:00:00,2026-11-26 10:00:00,3.5\n";
+				   "2026-11-26 10:00:00,2026-11-26 09:00:00,3.25\n"
+				   "2026-11-26 11:00:00,2026-11-26 10:00:00,3.5\n";
 	struct fx *f = *state;
 	struct dx_attr a;
 	uint64_t ino = ino_of(f->tree, POWER_DIR "/hourly/2026-11-01--2026-11-30.csv", DX_REG);
@@ -838,7 +880,7 @@ static void test_open_period(void **state)
 	free(csv);
 
 	f->now += TTL_OPEN + 1;
-	dx_log_mute(1);  /* the stale-if-error warning is expected */
+	dx_log_mute(1); /* the stale-if-error warning is expected */
 	csv = read_all(f->tree, ino, &a);
 	dx_log_mute(0);
 	assert_string_equal(csv, want);
@@ -925,7 +967,8 @@ static void test_refresh_invalidates(void **state)
 
 	dx_log_mute(1);
 	text = read_path(t2, ".dexmafs/refresh", &a);
-	assert_string_equal(text, "refreshed: all listings and open periods will be fetched again\n");
+	assert_string_equal(text,
+			    "refreshed: all listings and open periods will be fetched again\n");
 	free(text);
 	assert_true(was_seen(seen, open));
 	assert_true(was_seen(seen, dir));
@@ -960,14 +1003,32 @@ static void test_refresh_invalidates(void **state)
 static void test_inodes_stable(void **state)
 {
 	static const char *const paths[] = {
-		".dexmafs", ".dexmafs/status", "demo", "demo/locations", "demo/devices",
-		"demo/supplies", "demo/supplies/ELECTRICITY", "demo/supplies/GAS",
-		LOC_AB, LOC_AB "/location.json", LOC_AB "/devices", LOC_AB "/parent",
-		LOC_AB "/devices/1a (1043036)", "demo/locations/25653",
-		"demo/locations/Morrisons (76619)", DEV_1A, DEV_1A "/device.json",
-		DEV_1A "/location", "demo/devices/1043036", POWER_DIR, DEV_1A "/VOLTAGE",
-		POWER_DIR "/parameter.json", POWER_DIR "/hourly", POWER_DIR "/raw",
-		POWER_DIR "/daily", MARCH_FILE,
+		".dexmafs",
+		".dexmafs/status",
+		"demo",
+		"demo/locations",
+		"demo/devices",
+		"demo/supplies",
+		"demo/supplies/ELECTRICITY",
+		"demo/supplies/GAS",
+		LOC_AB,
+		LOC_AB "/location.json",
+		LOC_AB "/devices",
+		LOC_AB "/parent",
+		LOC_AB "/devices/1a (1043036)",
+		"demo/locations/25653",
+		"demo/locations/Morrisons (76619)",
+		DEV_1A,
+		DEV_1A "/device.json",
+		DEV_1A "/location",
+		"demo/devices/1043036",
+		POWER_DIR,
+		DEV_1A "/VOLTAGE",
+		POWER_DIR "/parameter.json",
+		POWER_DIR "/hourly",
+		POWER_DIR "/raw",
+		POWER_DIR "/daily",
+		MARCH_FILE,
 		POWER_DIR "/hourly/2022-04-01--2022-04-30.csv",
 		POWER_DIR "/hourly/2022-03-01--2022-03-01.csv",
 		"demo/supplies/ELECTRICITY/A (21556).json",
@@ -986,8 +1047,8 @@ static void test_inodes_stable(void **state)
 		assert_int_not_equal(first[i], DX_ROOT_INO);
 		assert_int_equal(walk(t2, paths[i], &a), 0);
 		if (a.ino != first[i])
-			fail_msg("%s: inode %llu then %llu", paths[i],
-				 (unsigned long long)first[i], (unsigned long long)a.ino);
+			fail_msg("%s: inode %llu then %llu", paths[i], (unsigned long long)first[i],
+				 (unsigned long long)a.ino);
 		for (size_t j = 0; j < i; j++)
 			if (first[j] == first[i])
 				fail_msg("%s and %s share inode %llu", paths[j], paths[i],
@@ -1004,8 +1065,9 @@ static void test_readdir_inodes(void **state)
 	const struct dx_dirent *e;
 
 	for (int plus = 0; plus < 2; plus++) {
-		assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, DEV_1A, DX_DIR), plus,
-						 &list), 0);
+		assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
+						 ino_of(f->tree, DEV_1A, DX_DIR), plus, &list),
+				 0);
 		assert_non_null(e = find_entry(&list, "POWER"));
 		assert_int_equal(e->attr.ino, ino_of(f->tree, POWER_DIR, DX_DIR));
 		assert_int_equal(e->attr.type, DX_DIR);
@@ -1055,13 +1117,15 @@ static void test_lookup_counts(void **state)
 	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), -ENOENT);
 
 	/* readdirplus counts one lookup per entry; plain readdir none */
-	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/supplies", DX_DIR), 0,
-					 &list), 0);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
+					 ino_of(f->tree, "demo/supplies", DX_DIR), 0, &list),
+			 0);
 	ino = find_entry(&list, "THERMAL")->attr.ino;
 	dx_dirlist_release(&list);
 	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino, &a), -ENOENT);
-	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/supplies", DX_DIR), 1,
-					 &list), 0);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
+					 ino_of(f->tree, "demo/supplies", DX_DIR), 1, &list),
+			 0);
 	assert_int_equal(find_entry(&list, "THERMAL")->plus, 1);
 	assert_int_equal(find_entry(&list, "THERMAL")->attr.ino, ino);
 	dx_dirlist_release(&list);
@@ -1088,7 +1152,8 @@ static void test_supplies(void **state)
 
 	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
 					 ino_of(f->tree, "demo/supplies/ELECTRICITY", DX_DIR), 0,
-					 &list), 0);
+					 &list),
+			 0);
 	assert_int_equal(list.n, 10);
 	assert_non_null(find_entry(&list, "A (21556).json"));
 	assert_non_null(find_entry(&list, "A (15221).json"));
@@ -1099,7 +1164,8 @@ static void test_supplies(void **state)
 	dx_dirlist_release(&list);
 
 	got = read_path(f->tree,
-			"demo/supplies/ELECTRICITY/ACM (EDIFICIS GENÈRICS LOT 19) (16154).json", &a);
+			"demo/supplies/ELECTRICITY/ACM (EDIFICIS GENÈRICS LOT 19) (16154).json",
+			&a);
 	want = test_data("tree/supply-16154.pretty.json", &len);
 	assert_string_equal(got, want);
 	assert_int_equal(a.size, len);
@@ -1108,7 +1174,7 @@ static void test_supplies(void **state)
 
 	got = read_path(f->tree, "demo/supplies/ELECTRICITY/A (21556).json", &a);
 	assert_non_null(strstr(got, "\"POD\": \"ES0031405987203001CF0D\""));
-	assert_null(strstr(got, "DESFASDFSDF"));  /* the other "A" */
+	assert_null(strstr(got, "DESFASDFSDF")); /* the other "A" */
 	free(got);
 
 	assert_lookup_fails(f->tree, "demo/supplies/ELECTRICITY/A (21556)", -ENOENT);
@@ -1148,22 +1214,29 @@ static void test_not_cached(void **state)
 	assert_lookup_fails(f->tree, "demo/devices/1b (1043037)/POWER", -EIO);
 	assert_lookup_fails(f->tree, POWER_DIR "/hourly/2021-03-01--2021-03-31.csv", -EIO);
 	assert_lookup_fails(f->tree, POWER_DIR "/daily/2022-01-01--2022-12-31.csv", -EIO);
-	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, DEV_1A "/CURRENT/hourly",
-							  DX_DIR), 0, &list), -EIO);
-	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/devices/1b (1043037)",
-							  DX_DIR), 0, &list), -EIO);
-	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, "demo/supplies/GAS", DX_DIR),
-					 1, &list), -EIO);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
+					 ino_of(f->tree, DEV_1A "/CURRENT/hourly", DX_DIR), 0,
+					 &list),
+			 -EIO);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
+					 ino_of(f->tree, "demo/devices/1b (1043037)", DX_DIR), 0,
+					 &list),
+			 -EIO);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
+					 ino_of(f->tree, "demo/supplies/GAS", DX_DIR), 1, &list),
+			 -EIO);
 	/* still listed by readdirplus, without attributes */
-	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, ino_of(f->tree, POWER_DIR "/raw", DX_DIR), 1,
-					 &list), 0);
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
+					 ino_of(f->tree, POWER_DIR "/raw", DX_DIR), 1, &list),
+			 0);
 	assert_int_equal(list.n, 2);
 	assert_string_equal(list.items[0].name, "2022-03-01--2022-03-31.csv");
 	assert_int_equal(list.items[0].plus, 0);
 	assert_int_equal(list.items[0].attr.type, DX_REG);
 	assert_int_not_equal(list.items[0].attr.ino, 0);
 	/* and it counted no lookup */
-	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, list.items[0].attr.ino, &a), -ENOENT);
+	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, list.items[0].attr.ino, &a),
+			 -ENOENT);
 	dx_dirlist_release(&list);
 }
 
@@ -1185,7 +1258,7 @@ static void test_wrong_operations(void **state)
 	assert_int_equal(dx_tree_lookup(f->tree, DX_PRIO_INTERACTIVE, file, "x", &a), -ENOTDIR);
 	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, file, 0, &list), -ENOTDIR);
 	assert_int_equal(dx_tree_open(f->tree, file, &keep), 0);
-	assert_int_equal(keep, 0);  /* a listing may change */
+	assert_int_equal(keep, 0); /* a listing may change */
 	assert_int_equal(buf.len, 0);
 	dx_buf_release(&buf);
 }
@@ -1199,7 +1272,7 @@ static void test_refresh(void **state)
 	char *c1, *c2;
 
 	c1 = read_path(f->tree, MARCH_FILE, &a1);
-	dx_log_mute(1);  /* listings served stale: expected */
+	dx_log_mute(1); /* listings served stale: expected */
 	assert_int_equal(dx_tree_refresh(f->tree), 0);
 	c2 = read_path(f->tree, MARCH_FILE, &a2);
 	assert_string_equal(c1, c2);
@@ -1224,9 +1297,10 @@ static void test_call_counts(void **state)
 	struct dx_attr a;
 	char *text;
 
-	assert_int_equal(dx_source_fake_calls(f->source, NULL), 0);  /* a new tree asks nothing */
+	assert_int_equal(dx_source_fake_calls(f->source, NULL), 0); /* a new tree asks nothing */
 	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE,
-					 ino_of(f->tree, "demo/locations", DX_DIR), 1, &list), 0);
+					 ino_of(f->tree, "demo/locations", DX_DIR), 1, &list),
+			 0);
 	assert_int_equal(calls(f, R_LOCATIONS), 1);
 	for (size_t i = 0; i < list.n; i += 97) {
 		char path[512];
@@ -1272,7 +1346,8 @@ static void test_background_priority(void **state)
 	dx_source_fake_fail(f->source, key_of(R_PARAMS_8857), -EAGAIN);
 	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_BACKGROUND,
 					 ino_of(f->tree, "demo/devices/ACS (8857)", DX_DIR), 0,
-					 &list), -EAGAIN);
+					 &list),
+			 -EAGAIN);
 	dx_source_fake_fail(f->source, "", 0);
 	/* the device's location asked the locations, then its parameters */
 	assert_int_equal(dx_source_fake_background_calls(f->source), 3);
@@ -1362,8 +1437,20 @@ static void test_datasources_refused(void **state)
 
 #define DEV_1A_MARCH DEV_1A "/hourly/2022-03-01--2022-03-31"
 #define LOC_AB_MARCH LOC_AB "/hourly/2022-03-01--2022-03-31"
-#define MONTHLY_2020S { { 2020, 1, 1 }, { 2029, 12, 31 } }
-#define HOURLY_2022 { { 2022, 1, 1 }, { 2022, 12, 31 } }
+#define MONTHLY_2020S                                                                              \
+	{                                                                                          \
+		{ 2020, 1, 1 },                                                                    \
+		{                                                                                  \
+			2029, 12, 31                                                               \
+		}                                                                                  \
+	}
+#define HOURLY_2022                                                                                \
+	{                                                                                          \
+		{ 2022, 1, 1 },                                                                    \
+		{                                                                                  \
+			2022, 12, 31                                                               \
+		}                                                                                  \
+	}
 
 /* Puts the answer to the readings chunk of a series, keyed as the tree asks. */
 static void put_chunk(struct fx *f, int64_t device, const char *key, const char *nature,
@@ -1375,7 +1462,8 @@ static void put_chunk(struct fx *f, int64_t device, const char *key, const char 
 
 	assert_int_equal(dx_request_readings("demo", 0, device, key, res,
 					     dx_series_operation(key, nature, res), &chunk, never,
-					     &r), 0);
+					     &r),
+			 0);
 	snprintf(json, sizeof(json), "{\"timezone\": \"Europe/Madrid\", \"values\": [%s]}", values);
 	put(f, r.key, json, strlen(json));
 }
@@ -1386,26 +1474,31 @@ static void put_chunk(struct fx *f, int64_t device, const char *key, const char 
 static void put_views(struct fx *f)
 {
 	static const char params_1b[] = "[{\"id\": 1, \"key\": \"EACTIVE\", \"name\": \"Energy\", "
-		"\"nature\": \"CUMULATIVE\", \"units\": \"kWh\"}]";
+					"\"nature\": \"CUMULATIVE\", \"units\": \"kWh\"}]";
 	struct dx_request r;
 
-	put_chunk(f, 1043036, "CURRENT", "INSTANTANEOUS", DX_RES_MONTHLY, (struct dx_range)
-		  MONTHLY_2020S, "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 4.5}");
-	put_chunk(f, 1043036, "CURRENT", "INSTANTANEOUS", DX_RES_HOURLY, (struct dx_range)
-		  HOURLY_2022, "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 4},"
+	put_chunk(f, 1043036, "CURRENT", "INSTANTANEOUS", DX_RES_MONTHLY,
+		  (struct dx_range)MONTHLY_2020S,
+		  "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 4.5}");
+	put_chunk(f, 1043036, "CURRENT", "INSTANTANEOUS", DX_RES_HOURLY,
+		  (struct dx_range)HOURLY_2022,
+		  "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 4},"
 		  "{\"ts\": \"2022-03-05T05:00:00+01:00\", \"v\": 4.25}");
-	put_chunk(f, 1043036, "VOLTAGE", "INSTANTANEOUS", DX_RES_MONTHLY, (struct dx_range)
-		  MONTHLY_2020S, "{\"ts\": \"2022-05-01T00:00:00+02:00\", \"v\": 230}");
-	put_chunk(f, 1043036, "VOLTAGE", "INSTANTANEOUS", DX_RES_HOURLY, (struct dx_range)
-		  HOURLY_2022, "{\"ts\": \"2022-05-03T00:00:00+02:00\", \"v\": 231}");
+	put_chunk(f, 1043036, "VOLTAGE", "INSTANTANEOUS", DX_RES_MONTHLY,
+		  (struct dx_range)MONTHLY_2020S,
+		  "{\"ts\": \"2022-05-01T00:00:00+02:00\", \"v\": 230}");
+	put_chunk(f, 1043036, "VOLTAGE", "INSTANTANEOUS", DX_RES_HOURLY,
+		  (struct dx_range)HOURLY_2022,
+		  "{\"ts\": \"2022-05-03T00:00:00+02:00\", \"v\": 231}");
 	assert_int_equal(dx_request_parameters("demo", 0, 1043037, &r), 0);
 	put(f, r.key, params_1b, strlen(params_1b));
 	assert_int_equal(dx_request_parameters("demo", 0, 1043038, &r), 0);
 	put(f, r.key, "[]", 2);
-	put_chunk(f, 1043037, "EACTIVE", "CUMULATIVE", DX_RES_MONTHLY, (struct dx_range)
-		  MONTHLY_2020S, "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 90}");
-	put_chunk(f, 1043037, "EACTIVE", "CUMULATIVE", DX_RES_HOURLY, (struct dx_range)
-		  HOURLY_2022, "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 1.5}");
+	put_chunk(f, 1043037, "EACTIVE", "CUMULATIVE", DX_RES_MONTHLY,
+		  (struct dx_range)MONTHLY_2020S,
+		  "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 90}");
+	put_chunk(f, 1043037, "EACTIVE", "CUMULATIVE", DX_RES_HOURLY, (struct dx_range)HOURLY_2022,
+		  "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 1.5}");
 }
 
 static size_t count_lines(const char *text)
@@ -1423,27 +1516,28 @@ static size_t count_lines(const char *text)
 static void test_device_view(void **state)
 {
 	static const char head[] = "local_time,utc_time,CURRENT (A),POWER (kW),VOLTAGE (V)\n"
-		"2022-03-01 00:00:00,2022-02-28 23:00:00,4,1.986,\n"
-		"2022-03-01 01:00:00,2022-03-01 00:00:00,,2.949,\n";
+				   "2022-03-01 00:00:00,2022-02-28 23:00:00,4,1.986,\n"
+				   "2022-03-01 01:00:00,2022-03-01 00:00:00,,2.949,\n";
 	struct fx *f = *state;
 	struct dx_attr a, per;
 	unsigned before;
 	char *csv;
 
 	put_views(f);
-	assert_ls(f->tree, DEV_1A "/hourly", "2022-03-01--2022-03-31.csv|"
+	assert_ls(f->tree, DEV_1A "/hourly",
+		  "2022-03-01--2022-03-31.csv|"
 		  "2022-04-01--2022-04-30.csv|2022-05-01--2022-05-31.csv");
 	assert_ls(f->tree, DEV_1A "/monthly", "2022-01-01--2022-12-31.csv");
-	assert_int_equal(calls(f, R_POWER_M_2020S), 1);  /* the members' own listings */
+	assert_int_equal(calls(f, R_POWER_M_2020S), 1); /* the members' own listings */
 	free(read_path(f->tree, DEV_1A "/CURRENT/hourly/2022-03-01--2022-03-31.csv", &a));
 	free(read_path(f->tree, DEV_1A "/VOLTAGE/hourly/2022-03-01--2022-03-31.csv", &a));
 	free(read_path(f->tree, MARCH_FILE, &per));
 	before = dx_source_fake_calls(f->source, NULL);
 
 	csv = read_path(f->tree, DEV_1A_MARCH ".csv", &a);
-	assert_int_equal(dx_source_fake_calls(f->source, NULL), before);  /* free */
+	assert_int_equal(dx_source_fake_calls(f->source, NULL), before); /* free */
 	assert_memory_equal(csv, head, strlen(head));
-	assert_int_equal(count_lines(csv), 1 + 25 + 1);  /* POWER's 25 rows and CURRENT's 5 March */
+	assert_int_equal(count_lines(csv), 1 + 25 + 1); /* POWER's 25 rows and CURRENT's 5 March */
 	assert_non_null(strstr(csv, "\n2022-03-05 05:00:00,2022-03-05 04:00:00,4.25,,\n"));
 	assert_int_equal(a.mtime, per.mtime);
 	assert_int_equal(a.keep_cache, per.keep_cache);
@@ -1484,7 +1578,8 @@ static void test_view_first(void **state)
  * order, named after the device. */
 static void test_location_view(void **state)
 {
-	static const char header[] = "local_time,utc_time,1a (1043036) CURRENT (A),"
+	static const char header[] =
+		"local_time,utc_time,1a (1043036) CURRENT (A),"
 		"1a (1043036) POWER (kW),1a (1043036) VOLTAGE (V),1b (1043037) EACTIVE (kWh)\n"
 		"2022-03-01 00:00:00,2022-02-28 23:00:00,4,1.986,,1.5\n";
 	struct fx *f = *state;
@@ -1492,7 +1587,8 @@ static void test_location_view(void **state)
 	char *csv;
 
 	put_views(f);
-	assert_ls(f->tree, LOC_AB "/hourly", "2022-03-01--2022-03-31.csv|"
+	assert_ls(f->tree, LOC_AB "/hourly",
+		  "2022-03-01--2022-03-31.csv|"
 		  "2022-04-01--2022-04-30.csv|2022-05-01--2022-05-31.csv");
 	csv = read_path(f->tree, LOC_AB_MARCH ".csv", &a);
 	assert_memory_equal(csv, header, strlen(header));
@@ -1500,8 +1596,8 @@ static void test_location_view(void **state)
 	free(csv);
 	/* a location without devices */
 	assert_ls(f->tree, "demo/locations/Morrisons (76619)/daily", "");
-	csv = read_path(f->tree, "demo/locations/Morrisons (76619)/daily/2022-01-01--2022-12-31.csv",
-			&a);
+	csv = read_path(f->tree,
+			"demo/locations/Morrisons (76619)/daily/2022-01-01--2022-12-31.csv", &a);
 	assert_string_equal(csv, "local_time,utc_time\n");
 	free(csv);
 }
@@ -1511,7 +1607,9 @@ static void test_location_view(void **state)
 static void test_twins(void **state)
 {
 	static const char *const twins[] = {
-		POWER_DIR "/hourly/2022-03-01--2022-03-31", DEV_1A_MARCH, LOC_AB_MARCH,
+		POWER_DIR "/hourly/2022-03-01--2022-03-31",
+		DEV_1A_MARCH,
+		LOC_AB_MARCH,
 	};
 	struct fx *f = *state;
 	struct dx_tree_opts o;
@@ -1522,7 +1620,8 @@ static void test_twins(void **state)
 	default_opts(f, &f->now, &o);
 	o.listed_formats = 1u << DX_FORMAT_CSV | 1u << DX_FORMAT_XLSX | 1u << DX_FORMAT_SVG;
 	assert_int_equal(dx_tree_new(&o, &t), 0);
-	assert_ls(t, POWER_DIR "/monthly", "2022-01-01--2022-12-31.csv|"
+	assert_ls(t, POWER_DIR "/monthly",
+		  "2022-01-01--2022-12-31.csv|"
 		  "2022-01-01--2022-12-31.xlsx|2022-01-01--2022-12-31.svg");
 	assert_ls(f->tree, POWER_DIR "/monthly", "2022-01-01--2022-12-31.csv");
 	for (size_t i = 0; i < sizeof(twins) / sizeof(twins[0]); i++) {
@@ -1565,12 +1664,14 @@ static void test_eu_dialect(void **state)
 	o.dialect = DX_CSV_EU;
 	assert_int_equal(dx_tree_new(&o, &t), 0);
 	csv = read_path(t, MARCH_FILE, &a);
-	assert_memory_equal(csv, "\xef\xbb\xbflocal_time;utc_time;POWER (kW)\n"
-			    "2022-03-01 00:00:00;2022-02-28 23:00:00;1,986\n", 3 + 31 + 46);
+	assert_memory_equal(csv,
+			    "\xef\xbb\xbflocal_time;utc_time;POWER (kW)\n"
+			    "2022-03-01 00:00:00;2022-02-28 23:00:00;1,986\n",
+			    3 + 31 + 46);
 	free(csv);
 	csv = read_path(t, DEV_1A_MARCH ".csv", &a);
 	assert_non_null(strstr(csv, ";CURRENT (A);POWER (kW);VOLTAGE (V)\n"
-			       "2022-03-01 00:00:00;2022-02-28 23:00:00;4;1,986;\n"));
+				    "2022-03-01 00:00:00;2022-02-28 23:00:00;4;1,986;\n"));
 	free(csv);
 	dx_tree_free(t);
 }
@@ -1587,7 +1688,8 @@ static const struct {
 	{ K_DEP, { "demo" } },
 	{ K_LOCS, { "demo/locations" } },
 	{ K_LOC, { LOC_AB, "demo/locations/Morrisons (76619)" } },
-	{ K_LOC_JSON, { LOC_AB "/location.json", "demo/locations/Morrisons (76619)/location.json" } },
+	{ K_LOC_JSON,
+	  { LOC_AB "/location.json", "demo/locations/Morrisons (76619)/location.json" } },
 	{ K_LOC_PARENT, { LOC_AB "/parent", "demo/locations/001 CHINGFORD PFS (113916)/parent" } },
 	{ K_LOC_DEVS, { LOC_AB "/devices", "demo/locations/Morrisons (76619)/devices" } },
 	{ K_LOC_DEVLINK, { LOC_AB "/devices/1a (1043036)", LOC_AB "/devices/1c (1043038)" } },
@@ -1601,15 +1703,18 @@ static const struct {
 	{ K_FILE, { MARCH_FILE, POWER_DIR "/hourly/2022-03-01--2022-03-31.xlsx" } },
 	{ K_SUPS, { "demo/supplies" } },
 	{ K_SRC, { "demo/supplies/ELECTRICITY", "demo/supplies/GAS" } },
-	{ K_SUP_JSON, { "demo/supplies/ELECTRICITY/A (21556).json",
-			"demo/supplies/ELECTRICITY/A (15221).json" } },
+	{ K_SUP_JSON,
+	  { "demo/supplies/ELECTRICITY/A (21556).json",
+	    "demo/supplies/ELECTRICITY/A (15221).json" } },
 	{ K_IDLINK, { "demo/locations/25653", "demo/devices/1043036" } },
 	{ K_DSS, { "demo/datasources" } },
 	{ K_DS, { "demo/datasources/Gateway_1 (43341)", "demo/datasources/Old gw (777)" } },
-	{ K_DS_DEVS, { "demo/datasources/Gateway_1 (43341)/devices",
-		       "demo/datasources/Old gw (777)/devices" } },
-	{ K_DS_DEVLINK, { "demo/datasources/Gateway_1 (43341)/devices/1a (1043036)",
-			  "demo/datasources/Gateway_1 (43341)/devices/1c (1043038)" } },
+	{ K_DS_DEVS,
+	  { "demo/datasources/Gateway_1 (43341)/devices",
+	    "demo/datasources/Old gw (777)/devices" } },
+	{ K_DS_DEVLINK,
+	  { "demo/datasources/Gateway_1 (43341)/devices/1a (1043036)",
+	    "demo/datasources/Gateway_1 (43341)/devices/1c (1043038)" } },
 	{ K_DEV_RES, { DEV_1A "/hourly", "demo/devices/ACS (8857)/daily" } },
 	{ K_DEV_FILE, { DEV_1A_MARCH ".csv", DEV_1A_MARCH ".xlsx" } },
 	{ K_LOC_RES, { LOC_AB "/hourly", LOC_AB "/monthly" } },
@@ -1681,8 +1786,8 @@ static void test_table(void **state)
  * decoder's count is refused. */
 static void test_slices(void **state)
 {
-	static const char text[] =
-		" [ {\"id\": 1, \"name\": \"a ] , \\\" [x\"}, {\"id\":2,\"t\":[1,[2]]},\n\"s\" ,7 ]";
+	static const char text[] = " [ {\"id\": 1, \"name\": \"a ] , \\\" [x\"}, "
+				   "{\"id\":2,\"t\":[1,[2]]},\n\"s\" ,7 ]";
 	struct dx_slice *s;
 
 	(void)state;
