@@ -261,9 +261,14 @@ class SambaTest(unittest.TestCase):
         parts = parts[:-1] + ("2024-04-01--2024-04-30.csv",)
         local = read(os.path.join(self.m.mnt, *parts))
         self.assertEqual(self.get(*parts), local)
-        # --- .xlsx case: the coordinator adds it here once the views exist
-        # (the workbook twin of the CSV above, fetched over SMB, compared
-        # byte for byte with the local read). ---
+        # The workbook twin and the device's side-by-side file, over SMB
+        # first, then compared with the local read.
+        for twin in (parts[:-1] + ("2024-04-01--2024-04-30.xlsx",),
+                     parts[:3] + ("hourly", "2024-04-01--2024-04-30.csv")):
+            over_smb = self.get(*twin)
+            self.assertGreater(len(over_smb), 1000, twin)
+            self.assertEqual(over_smb, read(os.path.join(self.m.mnt, *twin)), twin)
+        self.assertTrue(self.get(*parts[:-1], "2024-04-01--2024-04-30.xlsx").startswith(b"PK"))
 
     def test_eight_sessions_one_call_per_chunk(self):
         base = ("demo", "devices", OFFICE, "POWER", "hourly")
