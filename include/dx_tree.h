@@ -79,6 +79,7 @@ struct dx_attr {
 	enum dx_ftype type;
 	uint64_t size;
 	int64_t mtime;
+	long mtime_nsec; /* changes with the bytes of a file that is not a period */
 	/* Walk readahead (readahead.c): requests made ahead of a walk over
 	 * uncached period files, at most this many unused at a time; 0: off. */
 	int readahead;
@@ -139,6 +140,12 @@ int dx_tree_readdir(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int 
 		    struct dx_dirlist *out);
 void dx_dirlist_release(struct dx_dirlist *list);
 
+/* The same, asked by an open file (fstat, the kernel's check before a
+ * read): a volatile file (status) answers with the snapshot its reader
+ * has, taken when it was looked up, for up to a second. */
+int dx_tree_getattr_open(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
+			 struct dx_attr *out);
+
 /* Copies the target of a symbolic link into out. -EINVAL when ino is not a
  * link; the common errors. */
 int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_buf *out);
@@ -155,6 +162,23 @@ int dx_tree_open(struct dx_tree *t, uint64_t ino, int *keep_cache);
  * errors. */
 int dx_tree_read(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_buf *out,
 		 struct dx_attr *attr);
+
+/* A piece of a file, borrowed from the tree until dx_tree_read_end(). */
+struct dx_read {
+	const char *data; /* NULL when len is 0 */
+	size_t len;
+	void *slot;        /* private */
+	struct dx_buf own; /* private */
+};
+
+/* The bytes [off, off + size) of regular file ino, clipped to its end,
+ * for a READ that comes without an open handle: the first READ of a file
+ * renders it whole, and the READs of its other pieces borrow from that
+ * rendering (tree_reads.c). Each success must be ended with
+ * dx_tree_read_end(). -EISDIR; the common errors. Any thread. */
+int dx_tree_read_begin(struct dx_tree *t, enum dx_priority prio, uint64_t ino, uint64_t off,
+		       size_t size, struct dx_read *out);
+void dx_tree_read_end(struct dx_tree *t, struct dx_read *r);
 
 /* Makes every listing and open period stale (SIGHUP, .dexmafs/refresh)
  * and has the kernel drop what it caches of them. Closed periods stay.

@@ -25,7 +25,31 @@ enum dx_ftype dx_kind_ftype(const struct kind_row *k)
  * seconds only: freshness is the cache's business, not this ring's. */
 #define RENDER_KEEP_SECONDS 5
 /* Larger renderings are made again at the open: the ring stays small. */
+/* A volatile file (status) is rendered anew when a reader opens or stats
+ * it by name (LOOKUP); the attribute checks and READs of the open file
+ * that follow get that same snapshot for this long, so that a reader never
+ * sees the end of one snapshot after the start of another. */
+#define VOLATILE_HOLD_SECONDS 1
 #define RENDER_KEEP_MAX ((size_t)2 << 20)
+
+/* The nanoseconds of a file's time: the kernel keeps a file's pages across
+ * opens and drops them when a stat shows a new size or time
+ * (auto_inval_data). A period file's time is its data's; any other file
+ * (JSON, status) shows its bytes' digest here, so that new bytes of the
+ * same size are never hidden by old pages, and the second before its time
+ * (the mount's start), so that it is never in the future. Links and
+ * directories have no pages. */
+static long content_nsec(const struct kind_row *k, const struct dx_buf *content)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	if (k->flags & (KF_DATED | KF_LINK | KF_DIR))
+		return 0;
+	for (i = 0; i < content->len; i++)
+		h = (h ^ (unsigned char)content->data[i]) * 1099511628211ull;
+	return (long)(h % 999999999ull) + 1; /* never 0: 0 means a period file */
+}
 
 void dx_rendered_clear(struct dx_tree *t)
 {
@@ -37,29 +61,44 @@ void dx_rendered_clear(struct dx_tree *t)
 		t->rendered[i].ino = 0;
 	}
 	pthread_mutex_unlock(&t->render_lock);
+	dx_reads_changed(t->reads);
+}
+
+/* The ring's entry of ino, else the next one: a file is in it once. */
+static struct rendered *ring_slot(struct dx_tree *t, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < RENDER_RING_SIZE; i++)
+		if (t->rendered[i].ino == ino && t->rendered[i].content.data)
+			return &t->rendered[i];
+	return &t->rendered[t->rendered_next++ % RENDER_RING_SIZE];
 }
 
 static void rendered_keep(struct dx_tree *t, uint64_t ino, struct dx_buf *content, int64_t mtime,
-			  int closed)
+			  long nsec, int closed)
 {
 	struct rendered *r;
 
 	pthread_mutex_lock(&t->render_lock);
-	r = &t->rendered[t->rendered_next++ % RENDER_RING_SIZE];
+	r = ring_slot(t, ino);
 	dx_buf_release(&r->content);
 	r->content = *content; /* takes the buffer */
 	dx_buf_init(content, content->max);
 	r->ino = ino;
 	r->at = dx_tree_now(t);
 	r->mtime = mtime;
+	r->nsec = nsec;
 	r->closed = closed;
 	pthread_mutex_unlock(&t->render_lock);
 }
 
-/* With out: moves a recent rendering of ino into out (it is used once).
- * Without: copies only its size into *scratch_len via scratch. 1 on hit. */
-static int rendered_take(struct dx_tree *t, uint64_t ino, struct dx_buf *out,
-			 struct dx_buf *scratch, int64_t *mtime, int *closed)
+/* With out: moves a recent rendering of ino into out (it is used once), or
+ * copies it (copy: a volatile file's snapshot serves all its reader's
+ * requests). Without: copies only its size into *scratch_len via scratch.
+ * 1 on hit. */
+static int rendered_take(struct dx_tree *t, uint64_t ino, int copy, struct dx_buf *out,
+			 struct dx_buf *scratch, int64_t *mtime, long *nsec, int *closed)
 {
 	int64_t now = dx_tree_now(t);
 	int hit = 0;
@@ -69,10 +108,16 @@ static int rendered_take(struct dx_tree *t, uint64_t ino, struct dx_buf *out,
 	for (i = 0; i < RENDER_RING_SIZE; i++) {
 		struct rendered *r = &t->rendered[i];
 
-		if (r->ino != ino || !r->content.data || now - r->at > RENDER_KEEP_SECONDS)
+		if (r->ino != ino || !r->content.data ||
+		    now - r->at > (copy ? VOLATILE_HOLD_SECONDS : RENDER_KEEP_SECONDS))
 			continue;
 		*mtime = r->mtime;
+		*nsec = r->nsec;
 		*closed = r->closed;
+		if (out && !out->len && copy) {
+			hit = dx_buf_append(out, r->content.data, r->content.len) == 0;
+			break;
+		}
 		if (out && !out->len) {
 			size_t max = out->max;
 
@@ -109,10 +154,13 @@ static double file_timeout(const struct dx_tree *t, const struct kind_row *k, in
 /* The content of n through its row: from the ring when a stat rendered it
  * a moment ago, else made now. With content NULL, scratch receives it. */
 static int node_bytes(const struct ask *a, const struct kind_row *k, const struct node *n,
-		      struct dx_buf **content, struct dx_buf *scratch, int64_t *mtime, int *closed)
+		      struct dx_buf **content, struct dx_buf *scratch, int64_t *mtime, long *nsec,
+		      int *closed)
 {
-	int hit = k->flags & KF_RENDERED &&
-		  rendered_take(a->t, n->ino, *content, scratch, mtime, closed);
+	int volatile_ = !!(k->flags & KF_VOLATILE);
+	int rc, hit = ((k->flags & KF_RENDERED) || (volatile_ && a->hold)) &&
+		      rendered_take(a->t, n->ino, volatile_, *content, scratch, mtime, nsec,
+				    closed);
 
 	if (!*content)
 		*content = scratch;
@@ -120,7 +168,9 @@ static int node_bytes(const struct ask *a, const struct kind_row *k, const struc
 		return 0;
 	*mtime = a->t->started_at;
 	*closed = 0;
-	return k->content(a, n, *content, mtime, closed);
+	rc = k->content(a, n, *content, mtime, closed);
+	*nsec = rc ? 0 : content_nsec(k, *content);
+	return rc;
 }
 
 /* The size and time of a KF_RENDERED file that can no longer change,
@@ -201,12 +251,34 @@ int dx_node_attr_known(const struct ask *a, const struct node *n, struct dx_attr
 	return 0;
 }
 
+/* A file that acts when read: the size of what it will print, and a new
+ * time at every stat, so that each read reaches it. */
+static int on_read_attr(const struct ask *a, const struct kind_row *k, const struct node *n,
+			struct dx_attr *attr)
+{
+	struct ask preview = *a;
+	struct dx_buf text;
+	int64_t mtime;
+	int closed, rc;
+
+	preview.stat_only = 1;
+	dx_buf_init(&text, 4096);
+	rc = k->content(&preview, n, &text, &mtime, &closed);
+	attr->size = text.len;
+	dx_buf_release(&text);
+	pthread_mutex_lock(&a->t->render_lock);
+	attr->mtime_nsec = (long)(++a->t->on_read_stats % 1000000000ull);
+	pthread_mutex_unlock(&a->t->render_lock);
+	return rc; /* timeout 0 */
+}
+
 int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr,
 		 struct dx_buf *content)
 {
 	const struct kind_row *k = kind_of(a->t, n);
 	struct dx_buf scratch;
 	int64_t mtime;
+	long nsec;
 	int closed, rc;
 
 	attr_base(a, n, k, attr);
@@ -215,7 +287,7 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 		return 0;
 	}
 	if (k->flags & KF_ON_READ && !content)
-		return 0; /* timeout 0, size 0: it acts only when read */
+		return on_read_attr(a, k, n, attr);
 	if (!content && !dx_node_attr_known(a, n, attr))
 		return 0; /* kept: a stat renders nothing */
 	/* A stat that needs the data: part of a walk (ls -l, rsync, du) that
@@ -224,15 +296,16 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 	if (!content && n->kind == K_FILE)
 		dx_readahead_seen(a, n);
 	dx_buf_init(&scratch, DX_FILE_MAX);
-	rc = node_bytes(a, k, n, &content, &scratch, &mtime, &closed);
+	rc = node_bytes(a, k, n, &content, &scratch, &mtime, &nsec, &closed);
 	if (!rc) {
 		if (k->flags & KF_RENDERED && closed == CLOSED_FINAL)
 			attr_record_keep(a, n, content->len, mtime);
 		attr->size = content->len;
-		if (k->flags & KF_RENDERED && content == &scratch && scratch.data &&
+		attr->mtime = nsec ? mtime - 1 : mtime; /* never in the future */
+		attr->mtime_nsec = nsec;
+		if (k->flags & (KF_RENDERED | KF_VOLATILE) && content == &scratch && scratch.data &&
 		    scratch.len <= RENDER_KEEP_MAX)
-			rendered_keep(a->t, n->ino, &scratch, mtime, closed);
-		attr->mtime = mtime;
+			rendered_keep(a->t, n->ino, &scratch, mtime, nsec, closed);
 		attr->keep_cache = closed != 0;
 		attr->timeout = file_timeout(a->t, k, closed);
 	}

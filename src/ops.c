@@ -92,8 +92,9 @@ static void to_stat(const struct dx_attr *a, struct stat *st)
 	st->st_blksize = 4096;
 	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
 	st->st_mtim.tv_sec = a->mtime;
-	st->st_ctim.tv_sec = a->mtime;
-	st->st_atim.tv_sec = a->mtime;
+	st->st_mtim.tv_nsec = a->mtime_nsec;
+	st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
 	switch (a->type) {
 	case DX_DIR:
 		st->st_mode = S_IFDIR | 0555;
@@ -121,7 +122,11 @@ static void to_entry(const struct dx_attr *a, struct fuse_entry_param *e)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct dx_ops_ctx *ctx = userdata;
+
+	/* Opens without a round trip (op_open). No FLUSH op: its first ENOSYS
+	 * ends FLUSHes at close for good. */
+	ctx->no_open = !!(conn->capable & FUSE_CAP_NO_OPEN_SUPPORT);
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
@@ -197,9 +202,9 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct dx_attr a;
 	struct stat st;
-	int rc = dx_tree_getattr(tree_of(req), prio_of(req), ino, &a);
+	int rc = fi ? dx_tree_getattr_open(tree_of(req), prio_of(req), ino, &a) :
+		      dx_tree_getattr(tree_of(req), prio_of(req), ino, &a);
 
-	(void)fi;
 	if (rc) {
 		reply_err(req, rc);
 		return;
@@ -354,99 +359,59 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	fuse_reply_err(req, 0);
 }
 
-/* An open file holds its whole content, rendered at the first read: when
- * the kernel still has the pages of a closed period, no read comes and
- * nothing is rendered. */
-struct fileh {
-	pthread_mutex_t lock;
-	int refs; /* the open, plus each read in progress */
-	int rendered;
-	struct dx_buf content;
-};
-
-/* The kernel may send RELEASE while a readahead READ of the same handle is
- * still being answered: the last of them frees the handle. */
-static void fileh_put(struct fileh *f)
-{
-	int last;
-
-	pthread_mutex_lock(&f->lock);
-	last = --f->refs == 0;
-	pthread_mutex_unlock(&f->lock);
-	if (!last)
-		return;
-	dx_buf_release(&f->content);
-	pthread_mutex_destroy(&f->lock);
-	free(f);
-}
-
+/* Opens cost no round trip where the kernel allows it (no-open mode):
+ * the first OPEN answers ENOSYS, which the kernel takes as success for
+ * every later open of this mount, keeping the file's pages (a period file
+ * is invalidated when its data changes; any other file shows a new size
+ * or time when its bytes change, and auto_inval_data drops its pages).
+ * Without no-open support, a period file keeps its pages and anything
+ * else is read around the page cache. Reads need no handle either way:
+ * the tree keeps a file's rendering while its pieces are read. */
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fileh *f;
+	struct dx_ops_ctx *ctx = fuse_req_userdata(req);
 	int keep, rc;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_CREAT))) {
 		reply_err(req, -EROFS);
 		return;
 	}
-	rc = dx_tree_open(tree_of(req), ino, &keep);
+	rc = dx_tree_open(ctx->tree, ino, &keep);
 	if (rc) {
 		reply_err(req, rc);
 		return;
 	}
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		reply_err(req, -ENOMEM);
+	if (ctx->no_open) {
+		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	pthread_mutex_init(&f->lock, NULL);
-	f->refs = 1;
-	dx_buf_init(&f->content, DX_TREE_FILE_MAX);
-	fi->fh = (uintptr_t)f;
-	/* A period file keeps its pages: a closed one never changes, and an
-	 * open one's are dropped when its chunk changes (the tree has the
-	 * kernel invalidate it) or a stat shows a new size or time
-	 * (auto_inval_data). Anything else that may change is read around
-	 * the page cache, so its size is never stale. No FLUSH at close:
-	 * nothing is ever written. */
+	fi->fh = 0;
 	fi->keep_cache = keep;
 	fi->direct_io = !keep;
-	fi->noflush = 1;
+	fi->noflush = 1; /* nothing is ever written */
 	fuse_reply_open(req, fi);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct fileh *f = (struct fileh *)(uintptr_t)fi->fh;
-	struct dx_attr a;
-	int rc = 0;
+	struct dx_tree *t = tree_of(req); /* req is gone once replied */
+	struct dx_read r;
+	int rc = dx_tree_read_begin(t, prio_of(req), ino, (uint64_t)off, size, &r);
 
-	pthread_mutex_lock(&f->lock);
-	f->refs++;
-	if (!f->rendered) {
-		rc = dx_tree_read(tree_of(req), prio_of(req), ino, &f->content, &a);
-		f->rendered = !rc;
-	}
-	pthread_mutex_unlock(&f->lock);
+	(void)fi;
 	if (rc) {
 		reply_err(req, rc);
-	} else {
-		if ((size_t)off >= f->content.len)
-			size = 0;
-		else if (size > f->content.len - (size_t)off)
-			size = f->content.len - (size_t)off;
-		fuse_reply_buf(req, size ? f->content.data + off : NULL, size);
+		return;
 	}
-	fileh_put(f);
+	fuse_reply_buf(req, r.data, r.len);
+	dx_tree_read_end(t, &r);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fileh *f = (struct fileh *)(uintptr_t)fi->fh;
-
 	(void)ino;
-	fileh_put(f);
+	(void)fi;
 	fuse_reply_err(req, 0);
 }
 

@@ -480,7 +480,7 @@ out:
 /* Runs j; then, under the lock, records what it learned. */
 static void run_job(struct dx_tree *t, struct dx_readahead *r, struct job *j)
 {
-	struct ask a = { t, DX_PRIO_BACKGROUND, 1 };
+	struct ask a = { .t = t, .prio = DX_PRIO_BACKGROUND, .ahead = 1 };
 	struct planned *e;
 	int rc;
 

@@ -53,6 +53,7 @@ void dx_tree_series_changed(struct dx_tree *t, int dep, int64_t device, const ch
 	size_t i, n = 0;
 	struct node *nd;
 
+	dx_reads_changed(t->reads);
 	if (!t->opts.invalidate)
 		return;
 	pthread_mutex_lock(&t->lock);

@@ -52,7 +52,7 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 	t->handles = dx_handles_new(t);
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->buckets || (!t->source && own_source(t)) || dx_node_ref(t, &root) ||
-	    dx_readahead_new(t, opts->readahead)) {
+	    dx_readahead_new(t, opts->readahead) || dx_reads_new(&t->reads)) {
 		dx_tree_free(t);
 		return -ENOMEM;
 	}
@@ -67,6 +67,7 @@ void dx_tree_free(struct dx_tree *t)
 	if (!t)
 		return;
 	dx_readahead_free(t);
+	dx_reads_free(t->reads);
 	dx_handles_free(t, t->handles);
 	dx_tree_memo_clear(t);
 	for (i = 0; t->buckets && i < t->nbuckets; i++) {
@@ -110,7 +111,17 @@ static int resolve(const struct ask *a, const struct node *p, const char *name, 
 
 int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_attr *out)
 {
-	struct ask a = { t, prio, 0 };
+	struct ask a = { .t = t, .prio = prio };
+	struct node n;
+	int rc = dx_node_get(t, ino, &n);
+
+	return rc ? rc : dx_node_attr(&a, &n, out, NULL);
+}
+
+int dx_tree_getattr_open(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
+			 struct dx_attr *out)
+{
+	struct ask a = { .t = t, .prio = prio, .hold = 1 };
 	struct node n;
 	int rc = dx_node_get(t, ino, &n);
 
@@ -120,7 +131,7 @@ int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino, stru
 int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent, const char *name,
 		   struct dx_attr *out)
 {
-	struct ask a = { t, prio, 0 };
+	struct ask a = { .t = t, .prio = prio };
 	struct node p, c;
 	int rc;
 
@@ -137,7 +148,7 @@ int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent, co
 
 int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_buf *out)
 {
-	struct ask a = { t, prio, 0 };
+	struct ask a = { .t = t, .prio = prio };
 	struct node n;
 	int64_t mtime;
 	int closed, rc = dx_node_get(t, ino, &n);
@@ -158,6 +169,7 @@ int dx_tree_open(struct dx_tree *t, uint64_t ino, int *keep_cache)
 		return rc;
 	if (kind_of(t, &n)->flags & KF_DIR)
 		return -EISDIR;
+	__atomic_add_fetch(&t->opens, 1, __ATOMIC_RELAXED);
 	/* Every period file: an open one is invalidated when its data changes. */
 	*keep_cache = !!(kind_of(t, &n)->flags & KF_DATED);
 	return 0;
@@ -166,7 +178,7 @@ int dx_tree_open(struct dx_tree *t, uint64_t ino, int *keep_cache)
 int dx_tree_read(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_buf *out,
 		 struct dx_attr *attr)
 {
-	struct ask a = { t, prio, 0 };
+	struct ask a = { .t = t, .prio = prio, .hold = 1 };
 	struct node n;
 	int rc = dx_node_get(t, ino, &n);
 
@@ -175,6 +187,43 @@ int dx_tree_read(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct 
 	if (kind_of(t, &n)->flags & KF_DIR)
 		return -EISDIR;
 	return dx_node_attr(&a, &n, attr, out);
+}
+
+struct read_ctx {
+	struct dx_tree *t;
+	enum dx_priority prio;
+};
+
+static int render_for_read(void *ctx, uint64_t ino, struct dx_buf *out, int *stable)
+{
+	struct read_ctx *rc = ctx;
+	struct dx_attr attr;
+	int err = dx_tree_read(rc->t, rc->prio, ino, out, &attr);
+
+	*stable = !err && attr.keep_cache;
+	return err;
+}
+
+int dx_tree_read_begin(struct dx_tree *t, enum dx_priority prio, uint64_t ino, uint64_t off,
+		       size_t size, struct dx_read *out)
+{
+	struct read_ctx ctx = { t, prio };
+	struct dx_reads_source src = { render_for_read, &ctx, dx_tree_now(t) };
+	struct node n;
+	int rc = dx_node_get(t, ino, &n);
+
+	if (rc)
+		return rc;
+	if (kind_of(t, &n)->flags & KF_DIR)
+		return -EISDIR;
+	/* A volatile file's READ takes what its stat just rendered. */
+	return dx_reads_begin(t->reads, &src, ino, off, size,
+			      !(kind_of(t, &n)->flags & KF_VOLATILE), out);
+}
+
+void dx_tree_read_end(struct dx_tree *t, struct dx_read *r)
+{
+	dx_reads_end(t->reads, r);
 }
 
 void dx_dirlist_release(struct dx_dirlist *list)
@@ -255,7 +304,7 @@ static int entries_of(const struct ask *a, const struct node *n, struct names *s
 int dx_tree_readdir(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int plus,
 		    struct dx_dirlist *out)
 {
-	struct ask a = { t, prio, 0 };
+	struct ask a = { .t = t, .prio = prio };
 	const struct kind_row *k;
 	struct names s = { 0 };
 	struct node n;

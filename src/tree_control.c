@@ -100,14 +100,20 @@ int status_json_content(const struct ask *a, const struct node *n, struct dx_buf
 	return dx_status_json(a->t, out);
 }
 
-/* Reading .dexmafs/refresh (n->id 0) or refresh.INO is the refresh itself. */
+/* Reading .dexmafs/refresh (n->id 0) or refresh.INO is the refresh itself;
+ * a stat only says how long its answer will be. */
 int refresh_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
 		    int *closed)
 {
-	int rc = n->id ? dx_tree_refresh_ino(a->t, (uint64_t)n->id) : dx_tree_refresh(a->t);
+	struct node known;
+	int rc;
 
 	(void)mtime;
 	(void)closed;
+	if (a->stat_only)
+		rc = n->id ? dx_node_get(a->t, (uint64_t)n->id, &known) : 0;
+	else
+		rc = n->id ? dx_tree_refresh_ino(a->t, (uint64_t)n->id) : dx_tree_refresh(a->t);
 	if (rc == -ENOENT)
 		return dx_buf_printf(out, "inode %" PRIu64 " is not known (stat the path first)\n",
 				     (uint64_t)n->id);

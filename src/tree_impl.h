@@ -12,6 +12,8 @@
  *   source.c         the sources: cache in front of the client; the fake
  *   readahead.c      the walk readahead: data a walk needs next, fetched ahead
  *   content.c        the data: decoded listings and readings chunks (memo)
+ *   tree_reads.c     renderings being read, by inode (a leaf: renders
+ *                    through a callback)
  *   compact.c, slices.c  the compact form of chunks; where a listing's items lie
  *   nodes.c          the inode table and inode numbers
  *   entries.c        attributes, timeouts, the ring of rendered files
@@ -112,6 +114,8 @@ struct ask {
 	struct dx_tree *t;
 	enum dx_priority prio;
 	int ahead;
+	int stat_only; /* a file that acts when read says what it would print */
+	int hold;      /* from an open file: a volatile file keeps its snapshot */
 };
 
 /* *closed of a content function whose bytes can never change. */
@@ -173,6 +177,7 @@ struct dx_tree {
 		uint64_t ino;
 		int64_t at;
 		int64_t mtime;
+		long nsec; /* entries.c: content_nsec() of content */
 		int closed;
 		struct dx_buf content;
 	} rendered[RENDER_RING_SIZE];
@@ -185,6 +190,9 @@ struct dx_tree {
 	uint64_t json_decodes; /* API answers decoded from JSON */
 
 	struct dx_readahead *ra; /* the walk readahead, or NULL when off */
+	struct dx_reads *reads;  /* renderings being read (tree_reads.c) */
+	uint64_t on_read_stats;  /* stats of act-on-read files: their time's nanoseconds */
+	uint64_t opens;          /* OPENs the kernel sent (none in no-open mode but the first) */
 };
 
 static inline const struct kind_row *kind_of(const struct dx_tree *t, const struct node *n)
@@ -194,6 +202,26 @@ static inline const struct kind_row *kind_of(const struct dx_tree *t, const stru
 
 /* The table of kinds (tree_kinds.c), K_COUNT rows. */
 extern const struct kind_row dx_tree_kinds[K_COUNT];
+
+/* ---- tree_reads.c: renderings being read, by inode ---- */
+struct dx_reads;
+struct dx_reads_source {
+	/* Renders the whole of ino into out; *stable 1 when its bytes can no
+	 * longer change. 0 or a negative errno. */
+	int (*render)(void *ctx, uint64_t ino, struct dx_buf *out, int *stable);
+	void *ctx;
+	int64_t now; /* seconds */
+};
+int dx_reads_new(struct dx_reads **out);
+void dx_reads_free(struct dx_reads *r);
+/* Renderings that may change are not served any more (new data, refresh). */
+void dx_reads_changed(struct dx_reads *r);
+/* The piece [off, off + size) of ino for one READ: from the rendering kept
+ * for ino, made now if there is none; with keep 0 (a volatile file),
+ * rendered for this READ alone. Each success is ended by dx_reads_end(). */
+int dx_reads_begin(struct dx_reads *r, const struct dx_reads_source *src, uint64_t ino,
+		   uint64_t off, size_t size, int keep, struct dx_read *out);
+void dx_reads_end(struct dx_reads *r, struct dx_read *rd);
 
 /* Where one element of a JSON array lies in its text. */
 struct dx_slice {

@@ -837,6 +837,45 @@ static void test_readings_names(void **state)
 
 /* The mtime of a closed period depends on its range only: the same in a
  * second tree over the same cache, even one whose clock is a month later. */
+/* READs without open handles: the pieces of a file, asked in any order,
+ * are the bytes of its whole rendering, and .dexmafs/status keeps the
+ * snapshot of its lookup for the reads of its reader. */
+static void test_read_pieces(void **state)
+{
+	struct fx *f = *state;
+	uint64_t ino = ino_of(f->tree, MARCH_FILE, DX_REG);
+	struct dx_attr a;
+	char *whole = read_all(f->tree, ino, &a);
+	size_t step = 100, off;
+	struct dx_read r;
+	char *status;
+
+	assert_true(a.size > 3 * step);
+	for (off = (a.size / step) * step;; off -= step) {
+		assert_int_equal(
+			dx_tree_read_begin(f->tree, DX_PRIO_INTERACTIVE, ino, off, step, &r), 0);
+		assert_int_equal(r.len, a.size - off < step ? a.size - off : step);
+		assert_memory_equal(r.data, whole + off, r.len);
+		dx_tree_read_end(f->tree, &r);
+		if (!off)
+			break;
+	}
+	assert_int_equal(dx_tree_read_begin(f->tree, DX_PRIO_INTERACTIVE, ino, a.size, step, &r),
+			 0);
+	assert_int_equal(r.len, 0);
+	dx_tree_read_end(f->tree, &r);
+	free(whole);
+	/* status: the attributes of the open file and its READ are the lookup's */
+	ino = ino_of(f->tree, ".dexmafs/status", DX_REG);
+	assert_int_equal(dx_tree_getattr_open(f->tree, DX_PRIO_INTERACTIVE, ino, &a), 0);
+	assert_int_equal(dx_tree_read_begin(f->tree, DX_PRIO_INTERACTIVE, ino, 0, 1 << 20, &r), 0);
+	assert_int_equal(r.len, a.size);
+	status = strndup(r.data, r.len);
+	dx_tree_read_end(f->tree, &r);
+	assert_non_null(strstr(status, "time: "));
+	free(status);
+}
+
 static void test_mtime_stable(void **state)
 {
 	struct fx *f = *state;
@@ -1371,7 +1410,7 @@ static void test_status_json(void **state)
 	assert_non_null(strstr(text, "\"time\": 1795694400,"));
 	assert_non_null(strstr(text, "\"damaged\": null"));
 	/* devices, parameters, hourly 2022: three decodes of API bytes */
-	assert_non_null(strstr(text, "\"json_decodes\": 3 }"));
+	assert_non_null(strstr(text, "\"json_decodes\": 3, \"opens\": 0 }"));
 	assert_non_null(strstr(text, "{ \"name\": \"demo\",\n      \"api\": \"offline\""));
 	assert_null(strstr(text, "\"quota\""));
 	free(text);
@@ -1817,6 +1856,7 @@ int main(void)
 		T(test_parameter_dir),
 		T(test_readings_file),
 		T(test_readings_names),
+		T(test_read_pieces),
 		T(test_mtime_stable),
 		T(test_open_period),
 		T(test_two_deployments),
