@@ -221,9 +221,11 @@ ROWS = []
 
 
 def row(what, measured, baseline, ratio, target, met):
-	ROWS.append((what, measured, baseline, ratio, target, "yes" if met else "no"))
+	"""met None: a row for information, with no target of its own."""
+	ROWS.append((what, measured, baseline, ratio, target,
+		"-" if met is None else "yes" if met else "no"))
 	print("  %s: %s vs %s -> %s (target %s: %s)" % (what, measured, baseline, ratio, target,
-		"met" if met else "not met"), flush=True)
+		"information" if met is None else "met" if met else "not met"), flush=True)
 
 
 def calls_row(what, calls, minimum):
@@ -352,9 +354,11 @@ def bench_cold(ctx):
 			"%.1f s seqclient" % seq["seconds"], "%.2fx faster" % speed, ">= %.0fx faster" % target,
 			speed >= target)
 		speed = chunked["seconds"] / secs
+		# For information: the issue's baseline is the plain client above;
+		# this one makes dexmafs's own requests one after another, so it
+		# shows what the requests in flight alone gain.
 		row("  same copy vs seqclient --chunked (dexmafs's requests, one at a time)", "%.1f s" % secs,
-			"%.1f s" % chunked["seconds"], "%.2fx faster" % speed, ">= %.0fx faster" % target,
-			speed >= target)
+			"%.1f s" % chunked["seconds"], "%.2fx faster" % speed, "none (information)", None)
 		calls_row("  same copy: API calls (seqclient %d, --chunked %d; max %d in flight)"
 			% (seq_calls, chunked["requests"], inflight), len(reqs), acc.data_minimum(res.split(",")))
 		print("    simulator CPU: %.1f s during the copy (%.0f%% of its wall time), %.1f s during "
@@ -609,7 +613,8 @@ def main():
 			shutil.rmtree(tmp, ignore_errors=True)
 	print()
 	print_table()
-	print("\n%d of %d rows meet their target; %.0f s" % (sum(r[5] == "yes" for r in ROWS), len(ROWS),
+	print("\n%d of %d rows meet their target; %.0f s" % (sum(r[5] == "yes" for r in ROWS),
+		sum(r[5] != "-" for r in ROWS),
 		time.monotonic() - t0))
 	return 0
 
