@@ -160,15 +160,23 @@ int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino, str
 	return kind_of(t, &n)->content(&a, &n, out, &mtime, &closed);
 }
 
-int dx_tree_open(struct dx_tree *t, uint64_t ino, int *keep_cache)
+/* The node of a file (or link) ino: 0, -ENOENT, -EISDIR. */
+static int file_node(struct dx_tree *t, uint64_t ino, struct node *n)
 {
-	struct node n;
-	int rc = dx_node_get(t, ino, &n);
+	int rc = dx_node_get(t, ino, n);
 
 	if (rc)
 		return rc;
-	if (kind_of(t, &n)->flags & KF_DIR)
-		return -EISDIR;
+	return kind_of(t, n)->flags & KF_DIR ? -EISDIR : 0;
+}
+
+int dx_tree_open(struct dx_tree *t, uint64_t ino, int *keep_cache)
+{
+	struct node n;
+	int rc = file_node(t, ino, &n);
+
+	if (rc)
+		return rc;
 	__atomic_add_fetch(&t->opens, 1, __ATOMIC_RELAXED);
 	/* Every period file: an open one is invalidated when its data changes. */
 	*keep_cache = !!(kind_of(t, &n)->flags & KF_DATED);
@@ -180,13 +188,9 @@ int dx_tree_read(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct 
 {
 	struct ask a = { .t = t, .prio = prio, .hold = 1 };
 	struct node n;
-	int rc = dx_node_get(t, ino, &n);
+	int rc = file_node(t, ino, &n);
 
-	if (rc)
-		return rc;
-	if (kind_of(t, &n)->flags & KF_DIR)
-		return -EISDIR;
-	return dx_node_attr(&a, &n, attr, out);
+	return rc ? rc : dx_node_attr(&a, &n, attr, out);
 }
 
 struct read_ctx {
@@ -210,12 +214,10 @@ int dx_tree_read_begin(struct dx_tree *t, enum dx_priority prio, uint64_t ino, u
 	struct read_ctx ctx = { t, prio };
 	struct dx_reads_source src = { render_for_read, &ctx, dx_tree_now(t) };
 	struct node n;
-	int rc = dx_node_get(t, ino, &n);
+	int rc = file_node(t, ino, &n);
 
 	if (rc)
 		return rc;
-	if (kind_of(t, &n)->flags & KF_DIR)
-		return -EISDIR;
 	/* A volatile file's READ takes what its stat just rendered. */
 	return dx_reads_begin(t->reads, &src, ino, off, size,
 			      !(kind_of(t, &n)->flags & KF_VOLATILE), out);
