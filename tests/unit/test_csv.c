@@ -3,6 +3,7 @@
  * data-driven cases in tests/data/csv/ run in test_json.c, the program
  * that links the decoder. */
 #include <errno.h>
+#include <inttypes.h>
 #include <locale.h>
 #include <math.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "dx_readings.h"
+#include "../../src/render_impl.h" /* dx_fixed, dx_csv_times */
 
 /* Europe/Madrid around the end of summer time, 2024-10-27: 02:00 local
  * happens twice, first at +02:00 then at +01:00. */
@@ -332,6 +334,123 @@ static void test_release(void **state)
 	dx_readings_release(&r); /* twice is harmless */
 }
 
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* dx_fixed against snprintf("%.*f"): ties of every kind (0.25, 0.35 whose
+ * double lies just below, 2.675), signs, -0.0, huge, tiny, NaN, and a
+ * million values of the sizes a chart has. */
+static void test_fixed_matches_printf(void **state)
+{
+	static const double edge[] = { 0.25,        0.35,      2.675,  -0.04,   -0.0,     0.0,
+				       0.05,        0.15,      1.005,  999.95,  -999.95,  1e8,
+				       99999999.95, 1e300,     -1e300, 5e-324,  0.5,      -0.5,
+				       1.5,         2.5,       0.0005, 0.00049, 123.4565, 1e-7,
+				       INFINITY,    -INFINITY, NAN };
+	char fast[DX_FIXED_MAX], ref[DX_FIXED_MAX];
+	uint64_t x = 0x243F6A8885A308D3u;
+
+	for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+		for (int d = 0; d <= 3; d++) {
+			size_t n = dx_fixed(edge[i], d, fast);
+
+			snprintf(ref, sizeof(ref), "%.*f", d, edge[i]);
+			assert_string_equal(fast, ref);
+			assert_int_equal(n, strlen(ref));
+		}
+	}
+	for (int i = 0; i < 1000000; i++) {
+		uint64_t r = xorshift(&x);
+		double v = (double)(int64_t)(r % 4000000000u - 2000000000) / 65536.0;
+		int d = (int)(r >> 60) % 4;
+
+		if (i % 4 == 1) /* exact ties and their neighbours */
+			v = nextafter((double)(int64_t)(r % 200001 - 100000) / 2000.0,
+				      (r >> 40) & 1 ? INFINITY : -INFINITY);
+		else if (i % 4 == 2)
+			v = (double)(int64_t)(r % 200001 - 100000) / 2000.0;
+		else if (i % 4 == 3) /* any bit pattern */
+			memcpy(&v, &r, sizeof(v));
+		size_t n = dx_fixed(v, d, fast);
+
+		snprintf(ref, sizeof(ref), "%.*f", d, v);
+		assert_string_equal(fast, ref);
+		assert_int_equal(n, strlen(ref));
+	}
+}
+
+/* The row's time columns as the old printf path wrote them. */
+static void times_by_printf(char *out, size_t size, enum dx_timefmt fmt, char sep,
+			    const struct dx_reading *at)
+{
+	char lt[20], ut[20];
+	int off = at->offset_min < 0 ? -at->offset_min : at->offset_min;
+
+	dx_epoch_format(at->utc + (int64_t)at->offset_min * 60, lt);
+	dx_epoch_format(at->utc, ut);
+	switch (fmt) {
+	case DX_TIME_LOCAL_UTC:
+		snprintf(out, size, "%s%c%s", lt, sep, ut);
+		break;
+	case DX_TIME_LOCAL:
+		snprintf(out, size, "%s", lt);
+		break;
+	case DX_TIME_UTC:
+		snprintf(out, size, "%s", ut);
+		break;
+	case DX_TIME_ISO:
+		lt[10] = 'T';
+		snprintf(out, size, "%s%c%02d:%02d", lt, at->offset_min < 0 ? '-' : '+', off / 60,
+			 off % 60);
+		break;
+	default:
+		snprintf(out, size, "%" PRId64, at->utc);
+	}
+}
+
+/* dx_csv_times against printf for every format: each 15 minutes across
+ * Madrid's and New York's DST changes of 2024 (offsets as the API gives
+ * them), odd offsets (+05:45, -09:30, +14:00), times before 1970. */
+static void test_times_match_printf(void **state)
+{
+	static const struct {
+		int64_t from, to;
+		int32_t before, after;
+		int64_t change;
+	} spans[] = {
+		{ 1711846800 - 86400, 1711846800 + 86400, 60, 120, 1711846800 },
+		{ 1729990800 - 86400, 1729990800 + 86400, 120, 60, 1729990800 },
+		{ 1710054000 - 86400, 1710054000 + 86400, -300, -240, 1710054000 },
+		{ 1730613600 - 86400, 1730613600 + 86400, -240, -300, 1730613600 },
+		{ -86400 * 3, 86400 * 3, 345, -570, 0 },
+		{ -62135596800, -62135596800 + 86400, 840, -720, -62135596800 + 43200 },
+	};
+	char fast[DX_CSV_TIMES_MAX + 1], ref[64];
+
+	for (size_t s = 0; s < sizeof(spans) / sizeof(spans[0]); s++) {
+		for (int64_t t = spans[s].from; t <= spans[s].to; t += 900) {
+			struct dx_reading at = {
+				t, t < spans[s].change ? spans[s].before : spans[s].after, 0
+			};
+
+			for (int f = 0; f < DX_TIME_COUNT; f++) {
+				size_t n = dx_csv_times(fast, (enum dx_timefmt)f, f % 2 ? ';' : ',',
+							&at);
+
+				times_by_printf(ref, sizeof(ref), (enum dx_timefmt)f,
+						f % 2 ? ';' : ',', &at);
+				assert_int_equal(n, strlen(ref));
+				assert_memory_equal(fast, ref, n);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +462,8 @@ int main(void)
 		cmocka_unit_test(test_header_quoting),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_numbers_roundtrip),
+		cmocka_unit_test(test_fixed_matches_printf),
+		cmocka_unit_test(test_times_match_printf),
 		cmocka_unit_test(test_locale_independent),
 		cmocka_unit_test(test_buffer_ceiling),
 		cmocka_unit_test(test_appends),
