@@ -284,6 +284,56 @@ static int append_row(struct dx_buf *out, const struct dx_reading *rd, enum dx_t
 	return dx_buf_append(out, line, n);
 }
 
+int64_t dx_reading_local_day(const struct dx_reading *rd)
+{
+	int64_t t = rd->utc + (int64_t)rd->offset_min * 60;
+
+	return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+}
+
+/* Offsets are less than a day either way (dates.c's parse_offset), so a
+ * reading two days or more outside a range of local days is out of it. */
+#define OFFSET_MARGIN (2 * 86400)
+
+size_t dx_readings_skip_to(const struct dx_readings *r, int64_t day)
+{
+	int64_t before = day * 86400 - OFFSET_MARGIN;
+	size_t lo = 0, hi = r->n;
+
+	while (lo < hi) { /* the first reading at or after `before` */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->values[mid].utc < before)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int dx_readings_past(const struct dx_reading *rd, int64_t day)
+{
+	return rd->utc >= (day + 1) * 86400 + OFFSET_MARGIN;
+}
+
+void dx_readings_window(const struct dx_readings *r, const struct dx_range *range, size_t *lo,
+			size_t *hi)
+{
+	int64_t last = dx_date_to_days(range->to);
+	size_t a = dx_readings_skip_to(r, dx_date_to_days(range->from)), b = r->n;
+
+	*lo = a ? a - 1 : 0;
+	while (a < b) { /* the first reading past the range */
+		size_t mid = a + (b - a) / 2;
+
+		if (dx_readings_past(&r->values[mid], last))
+			b = mid;
+		else
+			a = mid + 1;
+	}
+	*hi = a < r->n ? a + 1 : r->n;
+}
+
 int dx_csv_render(const struct dx_readings *r, const struct dx_range *range, const char *key,
 		  const char *units, enum dx_timefmt fmt, struct dx_buf *out)
 {
@@ -302,11 +352,14 @@ int dx_csv_render(const struct dx_readings *r, const struct dx_range *range, con
 		return -ENOMEM;
 	previous = uselocale(c_locale);
 	rc = append_header(out, fmt, key, units);
-	for (size_t i = 0; !rc && i < r->n; i++) {
+	/* A month of a year's chunk: only the readings near the month are
+	 * looked at. */
+	for (size_t i = dx_readings_skip_to(r, first); !rc && i < r->n; i++) {
 		const struct dx_reading *rd = &r->values[i];
-		int64_t day = (rd->utc + (int64_t)rd->offset_min * 60);
+		int64_t day = dx_reading_local_day(rd);
 
-		day = day >= 0 ? day / 86400 : -((-day + 86399) / 86400);
+		if (dx_readings_past(rd, last))
+			break;
 		if (day >= first && day <= last)
 			rc = append_row(out, rd, fmt);
 	}

@@ -26,6 +26,13 @@ void dx_merge_release(struct dx_merge *m);
  * first of them, 0 after the last instant. */
 int dx_merge_next(struct dx_merge *m, const struct dx_reading **cells, struct dx_reading *at);
 
+/* The index of the first of r's readings whose local day may be day or
+ * later (the ones before it are all earlier), found by bisection. */
+size_t dx_readings_skip_to(const struct dx_readings *r, int64_t day);
+
+/* 1 when rd and every later reading are past day, in local time. */
+int dx_readings_past(const struct dx_reading *rd, int64_t day);
+
 /* The local day (days since 1970) of a reading. */
 int64_t dx_reading_local_day(const struct dx_reading *rd);
 

@@ -451,6 +451,73 @@ static void test_times_match_printf(void **state)
 	}
 }
 
+/* A year of readings every 5 hours with Madrid's offsets (so a day's
+ * first and last hours cross the UTC date): dx_readings_window holds what
+ * each range needs, and each month, each day near a
+ * DST change and a range past the data render as the same readings
+ * filtered by hand, rendered whole. */
+static void test_range_within_year(void **state)
+{
+	enum { N = 365 * 24 / 5 + 1 };
+	static struct dx_reading all[N], kept[N];
+	struct dx_readings r = { NULL, NULL, all, N };
+	struct dx_range ranges[16];
+	size_t nr = 0;
+
+	for (size_t i = 0; i < N; i++) {
+		int64_t t = 1704063600 + (int64_t)i * 5 * 3600; /* 2023-12-31T23:00Z */
+
+		all[i].utc = t;
+		all[i].offset_min = t >= 1711846800 && t < 1729990800 ? 120 : 60;
+		all[i].v = (double)i / 4;
+	}
+	for (int m = 1; m <= 12; m++)
+		ranges[nr++] = (struct dx_range){ { 2024, m, 1 },
+						  { 2024, m, dx_date_days_in_month(2024, m) } };
+	ranges[nr++] = day(2024, 3, 31);
+	ranges[nr++] = day(2024, 10, 27);
+	ranges[nr++] = day(2024, 1, 1);
+	ranges[nr++] = (struct dx_range){ { 2025, 1, 1 }, { 2025, 1, 31 } };
+	for (size_t k = 0; k < nr; k++) {
+		struct dx_readings only = { NULL, NULL, kept, 0 };
+		struct dx_range everything = { { 1970, 1, 1 }, { 2199, 12, 31 } };
+		int64_t first = dx_date_to_days(ranges[k].from),
+			last = dx_date_to_days(ranges[k].to);
+		struct dx_buf a, b;
+
+		size_t lo, hi;
+
+		dx_readings_window(&r, &ranges[k], &lo, &hi);
+		assert_true(lo <= hi && hi <= N);
+		for (size_t i = 0; i < N; i++) {
+			int64_t local = all[i].utc + all[i].offset_min * 60;
+			int64_t d = local / 86400; /* all after 1970 */
+
+			if (d < first || d > last)
+				continue;
+			kept[only.n++] = all[i];
+			/* the window holds it and its neighbours */
+			assert_true(lo + 1 <= i + (i == 0) && i + 1 < hi + (i + 1 == N));
+		}
+		/* and no more than two days' readings besides */
+		assert_true(hi - lo <= only.n + 2 * 2 * 24 / 5 + 4);
+		dx_buf_init(&a, 1 << 22);
+		dx_buf_init(&b, 1 << 22);
+		for (int f = 0; f < DX_TIME_COUNT; f++) {
+			a.len = b.len = 0;
+			assert_int_equal(
+				dx_csv_render(&r, &ranges[k], "K", "u", (enum dx_timefmt)f, &a), 0);
+			assert_int_equal(dx_csv_render(&only, &everything, "K", "u",
+						       (enum dx_timefmt)f, &b),
+					 0);
+			assert_int_equal(a.len, b.len);
+			assert_memory_equal(a.data, b.data, a.len);
+		}
+		dx_buf_release(&a);
+		dx_buf_release(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_local_utc_dst),
 		cmocka_unit_test(test_other_formats),
 		cmocka_unit_test(test_range_filter),
+		cmocka_unit_test(test_range_within_year),
 		cmocka_unit_test(test_negative_offset),
 		cmocka_unit_test(test_header_quoting),
 		cmocka_unit_test(test_numbers),
