@@ -32,6 +32,12 @@ struct dx_readings {
  * already released r. */
 void dx_readings_release(struct dx_readings *r);
 
+/* The slice [*lo, *hi) of r that a rendering of range looks at: every
+ * reading whose local date lies in range, and one neighbour either side
+ * (a chart sizes a raw sample's bar by its neighbour). */
+void dx_readings_window(const struct dx_readings *r, const struct dx_range *range, size_t *lo,
+			size_t *hi);
+
 /* How timestamps are written; the option time_format takes the names. */
 enum dx_timefmt {
 	DX_TIME_LOCAL_UTC, /* "local_utc" (default): 2024-10-27 02:00:00,2024-10-27 00:00:00 */

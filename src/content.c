@@ -758,16 +758,20 @@ static int clip_to_extent(const struct ask *a, int dep, int64_t device, const ch
 	return 0;
 }
 
-/* Copies the readings of n chunks into out, one array (timezone and units
- * of the first chunk). 0 or -ENOMEM. */
-static int readings_join(struct memo **memos, size_t n, struct dx_readings *out)
+/* Copies the readings of n chunks that a rendering of range looks at
+ * into out, one array (timezone and units of the first chunk): a month of
+ * a year's chunk copies the month, not the year. 0 or -ENOMEM. */
+static int readings_join(struct memo **memos, size_t n, const struct dx_range *range,
+			 struct dx_readings *out)
 {
 	const struct dx_readings *first = &memos[0]->readings;
-	size_t i, total = 0;
+	size_t i, total = 0, lo[DX_RANGE_MAX_CHUNKS], hi[DX_RANGE_MAX_CHUNKS];
 
 	memset(out, 0, sizeof(*out));
-	for (i = 0; i < n; i++)
-		total += memos[i]->readings.n;
+	for (i = 0; i < n; i++) {
+		dx_readings_window(&memos[i]->readings, range, &lo[i], &hi[i]);
+		total += hi[i] - lo[i];
+	}
 	out->values = malloc((total ? total : 1) * sizeof(*out->values));
 	if (!out->values || (first->timezone && !(out->timezone = strdup(first->timezone))) ||
 	    (first->units && !(out->units = strdup(first->units)))) {
@@ -775,9 +779,9 @@ static int readings_join(struct memo **memos, size_t n, struct dx_readings *out)
 		return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		memcpy(out->values + out->n, memos[i]->readings.values,
-		       memos[i]->readings.n * sizeof(*out->values));
-		out->n += memos[i]->readings.n;
+		memcpy(out->values + out->n, memos[i]->readings.values + lo[i],
+		       (hi[i] - lo[i]) * sizeof(*out->values));
+		out->n += hi[i] - lo[i];
 	}
 	return 0;
 }
@@ -813,7 +817,7 @@ int dx_series_readings(const struct ask *a, int dep, int64_t device, const char 
 		final = final && memos[i]->api_fetched_at >= end + t->opts.late_margin;
 	}
 	if (n)
-		rc = readings_join(memos, n, out);
+		rc = readings_join(memos, n, range, out);
 	else
 		memset(out, 0, sizeof(*out)); /* nothing within the series' extent */
 	*closed = dx_tree_now(t) >= end + t->opts.late_margin;

@@ -4,7 +4,6 @@
 #include "render_impl.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <locale.h>
 #include <float.h>
 #include <math.h>
@@ -100,6 +99,56 @@ static int format_thousandths(double v, char out[40])
 	return 1;
 }
 
+/* Writes the decimal digits of a (at least width of them, zeros first)
+ * at out; returns their count. */
+static size_t put_unsigned(char *out, uint64_t a, int width)
+{
+	char digits[24];
+	size_t n = 0, len = 0;
+
+	do {
+		digits[n++] = (char)('0' + a % 10);
+		a /= 10;
+	} while (a || (int)n < width);
+	while (n)
+		out[len++] = digits[--n];
+	return len;
+}
+
+/* Below this, v * 10^decimals is within 2^-53 * 1e8 < 1.2e-8 of the exact
+ * product, so a fraction further than TIE_MARGIN from one half rounds the
+ * same way as printf, which rounds the exact binary value. */
+#define FIXED_FAST_MAX 1e8
+#define TIE_MARGIN 1e-6
+
+size_t dx_fixed(double v, int decimals, char out[DX_FIXED_MAX])
+{
+	static const double scale[] = { 1, 10, 100, 1000 };
+	static const unsigned powers[] = { 1, 10, 100, 1000 };
+	double s, whole, frac;
+	uint64_t k;
+	size_t n = 0;
+
+	if (decimals < 0 || decimals > 3)
+		return (size_t)snprintf(out, DX_FIXED_MAX, "%.*f", decimals, v);
+	s = fabs(v) * scale[decimals];
+	whole = floor(s);
+	frac = s - whole;
+	/* Near a tie (or NaN, infinity, huge): printf knows the exact value. */
+	if (!(s < FIXED_FAST_MAX) || fabs(frac - 0.5) < TIE_MARGIN)
+		return (size_t)snprintf(out, DX_FIXED_MAX, "%.*f", decimals, v);
+	k = (uint64_t)whole + (frac > 0.5);
+	if (signbit(v)) /* printf keeps the sign of -0.04 as "-0.0" */
+		out[n++] = '-';
+	n += put_unsigned(out + n, k / powers[decimals], 1);
+	if (decimals) {
+		out[n++] = '.';
+		n += put_unsigned(out + n, k % powers[decimals], decimals);
+	}
+	out[n] = '\0';
+	return n;
+}
+
 /* Writes the shortest text that strtod() reads back as v into out. The
  * caller has switched the thread to the C numeric locale, so the decimal
  * point is always '.'. Plain notation is preferred over "1.5e+03" where it
@@ -144,12 +193,11 @@ void dx_csv_number(double v, char out[40])
 		memcpy(out, alt, strlen(alt) + 1);
 }
 
-/* Appends s as one CSV field, quoted per RFC 4180 when it needs to be. */
-static int append_field(struct dx_buf *out, const char *s)
+int dx_csv_field(struct dx_buf *out, const char *s, const char *specials)
 {
 	int rc;
 
-	if (!strpbrk(s, ",\"\r\n"))
+	if (!strpbrk(s, specials))
 		return dx_buf_puts(out, s);
 	rc = dx_buf_puts(out, "\"");
 	for (const char *q; !rc && (q = strchr(s, '"')); s = q + 1) {
@@ -180,48 +228,110 @@ static int append_header(struct dx_buf *out, enum dx_timefmt fmt, const char *ke
 	if (!rc && units && units[0])
 		rc = dx_buf_printf(&field, " (%s)", units);
 	if (!rc)
-		rc = append_field(out, field.data);
+		rc = dx_csv_field(out, field.data, ",\"\r\n");
 	if (!rc)
 		rc = dx_buf_puts(out, "\n");
 	dx_buf_release(&field);
 	return rc;
 }
 
-static int append_row(struct dx_buf *out, const struct dx_reading *rd, enum dx_timefmt fmt)
+/* What printf's "%s%c%02d:%02d" made of the local time and the offset,
+ * and "%" PRId64 of the epoch, without printf: this is the hot loop. */
+size_t dx_csv_times(char *out, enum dx_timefmt fmt, char sep, const struct dx_reading *at)
 {
-	int64_t local = rd->utc + (int64_t)rd->offset_min * 60;
-	char lt[20], ut[20], num[40];
-	int off = rd->offset_min < 0 ? -rd->offset_min : rd->offset_min;
+	int64_t local = at->utc + (int64_t)at->offset_min * 60;
+	int off = at->offset_min < 0 ? -at->offset_min : at->offset_min;
+	size_t n = 0;
 
-	dx_epoch_format(local, lt);
-	dx_epoch_format(rd->utc, ut);
-	dx_csv_number(rd->v, num);
 	switch (fmt) {
-	case DX_TIME_LOCAL_UTC: {
-		/* The default format, built by hand: this is the hot loop. */
-		char line[20 + 20 + 40 + 4];
-		size_t nl = strlen(num);
-
-		memcpy(line, lt, 19);
-		line[19] = ',';
-		memcpy(line + 20, ut, 19);
-		line[39] = ',';
-		memcpy(line + 40, num, nl);
-		line[40 + nl] = '\n';
-		return dx_buf_append(out, line, 41 + nl);
-	}
+	case DX_TIME_LOCAL_UTC:
+		dx_epoch_format(local, out);
+		out[19] = sep;
+		dx_epoch_format(at->utc, out + 20);
+		return 39;
 	case DX_TIME_LOCAL:
-		return dx_buf_printf(out, "%s,%s\n", lt, num);
+		dx_epoch_format(local, out);
+		return 19;
 	case DX_TIME_UTC:
-		return dx_buf_printf(out, "%s,%s\n", ut, num);
+		dx_epoch_format(at->utc, out);
+		return 19;
 	case DX_TIME_ISO:
-		lt[10] = 'T';
-		return dx_buf_printf(out, "%s%c%02d:%02d,%s\n", lt, rd->offset_min < 0 ? '-' : '+',
-				     off / 60, off % 60, num);
+		dx_epoch_format(local, out);
+		out[10] = 'T';
+		out[19] = at->offset_min < 0 ? '-' : '+';
+		n = 20 + put_unsigned(out + 20, (uint64_t)(off / 60), 2);
+		out[n++] = ':';
+		return n + put_unsigned(out + n, (uint64_t)(off % 60), 2);
 	case DX_TIME_EPOCH:
 	default:
-		return dx_buf_printf(out, "%" PRId64 ",%s\n", rd->utc, num);
+		if (at->utc < 0)
+			out[n++] = '-';
+		/* (0 - (uint64_t)x) is |x| also for INT64_MIN */
+		return n + put_unsigned(out + n,
+					at->utc < 0 ? 0 - (uint64_t)at->utc : (uint64_t)at->utc, 1);
 	}
+}
+
+static int append_row(struct dx_buf *out, const struct dx_reading *rd, enum dx_timefmt fmt)
+{
+	char line[DX_CSV_TIMES_MAX + 1 + 40 + 1];
+	size_t n = dx_csv_times(line, fmt, ',', rd);
+
+	line[n++] = ',';
+	dx_csv_number(rd->v, line + n);
+	n += strlen(line + n);
+	line[n++] = '\n';
+	return dx_buf_append(out, line, n);
+}
+
+int64_t dx_reading_local_day(const struct dx_reading *rd)
+{
+	int64_t t = rd->utc + (int64_t)rd->offset_min * 60;
+
+	return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+}
+
+/* Offsets are less than a day either way (dates.c's parse_offset), so a
+ * reading two days or more outside a range of local days is out of it. */
+#define OFFSET_MARGIN (2 * 86400)
+
+size_t dx_readings_skip_to(const struct dx_readings *r, int64_t day)
+{
+	int64_t before = day * 86400 - OFFSET_MARGIN;
+	size_t lo = 0, hi = r->n;
+
+	while (lo < hi) { /* the first reading at or after `before` */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->values[mid].utc < before)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int dx_readings_past(const struct dx_reading *rd, int64_t day)
+{
+	return rd->utc >= (day + 1) * 86400 + OFFSET_MARGIN;
+}
+
+void dx_readings_window(const struct dx_readings *r, const struct dx_range *range, size_t *lo,
+			size_t *hi)
+{
+	int64_t last = dx_date_to_days(range->to);
+	size_t a = dx_readings_skip_to(r, dx_date_to_days(range->from)), b = r->n;
+
+	*lo = a ? a - 1 : 0;
+	while (a < b) { /* the first reading past the range */
+		size_t mid = a + (b - a) / 2;
+
+		if (dx_readings_past(&r->values[mid], last))
+			b = mid;
+		else
+			a = mid + 1;
+	}
+	*hi = a < r->n ? a + 1 : r->n;
 }
 
 int dx_csv_render(const struct dx_readings *r, const struct dx_range *range, const char *key,
@@ -242,11 +352,14 @@ int dx_csv_render(const struct dx_readings *r, const struct dx_range *range, con
 		return -ENOMEM;
 	previous = uselocale(c_locale);
 	rc = append_header(out, fmt, key, units);
-	for (size_t i = 0; !rc && i < r->n; i++) {
+	/* A month of a year's chunk: only the readings near the month are
+	 * looked at. */
+	for (size_t i = dx_readings_skip_to(r, first); !rc && i < r->n; i++) {
 		const struct dx_reading *rd = &r->values[i];
-		int64_t day = (rd->utc + (int64_t)rd->offset_min * 60);
+		int64_t day = dx_reading_local_day(rd);
 
-		day = day >= 0 ? day / 86400 : -((-day + 86399) / 86400);
+		if (dx_readings_past(rd, last))
+			break;
 		if (day >= first && day <= last)
 			rc = append_row(out, rd, fmt);
 	}

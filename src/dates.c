@@ -3,6 +3,7 @@
 #include "dx_dates.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 static const struct {
@@ -330,12 +331,34 @@ int dx_ts_parse(const char *s, size_t len, struct dx_ts *out)
 	return 0;
 }
 
+/* The date text of the last two days asked, per thread: a file's rows
+ * ask the same day dozens of times (its local and its UTC date). */
+static _Thread_local struct {
+	int64_t day;
+	char text[10];
+} recent[2] = { { INT64_MIN, "" }, { INT64_MIN, "" } };
+static _Thread_local int recent_next;
+
+static void day_text(int64_t days, char out[11])
+{
+	for (int i = 0; i < 2; i++) {
+		if (recent[i].day == days) {
+			memcpy(out, recent[i].text, 10);
+			return;
+		}
+	}
+	dx_date_format(dx_date_from_days(days), out);
+	recent[recent_next].day = days;
+	memcpy(recent[recent_next].text, out, 10);
+	recent_next ^= 1;
+}
+
 void dx_epoch_format(int64_t t, char out[20])
 {
 	int64_t days = floor_div(t, 86400);
 	int secs = (int)(t - days * 86400);
 
-	dx_date_format(dx_date_from_days(days), out);
+	day_text(days, out);
 	out[10] = ' ';
 	write_digits(out + 11, secs / 3600, 2);
 	out[13] = ':';

@@ -4,7 +4,6 @@
 #include "render_impl.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,25 +29,6 @@ static const char *const time_columns[DX_TIME_COUNT] = {
 	[DX_TIME_EPOCH] = "epoch",
 };
 
-static int append_field(struct dx_buf *out, const struct dialect *d, const char *s)
-{
-	int rc;
-
-	if (!strpbrk(s, d->specials))
-		return dx_buf_puts(out, s);
-	rc = dx_buf_puts(out, "\"");
-	for (const char *q; !rc && (q = strchr(s, '"')); s = q + 1) {
-		rc = dx_buf_append(out, s, (size_t)(q - s + 1));
-		if (!rc)
-			rc = dx_buf_puts(out, "\"");
-	}
-	if (!rc)
-		rc = dx_buf_puts(out, s);
-	if (!rc)
-		rc = dx_buf_puts(out, "\"");
-	return rc;
-}
-
 static int append_header(struct dx_buf *out, const struct dialect *d, const struct dx_view *v)
 {
 	int rc = dx_buf_puts(out, d->bom);
@@ -58,52 +38,31 @@ static int append_header(struct dx_buf *out, const struct dialect *d, const stru
 	for (size_t i = 0; !rc && i < v->nseries; i++) {
 		rc = dx_buf_append(out, &d->sep, 1);
 		if (!rc)
-			rc = append_field(out, d, v->series[i].label ? v->series[i].label : "");
+			rc = dx_csv_field(out, v->series[i].label ? v->series[i].label : "",
+					  d->specials);
 	}
 	return rc ? rc : dx_buf_puts(out, "\n");
-}
-
-static int append_times(struct dx_buf *out, const struct dialect *d, enum dx_timefmt fmt,
-			const struct dx_reading *at)
-{
-	char lt[20], ut[20];
-	int off = at->offset_min < 0 ? -at->offset_min : at->offset_min;
-
-	dx_epoch_format(at->utc + (int64_t)at->offset_min * 60, lt);
-	dx_epoch_format(at->utc, ut);
-	switch (fmt) {
-	case DX_TIME_LOCAL_UTC:
-		return dx_buf_printf(out, "%s%c%s", lt, d->sep, ut);
-	case DX_TIME_LOCAL:
-		return dx_buf_puts(out, lt);
-	case DX_TIME_UTC:
-		return dx_buf_puts(out, ut);
-	case DX_TIME_ISO:
-		lt[10] = 'T';
-		return dx_buf_printf(out, "%s%c%02d:%02d", lt, at->offset_min < 0 ? '-' : '+',
-				     off / 60, off % 60);
-	case DX_TIME_EPOCH:
-	default:
-		return dx_buf_printf(out, "%" PRId64, at->utc);
-	}
 }
 
 static int append_row(struct dx_buf *out, const struct dialect *d, const struct dx_view *v,
 		      const struct dx_reading *const *cells, const struct dx_reading *at)
 {
-	char num[40], *point;
-	int rc = append_times(out, d, v->timefmt, at);
+	char line[DX_CSV_TIMES_MAX + 1], num[1 + 40], *point;
+	int rc = dx_buf_append(out, line, dx_csv_times(line, v->timefmt, d->sep, at));
 
 	for (size_t i = 0; !rc && i < v->nseries; i++) {
-		rc = dx_buf_append(out, &d->sep, 1);
-		if (rc || !cells[i])
-			continue;
-		dx_csv_number(cells[i]->v, num);
-		if ((point = strchr(num, '.')))
-			*point = d->decimal;
-		rc = dx_buf_puts(out, num);
+		size_t n = 0;
+
+		num[n++] = d->sep;
+		if (cells[i]) {
+			dx_csv_number(cells[i]->v, num + n);
+			if ((point = strchr(num + n, '.')))
+				*point = d->decimal;
+			n += strlen(num + n);
+		}
+		rc = dx_buf_append(out, num, n);
 	}
-	return rc ? rc : dx_buf_puts(out, "\n");
+	return rc ? rc : dx_buf_append(out, "\n", 1);
 }
 
 int dx_render_csv(const struct dx_view *v, struct dx_buf *out)

@@ -3,6 +3,7 @@
 #ifndef DX_RENDER_IMPL_H
 #define DX_RENDER_IMPL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dx_render.h"
@@ -25,6 +26,13 @@ void dx_merge_release(struct dx_merge *m);
  * first of them, 0 after the last instant. */
 int dx_merge_next(struct dx_merge *m, const struct dx_reading **cells, struct dx_reading *at);
 
+/* The index of the first of r's readings whose local day may be day or
+ * later (the ones before it are all earlier), found by bisection. */
+size_t dx_readings_skip_to(const struct dx_readings *r, int64_t day);
+
+/* 1 when rd and every later reading are past day, in local time. */
+int dx_readings_past(const struct dx_reading *rd, int64_t day);
+
 /* The local day (days since 1970) of a reading. */
 int64_t dx_reading_local_day(const struct dx_reading *rd);
 
@@ -32,5 +40,21 @@ int64_t dx_reading_local_day(const struct dx_reading *rd);
  * infinities), as the CSV writes it. The calling thread must be in the C
  * numeric locale (uselocale). */
 void dx_csv_number(double v, char out[40]);
+
+/* The time column(s) of a row at `at` in format fmt, two columns
+ * separated by sep, written at out (DX_CSV_TIMES_MAX bytes; not
+ * terminated). Returns the length. */
+#define DX_CSV_TIMES_MAX 40
+size_t dx_csv_times(char *out, enum dx_timefmt fmt, char sep, const struct dx_reading *at);
+
+/* Appends s as one CSV field, quoted per RFC 4180 when it holds one of
+ * specials. 0 or the error of dx_buf_append. */
+int dx_csv_field(struct dx_buf *out, const char *s, const char *specials);
+
+/* What snprintf's "%.*f" writes for v with 0 to 3 decimals (the thread in
+ * the C numeric locale), found without printf where that is sure, into
+ * out. Returns the length. */
+#define DX_FIXED_MAX 352
+size_t dx_fixed(double v, int decimals, char out[DX_FIXED_MAX]);
 
 #endif

@@ -82,20 +82,18 @@ int dx_render(enum dx_format f, const struct dx_view *v, const char *tmpdir, str
 	}
 }
 
-int64_t dx_reading_local_day(const struct dx_reading *rd)
-{
-	int64_t t = rd->utc + (int64_t)rd->offset_min * 60;
-
-	return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-}
-
 int dx_merge_init(struct dx_merge *m, const struct dx_view *v)
 {
 	m->v = v;
 	m->first_day = dx_date_to_days(v->range.from);
 	m->last_day = dx_date_to_days(v->range.to);
 	m->pos = calloc(v->nseries ? v->nseries : 1, sizeof(*m->pos));
-	return m->pos ? 0 : -ENOMEM;
+	if (!m->pos)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->nseries; i++)
+		if (v->series[i].readings)
+			m->pos[i] = dx_readings_skip_to(v->series[i].readings, m->first_day);
+	return 0;
 }
 
 void dx_merge_release(struct dx_merge *m)
@@ -117,7 +115,7 @@ static const struct dx_reading *peek(struct dx_merge *m, size_t i)
 
 		if (day >= m->first_day && day <= m->last_day)
 			return rd;
-		m->pos[i]++;
+		m->pos[i] = dx_readings_past(rd, m->last_day) ? r->n : m->pos[i] + 1;
 	}
 	return NULL;
 }

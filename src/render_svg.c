@@ -56,6 +56,17 @@ static void putf(struct chart *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Appends lead, then v as "%.*f" writes it: coordinates by the thousand
+ * make printf the cost of a chart. */
+static void put_fixed(struct chart *c, char lead, double v, int decimals)
+{
+	char text[1 + DX_FIXED_MAX];
+
+	text[0] = lead;
+	if (!c->rc)
+		c->rc = dx_buf_append(c->out, text, 1 + dx_fixed(v, decimals, text + 1));
+}
+
 /* Length of the valid UTF-8 sequence at s, or 0. */
 static size_t utf8_len(const unsigned char *s)
 {
@@ -356,7 +367,12 @@ static void draw_bars(struct chart *c, const struct dx_readings *r, size_t k, si
 			continue;
 		if (width > 2)
 			width *= 0.85; /* a gap between neighbours once bars are wide */
-		putf(c, "M%.1f %.1fV%.1fh%.2fV%.1fz", left, base, y_of(c, rd->v), width, base);
+		put_fixed(c, 'M', left, 1);
+		put_fixed(c, ' ', base, 1);
+		put_fixed(c, 'V', y_of(c, rd->v), 1);
+		put_fixed(c, 'h', width, 2);
+		put_fixed(c, 'V', base, 1);
+		put(c, "z");
 	}
 	put(c, "\"/>\n");
 }
@@ -381,7 +397,8 @@ static void draw_line(struct chart *c, const struct dx_readings *r, const char *
 		}
 		if (open && rd->utc - prev > gap + gap / 2)
 			open = 0;
-		putf(c, "%s%.1f %.1f", open ? " " : "M", x_of(c, local_of(rd)), y_of(c, rd->v));
+		put_fixed(c, open ? ' ' : 'M', x_of(c, local_of(rd)), 1);
+		put_fixed(c, ' ', y_of(c, rd->v), 1);
 		open = 1;
 		prev = rd->utc;
 	}

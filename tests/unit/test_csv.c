@@ -3,6 +3,7 @@
  * data-driven cases in tests/data/csv/ run in test_json.c, the program
  * that links the decoder. */
 #include <errno.h>
+#include <inttypes.h>
 #include <locale.h>
 #include <math.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "dx_readings.h"
+#include "../../src/render_impl.h" /* dx_fixed, dx_csv_times */
 
 /* Europe/Madrid around the end of summer time, 2024-10-27: 02:00 local
  * happens twice, first at +02:00 then at +01:00. */
@@ -332,6 +334,190 @@ static void test_release(void **state)
 	dx_readings_release(&r); /* twice is harmless */
 }
 
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* dx_fixed against snprintf("%.*f"): ties of every kind (0.25, 0.35 whose
+ * double lies just below, 2.675), signs, -0.0, huge, tiny, NaN, and a
+ * million values of the sizes a chart has. */
+static void test_fixed_matches_printf(void **state)
+{
+	static const double edge[] = { 0.25,        0.35,      2.675,  -0.04,   -0.0,     0.0,
+				       0.05,        0.15,      1.005,  999.95,  -999.95,  1e8,
+				       99999999.95, 1e300,     -1e300, 5e-324,  0.5,      -0.5,
+				       1.5,         2.5,       0.0005, 0.00049, 123.4565, 1e-7,
+				       INFINITY,    -INFINITY, NAN };
+	char fast[DX_FIXED_MAX], ref[DX_FIXED_MAX];
+	uint64_t x = 0x243F6A8885A308D3u;
+
+	for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+		for (int d = 0; d <= 3; d++) {
+			size_t n = dx_fixed(edge[i], d, fast);
+
+			snprintf(ref, sizeof(ref), "%.*f", d, edge[i]);
+			assert_string_equal(fast, ref);
+			assert_int_equal(n, strlen(ref));
+		}
+	}
+	for (int i = 0; i < 1000000; i++) {
+		uint64_t r = xorshift(&x);
+		double v = (double)(int64_t)(r % 4000000000u - 2000000000) / 65536.0;
+		int d = (int)(r >> 60) % 4;
+
+		if (i % 4 == 1) /* exact ties and their neighbours */
+			v = nextafter((double)(int64_t)(r % 200001 - 100000) / 2000.0,
+				      (r >> 40) & 1 ? INFINITY : -INFINITY);
+		else if (i % 4 == 2)
+			v = (double)(int64_t)(r % 200001 - 100000) / 2000.0;
+		else if (i % 4 == 3) /* any bit pattern */
+			memcpy(&v, &r, sizeof(v));
+		size_t n = dx_fixed(v, d, fast);
+
+		snprintf(ref, sizeof(ref), "%.*f", d, v);
+		assert_string_equal(fast, ref);
+		assert_int_equal(n, strlen(ref));
+	}
+}
+
+/* The row's time columns as the old printf path wrote them. */
+static void times_by_printf(char *out, size_t size, enum dx_timefmt fmt, char sep,
+			    const struct dx_reading *at)
+{
+	char lt[20], ut[20];
+	int off = at->offset_min < 0 ? -at->offset_min : at->offset_min;
+
+	dx_epoch_format(at->utc + (int64_t)at->offset_min * 60, lt);
+	dx_epoch_format(at->utc, ut);
+	switch (fmt) {
+	case DX_TIME_LOCAL_UTC:
+		snprintf(out, size, "%s%c%s", lt, sep, ut);
+		break;
+	case DX_TIME_LOCAL:
+		snprintf(out, size, "%s", lt);
+		break;
+	case DX_TIME_UTC:
+		snprintf(out, size, "%s", ut);
+		break;
+	case DX_TIME_ISO:
+		lt[10] = 'T';
+		snprintf(out, size, "%s%c%02d:%02d", lt, at->offset_min < 0 ? '-' : '+', off / 60,
+			 off % 60);
+		break;
+	default:
+		snprintf(out, size, "%" PRId64, at->utc);
+	}
+}
+
+/* dx_csv_times against printf for every format: each 15 minutes across
+ * Madrid's and New York's DST changes of 2024 (offsets as the API gives
+ * them), odd offsets (+05:45, -09:30, +14:00), times before 1970. */
+static void test_times_match_printf(void **state)
+{
+	static const struct {
+		int64_t from, to;
+		int32_t before, after;
+		int64_t change;
+	} spans[] = {
+		{ 1711846800 - 86400, 1711846800 + 86400, 60, 120, 1711846800 },
+		{ 1729990800 - 86400, 1729990800 + 86400, 120, 60, 1729990800 },
+		{ 1710054000 - 86400, 1710054000 + 86400, -300, -240, 1710054000 },
+		{ 1730613600 - 86400, 1730613600 + 86400, -240, -300, 1730613600 },
+		{ -86400 * 3, 86400 * 3, 345, -570, 0 },
+		{ -62135596800, -62135596800 + 86400, 840, -720, -62135596800 + 43200 },
+	};
+	char fast[DX_CSV_TIMES_MAX + 1], ref[64];
+
+	for (size_t s = 0; s < sizeof(spans) / sizeof(spans[0]); s++) {
+		for (int64_t t = spans[s].from; t <= spans[s].to; t += 900) {
+			struct dx_reading at = {
+				t, t < spans[s].change ? spans[s].before : spans[s].after, 0
+			};
+
+			for (int f = 0; f < DX_TIME_COUNT; f++) {
+				size_t n = dx_csv_times(fast, (enum dx_timefmt)f, f % 2 ? ';' : ',',
+							&at);
+
+				times_by_printf(ref, sizeof(ref), (enum dx_timefmt)f,
+						f % 2 ? ';' : ',', &at);
+				assert_int_equal(n, strlen(ref));
+				assert_memory_equal(fast, ref, n);
+			}
+		}
+	}
+}
+
+/* A year of readings every 5 hours with Madrid's offsets (so a day's
+ * first and last hours cross the UTC date): dx_readings_window holds what
+ * each range needs, and each month, each day near a
+ * DST change and a range past the data render as the same readings
+ * filtered by hand, rendered whole. */
+static void test_range_within_year(void **state)
+{
+	enum { N = 365 * 24 / 5 + 1 };
+	static struct dx_reading all[N], kept[N];
+	struct dx_readings r = { NULL, NULL, all, N };
+	struct dx_range ranges[16];
+	size_t nr = 0;
+
+	for (size_t i = 0; i < N; i++) {
+		int64_t t = 1704063600 + (int64_t)i * 5 * 3600; /* 2023-12-31T23:00Z */
+
+		all[i].utc = t;
+		all[i].offset_min = t >= 1711846800 && t < 1729990800 ? 120 : 60;
+		all[i].v = (double)i / 4;
+	}
+	for (int m = 1; m <= 12; m++)
+		ranges[nr++] = (struct dx_range){ { 2024, m, 1 },
+						  { 2024, m, dx_date_days_in_month(2024, m) } };
+	ranges[nr++] = day(2024, 3, 31);
+	ranges[nr++] = day(2024, 10, 27);
+	ranges[nr++] = day(2024, 1, 1);
+	ranges[nr++] = (struct dx_range){ { 2025, 1, 1 }, { 2025, 1, 31 } };
+	for (size_t k = 0; k < nr; k++) {
+		struct dx_readings only = { NULL, NULL, kept, 0 };
+		struct dx_range everything = { { 1970, 1, 1 }, { 2199, 12, 31 } };
+		int64_t first = dx_date_to_days(ranges[k].from),
+			last = dx_date_to_days(ranges[k].to);
+		struct dx_buf a, b;
+
+		size_t lo, hi;
+
+		dx_readings_window(&r, &ranges[k], &lo, &hi);
+		assert_true(lo <= hi && hi <= N);
+		for (size_t i = 0; i < N; i++) {
+			int64_t local = all[i].utc + all[i].offset_min * 60;
+			int64_t d = local / 86400; /* all after 1970 */
+
+			if (d < first || d > last)
+				continue;
+			kept[only.n++] = all[i];
+			/* the window holds it and its neighbours */
+			assert_true(lo + 1 <= i + (i == 0) && i + 1 < hi + (i + 1 == N));
+		}
+		/* and no more than two days' readings besides */
+		assert_true(hi - lo <= only.n + 2 * 2 * 24 / 5 + 4);
+		dx_buf_init(&a, 1 << 22);
+		dx_buf_init(&b, 1 << 22);
+		for (int f = 0; f < DX_TIME_COUNT; f++) {
+			a.len = b.len = 0;
+			assert_int_equal(
+				dx_csv_render(&r, &ranges[k], "K", "u", (enum dx_timefmt)f, &a), 0);
+			assert_int_equal(dx_csv_render(&only, &everything, "K", "u",
+						       (enum dx_timefmt)f, &b),
+					 0);
+			assert_int_equal(a.len, b.len);
+			assert_memory_equal(a.data, b.data, a.len);
+		}
+		dx_buf_release(&a);
+		dx_buf_release(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,10 +525,13 @@ int main(void)
 		cmocka_unit_test(test_local_utc_dst),
 		cmocka_unit_test(test_other_formats),
 		cmocka_unit_test(test_range_filter),
+		cmocka_unit_test(test_range_within_year),
 		cmocka_unit_test(test_negative_offset),
 		cmocka_unit_test(test_header_quoting),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_numbers_roundtrip),
+		cmocka_unit_test(test_fixed_matches_printf),
+		cmocka_unit_test(test_times_match_printf),
 		cmocka_unit_test(test_locale_independent),
 		cmocka_unit_test(test_buffer_ceiling),
 		cmocka_unit_test(test_appends),

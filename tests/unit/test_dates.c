@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -315,6 +316,40 @@ static void test_epoch_format(void **state)
 	assert_string_equal(out, "2024-10-27 01:02:03");
 }
 
+/* Against the C library's gmtime_r: each 37 minutes over 1960 to 2040,
+ * with local and UTC times of one row asked in turn (two days close
+ * together, the way rows ask them), then far jumps back and forth. */
+static void test_epoch_format_sweep(void **state)
+{
+	static const int64_t offsets[] = { 0, 7200, -18000, 50400, -43200 };
+	char out[20], ref[32];
+	struct tm tm;
+
+	for (int64_t t = -315619200; t < 2208988800; t += 37 * 60) {
+		for (size_t k = 0; k < sizeof(offsets) / sizeof(offsets[0]); k++) {
+			time_t u = (time_t)(t + offsets[k]);
+
+			dx_epoch_format(t + offsets[k], out);
+			assert_non_null(gmtime_r(&u, &tm));
+			strftime(ref, sizeof(ref), "%Y-%m-%d %H:%M:%S", &tm);
+			assert_string_equal(out, ref);
+		}
+	}
+	for (int64_t t = 0; t < 4000000000; t += 86400 * 397 + 1234) {
+		time_t u = (time_t)t;
+
+		dx_epoch_format(t, out);
+		gmtime_r(&u, &tm);
+		strftime(ref, sizeof(ref), "%Y-%m-%d %H:%M:%S", &tm);
+		assert_string_equal(out, ref);
+		dx_epoch_format(-t, out);
+		u = (time_t)-t;
+		gmtime_r(&u, &tm);
+		strftime(ref, sizeof(ref), "%Y-%m-%d %H:%M:%S", &tm);
+		assert_string_equal(out, ref);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_range_end_epoch),
 		cmocka_unit_test(test_ts_parse),
 		cmocka_unit_test(test_epoch_format),
+		cmocka_unit_test(test_epoch_format_sweep),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
