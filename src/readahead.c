@@ -18,18 +18,10 @@
 #include <string.h>
 
 #include "dx_log.h"
-#include "dx_names.h"
-#include "tree_impl.h"
+#include "readahead_impl.h"
 
 #define PLAN_MAX 8
 #define KEYS_MAX 64
-
-/* A series as the walk reaches it: device di of the devices listing,
- * parameter pi of its parameters listing, listed resolution ri. */
-struct pos {
-	int dep;
-	size_t di, pi, ri;
-};
 
 struct planned {
 	struct pos at;
@@ -55,182 +47,16 @@ struct dx_readahead {
 	struct pos walk; /* the series the walk is in */
 	struct dx_range walk_range;
 	int have_walk;
-	int deep;          /* the walk crossed into a next series: plan past it */
-	struct pos listed; /* the resolution directory listed last */
+	enum walk_span span; /* the widest step the walk made: how far to plan */
+	struct pos listed;   /* the resolution directory listed last */
 	int have_listed;
 	struct planned plan[PLAN_MAX];
 	size_t nplan;
 	int fetching;                            /* fetches ahead in progress */
 	char keys[KEYS_MAX][DX_REQUEST_KEY_MAX]; /* fetched ahead, not asked yet */
 	size_t nkeys;
-
-	pthread_mutex_t order_lock;        /* guards the devices' order */
-	const struct dx_listing *order_of; /* the listing it was made from */
-	int64_t order_stamp;
-	size_t order_n;
-	size_t *order; /* rank -> index in the listing */
-	size_t *rank;  /* index -> rank */
+	struct walk_order order;
 };
-
-/* The walk's order is the order of names (bytes), as rsync, cp -a and
- * ls in the C locale go: devices by directory name, parameters by key,
- * resolutions by name. */
-
-/* The listed resolution of rank ri, or -1. */
-static int res_at(const struct dx_tree *t, size_t ri)
-{
-	size_t i, j, below;
-
-	for (i = 0; i < DX_RES_COUNT; i++) {
-		if (!(t->opts.listed_res & (1u << i)))
-			continue;
-		for (below = 0, j = 0; j < DX_RES_COUNT; j++)
-			below += t->opts.listed_res & (1u << j) &&
-				 strcmp(dx_res_name((enum dx_res)j), dx_res_name((enum dx_res)i)) <
-					 0;
-		if (below == ri)
-			return (int)i;
-	}
-	return -1;
-}
-
-static size_t res_rank(const struct dx_tree *t, enum dx_res res)
-{
-	size_t j, below = 0;
-
-	for (j = 0; j < DX_RES_COUNT; j++)
-		below += t->opts.listed_res & (1u << j) &&
-			 strcmp(dx_res_name((enum dx_res)j), dx_res_name(res)) < 0;
-	return below;
-}
-
-/* The rank of key among the parameter directories of l. */
-static size_t param_rank(const struct dx_listing *l, const char *key)
-{
-	size_t i, below = 0;
-
-	for (i = 0; i < l->list.n; i++)
-		below += dx_key_is_name(l->list.items[i].key) &&
-			 strcmp(l->list.items[i].key, key) < 0;
-	return below;
-}
-
-/* The parameter of rank pi, or NULL; *n the number of directories. */
-static const struct dx_entity *param_at(const struct dx_listing *l, size_t pi, size_t *n)
-{
-	const struct dx_entity *found = NULL;
-	size_t i;
-
-	*n = 0;
-	for (i = 0; i < l->list.n; i++) {
-		if (!dx_key_is_name(l->list.items[i].key))
-			continue;
-		(*n)++;
-		if (!found && param_rank(l, l->list.items[i].key) == pi)
-			found = &l->list.items[i];
-	}
-	return found;
-}
-
-struct ranked {
-	char name[DX_NAME_MAX + 1];
-	size_t index;
-};
-
-static int cmp_ranked(const void *a, const void *b)
-{
-	const struct ranked *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-
-	return c ? c : (x->index > y->index) - (x->index < y->index);
-}
-
-static int pos_eq(const struct pos *a, const struct pos *b)
-{
-	return a->dep == b->dep && a->di == b->di && a->pi == b->pi && a->ri == b->ri;
-}
-
-/* Makes r's order that of the devices of dl. Caller holds order_lock.
- * 0 or -ENOMEM. */
-static int order_for(struct dx_readahead *r, const struct dx_listing *dl)
-{
-	size_t i, n = dl->list.n, *order, *rank;
-	struct ranked *v;
-
-	if (r->order && r->order_of == dl && r->order_stamp == dl->changed_at && r->order_n == n)
-		return 0;
-	v = malloc((n ? n : 1) * sizeof(*v));
-	order = malloc((n ? n : 1) * sizeof(*order));
-	rank = malloc((n ? n : 1) * sizeof(*rank));
-	if (!v || !order || !rank) {
-		free(v);
-		free(order);
-		free(rank);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		dx_name_entry(dl->list.items[i].name, dl->list.items[i].id, v[i].name);
-		v[i].index = i;
-	}
-	qsort(v, n, sizeof(*v), cmp_ranked);
-	for (i = 0; i < n; i++) {
-		order[i] = v[i].index;
-		rank[v[i].index] = i;
-	}
-	free(v);
-	free(r->order);
-	free(r->rank);
-	r->order = order;
-	r->rank = rank;
-	r->order_of = dl;
-	r->order_stamp = dl->changed_at;
-	r->order_n = n;
-	return 0;
-}
-
-/* Rank to index (to_index) or index to rank of a device of dl. */
-static int device_order(struct dx_readahead *r, const struct dx_listing *dl, size_t in,
-			int to_index, size_t *out)
-{
-	int rc;
-
-	pthread_mutex_lock(&r->order_lock);
-	rc = order_for(r, dl);
-	if (!rc && in >= dl->list.n)
-		rc = -ENOENT;
-	if (!rc)
-		*out = to_index ? r->order[in] : r->rank[in];
-	pthread_mutex_unlock(&r->order_lock);
-	return rc;
-}
-
-/* The series after that of e, in the order the tree lists them. While e's
- * device's parameters are not known, the next device is assumed: a later
- * parameter of e's device is planned when they are (extend_plan). */
-static void pos_next(const struct dx_tree *t, const struct planned *e, struct pos *p)
-{
-	*p = e->at;
-	if (res_at(t, p->ri + 1) >= 0) {
-		p->ri++;
-		return;
-	}
-	p->ri = 0;
-	if (e->state == 2 && p->pi + 1 < e->nparams) {
-		p->pi++;
-		return;
-	}
-	p->pi = 0;
-	p->di++;
-}
-
-static int pos_cmp(const struct pos *a, const struct pos *b)
-{
-	if (a->di != b->di)
-		return a->di < b->di ? -1 : 1;
-	if (a->pi != b->pi)
-		return a->pi < b->pi ? -1 : 1;
-	return (a->ri > b->ri) - (a->ri < b->ri);
-}
 
 int dx_readahead_new(struct dx_tree *t, int window)
 {
@@ -242,7 +68,7 @@ int dx_readahead_new(struct dx_tree *t, int window)
 	if (!r)
 		return -ENOMEM;
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_mutex_init(&r->order_lock, NULL);
+	dx_walk_order_init(&r->order);
 	pthread_cond_init(&r->cond, NULL);
 	r->window = window;
 	r->nthreads = window < 16 ? window : 16;
@@ -265,9 +91,7 @@ void dx_readahead_free(struct dx_tree *t)
 		pthread_join(r->threads[i], NULL);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
-	pthread_mutex_destroy(&r->order_lock);
-	free(r->order);
-	free(r->rank);
+	dx_walk_order_free(&r->order);
 	free(r);
 	t->ra = NULL;
 }
@@ -277,7 +101,7 @@ static void forget_plan(struct dx_readahead *r)
 {
 	r->nplan = 0;
 	r->active = 0;
-	r->deep = 0;
+	r->span = SPAN_DIR;
 	r->nkeys = 0; /* a new walk has a window of its own */
 }
 
@@ -328,12 +152,18 @@ struct job {
 	size_t index;
 };
 
+/* The series after e's. */
+static void next_of(const struct dx_tree *t, const struct planned *e, struct pos *next)
+{
+	dx_pos_next(t, &e->at, e->state == 2 ? e->nparams : 0, next);
+}
+
 static struct planned *find_planned(struct dx_readahead *r, const struct pos *at)
 {
 	size_t i;
 
 	for (i = 0; i < r->nplan; i++)
-		if (pos_eq(&r->plan[i].at, at))
+		if (dx_pos_eq(&r->plan[i].at, at))
 			return &r->plan[i];
 	return NULL;
 }
@@ -344,13 +174,17 @@ static int successor_planned(const struct dx_tree *t, struct dx_readahead *r,
 {
 	struct pos nx;
 
-	pos_next(t, e, &nx);
+	next_of(t, e, &nx);
 	return find_planned(r, &nx) != NULL;
 }
 
 /* Drops what is done or behind the walk; plans the next series after the
- * first entry whose successor is not planned yet, in order. Caller holds
- * the lock. */
+ * first entry whose successor is not planned yet, in order, as far as the
+ * walk's span: a walk seen only within one directory (ls -l DIR) gets that
+ * directory's chunks, one seen crossing resolutions (rsync of a parameter)
+ * not the next parameter's, one crossing parameters (rsync of a device)
+ * not the next device's. Past the end of the tree it walks, a walk uses
+ * nothing. Caller holds the lock. */
 static void extend_plan(struct dx_tree *t, struct dx_readahead *r)
 {
 	size_t i, k = 0;
@@ -361,27 +195,25 @@ static void extend_plan(struct dx_tree *t, struct dx_readahead *r)
 
 		if ((e->state == 2 && e->next >= e->nchunks && !e->end &&
 		     successor_planned(t, r, e)) ||
-		    e->at.dep != r->walk.dep || pos_cmp(&e->at, &r->walk) < 0)
+		    e->at.dep != r->walk.dep || dx_pos_cmp(&e->at, &r->walk) < 0)
 			continue;
 		r->plan[k++] = *e;
 	}
 	r->nplan = k;
-	/* Within the first directory only its own chunks, which a walk of it
-	 * (ls -l DIR) uses; the next series once the walk went on to one. */
-	if (r->nplan == PLAN_MAX || (r->nplan && !r->deep))
+	if (r->nplan == PLAN_MAX)
 		return;
 	for (i = 0; r->nplan && i < r->nplan; i++) {
 		if (r->plan[i].end)
 			continue;
-		pos_next(t, &r->plan[i], &nx);
+		next_of(t, &r->plan[i], &nx);
 		if (!find_planned(r, &nx) &&
-		    (i + 1 == r->nplan || pos_cmp(&nx, &r->plan[i + 1].at) < 0))
+		    (i + 1 == r->nplan || dx_pos_cmp(&nx, &r->plan[i + 1].at) < 0))
 			break;
 	}
 	if (!r->nplan) {
 		nx = r->walk;
 		i = 0;
-	} else if (i == r->nplan) {
+	} else if (i == r->nplan || dx_pos_span(&r->plan[i].at, &nx) > r->span) {
 		return;
 	} else {
 		i++;
@@ -389,7 +221,7 @@ static void extend_plan(struct dx_tree *t, struct dx_readahead *r)
 	memmove(&r->plan[i + 1], &r->plan[i], (r->nplan - i) * sizeof(r->plan[0]));
 	memset(&r->plan[i], 0, sizeof(r->plan[0]));
 	r->plan[i].at = nx;
-	if (pos_eq(&nx, &r->walk))
+	if (dx_pos_eq(&nx, &r->walk))
 		r->plan[i].after = r->walk_range.to;
 	r->nplan++;
 }
@@ -454,18 +286,18 @@ static int list_series(const struct ask *a, struct planned *e)
 	if (!rc && e->at.di >= dl->list.n)
 		rc = -ERANGE; /* past the last device */
 	if (!rc)
-		rc = device_order(a->t->ra, dl, e->at.di, 1, &index);
+		rc = dx_walk_device_at(&a->t->ra->order, dl, e->at.di, &index);
 	if (!rc) {
 		e->device = dl->list.items[index].id;
 		rc = dx_get_parameters(a, e->at.dep, e->device, &pl);
 	}
 	if (!rc)
-		p = param_at(pl, e->at.pi, &e->nparams);
+		p = dx_walk_param_at(pl, e->at.pi, &e->nparams);
 	if (!p)
 		goto out; /* no such series: nothing to fetch */
 	snprintf(e->key, sizeof(e->key), "%s", p->key);
 	snprintf(e->nature, sizeof(e->nature), "%s", p->nature ? p->nature : "");
-	e->res = (enum dx_res)res_at(a->t, e->at.ri);
+	e->res = (enum dx_res)dx_walk_res_at(a->t, e->at.ri);
 	rc = dx_series_periods(a, e->at.dep, e->device, e->key, e->nature, e->res, &periods, &np,
 			       &changed);
 	if (!rc)
@@ -532,29 +364,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* Where the series of period file n lies in the walk's order. */
-static int pos_of(const struct ask *a, const struct node *n, struct pos *p)
-{
-	const struct dx_listing *dl, *pl;
-	const struct dx_entity *d;
-	int rc = dx_get_devices(a, n->dep, &dl);
-
-	if (rc)
-		return rc;
-	d = dx_listing_find(dl, n->id);
-	rc = d ? device_order(a->t->ra, dl, (size_t)(d - dl->list.items), 0, &p->di) : -ENOENT;
-	if (!rc)
-		rc = dx_get_parameters(a, n->dep, n->id, &pl);
-	if (!rc) {
-		p->dep = n->dep;
-		p->pi = param_rank(pl, n->key);
-		p->ri = res_rank(a->t, n->res);
-		dx_listing_put(a->t, pl);
-	}
-	dx_listing_put(a->t, dl);
-	return rc;
-}
-
 static void start_workers(struct dx_tree *t, struct dx_readahead *r)
 {
 	int i;
@@ -566,23 +375,25 @@ static void start_workers(struct dx_tree *t, struct dx_readahead *r)
 	r->started = 1;
 }
 
-/* Successive: the same series at a later period, or the series right
- * after. Caller holds the lock. */
+/* Successive: the period right after in the same series, or the series
+ * right after. Files asked by name in another order (a script, nfsd
+ * finding inodes again) jump about and are not a walk. Caller holds the
+ * lock. */
 static int successive(struct dx_tree *t, struct dx_readahead *r, const struct pos *p,
 		      const struct dx_range *range)
 {
 	struct planned *e = find_planned(r, &r->walk);
 	struct pos next;
 
-	if (pos_eq(p, &r->walk))
-		return dx_date_cmp(range->from, r->walk_range.from) > 0;
+	if (dx_pos_eq(p, &r->walk))
+		return dx_date_to_days(range->from) == dx_date_to_days(r->walk_range.to) + 1;
 	if (p->dep != r->walk.dep)
 		return 0;
 	if (p->di == r->walk.di && p->pi == r->walk.pi)
 		return p->ri == r->walk.ri + 1;
 	if (e && e->state == 2) {
-		pos_next(t, e, &next);
-		return pos_eq(p, &next);
+		next_of(t, e, &next);
+		return dx_pos_eq(p, &next);
 	}
 	/* the parameters of the walk's device not listed ahead: any next one */
 	return p->ri == 0 && (p->di == r->walk.di ? p->pi == r->walk.pi + 1 :
@@ -594,18 +405,19 @@ void dx_readahead_seen(const struct ask *a, const struct node *n)
 	struct dx_readahead *r = a->t->ra;
 	struct pos p;
 
-	if (!r || a->ahead || a->prio == DX_PRIO_BACKGROUND || pos_of(a, n, &p))
+	if (!r || a->ahead || a->prio == DX_PRIO_BACKGROUND || dx_pos_of(a, &r->order, n, &p))
 		return;
 	pthread_mutex_lock(&r->lock);
 	/* A walk lists a directory before it stats its files; files asked by
 	 * name (smbd, scripts) are not a walk. */
-	if (r->have_walk && (r->deep || (r->have_listed && pos_eq(&p, &r->listed))) &&
+	if (r->have_walk && (r->span > SPAN_DIR || (r->have_listed && dx_pos_eq(&p, &r->listed))) &&
 	    successive(a->t, r, &p, &n->range)) {
-		r->deep = r->deep || !pos_eq(&p, &r->walk);
+		if (dx_pos_span(&r->walk, &p) > r->span)
+			r->span = dx_pos_span(&r->walk, &p);
 		r->active = 1;
 		if (!r->started)
 			start_workers(a->t, r);
-	} else if (!pos_eq(&p, &r->walk)) {
+	} else if (!dx_pos_eq(&p, &r->walk)) {
 		forget_plan(r); /* not a walk, or a new one: start again */
 	}
 	r->walk = p;
@@ -620,7 +432,7 @@ void dx_readahead_listed(const struct ask *a, const struct node *n)
 	struct dx_readahead *r = a->t->ra;
 	struct pos p;
 
-	if (!r || a->ahead || pos_of(a, n, &p))
+	if (!r || a->ahead || dx_pos_of(a, &r->order, n, &p))
 		return;
 	pthread_mutex_lock(&r->lock);
 	r->listed = p;

@@ -199,31 +199,35 @@ class ScaleTest(MountTestCase):
         return d
 
 
-def first_series_daily(root):
-    """The daily directory of the first series in the walk's (name) order."""
-    devs = os.path.join(root, "devices")
-    for dev in sorted(os.listdir(devs)):
-        ddir = os.path.join(devs, dev)
-        for key in sorted(os.listdir(ddir)):
-            daily = os.path.join(ddir, key, "daily")
-            if os.path.isdir(daily) and not os.path.islink(os.path.join(ddir, key)):
-                names = sorted(os.listdir(daily))
-                if len(names) >= 3:
-                    return daily, names
-    raise AssertionError("no series with three daily files")
+def series_dirs(ddir):
+    """The resolution directories of a device's series, listed and in the
+    walk's (name) order, as ls -lR and rsync go."""
+    for key in sorted(os.listdir(ddir)):
+        pdir = os.path.join(ddir, key)
+        # parameters only: not the views (named as resolutions), the
+        # location's link or device.json
+        if key in RES or os.path.islink(pdir) or not os.path.isdir(pdir):
+            continue
+        for res in sorted(os.listdir(pdir)):
+            if os.path.isdir(os.path.join(pdir, res)):
+                yield os.path.join(pdir, res)
 
 
 def stopped_walk(test, m, settle=2.0):
-    """Walks the first series' daily directory as ls -lR does (list, then
-    stat every file), goes on to its monthly directory, stats two files
-    there and stops; the calls made meanwhile and after."""
-    daily, names = first_series_daily(m.root)
-    monthly = os.path.join(os.path.dirname(daily), "monthly")
+    """Walks the first device as ls -lR does (list each directory, then stat
+    every file), goes on to the second device, stats the first two files of
+    its first series and stops; the calls made meanwhile and after. The
+    walk crossed devices, so the readahead may plan into the second device
+    past where the walk stopped."""
+    devs = os.path.join(m.root, "devices")
     test.sim.clear_log()
-    for name in names:
-        os.stat(os.path.join(daily, name))
-    for name in sorted(os.listdir(monthly))[:2]:
-        os.stat(os.path.join(monthly, name))
+    names = sorted(os.listdir(devs))
+    for rdir in series_dirs(os.path.join(devs, names[0])):
+        for name in sorted(os.listdir(rdir)):
+            os.stat(os.path.join(rdir, name))
+    rdir = next(series_dirs(os.path.join(devs, names[1])))
+    for name in sorted(os.listdir(rdir))[:2]:
+        os.stat(os.path.join(rdir, name))
     time.sleep(settle)
     return api_calls(test.sim)
 
@@ -236,7 +240,7 @@ class ReadaheadTest(MountTestCase):
 
     def scale_mount(self, *options):
         return self.mount(token=TOKEN20, deployment="big",
-                          options=["resolutions=" + "+".join(RES), "parallel=4", "readahead=4"] +
+                          options=["resolutions=" + "+".join(RES), "parallel=4"] +
                           list(options))
 
     def test_a_stopped_walk_wastes_at_most_parallel_requests(self):
@@ -245,8 +249,6 @@ class ReadaheadTest(MountTestCase):
         extra = len(on) - len(off)
         self.assertGreater(extra, 0, "the readahead fetched nothing ahead")
         self.assertLessEqual(extra, 4, on)
-        self.assertTrue(any(e["query"].get("resolution") == "D" for e in on[len(off):]) or
-                        len(on) > len(off), on)
         # what the walk itself needed was asked once, ahead or not
         key = lambda e: (e["path"], tuple(sorted(e["query"].items())))
         self.assertEqual(len(set(map(key, on))), len(on))
@@ -264,9 +266,8 @@ class ReadaheadReserveTest(MountTestCase):
         off = stopped_walk(self, self.mount(token=TOKEN20, deployment="big", options=[
             "resolutions=" + "+".join(RES), "readahead=0"]))
         m = self.mount(token=TOKEN20, deployment="big",
-                       options=["resolutions=" + "+".join(RES), "parallel=4", "readahead=4"])
-        first_series_daily(m.root)   # the listings, as a person reads them
-        self.sim.configure(hour_remaining=20)
+                       options=["resolutions=" + "+".join(RES), "parallel=4"])
+        self.sim.configure(hour_remaining=20)   # the reader may spend the reserve
         on = stopped_walk(self, m)
         with open(os.path.join(m.mnt, ".dexmafs", "status.json")) as f:
             quota = json.load(f)["deployments"][0]["quota"]
