@@ -390,7 +390,7 @@ static int memo_load(struct dx_tree *t, int ahead, enum memo_kind kind, enum dx_
 {
 	int64_t now = dx_tree_now(t);
 	struct memo *m;
-	int rc;
+	int rc, own = 0;
 
 	memset(info, 0, sizeof(*info));
 	pthread_mutex_lock(&t->memo_lock);
@@ -402,8 +402,8 @@ static int memo_load(struct dx_tree *t, int ahead, enum memo_kind kind, enum dx_
 		*out = m;
 		return 0;
 	}
-	if (ahead && (rc = dx_readahead_admit(t)))
-		return rc;
+	if (ahead && (own = dx_readahead_admit(t, req->key)) < 0)
+		return own;
 	m = calloc(1, sizeof(*m));
 	if (m && !(m->key = strdup(req->key))) {
 		free(m);
@@ -415,7 +415,7 @@ static int memo_load(struct dx_tree *t, int ahead, enum memo_kind kind, enum dx_
 		rc = load_readings(t, policy, req, m, info);
 	else
 		rc = load_listing(t, ekind, policy, req, m, info);
-	if (ahead)
+	if (own)
 		dx_readahead_note(t, req->key, 1, !rc && info->fetched);
 	if (rc && m) {
 		memo_free(m);

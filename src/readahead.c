@@ -16,12 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dx_log.h"
 #include "readahead_impl.h"
 
 #define PLAN_MAX 8
 #define KEYS_MAX 64
+#define WALK_IDLE_MS 1000
 
 struct planned {
 	struct pos at;
@@ -37,14 +39,25 @@ struct planned {
 	int end;              /* past the last device: nothing follows */
 };
 
+/* A load made ahead, until a reader asks for its key. */
+struct ahead {
+	char key[DX_REQUEST_KEY_MAX];
+	enum {
+		AHEAD_FLIGHT, /* in flight: counts against the window */
+		AHEAD_ASKED,  /* in flight, and a reader waits for it: used */
+		AHEAD_DONE,   /* fetched, not asked yet: counts */
+	} state;
+};
+
 struct dx_readahead {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t threads[16];
 	int nthreads, started, stop;
 	int window;
-	int active;      /* a walk is being followed */
-	struct pos walk; /* the series the walk is in */
+	int active;         /* a walk is being followed */
+	int64_t stepped_at; /* when it made its last step, monotonic ms */
+	struct pos walk;    /* the series the walk is in */
 	struct dx_range walk_range;
 	int have_walk;
 	enum walk_span span; /* the widest step the walk made: how far to plan */
@@ -52,9 +65,9 @@ struct dx_readahead {
 	int have_listed;
 	struct planned plan[PLAN_MAX];
 	size_t nplan;
-	int fetching;                            /* fetches ahead in progress */
-	char keys[KEYS_MAX][DX_REQUEST_KEY_MAX]; /* fetched ahead, not asked yet */
+	struct ahead keys[KEYS_MAX]; /* loads made ahead, in flight or unused */
 	size_t nkeys;
+	uint64_t fetches, used; /* API calls made ahead; of them, asked by readers */
 	struct walk_order order;
 };
 
@@ -70,8 +83,8 @@ int dx_readahead_new(struct dx_tree *t, int window)
 	pthread_mutex_init(&r->lock, NULL);
 	dx_walk_order_init(&r->order);
 	pthread_cond_init(&r->cond, NULL);
-	r->window = window;
-	r->nthreads = window < 16 ? window : 16;
+	r->window = window < KEYS_MAX ? window : KEYS_MAX;
+	r->nthreads = r->window < 16 ? r->window : 16;
 	t->ra = r;
 	return 0;
 }
@@ -96,29 +109,81 @@ void dx_readahead_free(struct dx_tree *t)
 	t->ra = NULL;
 }
 
+static void drop_key(struct dx_readahead *r, size_t i)
+{
+	r->keys[i] = r->keys[--r->nkeys];
+}
+
 /* Caller holds the lock. */
 static void forget_plan(struct dx_readahead *r)
 {
+	size_t i;
+
 	r->nplan = 0;
 	r->active = 0;
 	r->span = SPAN_DIR;
-	r->nkeys = 0; /* a new walk has a window of its own */
+	/* a new walk has a window of its own; loads in flight still count */
+	for (i = r->nkeys; i-- > 0;)
+		if (r->keys[i].state == AHEAD_DONE)
+			drop_key(r, i);
 }
 
-int dx_readahead_admit(struct dx_tree *t)
+/* Whether the window has room for one more load. Caller holds the lock. */
+static int room(const struct dx_readahead *r)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < r->nkeys; i++)
+		n += r->keys[i].state != AHEAD_ASKED;
+	return n < r->window && r->nkeys < KEYS_MAX;
+}
+
+int dx_readahead_admit(struct dx_tree *t, const char *key)
 {
 	struct dx_readahead *r = t->ra;
 	int rc = -EBUSY;
+	size_t i;
 
 	if (!r)
 		return rc;
 	pthread_mutex_lock(&r->lock);
-	if (!r->stop && (int)r->nkeys + r->fetching < r->window) {
-		r->fetching++;
-		rc = 0;
+	for (i = 0; i < r->nkeys && strcmp(r->keys[i].key, key); i++)
+		;
+	if (i < r->nkeys) {
+		rc = 0; /* another worker loads it: this load follows, at no cost */
+	} else if (!r->stop && room(r)) {
+		snprintf(r->keys[r->nkeys].key, sizeof(r->keys[0].key), "%s", key);
+		r->keys[r->nkeys++].state = AHEAD_FLIGHT;
+		rc = 1;
 	}
 	pthread_mutex_unlock(&r->lock);
 	return rc;
+}
+
+/* A reader asks for key i: what was made ahead is used. */
+static void asked(struct dx_readahead *r, size_t i)
+{
+	if (r->keys[i].state == AHEAD_FLIGHT)
+		r->keys[i].state = AHEAD_ASKED; /* counted once its fetch ends */
+	if (r->keys[i].state != AHEAD_DONE)
+		return;
+	r->used++;
+	drop_key(r, i);
+}
+
+/* A load made ahead ended; fetched: it had the API asked. */
+static void landed(struct dx_readahead *r, size_t i, int fetched)
+{
+	r->fetches += fetched;
+	if (i == r->nkeys)
+		return; /* forgotten meanwhile */
+	if (fetched && r->keys[i].state == AHEAD_FLIGHT) {
+		r->keys[i].state = AHEAD_DONE;
+		return;
+	}
+	r->used += fetched; /* asked while in flight */
+	drop_key(r, i);
 }
 
 void dx_readahead_note(struct dx_tree *t, const char *key, int ahead, int fetched)
@@ -129,19 +194,26 @@ void dx_readahead_note(struct dx_tree *t, const char *key, int ahead, int fetche
 	if (!r)
 		return;
 	pthread_mutex_lock(&r->lock);
-	for (i = 0; i < r->nkeys && strcmp(r->keys[i], key); i++)
+	for (i = 0; i < r->nkeys && strcmp(r->keys[i].key, key); i++)
 		;
-	if (!ahead && i < r->nkeys) {
-		/* the walk asked for what was fetched ahead: room for one more */
-		memcpy(r->keys[i], r->keys[r->nkeys - 1], sizeof(r->keys[i]));
-		r->nkeys--;
-		pthread_cond_broadcast(&r->cond);
-	} else if (ahead) {
-		r->fetching--;
-		if (fetched && i == r->nkeys && r->nkeys < KEYS_MAX)
-			snprintf(r->keys[r->nkeys++], sizeof(r->keys[0]), "%s", key);
-		pthread_cond_broadcast(&r->cond);
-	}
+	if (ahead)
+		landed(r, i, fetched);
+	else if (i < r->nkeys)
+		asked(r, i);
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+void dx_readahead_counts(struct dx_tree *t, uint64_t *fetches, uint64_t *used)
+{
+	struct dx_readahead *r = t->ra;
+
+	*fetches = *used = 0;
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	*fetches = r->fetches;
+	*used = r->used;
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -232,7 +304,7 @@ static int pick(struct dx_tree *t, struct dx_readahead *r, struct job *j)
 	size_t i;
 	int round;
 
-	if (!r->active || (int)r->nkeys + r->fetching >= r->window)
+	if (!r->active || !room(r))
 		return 0;
 	for (round = 0; round < 2; round++) {
 		for (i = 0; i < r->nplan; i++) {
@@ -312,7 +384,7 @@ out:
 /* Runs j; then, under the lock, records what it learned. */
 static void run_job(struct dx_tree *t, struct dx_readahead *r, struct job *j)
 {
-	struct ask a = { t, DX_PRIO_BACKGROUND, 1 };
+	struct ask a = { t, DX_PRIO_BACKGROUND, 1, 0 };
 	struct planned *e;
 	int rc;
 
@@ -400,14 +472,42 @@ static int successive(struct dx_tree *t, struct dx_readahead *r, const struct po
 						    p->di == r->walk.di + 1 && p->pi == 0);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether a lookup of p lies behind a walk that is going on: a reader
+ * copying what the walk passed (rsync's sender opens files far behind
+ * its lookups, and files of open periods are looked up again), not a new
+ * walk. A walk that made no step for WALK_IDLE_MS is over. Caller holds
+ * the lock. */
+static int behind_walk(const struct dx_readahead *r, const struct pos *p,
+		       const struct dx_range *range, int64_t now)
+{
+	if (!r->active || now - r->stepped_at > WALK_IDLE_MS || p->dep != r->walk.dep)
+		return 0;
+	if (dx_pos_eq(p, &r->walk))
+		return dx_date_cmp(range->to, r->walk_range.from) < 0;
+	return dx_pos_cmp(p, &r->walk) < 0;
+}
+
 void dx_readahead_seen(const struct ask *a, const struct node *n)
 {
 	struct dx_readahead *r = a->t->ra;
+	int64_t now = now_ms();
 	struct pos p;
 
 	if (!r || a->ahead || a->prio == DX_PRIO_BACKGROUND || dx_pos_of(a, &r->order, n, &p))
 		return;
 	pthread_mutex_lock(&r->lock);
+	if (behind_walk(r, &p, &n->range, now)) {
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
 	/* A walk lists a directory before it stats its files; files asked by
 	 * name (smbd, scripts) are not a walk. */
 	if (r->have_walk && (r->span > SPAN_DIR || (r->have_listed && dx_pos_eq(&p, &r->listed))) &&
@@ -423,6 +523,7 @@ void dx_readahead_seen(const struct ask *a, const struct node *n)
 	r->walk = p;
 	r->walk_range = n->range;
 	r->have_walk = 1;
+	r->stepped_at = now;
 	pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->lock);
 }

@@ -110,7 +110,7 @@ static int resolve(const struct ask *a, const struct node *p, const char *name, 
 
 int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_attr *out)
 {
-	struct ask a = { t, prio, 0 };
+	struct ask a = { t, prio, 0, 0 };
 	struct node n;
 	int rc = dx_node_get(t, ino, &n);
 
@@ -120,7 +120,7 @@ int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino, stru
 int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent, const char *name,
 		   struct dx_attr *out)
 {
-	struct ask a = { t, prio, 0 };
+	struct ask a = { t, prio, 0, 1 };
 	struct node p, c;
 	int rc;
 
@@ -137,7 +137,7 @@ int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent, co
 
 int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_buf *out)
 {
-	struct ask a = { t, prio, 0 };
+	struct ask a = { t, prio, 0, 0 };
 	struct node n;
 	int64_t mtime;
 	int closed, rc = dx_node_get(t, ino, &n);
@@ -166,7 +166,7 @@ int dx_tree_open(struct dx_tree *t, uint64_t ino, int *keep_cache)
 int dx_tree_read(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_buf *out,
 		 struct dx_attr *attr)
 {
-	struct ask a = { t, prio, 0 };
+	struct ask a = { t, prio, 0, 0 };
 	struct node n;
 	int rc = dx_node_get(t, ino, &n);
 
@@ -255,7 +255,7 @@ static int entries_of(const struct ask *a, const struct node *n, struct names *s
 int dx_tree_readdir(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int plus,
 		    struct dx_dirlist *out)
 {
-	struct ask a = { t, prio, 0 };
+	struct ask a = { t, prio, 0, 0 };
 	const struct kind_row *k;
 	struct names s = { 0 };
 	struct node n;

@@ -11,6 +11,7 @@
  * name, except by tree.c, so rows may point at functions of any family.
  *   source.c         the sources: cache in front of the client; the fake
  *   readahead.c      the walk readahead: data a walk needs next, fetched ahead
+ *   readahead_order.c  where a series lies in a walk's order (readahead_impl.h)
  *   content.c        the data: decoded listings and readings chunks (memo)
  *   compact.c, slices.c  the compact form of chunks; where a listing's items lie
  *   nodes.c          the inode table and inode numbers
@@ -106,12 +107,16 @@ struct node {
 	enum dx_format fmt;    /* a period file's twin: csv (0), xlsx, svg */
 };
 
-/* Who asks: the tree, the priority the reader is served at, and whether
- * it is the walk readahead (readahead.c) rather than a reader. */
+/* Who asks: the tree, the priority the reader is served at, whether it
+ * is the walk readahead (readahead.c) rather than a reader, and whether it
+ * looks up a name (a step of a walk: ls -l, rsync and du look each name up
+ * once, while a getattr re-checks a file the kernel knows, as when rsync
+ * opens files behind the walk to copy them). */
 struct ask {
 	struct dx_tree *t;
 	enum dx_priority prio;
 	int ahead;
+	int lookup;
 };
 
 /* *closed of a content function whose bytes can never change. */
@@ -299,13 +304,18 @@ void dx_readahead_free(struct dx_tree *t);
 void dx_readahead_seen(const struct ask *a, const struct node *n);
 /* A reader lists resolution directory n (a walk lists before it stats). */
 void dx_readahead_listed(const struct ask *a, const struct node *n);
-/* Before the readahead loads key: 0 when the window has room (the load
- * then counts as in flight), -EBUSY when it is full or off. */
-int dx_readahead_admit(struct dx_tree *t);
+/* Before the readahead loads key: 1 when the window has room (the load
+ * then counts against it until a reader asks for key; note it when it
+ * ends), 0 when key is being loaded ahead already (this load follows that
+ * one and is not noted), -EBUSY when the window is full or it is off. */
+int dx_readahead_admit(struct dx_tree *t, const char *key);
 /* After a load of key: by the readahead (ahead, which had been admitted;
  * fetched when it had the API asked), or by a reader, who frees the room
  * of a key fetched ahead. */
 void dx_readahead_note(struct dx_tree *t, const char *key, int ahead, int fetched);
+/* API calls the readahead made, and how many of them readers then used
+ * (0 when it is off). */
+void dx_readahead_counts(struct dx_tree *t, uint64_t *fetches, uint64_t *used);
 
 /* ---- nodes.c: the inode table. Every function takes t->lock itself. ---- */
 

@@ -137,6 +137,12 @@ class ScaleTest(MountTestCase):
         self.assertEqual(len(reqs), expected)
         return m
 
+    def assert_read_ahead(self, m):
+        # the default readahead took part, and everything it fetched was used
+        c = self.status(m)["counters"]
+        self.assertGreater(c["readahead_fetches"], 0, c)
+        self.assertEqual(c["readahead_used"], c["readahead_fetches"], c)
+
     def test_find_name_costs_the_names(self):
         self.assert_calls(lambda root: ["find", root, "-name", "*.csv"], self.account.names())
 
@@ -159,12 +165,14 @@ class ScaleTest(MountTestCase):
         self.assertTrue(all(e["query"].get("resolution") == "M" for e in reqs), reqs)
 
     def test_ls_l_costs_the_data(self):
-        self.assert_calls(lambda root: ["ls", "-lR", root], self.account.data())
+        self.assert_read_ahead(self.assert_calls(lambda root: ["ls", "-lR", root],
+                                                 self.account.data()))
 
     def test_rsync_costs_the_data_then_a_remount_decodes_nothing(self):
         dest = os.path.join(self.tmpdir(), "copy")
         m = self.assert_calls(lambda root: ["rsync", "-a", root + "/", dest + "/"],
                               self.account.data())
+        self.assert_read_ahead(m)
         files = sorted(csv_files(m.root))
         self.assertTrue(files)
         m.stop()
