@@ -1,16 +1,20 @@
 /* Walk readahead: like the kernel's readahead for a file, but over the
- * series of a deployment. When stats or reads of period files come in
- * directory order (ls -l, du, rsync, cp -a, tar), the data the walk needs
- * next (the next chunks of this directory, then the next series: the next
- * resolution, parameter, device) is fetched ahead by a few background
- * workers, so that up to `window` requests are in flight instead of one.
+ * series of a deployment. When lookups of period files come in directory
+ * order (ls -l, du, rsync, cp -a, tar: each the period right after the
+ * last, in a listed directory), the data the walk needs next (the next
+ * chunks of this directory, then the next series: the next resolution,
+ * parameter, device) is fetched ahead by a few background workers, so that
+ * up to `window` requests are in flight instead of one. It goes as far as
+ * the walk's span, the widest level it was seen crossing: past the tree a
+ * walk covers, it would use nothing.
  *
- * Bounds: a request made ahead counts against the window until the walk
+ * Bounds: a request made ahead counts against the window until a reader
  * asks for its key, so if the walk stops, at most `window` requests were
  * made for nothing. Everything goes through the memo and the cache (one
  * fetch per key, however many ask), at background priority (never from
  * the reserve); a refusal (quota, error) ends the readahead until the walk
- * is seen again.
+ * is seen again. Where a series lies in the walk's order is
+ * readahead_order.c's.
  */
 #include <errno.h>
 #include <stdio.h>

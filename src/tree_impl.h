@@ -300,9 +300,11 @@ int dx_series_chunk(const struct ask *a, int dep, int64_t device, const char *ke
 int dx_readahead_new(struct dx_tree *t, int window);
 /* Stops the workers and frees it. */
 void dx_readahead_free(struct dx_tree *t);
-/* A reader stats period file n: follows the walk if it is one. */
+/* A reader looks up period file n and needs its data: follows the walk
+ * if it is one. */
 void dx_readahead_seen(const struct ask *a, const struct node *n);
-/* A reader lists resolution directory n (a walk lists before it stats). */
+/* A reader lists resolution directory n (a walk lists before it looks
+ * up). */
 void dx_readahead_listed(const struct ask *a, const struct node *n);
 /* Before the readahead loads key: 1 when the window has room (the load
  * then counts against it until a reader asks for key; note it when it
