@@ -263,6 +263,30 @@ class ReadaheadTest(MountTestCase):
         self.assertLessEqual(set(map(key, off)), set(map(key, on)))
 
 
+    def device_copy(self, *options):
+        """rsync -a of the first device with two parameters or more: the
+        calls, and the readahead's counters."""
+        m = self.scale_mount(*options)
+        devs = os.path.join(m.root, "devices")
+        dev = next(os.path.join(devs, d) for d in sorted(os.listdir(devs))
+                   if len({os.path.dirname(r) for r in series_dirs(os.path.join(devs, d))}) >= 2)
+        self.sim.clear_log()
+        dest = os.path.join(m.tmp, "copy")
+        r = run(["rsync", "-a", dev + "/", dest + "/"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        time.sleep(1.0)   # anything still in flight lands in the log
+        with open(os.path.join(m.mnt, ".dexmafs", "status.json")) as f:
+            counters = json.load(f)["counters"]
+        return api_calls(self.sim), counters
+
+    def test_a_walk_of_one_device_reads_nothing_past_it(self):
+        off, _ = self.device_copy("readahead=0")
+        on, counters = self.device_copy()
+        key = lambda calls: sorted(e["path"] + json.dumps(e["query"], sort_keys=True) for e in calls)
+        self.assertGreater(counters["readahead_fetches"], 0, counters)
+        self.assertEqual(key(on), key(off))
+
+
 class ReadaheadReserveTest(MountTestCase):
     """The readahead is background work: it never spends the reserve."""
 
