@@ -143,19 +143,42 @@ static int room(const struct dx_readahead *r)
 	return n < r->window && r->nkeys < KEYS_MAX;
 }
 
+/* The index of key among the loads made ahead, or r->nkeys. Caller holds
+ * the lock. */
+static size_t find_key(const struct dx_readahead *r, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < r->nkeys && strcmp(r->keys[i].key, key); i++)
+		;
+	return i;
+}
+
+/* Waits while a load of key made ahead is in flight, so that its answer is
+ * decoded once, by that load. 1 if it waited. Caller holds the lock. */
+static int wait_landed(struct dx_readahead *r, const char *key)
+{
+	size_t i;
+	int waited = 0;
+
+	while (!r->stop && (i = find_key(r, key)) < r->nkeys && r->keys[i].state != AHEAD_DONE) {
+		pthread_cond_wait(&r->cond, &r->lock);
+		waited = 1;
+	}
+	return waited;
+}
+
 int dx_readahead_admit(struct dx_tree *t, const char *key)
 {
 	struct dx_readahead *r = t->ra;
 	int rc = -EBUSY;
-	size_t i;
 
 	if (!r)
 		return rc;
 	pthread_mutex_lock(&r->lock);
-	for (i = 0; i < r->nkeys && strcmp(r->keys[i].key, key); i++)
-		;
-	if (i < r->nkeys) {
-		rc = 0; /* another worker loads it: this load follows, at no cost */
+	if (find_key(r, key) < r->nkeys) {
+		wait_landed(r, key); /* another worker loads it */
+		rc = 0;
 	} else if (!r->stop && room(r)) {
 		snprintf(r->keys[r->nkeys].key, sizeof(r->keys[0].key), "%s", key);
 		r->keys[r->nkeys++].state = AHEAD_FLIGHT;
@@ -190,22 +213,34 @@ static void landed(struct dx_readahead *r, size_t i, int fetched)
 	drop_key(r, i);
 }
 
-void dx_readahead_note(struct dx_tree *t, const char *key, int ahead, int fetched)
+void dx_readahead_landed(struct dx_tree *t, const char *key, int fetched)
 {
 	struct dx_readahead *r = t->ra;
-	size_t i;
 
 	if (!r)
 		return;
 	pthread_mutex_lock(&r->lock);
-	for (i = 0; i < r->nkeys && strcmp(r->keys[i].key, key); i++)
-		;
-	if (ahead)
-		landed(r, i, fetched);
-	else if (i < r->nkeys)
-		asked(r, i);
+	landed(r, find_key(r, key), fetched);
 	pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->lock);
+}
+
+int dx_readahead_asked(struct dx_tree *t, const char *key, int wait)
+{
+	struct dx_readahead *r = t->ra;
+	size_t i;
+	int waited = 0;
+
+	if (!r)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	if ((i = find_key(r, key)) < r->nkeys) {
+		asked(r, i);
+		pthread_cond_broadcast(&r->cond);
+		waited = wait && wait_landed(r, key);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return waited;
 }
 
 void dx_readahead_counts(struct dx_tree *t, uint64_t *fetches, uint64_t *used)

@@ -307,14 +307,17 @@ void dx_readahead_seen(const struct ask *a, const struct node *n);
  * up). */
 void dx_readahead_listed(const struct ask *a, const struct node *n);
 /* Before the readahead loads key: 1 when the window has room (the load
- * then counts against it until a reader asks for key; note it when it
- * ends), 0 when key is being loaded ahead already (this load follows that
- * one and is not noted), -EBUSY when the window is full or it is off. */
+ * then counts against it until a reader asks for key; tell
+ * dx_readahead_landed when it ends), 0 after another worker's load of key
+ * ended (look again, load only if it failed), -EBUSY when the window is
+ * full or the readahead is off. */
 int dx_readahead_admit(struct dx_tree *t, const char *key);
-/* After a load of key: by the readahead (ahead, which had been admitted;
- * fetched when it had the API asked), or by a reader, who frees the room
- * of a key fetched ahead. */
-void dx_readahead_note(struct dx_tree *t, const char *key, int ahead, int fetched);
+/* A load admitted ahead ended; fetched: it had the API asked. */
+void dx_readahead_landed(struct dx_tree *t, const char *key, int fetched);
+/* A reader needs key: what was loaded ahead is used. With wait (the reader
+ * has no decoded data), waits while a load of key made ahead is in
+ * flight; 1 if it waited (look again, load only if it failed). */
+int dx_readahead_asked(struct dx_tree *t, const char *key, int wait);
 /* API calls the readahead made, and how many of them readers then used
  * (0 when it is off). */
 void dx_readahead_counts(struct dx_tree *t, uint64_t *fetches, uint64_t *used);
