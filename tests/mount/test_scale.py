@@ -264,17 +264,27 @@ class ReadaheadTest(MountTestCase):
 
 
     def device_copy(self, *options):
-        """rsync -a of the first device with two parameters or more: the
-        calls, and the readahead's counters."""
+        """rsync -a at 50 ms a call of the first device with two parameters
+        or more and daily data in two decades (chunks the readahead can
+        fetch while the walk is still in the first): the calls, and the
+        readahead's counters."""
         m = self.scale_mount(*options)
         devs = os.path.join(m.root, "devices")
+
+        def fits(ddir):
+            dirs = [r for r in series_dirs(ddir) if r.endswith("daily")]
+            return len(dirs) >= 2 and any(n < "2020" for n in os.listdir(dirs[0]))
+
         dev = next(os.path.join(devs, d) for d in sorted(os.listdir(devs))
-                   if len({os.path.dirname(r) for r in series_dirs(os.path.join(devs, d))}) >= 2)
+                   if fits(os.path.join(devs, d)))
         self.sim.clear_log()
-        dest = os.path.join(m.tmp, "copy")
-        r = run(["rsync", "-a", dev + "/", dest + "/"])
+        self.sim.configure(latency_ms=50)
+        try:
+            r = run(["rsync", "-a", dev + "/", os.path.join(m.tmp, "copy") + "/"])
+            time.sleep(1.0)   # anything still in flight lands in the log
+        finally:
+            self.sim.configure(latency_ms=0)
         self.assertEqual(r.returncode, 0, r.stderr)
-        time.sleep(1.0)   # anything still in flight lands in the log
         with open(os.path.join(m.mnt, ".dexmafs", "status.json")) as f:
             counters = json.load(f)["counters"]
         return api_calls(self.sim), counters
