@@ -381,6 +381,16 @@ static int load_listing(struct dx_tree *t, enum dx_entity_kind ekind,
 	return rc;
 }
 
+static struct memo *memo_lookup(struct dx_tree *t, const char *key, int64_t now)
+{
+	struct memo *m;
+
+	pthread_mutex_lock(&t->memo_lock);
+	m = memo_find_locked(t, key, now);
+	pthread_mutex_unlock(&t->memo_lock);
+	return m;
+}
+
 /* The decoded data of key, with a reference: a valid memo, else the
  * cache's bytes (fetched with req on a miss), decoded and published.
  * info->fetched is 1 only when this call had the API asked. */
@@ -390,20 +400,21 @@ static int memo_load(struct dx_tree *t, int ahead, enum memo_kind kind, enum dx_
 {
 	int64_t now = dx_tree_now(t);
 	struct memo *m;
-	int rc;
+	int rc, own = 0;
 
 	memset(info, 0, sizeof(*info));
-	pthread_mutex_lock(&t->memo_lock);
-	m = memo_find_locked(t, req->key, now);
-	pthread_mutex_unlock(&t->memo_lock);
-	if (!ahead)
-		dx_readahead_note(t, req->key, 0, 0);
+	m = memo_lookup(t, req->key, now);
+	/* A load of key made ahead and in flight: its answer, decoded once. */
+	if (!ahead && dx_readahead_asked(t, req->key, !m) && !m)
+		m = memo_lookup(t, req->key, now);
+	if (!m && ahead && (own = dx_readahead_admit(t, req->key)) < 0)
+		return own;
+	if (!m && ahead && !own)
+		m = memo_lookup(t, req->key, now); /* another worker's load */
 	if (m) {
 		*out = m;
 		return 0;
 	}
-	if (ahead && (rc = dx_readahead_admit(t)))
-		return rc;
 	m = calloc(1, sizeof(*m));
 	if (m && !(m->key = strdup(req->key))) {
 		free(m);
@@ -415,8 +426,8 @@ static int memo_load(struct dx_tree *t, int ahead, enum memo_kind kind, enum dx_
 		rc = load_readings(t, policy, req, m, info);
 	else
 		rc = load_listing(t, ekind, policy, req, m, info);
-	if (ahead)
-		dx_readahead_note(t, req->key, 1, !rc && info->fetched);
+	if (own)
+		dx_readahead_landed(t, req->key, !rc && info->fetched);
 	if (rc && m) {
 		memo_free(m);
 		return rc;

@@ -290,10 +290,10 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 		return on_read_attr(a, k, n, attr);
 	if (!content && !dx_node_attr_known(a, n, attr))
 		return 0; /* kept: a stat renders nothing */
-	/* A stat that needs the data: part of a walk (ls -l, rsync, du) that
-	 * the readahead follows? Reads come in other orders (rsync reads
-	 * while it stats further on) and find their data already there. */
-	if (!content && n->kind == K_FILE)
+	/* A lookup that needs the data: a step of a walk (ls -l, rsync, du)
+	 * that the readahead follows? Reads and getattrs come in other orders
+	 * (rsync reads while it looks up further on) and are no steps. */
+	if (!content && a->lookup && n->kind == K_FILE)
 		dx_readahead_seen(a, n);
 	dx_buf_init(&scratch, DX_FILE_MAX);
 	rc = node_bytes(a, k, n, &content, &scratch, &mtime, &nsec, &closed);

@@ -69,7 +69,7 @@ void dx_options_help(void)
 	       "    late_margin=S          seconds a period may still change after its end "
 	       "(172800)\n"
 	       "    parallel=N             API requests in flight (4)\n"
-	       "    readahead=N            requests made ahead of a walk (0: off, the default)\n"
+	       "    readahead=N            requests made ahead of a walk (parallel; 0: off)\n"
 	       "    retries=N              retries of a failed request (3)\n"
 	       "    timeout=S              longest a file system call waits for the API (20)\n"
 	       "    quota_wait=S           longest a call waits for quota before EAGAIN (3)\n"
@@ -373,7 +373,7 @@ int dx_options_parse(struct fuse_args *args, struct dx_options *o)
 	o->ttl_open = 900;
 	o->late_margin = 2 * 86400;
 	o->parallel = 4;
-	o->readahead = 0;
+	o->readahead = -1;
 	o->retries = 3;
 	o->timeout = 20;
 	o->quota_wait = 3;

@@ -40,7 +40,7 @@ struct dx_options {
 	int nonempty;    /* -o nonempty: mount over a directory that holds files */
 	int64_t ttl_meta, ttl_open, late_margin;
 	int parallel, retries, timeout, quota_wait;
-	int readahead; /* requests a walk's readahead may make ahead; 0: off; -1: parallel */
+	int readahead; /* requests a walk's readahead may make ahead; 0: off; -1 (default): parallel */
 	double reserve;
 	int show_help, show_version;
 	char *source;      /* the mount source (mount(8)'s first argument), or NULL */

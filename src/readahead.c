@@ -1,35 +1,33 @@
 /* Walk readahead: like the kernel's readahead for a file, but over the
- * series of a deployment. When stats or reads of period files come in
- * directory order (ls -l, du, rsync, cp -a, tar), the data the walk needs
- * next (the next chunks of this directory, then the next series: the next
- * resolution, parameter, device) is fetched ahead by a few background
- * workers, so that up to `window` requests are in flight instead of one.
+ * series of a deployment. When lookups of period files come in directory
+ * order (ls -l, du, rsync, cp -a, tar: each the period right after the
+ * last, in a listed directory), the data the walk needs next (the next
+ * chunks of this directory, then the next series: the next resolution,
+ * parameter, device) is fetched ahead by a few background workers, so that
+ * up to `window` requests are in flight instead of one. It goes as far as
+ * the walk's span, the widest level it was seen crossing: past the tree a
+ * walk covers, it would use nothing.
  *
- * Bounds: a request made ahead counts against the window until the walk
+ * Bounds: a request made ahead counts against the window until a reader
  * asks for its key, so if the walk stops, at most `window` requests were
  * made for nothing. Everything goes through the memo and the cache (one
  * fetch per key, however many ask), at background priority (never from
  * the reserve); a refusal (quota, error) ends the readahead until the walk
- * is seen again.
+ * is seen again. Where a series lies in the walk's order is
+ * readahead_order.c's.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dx_log.h"
-#include "dx_names.h"
-#include "tree_impl.h"
+#include "readahead_impl.h"
 
 #define PLAN_MAX 8
 #define KEYS_MAX 64
-
-/* A series as the walk reaches it: device di of the devices listing,
- * parameter pi of its parameters listing, listed resolution ri. */
-struct pos {
-	int dep;
-	size_t di, pi, ri;
-};
+#define WALK_IDLE_MS 1000
 
 struct planned {
 	struct pos at;
@@ -45,192 +43,37 @@ struct planned {
 	int end;              /* past the last device: nothing follows */
 };
 
+/* A load made ahead, until a reader asks for its key. */
+struct ahead {
+	char key[DX_REQUEST_KEY_MAX];
+	enum {
+		AHEAD_FLIGHT, /* in flight: counts against the window */
+		AHEAD_ASKED,  /* in flight, and a reader waits for it: used */
+		AHEAD_DONE,   /* fetched, not asked yet: counts */
+	} state;
+};
+
 struct dx_readahead {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t threads[16];
 	int nthreads, started, stop;
 	int window;
-	int active;      /* a walk is being followed */
-	struct pos walk; /* the series the walk is in */
+	int active;         /* a walk is being followed */
+	int64_t stepped_at; /* when it made its last step, monotonic ms */
+	struct pos walk;    /* the series the walk is in */
 	struct dx_range walk_range;
 	int have_walk;
-	int deep;          /* the walk crossed into a next series: plan past it */
-	struct pos listed; /* the resolution directory listed last */
+	enum walk_span span; /* the widest step the walk made: how far to plan */
+	struct pos listed;   /* the resolution directory listed last */
 	int have_listed;
 	struct planned plan[PLAN_MAX];
 	size_t nplan;
-	int fetching;                            /* fetches ahead in progress */
-	char keys[KEYS_MAX][DX_REQUEST_KEY_MAX]; /* fetched ahead, not asked yet */
+	struct ahead keys[KEYS_MAX]; /* loads made ahead, in flight or unused */
 	size_t nkeys;
-
-	pthread_mutex_t order_lock;        /* guards the devices' order */
-	const struct dx_listing *order_of; /* the listing it was made from */
-	int64_t order_stamp;
-	size_t order_n;
-	size_t *order; /* rank -> index in the listing */
-	size_t *rank;  /* index -> rank */
+	uint64_t fetches, used; /* API calls made ahead; of them, asked by readers */
+	struct walk_order order;
 };
-
-/* The walk's order is the order of names (bytes), as rsync, cp -a and
- * ls in the C locale go: devices by directory name, parameters by key,
- * resolutions by name. */
-
-/* The listed resolution of rank ri, or -1. */
-static int res_at(const struct dx_tree *t, size_t ri)
-{
-	size_t i, j, below;
-
-	for (i = 0; i < DX_RES_COUNT; i++) {
-		if (!(t->opts.listed_res & (1u << i)))
-			continue;
-		for (below = 0, j = 0; j < DX_RES_COUNT; j++)
-			below += t->opts.listed_res & (1u << j) &&
-				 strcmp(dx_res_name((enum dx_res)j), dx_res_name((enum dx_res)i)) <
-					 0;
-		if (below == ri)
-			return (int)i;
-	}
-	return -1;
-}
-
-static size_t res_rank(const struct dx_tree *t, enum dx_res res)
-{
-	size_t j, below = 0;
-
-	for (j = 0; j < DX_RES_COUNT; j++)
-		below += t->opts.listed_res & (1u << j) &&
-			 strcmp(dx_res_name((enum dx_res)j), dx_res_name(res)) < 0;
-	return below;
-}
-
-/* The rank of key among the parameter directories of l. */
-static size_t param_rank(const struct dx_listing *l, const char *key)
-{
-	size_t i, below = 0;
-
-	for (i = 0; i < l->list.n; i++)
-		below += dx_key_is_name(l->list.items[i].key) &&
-			 strcmp(l->list.items[i].key, key) < 0;
-	return below;
-}
-
-/* The parameter of rank pi, or NULL; *n the number of directories. */
-static const struct dx_entity *param_at(const struct dx_listing *l, size_t pi, size_t *n)
-{
-	const struct dx_entity *found = NULL;
-	size_t i;
-
-	*n = 0;
-	for (i = 0; i < l->list.n; i++) {
-		if (!dx_key_is_name(l->list.items[i].key))
-			continue;
-		(*n)++;
-		if (!found && param_rank(l, l->list.items[i].key) == pi)
-			found = &l->list.items[i];
-	}
-	return found;
-}
-
-struct ranked {
-	char name[DX_NAME_MAX + 1];
-	size_t index;
-};
-
-static int cmp_ranked(const void *a, const void *b)
-{
-	const struct ranked *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-
-	return c ? c : (x->index > y->index) - (x->index < y->index);
-}
-
-static int pos_eq(const struct pos *a, const struct pos *b)
-{
-	return a->dep == b->dep && a->di == b->di && a->pi == b->pi && a->ri == b->ri;
-}
-
-/* Makes r's order that of the devices of dl. Caller holds order_lock.
- * 0 or -ENOMEM. */
-static int order_for(struct dx_readahead *r, const struct dx_listing *dl)
-{
-	size_t i, n = dl->list.n, *order, *rank;
-	struct ranked *v;
-
-	if (r->order && r->order_of == dl && r->order_stamp == dl->changed_at && r->order_n == n)
-		return 0;
-	v = malloc((n ? n : 1) * sizeof(*v));
-	order = malloc((n ? n : 1) * sizeof(*order));
-	rank = malloc((n ? n : 1) * sizeof(*rank));
-	if (!v || !order || !rank) {
-		free(v);
-		free(order);
-		free(rank);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		dx_name_entry(dl->list.items[i].name, dl->list.items[i].id, v[i].name);
-		v[i].index = i;
-	}
-	qsort(v, n, sizeof(*v), cmp_ranked);
-	for (i = 0; i < n; i++) {
-		order[i] = v[i].index;
-		rank[v[i].index] = i;
-	}
-	free(v);
-	free(r->order);
-	free(r->rank);
-	r->order = order;
-	r->rank = rank;
-	r->order_of = dl;
-	r->order_stamp = dl->changed_at;
-	r->order_n = n;
-	return 0;
-}
-
-/* Rank to index (to_index) or index to rank of a device of dl. */
-static int device_order(struct dx_readahead *r, const struct dx_listing *dl, size_t in,
-			int to_index, size_t *out)
-{
-	int rc;
-
-	pthread_mutex_lock(&r->order_lock);
-	rc = order_for(r, dl);
-	if (!rc && in >= dl->list.n)
-		rc = -ENOENT;
-	if (!rc)
-		*out = to_index ? r->order[in] : r->rank[in];
-	pthread_mutex_unlock(&r->order_lock);
-	return rc;
-}
-
-/* The series after that of e, in the order the tree lists them. While e's
- * device's parameters are not known, the next device is assumed: a later
- * parameter of e's device is planned when they are (extend_plan). */
-static void pos_next(const struct dx_tree *t, const struct planned *e, struct pos *p)
-{
-	*p = e->at;
-	if (res_at(t, p->ri + 1) >= 0) {
-		p->ri++;
-		return;
-	}
-	p->ri = 0;
-	if (e->state == 2 && p->pi + 1 < e->nparams) {
-		p->pi++;
-		return;
-	}
-	p->pi = 0;
-	p->di++;
-}
-
-static int pos_cmp(const struct pos *a, const struct pos *b)
-{
-	if (a->di != b->di)
-		return a->di < b->di ? -1 : 1;
-	if (a->pi != b->pi)
-		return a->pi < b->pi ? -1 : 1;
-	return (a->ri > b->ri) - (a->ri < b->ri);
-}
 
 int dx_readahead_new(struct dx_tree *t, int window)
 {
@@ -242,10 +85,10 @@ int dx_readahead_new(struct dx_tree *t, int window)
 	if (!r)
 		return -ENOMEM;
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_mutex_init(&r->order_lock, NULL);
+	dx_walk_order_init(&r->order);
 	pthread_cond_init(&r->cond, NULL);
-	r->window = window;
-	r->nthreads = window < 16 ? window : 16;
+	r->window = window < KEYS_MAX ? window : KEYS_MAX;
+	r->nthreads = r->window < 16 ? r->window : 16;
 	t->ra = r;
 	return 0;
 }
@@ -265,23 +108,67 @@ void dx_readahead_free(struct dx_tree *t)
 		pthread_join(r->threads[i], NULL);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
-	pthread_mutex_destroy(&r->order_lock);
-	free(r->order);
-	free(r->rank);
+	dx_walk_order_free(&r->order);
 	free(r);
 	t->ra = NULL;
+}
+
+static void drop_key(struct dx_readahead *r, size_t i)
+{
+	r->keys[i] = r->keys[--r->nkeys];
 }
 
 /* Caller holds the lock. */
 static void forget_plan(struct dx_readahead *r)
 {
+	size_t i;
+
 	r->nplan = 0;
 	r->active = 0;
-	r->deep = 0;
-	r->nkeys = 0; /* a new walk has a window of its own */
+	r->span = SPAN_DIR;
+	/* a new walk has a window of its own; loads in flight still count */
+	for (i = r->nkeys; i-- > 0;)
+		if (r->keys[i].state == AHEAD_DONE)
+			drop_key(r, i);
 }
 
-int dx_readahead_admit(struct dx_tree *t)
+/* Whether the window has room for one more load. Caller holds the lock. */
+static int room(const struct dx_readahead *r)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < r->nkeys; i++)
+		n += r->keys[i].state != AHEAD_ASKED;
+	return n < r->window && r->nkeys < KEYS_MAX;
+}
+
+/* The index of key among the loads made ahead, or r->nkeys. Caller holds
+ * the lock. */
+static size_t find_key(const struct dx_readahead *r, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < r->nkeys && strcmp(r->keys[i].key, key); i++)
+		;
+	return i;
+}
+
+/* Waits while a load of key made ahead is in flight, so that its answer is
+ * decoded once, by that load. 1 if it waited. Caller holds the lock. */
+static int wait_landed(struct dx_readahead *r, const char *key)
+{
+	size_t i;
+	int waited = 0;
+
+	while (!r->stop && (i = find_key(r, key)) < r->nkeys && r->keys[i].state != AHEAD_DONE) {
+		pthread_cond_wait(&r->cond, &r->lock);
+		waited = 1;
+	}
+	return waited;
+}
+
+int dx_readahead_admit(struct dx_tree *t, const char *key)
 {
 	struct dx_readahead *r = t->ra;
 	int rc = -EBUSY;
@@ -289,35 +176,83 @@ int dx_readahead_admit(struct dx_tree *t)
 	if (!r)
 		return rc;
 	pthread_mutex_lock(&r->lock);
-	if (!r->stop && (int)r->nkeys + r->fetching < r->window) {
-		r->fetching++;
+	if (find_key(r, key) < r->nkeys) {
+		wait_landed(r, key); /* another worker loads it */
 		rc = 0;
+	} else if (!r->stop && room(r)) {
+		snprintf(r->keys[r->nkeys].key, sizeof(r->keys[0].key), "%s", key);
+		r->keys[r->nkeys++].state = AHEAD_FLIGHT;
+		rc = 1;
 	}
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }
 
-void dx_readahead_note(struct dx_tree *t, const char *key, int ahead, int fetched)
+/* A reader asks for key i: what was made ahead is used. */
+static void asked(struct dx_readahead *r, size_t i)
+{
+	if (r->keys[i].state == AHEAD_FLIGHT)
+		r->keys[i].state = AHEAD_ASKED; /* counted once its fetch ends */
+	if (r->keys[i].state != AHEAD_DONE)
+		return;
+	r->used++;
+	drop_key(r, i);
+}
+
+/* A load made ahead ended; fetched: it had the API asked. */
+static void landed(struct dx_readahead *r, size_t i, int fetched)
+{
+	r->fetches += fetched;
+	if (i == r->nkeys)
+		return; /* forgotten meanwhile */
+	if (fetched && r->keys[i].state == AHEAD_FLIGHT) {
+		r->keys[i].state = AHEAD_DONE;
+		return;
+	}
+	r->used += fetched; /* asked while in flight */
+	drop_key(r, i);
+}
+
+void dx_readahead_landed(struct dx_tree *t, const char *key, int fetched)
 {
 	struct dx_readahead *r = t->ra;
-	size_t i;
 
 	if (!r)
 		return;
 	pthread_mutex_lock(&r->lock);
-	for (i = 0; i < r->nkeys && strcmp(r->keys[i], key); i++)
-		;
-	if (!ahead && i < r->nkeys) {
-		/* the walk asked for what was fetched ahead: room for one more */
-		memcpy(r->keys[i], r->keys[r->nkeys - 1], sizeof(r->keys[i]));
-		r->nkeys--;
+	landed(r, find_key(r, key), fetched);
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+int dx_readahead_asked(struct dx_tree *t, const char *key, int wait)
+{
+	struct dx_readahead *r = t->ra;
+	size_t i;
+	int waited = 0;
+
+	if (!r)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	if ((i = find_key(r, key)) < r->nkeys) {
+		asked(r, i);
 		pthread_cond_broadcast(&r->cond);
-	} else if (ahead) {
-		r->fetching--;
-		if (fetched && i == r->nkeys && r->nkeys < KEYS_MAX)
-			snprintf(r->keys[r->nkeys++], sizeof(r->keys[0]), "%s", key);
-		pthread_cond_broadcast(&r->cond);
+		waited = wait && wait_landed(r, key);
 	}
+	pthread_mutex_unlock(&r->lock);
+	return waited;
+}
+
+void dx_readahead_counts(struct dx_tree *t, uint64_t *fetches, uint64_t *used)
+{
+	struct dx_readahead *r = t->ra;
+
+	*fetches = *used = 0;
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	*fetches = r->fetches;
+	*used = r->used;
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -328,12 +263,18 @@ struct job {
 	size_t index;
 };
 
+/* The series after e's. */
+static void next_of(const struct dx_tree *t, const struct planned *e, struct pos *next)
+{
+	dx_pos_next(t, &e->at, e->state == 2 ? e->nparams : 0, next);
+}
+
 static struct planned *find_planned(struct dx_readahead *r, const struct pos *at)
 {
 	size_t i;
 
 	for (i = 0; i < r->nplan; i++)
-		if (pos_eq(&r->plan[i].at, at))
+		if (dx_pos_eq(&r->plan[i].at, at))
 			return &r->plan[i];
 	return NULL;
 }
@@ -344,13 +285,17 @@ static int successor_planned(const struct dx_tree *t, struct dx_readahead *r,
 {
 	struct pos nx;
 
-	pos_next(t, e, &nx);
+	next_of(t, e, &nx);
 	return find_planned(r, &nx) != NULL;
 }
 
 /* Drops what is done or behind the walk; plans the next series after the
- * first entry whose successor is not planned yet, in order. Caller holds
- * the lock. */
+ * first entry whose successor is not planned yet, in order, as far as the
+ * walk's span: a walk seen only within one directory (ls -l DIR) gets that
+ * directory's chunks, one seen crossing resolutions (rsync of a parameter)
+ * not the next parameter's, one crossing parameters (rsync of a device)
+ * not the next device's. Past the end of the tree it walks, a walk uses
+ * nothing. Caller holds the lock. */
 static void extend_plan(struct dx_tree *t, struct dx_readahead *r)
 {
 	size_t i, k = 0;
@@ -361,27 +306,25 @@ static void extend_plan(struct dx_tree *t, struct dx_readahead *r)
 
 		if ((e->state == 2 && e->next >= e->nchunks && !e->end &&
 		     successor_planned(t, r, e)) ||
-		    e->at.dep != r->walk.dep || pos_cmp(&e->at, &r->walk) < 0)
+		    e->at.dep != r->walk.dep || dx_pos_cmp(&e->at, &r->walk) < 0)
 			continue;
 		r->plan[k++] = *e;
 	}
 	r->nplan = k;
-	/* Within the first directory only its own chunks, which a walk of it
-	 * (ls -l DIR) uses; the next series once the walk went on to one. */
-	if (r->nplan == PLAN_MAX || (r->nplan && !r->deep))
+	if (r->nplan == PLAN_MAX)
 		return;
 	for (i = 0; r->nplan && i < r->nplan; i++) {
 		if (r->plan[i].end)
 			continue;
-		pos_next(t, &r->plan[i], &nx);
+		next_of(t, &r->plan[i], &nx);
 		if (!find_planned(r, &nx) &&
-		    (i + 1 == r->nplan || pos_cmp(&nx, &r->plan[i + 1].at) < 0))
+		    (i + 1 == r->nplan || dx_pos_cmp(&nx, &r->plan[i + 1].at) < 0))
 			break;
 	}
 	if (!r->nplan) {
 		nx = r->walk;
 		i = 0;
-	} else if (i == r->nplan) {
+	} else if (i == r->nplan || dx_pos_span(&r->plan[i].at, &nx) > r->span) {
 		return;
 	} else {
 		i++;
@@ -389,7 +332,7 @@ static void extend_plan(struct dx_tree *t, struct dx_readahead *r)
 	memmove(&r->plan[i + 1], &r->plan[i], (r->nplan - i) * sizeof(r->plan[0]));
 	memset(&r->plan[i], 0, sizeof(r->plan[0]));
 	r->plan[i].at = nx;
-	if (pos_eq(&nx, &r->walk))
+	if (dx_pos_eq(&nx, &r->walk))
 		r->plan[i].after = r->walk_range.to;
 	r->nplan++;
 }
@@ -400,7 +343,7 @@ static int pick(struct dx_tree *t, struct dx_readahead *r, struct job *j)
 	size_t i;
 	int round;
 
-	if (!r->active || (int)r->nkeys + r->fetching >= r->window)
+	if (!r->active || !room(r))
 		return 0;
 	for (round = 0; round < 2; round++) {
 		for (i = 0; i < r->nplan; i++) {
@@ -454,18 +397,18 @@ static int list_series(const struct ask *a, struct planned *e)
 	if (!rc && e->at.di >= dl->list.n)
 		rc = -ERANGE; /* past the last device */
 	if (!rc)
-		rc = device_order(a->t->ra, dl, e->at.di, 1, &index);
+		rc = dx_walk_device_at(&a->t->ra->order, dl, e->at.di, &index);
 	if (!rc) {
 		e->device = dl->list.items[index].id;
 		rc = dx_get_parameters(a, e->at.dep, e->device, &pl);
 	}
 	if (!rc)
-		p = param_at(pl, e->at.pi, &e->nparams);
+		p = dx_walk_param_at(pl, e->at.pi, &e->nparams);
 	if (!p)
 		goto out; /* no such series: nothing to fetch */
 	snprintf(e->key, sizeof(e->key), "%s", p->key);
 	snprintf(e->nature, sizeof(e->nature), "%s", p->nature ? p->nature : "");
-	e->res = (enum dx_res)res_at(a->t, e->at.ri);
+	e->res = (enum dx_res)dx_walk_res_at(a->t, e->at.ri);
 	rc = dx_series_periods(a, e->at.dep, e->device, e->key, e->nature, e->res, &periods, &np,
 			       &changed);
 	if (!rc)
@@ -532,29 +475,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* Where the series of period file n lies in the walk's order. */
-static int pos_of(const struct ask *a, const struct node *n, struct pos *p)
-{
-	const struct dx_listing *dl, *pl;
-	const struct dx_entity *d;
-	int rc = dx_get_devices(a, n->dep, &dl);
-
-	if (rc)
-		return rc;
-	d = dx_listing_find(dl, n->id);
-	rc = d ? device_order(a->t->ra, dl, (size_t)(d - dl->list.items), 0, &p->di) : -ENOENT;
-	if (!rc)
-		rc = dx_get_parameters(a, n->dep, n->id, &pl);
-	if (!rc) {
-		p->dep = n->dep;
-		p->pi = param_rank(pl, n->key);
-		p->ri = res_rank(a->t, n->res);
-		dx_listing_put(a->t, pl);
-	}
-	dx_listing_put(a->t, dl);
-	return rc;
-}
-
 static void start_workers(struct dx_tree *t, struct dx_readahead *r)
 {
 	int i;
@@ -566,51 +486,83 @@ static void start_workers(struct dx_tree *t, struct dx_readahead *r)
 	r->started = 1;
 }
 
-/* Successive: the same series at a later period, or the series right
- * after. Caller holds the lock. */
+/* Successive: the period right after in the same series, or the series
+ * right after. Files asked by name in another order (a script, nfsd
+ * finding inodes again) jump about and are not a walk. Caller holds the
+ * lock. */
 static int successive(struct dx_tree *t, struct dx_readahead *r, const struct pos *p,
 		      const struct dx_range *range)
 {
 	struct planned *e = find_planned(r, &r->walk);
 	struct pos next;
 
-	if (pos_eq(p, &r->walk))
-		return dx_date_cmp(range->from, r->walk_range.from) > 0;
+	if (dx_pos_eq(p, &r->walk))
+		return dx_date_to_days(range->from) == dx_date_to_days(r->walk_range.to) + 1;
 	if (p->dep != r->walk.dep)
 		return 0;
 	if (p->di == r->walk.di && p->pi == r->walk.pi)
 		return p->ri == r->walk.ri + 1;
 	if (e && e->state == 2) {
-		pos_next(t, e, &next);
-		return pos_eq(p, &next);
+		next_of(t, e, &next);
+		return dx_pos_eq(p, &next);
 	}
 	/* the parameters of the walk's device not listed ahead: any next one */
 	return p->ri == 0 && (p->di == r->walk.di ? p->pi == r->walk.pi + 1 :
 						    p->di == r->walk.di + 1 && p->pi == 0);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether a lookup of p lies behind a walk that is going on: a reader
+ * copying what the walk passed (rsync's sender opens files far behind
+ * its lookups, and files of open periods are looked up again), not a new
+ * walk. A walk that made no step for WALK_IDLE_MS is over. Caller holds
+ * the lock. */
+static int behind_walk(const struct dx_readahead *r, const struct pos *p,
+		       const struct dx_range *range, int64_t now)
+{
+	if (!r->active || now - r->stepped_at > WALK_IDLE_MS || p->dep != r->walk.dep)
+		return 0;
+	if (dx_pos_eq(p, &r->walk))
+		return dx_date_cmp(range->to, r->walk_range.from) < 0;
+	return dx_pos_cmp(p, &r->walk) < 0;
+}
+
 void dx_readahead_seen(const struct ask *a, const struct node *n)
 {
 	struct dx_readahead *r = a->t->ra;
+	int64_t now = now_ms();
 	struct pos p;
 
-	if (!r || a->ahead || a->prio == DX_PRIO_BACKGROUND || pos_of(a, n, &p))
+	if (!r || a->ahead || a->prio == DX_PRIO_BACKGROUND || dx_pos_of(a, &r->order, n, &p))
 		return;
 	pthread_mutex_lock(&r->lock);
+	if (behind_walk(r, &p, &n->range, now)) {
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
 	/* A walk lists a directory before it stats its files; files asked by
 	 * name (smbd, scripts) are not a walk. */
-	if (r->have_walk && (r->deep || (r->have_listed && pos_eq(&p, &r->listed))) &&
+	if (r->have_walk && (r->span > SPAN_DIR || (r->have_listed && dx_pos_eq(&p, &r->listed))) &&
 	    successive(a->t, r, &p, &n->range)) {
-		r->deep = r->deep || !pos_eq(&p, &r->walk);
+		if (dx_pos_span(&r->walk, &p) > r->span)
+			r->span = dx_pos_span(&r->walk, &p);
 		r->active = 1;
 		if (!r->started)
 			start_workers(a->t, r);
-	} else if (!pos_eq(&p, &r->walk)) {
+	} else if (!dx_pos_eq(&p, &r->walk)) {
 		forget_plan(r); /* not a walk, or a new one: start again */
 	}
 	r->walk = p;
 	r->walk_range = n->range;
 	r->have_walk = 1;
+	r->stepped_at = now;
 	pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->lock);
 }
@@ -620,7 +572,7 @@ void dx_readahead_listed(const struct ask *a, const struct node *n)
 	struct dx_readahead *r = a->t->ra;
 	struct pos p;
 
-	if (!r || a->ahead || pos_of(a, n, &p))
+	if (!r || a->ahead || dx_pos_of(a, &r->order, n, &p))
 		return;
 	pthread_mutex_lock(&r->lock);
 	r->listed = p;

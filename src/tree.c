@@ -131,7 +131,7 @@ int dx_tree_getattr_open(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
 int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent, const char *name,
 		   struct dx_attr *out)
 {
-	struct ask a = { .t = t, .prio = prio };
+	struct ask a = { .t = t, .prio = prio, .lookup = 1 };
 	struct node p, c;
 	int rc;
 

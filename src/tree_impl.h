@@ -11,6 +11,7 @@
  * name, except by tree.c, so rows may point at functions of any family.
  *   source.c         the sources: cache in front of the client; the fake
  *   readahead.c      the walk readahead: data a walk needs next, fetched ahead
+ *   readahead_order.c  where a series lies in a walk's order (readahead_impl.h)
  *   content.c        the data: decoded listings and readings chunks (memo)
  *   tree_reads.c     renderings being read, by inode (a leaf: renders
  *                    through a callback)
@@ -108,14 +109,18 @@ struct node {
 	enum dx_format fmt;    /* a period file's twin: csv (0), xlsx, svg */
 };
 
-/* Who asks: the tree, the priority the reader is served at, and whether
- * it is the walk readahead (readahead.c) rather than a reader. */
+/* Who asks: the tree, the priority the reader is served at, whether it
+ * is the walk readahead (readahead.c) rather than a reader, and whether it
+ * looks up a name (a step of a walk: ls -l, rsync and du look each name up
+ * once, while a getattr re-checks a file the kernel knows, as when rsync
+ * opens files behind the walk to copy them). */
 struct ask {
 	struct dx_tree *t;
 	enum dx_priority prio;
 	int ahead;
 	int stat_only; /* a file that acts when read says what it would print */
 	int hold;      /* from an open file: a volatile file keeps its snapshot */
+	int lookup;    /* a LOOKUP: a walk's step (readahead.c) */
 };
 
 /* *closed of a content function whose bytes can never change. */
@@ -323,17 +328,27 @@ int dx_series_chunk(const struct ask *a, int dep, int64_t device, const char *ke
 int dx_readahead_new(struct dx_tree *t, int window);
 /* Stops the workers and frees it. */
 void dx_readahead_free(struct dx_tree *t);
-/* A reader stats period file n: follows the walk if it is one. */
+/* A reader looks up period file n and needs its data: follows the walk
+ * if it is one. */
 void dx_readahead_seen(const struct ask *a, const struct node *n);
-/* A reader lists resolution directory n (a walk lists before it stats). */
+/* A reader lists resolution directory n (a walk lists before it looks
+ * up). */
 void dx_readahead_listed(const struct ask *a, const struct node *n);
-/* Before the readahead loads key: 0 when the window has room (the load
- * then counts as in flight), -EBUSY when it is full or off. */
-int dx_readahead_admit(struct dx_tree *t);
-/* After a load of key: by the readahead (ahead, which had been admitted;
- * fetched when it had the API asked), or by a reader, who frees the room
- * of a key fetched ahead. */
-void dx_readahead_note(struct dx_tree *t, const char *key, int ahead, int fetched);
+/* Before the readahead loads key: 1 when the window has room (the load
+ * then counts against it until a reader asks for key; tell
+ * dx_readahead_landed when it ends), 0 after another worker's load of key
+ * ended (look again, load only if it failed), -EBUSY when the window is
+ * full or the readahead is off. */
+int dx_readahead_admit(struct dx_tree *t, const char *key);
+/* A load admitted ahead ended; fetched: it had the API asked. */
+void dx_readahead_landed(struct dx_tree *t, const char *key, int fetched);
+/* A reader needs key: what was loaded ahead is used. With wait (the reader
+ * has no decoded data), waits while a load of key made ahead is in
+ * flight; 1 if it waited (look again, load only if it failed). */
+int dx_readahead_asked(struct dx_tree *t, const char *key, int wait);
+/* API calls the readahead made, and how many of them readers then used
+ * (0 when it is off). */
+void dx_readahead_counts(struct dx_tree *t, uint64_t *fetches, uint64_t *used);
 
 /* ---- nodes.c: the inode table. Every function takes t->lock itself. ---- */
 

@@ -25,7 +25,8 @@ struct status {
 	struct dx_cache_stats cache;
 	uint64_t json_decodes;
 	uint64_t opens;
-	const char *damaged; /* the damaged-cache report, or NULL */
+	uint64_t ahead_fetches, ahead_used; /* the walk readahead's */
+	const char *damaged;                /* the damaged-cache report, or NULL */
 	size_t ndeps;
 	struct status_dep *deps;
 };
@@ -48,6 +49,7 @@ static int status_fill(struct dx_tree *t, struct status *st)
 	st->json_decodes = t->json_decodes;
 	pthread_mutex_unlock(&t->memo_lock);
 	st->opens = __atomic_load_n(&t->opens, __ATOMIC_RELAXED);
+	dx_readahead_counts(t, &st->ahead_fetches, &st->ahead_used);
 	st->damaged = t->opts.cache_damaged;
 	st->ndeps = t->opts.ndeps;
 	st->deps = calloc(st->ndeps ? st->ndeps : 1, sizeof(*st->deps));
@@ -209,8 +211,9 @@ static int status_json(const struct status *st, struct dx_buf *out)
 	rc = rc ? rc :
 		  dx_buf_printf(out,
 				" },\n  \"counters\": { \"json_decodes\": %" PRIu64
-				", \"opens\": %" PRIu64 " },\n  \"deployments\": [",
-				st->json_decodes, st->opens);
+				", \"opens\": %" PRIu64 ", \"readahead_fetches\": %" PRIu64
+				", \"readahead_used\": %" PRIu64 " },\n  \"deployments\": [",
+				st->json_decodes, st->opens, st->ahead_fetches, st->ahead_used);
 	for (i = 0; i < st->ndeps && !rc; i++) {
 		rc = dx_buf_puts(out, i ? ",\n" : "\n");
 		rc = rc ? rc : json_dep(&st->deps[i], out);

@@ -137,6 +137,12 @@ class ScaleTest(MountTestCase):
         self.assertEqual(len(reqs), expected)
         return m
 
+    def assert_read_ahead(self, m):
+        # the default readahead took part, and everything it fetched was used
+        c = self.status(m)["counters"]
+        self.assertGreater(c["readahead_fetches"], 0, c)
+        self.assertEqual(c["readahead_used"], c["readahead_fetches"], c)
+
     def test_find_name_costs_the_names(self):
         self.assert_calls(lambda root: ["find", root, "-name", "*.csv"], self.account.names())
 
@@ -159,12 +165,14 @@ class ScaleTest(MountTestCase):
         self.assertTrue(all(e["query"].get("resolution") == "M" for e in reqs), reqs)
 
     def test_ls_l_costs_the_data(self):
-        self.assert_calls(lambda root: ["ls", "-lR", root], self.account.data())
+        self.assert_read_ahead(self.assert_calls(lambda root: ["ls", "-lR", root],
+                                                 self.account.data()))
 
     def test_rsync_costs_the_data_then_a_remount_decodes_nothing(self):
         dest = os.path.join(self.tmpdir(), "copy")
         m = self.assert_calls(lambda root: ["rsync", "-a", root + "/", dest + "/"],
                               self.account.data())
+        self.assert_read_ahead(m)
         files = sorted(csv_files(m.root))
         self.assertTrue(files)
         m.stop()
@@ -199,31 +207,35 @@ class ScaleTest(MountTestCase):
         return d
 
 
-def first_series_daily(root):
-    """The daily directory of the first series in the walk's (name) order."""
-    devs = os.path.join(root, "devices")
-    for dev in sorted(os.listdir(devs)):
-        ddir = os.path.join(devs, dev)
-        for key in sorted(os.listdir(ddir)):
-            daily = os.path.join(ddir, key, "daily")
-            if os.path.isdir(daily) and not os.path.islink(os.path.join(ddir, key)):
-                names = sorted(os.listdir(daily))
-                if len(names) >= 3:
-                    return daily, names
-    raise AssertionError("no series with three daily files")
+def series_dirs(ddir):
+    """The resolution directories of a device's series, listed and in the
+    walk's (name) order, as ls -lR and rsync go."""
+    for key in sorted(os.listdir(ddir)):
+        pdir = os.path.join(ddir, key)
+        # parameters only: not the views (named as resolutions), the
+        # location's link or device.json
+        if key in RES or os.path.islink(pdir) or not os.path.isdir(pdir):
+            continue
+        for res in sorted(os.listdir(pdir)):
+            if os.path.isdir(os.path.join(pdir, res)):
+                yield os.path.join(pdir, res)
 
 
 def stopped_walk(test, m, settle=2.0):
-    """Walks the first series' daily directory as ls -lR does (list, then
-    stat every file), goes on to its monthly directory, stats two files
-    there and stops; the calls made meanwhile and after."""
-    daily, names = first_series_daily(m.root)
-    monthly = os.path.join(os.path.dirname(daily), "monthly")
+    """Walks the first device as ls -lR does (list each directory, then stat
+    every file), goes on to the second device, stats the first two files of
+    its first series and stops; the calls made meanwhile and after. The
+    walk crossed devices, so the readahead may plan into the second device
+    past where the walk stopped."""
+    devs = os.path.join(m.root, "devices")
     test.sim.clear_log()
-    for name in names:
-        os.stat(os.path.join(daily, name))
-    for name in sorted(os.listdir(monthly))[:2]:
-        os.stat(os.path.join(monthly, name))
+    names = sorted(os.listdir(devs))
+    for rdir in series_dirs(os.path.join(devs, names[0])):
+        for name in sorted(os.listdir(rdir)):
+            os.stat(os.path.join(rdir, name))
+    rdir = next(series_dirs(os.path.join(devs, names[1])))
+    for name in sorted(os.listdir(rdir))[:2]:
+        os.stat(os.path.join(rdir, name))
     time.sleep(settle)
     return api_calls(test.sim)
 
@@ -236,7 +248,7 @@ class ReadaheadTest(MountTestCase):
 
     def scale_mount(self, *options):
         return self.mount(token=TOKEN20, deployment="big",
-                          options=["resolutions=" + "+".join(RES), "parallel=4", "readahead=4"] +
+                          options=["resolutions=" + "+".join(RES), "parallel=4"] +
                           list(options))
 
     def test_a_stopped_walk_wastes_at_most_parallel_requests(self):
@@ -245,12 +257,44 @@ class ReadaheadTest(MountTestCase):
         extra = len(on) - len(off)
         self.assertGreater(extra, 0, "the readahead fetched nothing ahead")
         self.assertLessEqual(extra, 4, on)
-        self.assertTrue(any(e["query"].get("resolution") == "D" for e in on[len(off):]) or
-                        len(on) > len(off), on)
         # what the walk itself needed was asked once, ahead or not
         key = lambda e: (e["path"], tuple(sorted(e["query"].items())))
         self.assertEqual(len(set(map(key, on))), len(on))
         self.assertLessEqual(set(map(key, off)), set(map(key, on)))
+
+
+    def device_copy(self, *options):
+        """rsync -a at 50 ms a call of the first device with two parameters
+        or more and daily data in two decades (chunks the readahead can
+        fetch while the walk is still in the first): the calls, and the
+        readahead's counters."""
+        m = self.scale_mount(*options)
+        devs = os.path.join(m.root, "devices")
+
+        def fits(ddir):
+            dirs = [r for r in series_dirs(ddir) if r.endswith("daily")]
+            return len(dirs) >= 2 and any(n < "2020" for n in os.listdir(dirs[0]))
+
+        dev = next(os.path.join(devs, d) for d in sorted(os.listdir(devs))
+                   if fits(os.path.join(devs, d)))
+        self.sim.clear_log()
+        self.sim.configure(latency_ms=50)
+        try:
+            r = run(["rsync", "-a", dev + "/", os.path.join(m.tmp, "copy") + "/"])
+            time.sleep(1.0)   # anything still in flight lands in the log
+        finally:
+            self.sim.configure(latency_ms=0)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(m.mnt, ".dexmafs", "status.json")) as f:
+            counters = json.load(f)["counters"]
+        return api_calls(self.sim), counters
+
+    def test_a_walk_of_one_device_reads_nothing_past_it(self):
+        off, _ = self.device_copy("readahead=0")
+        on, counters = self.device_copy()
+        key = lambda calls: sorted(e["path"] + json.dumps(e["query"], sort_keys=True) for e in calls)
+        self.assertGreater(counters["readahead_fetches"], 0, counters)
+        self.assertEqual(key(on), key(off))
 
 
 class ReadaheadReserveTest(MountTestCase):
@@ -264,9 +308,8 @@ class ReadaheadReserveTest(MountTestCase):
         off = stopped_walk(self, self.mount(token=TOKEN20, deployment="big", options=[
             "resolutions=" + "+".join(RES), "readahead=0"]))
         m = self.mount(token=TOKEN20, deployment="big",
-                       options=["resolutions=" + "+".join(RES), "parallel=4", "readahead=4"])
-        first_series_daily(m.root)   # the listings, as a person reads them
-        self.sim.configure(hour_remaining=20)
+                       options=["resolutions=" + "+".join(RES), "parallel=4"])
+        self.sim.configure(hour_remaining=20)   # the reader may spend the reserve
         on = stopped_walk(self, m)
         with open(os.path.join(m.mnt, ".dexmafs", "status.json")) as f:
             quota = json.load(f)["deployments"][0]["quota"]

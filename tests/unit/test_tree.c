@@ -1410,7 +1410,8 @@ static void test_status_json(void **state)
 	assert_non_null(strstr(text, "\"time\": 1795694400,"));
 	assert_non_null(strstr(text, "\"damaged\": null"));
 	/* devices, parameters, hourly 2022: three decodes of API bytes */
-	assert_non_null(strstr(text, "\"json_decodes\": 3, \"opens\": 0 }"));
+	assert_non_null(
+		strstr(text, "\"json_decodes\": 3, \"opens\": 0, \"readahead_fetches\": 0"));
 	assert_non_null(strstr(text, "{ \"name\": \"demo\",\n      \"api\": \"offline\""));
 	assert_null(strstr(text, "\"quota\""));
 	free(text);
