@@ -782,49 +782,95 @@ static int readings_join(struct memo **memos, size_t n, struct dx_readings *out)
 	return 0;
 }
 
-int dx_series_readings(const struct ask *a, int dep, int64_t device, const char *key,
-		       const char *nature, enum dx_res res, const struct dx_range *range,
-		       struct dx_readings *out, int64_t *mtime, int *closed,
-		       struct changed *changed)
+/* The memos of the chunks that hold a series' readings in range (the
+ * caller releases the *got taken, also on error); *final when they were
+ * all asked after the range's end and margin, and none was clipped. */
+static int series_memos(const struct ask *a, int dep, int64_t device, const char *key,
+			const char *nature, enum dx_res res, const struct dx_range *range,
+			struct memo **memos, size_t *got, int *final, struct changed *changed)
 {
-	struct dx_tree *t = a->t;
 	struct dx_range chunks[DX_RANGE_MAX_CHUNKS];
-	struct memo *memos[DX_RANGE_MAX_CHUNKS];
-	int64_t end = dx_range_end_epoch(range), last_change = 0;
-	size_t n, nall, i, got = 0;
-	int rc, final;
+	int64_t end = dx_range_end_epoch(range);
+	size_t n, nall, i;
+	int rc;
 
+	*got = 0;
 	rc = dx_range_chunks(res, range, chunks, DX_RANGE_MAX_CHUNKS, &n);
 	if (rc || !n)
 		return -ENOENT;
 	nall = n;
 	if ((rc = clip_to_extent(a, dep, device, key, nature, chunks, &n, changed)))
 		return rc;
-	final = n == nall; /* the extent that clipped may still grow */
+	*final = n == nall; /* the extent that clipped may still grow */
 	for (i = 0; i < n; i++) {
 		rc = chunk_get(a, dep, device, key, nature, res, &chunks[i], &memos[i], changed);
 		if (rc)
-			goto out;
-		got++;
-		if (memos[i]->changed_at > last_change)
-			last_change = memos[i]->changed_at;
+			return rc;
+		(*got)++;
 		/* final: asked after the period's end and margin, when its
 		 * data can no longer change (the chunk may still be open) */
-		final = final && memos[i]->api_fetched_at >= end + t->opts.late_margin;
+		*final = *final && memos[i]->api_fetched_at >= end + a->t->opts.late_margin;
 	}
-	if (n)
-		rc = readings_join(memos, n, out);
-	else
-		memset(out, 0, sizeof(*out)); /* nothing within the series' extent */
+	return 0;
+}
+
+/* *closed and *mtime of a series' file over range, from its n memos. */
+static void series_times(struct dx_tree *t, const struct dx_range *range, struct memo **memos,
+			 size_t n, int final, int64_t *mtime, int *closed)
+{
+	int64_t end = dx_range_end_epoch(range), last_change = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (memos[i]->changed_at > last_change)
+			last_change = memos[i]->changed_at;
 	*closed = dx_tree_now(t) >= end + t->opts.late_margin;
 	if (*closed && final)
 		*closed = CLOSED_FINAL;
 	/* A closed period's time is a function of its range alone, the same
 	 * on every mount; an open one moves when its bytes change. */
 	*mtime = *closed ? end : last_change ? last_change : t->started_at;
-out:
+}
+
+int dx_series_readings(const struct ask *a, int dep, int64_t device, const char *key,
+		       const char *nature, enum dx_res res, const struct dx_range *range,
+		       struct dx_readings *out, int64_t *mtime, int *closed,
+		       struct changed *changed)
+{
+	struct memo *memos[DX_RANGE_MAX_CHUNKS];
+	size_t got, i;
+	int final, rc;
+
+	rc = series_memos(a, dep, device, key, nature, res, range, memos, &got, &final, changed);
+	if (!rc && got)
+		rc = readings_join(memos, got, out);
+	else if (!rc)
+		memset(out, 0, sizeof(*out)); /* nothing within the series' extent */
+	if (!rc)
+		series_times(a->t, range, memos, got, final, mtime, closed);
 	for (i = 0; i < got; i++)
-		memo_release(t, memos[i]);
+		memo_release(a->t, memos[i]);
+	return rc;
+}
+
+int dx_series_stamp(const struct ask *a, int dep, int64_t device, const char *key,
+		    const char *nature, enum dx_res res, const struct dx_range *range,
+		    uint64_t *stamp, int64_t *mtime, int *closed, struct changed *changed)
+{
+	struct memo *memos[DX_RANGE_MAX_CHUNKS];
+	size_t got, i;
+	int final, rc;
+
+	rc = series_memos(a, dep, device, key, nature, res, range, memos, &got, &final, changed);
+	if (!rc)
+		series_times(a->t, range, memos, got, final, mtime, closed);
+	/* A chunk's bytes are named by its key and the time they changed. */
+	*stamp = dx_stamp_mix(*stamp, &got, sizeof(got));
+	for (i = 0; i < got; i++) {
+		*stamp = dx_stamp_mix(*stamp, memos[i]->key, strlen(memos[i]->key) + 1);
+		*stamp = dx_stamp_mix(*stamp, &memos[i]->changed_at, sizeof(int64_t));
+		*stamp = dx_stamp_mix(*stamp, &memos[i]->readings.n, sizeof(size_t));
+		memo_release(a->t, memos[i]);
+	}
 	return rc;
 }
 

@@ -12,7 +12,8 @@ struct answer {
 	char *key;
 	char *data;
 	size_t len;
-	int64_t at;
+	int64_t at;      /* when the bytes were put: their change time */
+	int64_t fetched; /* when they were last asked past the policy's ttl */
 	unsigned calls;
 };
 
@@ -42,7 +43,6 @@ static int fake_get(void *ctx, const struct dx_request *req, const struct dx_cac
 	struct answer *a;
 	int rc = -EIO;
 
-	(void)policy;
 	pthread_mutex_lock(&f->lock);
 	f->calls++;
 	f->background += req->prio == DX_PRIO_BACKGROUND;
@@ -52,8 +52,14 @@ static int fake_get(void *ctx, const struct dx_request *req, const struct dx_cac
 	if (f->fail_err && !strncmp(req->key, f->fail_prefix, strlen(f->fail_prefix)))
 		rc = f->fail_err;
 	else if (a && !(rc = dx_buf_append(out, a->data, a->len)) && info) {
+		/* Asked once stale by the policy: fetched again now, as a
+		 * real source would, the same bytes. */
+		if (policy && a->fetched < policy->final_at &&
+		    *f->clock >= a->fetched + policy->ttl)
+			a->fetched = *f->clock;
 		memset(info, 0, sizeof(*info));
-		info->fetched_at = info->changed_at = a->at;
+		info->fetched_at = a->fetched;
+		info->changed_at = a->at;
 	}
 	pthread_mutex_unlock(&f->lock);
 	return rc;
@@ -173,7 +179,7 @@ int dx_source_fake_put(struct dx_source *s, const char *key, const char *data, s
 	}
 	memcpy(a->data, data, len);
 	a->len = len;
-	a->at = *f->clock;
+	a->at = a->fetched = *f->clock;
 	pthread_mutex_lock(&f->lock);
 	a->next = f->answers;
 	f->answers = a;

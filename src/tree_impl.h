@@ -131,6 +131,28 @@ struct ask {
 
 struct names;
 
+/* What a KF_RENDERED file's bytes are made of, without rendering them: a
+ * hash of every input (names, units, and unless the file is final, which
+ * chunks and when their bytes changed), and the time and closedness its
+ * content function would give. */
+struct stamp {
+	uint64_t hash;
+	int64_t mtime;
+	int closed;
+};
+
+#define DX_STAMP_INIT 0xcbf29ce484222325ull
+
+/* FNV-1a: mixes len bytes at p into hash h. */
+static inline uint64_t dx_stamp_mix(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
 /* One kind of node. Directories have resolve and list; files and links
  * have content. */
 struct kind_row {
@@ -150,6 +172,11 @@ struct kind_row {
 	 * and a later stat, on this mount or another, renders nothing. */
 	int (*content)(const struct ask *a, const struct node *n, struct dx_buf *out,
 		       int64_t *mtime, int *closed);
+	/* KF_RENDERED rows: the stamp of n's bytes as content would make them
+	 * now. With frame_only, only the hash of what is not readings (names,
+	 * units), from listings alone: a final file's whole stamp. 0 or the
+	 * errors of content. */
+	int (*stamp)(const struct ask *a, const struct node *n, int frame_only, struct stamp *out);
 	/* The key families (dx_requests.h) a refresh of such a node expires. */
 	int nexpires;
 	enum dx_prefix expires[3];
@@ -277,6 +304,13 @@ int dx_series_readings(const struct ask *a, int dep, int64_t device, const char 
 		       const char *nature, enum dx_res res, const struct dx_range *range,
 		       struct dx_readings *out, int64_t *mtime, int *closed,
 		       struct changed *changed);
+
+/* The stamp of the readings dx_series_readings would give (mixed into
+ * *stamp: which chunks, when their bytes changed), with their *mtime and
+ * *closed, without copying them. */
+int dx_series_stamp(const struct ask *a, int dep, int64_t device, const char *key,
+		    const char *nature, enum dx_res res, const struct dx_range *range,
+		    uint64_t *stamp, int64_t *mtime, int *closed, struct changed *changed);
 
 /* Renders the CSV of a readings file; sets *mtime and *closed. */
 int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key, const char *nature,
@@ -406,6 +440,10 @@ int dx_key_is_name(const char *key);
 	int prefix##_content(const struct ask *a, const struct node *n, struct dx_buf *out,        \
 			     int64_t *mtime, int *closed);
 
+#define ROW_STAMP(prefix)                                                                          \
+	int prefix##_stamp(const struct ask *a, const struct node *n, int frame_only,              \
+			   struct stamp *out);
+
 /* clang-format off */
 ROW_FUNCS(root) ROW_FUNCS(ctl) ROW_CONTENT(status) ROW_CONTENT(status_json)
 ROW_CONTENT(refresh)
@@ -417,6 +455,7 @@ ROW_FUNCS(dss) ROW_FUNCS(ds) ROW_FUNCS(ds_devs) ROW_CONTENT(ds_devlink)
 ROW_FUNCS(param) ROW_CONTENT(param_json) ROW_FUNCS(res) ROW_CONTENT(file)
 ROW_FUNCS(dev_views) ROW_FUNCS(dev_res) ROW_CONTENT(dev_file)
 ROW_FUNCS(loc_views) ROW_FUNCS(loc_res) ROW_CONTENT(loc_file)
+ROW_STAMP(file) ROW_STAMP(dev_file) ROW_STAMP(loc_file)
 /* clang-format on */
 
 #endif
