@@ -34,7 +34,9 @@
 enum memo_kind { MEMO_LISTING, MEMO_READINGS };
 
 struct memo {
-	struct memo *next;
+	struct memo *prev, *next; /* the recency list, most recent first */
+	struct memo *hnext;       /* the next in its bucket of the table */
+	uint64_t hash;            /* of the key */
 	char *key;
 	enum memo_kind kind;
 	int refs;
@@ -86,30 +88,64 @@ static void memo_release(struct dx_tree *t, struct memo *m)
 		memo_free(m);
 }
 
-/* Finds a valid memo and takes a reference, or NULL. Caller holds the lock. */
-static struct memo *memo_find_locked(struct dx_tree *t, const char *key, int64_t now)
+static uint64_t key_hash(const char *key)
 {
-	struct memo **pp, *m;
+	return dx_stamp_mix(DX_STAMP_INIT, key, strlen(key));
+}
 
-	for (pp = &t->memos; (m = *pp); pp = &m->next) {
-		if (strcmp(m->key, key))
-			continue;
-		if (m->valid_until <= now)
-			return NULL;
-		*pp = m->next; /* move to front: most recently used */
-		m->next = t->memos;
-		t->memos = m;
-		m->refs++;
-		return m;
-	}
+static struct memo **memo_bucket(struct dx_tree *t, uint64_t hash)
+{
+	return &t->memo_table[hash % DX_MEMO_BUCKETS];
+}
+
+/* The linked memo of key, or NULL. Caller holds the lock. */
+static struct memo *memo_lookup_locked(struct dx_tree *t, const char *key, uint64_t hash)
+{
+	struct memo *m;
+
+	for (m = *memo_bucket(t, hash); m; m = m->hnext)
+		if (m->hash == hash && !strcmp(m->key, key))
+			return m;
 	return NULL;
 }
 
-static void memo_unlink_locked(struct dx_tree *t, struct memo **pp, struct memo **to_free)
+static void lru_remove(struct dx_tree *t, struct memo *m)
 {
-	struct memo *m = *pp;
+	*(m->prev ? &m->prev->next : &t->memos) = m->next;
+	*(m->next ? &m->next->prev : &t->memo_last) = m->prev;
+	m->prev = m->next = NULL;
+}
 
-	*pp = m->next;
+static void lru_push_front(struct dx_tree *t, struct memo *m)
+{
+	m->prev = NULL;
+	m->next = t->memos;
+	*(t->memos ? &t->memos->prev : &t->memo_last) = m;
+	t->memos = m;
+}
+
+/* Finds a valid memo and takes a reference, or NULL. Caller holds the lock. */
+static struct memo *memo_find_locked(struct dx_tree *t, const char *key, int64_t now)
+{
+	struct memo *m = memo_lookup_locked(t, key, key_hash(key));
+
+	if (!m || m->valid_until <= now)
+		return NULL;
+	lru_remove(t, m); /* most recently used */
+	lru_push_front(t, m);
+	m->refs++;
+	return m;
+}
+
+/* Takes m out of the memo; onto *to_free when nobody holds it. */
+static void memo_unlink_locked(struct dx_tree *t, struct memo *m, struct memo **to_free)
+{
+	struct memo **pp = memo_bucket(t, m->hash);
+
+	while (*pp != m)
+		pp = &(*pp)->hnext;
+	*pp = m->hnext;
+	lru_remove(t, m);
 	m->linked = 0;
 	t->nmemos--;
 	t->memo_bytes -= m->bytes;
@@ -133,30 +169,26 @@ static void free_chain(struct memo *m)
  * memo of the same key and trimming the least recently used. */
 static void memo_insert(struct dx_tree *t, struct memo *m)
 {
-	struct memo **pp, *to_free = NULL;
+	struct memo *old, *victim, *to_free = NULL;
 
+	m->hash = key_hash(m->key);
 	pthread_mutex_lock(&t->memo_lock);
-	for (pp = &t->memos; *pp;) {
-		if (!strcmp((*pp)->key, m->key))
-			memo_unlink_locked(t, pp, &to_free);
-		else
-			pp = &(*pp)->next;
-	}
+	if ((old = memo_lookup_locked(t, m->key, m->hash)))
+		memo_unlink_locked(t, old, &to_free);
 	m->linked = 1;
 	m->refs = 1;
-	m->next = t->memos;
-	t->memos = m;
+	m->hnext = *memo_bucket(t, m->hash);
+	*memo_bucket(t, m->hash) = m;
+	lru_push_front(t, m);
 	t->nmemos++;
 	t->memo_bytes += m->bytes;
-	while (t->nmemos > MEMO_MAX || t->memo_bytes > MEMO_MAX_BYTES) {
-		struct memo **victim = NULL;
+	victim = t->memo_last;
+	while ((t->nmemos > MEMO_MAX || t->memo_bytes > MEMO_MAX_BYTES) && victim) {
+		struct memo *newer = victim->prev;
 
-		for (pp = &t->memos; *pp; pp = &(*pp)->next)
-			if ((*pp)->refs == 0)
-				victim = pp;
-		if (!victim)
-			break;
-		memo_unlink_locked(t, victim, &to_free);
+		if (victim->refs == 0)
+			memo_unlink_locked(t, victim, &to_free);
+		victim = newer;
 	}
 	pthread_mutex_unlock(&t->memo_lock);
 	free_chain(to_free);
@@ -164,11 +196,11 @@ static void memo_insert(struct dx_tree *t, struct memo *m)
 
 void dx_tree_memo_clear(struct dx_tree *t)
 {
-	struct memo **pp, *to_free = NULL;
+	struct memo *to_free = NULL;
 
 	pthread_mutex_lock(&t->memo_lock);
-	for (pp = &t->memos; *pp;)
-		memo_unlink_locked(t, pp, &to_free);
+	while (t->memos)
+		memo_unlink_locked(t, t->memos, &to_free);
 	pthread_mutex_unlock(&t->memo_lock);
 	free_chain(to_free);
 }

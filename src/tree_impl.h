@@ -84,6 +84,8 @@ enum kind {
 
 /* How many renderings of files are kept for the open that follows a stat. */
 #define RENDER_RING_SIZE 8
+/* Buckets of the decoded-data memo's table (content.c). */
+#define DX_MEMO_BUCKETS 2048
 /* The largest file the tree produces. */
 #define DX_FILE_MAX DX_TREE_FILE_MAX
 
@@ -205,8 +207,10 @@ struct dx_tree {
 	} rendered[RENDER_RING_SIZE];
 	unsigned rendered_next;
 
-	pthread_mutex_t memo_lock; /* guards the decoded-data memo and the counter */
-	struct memo *memos;        /* most recently used first */
+	pthread_mutex_t memo_lock;                /* guards the decoded-data memo and the counter */
+	struct memo *memos;                       /* most recently used first (content.c) */
+	struct memo *memo_last;                   /* least recently used */
+	struct memo *memo_table[DX_MEMO_BUCKETS]; /* by hash of the key */
 	size_t nmemos;
 	size_t memo_bytes;
 	uint64_t json_decodes; /* API answers decoded from JSON */
