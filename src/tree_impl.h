@@ -108,6 +108,19 @@ struct node {
 	enum dx_format fmt;    /* a period file's twin: csv (0), xlsx, svg */
 };
 
+/* A node as the inode table keeps it (nodes.c): the identity packed, the
+ * key as long as it is, so that an account of 100,000 files costs a few
+ * MiB. The flags are the row's. */
+struct slot {
+	struct slot *next;
+	uint64_t ino, nlookup, parent;
+	int64_t id, id2;
+	uint32_t from, to; /* the range's dates, packed (nodes.c) */
+	uint16_t dep;
+	uint8_t kind, res, fmt;
+	char key[]; /* NUL-terminated */
+};
+
 /* Who asks: the tree, the priority the reader is served at, and whether
  * it is the walk readahead (readahead.c) rather than a reader. */
 struct ask {
@@ -192,7 +205,7 @@ struct dx_tree {
 	int64_t started_at;
 
 	pthread_mutex_t lock; /* guards the node table */
-	struct node **buckets;
+	struct slot **buckets;
 	size_t nbuckets;
 	size_t nnodes;
 	struct dx_handles *handles; /* export support, NULL when off (handles.c) */
@@ -357,6 +370,9 @@ int dx_node_get(struct dx_tree *t, uint64_t ino, struct node *out);
 /* Adds one lookup of the node described by tmpl (sets tmpl->ino), creating
  * it if needed. 0 or -ENOMEM. */
 int dx_node_ref(struct dx_tree *t, struct node *tmpl);
+
+/* The node a slot of the table stands for. */
+void dx_node_of_slot(const struct dx_tree *t, const struct slot *s, struct node *out);
 
 /* ---- entries.c: attributes ---- */
 
