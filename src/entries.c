@@ -234,6 +234,13 @@ static int attr_stamped(const struct ask *a, const struct node *n, const struct 
 	return 1;
 }
 
+static void count_render(struct dx_tree *t)
+{
+	pthread_mutex_lock(&t->memo_lock);
+	t->stat_renders++;
+	pthread_mutex_unlock(&t->memo_lock);
+}
+
 int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr,
 		 struct dx_buf *content)
 {
@@ -259,6 +266,8 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 		dx_readahead_seen(a, n);
 	if (!content && k->flags & KF_RENDERED && (rc = attr_stamped(a, n, k, &st, attr)))
 		return rc < 0 ? rc : 0; /* the same bytes as last rendered */
+	if (!content && k->flags & KF_RENDERED)
+		count_render(a->t);
 	dx_buf_init(&scratch, DX_FILE_MAX);
 	rc = node_bytes(a, k, n, &content, &scratch, &mtime, &closed);
 	if (!rc) {

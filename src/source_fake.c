@@ -22,6 +22,7 @@ struct fake {
 	const int64_t *clock;
 	pthread_mutex_t lock;
 	struct answer *answers;
+	struct answer *records; /* put_record's, newest first */
 	char fail_prefix[DX_REQUEST_KEY_MAX];
 	int fail_err;
 	unsigned calls, background, expiries;
@@ -65,7 +66,7 @@ static int fake_get(void *ctx, const struct dx_request *req, const struct dx_cac
 	return rc;
 }
 
-/* The fake keeps no derived bytes and no records: every miss is made. */
+/* The fake keeps no derived bytes: every miss is made. */
 static int fake_derived(void *ctx, const struct dx_request *req,
 			const struct dx_cache_policy *policy,
 			int (*make)(void *mctx, struct dx_buf *out), void *mctx, struct dx_buf *out,
@@ -78,22 +79,42 @@ static int fake_derived(void *ctx, const struct dx_request *req,
 	return make(mctx, out);
 }
 
+/* Records are kept in memory, as a cache would keep them. */
 static int fake_get_record(void *ctx, const char *name, void *data, size_t size, size_t *len)
 {
-	(void)ctx;
-	(void)name;
-	(void)data;
-	(void)size;
-	(void)len;
-	return -ENOENT;
+	struct fake *f = ctx;
+	struct answer *a;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&f->lock);
+	for (a = f->records; a && strcmp(a->key, name); a = a->next)
+		;
+	if (a) {
+		memcpy(data, a->data, a->len < size ? a->len : size);
+		*len = a->len;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
 }
 
 static int fake_put_record(void *ctx, const char *name, const void *data, size_t len)
 {
-	(void)ctx;
-	(void)name;
-	(void)data;
-	(void)len;
+	struct fake *f = ctx;
+	struct answer *a = calloc(1, sizeof(*a));
+
+	if (!a || !(a->key = strdup(name)) || !(a->data = malloc(len ? len : 1))) {
+		if (a)
+			free(a->key);
+		free(a);
+		return -ENOMEM;
+	}
+	memcpy(a->data, data, len);
+	a->len = len;
+	pthread_mutex_lock(&f->lock);
+	a->next = f->records; /* the newest is found first */
+	f->records = a;
+	pthread_mutex_unlock(&f->lock);
 	return 0;
 }
 
@@ -156,12 +177,13 @@ void dx_source_fake_free(struct dx_source *s)
 	if (!s)
 		return;
 	f = s->ctx;
-	for (a = f->answers; a; a = next) {
-		next = a->next;
-		free(a->key);
-		free(a->data);
-		free(a);
-	}
+	for (int i = 0; i < 2; i++)
+		for (a = i ? f->records : f->answers; a; a = next) {
+			next = a->next;
+			free(a->key);
+			free(a->data);
+			free(a);
+		}
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }

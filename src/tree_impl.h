@@ -227,6 +227,7 @@ struct dx_tree {
 	size_t nmemos;
 	size_t memo_bytes;
 	uint64_t json_decodes; /* API answers decoded from JSON */
+	uint64_t stat_renders; /* files rendered for a stat: their kept size did not serve */
 
 	struct dx_readahead *ra; /* the walk readahead, or NULL when off */
 };

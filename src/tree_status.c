@@ -24,6 +24,7 @@ struct status {
 	int64_t now;
 	struct dx_cache_stats cache;
 	uint64_t json_decodes;
+	uint64_t stat_renders;
 	const char *damaged; /* the damaged-cache report, or NULL */
 	size_t ndeps;
 	struct status_dep *deps;
@@ -45,6 +46,7 @@ static int status_fill(struct dx_tree *t, struct status *st)
 	t->source->ops->cache_stats(t->source->ctx, &st->cache);
 	pthread_mutex_lock(&t->memo_lock);
 	st->json_decodes = t->json_decodes;
+	st->stat_renders = t->stat_renders;
 	pthread_mutex_unlock(&t->memo_lock);
 	st->damaged = t->opts.cache_damaged;
 	st->ndeps = t->opts.ndeps;
@@ -207,8 +209,8 @@ static int status_json(const struct status *st, struct dx_buf *out)
 	rc = rc ? rc :
 		  dx_buf_printf(out,
 				" },\n  \"counters\": { \"json_decodes\": %" PRIu64
-				" },\n  \"deployments\": [",
-				st->json_decodes);
+				", \"stat_renders\": %" PRIu64 " },\n  \"deployments\": [",
+				st->json_decodes, st->stat_renders);
 	for (i = 0; i < st->ndeps && !rc; i++) {
 		rc = dx_buf_puts(out, i ? ",\n" : "\n");
 		rc = rc ? rc : json_dep(&st->deps[i], out);
