@@ -109,6 +109,8 @@ static int members_of_location(const struct ask *a, const struct node *n, struct
 {
 	const struct dx_listing *locs;
 	const struct dx_entity *loc;
+	const int64_t *pairs;
+	size_t k;
 	int rc = dx_get_locations(a, n->dep, &locs);
 
 	if (rc)
@@ -121,11 +123,12 @@ static int members_of_location(const struct ask *a, const struct node *n, struct
 		return -ENOENT;
 	if ((rc = dx_get_devices(a, n->dep, &m->devices)))
 		return rc;
-	for (size_t i = 0; i < m->devices->list.n && !rc; i++) {
-		const struct dx_entity *e = &m->devices->list.items[i];
+	/* from the index by location: in listing order, without a scan */
+	k = dx_listing_refs(m->devices, 0, n->id, &pairs);
+	for (size_t i = 0; i < k && !rc; i++) {
+		const struct dx_entity *e = &m->devices->list.items[pairs[2 * i + 1]];
 
-		if (e->ref_id == n->id)
-			rc = members_add_device(a, n->dep, e->id, e, m);
+		rc = members_add_device(a, n->dep, e->id, e, m);
 	}
 	return rc;
 }
