@@ -290,20 +290,22 @@ static int members_content(const struct ask *a, const struct node *n, members_fn
 	return rc;
 }
 
-/* The hash of what a view's bytes take from listings: title, labels and
- * the units and operation of every column. */
+/* The hash of what a view's bytes take from listings: the title, and the
+ * inputs of every column's label (device, key, units) and operation. */
 static uint64_t frame_stamp(const struct node *n, const struct members *m)
 {
 	uint64_t h = dx_stamp_mix(DX_STAMP_INIT, m->title, strlen(m->title) + 1);
-	char label[LABEL_MAX];
 
 	for (size_t i = 0; i < m->n; i++) {
-		const struct dx_entity *p = m->v[i].param;
+		const struct dx_entity *p = m->v[i].param, *d = m->v[i].device;
 		const char *units = p->units ? p->units : "";
 		const char *op = dx_series_operation(p->key, p->nature, n->res);
+		const char *dname = d && d->name ? d->name : "";
+		int64_t did = d ? d->id : 0;
 
-		column_label(&m->v[i], p->units, label);
-		h = dx_stamp_mix(h, label, strlen(label) + 1);
+		h = dx_stamp_mix(h, dname, strlen(dname) + 1);
+		h = dx_stamp_mix(h, &did, sizeof(did));
+		h = dx_stamp_mix(h, p->key, strlen(p->key) + 1);
 		h = dx_stamp_mix(h, units, strlen(units) + 1);
 		h = dx_stamp_mix(h, op, strlen(op) + 1);
 	}
