@@ -15,27 +15,83 @@
 #include "handles.h"
 #include "tree_impl.h"
 
-/* FNV-1a over every field of the node's identity: stable across mounts.
- * The row says only which deployment-free kinds leave the deployment out
- * and which kinds carry a resolution; a range is hashed whenever set. (The
- * text is the one of earlier versions, so inode numbers did not move.) */
-uint64_t dx_node_ino(const struct dx_tree *t, const struct node *n)
+/* The text an inode number hashes, the one of earlier versions (so that
+ * inode numbers do not move): KIND|DEP|ID|ID2|KEY|RES|RANGE[|FMT], cut
+ * at 255 bytes. Returns its length as snprintf would. */
+static int ino_text_slow(const struct dx_tree *t, const struct node *n, char id[256])
 {
 	const struct kind_row *k = kind_of(t, n);
-	char id[256];
 	char range[DX_RANGE_NAME_MAX] = "";
+	int len;
+
+	if (n->range.from.year)
+		dx_range_format_name(&n->range, range);
+	len = snprintf(id, 256, "%d|%s|%" PRId64 "|%" PRId64 "|%s|%d|%s", n->kind,
+		       k->flags & KF_GLOBAL ? "" : t->opts.deps[n->dep].name, n->id, n->id2, n->key,
+		       k->flags & KF_SERIES ? (int)n->res : -1, range);
+	if (n->fmt && len >= 0 && len < 256) /* twins; a CSV's number stays */
+		len += snprintf(id + len, 256 - (size_t)len, "|%d", (int)n->fmt);
+	return len;
+}
+
+/* Appends s and a '|' at *p, within end. 0, or -1 when it would not fit. */
+static int put_str(char **p, const char *end, const char *s, size_t len)
+{
+	if (len + 1 > (size_t)(end - *p))
+		return -1;
+	memcpy(*p, s, len);
+	*p += len;
+	*(*p)++ = '|';
+	return 0;
+}
+
+static int put_int(char **p, const char *end, int64_t v)
+{
+	char digits[24], *d = digits + sizeof(digits);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do
+		*--d = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--d = '-';
+	return put_str(p, end, d, (size_t)(digits + sizeof(digits) - d));
+}
+
+/* The same text as ino_text_slow without printf (a lookup makes one per
+ * entry); -1 when it would be cut, which the slow one handles. */
+static int ino_text(const struct dx_tree *t, const struct node *n, char id[256])
+{
+	const struct kind_row *k = kind_of(t, n);
+	const char *dep = k->flags & KF_GLOBAL ? "" : t->opts.deps[n->dep].name;
+	char range[DX_RANGE_NAME_MAX] = "", *p = id, *end = id + 255;
+	int rc;
+
+	if (n->range.from.year)
+		dx_range_format_name(&n->range, range);
+	rc = put_int(&p, end, n->kind) || put_str(&p, end, dep, strlen(dep)) ||
+	     put_int(&p, end, n->id) || put_int(&p, end, n->id2) ||
+	     put_str(&p, end, n->key, strnlen(n->key, KEY_MAX)) ||
+	     put_int(&p, end, k->flags & KF_SERIES ? (int)n->res : -1) ||
+	     put_str(&p, end, range, strlen(range)) || (n->fmt && put_int(&p, end, (int)n->fmt));
+	if (rc)
+		return -1;
+	return (int)(p - id) - 1; /* without the last '|' */
+}
+
+/* FNV-1a over every field of the node's identity: stable across mounts.
+ * The row says only which deployment-free kinds leave the deployment out
+ * and which kinds carry a resolution; a range is hashed whenever set. */
+uint64_t dx_node_ino(const struct dx_tree *t, const struct node *n)
+{
+	char id[256];
 	uint64_t h = 1469598103934665603ull;
 	int len, i;
 
 	if (n->kind == K_ROOT)
 		return DX_ROOT_INO;
-	if (n->range.from.year)
-		dx_range_format_name(&n->range, range);
-	len = snprintf(id, sizeof(id), "%d|%s|%" PRId64 "|%" PRId64 "|%s|%d|%s", n->kind,
-		       k->flags & KF_GLOBAL ? "" : t->opts.deps[n->dep].name, n->id, n->id2, n->key,
-		       k->flags & KF_SERIES ? (int)n->res : -1, range);
-	if (n->fmt && len >= 0 && len < (int)sizeof(id)) /* twins; a CSV's number stays */
-		len += snprintf(id + len, sizeof(id) - (size_t)len, "|%d", (int)n->fmt);
+	if ((len = ino_text(t, n, id)) < 0)
+		len = ino_text_slow(t, n, id);
 	for (i = 0; i < len && i < (int)sizeof(id); i++) {
 		h ^= (unsigned char)id[i];
 		h *= 1099511628211ull;

@@ -13,6 +13,7 @@
  *   json.dumps(item, indent=2, ensure_ascii=False) + "\n"
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -1509,6 +1510,63 @@ static void put_views(struct fx *f)
 		  "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 1.5}");
 }
 
+/* The inode number of n as every earlier version made it: FNV-1a of a
+ * printed text. Inode numbers must never move (kept attributes and NFS
+ * handles are named by them). */
+static uint64_t reference_ino(const struct dx_tree *t, const struct node *n)
+{
+	const struct kind_row *k = &t->kinds[n->kind];
+	char id[256], range[DX_RANGE_NAME_MAX] = "";
+	uint64_t h = 1469598103934665603ull;
+	int len;
+
+	if (n->range.from.year)
+		dx_range_format_name(&n->range, range);
+	len = snprintf(id, sizeof(id), "%d|%s|%" PRId64 "|%" PRId64 "|%s|%d|%s", n->kind,
+		       k->flags & KF_GLOBAL ? "" : t->opts.deps[n->dep].name, n->id, n->id2, n->key,
+		       k->flags & KF_SERIES ? (int)n->res : -1, range);
+	if (n->fmt && len >= 0 && len < (int)sizeof(id))
+		len += snprintf(id + len, sizeof(id) - (size_t)len, "|%d", (int)n->fmt);
+	for (int i = 0; i < len && i < (int)sizeof(id); i++) {
+		h ^= (unsigned char)id[i];
+		h *= 1099511628211ull;
+	}
+	return h < 2 ? h + 2 : h;
+}
+
+static void test_inode_numbers_unchanged(void **state)
+{
+	static const char *const paths[] = {
+		".dexmafs/status",    "demo/devices",
+		LOC_AB "/parent",     "demo/locations/25653",
+		DEV_1A "/location",   POWER_DIR "/parameter.json",
+		MARCH_FILE,           DEV_1A_MARCH ".svg",
+		LOC_AB_MARCH ".xlsx", "demo/supplies/ELECTRICITY/A (21556).json",
+	};
+	struct fx *f = *state;
+	struct dx_tree_opts o;
+	struct dx_tree *t;
+	struct dx_attr a;
+	struct node n;
+
+	put_views(f);
+	default_opts(f, &f->now, &o);
+	o.listed_formats = 1u << DX_FORMAT_CSV | 1u << DX_FORMAT_XLSX | 1u << DX_FORMAT_SVG;
+	assert_int_equal(dx_tree_new(&o, &t), 0);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		assert_int_equal(walk(t, paths[i], &a), 0);
+		assert_int_equal(dx_node_get(t, a.ino, &n), 0);
+		if (a.ino != reference_ino(t, &n))
+			fail_msg("%s: inode %llu, was %llu", paths[i], (unsigned long long)a.ino,
+				 (unsigned long long)reference_ino(t, &n));
+		/* a key as long as a key can be: the same text, cut the same */
+		memset(n.key, 'k', KEY_MAX - 1);
+		n.key[KEY_MAX - 1] = '\0';
+		assert_int_equal(dx_node_ino(t, &n), reference_ino(t, &n));
+	}
+	dx_tree_free(t);
+}
+
 /* counters.stat_renders of t's status.json. */
 static unsigned long stat_renders(struct dx_tree *t)
 {
@@ -1935,6 +1993,7 @@ int main(void)
 		T(test_two_deployments),
 		T(test_refresh_invalidates),
 		T(test_inodes_stable),
+		T(test_inode_numbers_unchanged),
 		T(test_readdir_inodes),
 		T(test_lookup_counts),
 		T(test_supplies),
