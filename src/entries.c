@@ -141,10 +141,31 @@ struct attr_record {
 
 #define ATTR_RECORD_VERSION 2
 
+/* "attr|DEP|INO|TIMEFMT|DIALECT", INO in 16 hex digits: made for every
+ * stat, so without printf. */
 static void attr_record_name(const struct ask *a, const struct node *n, char *name, size_t size)
 {
-	snprintf(name, size, "attr|%s|%016" PRIx64 "|%d|%d", dx_tree_dep_name(a->t, n->dep), n->ino,
-		 (int)a->t->opts.timefmt, (int)a->t->opts.dialect);
+	static const char hex[] = "0123456789abcdef";
+	const char *dep = dx_tree_dep_name(a->t, n->dep);
+	size_t d = strlen(dep);
+	char *p = name;
+
+	if (d + 40 > size || (unsigned)a->t->opts.timefmt > 9 || (unsigned)a->t->opts.dialect > 9) {
+		snprintf(name, size, "attr|%s|%016" PRIx64 "|%d|%d", dep, n->ino,
+			 (int)a->t->opts.timefmt, (int)a->t->opts.dialect);
+		return;
+	}
+	memcpy(p, "attr|", 5);
+	memcpy(p += 5, dep, d);
+	*(p += d) = '|';
+	for (int i = 15; i >= 0; i--)
+		p[1 + 15 - i] = hex[n->ino >> (4 * i) & 0xf];
+	p += 17;
+	*p++ = '|';
+	*p++ = (char)('0' + a->t->opts.timefmt);
+	*p++ = '|';
+	*p++ = (char)('0' + a->t->opts.dialect);
+	*p = '\0';
 }
 
 static int attr_record_get(const struct ask *a, const struct node *n, struct attr_record *r)

@@ -171,9 +171,15 @@ int dx_request_datasources(const char *dep_name, int dep, struct dx_request *out
 int dx_request_parameters(const char *dep_name, int dep, int64_t device, struct dx_request *out)
 {
 	char path[64];
+	struct dx_buf b;
+	int rc;
 
-	snprintf(path, sizeof(path), PATH_PARAMETERS "?device_id=%" PRId64, device);
-	return listing(dep_name, dep, path, NULL, out);
+	dx_buf_init(&b, sizeof(path) - 1);
+	rc = dx_buf_puts(&b, PATH_PARAMETERS "?device_id=");
+	rc = rc ? rc : put_i64(&b, device);
+	rc = rc ? rc : copy_out(&b, path, sizeof(path));
+	dx_buf_release(&b);
+	return rc ? rc : listing(dep_name, dep, path, NULL, out);
 }
 
 int dx_request_supplies(const char *dep_name, int dep, const char *source, struct dx_request *out)
