@@ -44,8 +44,8 @@ struct dx_source_ops {
 		       const struct dx_cache_policy *policy,
 		       int (*make)(void *mctx, struct dx_buf *out), void *mctx, struct dx_buf *out,
 		       struct dx_cache_info *info);
-	/* Small records kept for good beside the data (the size and time of a
-	 * rendered file that can no longer change). get copies at most size
+	/* Small records kept for good beside the data (the size of a rendered
+	 * file and what it was made of). get copies at most size
 	 * bytes into data and sets *len: 0 or -ENOENT. put: 0 or an error
 	 * (then nothing is kept). */
 	int (*get_record)(void *ctx, const char *name, void *data, size_t size, size_t *len);
@@ -78,9 +78,10 @@ void dx_source_real_free(struct dx_source *s);
 
 /* The fake source, for tests. Answers requests whose key (dx_request.key)
  * was put, as data kept since the time the clock showed at the put
- * (info: fetched 0, fetched_at and changed_at that time); anything else
- * fails with -EIO, or the error set with dx_source_fake_fail. clock is
- * borrowed. Returns a new source; free with dx_source_fake_free(). */
+ * (info: fetched 0, changed_at that time, fetched_at that time or, once
+ * asked stale by the policy's ttl, the time it was asked then); anything
+ * else fails with -EIO, or the error set with dx_source_fake_fail. Keeps
+ * records in memory. clock is borrowed. Returns a new source; free with dx_source_fake_free(). */
 int dx_source_fake_new(const int64_t *clock, struct dx_source **out);
 void dx_source_fake_free(struct dx_source *s);
 /* Copies len bytes as the answer to key. 0 or -ENOMEM. */

@@ -20,9 +20,13 @@
 /* Decoded data kept in memory: the listings a walk resolves names from,
  * and the chunks of the directory it is in. Bounded in bytes whatever the
  * account's size: a chunk that falls out comes back from its compact form
- * in the cache (a copy, no decode). */
-#define MEMO_MAX 1024
-#define MEMO_MAX_BYTES ((size_t)24 << 20)
+ * in the cache (a copy, no decode). Room for a parameter listing per device
+ * of a large account (each small: evicting them by count made a walk of
+ * 1,000 devices decode them again); 8 MiB of chunks hold a walk's
+ * directory, a location's view included (measured: 24 MiB brought no
+ * speed, 16 MiB more of RssAnon). */
+#define MEMO_MAX 4096
+#define MEMO_MAX_BYTES ((size_t)8 << 20)
 #define LISTING_MAX_BYTES (512u << 20)
 #define READINGS_MAX_BYTES (256u << 20)
 /* How long data served stale, or a listing that failed, is trusted before
@@ -34,7 +38,9 @@
 enum memo_kind { MEMO_LISTING, MEMO_READINGS };
 
 struct memo {
-	struct memo *next;
+	struct memo *prev, *next; /* the recency list, most recent first */
+	struct memo *hnext;       /* the next in its bucket of the table */
+	uint64_t hash;            /* of the key */
 	char *key;
 	enum memo_kind kind;
 	int refs;
@@ -86,30 +92,64 @@ static void memo_release(struct dx_tree *t, struct memo *m)
 		memo_free(m);
 }
 
-/* Finds a valid memo and takes a reference, or NULL. Caller holds the lock. */
-static struct memo *memo_find_locked(struct dx_tree *t, const char *key, int64_t now)
+static uint64_t key_hash(const char *key)
 {
-	struct memo **pp, *m;
+	return dx_stamp_mix(DX_STAMP_INIT, key, strlen(key));
+}
 
-	for (pp = &t->memos; (m = *pp); pp = &m->next) {
-		if (strcmp(m->key, key))
-			continue;
-		if (m->valid_until <= now)
-			return NULL;
-		*pp = m->next; /* move to front: most recently used */
-		m->next = t->memos;
-		t->memos = m;
-		m->refs++;
-		return m;
-	}
+static struct memo **memo_bucket(struct dx_tree *t, uint64_t hash)
+{
+	return &t->memo_table[hash % DX_MEMO_BUCKETS];
+}
+
+/* The linked memo of key, or NULL. Caller holds the lock. */
+static struct memo *memo_lookup_locked(struct dx_tree *t, const char *key, uint64_t hash)
+{
+	struct memo *m;
+
+	for (m = *memo_bucket(t, hash); m; m = m->hnext)
+		if (m->hash == hash && !strcmp(m->key, key))
+			return m;
 	return NULL;
 }
 
-static void memo_unlink_locked(struct dx_tree *t, struct memo **pp, struct memo **to_free)
+static void lru_remove(struct dx_tree *t, struct memo *m)
 {
-	struct memo *m = *pp;
+	*(m->prev ? &m->prev->next : &t->memos) = m->next;
+	*(m->next ? &m->next->prev : &t->memo_last) = m->prev;
+	m->prev = m->next = NULL;
+}
 
-	*pp = m->next;
+static void lru_push_front(struct dx_tree *t, struct memo *m)
+{
+	m->prev = NULL;
+	m->next = t->memos;
+	*(t->memos ? &t->memos->prev : &t->memo_last) = m;
+	t->memos = m;
+}
+
+/* Finds a valid memo and takes a reference, or NULL. Caller holds the lock. */
+static struct memo *memo_find_locked(struct dx_tree *t, const char *key, int64_t now)
+{
+	struct memo *m = memo_lookup_locked(t, key, key_hash(key));
+
+	if (!m || m->valid_until <= now)
+		return NULL;
+	lru_remove(t, m); /* most recently used */
+	lru_push_front(t, m);
+	m->refs++;
+	return m;
+}
+
+/* Takes m out of the memo; onto *to_free when nobody holds it. */
+static void memo_unlink_locked(struct dx_tree *t, struct memo *m, struct memo **to_free)
+{
+	struct memo **pp = memo_bucket(t, m->hash);
+
+	while (*pp != m)
+		pp = &(*pp)->hnext;
+	*pp = m->hnext;
+	lru_remove(t, m);
 	m->linked = 0;
 	t->nmemos--;
 	t->memo_bytes -= m->bytes;
@@ -133,30 +173,26 @@ static void free_chain(struct memo *m)
  * memo of the same key and trimming the least recently used. */
 static void memo_insert(struct dx_tree *t, struct memo *m)
 {
-	struct memo **pp, *to_free = NULL;
+	struct memo *old, *victim, *to_free = NULL;
 
+	m->hash = key_hash(m->key);
 	pthread_mutex_lock(&t->memo_lock);
-	for (pp = &t->memos; *pp;) {
-		if (!strcmp((*pp)->key, m->key))
-			memo_unlink_locked(t, pp, &to_free);
-		else
-			pp = &(*pp)->next;
-	}
+	if ((old = memo_lookup_locked(t, m->key, m->hash)))
+		memo_unlink_locked(t, old, &to_free);
 	m->linked = 1;
 	m->refs = 1;
-	m->next = t->memos;
-	t->memos = m;
+	m->hnext = *memo_bucket(t, m->hash);
+	*memo_bucket(t, m->hash) = m;
+	lru_push_front(t, m);
 	t->nmemos++;
 	t->memo_bytes += m->bytes;
-	while (t->nmemos > MEMO_MAX || t->memo_bytes > MEMO_MAX_BYTES) {
-		struct memo **victim = NULL;
+	victim = t->memo_last;
+	while ((t->nmemos > MEMO_MAX || t->memo_bytes > MEMO_MAX_BYTES) && victim) {
+		struct memo *newer = victim->prev;
 
-		for (pp = &t->memos; *pp; pp = &(*pp)->next)
-			if ((*pp)->refs == 0)
-				victim = pp;
-		if (!victim)
-			break;
-		memo_unlink_locked(t, victim, &to_free);
+		if (victim->refs == 0)
+			memo_unlink_locked(t, victim, &to_free);
+		victim = newer;
 	}
 	pthread_mutex_unlock(&t->memo_lock);
 	free_chain(to_free);
@@ -164,11 +200,11 @@ static void memo_insert(struct dx_tree *t, struct memo *m)
 
 void dx_tree_memo_clear(struct dx_tree *t)
 {
-	struct memo **pp, *to_free = NULL;
+	struct memo *to_free = NULL;
 
 	pthread_mutex_lock(&t->memo_lock);
-	for (pp = &t->memos; *pp;)
-		memo_unlink_locked(t, pp, &to_free);
+	while (t->memos)
+		memo_unlink_locked(t, t->memos, &to_free);
 	pthread_mutex_unlock(&t->memo_lock);
 	free_chain(to_free);
 }
@@ -797,49 +833,95 @@ static int readings_join(struct memo **memos, size_t n, const struct dx_range *r
 	return 0;
 }
 
-int dx_series_readings(const struct ask *a, int dep, int64_t device, const char *key,
-		       const char *nature, enum dx_res res, const struct dx_range *range,
-		       struct dx_readings *out, int64_t *mtime, int *closed,
-		       struct changed *changed)
+/* The memos of the chunks that hold a series' readings in range (the
+ * caller releases the *got taken, also on error); *final when they were
+ * all asked after the range's end and margin, and none was clipped. */
+static int series_memos(const struct ask *a, int dep, int64_t device, const char *key,
+			const char *nature, enum dx_res res, const struct dx_range *range,
+			struct memo **memos, size_t *got, int *final, struct changed *changed)
 {
-	struct dx_tree *t = a->t;
 	struct dx_range chunks[DX_RANGE_MAX_CHUNKS];
-	struct memo *memos[DX_RANGE_MAX_CHUNKS];
-	int64_t end = dx_range_end_epoch(range), last_change = 0;
-	size_t n, nall, i, got = 0;
-	int rc, final;
+	int64_t end = dx_range_end_epoch(range);
+	size_t n, nall, i;
+	int rc;
 
+	*got = 0;
 	rc = dx_range_chunks(res, range, chunks, DX_RANGE_MAX_CHUNKS, &n);
 	if (rc || !n)
 		return -ENOENT;
 	nall = n;
 	if ((rc = clip_to_extent(a, dep, device, key, nature, chunks, &n, changed)))
 		return rc;
-	final = n == nall; /* the extent that clipped may still grow */
+	*final = n == nall; /* the extent that clipped may still grow */
 	for (i = 0; i < n; i++) {
 		rc = chunk_get(a, dep, device, key, nature, res, &chunks[i], &memos[i], changed);
 		if (rc)
-			goto out;
-		got++;
-		if (memos[i]->changed_at > last_change)
-			last_change = memos[i]->changed_at;
+			return rc;
+		(*got)++;
 		/* final: asked after the period's end and margin, when its
 		 * data can no longer change (the chunk may still be open) */
-		final = final && memos[i]->api_fetched_at >= end + t->opts.late_margin;
+		*final = *final && memos[i]->api_fetched_at >= end + a->t->opts.late_margin;
 	}
-	if (n)
-		rc = readings_join(memos, n, range, out);
-	else
-		memset(out, 0, sizeof(*out)); /* nothing within the series' extent */
+	return 0;
+}
+
+/* *closed and *mtime of a series' file over range, from its n memos. */
+static void series_times(struct dx_tree *t, const struct dx_range *range, struct memo **memos,
+			 size_t n, int final, int64_t *mtime, int *closed)
+{
+	int64_t end = dx_range_end_epoch(range), last_change = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (memos[i]->changed_at > last_change)
+			last_change = memos[i]->changed_at;
 	*closed = dx_tree_now(t) >= end + t->opts.late_margin;
 	if (*closed && final)
 		*closed = CLOSED_FINAL;
 	/* A closed period's time is a function of its range alone, the same
 	 * on every mount; an open one moves when its bytes change. */
 	*mtime = *closed ? end : last_change ? last_change : t->started_at;
-out:
+}
+
+int dx_series_readings(const struct ask *a, int dep, int64_t device, const char *key,
+		       const char *nature, enum dx_res res, const struct dx_range *range,
+		       struct dx_readings *out, int64_t *mtime, int *closed,
+		       struct changed *changed)
+{
+	struct memo *memos[DX_RANGE_MAX_CHUNKS];
+	size_t got, i;
+	int final, rc;
+
+	rc = series_memos(a, dep, device, key, nature, res, range, memos, &got, &final, changed);
+	if (!rc && got)
+		rc = readings_join(memos, got, range, out);
+	else if (!rc)
+		memset(out, 0, sizeof(*out)); /* nothing within the series' extent */
+	if (!rc)
+		series_times(a->t, range, memos, got, final, mtime, closed);
 	for (i = 0; i < got; i++)
-		memo_release(t, memos[i]);
+		memo_release(a->t, memos[i]);
+	return rc;
+}
+
+int dx_series_stamp(const struct ask *a, int dep, int64_t device, const char *key,
+		    const char *nature, enum dx_res res, const struct dx_range *range,
+		    uint64_t *stamp, int64_t *mtime, int *closed, struct changed *changed)
+{
+	struct memo *memos[DX_RANGE_MAX_CHUNKS];
+	size_t got, i;
+	int final, rc;
+
+	rc = series_memos(a, dep, device, key, nature, res, range, memos, &got, &final, changed);
+	if (!rc)
+		series_times(a->t, range, memos, got, final, mtime, closed);
+	/* A chunk's bytes are named by its key and the time they changed. */
+	*stamp = dx_stamp_mix(*stamp, &got, sizeof(got));
+	for (i = 0; i < got; i++) {
+		*stamp = dx_stamp_mix(*stamp, memos[i]->key, strlen(memos[i]->key) + 1);
+		*stamp = dx_stamp_mix(*stamp, &memos[i]->changed_at, sizeof(int64_t));
+		*stamp = dx_stamp_mix(*stamp, &memos[i]->readings.n, sizeof(size_t));
+		memo_release(a->t, memos[i]);
+	}
 	return rc;
 }
 

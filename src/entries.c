@@ -173,25 +173,49 @@ static int node_bytes(const struct ask *a, const struct kind_row *k, const struc
 	return rc;
 }
 
-/* The size and time of a KF_RENDERED file that can no longer change,
- * kept for good beside the data under its inode and the mount options its
- * bytes depend on (time format, CSV dialect): what a stat needs, without
- * the data.
+/* The size of a KF_RENDERED file, kept beside the data under its inode
+ * and the mount options its bytes depend on (time format, CSV dialect),
+ * with the stamp of what its bytes were made of (struct stamp): a stat
+ * whose stamp is the same needs no rendering. A final file's stamp is
+ * that of its names alone, checked from listings: its size and time are
+ * then known without its data, on this mount or another.
  * A new option that changes rendered bytes (a CSV dialect) must be part
  * of the name too, or a remount with it would show the old sizes. */
 struct attr_record {
 	uint32_t version;
-	uint32_t zero;
+	int32_t closed;
 	uint64_t size;
 	int64_t mtime;
+	uint64_t stamp;
 };
 
-#define ATTR_RECORD_VERSION 1
+#define ATTR_RECORD_VERSION 2
 
+/* "attr|DEP|INO|TIMEFMT|DIALECT", INO in 16 hex digits: made for every
+ * stat, so without printf. */
 static void attr_record_name(const struct ask *a, const struct node *n, char *name, size_t size)
 {
-	snprintf(name, size, "attr|%s|%016" PRIx64 "|%d|%d", dx_tree_dep_name(a->t, n->dep), n->ino,
-		 (int)a->t->opts.timefmt, (int)a->t->opts.dialect);
+	static const char hex[] = "0123456789abcdef";
+	const char *dep = dx_tree_dep_name(a->t, n->dep);
+	size_t d = strlen(dep);
+	char *p = name;
+
+	if (d + 40 > size || (unsigned)a->t->opts.timefmt > 9 || (unsigned)a->t->opts.dialect > 9) {
+		snprintf(name, size, "attr|%s|%016" PRIx64 "|%d|%d", dep, n->ino,
+			 (int)a->t->opts.timefmt, (int)a->t->opts.dialect);
+		return;
+	}
+	memcpy(p, "attr|", 5);
+	memcpy(p += 5, dep, d);
+	*(p += d) = '|';
+	for (int i = 15; i >= 0; i--)
+		p[1 + 15 - i] = hex[n->ino >> (4 * i) & 0xf];
+	p += 17;
+	*p++ = '|';
+	*p++ = (char)('0' + a->t->opts.timefmt);
+	*p++ = '|';
+	*p++ = (char)('0' + a->t->opts.dialect);
+	*p = '\0';
 }
 
 static int attr_record_get(const struct ask *a, const struct node *n, struct attr_record *r)
@@ -207,14 +231,14 @@ static int attr_record_get(const struct ask *a, const struct node *n, struct att
 	return 0;
 }
 
-static void attr_record_keep(const struct ask *a, const struct node *n, uint64_t size,
-			     int64_t mtime)
+static void attr_record_keep(const struct ask *a, const struct node *n, const struct stamp *st,
+			     uint64_t size)
 {
-	struct attr_record r = { ATTR_RECORD_VERSION, 0, size, mtime }, old;
+	struct attr_record r = { ATTR_RECORD_VERSION, st->closed, size, st->mtime, st->hash }, old;
 	struct dx_source *s = a->t->source;
 	char name[DX_REQUEST_KEY_MAX];
 
-	if (!attr_record_get(a, n, &old) && old.size == size && old.mtime == mtime)
+	if (!attr_record_get(a, n, &old) && !memcmp(&old, &r, sizeof(r)))
 		return;
 	attr_record_name(a, n, name, sizeof(name));
 	s->ops->put_record(s->ctx, name, &r, sizeof(r)); /* a cache, best effort */
@@ -242,10 +266,12 @@ static void attr_closed(uint64_t size, int64_t mtime, struct dx_attr *attr)
 int dx_node_attr_known(const struct ask *a, const struct node *n, struct dx_attr *attr)
 {
 	const struct kind_row *k = kind_of(a->t, n);
+	struct stamp st = { 0 };
 	struct attr_record r;
 
 	attr_base(a, n, k, attr);
-	if (!(k->flags & KF_RENDERED) || attr_record_get(a, n, &r))
+	if (!(k->flags & KF_RENDERED) || !k->stamp || attr_record_get(a, n, &r) ||
+	    r.closed != CLOSED_FINAL || k->stamp(a, n, 1, &st) || st.hash != r.stamp)
 		return -EAGAIN;
 	attr_closed(r.size, r.mtime, attr);
 	return 0;
@@ -272,10 +298,46 @@ static int on_read_attr(const struct ask *a, const struct kind_row *k, const str
 	return rc; /* timeout 0 */
 }
 
+static void attr_content(const struct dx_tree *t, const struct kind_row *k, uint64_t size,
+			 int64_t mtime, int closed, struct dx_attr *attr)
+{
+	attr->size = size;
+	attr->mtime = mtime;
+	attr->keep_cache = closed != 0;
+	attr->timeout = file_timeout(t, k, closed);
+}
+
+/* A stat of a KF_RENDERED file: its size from the record when the stamp
+ * of its bytes now is the record's (1), else 0 with *st set for keeping
+ * the size that rendering finds. */
+static int attr_stamped(const struct ask *a, const struct node *n, const struct kind_row *k,
+			struct stamp *st, struct dx_attr *attr)
+{
+	struct attr_record r;
+	int rc;
+
+	if (!k->stamp)
+		return 0;
+	if ((rc = k->stamp(a, n, 0, st)))
+		return rc;
+	if (attr_record_get(a, n, &r) || r.stamp != st->hash || r.closed != st->closed)
+		return 0;
+	attr_content(a->t, k, r.size, st->mtime, st->closed, attr);
+	return 1;
+}
+
+static void count_render(struct dx_tree *t)
+{
+	pthread_mutex_lock(&t->memo_lock);
+	t->stat_renders++;
+	pthread_mutex_unlock(&t->memo_lock);
+}
+
 int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr,
 		 struct dx_buf *content)
 {
 	const struct kind_row *k = kind_of(a->t, n);
+	struct stamp st = { 0, 0, -1 };
 	struct dx_buf scratch;
 	int64_t mtime;
 	long nsec;
@@ -295,19 +357,24 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 	 * (rsync reads while it looks up further on) and are no steps. */
 	if (!content && a->lookup && n->kind == K_FILE)
 		dx_readahead_seen(a, n);
+	if (!content && k->flags & KF_RENDERED && (rc = attr_stamped(a, n, k, &st, attr)))
+		return rc < 0 ? rc : 0; /* the same bytes as last rendered */
+	if (!content && k->flags & KF_RENDERED)
+		count_render(a->t);
 	dx_buf_init(&scratch, DX_FILE_MAX);
 	rc = node_bytes(a, k, n, &content, &scratch, &mtime, &nsec, &closed);
 	if (!rc) {
-		if (k->flags & KF_RENDERED && closed == CLOSED_FINAL)
-			attr_record_keep(a, n, content->len, mtime);
-		attr->size = content->len;
+		/* The stamp, taken before, says what the bytes were made of
+		 * at the latest: a change in between makes the next stat
+		 * render again. */
+		if (st.closed == closed && st.mtime == mtime)
+			attr_record_keep(a, n, &st, content->len);
+		attr_content(a->t, k, content->len, mtime, closed, attr);
 		attr->mtime = nsec ? mtime - 1 : mtime; /* never in the future */
 		attr->mtime_nsec = nsec;
 		if (k->flags & (KF_RENDERED | KF_VOLATILE) && content == &scratch && scratch.data &&
 		    scratch.len <= RENDER_KEEP_MAX)
 			rendered_keep(a->t, n->ino, &scratch, mtime, nsec, closed);
-		attr->keep_cache = closed != 0;
-		attr->timeout = file_timeout(a->t, k, closed);
 	}
 	dx_buf_release(&scratch);
 	return rc;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -471,6 +472,19 @@ static void teardown(struct daemon *d)
 	dx_options_release(&d->o);
 }
 
+/* Memory bounded whatever the account's size. Every FUSE worker would get
+ * its own malloc arena, each keeping the freed memory of its busiest
+ * moment: two arenas serve a daemon whose work is mostly waiting. A fixed
+ * mmap threshold keeps glibc from raising it after large buffers (a
+ * rendered file, a chunk's bytes) are freed, so such buffers go back to
+ * the system instead of staying in the heap. */
+static void tune_malloc(void)
+{
+	(void)mallopt(M_ARENA_MAX, 2);
+	(void)mallopt(M_MMAP_THRESHOLD, 256 << 10);
+	(void)mallopt(M_TRIM_THRESHOLD, 1 << 20);
+}
+
 int main(int argc, char *argv[])
 {
 	static struct daemon d; /* static: large, and zeroed */
@@ -483,6 +497,7 @@ int main(int argc, char *argv[])
 	/* No core file, no ptrace by other processes of the user: the
 	 * daemon holds tokens. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	tune_malloc();
 	d.args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	if (!parse_command_line(&d, &ret)) {
 		ret = 1;

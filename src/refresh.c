@@ -18,15 +18,17 @@ static void invalidate_open_nodes(struct dx_tree *t)
 	int64_t now = dx_tree_now(t);
 	uint64_t *inos = NULL;
 	size_t i, n = 0, cap = 0;
-	struct node *nd;
+	struct slot *sl;
+	struct node nd;
 
 	if (!t->opts.invalidate)
 		return;
 	pthread_mutex_lock(&t->lock);
 	for (i = 0; i < t->nbuckets; i++)
-		for (nd = t->buckets[i]; nd; nd = nd->next) {
-			if (nd->flags & KF_DATED &&
-			    dx_range_end_epoch(&nd->range) + t->opts.late_margin <= now)
+		for (sl = t->buckets[i]; sl; sl = sl->next) {
+			dx_node_of_slot(t, sl, &nd);
+			if (nd.flags & KF_DATED &&
+			    dx_range_end_epoch(&nd.range) + t->opts.late_margin <= now)
 				continue;
 			if (n == cap) {
 				uint64_t *p = realloc(inos, (cap ? cap * 2 : 256) * sizeof(*p));
@@ -36,7 +38,7 @@ static void invalidate_open_nodes(struct dx_tree *t)
 				inos = p;
 				cap = cap ? cap * 2 : 256;
 			}
-			inos[n++] = nd->ino;
+			inos[n++] = nd.ino;
 		}
 out:
 	pthread_mutex_unlock(&t->lock);
@@ -51,23 +53,25 @@ void dx_tree_series_changed(struct dx_tree *t, int dep, int64_t device, const ch
 	int64_t from = dx_date_to_days(chunk->from), to = dx_date_to_days(chunk->to);
 	uint64_t inos[64];
 	size_t i, n = 0;
-	struct node *nd;
+	struct slot *sl;
+	struct node nd;
 
 	dx_reads_changed(t->reads);
 	if (!t->opts.invalidate)
 		return;
 	pthread_mutex_lock(&t->lock);
 	for (i = 0; i < t->nbuckets && n < 64; i++)
-		for (nd = t->buckets[i]; nd && n < 64; nd = nd->next) {
+		for (sl = t->buckets[i]; sl && n < 64; sl = sl->next) {
 			/* a device's side-by-side view (no key) shows every key */
-			if (!(nd->flags & KF_SERIES) || nd->dep != dep || nd->id != device ||
-			    (nd->key[0] && strcmp(nd->key, key)))
+			if (!(t->kinds[sl->kind].flags & KF_SERIES) || sl->dep != dep ||
+			    sl->id != device || (sl->key[0] && strcmp(sl->key, key)))
 				continue;
-			if (nd->flags & KF_DATED &&
-			    (nd->res != res || dx_date_to_days(nd->range.to) < from ||
-			     dx_date_to_days(nd->range.from) > to))
+			dx_node_of_slot(t, sl, &nd);
+			if (nd.flags & KF_DATED &&
+			    (nd.res != res || dx_date_to_days(nd.range.to) < from ||
+			     dx_date_to_days(nd.range.from) > to))
 				continue;
-			inos[n++] = nd->ino;
+			inos[n++] = nd.ino;
 		}
 	pthread_mutex_unlock(&t->lock);
 	for (i = 0; i < n; i++)

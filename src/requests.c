@@ -21,19 +21,48 @@
 /* How many of the readings parameters a query or prefix holds. */
 enum { Q_DEVICE = 1, Q_KEY, Q_RES, Q_ALL };
 
+static int unreserved(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
 int dx_request_escape(struct dx_buf *out, const char *s)
 {
-	static const char unreserved[] = "abcdefghijklmnopqrstuvwxyz"
-					 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~";
+	static const char hex[] = "0123456789ABCDEF";
 	int rc = 0;
 
-	for (; *s && !rc; s++) {
-		if (strchr(unreserved, *s))
-			rc = dx_buf_append(out, s, 1);
-		else
-			rc = dx_buf_printf(out, "%%%02X", (unsigned char)*s);
+	while (*s && !rc) {
+		size_t run = 0;
+
+		/* runs of unreserved characters at once: keys seldom need more */
+		while (s[run] && unreserved((unsigned char)s[run]))
+			run++;
+		if (run) {
+			rc = dx_buf_append(out, s, run);
+			s += run;
+		} else {
+			char pct[3] = { '%', hex[(unsigned char)*s >> 4], hex[*s & 0xf] };
+
+			rc = dx_buf_append(out, pct, 3);
+			s++;
+		}
 	}
 	return rc;
+}
+
+/* Appends v in decimal (a query is built for every lookup of a chunk). */
+static int put_i64(struct dx_buf *out, int64_t v)
+{
+	char digits[24], *d = digits + sizeof(digits);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do
+		*--d = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--d = '-';
+	return dx_buf_append(out, d, (size_t)(digits + sizeof(digits) - d));
 }
 
 /* Appends "/readings?" and the first n parameters; a prefix (n < Q_ALL)
@@ -42,18 +71,25 @@ static int readings_query(struct dx_buf *out, int n, int64_t device, const char 
 			  enum dx_res res, const char *op, const struct dx_range *range)
 {
 	char from[20], to[20];
-	int rc = dx_buf_printf(out, PATH_READINGS "?device_id=%" PRId64, device);
+	int rc = dx_buf_puts(out, PATH_READINGS "?device_id=");
 
+	if (!rc)
+		rc = put_i64(out, device);
 	if (!rc && n >= Q_KEY)
 		rc = dx_buf_puts(out, "&parameter_key=");
 	if (!rc && n >= Q_KEY)
 		rc = dx_request_escape(out, key);
 	if (!rc && n >= Q_RES)
-		rc = dx_buf_printf(out, "&resolution=%s", dx_res_code(res));
+		rc = dx_buf_puts(out, "&resolution=");
+	if (!rc && n >= Q_RES)
+		rc = dx_buf_puts(out, dx_res_code(res));
 	if (rc || n < Q_ALL)
 		return rc ? rc : dx_buf_puts(out, "&");
 	dx_range_api_bounds(range, from, to);
-	rc = dx_buf_printf(out, "&from=%s&to=%s", from, to);
+	rc = dx_buf_puts(out, "&from=");
+	rc = rc ? rc : dx_buf_puts(out, from);
+	rc = rc ? rc : dx_buf_puts(out, "&to=");
+	rc = rc ? rc : dx_buf_puts(out, to);
 	if (!rc && op && *op) {
 		rc = dx_buf_puts(out, "&operation=");
 		if (!rc)
@@ -87,9 +123,14 @@ static int copy_out(const struct dx_buf *b, char *out, size_t size)
 /* Fills the key of r from the deployment and a path. */
 static int make_key(const char *dep_name, const char *path, char *key, size_t size)
 {
-	int n = snprintf(key, size, "%s|%s", dep_name, path);
+	size_t d = strlen(dep_name), p = strlen(path);
 
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	if (d + 1 + p >= size)
+		return -ENAMETOOLONG;
+	memcpy(key, dep_name, d);
+	key[d] = '|';
+	memcpy(key + d + 1, path, p + 1);
+	return 0;
 }
 
 static int listing(const char *dep_name, int dep, const char *path, const char *tail,
@@ -130,9 +171,15 @@ int dx_request_datasources(const char *dep_name, int dep, struct dx_request *out
 int dx_request_parameters(const char *dep_name, int dep, int64_t device, struct dx_request *out)
 {
 	char path[64];
+	struct dx_buf b;
+	int rc;
 
-	snprintf(path, sizeof(path), PATH_PARAMETERS "?device_id=%" PRId64, device);
-	return listing(dep_name, dep, path, NULL, out);
+	dx_buf_init(&b, sizeof(path) - 1);
+	rc = dx_buf_puts(&b, PATH_PARAMETERS "?device_id=");
+	rc = rc ? rc : put_i64(&b, device);
+	rc = rc ? rc : copy_out(&b, path, sizeof(path));
+	dx_buf_release(&b);
+	return rc ? rc : listing(dep_name, dep, path, NULL, out);
 }
 
 int dx_request_supplies(const char *dep_name, int dep, const char *source, struct dx_request *out)

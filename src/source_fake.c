@@ -12,7 +12,8 @@ struct answer {
 	char *key;
 	char *data;
 	size_t len;
-	int64_t at;
+	int64_t at;      /* when the bytes were put: their change time */
+	int64_t fetched; /* when they were last asked past the policy's ttl */
 	unsigned calls;
 };
 
@@ -21,6 +22,7 @@ struct fake {
 	const int64_t *clock;
 	pthread_mutex_t lock;
 	struct answer *answers;
+	struct answer *records; /* put_record's, newest first */
 	char fail_prefix[DX_REQUEST_KEY_MAX];
 	int fail_err;
 	unsigned calls, background, expiries;
@@ -42,7 +44,6 @@ static int fake_get(void *ctx, const struct dx_request *req, const struct dx_cac
 	struct answer *a;
 	int rc = -EIO;
 
-	(void)policy;
 	pthread_mutex_lock(&f->lock);
 	f->calls++;
 	f->background += req->prio == DX_PRIO_BACKGROUND;
@@ -52,14 +53,20 @@ static int fake_get(void *ctx, const struct dx_request *req, const struct dx_cac
 	if (f->fail_err && !strncmp(req->key, f->fail_prefix, strlen(f->fail_prefix)))
 		rc = f->fail_err;
 	else if (a && !(rc = dx_buf_append(out, a->data, a->len)) && info) {
+		/* Asked once stale by the policy: fetched again now, as a
+		 * real source would, the same bytes. */
+		if (policy && a->fetched < policy->final_at &&
+		    *f->clock >= a->fetched + policy->ttl)
+			a->fetched = *f->clock;
 		memset(info, 0, sizeof(*info));
-		info->fetched_at = info->changed_at = a->at;
+		info->fetched_at = a->fetched;
+		info->changed_at = a->at;
 	}
 	pthread_mutex_unlock(&f->lock);
 	return rc;
 }
 
-/* The fake keeps no derived bytes and no records: every miss is made. */
+/* The fake keeps no derived bytes: every miss is made. */
 static int fake_derived(void *ctx, const struct dx_request *req,
 			const struct dx_cache_policy *policy,
 			int (*make)(void *mctx, struct dx_buf *out), void *mctx, struct dx_buf *out,
@@ -72,22 +79,42 @@ static int fake_derived(void *ctx, const struct dx_request *req,
 	return make(mctx, out);
 }
 
+/* Records are kept in memory, as a cache would keep them. */
 static int fake_get_record(void *ctx, const char *name, void *data, size_t size, size_t *len)
 {
-	(void)ctx;
-	(void)name;
-	(void)data;
-	(void)size;
-	(void)len;
-	return -ENOENT;
+	struct fake *f = ctx;
+	struct answer *a;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&f->lock);
+	for (a = f->records; a && strcmp(a->key, name); a = a->next)
+		;
+	if (a) {
+		memcpy(data, a->data, a->len < size ? a->len : size);
+		*len = a->len;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
 }
 
 static int fake_put_record(void *ctx, const char *name, const void *data, size_t len)
 {
-	(void)ctx;
-	(void)name;
-	(void)data;
-	(void)len;
+	struct fake *f = ctx;
+	struct answer *a = calloc(1, sizeof(*a));
+
+	if (!a || !(a->key = strdup(name)) || !(a->data = malloc(len ? len : 1))) {
+		if (a)
+			free(a->key);
+		free(a);
+		return -ENOMEM;
+	}
+	memcpy(a->data, data, len);
+	a->len = len;
+	pthread_mutex_lock(&f->lock);
+	a->next = f->records; /* the newest is found first */
+	f->records = a;
+	pthread_mutex_unlock(&f->lock);
 	return 0;
 }
 
@@ -150,12 +177,13 @@ void dx_source_fake_free(struct dx_source *s)
 	if (!s)
 		return;
 	f = s->ctx;
-	for (a = f->answers; a; a = next) {
-		next = a->next;
-		free(a->key);
-		free(a->data);
-		free(a);
-	}
+	for (int i = 0; i < 2; i++)
+		for (a = i ? f->records : f->answers; a; a = next) {
+			next = a->next;
+			free(a->key);
+			free(a->data);
+			free(a);
+		}
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
@@ -173,7 +201,7 @@ int dx_source_fake_put(struct dx_source *s, const char *key, const char *data, s
 	}
 	memcpy(a->data, data, len);
 	a->len = len;
-	a->at = *f->clock;
+	a->at = a->fetched = *f->clock;
 	pthread_mutex_lock(&f->lock);
 	a->next = f->answers;
 	f->answers = a;

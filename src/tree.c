@@ -71,7 +71,7 @@ void dx_tree_free(struct dx_tree *t)
 	dx_handles_free(t, t->handles);
 	dx_tree_memo_clear(t);
 	for (i = 0; t->buckets && i < t->nbuckets; i++) {
-		struct node *n, *next;
+		struct slot *n, *next;
 
 		for (n = t->buckets[i]; n; n = next) {
 			next = n->next;

@@ -87,6 +87,8 @@ enum kind {
 
 /* How many renderings of files are kept for the open that follows a stat. */
 #define RENDER_RING_SIZE 8
+/* Buckets of the decoded-data memo's table (content.c). */
+#define DX_MEMO_BUCKETS 2048
 /* The largest file the tree produces. */
 #define DX_FILE_MAX DX_TREE_FILE_MAX
 
@@ -107,6 +109,19 @@ struct node {
 	enum dx_res res;
 	struct dx_range range; /* a period file's dates; zero otherwise */
 	enum dx_format fmt;    /* a period file's twin: csv (0), xlsx, svg */
+};
+
+/* A node as the inode table keeps it (nodes.c): the identity packed, the
+ * key as long as it is, so that an account of 100,000 files costs a few
+ * MiB. The flags are the row's. */
+struct slot {
+	struct slot *next;
+	uint64_t ino, nlookup, parent;
+	int64_t id, id2;
+	uint32_t from, to; /* the range's dates, packed (nodes.c) */
+	uint16_t dep;
+	uint8_t kind, res, fmt;
+	char key[]; /* NUL-terminated */
 };
 
 /* Who asks: the tree, the priority the reader is served at, whether it
@@ -140,6 +155,28 @@ struct ask {
 
 struct names;
 
+/* What a KF_RENDERED file's bytes are made of, without rendering them: a
+ * hash of every input (names, units, and unless the file is final, which
+ * chunks and when their bytes changed), and the time and closedness its
+ * content function would give. */
+struct stamp {
+	uint64_t hash;
+	int64_t mtime;
+	int closed;
+};
+
+#define DX_STAMP_INIT 0xcbf29ce484222325ull
+
+/* FNV-1a: mixes len bytes at p into hash h. */
+static inline uint64_t dx_stamp_mix(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
 /* One kind of node. Directories have resolve and list; files and links
  * have content. */
 struct kind_row {
@@ -159,6 +196,11 @@ struct kind_row {
 	 * and a later stat, on this mount or another, renders nothing. */
 	int (*content)(const struct ask *a, const struct node *n, struct dx_buf *out,
 		       int64_t *mtime, int *closed);
+	/* KF_RENDERED rows: the stamp of n's bytes as content would make them
+	 * now. With frame_only, only the hash of what is not readings (names,
+	 * units), from listings alone: a final file's whole stamp. 0 or the
+	 * errors of content. */
+	int (*stamp)(const struct ask *a, const struct node *n, int frame_only, struct stamp *out);
 	/* The key families (dx_requests.h) a refresh of such a node expires. */
 	int nexpires;
 	enum dx_prefix expires[3];
@@ -172,7 +214,7 @@ struct dx_tree {
 	int64_t started_at;
 
 	pthread_mutex_t lock; /* guards the node table */
-	struct node **buckets;
+	struct slot **buckets;
 	size_t nbuckets;
 	size_t nnodes;
 	struct dx_handles *handles; /* export support, NULL when off (handles.c) */
@@ -188,11 +230,14 @@ struct dx_tree {
 	} rendered[RENDER_RING_SIZE];
 	unsigned rendered_next;
 
-	pthread_mutex_t memo_lock; /* guards the decoded-data memo and the counter */
-	struct memo *memos;        /* most recently used first */
+	pthread_mutex_t memo_lock;                /* guards the decoded-data memo and the counter */
+	struct memo *memos;                       /* most recently used first (content.c) */
+	struct memo *memo_last;                   /* least recently used */
+	struct memo *memo_table[DX_MEMO_BUCKETS]; /* by hash of the key */
 	size_t nmemos;
 	size_t memo_bytes;
 	uint64_t json_decodes; /* API answers decoded from JSON */
+	uint64_t stat_renders; /* files rendered for a stat: their kept size did not serve */
 
 	struct dx_readahead *ra; /* the walk readahead, or NULL when off */
 	struct dx_reads *reads;  /* renderings being read (tree_reads.c) */
@@ -311,6 +356,13 @@ int dx_series_readings(const struct ask *a, int dep, int64_t device, const char 
 		       struct dx_readings *out, int64_t *mtime, int *closed,
 		       struct changed *changed);
 
+/* The stamp of the readings dx_series_readings would give (mixed into
+ * *stamp: which chunks, when their bytes changed), with their *mtime and
+ * *closed, without copying them. */
+int dx_series_stamp(const struct ask *a, int dep, int64_t device, const char *key,
+		    const char *nature, enum dx_res res, const struct dx_range *range,
+		    uint64_t *stamp, int64_t *mtime, int *closed, struct changed *changed);
+
 /* Renders the CSV of a readings file; sets *mtime and *closed. */
 int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key, const char *nature,
 		  const char *units, enum dx_res res, const struct dx_range *range,
@@ -362,6 +414,9 @@ int dx_node_get(struct dx_tree *t, uint64_t ino, struct node *out);
 /* Adds one lookup of the node described by tmpl (sets tmpl->ino), creating
  * it if needed. 0 or -ENOMEM. */
 int dx_node_ref(struct dx_tree *t, struct node *tmpl);
+
+/* The node a slot of the table stands for. */
+void dx_node_of_slot(const struct dx_tree *t, const struct slot *s, struct node *out);
 
 /* ---- entries.c: attributes ---- */
 
@@ -449,6 +504,10 @@ int dx_key_is_name(const char *key);
 	int prefix##_content(const struct ask *a, const struct node *n, struct dx_buf *out,        \
 			     int64_t *mtime, int *closed);
 
+#define ROW_STAMP(prefix)                                                                          \
+	int prefix##_stamp(const struct ask *a, const struct node *n, int frame_only,              \
+			   struct stamp *out);
+
 /* clang-format off */
 ROW_FUNCS(root) ROW_FUNCS(ctl) ROW_CONTENT(status) ROW_CONTENT(status_json)
 ROW_CONTENT(refresh)
@@ -460,6 +519,7 @@ ROW_FUNCS(dss) ROW_FUNCS(ds) ROW_FUNCS(ds_devs) ROW_CONTENT(ds_devlink)
 ROW_FUNCS(param) ROW_CONTENT(param_json) ROW_FUNCS(res) ROW_CONTENT(file)
 ROW_FUNCS(dev_views) ROW_FUNCS(dev_res) ROW_CONTENT(dev_file)
 ROW_FUNCS(loc_views) ROW_FUNCS(loc_res) ROW_CONTENT(loc_file)
+ROW_STAMP(file) ROW_STAMP(dev_file) ROW_STAMP(loc_file)
 /* clang-format on */
 
 #endif

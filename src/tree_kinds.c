@@ -9,6 +9,8 @@
 
 #define DIR(fn) .resolve = fn##_resolve, .list = fn##_list
 #define FILE_OF(fn) .content = fn##_content
+/* a KF_RENDERED file: its content and what its bytes are made of */
+#define RENDERED(fn) .content = fn##_content, .stamp = fn##_stamp
 #define EXPIRES(...)                                                                               \
 	.nexpires = sizeof((enum dx_prefix[]){ __VA_ARGS__ }) / sizeof(enum dx_prefix),            \
 	.expires = { __VA_ARGS__ }
@@ -44,7 +46,7 @@ const struct kind_row dx_tree_kinds[K_COUNT] = {
 	[K_PARAM_JSON] = { "parameter.json", 0, FILE_OF(param_json),
 			   EXPIRES(DX_PREFIX_PARAMETERS, DX_PREFIX_READINGS_KEY) },
 	[K_RES] = { "resolution", KF_DIR | KF_SERIES, DIR(res), SERIES_EXPIRE },
-	[K_FILE] = { "period file", KF_DATED | KF_RENDERED | KF_SERIES, FILE_OF(file),
+	[K_FILE] = { "period file", KF_DATED | KF_RENDERED | KF_SERIES, RENDERED(file),
 		     SERIES_EXPIRE },
 	[K_SUPS] = { "supplies", KF_DIR | KF_STATIC, DIR(sups), EXPIRES(DX_PREFIX_SUPPLIES) },
 	[K_SRC] = { "energy source", KF_DIR, DIR(src), EXPIRES(DX_PREFIX_SUPPLIES) },
@@ -58,8 +60,8 @@ const struct kind_row dx_tree_kinds[K_COUNT] = {
 	 * reach them through dev_views_* and loc_views_* */
 	[K_DEV_RES] = { "device resolution", KF_DIR | KF_SERIES, DIR(dev_res), DEV_VIEW_EXPIRE },
 	[K_DEV_FILE] = { "device period file", KF_DATED | KF_RENDERED | KF_SERIES,
-			 FILE_OF(dev_file), DEV_VIEW_EXPIRE },
+			 RENDERED(dev_file), DEV_VIEW_EXPIRE },
 	[K_LOC_RES] = { "location resolution", KF_DIR | KF_SERIES, DIR(loc_res), LOCS_EXPIRE },
 	[K_LOC_FILE] = { "location period file", KF_DATED | KF_RENDERED | KF_SERIES,
-			 FILE_OF(loc_file), LOCS_EXPIRE },
+			 RENDERED(loc_file), LOCS_EXPIRE },
 };

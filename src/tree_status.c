@@ -24,6 +24,7 @@ struct status {
 	int64_t now;
 	struct dx_cache_stats cache;
 	uint64_t json_decodes;
+	uint64_t stat_renders;
 	uint64_t opens;
 	uint64_t ahead_fetches, ahead_used; /* the walk readahead's */
 	const char *damaged;                /* the damaged-cache report, or NULL */
@@ -47,6 +48,7 @@ static int status_fill(struct dx_tree *t, struct status *st)
 	t->source->ops->cache_stats(t->source->ctx, &st->cache);
 	pthread_mutex_lock(&t->memo_lock);
 	st->json_decodes = t->json_decodes;
+	st->stat_renders = t->stat_renders;
 	pthread_mutex_unlock(&t->memo_lock);
 	st->opens = __atomic_load_n(&t->opens, __ATOMIC_RELAXED);
 	dx_readahead_counts(t, &st->ahead_fetches, &st->ahead_used);
@@ -211,9 +213,11 @@ static int status_json(const struct status *st, struct dx_buf *out)
 	rc = rc ? rc :
 		  dx_buf_printf(out,
 				" },\n  \"counters\": { \"json_decodes\": %" PRIu64
-				", \"opens\": %" PRIu64 ", \"readahead_fetches\": %" PRIu64
-				", \"readahead_used\": %" PRIu64 " },\n  \"deployments\": [",
-				st->json_decodes, st->opens, st->ahead_fetches, st->ahead_used);
+				", \"stat_renders\": %" PRIu64 ", \"opens\": %" PRIu64
+				", \"readahead_fetches\": %" PRIu64 ", \"readahead_used\": %" PRIu64
+				" },\n  \"deployments\": [",
+				st->json_decodes, st->stat_renders, st->opens, st->ahead_fetches,
+				st->ahead_used);
 	for (i = 0; i < st->ndeps && !rc; i++) {
 		rc = dx_buf_puts(out, i ? ",\n" : "\n");
 		rc = rc ? rc : json_dep(&st->deps[i], out);

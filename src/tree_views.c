@@ -109,6 +109,8 @@ static int members_of_location(const struct ask *a, const struct node *n, struct
 {
 	const struct dx_listing *locs;
 	const struct dx_entity *loc;
+	const int64_t *pairs;
+	size_t k;
 	int rc = dx_get_locations(a, n->dep, &locs);
 
 	if (rc)
@@ -121,11 +123,12 @@ static int members_of_location(const struct ask *a, const struct node *n, struct
 		return -ENOENT;
 	if ((rc = dx_get_devices(a, n->dep, &m->devices)))
 		return rc;
-	for (size_t i = 0; i < m->devices->list.n && !rc; i++) {
-		const struct dx_entity *e = &m->devices->list.items[i];
+	/* from the index by location: in listing order, without a scan */
+	k = dx_listing_refs(m->devices, 0, n->id, &pairs);
+	for (size_t i = 0; i < k && !rc; i++) {
+		const struct dx_entity *e = &m->devices->list.items[pairs[2 * i + 1]];
 
-		if (e->ref_id == n->id)
-			rc = members_add_device(a, n->dep, e->id, e, m);
+		rc = members_add_device(a, n->dep, e->id, e, m);
 	}
 	return rc;
 }
@@ -192,6 +195,15 @@ static void column_label(const struct member *mb, const char *units, char out[LA
 	dx_buf_release(&b);
 }
 
+/* CLOSED_FINAL when n's period is past its end and margin (its columns
+ * may say less), else 0. */
+static int period_closed(const struct ask *a, const struct node *n)
+{
+	int64_t end = dx_range_end_epoch(&n->range);
+
+	return dx_tree_now(a->t) >= end + a->t->opts.late_margin ? CLOSED_FINAL : 0;
+}
+
 /* The readings of every member over n's range, as columns; *mtime and
  * *closed as the period's CSV (closed when every column is, the time of
  * the latest change). */
@@ -206,7 +218,7 @@ static int columns_get(const struct ask *a, const struct node *n, const struct m
 	c->labels = calloc(k, sizeof(*c->labels));
 	if (!c->series || !c->readings || !c->labels)
 		return -ENOMEM;
-	*closed = dx_tree_now(a->t) >= dx_range_end_epoch(&n->range) + a->t->opts.late_margin;
+	*closed = period_closed(a, n);
 	for (; c->n < m->n && !rc; c->n++) {
 		const struct member *mb = &m->v[c->n];
 		const struct dx_entity *p = mb->param;
@@ -222,7 +234,7 @@ static int columns_get(const struct ask *a, const struct node *n, const struct m
 					       &changed.span);
 		if (rc)
 			break;
-		*closed = *closed && cl;
+		*closed = cl < *closed ? cl : *closed; /* final when every column is */
 		*mtime = c->n && *mtime > t ? *mtime : t;
 		column_label(mb, r->units ? r->units : p->units, c->labels[c->n]);
 		c->series[c->n] = (struct dx_series){
@@ -276,6 +288,89 @@ static int members_content(const struct ask *a, const struct node *n, members_fn
 		rc = view_render(a, n, &m, out, mtime, closed);
 	members_release(a->t, &m);
 	return rc;
+}
+
+/* The hash of what a view's bytes take from listings: the title, and the
+ * inputs of every column's label (device, key, units) and operation. */
+static uint64_t frame_stamp(const struct node *n, const struct members *m)
+{
+	uint64_t h = dx_stamp_mix(DX_STAMP_INIT, m->title, strlen(m->title) + 1);
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct dx_entity *p = m->v[i].param, *d = m->v[i].device;
+		const char *units = p->units ? p->units : "";
+		const char *op = dx_series_operation(p->key, p->nature, n->res);
+		const char *dname = d && d->name ? d->name : "";
+		int64_t did = d ? d->id : 0;
+
+		h = dx_stamp_mix(h, dname, strlen(dname) + 1);
+		h = dx_stamp_mix(h, &did, sizeof(did));
+		h = dx_stamp_mix(h, p->key, strlen(p->key) + 1);
+		h = dx_stamp_mix(h, units, strlen(units) + 1);
+		h = dx_stamp_mix(h, op, strlen(op) + 1);
+	}
+	return dx_stamp_mix(h, &m->n, sizeof(m->n));
+}
+
+/* The rest of the stamp: the members' chunks, as columns_get and
+ * view_render would get them (closedness, time), without the readings. */
+static int columns_stamp(const struct ask *a, const struct node *n, const struct members *m,
+			 struct stamp *out)
+{
+	uint64_t h = DX_STAMP_INIT;
+	int64_t mtime = a->t->started_at;
+	int rc = 0;
+
+	out->closed = period_closed(a, n);
+	for (size_t i = 0; i < m->n && !rc; i++) {
+		const struct member *mb = &m->v[i];
+		struct changed changed = { 0 };
+		int64_t t;
+		int cl;
+
+		rc = dx_series_stamp(a, n->dep, mb->device_id, mb->param->key, mb->param->nature,
+				     n->res, &n->range, &h, &t, &cl, &changed);
+		if (changed.any)
+			dx_tree_series_changed(a->t, n->dep, mb->device_id, mb->param->key, n->res,
+					       &changed.span);
+		out->closed = cl < out->closed ? cl : out->closed;
+		mtime = i && mtime > t ? mtime : t;
+	}
+	out->mtime = out->closed ? dx_range_end_epoch(&n->range) : mtime;
+	/* Final bytes never change: the frame alone says whether they are. */
+	if (out->closed != CLOSED_FINAL)
+		out->hash = dx_stamp_mix(out->hash, &h, sizeof(h));
+	return rc;
+}
+
+static int members_stamp(const struct ask *a, const struct node *n, members_fn of, int frame_only,
+			 struct stamp *out)
+{
+	struct members m = { 0 };
+	int rc = of(a, n, &m);
+
+	if (!rc) {
+		out->hash = frame_stamp(n, &m);
+		if (!frame_only)
+			rc = columns_stamp(a, n, &m, out);
+	}
+	members_release(a->t, &m);
+	return rc;
+}
+
+int file_stamp(const struct ask *a, const struct node *n, int frame_only, struct stamp *out)
+{
+	return members_stamp(a, n, members_of_param, frame_only, out);
+}
+
+int dev_file_stamp(const struct ask *a, const struct node *n, int frame_only, struct stamp *out)
+{
+	return members_stamp(a, n, members_of_device, frame_only, out);
+}
+
+int loc_file_stamp(const struct ask *a, const struct node *n, int frame_only, struct stamp *out)
+{
+	return members_stamp(a, n, members_of_location, frame_only, out);
 }
 
 int file_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,

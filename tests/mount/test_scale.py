@@ -199,6 +199,37 @@ class ScaleTest(MountTestCase):
         self.assertEqual(len(api_calls(self.sim)), 0)
         self.assertEqual(self.status(m2)["counters"]["json_decodes"], before)
 
+    def test_remount_stats_render_nothing(self):
+        # every file of every format: twins, side-by-side views, and the
+        # files of the current year, whose data is still open
+        m = self.scale_mount()
+        self.assertEqual(run(["ls", "-lR", m.root]).returncode, 0)
+        kept = {}
+        for dirpath, _dirs, files in os.walk(m.root):
+            for f in files:
+                st = os.lstat(os.path.join(dirpath, f))
+                kept[os.path.relpath(os.path.join(dirpath, f), m.root)] = \
+                    (st.st_size, st.st_mtime)
+        year = str(datetime.now(timezone.utc).year)
+        for ext in (".csv", ".xlsx", ".svg"):
+            self.assertTrue(any(r.endswith(ext) and year + "-" in r for r in kept), ext)
+        self.assertTrue(any(r.startswith("locations/") and r.endswith(".xlsx") for r in kept))
+        m.stop()
+        m2 = self.scale_mount(cache_dir=m.cache_dir)
+        self.sim.clear_log()
+        before = self.status(m2)["counters"]["stat_renders"]
+        for rel, want in sorted(kept.items()):
+            st = os.lstat(os.path.join(m2.root, rel))
+            self.assertEqual((st.st_size, st.st_mtime), want, rel)
+        self.assertEqual(self.status(m2)["counters"]["stat_renders"], before)
+        self.assertEqual(len(api_calls(self.sim)), 0)
+        # the kept sizes are those of the bytes, open files included
+        sample = [r for r in sorted(kept) if year + "-" in r][:40] + \
+            [r for r in sorted(kept) if r.endswith(".xlsx")][:20]
+        for rel in sample:
+            with open(os.path.join(m2.root, rel), "rb") as f:
+                self.assertEqual(len(f.read()), kept[rel][0], rel)
+
     def tmpdir(self):
         import tempfile
         import shutil

@@ -197,6 +197,9 @@ static void test_readings_span_limits(void **state)
 	r.key = "A B";
 	assert_int_equal(path_of(&r, &b), 0);
 	assert_non_null(strstr(b.data, "parameter_key=A%20B&"));
+	r.key = "\xc3\xa9/&x~_.-9"; /* UTF-8 and reserved bytes escaped, the rest as is */
+	assert_int_equal(path_of(&r, &b), 0);
+	assert_non_null(strstr(b.data, "parameter_key=%C3%A9%2F%26x~_.-9&"));
 	dx_buf_release(&b);
 }
 

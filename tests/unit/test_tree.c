@@ -13,6 +13,7 @@
  *   json.dumps(item, indent=2, ensure_ascii=False) + "\n"
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -146,6 +147,13 @@ static const char power_hourly_2026[] =
 	"{\"timezone\": \"Europe/Madrid\", \"units\": \"kW\", \"values\": ["
 	"{\"ts\": \"2026-11-26T10:00:00+01:00\", \"v\": 3.25},"
 	"{\"ts\": \"2026-11-26T11:00:00+01:00\", \"v\": 3.5}]}";
+
+/* The same month an hour later. */
+static const char power_hourly_2026_more[] =
+	"{\"timezone\": \"Europe/Madrid\", \"units\": \"kW\", \"values\": ["
+	"{\"ts\": \"2026-11-26T10:00:00+01:00\", \"v\": 3.25},"
+	"{\"ts\": \"2026-11-26T11:00:00+01:00\", \"v\": 3.5},"
+	"{\"ts\": \"2026-11-26T12:00:00+01:00\", \"v\": 3.75}]}";
 
 struct fx {
 	char dir[64];
@@ -1409,9 +1417,9 @@ static void test_status_json(void **state)
 	assert_non_null(strstr(text, "\"version\": 1,"));
 	assert_non_null(strstr(text, "\"time\": 1795694400,"));
 	assert_non_null(strstr(text, "\"damaged\": null"));
-	/* devices, parameters, hourly 2022: three decodes of API bytes */
-	assert_non_null(
-		strstr(text, "\"json_decodes\": 3, \"opens\": 0, \"readahead_fetches\": 0"));
+	/* devices, parameters, hourly 2022: three decodes of API bytes; the
+	 * lookup before the read rendered the file for its size */
+	assert_non_null(strstr(text, "\"json_decodes\": 3, \"stat_renders\": 1, \"opens\": 0"));
 	assert_non_null(strstr(text, "{ \"name\": \"demo\",\n      \"api\": \"offline\""));
 	assert_null(strstr(text, "\"quota\""));
 	free(text);
@@ -1539,6 +1547,168 @@ static void put_views(struct fx *f)
 		  "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 90}");
 	put_chunk(f, 1043037, "EACTIVE", "CUMULATIVE", DX_RES_HOURLY, (struct dx_range)HOURLY_2022,
 		  "{\"ts\": \"2022-03-01T00:00:00+01:00\", \"v\": 1.5}");
+}
+
+/* The inode number of n as every earlier version made it: FNV-1a of a
+ * printed text. Inode numbers must never move (kept attributes and NFS
+ * handles are named by them). */
+static uint64_t reference_ino(const struct dx_tree *t, const struct node *n)
+{
+	const struct kind_row *k = &t->kinds[n->kind];
+	char id[256], range[DX_RANGE_NAME_MAX] = "";
+	uint64_t h = 1469598103934665603ull;
+	int len;
+
+	if (n->range.from.year)
+		dx_range_format_name(&n->range, range);
+	len = snprintf(id, sizeof(id), "%d|%s|%" PRId64 "|%" PRId64 "|%s|%d|%s", n->kind,
+		       k->flags & KF_GLOBAL ? "" : t->opts.deps[n->dep].name, n->id, n->id2, n->key,
+		       k->flags & KF_SERIES ? (int)n->res : -1, range);
+	if (n->fmt && len >= 0 && len < (int)sizeof(id))
+		len += snprintf(id + len, sizeof(id) - (size_t)len, "|%d", (int)n->fmt);
+	for (int i = 0; i < len && i < (int)sizeof(id); i++) {
+		h ^= (unsigned char)id[i];
+		h *= 1099511628211ull;
+	}
+	return h < 2 ? h + 2 : h;
+}
+
+static void test_inode_numbers_unchanged(void **state)
+{
+	static const char *const paths[] = {
+		".dexmafs/status",    "demo/devices",
+		LOC_AB "/parent",     "demo/locations/25653",
+		DEV_1A "/location",   POWER_DIR "/parameter.json",
+		MARCH_FILE,           DEV_1A_MARCH ".svg",
+		LOC_AB_MARCH ".xlsx", "demo/supplies/ELECTRICITY/A (21556).json",
+	};
+	struct fx *f = *state;
+	struct dx_tree_opts o;
+	struct dx_tree *t;
+	struct dx_attr a;
+	struct node n;
+
+	put_views(f);
+	default_opts(f, &f->now, &o);
+	o.listed_formats = 1u << DX_FORMAT_CSV | 1u << DX_FORMAT_XLSX | 1u << DX_FORMAT_SVG;
+	assert_int_equal(dx_tree_new(&o, &t), 0);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		assert_int_equal(walk(t, paths[i], &a), 0);
+		assert_int_equal(dx_node_get(t, a.ino, &n), 0);
+		if (a.ino != reference_ino(t, &n))
+			fail_msg("%s: inode %llu, was %llu", paths[i], (unsigned long long)a.ino,
+				 (unsigned long long)reference_ino(t, &n));
+		/* a key as long as a key can be: the same text, cut the same */
+		memset(n.key, 'k', KEY_MAX - 1);
+		n.key[KEY_MAX - 1] = '\0';
+		assert_int_equal(dx_node_ino(t, &n), reference_ino(t, &n));
+	}
+	dx_tree_free(t);
+}
+
+/* counters.stat_renders of t's status.json. */
+static unsigned long stat_renders(struct dx_tree *t)
+{
+	struct dx_buf out;
+	unsigned long n = 0;
+	const char *p;
+
+	dx_buf_init(&out, 1 << 20);
+	assert_int_equal(dx_status_json(t, &out), 0);
+	p = strstr(out.data, "\"stat_renders\": ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "\"stat_renders\": %lu", &n), 1);
+	dx_buf_release(&out);
+	return n;
+}
+
+/* The looked-up size of path in t equals the bytes read; whether the
+ * lookup rendered the file (1) or served its kept size (0). */
+static int stat_rendered(struct dx_tree *t, const char *path, struct dx_attr *looked)
+{
+	unsigned long before = stat_renders(t);
+	struct dx_attr read;
+	char *data;
+
+	assert_int_equal(walk(t, path, looked), 0);
+	before = stat_renders(t) - before;
+	data = read_all(t, looked->ino, &read);
+	free(data);
+	assert_int_equal(looked->size, read.size);
+	assert_int_equal(looked->mtime, read.mtime);
+	return (int)before;
+}
+
+/* The devices listing with device 1043036 renamed to name. */
+static void put_renamed_device(struct fx *f, const char *name)
+{
+	size_t len;
+	char *data = fixture("devices-list.json", &len);
+	char *at = strstr(data, "\"1a\"");
+	struct dx_buf b;
+
+	assert_non_null(at);
+	dx_buf_init(&b, len + 256);
+	assert_int_equal(dx_buf_append(&b, data, (size_t)(at - data)), 0);
+	assert_int_equal(dx_buf_printf(&b, "\"%s\"%s", name, at + 4), 0);
+	put(f, key_of(R_DEVICES), b.data, b.len);
+	dx_buf_release(&b);
+	free(data);
+}
+
+/* A stat of a rendered file (twin, view, open period) after a remount
+ * renders nothing while what its bytes are made of is unchanged: names,
+ * units and, for a file still open, its chunks. A rename or new data
+ * makes the next stat render again, and sizes stay those of the bytes. */
+static void test_kept_sizes(void **state)
+{
+	static const char *const files[] = {
+		POWER_DIR "/hourly/2022-03-01--2022-03-31.xlsx",
+		POWER_DIR "/hourly/2022-03-01--2022-03-31.csv",
+		DEV_1A_MARCH ".svg",
+		POWER_DIR "/hourly/2026-11-01--2026-11-30.xlsx",
+	};
+	struct fx *f = *state;
+	struct dx_attr first[4], again;
+	struct dx_tree_opts o;
+	struct dx_tree *t;
+	char path[512];
+	size_t i;
+
+	put_views(f);
+	default_opts(f, &f->now, &o);
+	o.listed_formats = 1u << DX_FORMAT_CSV | 1u << DX_FORMAT_XLSX | 1u << DX_FORMAT_SVG;
+	for (int mount = 0; mount < 2; mount++) {
+		assert_int_equal(dx_tree_new(&o, &t), 0);
+		for (i = 0; i < 4; i++) {
+			assert_int_equal(stat_rendered(t, files[i], &again), !mount);
+			if (mount)
+				assert_int_equal(again.size, first[i].size);
+			else
+				first[i] = again;
+		}
+		dx_tree_free(t);
+	}
+	/* a longer name: in the workbook's and the chart's titles, not in
+	 * the CSV */
+	put_renamed_device(f, "Renamed device");
+	assert_int_equal(dx_tree_new(&o, &t), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "demo/devices/Renamed device (1043036)%s",
+			 files[i] + strlen(DEV_1A));
+		assert_int_equal(stat_rendered(t, path, &again), i != 1);
+		assert_true(i == 1 ? again.size == first[i].size : again.size > first[i].size);
+	}
+	dx_tree_free(t);
+	/* new data in the open month, seen once its ttl is over */
+	f->now += TTL_OPEN + 1;
+	put(f, key_of(R_POWER_H_2026), power_hourly_2026_more, strlen(power_hourly_2026_more));
+	assert_int_equal(dx_tree_new(&o, &t), 0);
+	snprintf(path, sizeof(path), "demo/devices/Renamed device (1043036)%s",
+		 files[3] + strlen(DEV_1A));
+	assert_int_equal(stat_rendered(t, path, &again), 1);
+	assert_int_equal(stat_rendered(t, path, &again), 0);
+	dx_tree_free(t);
 }
 
 static size_t count_lines(const char *text)
@@ -1863,6 +2033,7 @@ int main(void)
 		T(test_two_deployments),
 		T(test_refresh_invalidates),
 		T(test_inodes_stable),
+		T(test_inode_numbers_unchanged),
 		T(test_readdir_inodes),
 		T(test_lookup_counts),
 		T(test_supplies),
@@ -1879,6 +2050,7 @@ int main(void)
 		T(test_view_first),
 		T(test_location_view),
 		T(test_twins),
+		T(test_kept_sizes),
 		T(test_eu_dialect),
 		T(test_table),
 		cmocka_unit_test(test_slices),
