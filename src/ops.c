@@ -72,7 +72,6 @@ static void reply_err(fuse_req_t req, int rc)
 	case EISDIR:
 	case EINVAL: /* readlink of a file */
 	case ENAMETOOLONG:
-	case ENODATA: /* xattrs */
 	case ERANGE:
 	case EOPNOTSUPP:
 		break;
@@ -527,26 +526,11 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	erofs(req);
 }
 
-/* No entry has extended attributes. Samba (user.DOSATTRIB, streams),
- * Finder, rsync -X and the like ask for them on every file: the answer
- * comes at once, without the tree, so it never costs an API call. */
-static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
-{
-	(void)ino;
-	(void)name;
-	(void)size;
-	fuse_reply_err(req, ENODATA);
-}
-
-static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
-{
-	(void)ino;
-	if (size == 0)
-		fuse_reply_xattr(req, 0);
-	else
-		fuse_reply_buf(req, NULL, 0);
-}
-
+/* No entry has extended attributes, and none can be set: there is no
+ * getxattr or listxattr op, so libfuse answers their first request with
+ * ENOSYS and the kernel answers every later one itself (EOPNOTSUPP, as for
+ * a file system without extended attributes). ls -l, Samba, Finder and
+ * rsync -X ask on every file; they cost neither a call nor a round trip. */
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	(void)ino;
@@ -695,8 +679,6 @@ const struct fuse_lowlevel_ops dx_ops = {
 	.write = op_write,
 	.create = op_create,
 	.setxattr = op_setxattr,
-	.getxattr = op_getxattr,
-	.listxattr = op_listxattr,
 	.removexattr = op_removexattr,
 	.fallocate = op_fallocate,
 };
