@@ -324,10 +324,13 @@ class SambaTest(unittest.TestCase):
         # none, as on a file system without them (the kernel answers).
         local = os.path.join(self.m.mnt, *csv)
         for name in ("user.DOSATTRIB", "security.NTACL", "user.DosStream.Zone.Identifier:$DATA",
-                     "system.posix_acl_access", "user.anything"):
+                     "user.anything"):
             with self.assertRaises(OSError) as e:
                 os.getxattr(local, name)
             self.assertEqual(e.exception.errno, errno.EOPNOTSUPP, name)
+        with self.assertRaises(OSError) as e:  # the kernel's own: no ACL
+            os.getxattr(local, "system.posix_acl_access")
+        self.assertEqual(e.exception.errno, errno.ENODATA)
         for path in (local, self.local("devices")):
             with self.assertRaises(OSError) as e:
                 os.listxattr(path)
