@@ -98,19 +98,29 @@ static int fake_get_record(void *ctx, const char *name, void *data, size_t size,
 	return rc;
 }
 
-static int fake_put_record(void *ctx, const char *name, const void *data, size_t len)
+/* A new answer holding copies of key and data; NULL when out of memory. */
+static struct answer *answer_new(const char *key, const void *data, size_t len)
 {
-	struct fake *f = ctx;
 	struct answer *a = calloc(1, sizeof(*a));
 
-	if (!a || !(a->key = strdup(name)) || !(a->data = malloc(len ? len : 1))) {
+	if (!a || !(a->key = strdup(key)) || !(a->data = malloc(len ? len : 1))) {
 		if (a)
 			free(a->key);
 		free(a);
-		return -ENOMEM;
+		return NULL;
 	}
 	memcpy(a->data, data, len);
 	a->len = len;
+	return a;
+}
+
+static int fake_put_record(void *ctx, const char *name, const void *data, size_t len)
+{
+	struct fake *f = ctx;
+	struct answer *a = answer_new(name, data, len);
+
+	if (!a)
+		return -ENOMEM;
 	pthread_mutex_lock(&f->lock);
 	a->next = f->records; /* the newest is found first */
 	f->records = a;
@@ -191,16 +201,10 @@ void dx_source_fake_free(struct dx_source *s)
 int dx_source_fake_put(struct dx_source *s, const char *key, const char *data, size_t len)
 {
 	struct fake *f = s->ctx;
-	struct answer *a = calloc(1, sizeof(*a));
+	struct answer *a = answer_new(key, data, len);
 
-	if (!a || !(a->key = strdup(key)) || !(a->data = malloc(len ? len : 1))) {
-		if (a)
-			free(a->key);
-		free(a);
+	if (!a)
 		return -ENOMEM;
-	}
-	memcpy(a->data, data, len);
-	a->len = len;
 	a->at = a->fetched = *f->clock;
 	pthread_mutex_lock(&f->lock);
 	a->next = f->answers;
