@@ -29,6 +29,10 @@ void dx_buf_release(struct dx_buf *b);
 /* Empties the buffer and keeps its memory. */
 void dx_buf_reset(struct dx_buf *b);
 
+/* Makes room for extra more bytes (no more than the ceiling allows) so
+ * the appends that follow do not reallocate. 0 or -ENOMEM. */
+int dx_buf_reserve(struct dx_buf *b, size_t extra);
+
 /* Appends len bytes. 0, -E2BIG past the ceiling, -ENOMEM. */
 int dx_buf_append(struct dx_buf *b, const void *data, size_t len);
 

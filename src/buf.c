@@ -48,6 +48,11 @@ static int grow(struct dx_buf *b, size_t extra)
 	return 0;
 }
 
+int dx_buf_reserve(struct dx_buf *b, size_t extra)
+{
+	return grow(b, extra < b->max - b->len ? extra : b->max - b->len);
+}
+
 int dx_buf_append(struct dx_buf *b, const void *data, size_t len)
 {
 	int rc = grow(b, len);

@@ -64,12 +64,13 @@ static int significant_digits(const char *s)
  * test below proves strtod() reads "k/1000" back as v), the decimal is
  * written by hand: the same shortest text without printf and strtod,
  * which otherwise dominate the cost of rendering a file. */
-static int format_thousandths(double v, char out[40])
+static size_t format_thousandths(double v, char out[40])
 {
 	long long k;
 	unsigned long long a;
 	char digits[24];
-	int n = 0, frac, len = 0;
+	int n = 0, frac;
+	size_t len = 0;
 
 	if (!(fabs(v) < 1e12))
 		return 0;
@@ -96,7 +97,7 @@ static int format_thousandths(double v, char out[40])
 			len--;
 	}
 	out[len] = '\0';
-	return 1;
+	return len;
 }
 
 /* Writes the decimal digits of a (at least width of them, zeros first)
@@ -154,22 +155,24 @@ size_t dx_fixed(double v, int decimals, char out[DX_FIXED_MAX])
  * point is always '.'. Plain notation is preferred over "1.5e+03" where it
  * reads back the same, because spreadsheets and people read it more
  * easily; exponents stay only for very large or very small values. */
-void dx_csv_number(double v, char out[40])
+size_t dx_csv_number(double v, char out[40])
 {
 	int p, exp;
 	char alt[40];
 	const char *e;
+	size_t n;
 
 	if (!isfinite(v)) {
 		out[0] = '\0';
-		return;
+		return 0;
 	}
 	if (v == 0) {
 		strcpy(out, "0"); /* also for -0 */
-		return;
+		return 1;
 	}
-	if (format_thousandths(v, out))
-		return;
+	n = format_thousandths(v, out);
+	if (n)
+		return n;
 	/* Any text of 15 or fewer significant digits that reads back as v is
 	 * what %.15g prints once %g has dropped trailing zeros (15 digits
 	 * always identify a double's decimal uniquely), so start there rather
@@ -184,13 +187,14 @@ void dx_csv_number(double v, char out[40])
 	p = significant_digits(out);
 	e = strchr(out, 'e');
 	if (!e)
-		return;
+		return strlen(out);
 	exp = atoi(e + 1);
 	if (exp < -7 || exp > 15)
-		return;
+		return strlen(out);
 	snprintf(alt, sizeof(alt), "%.*f", exp < 0 ? p - 1 - exp : 0, v);
 	if (strtod(alt, NULL) == v)
 		memcpy(out, alt, strlen(alt) + 1);
+	return strlen(out);
 }
 
 int dx_csv_field(struct dx_buf *out, const char *s, const char *specials)
@@ -278,8 +282,7 @@ static int append_row(struct dx_buf *out, const struct dx_reading *rd, enum dx_t
 	size_t n = dx_csv_times(line, fmt, ',', rd);
 
 	line[n++] = ',';
-	dx_csv_number(rd->v, line + n);
-	n += strlen(line + n);
+	n += dx_csv_number(rd->v, line + n);
 	line[n++] = '\n';
 	return dx_buf_append(out, line, n);
 }

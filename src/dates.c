@@ -353,6 +353,17 @@ static void day_text(int64_t days, char out[11])
 	recent_next ^= 1;
 }
 
+/* "00" to "99": a time of day is written two digits at a time. */
+static const char digit_pairs[200] = "00010203040506070809101112131415161718192021222324"
+				     "25262728293031323334353637383940414243444546474849"
+				     "50515253545556575859606162636465666768697071727374"
+				     "75767778798081828384858687888990919293949596979899";
+
+static void put_pair(char *out, int v)
+{
+	memcpy(out, digit_pairs + 2 * v, 2);
+}
+
 void dx_epoch_format(int64_t t, char out[20])
 {
 	int64_t days = floor_div(t, 86400);
@@ -360,10 +371,10 @@ void dx_epoch_format(int64_t t, char out[20])
 
 	day_text(days, out);
 	out[10] = ' ';
-	write_digits(out + 11, secs / 3600, 2);
+	put_pair(out + 11, secs / 3600);
 	out[13] = ':';
-	write_digits(out + 14, secs / 60 % 60, 2);
+	put_pair(out + 14, secs / 60 % 60);
 	out[16] = ':';
-	write_digits(out + 17, secs % 60, 2);
+	put_pair(out + 17, secs % 60);
 	out[19] = '\0';
 }

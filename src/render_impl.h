@@ -37,9 +37,9 @@ int dx_readings_past(const struct dx_reading *rd, int64_t day);
 int64_t dx_reading_local_day(const struct dx_reading *rd);
 
 /* The shortest text that strtod() reads back as v ("" for NaN and
- * infinities), as the CSV writes it. The calling thread must be in the C
- * numeric locale (uselocale). */
-void dx_csv_number(double v, char out[40]);
+ * infinities), as the CSV writes it; returns its length. The calling
+ * thread must be in the C numeric locale (uselocale). */
+size_t dx_csv_number(double v, char out[40]);
 
 /* The time column(s) of a row at `at` in format fmt, two columns
  * separated by sep, written at out (DX_CSV_TIMES_MAX bytes; not
