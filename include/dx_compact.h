@@ -35,4 +35,11 @@ int dx_compact_encode(const struct dx_readings *r, int64_t fetched_at, struct dx
  * out, -ENOMEM. */
 int dx_compact_decode(const void *data, size_t len, struct dx_readings *out, int64_t *fetched_at);
 
+/* The same without copying the readings: out->values points into data,
+ * which must stay and be aligned for struct dx_reading (a malloc()ed
+ * buffer is). Release with out->values set to NULL first, then
+ * dx_readings_release(). 0, -EINVAL (also when data is misaligned),
+ * -ENOMEM. */
+int dx_compact_borrow(void *data, size_t len, struct dx_readings *out, int64_t *fetched_at);
+
 #endif

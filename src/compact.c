@@ -72,9 +72,11 @@ static int copy_string(const char *p, uint32_t len, char **out)
 	return 0;
 }
 
-int dx_compact_decode(const void *data, size_t len, struct dx_readings *out, int64_t *fetched_at)
+/* Checks a blob and sets out's strings (copied) and n; *values is where
+ * its readings lie in the blob. 0, -EINVAL, -ENOMEM. */
+static int decode_head(const char *p, size_t len, struct dx_readings *out, int64_t *fetched_at,
+		       const char **values)
 {
-	const char *p = data;
 	struct head h;
 	size_t s;
 
@@ -92,16 +94,41 @@ int dx_compact_decode(const void *data, size_t len, struct dx_readings *out, int
 		return -EINVAL;
 	p += HEAD_SIZE;
 	if (copy_string(p, h.tzlen, &out->timezone) ||
-	    copy_string(p + (h.tzlen == ABSENT ? 0 : h.tzlen), h.unitslen, &out->units))
-		goto nomem;
-	out->values = malloc(h.n ? h.n * sizeof(*out->values) : 1);
-	if (!out->values)
-		goto nomem;
-	memcpy(out->values, p + s, h.n * sizeof(*out->values));
+	    copy_string(p + (h.tzlen == ABSENT ? 0 : h.tzlen), h.unitslen, &out->units)) {
+		dx_readings_release(out);
+		return -ENOMEM;
+	}
 	out->n = h.n;
 	*fetched_at = h.fetched_at;
+	*values = p + s;
 	return 0;
-nomem:
-	dx_readings_release(out);
-	return -ENOMEM;
+}
+
+int dx_compact_decode(const void *data, size_t len, struct dx_readings *out, int64_t *fetched_at)
+{
+	const char *values;
+	int rc = decode_head(data, len, out, fetched_at, &values);
+
+	if (rc)
+		return rc;
+	out->values = malloc(out->n ? out->n * sizeof(*out->values) : 1);
+	if (!out->values) {
+		dx_readings_release(out);
+		return -ENOMEM;
+	}
+	memcpy(out->values, values, out->n * sizeof(*out->values));
+	return 0;
+}
+
+int dx_compact_borrow(void *data, size_t len, struct dx_readings *out, int64_t *fetched_at)
+{
+	const char *values;
+	int rc;
+
+	if ((uintptr_t)data % _Alignof(struct dx_reading))
+		return -EINVAL;
+	rc = decode_head(data, len, out, fetched_at, &values);
+	if (!rc) /* the head is a multiple of 8 bytes: values are aligned too */
+		out->values = (struct dx_reading *)((char *)data + (values - (const char *)data));
+	return rc;
 }

@@ -51,6 +51,7 @@ struct memo {
 	size_t bytes;
 	struct dx_listing listing;
 	struct dx_readings readings;
+	char *blob; /* readings: their compact form, which values point into */
 };
 
 int64_t dx_tree_now(struct dx_tree *t)
@@ -75,7 +76,10 @@ static void memo_free(struct memo *m)
 		free(m->listing.sorted_refs[1]);
 		free(m->listing.items);
 	} else {
+		if (m->blob)
+			m->readings.values = NULL; /* they lie in the blob */
 		dx_readings_release(&m->readings);
+		free(m->blob);
 	}
 	free(m->key);
 	free(m);
@@ -381,9 +385,20 @@ static int load_readings(struct dx_tree *t, const struct dx_cache_policy *policy
 		return -ENAMETOOLONG;
 	dx_buf_init(&blob, READINGS_MAX_BYTES);
 	rc = t->source->ops->derived(t->source->ctx, &creq, policy, make_compact, &j, &blob, info);
-	if (!rc && !info->fetched_at)
+	if (rc) {
+		dx_buf_release(&blob);
+		return rc;
+	}
+	if (!info->fetched_at)
 		*info = j.raw_info; /* nothing kept (offline): as old as the API's bytes */
-	if (!rc && dx_compact_decode(blob.data, blob.len, &m->readings, &m->api_fetched_at)) {
+	/* The readings are used where the cache's copy put them. */
+	rc = dx_compact_borrow(blob.data, blob.len, &m->readings, &m->api_fetched_at);
+	if (!rc) {
+		m->bytes = blob.cap + 256;
+		m->blob = dx_buf_detach(&blob, NULL);
+		return 0;
+	}
+	if (rc == -EINVAL) {
 		/* Kept by another build: made again, not kept. */
 		blob.len = 0;
 		rc = make_compact(&j, &blob);

@@ -30,6 +30,7 @@
 
 #include "dx_buf.h"
 #include "dx_cache.h"
+#include "dx_compact.h"
 #include "dx_requests.h"
 #include "dx_source.h"
 #include "dx_dates.h"
@@ -2013,6 +2014,44 @@ static void test_slices(void **state)
 	free(s);
 }
 
+/* The compact form read in place (a warm read copies no readings) equals
+ * the copying decode; a misaligned or damaged blob is refused. */
+static void test_compact_borrow(void **state)
+{
+	struct dx_reading v[] = { { 1729987200, 120, 2.0 }, { 1729990800, 60, 0.1 } };
+	struct dx_readings r = { "Europe/Madrid", "kWh", v, 2 }, a, b;
+	struct dx_buf blob;
+	int64_t at_a = 0, at_b = 0;
+	char *shifted;
+
+	(void)state;
+	dx_buf_init(&blob, 1 << 20);
+	assert_int_equal(dx_compact_encode(&r, 1700000000, &blob), 0);
+	assert_int_equal(dx_compact_decode(blob.data, blob.len, &a, &at_a), 0);
+	assert_int_equal(dx_compact_borrow(blob.data, blob.len, &b, &at_b), 0);
+	assert_ptr_equal(b.values, blob.data + blob.len - sizeof(v));
+	assert_int_equal(at_a, 1700000000);
+	assert_int_equal(at_b, 1700000000);
+	assert_int_equal(b.n, 2);
+	assert_memory_equal(a.values, b.values, sizeof(v));
+	assert_string_equal(b.timezone, "Europe/Madrid");
+	assert_string_equal(b.units, "kWh");
+	b.values = NULL;
+	dx_readings_release(&b);
+	dx_readings_release(&a);
+	/* misaligned: the same bytes one byte further */
+	shifted = malloc(blob.len + 1);
+	assert_non_null(shifted);
+	memcpy(shifted + 1, blob.data, blob.len);
+	assert_int_equal(dx_compact_borrow(shifted + 1, blob.len, &b, &at_b), -EINVAL);
+	assert_null(b.values);
+	free(shifted);
+	/* cut short */
+	assert_int_equal(dx_compact_borrow(blob.data, blob.len - 8, &b, &at_b), -EINVAL);
+	assert_int_equal(dx_compact_borrow(blob.data, 20, &b, &at_b), -EINVAL);
+	dx_buf_release(&blob);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2054,6 +2093,7 @@ int main(void)
 		T(test_eu_dialect),
 		T(test_table),
 		cmocka_unit_test(test_slices),
+		cmocka_unit_test(test_compact_borrow),
 #undef T
 	};
 
