@@ -479,6 +479,8 @@ static int memo_load(struct dx_tree *t, int ahead, enum memo_kind kind, enum dx_
 		rc = load_listing(t, ekind, policy, req, m, info);
 	if (own)
 		dx_readahead_landed(t, req->key, !rc && info->fetched);
+	else if (!rc && info->fetched)
+		dx_readahead_fetched(t);
 	if (rc && m) {
 		memo_free(m);
 		return rc;

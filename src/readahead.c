@@ -61,6 +61,7 @@ struct dx_readahead {
 	int window;
 	int active;         /* a walk is being followed */
 	int64_t stepped_at; /* when it made its last step, monotonic ms */
+	int64_t fetched_at; /* when a load last had the API asked, monotonic ms */
 	struct pos walk;    /* the series the walk is in */
 	struct dx_range walk_range;
 	int have_walk;
@@ -130,6 +131,14 @@ static void forget_plan(struct dx_readahead *r)
 	for (i = r->nkeys; i-- > 0;)
 		if (r->keys[i].state == AHEAD_DONE)
 			drop_key(r, i);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Whether the window has room for one more load. Caller holds the lock. */
@@ -221,6 +230,20 @@ void dx_readahead_landed(struct dx_tree *t, const char *key, int fetched)
 		return;
 	pthread_mutex_lock(&r->lock);
 	landed(r, find_key(r, key), fetched);
+	if (fetched)
+		r->fetched_at = now_ms();
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+void dx_readahead_fetched(struct dx_tree *t)
+{
+	struct dx_readahead *r = t->ra;
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->fetched_at = now_ms();
 	pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->lock);
 }
@@ -337,13 +360,17 @@ static void extend_plan(struct dx_tree *t, struct dx_readahead *r)
 	r->nplan++;
 }
 
-/* The next job, if the window has room. Caller holds the lock. */
+/* The next job, if the window has room and the walk is over data not
+ * cached: a load had the API asked within the last WALK_IDLE_MS. A walk
+ * over what is cached needs nothing ahead, and planning it would only
+ * cost CPU; the readahead follows it, and starts again at its first miss.
+ * Caller holds the lock. */
 static int pick(struct dx_tree *t, struct dx_readahead *r, struct job *j)
 {
 	size_t i;
 	int round;
 
-	if (!r->active || !room(r))
+	if (!r->active || now_ms() - r->fetched_at > WALK_IDLE_MS || !room(r))
 		return 0;
 	for (round = 0; round < 2; round++) {
 		for (i = 0; i < r->nplan; i++) {
@@ -511,14 +538,6 @@ static int successive(struct dx_tree *t, struct dx_readahead *r, const struct po
 						    p->di == r->walk.di + 1 && p->pi == 0);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Whether a lookup of p lies behind a walk that is going on: a reader
  * copying what the walk passed (rsync's sender opens files far behind
  * its lookups, and files of open periods are looked up again), not a new
@@ -563,7 +582,8 @@ void dx_readahead_seen(const struct ask *a, const struct node *n)
 	r->walk_range = n->range;
 	r->have_walk = 1;
 	r->stepped_at = now;
-	pthread_cond_broadcast(&r->cond);
+	if (now - r->fetched_at <= WALK_IDLE_MS) /* else the workers have nothing to do */
+		pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->lock);
 }
 

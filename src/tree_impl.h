@@ -394,6 +394,8 @@ void dx_readahead_listed(const struct ask *a, const struct node *n);
 int dx_readahead_admit(struct dx_tree *t, const char *key);
 /* A load admitted ahead ended; fetched: it had the API asked. */
 void dx_readahead_landed(struct dx_tree *t, const char *key, int fetched);
+/* A reader's load had the API asked: the walk is over data not cached. */
+void dx_readahead_fetched(struct dx_tree *t);
 /* A reader needs key: what was loaded ahead is used. With wait (the reader
  * has no decoded data), waits while a load of key made ahead is in
  * flight; 1 if it waited (look again, load only if it failed). */
