@@ -94,6 +94,43 @@ static int key_val(const struct dx_store *s, const char *key, MDB_val *k)
 	return 0;
 }
 
+int store_read_begin(struct dx_store *s, MDB_txn **txn)
+{
+	MDB_txn *kept = NULL;
+
+	pthread_mutex_lock(&s->readers_lock);
+	if (s->nreaders)
+		kept = s->readers[--s->nreaders];
+	pthread_mutex_unlock(&s->readers_lock);
+	if (kept) {
+		if (!mdb_txn_renew(kept)) {
+			*txn = kept;
+			return 0;
+		}
+		mdb_txn_abort(kept);
+	}
+	return store_mdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn), "begin");
+}
+
+void store_read_end(struct dx_store *s, MDB_txn *txn)
+{
+	mdb_txn_reset(txn);
+	pthread_mutex_lock(&s->readers_lock);
+	if (s->nreaders < STORE_READERS_KEPT) {
+		s->readers[s->nreaders++] = txn;
+		txn = NULL;
+	}
+	pthread_mutex_unlock(&s->readers_lock);
+	if (txn)
+		mdb_txn_abort(txn);
+}
+
+void store_readers_free(struct dx_store *s)
+{
+	while (s->nreaders > 0)
+		mdb_txn_abort(s->readers[--s->nreaders]);
+}
+
 int dx_store_get(struct dx_store *s, const char *key, struct dx_buf *out,
 		 struct dx_store_meta *meta)
 {
@@ -105,7 +142,7 @@ int dx_store_get(struct dx_store *s, const char *key, struct dx_buf *out,
 	rc = key_val(s, key, &k);
 	if (rc)
 		return rc;
-	rc = store_mdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), "begin");
+	rc = store_read_begin(s, &txn);
 	if (rc)
 		return rc;
 	rc = store_mdb_err(mdb_get(txn, s->data, &k, &v), "get");
@@ -114,7 +151,7 @@ int dx_store_get(struct dx_store *s, const char *key, struct dx_buf *out,
 	/* Copied before the snapshot ends: the map may be reused after. */
 	if (!rc && out)
 		rc = dx_buf_append(out, (char *)v.mv_data + HEADER_SIZE, v.mv_size - HEADER_SIZE);
-	mdb_txn_abort(txn);
+	store_read_end(s, txn);
 	if (!rc && meta)
 		*meta = m;
 	return rc;
@@ -358,7 +395,7 @@ int dx_store_get_record(struct dx_store *s, const char *name, void *data, size_t
 	rc = key_val(s, name, &k);
 	if (rc)
 		return rc;
-	rc = store_mdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), "begin");
+	rc = store_read_begin(s, &txn);
 	if (rc)
 		return rc;
 	rc = store_mdb_err(mdb_get(txn, s->records, &k, &v), "get");
@@ -367,7 +404,7 @@ int dx_store_get_record(struct dx_store *s, const char *name, void *data, size_t
 			memcpy(data, v.mv_data, v.mv_size < size ? v.mv_size : size);
 		*len = v.mv_size;
 	}
-	mdb_txn_abort(txn);
+	store_read_end(s, txn);
 	return rc;
 }
 

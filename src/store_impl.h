@@ -7,11 +7,16 @@
 #define DX_STORE_IMPL_H
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "dx_store.h"
 
 #define HEADER_SIZE 48
+
+/* Read transactions kept reset between reads: renewing one keeps its
+ * reader slot, where beginning a new one takes the lock file's mutex. */
+#define STORE_READERS_KEPT 16
 
 struct dx_store {
 	MDB_env *env;
@@ -19,10 +24,20 @@ struct dx_store {
 	uint64_t max_bytes;
 	size_t max_key;
 	atomic_uint_least64_t evictions;
+	pthread_mutex_t readers_lock;
+	MDB_txn *readers[STORE_READERS_KEPT];
+	int nreaders;
 	char damaged[3 * 4096]; /* "" or the line saying a damaged file was moved aside */
 };
 
 /* store.c */
+
+/* A read-only transaction: a kept one renewed, or a new one. 0, -EIO. */
+int store_read_begin(struct dx_store *s, MDB_txn **txn);
+/* Ends it, keeping it for the next read when there is room. */
+void store_read_end(struct dx_store *s, MDB_txn *txn);
+/* Aborts the kept ones (before the environment closes). */
+void store_readers_free(struct dx_store *s);
 
 /* The negative errno for an LMDB (or system) code rc; logs what failed
  * for errors that are not expected in normal running. */

@@ -409,6 +409,7 @@ int dx_store_open(const char *dir, uint64_t max_bytes, struct dx_store **out)
 		return -ENOMEM;
 	s->max_bytes = max_bytes ? max_bytes : DEFAULT_MAX;
 	atomic_init(&s->evictions, 0);
+	pthread_mutex_init(&s->readers_lock, NULL);
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 	if (!in_use(dir) && check_file(path, why, sizeof(why))) {
 		rc = move_aside(s, dir, why);
@@ -440,6 +441,7 @@ fail:
 fail_errno:
 	if (s->env)
 		mdb_env_close(s->env);
+	pthread_mutex_destroy(&s->readers_lock);
 	free(s);
 	return rc == -ENOSPC || rc == -ENAMETOOLONG ? -EIO : rc;
 }
@@ -448,7 +450,9 @@ void dx_store_close(struct dx_store *s)
 {
 	if (!s)
 		return;
+	store_readers_free(s);
 	mdb_env_close(s->env);
+	pthread_mutex_destroy(&s->readers_lock);
 	free(s);
 }
 
