@@ -140,6 +140,21 @@ int dx_tree_readdir(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int 
 		    struct dx_dirlist *out);
 void dx_dirlist_release(struct dx_dirlist *list);
 
+/* Takes one entry of a directory read: its name, its attributes (only
+ * attr->ino and attr->type unless plus) and the offset of the entry after
+ * it. Returns nonzero when the entry did not fit: the read ends before it. */
+typedef int (*dx_dirent_put)(void *ctx, const char *name, const struct dx_attr *attr, int plus,
+			     uint64_t next);
+
+/* One read of directory ino without an open handle, from offset off (0
+ * is ".", 1 is "..", 2 + i is entry i): the entries go to put until one
+ * does not fit. The read at offset 0 lists the directory (as
+ * dx_tree_readdir); the reads that follow use that listing, and the read
+ * past its end drops it. With plus, an entry put with plus counts one
+ * lookup. -ENOTDIR; the common errors. */
+int dx_tree_readdir_at(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int plus,
+		       uint64_t off, dx_dirent_put put, void *ctx);
+
 /* The same, asked by an open file (fstat, the kernel's check before a
  * read): a volatile file (status) answers with the snapshot its reader
  * has, taken when it was looked up, for up to a second. */

@@ -123,9 +123,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct dx_ops_ctx *ctx = userdata;
 
-	/* Opens without a round trip (op_open). No FLUSH op: its first ENOSYS
+	/* Opens without a round trip (op_open, op_opendir). No FLUSH op: its first ENOSYS
 	 * ends FLUSHes at close for good. */
 	ctx->no_open = !!(conn->capable & FUSE_CAP_NO_OPEN_SUPPORT);
+	ctx->no_opendir = !!(conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT);
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
@@ -226,136 +227,92 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	dx_buf_release(&target);
 }
 
-/* An open directory: its entries, listed once at the first readdir, and
- * how often each was handed out by readdirplus (each counts a lookup). */
-struct dirh {
-	struct dx_dirlist list;
-	unsigned *sent;
-	int listed, plus;
-};
-
+/* Directories are opened without a round trip too: the first OPENDIR
+ * answers ENOSYS, which the kernel takes as success for every later
+ * opendir of this mount (and no RELEASEDIR follows); it keeps the
+ * listings it reads (cache_readdir) either way. Reads of a directory need
+ * no handle: the tree keeps its listing while its pieces are read. */
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct dirh *d = calloc(1, sizeof(*d));
+	struct dx_ops_ctx *ctx = fuse_req_userdata(req);
 
 	(void)ino;
-	if (!d) {
-		reply_err(req, -ENOMEM);
+	if (ctx->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	fi->fh = (uintptr_t)d;
+	fi->fh = 0;
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
 	fuse_reply_open(req, fi);
 }
 
-/* Lists the directory of an open handle once, at its first readdir.
- * 0 or a negative errno. */
-static int dir_list_once(fuse_req_t req, fuse_ino_t ino, struct dirh *d, int plus)
-{
-	int rc;
+/* A directory read's reply being filled. */
+struct dir_fill {
+	fuse_req_t req;
+	char *p;
+	size_t rem;
+	int plus;
+};
 
-	if (d->listed)
-		return 0;
-	rc = dx_tree_readdir(tree_of(req), prio_of(req), ino, plus, &d->list);
-	if (rc)
-		return rc;
-	d->sent = calloc(d->list.n + 1, sizeof(*d->sent));
-	if (!d->sent) {
-		dx_dirlist_release(&d->list);
-		return -ENOMEM;
+static int dir_put(void *ctx, const char *name, const struct dx_attr *attr, int plus, uint64_t next)
+{
+	struct dir_fill *f = ctx;
+	struct fuse_entry_param e;
+	size_t len;
+
+	memset(&e, 0, sizeof(e));
+	if (plus) {
+		to_entry(attr, &e);
+	} else {
+		/* No lookup counted: the kernel takes ino 0 as "attributes unknown". */
+		e.attr.st_ino = attr->ino;
+		e.attr.st_mode = attr->type == DX_DIR ? S_IFDIR :
+				 attr->type == DX_LNK ? S_IFLNK :
+							S_IFREG;
 	}
-	d->listed = 1;
-	d->plus = plus;
+	if (f->plus)
+		len = fuse_add_direntry_plus(f->req, f->p, f->rem, name, &e, (off_t)next);
+	else
+		len = fuse_add_direntry(f->req, f->p, f->rem, name, &e.attr, (off_t)next);
+	if (len > f->rem)
+		return 1;
+	f->p += len;
+	f->rem -= len;
 	return 0;
 }
 
-static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		      struct fuse_file_info *fi, int plus)
+static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
 {
-	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
-	struct dx_tree *t = tree_of(req);
-	char *buf, *p;
-	size_t rem = size;
-	int rc = dir_list_once(req, ino, d, plus);
+	struct dir_fill f = { req, NULL, size, plus };
+	char *buf = malloc(size ? size : 1);
+	int rc;
 
-	if (rc) {
-		reply_err(req, rc);
-		return;
-	}
-	buf = p = malloc(size);
 	if (!buf) {
 		reply_err(req, -ENOMEM);
 		return;
 	}
-	/* Offsets: 1 is ".", 2 is "..", 3 + i is entry i. */
-	for (; (size_t)off < d->list.n + 2; off++) {
-		struct fuse_entry_param e;
-		const char *name;
-		size_t len;
-
-		memset(&e, 0, sizeof(e));
-		if (off < 2) {
-			name = off == 0 ? "." : "..";
-			e.attr.st_ino = off == 0 ? ino : 1;
-			e.attr.st_mode = S_IFDIR;
-		} else {
-			const struct dx_dirent *de = &d->list.items[off - 2];
-
-			name = de->name;
-			if (plus && d->plus && de->plus) {
-				to_entry(&de->attr, &e);
-			} else {
-				e.attr.st_ino = de->attr.ino;
-				e.attr.st_mode = de->attr.type == DX_DIR ? S_IFDIR :
-						 de->attr.type == DX_LNK ? S_IFLNK :
-									   S_IFREG;
-			}
-		}
-		if (plus)
-			len = fuse_add_direntry_plus(req, p, rem, name, &e, off + 1);
-		else
-			len = fuse_add_direntry(req, p, rem, name, &e.attr, off + 1);
-		if (len > rem)
-			break;
-		if (plus && d->plus && off >= 2 && d->list.items[off - 2].plus) {
-			/* The first hand-out uses the lookup the tree took. */
-			if (d->sent[off - 2]++)
-				dx_tree_lookup_again(t, e.ino);
-		}
-		p += len;
-		rem -= len;
-	}
-	fuse_reply_buf(req, buf, size - rem);
+	f.p = buf;
+	rc = dx_tree_readdir_at(tree_of(req), prio_of(req), ino, plus, (uint64_t)off, dir_put, &f);
+	if (rc)
+		reply_err(req, rc);
+	else
+		fuse_reply_buf(req, buf, size - f.rem);
 	free(buf);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	dir_reply(req, ino, size, off, fi, 0);
+	(void)fi;
+	dir_reply(req, ino, size, off, 0);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			   struct fuse_file_info *fi)
 {
-	dir_reply(req, ino, size, off, fi, 1);
-}
-
-static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
-	size_t i;
-
-	(void)ino;
-	/* Entries the tree counted for readdirplus but the kernel never got. */
-	for (i = 0; d->plus && i < d->list.n; i++)
-		if (!d->sent[i] && d->list.items[i].plus)
-			dx_tree_forget(tree_of(req), d->list.items[i].attr.ino, 1);
-	dx_dirlist_release(&d->list);
-	free(d->sent);
-	free(d);
-	fuse_reply_err(req, 0);
+	(void)fi;
+	dir_reply(req, ino, size, off, 1);
 }
 
 /* Opens cost no round trip where the kernel allows it (no-open mode):
@@ -663,7 +620,6 @@ const struct fuse_lowlevel_ops dx_ops = {
 	.opendir = op_opendir,
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,
-	.releasedir = op_releasedir,
 	.open = op_open,
 	.read = op_read,
 	.release = op_release,

@@ -52,7 +52,8 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 	t->handles = dx_handles_new(t);
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->buckets || (!t->source && own_source(t)) || dx_node_ref(t, &root) ||
-	    dx_readahead_new(t, opts->readahead) || dx_reads_new(&t->reads)) {
+	    dx_readahead_new(t, opts->readahead) || dx_reads_new(&t->reads) ||
+	    dx_dirs_new(&t->dirs)) {
 		dx_tree_free(t);
 		return -ENOMEM;
 	}
@@ -68,6 +69,7 @@ void dx_tree_free(struct dx_tree *t)
 		return;
 	dx_readahead_free(t);
 	dx_reads_free(t->reads);
+	dx_dirs_free(t->dirs);
 	dx_handles_free(t, t->handles);
 	dx_tree_memo_clear(t);
 	for (i = 0; t->buckets && i < t->nbuckets; i++) {

@@ -15,6 +15,7 @@
  *   content.c        the data: decoded listings and readings chunks (memo)
  *   tree_reads.c     renderings being read, by inode (a leaf: renders
  *                    through a callback)
+ *   tree_dirs.c      directory listings being read, by inode (no open handles)
  *   compact.c, slices.c  the compact form of chunks; where a listing's items lie
  *   nodes.c          the inode table and inode numbers
  *   entries.c        attributes, timeouts, the ring of rendered files
@@ -241,6 +242,7 @@ struct dx_tree {
 
 	struct dx_readahead *ra; /* the walk readahead, or NULL when off */
 	struct dx_reads *reads;  /* renderings being read (tree_reads.c) */
+	struct dx_dirs *dirs;    /* listings being read (tree_dirs.c) */
 	uint64_t on_read_stats;  /* stats of act-on-read files: their time's nanoseconds */
 	uint64_t opens;          /* OPENs the kernel sent (none in no-open mode but the first) */
 };
@@ -272,6 +274,12 @@ void dx_reads_changed(struct dx_reads *r);
 int dx_reads_begin(struct dx_reads *r, const struct dx_reads_source *src, uint64_t ino,
 		   uint64_t off, size_t size, int keep, struct dx_read *out);
 void dx_reads_end(struct dx_reads *r, struct dx_read *rd);
+
+/* ---- tree_dirs.c: listings being read, by inode ---- */
+struct dx_dirs;
+int dx_dirs_new(struct dx_dirs **out);
+/* Frees the table with the tree (its nodes go too: nothing is forgotten). */
+void dx_dirs_free(struct dx_dirs *d);
 
 /* Where one element of a JSON array lies in its text. */
 struct dx_slice {

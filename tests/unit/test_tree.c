@@ -1188,6 +1188,104 @@ static void test_lookup_counts(void **state)
 	assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, 12345, &a), -ENOENT);
 }
 
+/* What a directory read without a handle put: at most room entries. */
+struct dir_take {
+	size_t room, n;
+	char names[32][64];
+	int plus[32];
+	uint64_t next;
+};
+
+static int take_entry(void *ctx, const char *name, const struct dx_attr *attr, int plus,
+		      uint64_t next)
+{
+	struct dir_take *d = ctx;
+
+	assert_non_null(attr);
+	if (!d->room || d->n == 32)
+		return 1;
+	d->room--;
+	snprintf(d->names[d->n], sizeof(d->names[0]), "%s", name);
+	d->plus[d->n++] = plus;
+	d->next = next;
+	return 0;
+}
+
+/* One read at off of at most room entries into d (emptied first): the
+ * offset the next read starts at. */
+static uint64_t read_dir_at(struct dx_tree *t, uint64_t ino, uint64_t off, size_t room,
+			    struct dir_take *d)
+{
+	d->room = room;
+	d->n = 0;
+	d->next = off;
+	assert_int_equal(dx_tree_readdir_at(t, DX_PRIO_INTERACTIVE, ino, 1, off, take_entry, d), 0);
+	return d->next;
+}
+
+/* Handle-less directory reads: the listing made at offset 0 serves the
+ * pieces that follow, each entry handed out counts one lookup, and the
+ * entries a dropped listing never handed out are forgotten. */
+static void test_readdir_pieces(void **state)
+{
+	struct fx *f = *state;
+	uint64_t dir = ino_of(f->tree, "demo/supplies", DX_DIR), off, ino[32];
+	struct dx_dirlist list;
+	struct dir_take d;
+	struct dx_attr a;
+	size_t n, seen = 0, i;
+
+	assert_int_equal(dx_tree_readdir(f->tree, DX_PRIO_INTERACTIVE, dir, 0, &list), 0);
+	n = list.n;
+	assert_true(n >= 3 && n < 30);
+	for (i = 0; i < n; i++)
+		ino[i] = list.items[i].attr.ino;
+	/* two entries a read: ".", "..", then the listing's order */
+	off = read_dir_at(f->tree, dir, 0, 2, &d);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.names[0], ".");
+	assert_string_equal(d.names[1], "..");
+	assert_int_equal(d.plus[0], 0);
+	while (off = read_dir_at(f->tree, dir, off, 2, &d), d.n) {
+		for (i = 0; i < d.n; i++, seen++) {
+			assert_string_equal(d.names[i], list.items[seen].name);
+			assert_int_equal(d.plus[i], 1);
+		}
+	}
+	assert_int_equal(seen, n);
+	/* each handed out once: one lookup each */
+	for (i = 0; i < n; i++) {
+		assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino[i], &a), 0);
+		dx_tree_forget(f->tree, ino[i], 1);
+		assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino[i], &a),
+				 -ENOENT);
+	}
+	/* a read abandoned after the first entry, the same piece read twice,
+	 * then a new read from the start: the first entry went out three
+	 * times, the others once; the abandoned listing's rest is forgotten */
+	off = read_dir_at(f->tree, dir, 0, 3, &d);
+	assert_int_equal(d.n, 3);
+	read_dir_at(f->tree, dir, 2, 1, &d);
+	assert_string_equal(d.names[0], list.items[0].name);
+	off = read_dir_at(f->tree, dir, 0, 40, &d);
+	assert_int_equal(d.n, n + 2);
+	read_dir_at(f->tree, dir, off, 40, &d);
+	assert_int_equal(d.n, 0);
+	dx_tree_forget(f->tree, ino[0], 2);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino[i], &a), 0);
+		dx_tree_forget(f->tree, ino[i], 1);
+		assert_int_equal(dx_tree_getattr(f->tree, DX_PRIO_INTERACTIVE, ino[i], &a),
+				 -ENOENT);
+	}
+	/* not a directory */
+	off = ino_of(f->tree, DEV_1A "/device.json", DX_REG);
+	assert_int_equal(dx_tree_readdir_at(f->tree, DX_PRIO_INTERACTIVE, off, 1, 0, take_entry,
+					    &d),
+			 -ENOTDIR);
+	dx_dirlist_release(&list);
+}
+
 /* ---- supplies ---- */
 
 static void test_supplies(void **state)
@@ -2075,6 +2173,7 @@ int main(void)
 		T(test_inode_numbers_unchanged),
 		T(test_readdir_inodes),
 		T(test_lookup_counts),
+		T(test_readdir_pieces),
 		T(test_supplies),
 		T(test_supply_long_name),
 		T(test_not_cached),
