@@ -74,7 +74,8 @@ static size_t format_thousandths(double v, char out[40])
 
 	if (!(fabs(v) < 1e12))
 		return 0;
-	k = llround(v * 1000.0);
+	/* Any integer near v * 1000 will do: the test below proves it right. */
+	k = (long long)(v < 0 ? v * 1000.0 - 0.5 : v * 1000.0 + 0.5);
 	if ((double)k / 1000.0 != v)
 		return 0;
 	a = (unsigned long long)(k < 0 ? -k : k);

@@ -126,6 +126,13 @@ int dx_merge_next(struct dx_merge *m, const struct dx_reading **cells, struct dx
 	int found = 0;
 	size_t i;
 
+	if (m->v->nseries == 1) { /* a per-parameter file: its readings in turn */
+		if (!(cells[0] = peek(m, 0)))
+			return 0;
+		*at = *cells[0];
+		m->pos[0]++;
+		return 1;
+	}
 	for (i = 0; i < m->v->nseries; i++) {
 		cells[i] = peek(m, i);
 		if (cells[i] && (!found || cells[i]->utc < t)) {
