@@ -23,6 +23,8 @@
 #define READ_KEEP_BYTES ((size_t)32 << 20)
 /* Seconds a rendering that may change is served. */
 #define READ_KEEP_OPEN_SECONDS 5
+/* A freed slot keeps a buffer up to this size for its next rendering. */
+#define READ_REUSE_BYTES ((size_t)512 << 10)
 
 enum slot_state { SLOT_FREE, SLOT_RENDERING, SLOT_READY };
 
@@ -85,7 +87,12 @@ void dx_reads_changed(struct dx_reads *r)
 
 static void slot_free(struct read_slot *s)
 {
-	dx_buf_release(&s->content);
+	/* A small buffer stays for the next rendering into this slot: its
+	 * pages are not faulted in anew for every file of a walk. */
+	if (s->content.cap > READ_REUSE_BYTES)
+		dx_buf_release(&s->content);
+	else
+		dx_buf_reset(&s->content);
 	s->state = SLOT_FREE;
 	s->ino = 0;
 	s->served = 0;
@@ -162,12 +169,12 @@ static void slots_trim(struct dx_reads *r, const struct read_slot *keep)
 static int slot_render(struct dx_reads *r, const struct dx_reads_source *src, uint64_t ino,
 		       struct read_slot *s)
 {
-	struct dx_buf content;
+	struct dx_buf content = s->content; /* empty; maybe a freed file's memory */
 	uint64_t gen = r->gen;
 	int rc, stable = 0;
 
+	dx_buf_init(&s->content, DX_FILE_MAX);
 	pthread_mutex_unlock(&r->lock);
-	dx_buf_init(&content, DX_FILE_MAX);
 	rc = src->render(src->ctx, ino, &content, &stable);
 	pthread_mutex_lock(&r->lock);
 	if (rc) {
