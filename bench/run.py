@@ -42,6 +42,7 @@ import dexma_sim as model  # noqa: E402
 HZ = os.sysconf("SC_CLK_TCK")
 DEFAULT_RES = "15min,hourly,daily,monthly"
 YEAR_RES = ("10min", "15min", "30min", "hourly")
+HOT_READS = 20
 MONTH_RES = ("raw", "5min")
 
 
@@ -472,14 +473,19 @@ def bench_warm(ctx):
 		lcopy = os.path.join(ctx.tmp("hot"), name)
 		shutil.copyfile(path, lcopy)
 		read_all(path)
+		read_all(lcopy)
+		# A read takes a few milliseconds: the best of 20, the two files
+		# taking turns, so that both see the same moments of the machine.
 		c0 = d.cpu()
-		t_hot = min(read_all(path) for _ in range(5))
+		t_hot, t_hotl = float("inf"), float("inf")
+		for _ in range(HOT_READS):
+			t_hot = min(t_hot, read_all(path))
+			t_hotl = min(t_hotl, read_all(lcopy))
 		cpu = d.cpu() - c0
-		t_hotl = min(read_all(lcopy) for _ in range(5))
 		r = t_hot / t_hotl
-		row("hot read of 15min/%s (%.0f MB, into the current period; daemon CPU %.2f s for 5 reads)"
-			% (name, os.path.getsize(lcopy) / 1e6, cpu), "%.3f s" % t_hot, "%.3f s local" % t_hotl,
-			"%.1fx slower" % r, "<= 1.5x (page cache)", r <= 1.5)
+		row("hot read of 15min/%s (%.0f MB, into the current period; daemon CPU %.2f s for %d reads)"
+			% (name, os.path.getsize(lcopy) / 1e6, cpu, HOT_READS), "%.2f ms" % (t_hot * 1e3),
+			"%.2f ms local" % (t_hotl * 1e3), "%.1fx slower" % r, "<= 1.5x (page cache)", r <= 1.5)
 	finally:
 		d.stop()
 
