@@ -331,26 +331,35 @@ int dx_ts_parse(const char *s, size_t len, struct dx_ts *out)
 	return 0;
 }
 
-/* The date text of the last two days asked, per thread: a file's rows
- * ask the same day dozens of times (its local and its UTC date). */
+/* The last two days asked, per thread, by their first second and date
+ * text: a file's rows ask the same day dozens of times (its local and its
+ * UTC date), and a time within a known day needs no division to find it. */
 static _Thread_local struct {
-	int64_t day;
+	int64_t start;
+	int known;
 	char text[10];
-} recent[2] = { { INT64_MIN, "" }, { INT64_MIN, "" } };
+} recent[2];
 static _Thread_local int recent_next;
 
-static void day_text(int64_t days, char out[11])
+/* Writes the date of t into out; returns the seconds since its midnight. */
+static int day_text(int64_t t, char out[11])
 {
+	int64_t days;
+
 	for (int i = 0; i < 2; i++) {
-		if (recent[i].day == days) {
+		if (recent[i].known && t >= recent[i].start &&
+		    (uint64_t)t - (uint64_t)recent[i].start < 86400) {
 			memcpy(out, recent[i].text, 10);
-			return;
+			return (int)(t - recent[i].start);
 		}
 	}
+	days = floor_div(t, 86400);
 	dx_date_format(dx_date_from_days(days), out);
-	recent[recent_next].day = days;
+	recent[recent_next].start = days * 86400;
+	recent[recent_next].known = 1;
 	memcpy(recent[recent_next].text, out, 10);
 	recent_next ^= 1;
+	return (int)(t - days * 86400);
 }
 
 /* "00" to "99": a time of day is written two digits at a time. */
@@ -366,10 +375,8 @@ static void put_pair(char *out, int v)
 
 void dx_epoch_format(int64_t t, char out[20])
 {
-	int64_t days = floor_div(t, 86400);
-	int secs = (int)(t - days * 86400);
+	int secs = day_text(t, out);
 
-	day_text(days, out);
 	out[10] = ' ';
 	put_pair(out + 11, secs / 3600);
 	out[13] = ':';

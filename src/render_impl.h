@@ -15,6 +15,9 @@ struct dx_merge {
 	size_t *pos;       /* next reading of each series */
 	int64_t first_day; /* the range, as days since 1970 */
 	int64_t last_day;
+	/* Readings in [sure_from, sure_to) (UTC seconds) are in the range
+	 * whatever their offset (less than a day either way). */
+	int64_t sure_from, sure_to;
 };
 
 /* 0 or -ENOMEM. Release with dx_merge_release, also after a failure. */

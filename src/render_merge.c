@@ -87,6 +87,8 @@ int dx_merge_init(struct dx_merge *m, const struct dx_view *v)
 	m->v = v;
 	m->first_day = dx_date_to_days(v->range.from);
 	m->last_day = dx_date_to_days(v->range.to);
+	m->sure_from = (m->first_day + 1) * 86400;
+	m->sure_to = m->last_day * 86400;
 	m->pos = calloc(v->nseries ? v->nseries : 1, sizeof(*m->pos));
 	if (!m->pos)
 		return -ENOMEM;
@@ -111,8 +113,11 @@ static const struct dx_reading *peek(struct dx_merge *m, size_t i)
 		return NULL;
 	while (m->pos[i] < r->n) {
 		const struct dx_reading *rd = &r->values[m->pos[i]];
-		int64_t day = dx_reading_local_day(rd);
+		int64_t day;
 
+		if (rd->utc >= m->sure_from && rd->utc < m->sure_to)
+			return rd;
+		day = dx_reading_local_day(rd);
 		if (day >= m->first_day && day <= m->last_day)
 			return rd;
 		m->pos[i] = dx_readings_past(rd, m->last_day) ? r->n : m->pos[i] + 1;
