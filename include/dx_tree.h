@@ -184,13 +184,18 @@ struct dx_read {
 	size_t len;
 	void *slot;        /* private */
 	struct dx_buf own; /* private */
+	uint64_t ino;      /* private */
+	int prio;          /* private */
 };
 
 /* The bytes [off, off + size) of regular file ino, clipped to its end,
  * for a READ that comes without an open handle: the first READ of a file
  * renders it whole, and the READs of its other pieces borrow from that
  * rendering (tree_reads.c). Each success must be ended with
- * dx_tree_read_end(). -EISDIR; the common errors. Any thread. */
+ * dx_tree_read_end(), after the reply: when that READ ended a period file
+ * read whole, it renders the next period of the same chunk from the data
+ * in memory, for a reader going through the files in order (cat *, grep,
+ * cp); it fetches nothing. -EISDIR; the common errors. Any thread. */
 int dx_tree_read_begin(struct dx_tree *t, enum dx_priority prio, uint64_t ino, uint64_t off,
 		       size_t size, struct dx_read *out);
 void dx_tree_read_end(struct dx_tree *t, struct dx_read *r);

@@ -445,16 +445,20 @@ static struct memo *memo_lookup(struct dx_tree *t, const char *key, int64_t now)
 /* The decoded data of key, with a reference: a valid memo, else the
  * cache's bytes (fetched with req on a miss), decoded and published.
  * info->fetched is 1 only when this call had the API asked. */
-static int memo_load(struct dx_tree *t, int ahead, enum memo_kind kind, enum dx_entity_kind ekind,
+static int memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_kind ekind,
 		     const struct dx_cache_policy *policy, const struct dx_request *req,
 		     struct memo **out, struct dx_cache_info *info)
 {
+	struct dx_tree *t = a->t;
+	int ahead = a->ahead;
 	int64_t now = dx_tree_now(t);
 	struct memo *m;
 	int rc, own = 0;
 
 	memset(info, 0, sizeof(*info));
 	m = memo_lookup(t, req->key, now);
+	if (!m && a->memo_only)
+		return -EAGAIN;
 	/* A load of key made ahead and in flight: its answer, decoded once. */
 	if (!ahead && dx_readahead_asked(t, req->key, !m) && !m)
 		m = memo_lookup(t, req->key, now);
@@ -506,7 +510,7 @@ int dx_listing_get(const struct ask *a, enum dx_entity_kind kind, struct dx_requ
 	int rc;
 
 	r->prio = a->prio;
-	rc = memo_load(a->t, a->ahead, MEMO_LISTING, kind, &policy, r, &m, &info);
+	rc = memo_load(a, MEMO_LISTING, kind, &policy, r, &m, &info);
 	if (!rc)
 		*out = &m->listing;
 	return rc;
@@ -679,7 +683,7 @@ static int chunk_get(const struct ask *a, int dep, int64_t device, const char *k
 	if (rc)
 		return rc;
 	r.prio = a->prio;
-	rc = memo_load(t, a->ahead, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &r, out, &info);
+	rc = memo_load(a, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &r, out, &info);
 	/* An open chunk that came back different: sizes the kernel holds for
 	 * its files are stale now. (A final chunk never changes.) */
 	if (!rc && info.fetched && info.changed_at == info.fetched_at &&

@@ -221,13 +221,65 @@ int dx_tree_read_begin(struct dx_tree *t, enum dx_priority prio, uint64_t ino, u
 	if (rc)
 		return rc;
 	/* A volatile file's READ takes what its stat just rendered. */
-	return dx_reads_begin(t->reads, &src, ino, off, size,
-			      !(kind_of(t, &n)->flags & KF_VOLATILE), out);
+	rc = dx_reads_begin(t->reads, &src, ino, off, size, !(kind_of(t, &n)->flags & KF_VOLATILE),
+			    out);
+	out->ino = ino;
+	out->prio = prio;
+	return rc;
+}
+
+/* A period file rendered ahead of its first READ (render_next). */
+struct ahead_ctx {
+	struct dx_tree *t;
+	enum dx_priority prio;
+	struct node n;
+};
+
+static int render_ahead(void *ctx, uint64_t ino, struct dx_buf *out, int *stable)
+{
+	struct ahead_ctx *c = ctx;
+	struct ask a = { .t = c->t, .prio = c->prio, .memo_only = 1 };
+	struct dx_attr attr;
+	int rc = dx_node_attr(&a, &c->n, &attr, out);
+
+	(void)ino;
+	*stable = !rc && attr.keep_cache;
+	return rc;
+}
+
+/* After the period file ino was read whole: renders the next period of
+ * its series into the reads table, when that period lies in the same
+ * chunk (its data was just used: nothing is loaded or fetched, see
+ * memo_only) and has begun. A reader that goes on finds it ready; one
+ * that does not cost one rendering from memory. */
+static void render_next(struct dx_tree *t, enum dx_priority prio, uint64_t ino)
+{
+	struct ahead_ctx c = { t, prio, { 0 } };
+	struct dx_reads_source src = { render_ahead, &c, dx_tree_now(t) };
+	struct dx_range period, chunk;
+	struct dx_date after;
+	struct node *n = &c.n;
+
+	if (dx_node_get(t, ino, n) || n->kind != K_FILE || n->fmt != DX_FORMAT_CSV)
+		return;
+	period = dx_period_of(n->res, n->range.from);
+	if (dx_date_cmp(period.from, n->range.from) || dx_date_cmp(period.to, n->range.to))
+		return; /* a range asked by name, not a listed period */
+	after = dx_date_from_days(dx_date_to_days(n->range.to) + 1);
+	chunk = dx_chunk_of(n->res, n->range.from);
+	if (dx_date_cmp(after, chunk.to) > 0 || dx_date_to_days(after) * 86400 > src.now)
+		return;
+	n->range = dx_period_of(n->res, after);
+	n->ino = dx_node_ino(t, n);
+	dx_reads_prefill(t->reads, &src, n->ino);
 }
 
 void dx_tree_read_end(struct dx_tree *t, struct dx_read *r)
 {
-	dx_reads_end(t->reads, r);
+	uint64_t ino = r->ino;
+
+	if (dx_reads_end(t->reads, r))
+		render_next(t, (enum dx_priority)r->prio, ino);
 }
 
 void dx_dirlist_release(struct dx_dirlist *list)

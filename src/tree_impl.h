@@ -137,6 +137,8 @@ struct ask {
 	int stat_only; /* a file that acts when read says what it would print */
 	int hold;      /* from an open file: a volatile file keeps its snapshot */
 	int lookup;    /* a LOOKUP: a walk's step (readahead.c) */
+	int memo_only; /* a rendering ahead (tree.c): only data decoded in memory,
+			* -EAGAIN for anything else; nothing is loaded or fetched */
 };
 
 /* *closed of a content function whose bytes can never change. */
@@ -273,7 +275,14 @@ void dx_reads_changed(struct dx_reads *r);
  * rendered for this READ alone. Each success is ended by dx_reads_end(). */
 int dx_reads_begin(struct dx_reads *r, const struct dx_reads_source *src, uint64_t ino,
 		   uint64_t off, size_t size, int keep, struct dx_read *out);
-void dx_reads_end(struct dx_reads *r, struct dx_read *rd);
+/* Returns 1 when this READ was the last of a file read whole (every byte
+ * went out once), 0 otherwise. */
+int dx_reads_end(struct dx_reads *r, struct dx_read *rd);
+/* Renders ino into a slot before its first READ, unless it has one or
+ * every slot is busy; a failure leaves no slot. */
+void dx_reads_prefill(struct dx_reads *r, const struct dx_reads_source *src, uint64_t ino);
+/* Renderings made by dx_reads_prefill, and how many of them a READ used. */
+void dx_reads_counts(struct dx_reads *r, uint64_t *ahead, uint64_t *used);
 
 /* ---- tree_dirs.c: listings being read, by inode ---- */
 struct dx_dirs;

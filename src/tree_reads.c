@@ -36,6 +36,7 @@ struct read_slot {
 	int64_t at;    /* rendered, seconds */
 	uint64_t used; /* LRU tick */
 	int refs;      /* READs borrowing content */
+	int ahead;     /* rendered ahead of its first READ, not read yet */
 	size_t served; /* bytes served so far */
 	struct dx_buf content;
 };
@@ -45,6 +46,7 @@ struct dx_reads {
 	pthread_cond_t ready; /* a slot finished rendering */
 	uint64_t gen;
 	uint64_t tick;
+	uint64_t ahead, ahead_used; /* renderings made ahead; of them, read */
 	struct read_slot slots[READ_SLOTS];
 };
 
@@ -96,6 +98,7 @@ static void slot_free(struct read_slot *s)
 	s->state = SLOT_FREE;
 	s->ino = 0;
 	s->served = 0;
+	s->ahead = 0;
 }
 
 static int slot_valid(const struct dx_reads *r, const struct read_slot *s, int64_t now)
@@ -231,8 +234,11 @@ static struct read_slot *slot_get(struct dx_reads *r, const struct dx_reads_sour
 	*rc = 0;
 	for (;;) {
 		s = slot_find(r, ino, src->now);
-		if (s && s->state == SLOT_READY)
+		if (s && s->state == SLOT_READY) {
+			r->ahead_used += s->ahead;
+			s->ahead = 0;
 			return s;
+		}
 		if (s) {
 			pthread_cond_wait(&r->ready, &r->lock);
 			continue;
@@ -271,18 +277,47 @@ int dx_reads_begin(struct dx_reads *r, const struct dx_reads_source *src, uint64
 	return 0;
 }
 
-void dx_reads_end(struct dx_reads *r, struct dx_read *rd)
+int dx_reads_end(struct dx_reads *r, struct dx_read *rd)
 {
 	struct read_slot *s = rd->slot;
+	int whole = 0;
 
 	if (!s) {
 		dx_buf_release(&rd->own);
-		return;
+		return 0;
 	}
 	pthread_mutex_lock(&r->lock);
 	s->served += rd->len;
-	if (--s->refs == 0 && s->served >= s->content.len)
+	if (--s->refs == 0 && s->served >= s->content.len) {
 		slot_free(s); /* every byte went out once: the kernel has them */
+		whole = 1;
+	}
 	pthread_mutex_unlock(&r->lock);
 	rd->slot = NULL;
+	return whole;
+}
+
+void dx_reads_prefill(struct dx_reads *r, const struct dx_reads_source *src, uint64_t ino)
+{
+	struct read_slot *s;
+
+	pthread_mutex_lock(&r->lock);
+	if (!slot_find(r, ino, src->now) && (s = slot_claim(r))) {
+		s->state = SLOT_RENDERING;
+		s->ino = ino;
+		if (!slot_render(r, src, ino, s)) {
+			s->used = ++r->tick;
+			s->ahead = 1;
+			r->ahead++;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void dx_reads_counts(struct dx_reads *r, uint64_t *ahead, uint64_t *used)
+{
+	pthread_mutex_lock(&r->lock);
+	*ahead = r->ahead;
+	*used = r->ahead_used;
+	pthread_mutex_unlock(&r->lock);
 }

@@ -27,7 +27,8 @@ struct status {
 	uint64_t stat_renders;
 	uint64_t opens;
 	uint64_t ahead_fetches, ahead_used; /* the walk readahead's */
-	const char *damaged;                /* the damaged-cache report, or NULL */
+	uint64_t renders_ahead, renders_ahead_used;
+	const char *damaged; /* the damaged-cache report, or NULL */
 	size_t ndeps;
 	struct status_dep *deps;
 };
@@ -52,6 +53,7 @@ static int status_fill(struct dx_tree *t, struct status *st)
 	pthread_mutex_unlock(&t->memo_lock);
 	st->opens = __atomic_load_n(&t->opens, __ATOMIC_RELAXED);
 	dx_readahead_counts(t, &st->ahead_fetches, &st->ahead_used);
+	dx_reads_counts(t->reads, &st->renders_ahead, &st->renders_ahead_used);
 	st->damaged = t->opts.cache_damaged;
 	st->ndeps = t->opts.ndeps;
 	st->deps = calloc(st->ndeps ? st->ndeps : 1, sizeof(*st->deps));
@@ -215,9 +217,10 @@ static int status_json(const struct status *st, struct dx_buf *out)
 				" },\n  \"counters\": { \"json_decodes\": %" PRIu64
 				", \"stat_renders\": %" PRIu64 ", \"opens\": %" PRIu64
 				", \"readahead_fetches\": %" PRIu64 ", \"readahead_used\": %" PRIu64
+				", \"renders_ahead\": %" PRIu64 ", \"renders_ahead_used\": %" PRIu64
 				" },\n  \"deployments\": [",
 				st->json_decodes, st->stat_renders, st->opens, st->ahead_fetches,
-				st->ahead_used);
+				st->ahead_used, st->renders_ahead, st->renders_ahead_used);
 	for (i = 0; i < st->ndeps && !rc; i++) {
 		rc = dx_buf_puts(out, i ? ",\n" : "\n");
 		rc = rc ? rc : json_dep(&st->deps[i], out);

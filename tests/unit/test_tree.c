@@ -885,6 +885,39 @@ static void test_read_pieces(void **state)
 	free(status);
 }
 
+/* A period file read whole has the next period of its chunk rendered
+ * from memory: the next file's READ finds it ready, with the bytes a
+ * rendering of its own gives, and nothing more is asked of the source. */
+static void test_render_next(void **state)
+{
+	struct fx *f = *state;
+	uint64_t march = ino_of(f->tree, MARCH_FILE, DX_REG), april;
+	struct dx_attr a;
+	struct dx_read r;
+	char *want, *status;
+	unsigned asked;
+
+	assert_int_equal(dx_tree_read_begin(f->tree, DX_PRIO_INTERACTIVE, march, 0, 1 << 20, &r),
+			 0);
+	assert_true(r.len > 0);
+	asked = dx_source_fake_calls(f->source, NULL);
+	dx_tree_read_end(f->tree, &r); /* read whole: April is rendered ahead */
+	assert_int_equal(dx_source_fake_calls(f->source, NULL), asked);
+	april = ino_of(f->tree, POWER_DIR "/hourly/2022-04-01--2022-04-30.csv", DX_REG);
+	want = read_all(f->tree, april, &a);
+	assert_true(a.size > 0);
+	assert_int_equal(dx_tree_read_begin(f->tree, DX_PRIO_INTERACTIVE, april, 0, 1 << 20, &r),
+			 0);
+	assert_int_equal(r.len, a.size);
+	assert_memory_equal(r.data, want, r.len);
+	dx_tree_read_end(f->tree, &r);
+	assert_int_equal(dx_source_fake_calls(f->source, NULL), asked);
+	free(want);
+	status = read_path(f->tree, ".dexmafs/status.json", &a);
+	assert_non_null(strstr(status, "\"renders_ahead\": 2, \"renders_ahead_used\": 1"));
+	free(status);
+}
+
 static void test_mtime_stable(void **state)
 {
 	struct fx *f = *state;
@@ -2165,6 +2198,7 @@ int main(void)
 		T(test_readings_file),
 		T(test_readings_names),
 		T(test_read_pieces),
+		T(test_render_next),
 		T(test_mtime_stable),
 		T(test_open_period),
 		T(test_two_deployments),
