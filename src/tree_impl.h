@@ -12,7 +12,8 @@
  *   source.c         the sources: cache in front of the client; the fake
  *   readahead.c      the walk readahead: data a walk needs next, fetched ahead
  *   readahead_order.c  where a series lies in a walk's order (readahead_impl.h)
- *   content.c        the data: decoded listings and readings chunks (memo)
+ *   memo.c           the memo: decoded listings and readings chunks by key
+ *   content.c        the data: listings, series, periods and their readings
  *   tree_reads.c     renderings being read, by inode (a leaf: renders
  *                    through a callback)
  *   tree_dirs.c      directory listings being read, by inode (no open handles)
@@ -88,7 +89,7 @@ enum kind {
 
 /* How many renderings of files are kept for the open that follows a stat. */
 #define RENDER_RING_SIZE 8
-/* Buckets of the decoded-data memo's table (content.c). */
+/* Buckets of the decoded-data memo's table (memo.c). */
 #define DX_MEMO_BUCKETS 2048
 /* The largest file the tree produces. */
 #define DX_FILE_MAX DX_TREE_FILE_MAX
@@ -234,7 +235,7 @@ struct dx_tree {
 	unsigned rendered_next;
 
 	pthread_mutex_t memo_lock;                /* guards the decoded-data memo and the counter */
-	struct memo *memos;                       /* most recently used first (content.c) */
+	struct memo *memos;                       /* most recently used first (memo.c) */
 	struct memo *memo_last;                   /* least recently used */
 	struct memo *memo_table[DX_MEMO_BUCKETS]; /* by hash of the key */
 	size_t nmemos;
@@ -311,6 +312,47 @@ struct dx_listing {
 	int64_t *sorted_ids; /* index into list.items, sorted by id: pairs (id, index) */
 };
 
+/* ---- memo.c: decoded listings and chunks, by key ---- */
+
+/* How long data served stale, or a listing that failed, is trusted before
+ * the API is tried again. */
+#define DX_FAILED_RETRY_SECONDS 30
+
+enum memo_kind { MEMO_LISTING, MEMO_READINGS };
+
+struct memo {
+	struct memo *prev, *next; /* the recency list, most recent first */
+	struct memo *hnext;       /* the next in its bucket of the table */
+	uint64_t hash;            /* of the key */
+	char *key;
+	enum memo_kind kind;
+	int refs;
+	int linked;
+	int64_t valid_until;
+	int64_t changed_at;
+	int64_t api_fetched_at; /* readings: when their API bytes were fetched */
+	size_t bytes;
+	struct dx_listing listing;
+	struct dx_readings readings;
+	char *blob; /* readings: their compact form, which values point into */
+};
+
+/* The decoded data of req's key, with a reference (dx_memo_release): a
+ * valid memo, else the cache's bytes (fetched with req on a miss), decoded
+ * and published; with a->memo_only, -EAGAIN instead of a load.
+ * info->fetched is 1 only when this call had the API asked. */
+int dx_memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_kind ekind,
+		 const struct dx_cache_policy *policy, const struct dx_request *req,
+		 struct memo **out, struct dx_cache_info *info);
+void dx_memo_release(struct dx_tree *t, struct memo *m);
+/* Publishes an empty listing under key that stays valid for ttl seconds:
+ * a listing that failed and is not asked again before then. */
+int dx_memo_remember_empty(struct dx_tree *t, const char *key, int64_t ttl,
+			   const struct dx_listing **out);
+/* Forgets every decoded listing and chunk, so the next get decodes again;
+ * those still referenced are freed when put back. */
+void dx_tree_memo_clear(struct dx_tree *t);
+
 /* ---- content.c: the data behind the entries ---- */
 
 /* The time now, from opts.now when given. */
@@ -318,10 +360,6 @@ int64_t dx_tree_now(struct dx_tree *t);
 
 /* The name of deployment dep. */
 const char *dx_tree_dep_name(const struct dx_tree *t, int dep);
-
-/* Forgets every decoded listing and chunk, so the next get decodes again;
- * those still referenced are freed when put back. */
-void dx_tree_memo_clear(struct dx_tree *t);
 
 /* The listing that request r answers, decoded, asked at a->prio. Returns a
  * reference; drop it with dx_listing_put(). -ENOENT, -EIO, -EAGAIN, or
