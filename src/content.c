@@ -482,19 +482,3 @@ int dx_series_stamp(const struct ask *a, int dep, int64_t device, const char *ke
 	}
 	return rc;
 }
-
-int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key, const char *nature,
-		  const char *units, enum dx_res res, const struct dx_range *range,
-		  struct dx_buf *out, int64_t *mtime, int *closed, struct changed *changed)
-{
-	struct dx_readings all;
-	int rc = dx_series_readings(a, dep, device, key, nature, res, range, &all, mtime, closed,
-				    changed);
-
-	if (rc)
-		return rc;
-	rc = dx_csv_render(&all, range, key, all.units ? all.units : units, a->t->opts.timefmt,
-			   out);
-	dx_readings_release(&all);
-	return rc;
-}

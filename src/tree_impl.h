@@ -418,11 +418,6 @@ int dx_series_stamp(const struct ask *a, int dep, int64_t device, const char *ke
 		    const char *nature, enum dx_res res, const struct dx_range *range,
 		    uint64_t *stamp, int64_t *mtime, int *closed, struct changed *changed);
 
-/* Renders the CSV of a readings file; sets *mtime and *closed. */
-int dx_series_csv(const struct ask *a, int dep, int64_t device, const char *key, const char *nature,
-		  const char *units, enum dx_res res, const struct dx_range *range,
-		  struct dx_buf *out, int64_t *mtime, int *closed, struct changed *changed);
-
 /* Warms one chunk of a series (into the memo and the cache), as a read of
  * a file in it would. 0 or the errors of a read. */
 int dx_series_chunk(const struct ask *a, int dep, int64_t device, const char *key,
