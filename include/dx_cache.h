@@ -107,4 +107,17 @@ struct dx_cache_stats {
 };
 void dx_cache_stats(struct dx_cache *c, struct dx_cache_stats *out);
 
+/* The readings chunks kept that may still change (open: fetched before
+ * their final_at), for the status files. */
+struct dx_cache_open {
+	uint64_t held;             /* open chunks kept */
+	uint64_t stale;            /* of them: expired, or fetched over ttl ago */
+	int64_t oldest_fetched_at; /* the oldest one's fetch time; 0 when none */
+};
+/* Counts the open readings chunks among the API answers kept under keys
+ * starting with prefix (a deployment's, dx_request_prefix), with ttl the
+ * seconds they stay fresh. Never fetches. 0 or -EIO. */
+int dx_cache_open_chunks(struct dx_cache *c, const char *prefix, int64_t ttl,
+			 struct dx_cache_open *out);
+
 #endif

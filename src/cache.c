@@ -423,6 +423,35 @@ int dx_cache_get_record(struct dx_cache *c, const char *name, void *data, size_t
 	return rc == -ENOMEM ? rc : rc ? -ENOENT : 0;
 }
 
+struct open_scan {
+	int64_t now, ttl;
+	struct dx_cache_open *out;
+};
+
+static void open_one(void *ctx, const char *key, size_t len, const struct dx_store_meta *m)
+{
+	struct open_scan *o = ctx;
+
+	/* API answers of readings only: not the compact forms made of them. */
+	if (m->cls != DX_CLASS_READINGS || m->fetched_at >= m->final_at ||
+	    (len > 2 && !memcmp(key + len - 2, "#c", 2)))
+		return;
+	o->out->held++;
+	if (m->flags & DX_STORE_EXPIRED || o->now - m->fetched_at > o->ttl)
+		o->out->stale++;
+	if (!o->out->oldest_fetched_at || m->fetched_at < o->out->oldest_fetched_at)
+		o->out->oldest_fetched_at = m->fetched_at;
+}
+
+int dx_cache_open_chunks(struct dx_cache *c, const char *prefix, int64_t ttl,
+			 struct dx_cache_open *out)
+{
+	struct open_scan o = { clock_now(c), ttl, out };
+
+	memset(out, 0, sizeof(*out));
+	return dx_store_scan(c->store, prefix, open_one, &o) ? -EIO : 0;
+}
+
 void dx_cache_stats(struct dx_cache *c, struct dx_cache_stats *out)
 {
 	struct dx_store_stats st;

@@ -408,6 +408,37 @@ int dx_store_get_record(struct dx_store *s, const char *name, void *data, size_t
 	return rc;
 }
 
+int dx_store_scan(struct dx_store *s, const char *prefix,
+		  void (*fn)(void *ctx, const char *key, size_t key_len,
+			     const struct dx_store_meta *meta),
+		  void *ctx)
+{
+	size_t plen = strlen(prefix);
+	struct dx_store_meta m;
+	MDB_cursor *cur;
+	MDB_val k = { plen, (void *)prefix }, v;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_read_begin(s, &txn)))
+		return rc;
+	rc = store_mdb_err(mdb_cursor_open(txn, s->data, &cur), "cursor");
+	if (rc) {
+		store_read_end(s, txn);
+		return rc;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		if (!store_decode_header(&v, &m))
+			fn(ctx, k.mv_data, k.mv_size, &m);
+	}
+	mdb_cursor_close(cur);
+	store_read_end(s, txn);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc, "scan");
+}
+
 void dx_store_stats(struct dx_store *s, struct dx_store_stats *out)
 {
 	MDB_txn *txn;
