@@ -104,6 +104,9 @@ struct dx_cache_stats {
 	/* NULL, or the line saying a damaged store file was moved aside at
 	 * open (dx_store_damaged); borrowed, valid until close. */
 	const char *damaged;
+	/* Since when nothing new fits (a full disk or map, nothing left to
+	 * evict), in epoch seconds; 0 while answers are kept. */
+	int64_t full_since;
 };
 void dx_cache_stats(struct dx_cache *c, struct dx_cache_stats *out);
 

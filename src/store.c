@@ -158,7 +158,7 @@ int dx_store_get(struct dx_store *s, const char *key, struct dx_buf *out,
 }
 
 static int write_entry(struct dx_store *s, MDB_val *k, const void *data, size_t len,
-		       const struct dx_store_meta *meta)
+		       const struct dx_store_meta *meta, uint64_t room)
 {
 	uint64_t evicted = 0;
 	MDB_txn *txn;
@@ -177,14 +177,17 @@ static int write_entry(struct dx_store *s, MDB_val *k, const void *data, size_t 
 	encode_header(v.mv_data, meta, len);
 	if (len)
 		memcpy((char *)v.mv_data + HEADER_SIZE, data, len);
-	if (store_used_bytes(s, txn) > s->max_bytes) {
-		rc = store_evict(s, txn, s->max_bytes / 10 * 9, k, &evicted);
+	if (store_used_bytes(s, txn) > room) {
+		rc = store_evict(s, txn, room / 10 * 9, k, &evicted);
 		if (rc)
 			goto abort;
 	}
 	rc = mdb_txn_commit(txn);
+	/* A write the file system cut short is EIO to LMDB: a full disk. */
+	if (rc == MDB_MAP_FULL || rc == ENOSPC || (rc == EIO && store_room(s) < s->max_bytes))
+		return -ENOSPC;
 	if (rc)
-		return rc == MDB_MAP_FULL ? -ENOSPC : store_mdb_err(rc, "commit");
+		return store_mdb_err(rc, "commit");
 	atomic_fetch_add(&s->evictions, evicted);
 	return 0;
 abort:
@@ -195,6 +198,7 @@ abort:
 int dx_store_put(struct dx_store *s, const char *key, const void *data, size_t len,
 		 const struct dx_store_meta *meta)
 {
+	uint64_t room = store_room(s);
 	MDB_val k;
 	int rc;
 
@@ -202,15 +206,15 @@ int dx_store_put(struct dx_store *s, const char *key, const void *data, size_t l
 	if (rc)
 		return rc;
 	/* One entry may not push out most of the others. */
-	if (len > s->max_bytes / 4)
+	if (len > room / 4)
 		return -ENOSPC;
-	rc = write_entry(s, &k, data, len, meta);
+	rc = write_entry(s, &k, data, len, meta, room);
 	if (rc == -ENOSPC) {
 		rc = store_make_room(s);
 		if (!rc)
-			rc = write_entry(s, &k, data, len, meta);
+			rc = write_entry(s, &k, data, len, meta, store_room(s));
 		if (rc == -ENOSPC)
-			dx_log(DX_LOG_WARN, "cache: store full, %s not kept", key);
+			dx_log(DX_LOG_DEBUG, "cache: store full, %s not kept", key);
 	}
 	return rc;
 }

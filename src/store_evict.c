@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "store_impl.h"
 
@@ -18,6 +20,25 @@ uint64_t store_used_bytes(const struct dx_store *s, MDB_txn *txn)
 			bytes += (uint64_t)st.ms_psize *
 				 (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages);
 	return bytes;
+}
+
+/* What a commit may add before the pages it frees are reused, kept free
+ * on the cache's file system: a share of the room and a floor. */
+#define ROOM_MARGIN_MIN (256u << 10)
+
+uint64_t store_room(const struct dx_store *s)
+{
+	struct statvfs vfs;
+	struct stat st;
+	uint64_t room, margin;
+	int fd;
+
+	if (mdb_env_get_fd(s->env, &fd) || fstat(fd, &st) || fstatvfs(fd, &vfs))
+		return s->max_bytes;
+	room = (uint64_t)st.st_size + (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	margin = room / 8 + ROOM_MARGIN_MIN;
+	room = room > 2 * margin ? room - margin : room / 2;
+	return room < s->max_bytes ? room : s->max_bytes;
 }
 
 struct victim {
@@ -111,18 +132,25 @@ out:
 	return rc;
 }
 
-/* After a full map: freed pages are reusable only once no snapshot holds
- * them and they may be scattered, so free a good share at once. */
+/* After a full map, or a full disk (the file cannot grow although it is
+ * under max_bytes: a small cache_dir file system): freed pages are
+ * reusable only once no snapshot holds them and they may be scattered,
+ * so free a good share at once: down to half of max_bytes, or of what is
+ * in use when that is less. -ENOSPC when there is nothing to evict. */
 int store_make_room(struct dx_store *s)
 {
-	uint64_t evicted = 0;
+	uint64_t evicted = 0, used;
 	MDB_txn *txn;
 	int rc;
 
 	rc = store_mdb_err(mdb_txn_begin(s->env, NULL, 0, &txn), "begin");
 	if (rc)
 		return rc;
-	rc = store_evict(s, txn, s->max_bytes / 2, NULL, &evicted);
+	used = store_used_bytes(s, txn);
+	rc = store_evict(s, txn, used < s->max_bytes ? used / 2 : s->max_bytes / 2, NULL,
+			 &evicted);
+	if (!rc && !evicted)
+		rc = -ENOSPC;
 	if (rc) {
 		mdb_txn_abort(txn);
 		return rc;

@@ -152,6 +152,15 @@ static int status_text(const struct status *st, struct dx_buf *out)
 	rc |= dx_buf_printf(out, "time: %s\n", when);
 	if (st->damaged)
 		rc |= dx_buf_printf(out, "damaged cache: %s\n", st->damaged);
+	if (cs->full_since) {
+		char since[32];
+
+		format_time(cs->full_since, since);
+		rc |= dx_buf_printf(out,
+				    "cache full since %s: nothing more fits in the cache "
+				    "directory; answers are served but not kept\n",
+				    since);
+	}
 	if (cs->stale_served)
 		rc |= dx_buf_printf(out,
 				    "stale: %" PRIu64 " answers were served from the cache "
@@ -242,6 +251,14 @@ static int json_open(const struct status_dep *d, int64_t now, struct dx_buf *out
 	return rc ? rc : dx_buf_puts(out, " } }");
 }
 
+/* The cache's "full_since": when nothing more fit, or null. */
+static int json_full(const struct dx_cache_stats *cs, struct dx_buf *out)
+{
+	if (!cs->full_since)
+		return dx_buf_puts(out, ", \"full_since\": null");
+	return dx_buf_printf(out, ", \"full_since\": %" PRId64, cs->full_since);
+}
+
 static int status_json(const struct status *st, struct dx_buf *out)
 {
 	const struct dx_cache_stats *cs = &st->cache;
@@ -258,6 +275,7 @@ static int status_json(const struct status *st, struct dx_buf *out)
 			   STATUS_VERSION, st->now, cs->entries, cs->bytes_used, cs->hits,
 			   cs->misses, cs->stale_served, cs->fetch_errors, cs->evictions);
 	rc = rc ? rc : st->damaged ? json_string(out, st->damaged) : dx_buf_puts(out, "null");
+	rc = rc ? rc : json_full(cs, out);
 	rc = rc ? rc :
 		  dx_buf_printf(out,
 				" },\n  \"counters\": { \"json_decodes\": %" PRIu64
@@ -438,6 +456,10 @@ static int metrics_cache(const struct status *st, struct dx_buf *out)
 	};
 	int rc = 0;
 
+	rc = metric_head(out, "cache_full_since_seconds", "gauge",
+			 "Since when nothing more fits in the cache (epoch seconds; 0: room).");
+	rc = rc ? rc : dx_buf_printf(out, "dexmafs_cache_full_since_seconds %" PRId64 "\n",
+				     cs->full_since);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]) && !rc; i++) {
 		uint64_t v;
 
