@@ -93,7 +93,8 @@ int dx_render_csv(const struct dx_view *v, struct dx_buf *out);
  * The document's created time is the start of the period and the zip
  * entries carry a fixed date, so the bytes depend on v alone.
  * libxlsxwriter writes only to a named file: it writes into a private
- * directory made under tmpdir (NULL: "/tmp") and removed before return.
+ * directory made under tmpdir (NULL: "/tmp"; made again under "/tmp" when
+ * that fails, as in a full cache directory) and removed before return.
  * 0, -EINVAL, -ENOMEM, -E2BIG past out's ceiling, -EIO when the library
  * or the temporary file fails. Any thread may call it. */
 int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *out);

@@ -182,13 +182,11 @@ static int slurp(const char *path, struct dx_buf *out)
 	return rc;
 }
 
-int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *out)
+static int render_in(const struct dx_view *v, const char *tmpdir, struct dx_buf *out)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 16];
 	int rc;
 
-	if ((unsigned)v->timefmt >= DX_TIME_COUNT || v->nseries + 2 > LXW_COL_MAX)
-		return -EINVAL;
 	if (snprintf(dir, sizeof(dir), "%s/dexmafs-xlsx-XXXXXX", tmpdir ? tmpdir : "/tmp") >=
 	    (int)sizeof(dir))
 		return -EINVAL;
@@ -201,5 +199,22 @@ int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *o
 		rc = slurp(path, out);
 	unlink(path);
 	rmdir(dir);
+	return rc;
+}
+
+int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *out)
+{
+	size_t len = out->len;
+	int rc;
+
+	if ((unsigned)v->timefmt >= DX_TIME_COUNT || v->nseries + 2 > LXW_COL_MAX)
+		return -EINVAL;
+	rc = render_in(v, tmpdir, out);
+	/* A full cache directory (a small file system) fails no workbook:
+	 * made again in /tmp, in a 0700 directory all the same. */
+	if (rc && rc != -ENOMEM && rc != -E2BIG && tmpdir && strcmp(tmpdir, "/tmp")) {
+		out->len = len;
+		rc = render_in(v, "/tmp", out);
+	}
 	return rc;
 }

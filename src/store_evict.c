@@ -147,8 +147,7 @@ int store_make_room(struct dx_store *s)
 	if (rc)
 		return rc;
 	used = store_used_bytes(s, txn);
-	rc = store_evict(s, txn, used < s->max_bytes ? used / 2 : s->max_bytes / 2, NULL,
-			 &evicted);
+	rc = store_evict(s, txn, used < s->max_bytes ? used / 2 : s->max_bytes / 2, NULL, &evicted);
 	if (!rc && !evicted)
 		rc = -ENOSPC;
 	if (rc) {
