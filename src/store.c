@@ -342,6 +342,22 @@ int dx_store_expire(struct dx_store *s, const char *prefix)
 	return rc == -ENOMEM ? rc : rc ? -EIO : 0;
 }
 
+/* Records are never evicted: a new one may not take the room of the data
+ * (each entry saves an API call, a record only a rendering), so records
+ * stop growing at a quarter of the room; a record kept is always replaced
+ * (the quota ledger). */
+static int record_fits(struct dx_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k)
+{
+	MDB_val old;
+	MDB_stat st;
+
+	if (dbi != s->records || mdb_get(txn, dbi, k, &old) == 0 || mdb_stat(txn, dbi, &st) != 0)
+		return 1;
+	return (uint64_t)st.ms_psize *
+		       (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) <=
+	       store_room(s) / 4;
+}
+
 int store_put_raw(struct dx_store *s, MDB_dbi dbi, const char *name, const void *data, size_t len)
 {
 	MDB_txn *txn;
@@ -354,7 +370,9 @@ int store_put_raw(struct dx_store *s, MDB_dbi dbi, const char *name, const void 
 	rc = store_mdb_err(mdb_txn_begin(s->env, NULL, 0, &txn), "begin");
 	if (rc)
 		return rc;
-	rc = store_mdb_err(mdb_put(txn, dbi, &k, &v, 0), "put");
+	rc = record_fits(s, txn, dbi, &k) ? 0 : -ENOSPC;
+	if (!rc)
+		rc = store_mdb_err(mdb_put(txn, dbi, &k, &v, 0), "put");
 	if (rc) {
 		mdb_txn_abort(txn);
 		return rc;

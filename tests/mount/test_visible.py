@@ -159,7 +159,7 @@ class Staleness(MountTestCase):
         self.assertIn(("dexmafs_quota_remaining", '{deployment="demo",window="day"}'), got)
         self.assertIn(("dexmafs_cache_hits_total", ""), got)
 
-    def test_cached_ls_lR_asks_the_daemon_no_more_than_once_per_entry_for_xattrs(self):
+    def test_cached_ls_lR_costs_no_call_with_the_xattr_op(self):
         """The trade of the getxattr op: one probe per entry (ls -l's
         security.selinux), answered without a call."""
         m = self.mount()
