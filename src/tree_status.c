@@ -456,8 +456,9 @@ static int metrics_cache(const struct status *st, struct dx_buf *out)
 
 	rc = metric_head(out, "cache_full_since_seconds", "gauge",
 			 "Since when nothing more fits in the cache (epoch seconds; 0: room).");
-	rc = rc ? rc : dx_buf_printf(out, "dexmafs_cache_full_since_seconds %" PRId64 "\n",
-				     cs->full_since);
+	rc = rc ? rc :
+		  dx_buf_printf(out, "dexmafs_cache_full_since_seconds %" PRId64 "\n",
+				cs->full_since);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]) && !rc; i++) {
 		uint64_t v;
 
