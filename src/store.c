@@ -84,7 +84,7 @@ int dx_store_get(struct dx_store *s, const char *key, struct dx_buf *out,
 }
 
 static int write_entry(struct dx_store *s, MDB_val *k, const void *data, size_t len,
-		       const struct dx_store_meta *meta, uint64_t room)
+		       const struct dx_store_meta *meta)
 {
 	uint64_t evicted = 0;
 	MDB_txn *txn;
@@ -103,8 +103,8 @@ static int write_entry(struct dx_store *s, MDB_val *k, const void *data, size_t 
 	store_encode_header(v.mv_data, meta, len);
 	if (len)
 		memcpy((char *)v.mv_data + HEADER_SIZE, data, len);
-	if (store_used_bytes(s, txn) > room) {
-		rc = store_evict(s, txn, room / 10 * 9, k, &evicted);
+	if (store_used_bytes(s, txn) > s->max_bytes) {
+		rc = store_evict(s, txn, s->max_bytes / 10 * 9, k, &evicted);
 		if (rc)
 			goto abort;
 	}
@@ -124,7 +124,6 @@ abort:
 int dx_store_put(struct dx_store *s, const char *key, const void *data, size_t len,
 		 const struct dx_store_meta *meta)
 {
-	uint64_t room = store_room(s);
 	MDB_val k;
 	int rc;
 
@@ -132,13 +131,16 @@ int dx_store_put(struct dx_store *s, const char *key, const void *data, size_t l
 	if (rc)
 		return rc;
 	/* One entry may not push out most of the others. */
-	if (len > room / 4)
+	if (len > s->max_bytes / 4)
 		return -ENOSPC;
-	rc = write_entry(s, &k, data, len, meta, room);
-	if (rc == -ENOSPC) {
+	rc = write_entry(s, &k, data, len, meta);
+	/* A full map makes room; a full file system does not: evicting there
+	 * would only trade what a later pass reads for what it read last
+	 * (the caller says the cache is full). */
+	if (rc == -ENOSPC && store_room(s) >= s->max_bytes) {
 		rc = store_make_room(s);
 		if (!rc)
-			rc = write_entry(s, &k, data, len, meta, store_room(s));
+			rc = write_entry(s, &k, data, len, meta);
 		if (rc == -ENOSPC)
 			dx_log(DX_LOG_DEBUG, "cache: store full, %s not kept", key);
 	}

@@ -132,24 +132,18 @@ out:
 	return rc;
 }
 
-/* After a full map, or a full disk (the file cannot grow although it is
- * under max_bytes: a small cache_dir file system): freed pages are
- * reusable only once no snapshot holds them and they may be scattered,
- * so free a good share at once: down to half of max_bytes, or of what is
- * in use when that is less. -ENOSPC when there is nothing to evict. */
+/* After a full map: freed pages are reusable only once no snapshot holds
+ * them and they may be scattered, so free a good share at once. */
 int store_make_room(struct dx_store *s)
 {
-	uint64_t evicted = 0, used;
+	uint64_t evicted = 0;
 	MDB_txn *txn;
 	int rc;
 
 	rc = store_mdb_err(mdb_txn_begin(s->env, NULL, 0, &txn), "begin");
 	if (rc)
 		return rc;
-	used = store_used_bytes(s, txn);
-	rc = store_evict(s, txn, used < s->max_bytes ? used / 2 : s->max_bytes / 2, NULL, &evicted);
-	if (!rc && !evicted)
-		rc = -ENOSPC;
+	rc = store_evict(s, txn, s->max_bytes / 2, NULL, &evicted);
 	if (rc) {
 		mdb_txn_abort(txn);
 		return rc;
