@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -202,6 +203,21 @@ static int render_in(const struct dx_view *v, const char *tmpdir, struct dx_buf 
 	return rc;
 }
 
+/* A workbook's temporary files take a few MiB at most: a directory with
+ * less room than this (a full cache_dir) is passed over for /tmp at once,
+ * before the library fails there and says so on stderr. */
+#define WORKBOOK_ROOM ((uint64_t)16 << 20)
+
+static const char *workbook_dir(const char *tmpdir)
+{
+	struct statvfs vfs;
+
+	if (!tmpdir || statvfs(tmpdir, &vfs) ||
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize >= WORKBOOK_ROOM)
+		return tmpdir;
+	return "/tmp";
+}
+
 int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *out)
 {
 	size_t len = out->len;
@@ -209,6 +225,7 @@ int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *o
 
 	if ((unsigned)v->timefmt >= DX_TIME_COUNT || v->nseries + 2 > LXW_COL_MAX)
 		return -EINVAL;
+	tmpdir = workbook_dir(tmpdir);
 	rc = render_in(v, tmpdir, out);
 	/* A full cache directory (a small file system) fails no workbook:
 	 * made again in /tmp, in a 0700 directory all the same. */
