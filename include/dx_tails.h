@@ -33,6 +33,11 @@
  * readings before from. */
 int dx_tails_merge(struct dx_readings *held, const struct dx_readings *tail, struct dx_date from);
 
+/* 1 when merging tail (asked from from) over held would change nothing,
+ * else 0. */
+int dx_tails_same(const struct dx_readings *held, const struct dx_readings *tail,
+		  struct dx_date from);
+
 /* Decodes data (a plain API answer or a container) into out: the base,
  * each tail merged over it in order. Release with dx_readings_release().
  * 0, -EPROTO (malformed), -ENOMEM. */

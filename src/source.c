@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dx_log.h"
+#include "dx_tails.h"
+
 struct real {
 	struct dx_source src;
 	struct dx_cache *cache;
@@ -17,7 +20,94 @@ struct real {
 struct miss {
 	struct dx_client *client;
 	const struct dx_request *req;
+	struct dx_cache *cache;
 };
+
+/* A tail refresh under way: the answers held, decoded, and the tail. */
+struct tail {
+	struct dx_buf held;
+	struct dx_readings merged;
+	struct dx_range range;
+	struct dx_buf answer;
+};
+
+/* Whether the stale chunk of m can be refreshed by its tail alone: its
+ * answers are held (and decode), their tails weigh less than their base
+ * (else the chunk is asked whole again, so that what is kept stays within
+ * twice a whole answer), and the tail starts after the chunk does. */
+static int tail_plan(const struct miss *m, struct tail *t)
+{
+	const struct dx_readings_ask *a = &m->req->ask;
+	size_t base, tails;
+
+	if (!a->tail || !a->key[0] || m->req->future)
+		return 0;
+	if (dx_cache_peek(m->cache, m->req->key, &t->held, NULL))
+		return 0;
+	if (dx_tails_sizes(t->held.data, t->held.len, &base, &tails) || tails >= base)
+		return 0;
+	if (dx_tails_decode(t->held.data, t->held.len, &t->merged))
+		return 0;
+	t->range.from = dx_tails_from(&t->merged, a->res, a->late_margin, a->chunk.from);
+	t->range.to = a->last;
+	return dx_date_cmp(t->range.from, a->chunk.from) > 0 &&
+	       dx_date_cmp(t->range.from, t->range.to) <= 0;
+}
+
+/* Asks the tail and puts the held answers and it into out (the held bytes
+ * alone when it changes nothing). A tail that does not decode or does not
+ * merge (not what was asked) is never kept: -EIO. */
+static int tail_ask(const struct miss *m, struct tail *t, struct dx_buf *out)
+{
+	const struct dx_readings_ask *a = &m->req->ask;
+	struct dx_readings r = { 0 };
+	struct dx_buf path;
+	int rc, same;
+
+	dx_buf_init(&path, DX_REQUEST_PATH_MAX);
+	rc = dx_request_readings_path(a->device, a->key, a->res, a->op[0] ? a->op : NULL, &t->range,
+				      &path);
+	if (!rc)
+		rc = dx_client_readings_get(m->client, path.data, m->req->prio, &t->answer);
+	dx_buf_release(&path);
+	if (rc)
+		return rc;
+	rc = dx_tails_decode(t->answer.data ? t->answer.data : "", t->answer.len, &r);
+	same = !rc && dx_tails_same(&t->merged, &r, t->range.from);
+	if (!rc)
+		rc = dx_tails_merge(&t->merged, &r, t->range.from);
+	dx_readings_release(&r);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc) {
+		dx_log(DX_LOG_WARN,
+		       "%s: the tail from %04d-%02d-%02d is not what was asked; not merged",
+		       m->req->key, t->range.from.year, t->range.from.month, t->range.from.day);
+		return -EIO;
+	}
+	if (same)
+		return dx_buf_append(out, t->held.data, t->held.len);
+	return dx_tails_append(t->held.data, t->held.len, t->range.from, t->answer.data,
+			       t->answer.len, out);
+}
+
+/* A stale open chunk asked by its tail: 1 when done (or failed: rc), 0
+ * when it must be asked whole. */
+static int ask_tail(const struct miss *m, struct dx_buf *out, int *rc)
+{
+	struct tail t = { 0 };
+	int planned;
+
+	dx_buf_init(&t.held, out->max);
+	dx_buf_init(&t.answer, out->max);
+	planned = tail_plan(m, &t);
+	if (planned)
+		*rc = tail_ask(m, &t, out);
+	dx_readings_release(&t.merged);
+	dx_buf_release(&t.held);
+	dx_buf_release(&t.answer);
+	return planned;
+}
 
 int dx_source_fetch(struct dx_source *s, const struct dx_request *req,
 		    const struct dx_cache_policy *policy, struct dx_buf *out,
@@ -33,12 +123,15 @@ int dx_source_fetch(struct dx_source *s, const struct dx_request *req,
 static int ask_client(void *ctx, const void *arg, struct dx_buf *out)
 {
 	const struct miss *m = arg;
+	int rc;
 
 	(void)ctx;
 	if (m->req->future)
 		return dx_buf_puts(out, "{\"values\":[]}");
 	if (!m->client)
 		return -EIO;
+	if (m->req->kind == DX_REQ_READINGS && ask_tail(m, out, &rc))
+		return rc;
 	if (m->req->kind == DX_REQ_LIST)
 		return dx_client_list(m->client, m->req->path, m->req->prio, out);
 	if (m->req->kind == DX_REQ_OBJECT)
@@ -50,7 +143,7 @@ static int real_get(void *ctx, const struct dx_request *req, const struct dx_cac
 		    struct dx_buf *out, struct dx_cache_info *info)
 {
 	struct real *r = ctx;
-	struct miss m = { NULL, req };
+	struct miss m = { NULL, req, r->cache };
 
 	if (req->dep >= 0 && (size_t)req->dep < r->nclients)
 		m.client = r->clients[req->dep];

@@ -94,6 +94,24 @@ int dx_tails_merge(struct dx_readings *held, const struct dx_readings *tail, str
 	return 0;
 }
 
+int dx_tails_same(const struct dx_readings *held, const struct dx_readings *tail,
+		  struct dx_date from)
+{
+	size_t keep = 0;
+
+	while (keep < held->n && dx_date_cmp(local_date(&held->values[keep]), from) < 0)
+		keep++;
+	if (held->n - keep != tail->n)
+		return 0;
+	for (size_t i = 0; i < tail->n; i++) {
+		const struct dx_reading *a = &held->values[keep + i], *b = &tail->values[i];
+
+		if (a->utc != b->utc || a->offset_min != b->offset_min || a->v != b->v)
+			return 0;
+	}
+	return 1;
+}
+
 /* Decodes one tail answer and merges it over out. */
 static int merge_answer(struct dx_readings *out, const struct record *r)
 {
