@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
+#include "dx_fair.h"
 #include "dx_log.h"
 #include "dx_tails.h"
 
@@ -14,6 +17,7 @@ struct real {
 	struct dx_cache *cache;
 	struct dx_client **clients;
 	size_t nclients;
+	struct dx_fair *fair; /* stale chunks waiting for quota */
 };
 
 /* What the cache asks on a miss. */
@@ -21,6 +25,7 @@ struct miss {
 	struct dx_client *client;
 	const struct dx_request *req;
 	struct dx_cache *cache;
+	struct dx_fair *fair;
 };
 
 /* A tail refresh under way: the answers held, decoded, and the tail. */
@@ -31,19 +36,22 @@ struct tail {
 	struct dx_buf answer;
 };
 
-/* Whether the stale chunk of m can be refreshed by its tail alone: its
- * answers are held (and decode), their tails weigh less than their base
- * (else the chunk is asked whole again, so that what is kept stays within
- * twice a whole answer), and the tail starts after the chunk does. */
-static int tail_plan(const struct miss *m, struct tail *t)
+/* Whether the stale open chunk of m is held (else -1), and can be
+ * refreshed by its tail alone (1; else 0): its answers decode, their tails
+ * weigh less than their base (else the chunk is asked whole again, so
+ * that what is kept stays within twice a whole answer), and the tail
+ * starts after the chunk does. */
+static int tail_plan(const struct miss *m, struct tail *t, int64_t *since)
 {
 	const struct dx_readings_ask *a = &m->req->ask;
+	struct dx_cache_info info;
 	size_t base, tails;
 
 	if (!a->tail || !a->key[0] || m->req->future)
-		return 0;
-	if (dx_cache_peek(m->cache, m->req->key, &t->held, NULL))
-		return 0;
+		return -1;
+	if (dx_cache_peek(m->cache, m->req->key, &t->held, &info))
+		return -1;
+	*since = info.fetched_at;
 	if (dx_tails_sizes(t->held.data, t->held.len, &base, &tails) || tails >= base)
 		return 0;
 	if (dx_tails_decode(t->held.data, t->held.len, &t->merged))
@@ -91,22 +99,58 @@ static int tail_ask(const struct miss *m, struct tail *t, struct dx_buf *out)
 			       t->answer.len, out);
 }
 
-/* A stale open chunk asked by its tail: 1 when done (or failed: rc), 0
- * when it must be asked whole. */
-static int ask_tail(const struct miss *m, struct dx_buf *out, int *rc)
+static long window_left(long remaining, long limit, int64_t reset_at, int64_t now)
+{
+	if (remaining < 0 || limit < 0)
+		return -1;
+	return reset_at > 0 && now >= reset_at ? limit : remaining;
+}
+
+/* Calls m's priority may still make, as the ledger last saw them; -1 when
+ * unknown. (The ledger's times are the wall clock's.) */
+static long budget(const struct miss *m)
+{
+	struct dx_client_stats st;
+	int64_t now = (int64_t)time(NULL);
+	long hour, day;
+
+	dx_client_stats(m->client, &st);
+	hour = window_left(st.quota.hour_remaining, st.quota.hour_limit, st.quota.hour_reset_at,
+			   now);
+	day = window_left(st.quota.day_remaining, st.quota.day_limit, st.quota.day_reset_at, now);
+	if (hour < 0 || day < 0)
+		return -1;
+	if (m->req->prio == DX_PRIO_BACKGROUND)
+		hour = hour > st.reserve ? hour - st.reserve : 0;
+	return hour < day ? hour : day;
+}
+
+/* A stale open chunk that is held: asked by its tail (or whole), unless
+ * the quota left is owed to chunks that have waited longer (-EAGAIN, so it
+ * is served stale). 1 when done (or failed: rc), 0 when not held. */
+static int ask_held(const struct miss *m, struct dx_buf *out, int *rc)
 {
 	struct tail t = { 0 };
+	int64_t since = 0;
 	int planned;
 
 	dx_buf_init(&t.held, out->max);
 	dx_buf_init(&t.answer, out->max);
-	planned = tail_plan(m, &t);
-	if (planned)
+	planned = tail_plan(m, &t, &since);
+	if (planned >= 0 && dx_fair_should_wait(m->fair, since, budget(m)))
+		*rc = -EAGAIN;
+	else if (planned > 0)
 		*rc = tail_ask(m, &t, out);
+	else if (planned == 0)
+		*rc = dx_client_readings_get(m->client, m->req->path, m->req->prio, out);
+	if (planned >= 0 && *rc == -EAGAIN)
+		(void)dx_fair_note(m->fair, m->req->key, since);
+	else if (planned >= 0 && *rc == 0)
+		dx_fair_forget(m->fair, m->req->key);
 	dx_readings_release(&t.merged);
 	dx_buf_release(&t.held);
 	dx_buf_release(&t.answer);
-	return planned;
+	return planned >= 0;
 }
 
 int dx_source_fetch(struct dx_source *s, const struct dx_request *req,
@@ -130,7 +174,7 @@ static int ask_client(void *ctx, const void *arg, struct dx_buf *out)
 		return dx_buf_puts(out, "{\"values\":[]}");
 	if (!m->client)
 		return -EIO;
-	if (m->req->kind == DX_REQ_READINGS && ask_tail(m, out, &rc))
+	if (m->req->kind == DX_REQ_READINGS && ask_held(m, out, &rc))
 		return rc;
 	if (m->req->kind == DX_REQ_LIST)
 		return dx_client_list(m->client, m->req->path, m->req->prio, out);
@@ -143,7 +187,7 @@ static int real_get(void *ctx, const struct dx_request *req, const struct dx_cac
 		    struct dx_buf *out, struct dx_cache_info *info)
 {
 	struct real *r = ctx;
-	struct miss m = { NULL, req, r->cache };
+	struct miss m = { NULL, req, r->cache, r->fair };
 
 	if (req->dep >= 0 && (size_t)req->dep < r->nclients)
 		m.client = r->clients[req->dep];
@@ -236,6 +280,11 @@ int dx_source_real_new(struct dx_cache *cache, struct dx_client *const *clients,
 		free(r);
 		return -ENOMEM;
 	}
+	if (dx_fair_new(&r->fair)) {
+		free(r->clients);
+		free(r);
+		return -ENOMEM;
+	}
 	if (nclients)
 		memcpy(r->clients, clients, nclients * sizeof(*clients));
 	r->nclients = nclients;
@@ -253,6 +302,7 @@ void dx_source_real_free(struct dx_source *s)
 	if (!s)
 		return;
 	r = s->ctx;
+	dx_fair_free(r->fair);
 	free(r->clients);
 	free(r);
 }
