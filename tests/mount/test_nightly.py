@@ -169,3 +169,66 @@ class TestTailRefresh(MountTestCase):
 
 if __name__ == "__main__":
     main()
+
+
+class TestFairNights(MountTestCase):
+    """Nights whose quota covers only part of the stale open chunks refresh
+    different chunks: those stale longest first, not the walk's first."""
+
+    QUOTA = 6
+    WINDOW = 10
+    sim_args = {"extra_args": ["--now", str(night_times()[0] - DAY)], "window_seconds": WINDOW}
+
+    def hourly_dirs(self, m):
+        out = []
+        devices = os.path.join(m.root, "devices")
+        for dev in sorted(os.listdir(devices)):
+            for key in sorted(os.listdir(os.path.join(devices, dev))):
+                d = os.path.join(devices, dev, key, "hourly")
+                if os.path.exists(os.path.join(devices, dev, key, "parameter.json")):
+                    out.append(d)
+        return out
+
+    def walk(self, m, dirs, month):
+        for d in dirs:
+            with open(os.path.join(d, month), "rb") as f:
+                self.assertGreater(len(f.read()), 0, d)
+
+    def next_window(self):
+        now = self.sim.now()
+        time.sleep((int(now // self.WINDOW) + 1) * self.WINDOW - now + 0.3)
+
+    def refreshed(self):
+        return {(e["query"]["device_id"], e["query"]["parameter_key"])
+                for e in self.sim.requests("/v3/readings") if e["status"] == 200}
+
+    def test_two_short_nights_refresh_different_chunks(self):
+        night0 = night_times()[0] - DAY
+        self.sim.set_now(night0)
+        self.sim.configure(hour_limit=1000)
+        m = self.mount(options=["readahead=0"])
+        dirs = self.hourly_dirs(m)
+        month = month_name(local_month(night0))
+        self.walk(m, dirs, month)  # the first copy
+        n = len(dirs)
+        self.assertGreaterEqual(n, 2 * self.QUOTA)
+        self.sim.configure(hour_limit=self.QUOTA)
+        nights = []
+        for k in (1, 2, 3):
+            self.sim.set_now(night0 + k * DAY)
+            for d in dirs:  # as after a day: the open chunks are stale
+                with open(os.path.join(m.mnt, ".dexmafs", "refresh.%d" % os.stat(d).st_ino)) as f:
+                    f.read()
+            self.next_window()
+            self.sim.clear_log()
+            self.walk(m, dirs, month)  # every file reads (stale where not refreshed)
+            nights.append(self.refreshed())
+            self.assertLessEqual(self.sim.count(), self.QUOTA + 1, self.sim.requests())
+        print("refreshed per night:", [len(s) for s in nights], "of", n,
+              "twice in nights 1-2:", len(nights[0] & nights[1]))
+        self.assertGreaterEqual(len(nights[0]), self.QUOTA - 1)
+        self.assertGreaterEqual(len(nights[1]), self.QUOTA - 1)
+        self.assertLessEqual(len(nights[0] & nights[1]) * 10, n)
+        if n <= 3 * self.QUOTA - 2:
+            everyone = nights[0] | nights[1] | nights[2]
+            self.assertEqual(len(everyone), n)
