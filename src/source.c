@@ -180,7 +180,10 @@ static int ask_client(void *ctx, const void *arg, struct dx_buf *out)
 		return dx_client_list(m->client, m->req->path, m->req->prio, out);
 	if (m->req->kind == DX_REQ_OBJECT)
 		return dx_client_get(m->client, m->req->path, m->req->prio, out);
-	return dx_client_readings_get(m->client, m->req->path, m->req->prio, out);
+	rc = dx_client_readings_get(m->client, m->req->path, m->req->prio, out);
+	if (!rc && dx_fair_count(m->fair))
+		dx_fair_forget(m->fair, m->req->key); /* closed since it waited */
+	return rc;
 }
 
 static int real_get(void *ctx, const struct dx_request *req, const struct dx_cache_policy *policy,
