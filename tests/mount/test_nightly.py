@@ -6,7 +6,6 @@ up; a malformed tail is never merged."""
 
 import os
 import time
-import unittest
 from datetime import date, datetime, timedelta, timezone
 
 from harness import MountTestCase, main
@@ -167,9 +166,6 @@ class TestTailRefresh(MountTestCase):
         self.assertEqual(third, fresh)
 
 
-if __name__ == "__main__":
-    main()
-
 
 class TestFairNights(MountTestCase):
     """Nights whose quota covers only part of the stale open chunks refresh
@@ -232,3 +228,7 @@ class TestFairNights(MountTestCase):
         if n <= 3 * self.QUOTA - 2:
             everyone = nights[0] | nights[1] | nights[2]
             self.assertEqual(len(everyone), n)
+
+
+if __name__ == "__main__":
+    main()
