@@ -10,12 +10,16 @@
  * chunks waited longer as there are calls left.
  *
  * In memory, bounded (DX_FAIR_MAX chunks; the newest waits are dropped
- * first). All functions may be called from many threads at once.
+ * first), saved and loaded as text by the source across mounts. All
+ * functions may be called from many threads at once.
  */
 #ifndef DX_FAIR_H
 #define DX_FAIR_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "dx_buf.h"
 
 #define DX_FAIR_MAX 65536
 
@@ -39,5 +43,13 @@ int dx_fair_should_wait(struct dx_fair *f, int64_t since, long budget);
 
 /* Chunks noted. */
 long dx_fair_count(struct dx_fair *f);
+
+/* What is noted, as text for a record that outlives the mount: a line
+ * "SINCE KEY" per chunk, longest waiting first. Appends to out: 0 or a
+ * dx_buf error. */
+int dx_fair_save(struct dx_fair *f, struct dx_buf *out);
+/* Notes the chunks of a saved text (lines that do not parse are skipped).
+ * 0 or -ENOMEM. */
+int dx_fair_load(struct dx_fair *f, const char *text, size_t len);
 
 #endif

@@ -5,6 +5,7 @@
 #include "dx_fair.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,4 +147,54 @@ long dx_fair_count(struct dx_fair *f)
 	n = f->n;
 	pthread_mutex_unlock(&f->lock);
 	return n;
+}
+
+int dx_fair_save(struct dx_fair *f, struct dx_buf *out)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&f->lock);
+	for (long i = 0; i < f->n && !rc; i++)
+		rc = dx_buf_printf(out, "%" PRId64 " %s\n", f->v[i].since, f->v[i].key);
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+/* One line "SINCE KEY" of [p, end) into key (size bytes): 1, or 0 when it
+ * does not parse. */
+static int parse_line(const char *p, const char *end, int64_t *since, char *key, size_t size)
+{
+	char *num_end;
+	size_t n;
+
+	if (p == end || (*p != '-' && (*p < '0' || *p > '9')))
+		return 0;
+	*since = (int64_t)strtoll(p, &num_end, 10);
+	if (num_end >= end || *num_end != ' ')
+		return 0;
+	n = (size_t)(end - num_end - 1);
+	if (n == 0 || n >= size)
+		return 0;
+	memcpy(key, num_end + 1, n);
+	key[n] = '\0';
+	return 1;
+}
+
+int dx_fair_load(struct dx_fair *f, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	char key[1024];
+	int64_t since;
+	int rc = 0;
+
+	while (p < end && !rc) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (!nl)
+			break; /* a line cut short */
+		if (parse_line(p, nl, &since, key, sizeof(key)))
+			rc = dx_fair_note(f, key, since);
+		p = nl + 1;
+	}
+	return rc;
 }

@@ -278,6 +278,37 @@ static const struct dx_source_ops real_ops = {
 	.client_stats = real_client_stats,
 };
 
+/* The chunks waiting for quota outlive the mount in a record. */
+#define FAIR_RECORD "fair"
+#define FAIR_RECORD_MAX ((size_t)16 << 20)
+
+static void fair_load(struct real *r)
+{
+	size_t len = 0;
+	char *text;
+
+	if (dx_cache_get_record(r->cache, FAIR_RECORD, NULL, 0, &len) || !len ||
+	    len > FAIR_RECORD_MAX || !(text = malloc(len)))
+		return;
+	if (!dx_cache_get_record(r->cache, FAIR_RECORD, text, len, &len))
+		(void)dx_fair_load(r->fair, text, len);
+	free(text);
+}
+
+/* Saved at the end of the mount (an empty set too, over an older one). */
+static void fair_save(struct real *r)
+{
+	struct dx_buf text;
+	size_t old = 0;
+	int had = !dx_cache_get_record(r->cache, FAIR_RECORD, NULL, 0, &old);
+
+	dx_buf_init(&text, FAIR_RECORD_MAX);
+	if (!dx_fair_save(r->fair, &text) && (text.len || had))
+		(void)dx_cache_put_record(r->cache, FAIR_RECORD, text.data ? text.data : "",
+					  text.len);
+	dx_buf_release(&text);
+}
+
 int dx_source_real_new(struct dx_cache *cache, struct dx_client *const *clients, size_t nclients,
 		       struct dx_source **out)
 {
@@ -297,6 +328,8 @@ int dx_source_real_new(struct dx_cache *cache, struct dx_client *const *clients,
 	}
 	if (nclients)
 		memcpy(r->clients, clients, nclients * sizeof(*clients));
+	r->cache = cache;
+	fair_load(r);
 	r->nclients = nclients;
 	r->cache = cache;
 	r->src.ops = &real_ops;
@@ -312,6 +345,7 @@ void dx_source_real_free(struct dx_source *s)
 	if (!s)
 		return;
 	r = s->ctx;
+	fair_save(r);
 	dx_fair_free(r->fair);
 	free(r->clients);
 	free(r);
