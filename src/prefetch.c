@@ -578,6 +578,43 @@ static int parse_date(const char *s, struct dx_date *d)
 	return dx_date_parse(s, strlen(s), d);
 }
 
+/* One option of the command line: 0 to go on, 1 for --help, -1 on a
+ * bad value (message printed). */
+static int parse_one(struct pf *pf, int c, const char *arg)
+{
+	char *end;
+
+	switch (c) {
+	case 's':
+	case 'u':
+		if (parse_date(arg, c == 's' ? &pf->since : &pf->until))
+			return fprintf(stderr, "dexmafs prefetch: bad --%s '%s' (YYYY-MM-DD)\n",
+				       c == 's' ? "since" : "until", arg),
+			       -1;
+		*(c == 's' ? &pf->have_since : &pf->have_until) = 1;
+		return 0;
+	case 'b':
+		pf->budget = strtol(arg, &end, 10);
+		if (*end || end == arg || pf->budget < 0)
+			return fprintf(stderr, "dexmafs prefetch: bad --budget '%s'\n", arg), -1;
+		return 0;
+	case 'j':
+		pf->njobs_threads = (int)strtol(arg, &end, 10);
+		if (*end || pf->njobs_threads < 1 || pf->njobs_threads > MAX_THREADS)
+			return fprintf(stderr, "dexmafs prefetch: --jobs takes 1 to 16\n"), -1;
+		return 0;
+	case 'w':
+		pf->wait = 1;
+		return 0;
+	case 'h':
+		help();
+		return 1;
+	default:
+		usage(stderr);
+		return -1;
+	}
+}
+
 static int parse_args(struct pf *pf, int argc, char *argv[])
 {
 	static const struct option longopts[] = { { "since", required_argument, NULL, 's' },
@@ -587,51 +624,11 @@ static int parse_args(struct pf *pf, int argc, char *argv[])
 						  { "wait", no_argument, NULL, 'w' },
 						  { "help", no_argument, NULL, 'h' },
 						  { NULL, 0, NULL, 0 } };
-	char *end;
-	int c;
+	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "s:u:b:j:wh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			if (parse_date(optarg, &pf->since))
-				return fprintf(stderr,
-					       "dexmafs prefetch: bad --since '%s' (YYYY-MM-DD)\n",
-					       optarg),
-				       -1;
-			pf->have_since = 1;
-			break;
-		case 'u':
-			if (parse_date(optarg, &pf->until))
-				return fprintf(stderr,
-					       "dexmafs prefetch: bad --until '%s' (YYYY-MM-DD)\n",
-					       optarg),
-				       -1;
-			pf->have_until = 1;
-			break;
-		case 'b':
-			pf->budget = strtol(optarg, &end, 10);
-			if (*end || end == optarg || pf->budget < 0)
-				return fprintf(stderr, "dexmafs prefetch: bad --budget '%s'\n",
-					       optarg),
-				       -1;
-			break;
-		case 'j':
-			pf->njobs_threads = (int)strtol(optarg, &end, 10);
-			if (*end || pf->njobs_threads < 1 || pf->njobs_threads > MAX_THREADS)
-				return fprintf(stderr, "dexmafs prefetch: --jobs takes 1 to 16\n"),
-				       -1;
-			break;
-		case 'w':
-			pf->wait = 1;
-			break;
-		case 'h':
-			help();
-			return 1;
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
+	while ((c = getopt_long(argc, argv, "s:u:b:j:wh", longopts, NULL)) != -1)
+		if ((rc = parse_one(pf, c, optarg)))
+			return rc;
 	if (optind >= argc) {
 		usage(stderr);
 		return -1;
@@ -648,6 +645,10 @@ static int collect(struct pf *pf, int argc, char *argv[])
 	int i, rc;
 
 	for (i = optind; i < argc; i++) {
+		if (stat(argv[i], &st))
+			return fprintf(stderr, "dexmafs prefetch: %s %s\n", argv[i],
+				       errno == ENOENT ? "does not exist" : strerror(errno)),
+			       -1;
 		if ((rc = find_root(argv[i], root))) {
 			fprintf(stderr,
 				"dexmafs prefetch: %s is not inside a mounted dexmafs%s%s\n",
