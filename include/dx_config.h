@@ -58,6 +58,11 @@ struct dx_config {
 /* 1 when name is a dexmafs option that [defaults] may set. */
 int dx_config_is_option(const char *name);
 
+/* The option name (one [defaults] may set, or "config") nearest to name,
+ * a likely misspelling of it (at most two edits away), or NULL. Static
+ * string. */
+const char *dx_config_nearest(const char *name);
+
 /* 1 when name is a numeric option (ttl_meta, ttl_open, late_margin,
  * parallel, retries, timeout, quota_wait, reserve). */
 int dx_config_is_number(const char *name);

@@ -22,12 +22,13 @@ static const char *const value_options[] = {
 	"api_url",     "token_file", "cache_dir",   "deployment", "time_format",
 	"resolutions", "cache_size", "ttl_meta",    "ttl_open",   "late_margin",
 	"parallel",    "readahead",  "retries",     "timeout",    "quota_wait",
-	"reserve",     "formats",    "csv_dialect", NULL
+	"reserve",     "formats",    "csv_dialect", "log_file",   NULL
 };
 /* allow_other is passed on to FUSE: other users (smbd, nfsd) may read the
  * mount, always with default_permissions, which the daemon always adds. */
-static const char *const flag_options[] = { "offline", "allow_insecure_http", "allow_other",
-					    "nonempty", NULL };
+static const char *const flag_options[] = { "offline",     "allow_insecure_http",
+					    "allow_other", "nonempty",
+					    "verbose",     NULL };
 
 /* The numeric options and what they accept. Seconds are capped at ten
  * years: a larger value is a typo, and it would overflow later sums. */
@@ -106,6 +107,60 @@ static int in_list(const char *const *list, const char *name)
 int dx_config_is_option(const char *name)
 {
 	return in_list(value_options, name) || in_list(flag_options, name);
+}
+
+/* Levenshtein distance between two short names (longer ones count as
+ * far apart). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64], i, j;
+
+	if (la >= 64 || lb >= 64)
+		return 64;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0], up;
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			up = row[j];
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+static void nearest_in(const char *const *list, const char *name, const char **best, size_t *best_d)
+{
+	for (; *list; list++) {
+		size_t d = distance(name, *list);
+
+		if (d < *best_d) {
+			*best_d = d;
+			*best = *list;
+		}
+	}
+}
+
+const char *dx_config_nearest(const char *name)
+{
+	static const char *const extra[] = { "config", NULL };
+	const char *best = NULL;
+	size_t best_d = 64, len = strlen(name);
+
+	nearest_in(value_options, name, &best, &best_d);
+	nearest_in(flag_options, name, &best, &best_d);
+	nearest_in(extra, name, &best, &best_d);
+	/* Two edits at most, and fewer than half the name. */
+	return best_d <= 2 && best_d * 2 < len ? best : NULL;
 }
 
 static size_t name_len(const char *opt)

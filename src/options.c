@@ -37,6 +37,8 @@ static const struct fuse_opt option_spec[] = { OPT("api_url=%s", api_url),
 					       OPT("allow_insecure_http", allow_insecure_http),
 					       OPT("allow_other", allow_other),
 					       OPT("nonempty", nonempty),
+					       OPT("log_file=%s", log_file),
+					       OPT("verbose", verbose),
 					       OPT("-h", show_help),
 					       OPT("--help", show_help),
 					       OPT("-V", show_version),
@@ -96,7 +98,7 @@ static const char *home_dir(void)
 
 /* Options the first pass takes out of the command line, by name; their
  * values are parsed after merging with the config file. */
-enum { KEY_OURS, KEY_HELP, KEY_VERSION };
+enum { KEY_OURS, KEY_HELP, KEY_VERSION, KEY_VERBOSE };
 
 static const struct fuse_opt collect_spec[] = {
 	FUSE_OPT_KEY("api_url=", KEY_OURS),     FUSE_OPT_KEY("token_file=", KEY_OURS),
@@ -110,7 +112,9 @@ static const struct fuse_opt collect_spec[] = {
 	FUSE_OPT_KEY("late_margin=", KEY_OURS), FUSE_OPT_KEY("parallel=", KEY_OURS),
 	FUSE_OPT_KEY("readahead=", KEY_OURS),   FUSE_OPT_KEY("retries=", KEY_OURS),
 	FUSE_OPT_KEY("timeout=", KEY_OURS),     FUSE_OPT_KEY("quota_wait=", KEY_OURS),
-	FUSE_OPT_KEY("reserve=", KEY_OURS),     FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("reserve=", KEY_OURS),     FUSE_OPT_KEY("log_file=", KEY_OURS),
+	FUSE_OPT_KEY("verbose", KEY_OURS),      FUSE_OPT_KEY("-v", KEY_VERBOSE),
+	FUSE_OPT_KEY("--verbose", KEY_VERBOSE), FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),       FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION), FUSE_OPT_END
 };
@@ -137,6 +141,84 @@ static int ignored(const char *opt)
 		if (!strcmp(opt, names[i]))
 			return 1;
 	return 0;
+}
+
+/* The -o options libfuse 3 takes itself (mount, session and command
+ * line options), by name: they pass through; any other name is a typo. */
+static int fuse_option(const char *opt)
+{
+	static const char *const names[] = { "allow_root",
+					     "auto_unmount",
+					     "blkdev",
+					     "blksize",
+					     "default_permissions",
+					     "context",
+					     "fscontext",
+					     "defcontext",
+					     "rootcontext",
+					     "max_read",
+					     "fsname",
+					     "subtype",
+					     "ro",
+					     "suid",
+					     "nosuid",
+					     "dev",
+					     "nodev",
+					     "exec",
+					     "noexec",
+					     "async",
+					     "sync",
+					     "atime",
+					     "noatime",
+					     "diratime",
+					     "nodiratime",
+					     "lazytime",
+					     "nolazytime",
+					     "relatime",
+					     "norelatime",
+					     "strictatime",
+					     "nostrictatime",
+					     "dirsync",
+					     "debug",
+					     "clone_fd",
+					     "max_idle_threads",
+					     "max_threads",
+					     "large_read",
+					     "fd",
+					     "rootmode",
+					     "user_id",
+					     "group_id",
+					     "kernel_cache",
+					     "umask",
+					     "uid",
+					     "gid",
+					     NULL };
+	size_t len = strcspn(opt, "=");
+
+	for (size_t i = 0; names[i]; i++)
+		if (strlen(names[i]) == len && !strncmp(opt, names[i], len))
+			return 1;
+	return 0;
+}
+
+/* An -o option nobody takes: say so, with the nearest name we know. */
+static int unknown_option(const char *opt)
+{
+	char name[64];
+	const char *near;
+
+	if (opt[0] == '-' || fuse_option(opt))
+		return 0;
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(opt, "="), opt);
+	near = dx_config_nearest(name);
+	if (near)
+		fprintf(stderr,
+			"dexmafs: unknown option '%s' (did you mean '%s'?); dexmafs -h lists "
+			"them\n",
+			name, near);
+	else
+		fprintf(stderr, "dexmafs: unknown option '%s'; dexmafs -h lists them\n", name);
+	return 1;
 }
 
 /* "-o resolutions=raw,hourly" reaches us split at the comma: a bare
@@ -172,12 +254,18 @@ static int collect_one(void *data, const char *arg, int key, struct fuse_args *o
 	case KEY_VERSION:
 		c->version = 1;
 		return 1;
+	case KEY_VERBOSE:
+		if (dx_optlist_set(&c->cmd, "verbose"))
+			c->failed = 1;
+		return 0;
 	case FUSE_OPT_KEY_OPT:
-		if (list_item(arg)) {
+		if (ignored(arg))
+			return 0;
+		if (list_item(arg) || unknown_option(arg)) {
 			c->failed = 1;
 			return 0;
 		}
-		return ignored(arg) ? 0 : 1;
+		return 1;
 	case FUSE_OPT_KEY_NONOPT:
 		if (++c->nonopts == 1 && !(c->first = strdup(arg)))
 			c->failed = 1;
@@ -582,6 +670,7 @@ void dx_options_release(struct dx_options *o)
 	free(o->formats);
 	free(o->csv_dialect);
 	free(o->cache_size);
+	free(o->log_file);
 	free(o->source);
 	free(o->config_used);
 	free(o->mountpoint);

@@ -34,7 +34,9 @@ struct dx_options {
 	char *formats;     /* a list of csv, xlsx, svg */
 	char *csv_dialect;
 	char *cache_size;
+	char *log_file; /* -o log_file=PATH, or NULL */
 	int offline;
+	int verbose; /* -v or -o verbose: log every API request */
 	int allow_insecure_http;
 	int allow_other; /* passed on to FUSE by dx_options_parse() */
 	int nonempty;    /* -o nonempty: mount over a directory that holds files */

@@ -364,10 +364,22 @@ static void every_option_known(void **state)
 	assert_false(dx_config_is_option("api_ur"));
 }
 
+static void nearest_option_of_a_typo(void **state)
+{
+	(void)state;
+	assert_string_equal(dx_config_nearest("resolution"), "resolutions");
+	assert_string_equal(dx_config_nearest("ofline"), "offline");
+	assert_string_equal(dx_config_nearest("log-file"), "log_file");
+	assert_string_equal(dx_config_nearest("confg"), "config");
+	assert_null(dx_config_nearest("frobnicate"));
+	assert_null(dx_config_nearest("ro"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parses_defaults_and_deployments),
+		cmocka_unit_test(nearest_option_of_a_typo),
 		cmocka_unit_test(absolute_token_file_kept),
 		cmocka_unit_test(rejects_bad_input),
 		cmocka_unit_test(later_default_replaces_earlier),
