@@ -93,6 +93,13 @@ void dx_config_release(struct dx_config *c);
  * are unset, -ENAMETOOLONG. */
 int dx_config_default_path(const char *xdg_config_home, const char *home, char *out, size_t size);
 
+/* The log file of a daemon without syslog (no /dev/log):
+ * xdg_state_home/dexmafs/dexmafs.log when xdg_state_home is set and not
+ * empty, else home/.local/state/dexmafs/dexmafs.log. -ENOENT when both are
+ * unset, -ENAMETOOLONG. */
+int dx_config_default_log_path(const char *xdg_state_home, const char *home, char *out,
+			       size_t size);
+
 /* The effective options: every option of cmdline, plus each option of
  * c->defaults whose name cmdline does not have. out is zeroed first. c
  * may be NULL. 0 or -ENOMEM. */

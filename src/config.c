@@ -534,6 +534,19 @@ int dx_config_default_path(const char *xdg_config_home, const char *home, char *
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+int dx_config_default_log_path(const char *xdg_state_home, const char *home, char *out, size_t size)
+{
+	int n;
+
+	if (xdg_state_home && *xdg_state_home)
+		n = snprintf(out, size, "%s/dexmafs/dexmafs.log", xdg_state_home);
+	else if (home && *home)
+		n = snprintf(out, size, "%s/.local/state/dexmafs/dexmafs.log", home);
+	else
+		return -ENOENT;
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 int dx_config_merge(const struct dx_config *c, const struct dx_optlist *cmdline,
 		    struct dx_optlist *out)
 {

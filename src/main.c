@@ -220,7 +220,8 @@ struct daemon {
 	size_t nclients;
 	pthread_t refresher;
 	int have_refresher, have_signals, mounted;
-	char damaged[2048]; /* the cache's report of a damaged file, or "" */
+	char damaged[2048];  /* the cache's report of a damaged file, or "" */
+	char log_path[4096]; /* the log file, when logging to one */
 };
 
 /* unsetenv() only drops the pointer: the bytes stay in the block the
@@ -295,11 +296,39 @@ static int parse_command_line(struct daemon *d, int *ret)
 	return dx_options_finish(&d->o) ? 1 : 0;
 }
 
+/* The log goes where it will stay from the start, so the startup
+ * check's API line is in it; the default file's directory is made. */
+static int open_log(struct daemon *d)
+{
+	struct dx_log_opts lo;
+	char dir[4096], *slash;
+	int rc;
+
+	if (dx_options_log(&d->o, d->cmd.foreground, d->cmd.debug, &lo, d->log_path,
+			   sizeof(d->log_path)))
+		return -1;
+	if (lo.dest == DX_LOG_FILE && !d->o.log_file) {
+		snprintf(dir, sizeof(dir), "%s", d->log_path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		(void)dx_mkdir_p(dir, 0700);
+	}
+	rc = dx_log_open(&lo);
+	if (rc)
+		fprintf(stderr,
+			"dexmafs: cannot mount: cannot write the log %s: %s "
+			"(choose another with -o log_file=PATH)\n",
+			d->log_path, strerror(-rc));
+	return rc ? -1 : 0;
+}
+
 /* Everything that can fail before mounting: the mount point, the
- * options, the tokens, the cache, one API call per deployment. */
+ * options, the log, the tokens, the cache, one API call per deployment. */
 static int startup_checks(struct daemon *d)
 {
-	dx_log_setup(0, d->cmd.debug);
+	if (open_log(d))
+		return -1;
 	d->run = calloc(d->o.ndeps, sizeof(*d->run));
 	d->deps = calloc(d->o.ndeps, sizeof(*d->deps));
 	if (!d->run || !d->deps) {
@@ -331,11 +360,7 @@ static int mount_session(struct daemon *d)
 	d->mounted = 1;
 	if (fuse_daemonize(d->cmd.foreground))
 		return -1;
-	dx_log_setup(!d->cmd.foreground, d->cmd.debug);
-	/* The line went to the terminal before daemonising; say it in syslog
-	 * too. */
-	if (!d->cmd.foreground && d->damaged[0])
-		dx_log(DX_LOG_WARN, "cache: %s", d->damaged);
+	dx_log_detached();
 	return 0;
 }
 
@@ -425,6 +450,25 @@ static int setup(struct daemon *d)
 	return 0;
 }
 
+/* The one line that says the mount is up: what, where, how. */
+static void log_mounted(const struct daemon *d)
+{
+	char names[1024] = "";
+	size_t len;
+
+	for (size_t i = 0; i < d->o.ndeps; i++) {
+		len = strlen(names);
+		snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "",
+			 d->o.deps[i].name);
+	}
+	dx_log(DX_LOG_INFO, "mounted %s %s on %s (%s, cache %s)",
+	       d->o.ndeps > 1 ? "deployments" : "deployment", names, d->cmd.mountpoint,
+	       d->o.offline   ? "offline: no API calls" :
+	       d->o.ndeps > 1 ? "several APIs" :
+				d->o.deps[0].api_url,
+	       d->o.cache_dir);
+}
+
 /* The FUSE loop until unmounted or signalled: 0 or 1, the exit status. */
 static int run_loop(struct daemon *d)
 {
@@ -501,9 +545,14 @@ int main(int argc, char *argv[])
 	d.args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	if (!parse_command_line(&d, &ret)) {
 		ret = 1;
-		if (!startup_checks(&d) && !setup(&d))
+		if (!startup_checks(&d) && !setup(&d)) {
+			log_mounted(&d);
 			ret = run_loop(&d);
+		}
 	}
+	if (d.mounted)
+		dx_log(DX_LOG_INFO, "unmounted %s", d.cmd.mountpoint);
 	teardown(&d);
+	dx_log_close();
 	return ret;
 }

@@ -16,6 +16,7 @@
 
 #include "dx_config.h"
 #include "dx_lists.h"
+#include "dx_log.h"
 #include "options.h"
 
 #define OPT(t, p)                                                                                  \
@@ -615,9 +616,59 @@ static int valid_dep_name(const char *s)
 	return s[0] && s[0] != '.' && !strpbrk(s, "/,\\") && strlen(s) < 200;
 }
 
+/* The daemon leaves for / when it detaches: a relative path given on the
+ * command line is made absolute against the current directory. */
+static int make_absolute(char **field)
+{
+	char cwd[4096], *joined;
+	size_t need;
+
+	if (!*field || (*field)[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return fprintf(stderr, "dexmafs: cannot resolve %s: %s\n", *field, strerror(errno)),
+		       -1;
+	need = strlen(cwd) + strlen(*field) + 2;
+	joined = malloc(need);
+	if (!joined)
+		return -1;
+	snprintf(joined, need, "%s/%s", cwd, *field);
+	free(*field);
+	*field = joined;
+	return 0;
+}
+
+int dx_options_log(const struct dx_options *o, int foreground, int debug, struct dx_log_opts *out,
+		   char *path, size_t size)
+{
+	const char *state = getenv("XDG_STATE_HOME");
+
+	memset(out, 0, sizeof(*out));
+	out->verbose = o->verbose;
+	out->debug = debug;
+	out->tee_stderr = !foreground;
+	out->dest = DX_LOG_FILE;
+	out->path = path;
+	if (o->log_file)
+		return snprintf(path, size, "%s", o->log_file), 0;
+	if (foreground || !access("/dev/log", F_OK)) {
+		out->dest = foreground ? DX_LOG_STDERR : DX_LOG_SYSLOG;
+		out->path = NULL;
+		return 0;
+	}
+	if (dx_config_default_log_path(state, home_dir(), path, size))
+		return fprintf(stderr, "dexmafs: no syslog (/dev/log) and no place for a log: set "
+				       "-o log_file=PATH\n"),
+		       -1;
+	return 0;
+}
+
 int dx_options_finish(struct dx_options *o)
 {
 	size_t i;
+
+	if (make_absolute(&o->log_file) || make_absolute(&o->cache_dir))
+		return -1;
 
 	if (set_default(&o->api_url, "https://api.dexma.com/v3") ||
 	    set_default(&o->deployment, "default") || set_default(&o->time_format, "local_utc") ||

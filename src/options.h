@@ -81,6 +81,14 @@ int dx_options_token(const struct dx_options *opts, size_t i, char out[21], char
  * "dexma:NAME[+NAME...]". Writes into out. */
 void dx_options_fsname(const struct dx_options *opts, char *out, size_t size);
 
+/* Where the daemon logs (into out; path is the buffer out->path may
+ * point to): -o log_file when given, else stderr in the foreground, else
+ * syslog, else (no /dev/log) $XDG_STATE_HOME/dexmafs/dexmafs.log or
+ * ~/.local/state/dexmafs/dexmafs.log. 0 or -1 (message printed). */
+struct dx_log_opts;
+int dx_options_log(const struct dx_options *opts, int foreground, int debug,
+		   struct dx_log_opts *out, char *path, size_t size);
+
 void dx_options_help(void);
 
 /* Checks the mount point before any API call or token read (mountpoint.c):

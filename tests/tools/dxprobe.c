@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	dx_log_setup(0, cli.debug);
+	dx_log_open(&(struct dx_log_opts){ .dest = DX_LOG_STDERR, .debug = cli.debug });
 	cli.opts.api_url = argv[first];
 	cli.opts.token = getenv("DEXMA_TOKEN");
 	if (!cli.opts.token) {

@@ -167,6 +167,20 @@ static void default_path(void **state)
 			 -ENAMETOOLONG);
 }
 
+static void default_log_path(void **state)
+{
+	char p[64];
+
+	(void)state;
+	assert_int_equal(dx_config_default_log_path("/x/st", "/home/u", p, sizeof(p)), 0);
+	assert_string_equal(p, "/x/st/dexmafs/dexmafs.log");
+	assert_int_equal(dx_config_default_log_path("", "/home/u", p, sizeof(p)), 0);
+	assert_string_equal(p, "/home/u/.local/state/dexmafs/dexmafs.log");
+	assert_int_equal(dx_config_default_log_path(NULL, NULL, p, sizeof(p)), -ENOENT);
+	assert_int_equal(dx_config_default_log_path(NULL, "/home/someone/far/away", p, 20),
+			 -ENAMETOOLONG);
+}
+
 static void token_path(void **state)
 {
 	struct dx_config_deployment file = { "a", "/t/a.token", NULL, NULL };
@@ -380,6 +394,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parses_defaults_and_deployments),
 		cmocka_unit_test(nearest_option_of_a_typo),
+		cmocka_unit_test(default_log_path),
 		cmocka_unit_test(absolute_token_file_kept),
 		cmocka_unit_test(rejects_bad_input),
 		cmocka_unit_test(later_default_replaces_earlier),
