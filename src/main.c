@@ -279,9 +279,7 @@ static int parse_command_line(struct daemon *d, int *ret)
 	if (fuse_parse_cmdline(&d->args, &d->cmd))
 		return 1;
 	if (d->cmd.show_help || d->o.show_help) {
-		dx_options_help();
-		fuse_cmdline_help();
-		fuse_lowlevel_help();
+		dx_options_help(); /* libfuse's options too, without repeating allow_other */
 		return *ret = 0, 1;
 	}
 	if (d->cmd.show_version || d->o.show_version) {

@@ -175,6 +175,17 @@ class HardenTest(MountTestCase):
         r = run([find_dexmafs(), "token", "--bogus"])
         self.assertEqual(r.returncode, 1)
 
+    def test_help_lists_each_option_once(self):
+        from harness import find_dexmafs
+        r = run([find_dexmafs(), "-h"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(re.findall(r"(?<![\w])allow_other(?![\w])", r.stdout)), 1, r.stdout)
+        for opt in ("log_file=PATH", "verbose", "-v   --verbose", "-d   -o debug", "-f ",
+                    "--api-url URL", "deployment=NAME"):
+            self.assertIn(opt, r.stdout)
+        self.assertNotIn("(default)\n", [l[-10:] + "\n" for l in r.stdout.splitlines()
+                                         if "deployment=NAME" in l][0])
+
 
 if __name__ == "__main__":
     main()
