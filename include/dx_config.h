@@ -47,13 +47,18 @@ struct dx_config_deployment {
 	char *token_file;       /* absolute after dx_config_load(), or NULL */
 	char *token_credential; /* a systemd credential name, or NULL */
 	char *api_url;          /* NULL: the default api_url */
+	int line;               /* of its [deployment NAME] header */
 };
 
 struct dx_config {
 	struct dx_optlist defaults;
+	int default_lines[64];             /* the line of each of defaults.v */
 	struct dx_config_deployment *deps; /* in file order */
 	size_t ndeps;
 };
+
+/* The line of [defaults] that set name, or 0. */
+int dx_config_line_of(const struct dx_config *c, const char *name);
 
 /* 1 when name is a dexmafs option that [defaults] may set. */
 int dx_config_is_option(const char *name);

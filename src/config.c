@@ -232,19 +232,61 @@ struct parse_ctx {
 	char *err;
 	size_t errsize;
 	int failed;
+	const char *next; /* the text not read yet */
+	int line;         /* the line inih is at */
+	int section_line; /* the line of the last [section] header */
+	int fail_line;    /* the line the first failure is about */
 };
 
-static int fail(struct parse_ctx *p, int rc, const char *fmt, const char *a, const char *b)
+/* inih's reader, over the text: counts lines, so each entry's line and
+ * its section header's line are known. */
+static char *read_line(char *str, int num, void *stream)
 {
-	/* inih reports the line of the first failure only; keep its reason. */
+	struct parse_ctx *p = stream;
+	size_t len;
+
+	if (!*p->next || num < 2)
+		return NULL;
+	len = strcspn(p->next, "\n");
+	if (p->next[len] == '\n')
+		len++;
+	if (len > (size_t)num - 1)
+		len = (size_t)num - 1;
+	memcpy(str, p->next, len);
+	str[len] = '\0';
+	p->next += len;
+	p->line++;
+	if (str[strspn(str, " \t")] == '[')
+		p->section_line = p->line;
+	return str;
+}
+
+static int fail_at(struct parse_ctx *p, int line, int rc, const char *fmt, const char *a,
+		   const char *b)
+{
+	/* The first failure is the one reported. */
 	if (!p->failed) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 		snprintf(p->err, p->errsize, fmt, a, b);
 #pragma GCC diagnostic pop
 		p->failed = rc;
+		p->fail_line = line;
 	}
 	return 0;
+}
+
+static int fail(struct parse_ctx *p, int rc, const char *fmt, const char *a, const char *b)
+{
+	return fail_at(p, p->line, rc, fmt, a, b);
+}
+
+/* Values are written bare: "iso" in quotes would be the five characters. */
+static int quoted(const char *v)
+{
+	size_t len = strlen(v);
+
+	return len >= 2 && (v[0] == '"' || v[0] == '\'') && v[len - 1] == v[0];
 }
 
 static int parse_bool(const char *v, int *out)
@@ -273,10 +315,32 @@ static int check_number(struct parse_ctx *p, const char *name, const char *value
 	return -1;
 }
 
+/* Options naming a file or directory: relative to the config file's
+ * directory, as token_file in [deployment NAME]. */
+static int is_path_option(const char *name)
+{
+	return !strcmp(name, "token_file") || !strcmp(name, "cache_dir") ||
+	       !strcmp(name, "log_file");
+}
+
+static int record_default(struct parse_ctx *p, const char *name, const char *opt)
+{
+	const char *const *slot;
+
+	if (dx_optlist_set(&p->c->defaults, opt))
+		return fail(p, -ENOMEM, "out of memory%s%s", "", "");
+	slot = (const char *const *)optlist_find(&p->c->defaults, name, strlen(name));
+	p->c->default_lines[slot - (const char *const *)p->c->defaults.v] = p->line;
+	return 1;
+}
+
 static int set_default(struct parse_ctx *p, const char *name, const char *value)
 {
 	char opt[4096];
 	int on;
+
+	if (quoted(value))
+		return fail(p, -EINVAL, "%s = %s: write the value without quotes", name, value);
 
 	if (in_list(flag_options, name)) {
 		if (parse_bool(value, &on))
@@ -289,14 +353,17 @@ static int set_default(struct parse_ctx *p, const char *name, const char *value)
 			return fail(p, -EINVAL, "%s has no value%s", name, "");
 		if (dx_config_is_number(name) && check_number(p, name, value))
 			return 0;
-		if ((size_t)snprintf(opt, sizeof(opt), "%s=%s", name, value) >= sizeof(opt))
+		if ((size_t)snprintf(
+			    opt, sizeof(opt), "%s=%s%s%s", name,
+			    is_path_option(name) && value[0] != '/' && p->base_dir ? p->base_dir :
+										     "",
+			    is_path_option(name) && value[0] != '/' && p->base_dir ? "/" : "",
+			    value) >= sizeof(opt))
 			return fail(p, -EINVAL, "the value of %s is too long%s", name, "");
 	} else {
 		return fail(p, -EINVAL, "unknown option '%s' in [defaults]%s", name, "");
 	}
-	if (dx_optlist_set(&p->c->defaults, opt))
-		return fail(p, -ENOMEM, "out of memory%s%s", "", "");
-	return 1;
+	return record_default(p, name, opt);
 }
 
 static int valid_name(const char *s)
@@ -323,9 +390,9 @@ static struct dx_config_deployment *add_dep(struct parse_ctx *p, const char *nam
 	if (d)
 		return d;
 	if (!valid_name(name))
-		return fail(p, -EINVAL,
-			    "bad deployment name '%s' (no '/', ',', blanks or leading '.')%s", name,
-			    ""),
+		return fail_at(p, p->section_line, -EINVAL,
+			       "bad deployment name '%s' (no '/', ',', blanks or leading '.')%s",
+			       name, ""),
 		       NULL;
 	if (c->ndeps >= MAX_DEPLOYMENTS)
 		return fail(p, -EINVAL, "too many deployments%s%s", "", ""), NULL;
@@ -336,6 +403,7 @@ static struct dx_config_deployment *add_dep(struct parse_ctx *p, const char *nam
 	d = &c->deps[c->ndeps];
 	memset(d, 0, sizeof(*d));
 	d->name = strdup(name);
+	d->line = p->section_line;
 	if (!d->name)
 		return fail(p, -ENOMEM, "out of memory%s%s", "", ""), NULL;
 	c->ndeps++;
@@ -371,6 +439,8 @@ static int set_dep(struct parse_ctx *p, const char *section, const char *name, c
 		!strcmp(name, "token_credential") ? &d->token_credential :
 		!strcmp(name, "api_url")          ? &d->api_url :
 						    NULL;
+	if (quoted(value))
+		return fail(p, -EINVAL, "%s = %s: write the value without quotes", name, value);
 	if (!field)
 		return fail(p, -EINVAL,
 			    "unknown key '%s' in [deployment %s] "
@@ -401,8 +471,8 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		return set_dep(p, section + 10, name, value);
 	if (!section[0])
 		return fail(p, -EINVAL, "'%s' outside any section (use [defaults])%s", name, "");
-	return fail(p, -EINVAL, "unknown section [%s] ([defaults] or [deployment NAME])%s", section,
-		    "");
+	return fail_at(p, p->section_line, -EINVAL,
+		       "unknown section [%s] ([defaults] or [deployment NAME])%s", section, "");
 }
 
 static int finish(struct parse_ctx *p, int line)
@@ -412,9 +482,8 @@ static int finish(struct parse_ctx *p, int line)
 
 	if (line > 0 || p->failed) {
 		snprintf(reason, sizeof(reason), "%s", p->err);
-		if (line > 0)
-			snprintf(p->err, p->errsize, "line %d: %s", line,
-				 p->failed ? reason : "syntax error");
+		snprintf(p->err, p->errsize, "line %d: %s", p->failed ? p->fail_line : line,
+			 p->failed ? reason : "syntax error");
 		return p->failed ? p->failed : -EINVAL;
 	}
 	if (line < 0)
@@ -424,9 +493,9 @@ static int finish(struct parse_ctx *p, int line)
 
 		if (!d->token_file == !d->token_credential)
 			return snprintf(p->err, p->errsize,
-					"[deployment %s] needs token_file or "
+					"line %d: [deployment %s] needs token_file or "
 					"token_credential (one of them)",
-					d->name),
+					d->line, d->name),
 			       -EINVAL;
 	}
 	return 0;
@@ -441,7 +510,9 @@ int dx_config_parse_string(const char *text, const char *base_dir, struct dx_con
 			   size_t errsize)
 {
 	char scratch[1];
-	struct parse_ctx p = { c, base_dir, err ? err : scratch, err ? errsize : 1, 0 };
+	struct parse_ctx p = {
+		c, base_dir, err ? err : scratch, err ? errsize : 1, 0, text, 0, 0, 0
+	};
 	int rc, line;
 
 	memset(c, 0, sizeof(*c));
@@ -451,7 +522,7 @@ int dx_config_parse_string(const char *text, const char *base_dir, struct dx_con
 	line = ini_parse_string(text, accept_all, NULL);
 	if (line > 0)
 		return snprintf(p.err, p.errsize, "line %d: syntax error", line), -EINVAL;
-	rc = finish(&p, ini_parse_string(text, on_entry, &p));
+	rc = finish(&p, ini_parse_stream(read_line, &p, on_entry, &p));
 	if (rc)
 		dx_config_release(c);
 	return rc;
@@ -532,6 +603,13 @@ int dx_config_default_path(const char *xdg_config_home, const char *home, char *
 	else
 		return -ENOENT;
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int dx_config_line_of(const struct dx_config *c, const char *name)
+{
+	char **slot = optlist_find(&c->defaults, name, strlen(name));
+
+	return slot ? c->default_lines[slot - c->defaults.v] : 0;
 }
 
 int dx_config_default_log_path(const char *xdg_state_home, const char *home, char *out, size_t size)

@@ -430,6 +430,23 @@ static int add_dep(struct dx_options *o, const char *name, const char *api_url,
 	return 0;
 }
 
+static int no_such_deployment(const char *want, const struct dx_config *cfg, const char *path)
+{
+	char names[2048] = "";
+	size_t len;
+
+	for (size_t i = 0; i < cfg->ndeps; i++) {
+		len = strlen(names);
+		snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "",
+			 cfg->deps[i].name);
+	}
+	fprintf(stderr,
+		"dexmafs: cannot mount: no [deployment %s] in %s; it has: %s (-o deployment=NAME "
+		"picks one, or leave it out to mount them all)\n",
+		want, path, names);
+	return -1;
+}
+
 /* With deployments in the config file and no token given otherwise (-o
  * token_file, DEXMA_TOKEN), the config's deployments are mounted: all of
  * them, or the one -o deployment (or a dexma:NAME source) names. */
@@ -457,12 +474,37 @@ static int choose_deployments(struct dx_options *o, const struct dx_optlist *cmd
 			return -1;
 		}
 	}
-	if (!o->ndeps) {
-		fprintf(stderr, "dexmafs: cannot mount: no [deployment %s] in %s\n", want,
-			o->config_used);
-		return -1;
-	}
+	if (!o->ndeps)
+		return no_such_deployment(want, cfg, o->config_used);
 	return 0;
+}
+
+/* Which options came from the config file's [defaults], and from which
+ * line, so a bad value is reported where it was written. */
+static void note_origins(struct dx_options *o, const struct dx_optlist *cmd,
+			 const struct dx_config *cfg)
+{
+	for (size_t i = 0; cfg && i < cfg->defaults.n && o->nfrom_config < 64; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(cfg->defaults.v[i], "="),
+			 cfg->defaults.v[i]);
+		if (dx_optlist_get(cmd, name))
+			continue;
+		snprintf(o->from_config[o->nfrom_config].name, sizeof(name), "%s", name);
+		o->from_config[o->nfrom_config++].line = dx_config_line_of(cfg, name);
+	}
+}
+
+/* " (config PATH, line N)" when name came from the config file, else "". */
+static const char *origin(const struct dx_options *o, const char *name, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < o->nfrom_config; i++)
+		if (!strcmp(o->from_config[i].name, name))
+			snprintf(buf, size, " (config %s, line %d)", o->config_used,
+				 o->from_config[i].line);
+	return buf;
 }
 
 int dx_options_parse(struct fuse_args *args, struct dx_options *o)
@@ -509,6 +551,7 @@ int dx_options_parse(struct fuse_args *args, struct dx_options *o)
 	if (load_config(&c.cmd, &cfg, &o->config_used) ||
 	    dx_config_merge(o->config_used ? &cfg : NULL, &c.cmd, &eff) || parse_effective(&eff, o))
 		goto out;
+	note_origins(o, &c.cmd, o->config_used ? &cfg : NULL);
 	/* From the command line or [defaults]: FUSE does the rest (the daemon
 	 * always adds default_permissions, so modes still apply). */
 	if (o->allow_other && fuse_opt_add_arg(args, "-oallow_other"))
@@ -582,7 +625,7 @@ static int parse_size(const char *s, uint64_t *out)
 }
 
 /* A '+'-separated list (see dx_lists.h) of resolution names. */
-static int parse_resolutions(const char *list, unsigned *mask)
+static int parse_resolutions(const char *list, unsigned *mask, const char *where)
 {
 	const char *names[DX_RES_COUNT];
 	char bad[64];
@@ -592,13 +635,13 @@ static int parse_resolutions(const char *list, unsigned *mask)
 	if (!dx_list_mask(list, names, DX_RES_COUNT, mask, bad, sizeof(bad)))
 		return 0;
 	fprintf(stderr,
-		"dexmafs: unknown resolution '%s' in -o resolutions (a list such as "
+		"dexmafs: unknown resolution '%s' in resolutions%s (a list such as "
 		"raw+hourly of: raw 5min 10min 15min 30min hourly daily weekly monthly)\n",
-		bad);
+		bad, where);
 	return -1;
 }
 
-static int parse_formats(const char *list, unsigned *mask)
+static int parse_formats(const char *list, unsigned *mask, const char *where)
 {
 	const char *names[DX_FORMAT_COUNT];
 	char bad[64];
@@ -608,20 +651,24 @@ static int parse_formats(const char *list, unsigned *mask)
 	if (!dx_list_mask(list, names, DX_FORMAT_COUNT, mask, bad, sizeof(bad)))
 		return 0;
 	fprintf(stderr,
-		"dexmafs: unknown format '%s' in -o formats (a list such as csv+svg "
+		"dexmafs: unknown format '%s' in formats%s (a list such as csv+svg "
 		"of: csv xlsx svg)\n",
-		bad);
+		bad, where);
 	return -1;
 }
 
 static int parse_views(struct dx_options *o)
 {
-	if (parse_resolutions(o->resolutions, &o->listed_res) ||
-	    parse_formats(o->formats, &o->listed_formats))
+	char where[2][4200];
+
+	if (parse_resolutions(o->resolutions, &o->listed_res,
+			      origin(o, "resolutions", where[0], sizeof(where[0]))) ||
+	    parse_formats(o->formats, &o->listed_formats,
+			  origin(o, "formats", where[1], sizeof(where[1]))))
 		return -1;
 	if (dx_csv_dialect_from_name(o->csv_dialect, &o->dialect)) {
-		fprintf(stderr, "dexmafs: unknown csv_dialect '%s' (standard, eu)\n",
-			o->csv_dialect);
+		fprintf(stderr, "dexmafs: unknown csv_dialect '%s'%s (standard, eu)\n",
+			o->csv_dialect, origin(o, "csv_dialect", where[0], sizeof(where[0])));
 		return -1;
 	}
 	return 0;
@@ -681,6 +728,7 @@ int dx_options_log(const struct dx_options *o, int foreground, int debug, struct
 
 int dx_options_finish(struct dx_options *o)
 {
+	char where[4200];
 	size_t i;
 
 	if (make_absolute(&o->log_file) || make_absolute(&o->cache_dir))
@@ -694,15 +742,15 @@ int dx_options_finish(struct dx_options *o)
 		return -1;
 	if (dx_timefmt_from_name(o->time_format, &o->timefmt)) {
 		fprintf(stderr,
-			"dexmafs: unknown time_format '%s' (local_utc, local, utc, iso, epoch)\n",
-			o->time_format);
+			"dexmafs: unknown time_format '%s'%s (local_utc, local, utc, iso, epoch)\n",
+			o->time_format, origin(o, "time_format", where, sizeof(where)));
 		return -1;
 	}
 	if (parse_views(o))
 		return -1;
 	if (parse_size(o->cache_size, &o->cache_bytes)) {
-		fprintf(stderr, "dexmafs: bad cache_size '%s' (e.g. 512M, 1G; at least 1M)\n",
-			o->cache_size);
+		fprintf(stderr, "dexmafs: bad cache_size '%s'%s (e.g. 512M, 1G; at least 1M)\n",
+			o->cache_size, origin(o, "cache_size", where, sizeof(where)));
 		return -1;
 	}
 	/* Single-token mode: one deployment, token from token_file or env. */

@@ -47,7 +47,12 @@ struct dx_options {
 	int show_help, show_version;
 	char *source;      /* the mount source (mount(8)'s first argument), or NULL */
 	char *config_used; /* the config file read, or NULL */
-	char *mountpoint;  /* the last non-option argument as given, or NULL */
+	struct {
+		char name[32];
+		int line;
+	} from_config[64]; /* options [defaults] set (and the command line did not) */
+	size_t nfrom_config;
+	char *mountpoint; /* the last non-option argument as given, or NULL */
 	/* Derived by dx_options_finish(). */
 	enum dx_timefmt timefmt;
 	unsigned listed_res;
