@@ -677,13 +677,53 @@ int dx_config_token_ok(const char *s)
 	return s[20] == '\0';
 }
 
+/* The checks on an open token file: a regular file of this user (or
+ * root) that no one else may read. 0 or -1 with the reason in err. */
+static int token_file_safe(int fd, const char *path, char *err, size_t errsize)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return snprintf(err, errsize, "token file %s is not a regular file", path), -1;
+	/* A file another user owns could be swapped under us. */
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return snprintf(err, errsize,
+				"token file %s is owned by uid %u, not by this user "
+				"(uid %u) or root",
+				path, (unsigned)st.st_uid, (unsigned)geteuid()),
+		       -1;
+	if (st.st_mode & 077)
+		return snprintf(err, errsize,
+				"token file %s is readable by others (mode %03o); "
+				"run: chmod 600 %s",
+				path, (unsigned)(st.st_mode & 0777), path),
+		       -1;
+	return 0;
+}
+
+/* The token in buf: 20 hexadecimal characters, blanks around allowed. */
+static int token_from_text(const char *buf, const char *path, char out[21], char *err,
+			   size_t errsize)
+{
+	const char *src = buf + strspn(buf, " \t\r\n");
+	size_t len = strcspn(src, " \t\r\n");
+
+	if (len == 20 && src[len + strspn(src + len, " \t\r\n")] == '\0') {
+		memcpy(out, src, 20);
+		out[20] = '\0';
+		if (dx_config_token_ok(out))
+			return 0;
+		memset(out, 0, 21);
+	}
+	snprintf(err, errsize, "token file %s must hold 20 hexadecimal characters", path);
+	return -1;
+}
+
 int dx_config_read_token(const char *path, char out[21], char *err, size_t errsize)
 {
 	char buf[128];
-	const char *src = buf;
 	struct stat st;
 	ssize_t n;
-	size_t len;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -1;
 
 	if (fd < 0 && errno == ELOOP && !lstat(path, &st) && S_ISLNK(st.st_mode))
@@ -696,46 +736,16 @@ int dx_config_read_token(const char *path, char out[21], char *err, size_t errsi
 		return snprintf(err, errsize, "cannot read token file %s: %s", path,
 				strerror(errno)),
 		       -1;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		snprintf(err, errsize, "token file %s is not a regular file", path);
-		goto out;
+	if (!token_file_safe(fd, path, err, errsize)) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		if (n < 0) {
+			snprintf(err, errsize, "cannot read token file %s: %s", path,
+				 strerror(errno));
+		} else {
+			buf[n] = '\0';
+			rc = token_from_text(buf, path, out, err, errsize);
+		}
 	}
-	/* A file another user owns could be swapped under us. */
-	if (st.st_uid != geteuid() && st.st_uid != 0) {
-		snprintf(err, errsize,
-			 "token file %s is owned by uid %u, not by this user "
-			 "(uid %u) or root",
-			 path, (unsigned)st.st_uid, (unsigned)geteuid());
-		goto out;
-	}
-	if (st.st_mode & 077) {
-		snprintf(err, errsize,
-			 "token file %s is readable by others (mode %03o); "
-			 "run: chmod 600 %s",
-			 path, (unsigned)(st.st_mode & 0777), path);
-		goto out;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0) {
-		snprintf(err, errsize, "cannot read token file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	buf[n] = '\0';
-	src += strspn(src, " \t\r\n");
-	len = strcspn(src, " \t\r\n");
-	if (len != 20 || src[len + strspn(src + len, " \t\r\n")] != '\0') {
-		snprintf(err, errsize, "token file %s must hold 20 hexadecimal characters", path);
-		goto out;
-	}
-	memcpy(out, src, 20);
-	out[20] = '\0';
-	if (!dx_config_token_ok(out)) {
-		memset(out, 0, 21);
-		snprintf(err, errsize, "token file %s must hold 20 hexadecimal characters", path);
-		goto out;
-	}
-	rc = 0;
-out:
 	explicit_bzero(buf, sizeof(buf));
 	close(fd);
 	return rc;
