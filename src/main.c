@@ -104,10 +104,34 @@ struct dep_run {
 	struct dx_client *client;
 };
 
+/* "cannot mount NAME" when the user named the deployment, else "cannot
+ * mount" (the directory "default" means nothing to them). */
+static const char *cannot_mount(const struct dx_options *o, const struct dx_mount_dep *d, char *buf,
+				size_t size)
+{
+	snprintf(buf, size, "cannot mount%s%s", o->deployment_given ? " " : "",
+		 o->deployment_given ? d->name : "");
+	return buf;
+}
+
+/* A rejected token: say which one and what to check. */
+static void say_rejected(const struct dx_options *o, size_t i, const char *why)
+{
+	char what[300], source[8600];
+
+	dx_options_token_source(o, i, source, sizeof(source));
+	fprintf(stderr,
+		"dexmafs: %s: %s; it was %s: check that it is the deployment's current API "
+		"token (20 hex characters) and that api_url %s is where it belongs\n",
+		cannot_mount(o, &o->deps[i], what, sizeof(what)), why, source, o->deps[i].api_url);
+}
+
 /* The one call a deployment's mount costs: is the API there and does it
  * take the token? */
-static int check_api(const struct dx_options *o, const struct dx_mount_dep *d, struct dep_run *r)
+static int check_api(const struct dx_options *o, size_t i, struct dep_run *r)
 {
+	const struct dx_mount_dep *d = &o->deps[i];
+	char what[300];
 	struct dx_options no_wait = *o; /* shallow: only read while checking */
 	struct dx_client *client;
 	struct dx_client_stats st;
@@ -119,9 +143,9 @@ static int check_api(const struct dx_options *o, const struct dx_mount_dep *d, s
 
 	if (rc) {
 		fprintf(stderr,
-			"dexmafs: cannot mount %s: bad api_url '%s' (https:// required "
+			"dexmafs: %s: bad api_url '%s' (https:// required "
 			"except to loopback; see allow_insecure_http)\n",
-			d->name, d->api_url);
+			cannot_mount(o, d, what, sizeof(what)), d->api_url);
 		return -1;
 	}
 	/* A ledger that says the quota is spent until later makes the check
@@ -135,12 +159,12 @@ static int check_api(const struct dx_options *o, const struct dx_mount_dep *d, s
 	r->quota = st.quota;
 	r->check = st;
 	dx_client_free(client);
-	if (rc) {
-		fprintf(stderr, "dexmafs: cannot mount %s: %s\n", d->name,
+	if (rc == -EACCES)
+		say_rejected(o, i, why);
+	else if (rc)
+		fprintf(stderr, "dexmafs: %s: %s\n", cannot_mount(o, d, what, sizeof(what)),
 			why[0] ? why : strerror(-rc));
-		return -1;
-	}
-	return 0;
+	return rc ? -1 : 0;
 }
 
 /* The cache is opened for real only after daemonising (LMDB does not
@@ -243,7 +267,7 @@ static void scrub_token_env(void)
  * environment. 0 or -1 (message printed). */
 static int read_tokens(struct daemon *d)
 {
-	char why[1024];
+	char why[1024], what[300];
 	int rc = 0;
 
 	for (size_t i = 0; i < d->o.ndeps && !rc; i++) {
@@ -254,7 +278,8 @@ static int read_tokens(struct daemon *d)
 			continue;
 		rc = dx_options_token(&d->o, i, d->run[i].token, why, sizeof(why));
 		if (rc)
-			fprintf(stderr, "dexmafs: cannot mount %s: %s\n", d->o.deps[i].name, why);
+			fprintf(stderr, "dexmafs: %s: %s\n",
+				cannot_mount(&d->o, &d->o.deps[i], what, sizeof(what)), why);
 	}
 	scrub_token_env();
 	return rc ? -1 : 0;
@@ -336,7 +361,7 @@ static int startup_checks(struct daemon *d)
 	if (read_tokens(d) || check_cache(&d->o, d->run, d->damaged, sizeof(d->damaged)))
 		return -1;
 	for (size_t i = 0; i < d->o.ndeps && !d->o.offline; i++)
-		if (check_api(&d->o, &d->o.deps[i], &d->run[i]))
+		if (check_api(&d->o, i, &d->run[i]))
 			return -1;
 	return 0;
 }

@@ -422,6 +422,7 @@ static int add_dep(struct dx_options *o, const char *name, const char *api_url,
 	o->deps = grown;
 	d = &o->deps[o->ndeps];
 	d->name = strdup(name);
+	d->line = 0;
 	d->api_url = api_url ? strdup(api_url) : NULL;
 	d->token_path = token_path ? strdup(token_path) : NULL;
 	o->ndeps++;
@@ -473,6 +474,7 @@ static int choose_deployments(struct dx_options *o, const struct dx_optlist *cmd
 			fprintf(stderr, "dexmafs: out of memory\n");
 			return -1;
 		}
+		o->deps[o->ndeps - 1].line = d->line;
 	}
 	if (!o->ndeps)
 		return no_such_deployment(want, cfg, o->config_used);
@@ -731,6 +733,7 @@ int dx_options_finish(struct dx_options *o)
 	char where[4200];
 	size_t i;
 
+	o->deployment_given = o->deployment != NULL || o->ndeps > 0;
 	if (make_absolute(&o->log_file) || make_absolute(&o->cache_dir))
 		return -1;
 
@@ -825,6 +828,21 @@ int dx_options_token(const struct dx_options *o, size_t i, char out[21], char *e
 	}
 	explicit_bzero(buf, sizeof(buf));
 	return rc;
+}
+
+void dx_options_token_source(const struct dx_options *o, size_t i, char *out, size_t size)
+{
+	const struct dx_mount_dep *d = &o->deps[i];
+	char where[4200];
+
+	if (!d->token_path)
+		snprintf(out, size, "the token in DEXMA_TOKEN");
+	else if (d->line)
+		snprintf(out, size, "the token of %s ([deployment %s], config %s, line %d)",
+			 d->token_path, d->name, o->config_used, d->line);
+	else
+		snprintf(out, size, "the token of %s (token_file%s)", d->token_path,
+			 origin(o, "token_file", where, sizeof(where)));
 }
 
 void dx_options_fsname(const struct dx_options *o, char *out, size_t size)

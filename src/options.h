@@ -21,6 +21,7 @@ struct dx_mount_dep {
 	char *name; /* directory name under the mount point */
 	char *api_url;
 	char *token_path; /* token file; NULL means env DEXMA_TOKEN */
+	int line;         /* of its [deployment NAME] in the config file; 0: not from there */
 };
 
 struct dx_options {
@@ -45,8 +46,9 @@ struct dx_options {
 	int readahead; /* requests a walk's readahead may make ahead; 0: off; -1 (default): parallel */
 	double reserve;
 	int show_help, show_version;
-	char *source;      /* the mount source (mount(8)'s first argument), or NULL */
-	char *config_used; /* the config file read, or NULL */
+	int deployment_given; /* the user named the deployment(s): not "default" */
+	char *source;         /* the mount source (mount(8)'s first argument), or NULL */
+	char *config_used;    /* the config file read, or NULL */
 	struct {
 		char name[32];
 		int line;
@@ -81,6 +83,11 @@ void dx_options_release(struct dx_options *opts);
  * in err). */
 int dx_options_token(const struct dx_options *opts, size_t i, char out[21], char *err,
 		     size_t errsize);
+
+/* Where deployment i's token came from, for messages: "the token in
+ * DEXMA_TOKEN", "the token of PATH (token_file)", "... ([deployment NAME],
+ * config PATH, line N)". */
+void dx_options_token_source(const struct dx_options *opts, size_t i, char *out, size_t size);
 
 /* The file system name shown by mount(8) and df: the source, else
  * "dexma:NAME[+NAME...]". Writes into out. */

@@ -210,6 +210,37 @@ class HardenTest(MountTestCase):
         with open(os.path.join(here, "dexmafs.log")) as f:
             self.assertIn("info: mounted deployment demo on", f.read())
 
+    def test_a_rejected_token_says_where_it_came_from(self):
+        bad = "ffffffffffffffffffff"
+        m = Mount(self.sim.url, token=bad)
+        self.addCleanup(m.cleanup)
+        m.argv[3] = ",".join(o for o in m.argv[3].split(",") if not o.startswith("deployment="))
+        p = subprocess.run(m.argv, env=m.env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr,
+                         "dexmafs: cannot mount: the API rejected the token (HTTP 401); it was "
+                         "the token in DEXMA_TOKEN: check that it is the deployment's current "
+                         "API token (20 hex characters) and that api_url %s is where it "
+                         "belongs\n" % self.sim.url)
+        tok = os.path.join(m.tmp, "t.token")
+        with open(tok, "w") as f:
+            f.write(bad)
+        os.chmod(tok, 0o600)
+        m = Mount(self.sim.url, deployment="acme", token_file=tok, env_token=False)
+        self.addCleanup(m.cleanup)
+        p = subprocess.run(m.argv, env=m.env, capture_output=True, text=True, timeout=30)
+        self.assertIn("dexmafs: cannot mount acme: the API rejected the token (HTTP 401); "
+                      "it was the token of %s (token_file): check" % tok, p.stderr)
+        m = Mount(self.sim.url, deployment="acme", env_token=False)
+        self.addCleanup(m.cleanup)
+        m.argv[3] = ",".join(o for o in m.argv[3].split(",") if not o.startswith("deployment="))
+        path = self.config(m, "[defaults]\noffline = no\n[deployment acme]\ntoken_file = %s\n"
+                           "api_url = %s\n" % (tok, self.sim.url))
+        p = subprocess.run(m.argv, env=m.env, capture_output=True, text=True, timeout=30)
+        self.assertIn("dexmafs: cannot mount acme: the API rejected the token (HTTP 401); "
+                      "it was the token of %s ([deployment acme], config %s, line 3): check"
+                      % (tok, path), p.stderr)
+
     def test_token_help_lists_every_option(self):
         from harness import find_dexmafs
         for flag in ("--help", "-h"):
