@@ -38,9 +38,19 @@ struct failed {
 	int64_t until;
 };
 
+/* What an offline mount said it could not serve, so a reader retrying a
+ * file gets one log line a minute, not one per try. */
+#define NOTED_MAX 32
+#define NOTE_EVERY 60
+struct noted {
+	char key[256];
+	int64_t at;
+};
+
 struct dx_cache {
 	struct dx_store *store;
 	int offline;
+	struct noted noted[NOTED_MAX]; /* guarded by lock */
 	int64_t (*now)(void *ctx);
 	void *now_ctx;
 	pthread_mutex_t lock; /* guards flights, every flight's state, failed */
@@ -348,6 +358,44 @@ static int fly(struct dx_cache *c, const char *key, const struct dx_cache_policy
 	return deliver(c, f, 1, out, info);
 }
 
+/* 1 when key was not said within the last minute (and notes it now). */
+static int first_in_a_minute(struct dx_cache *c, const char *key, int64_t now)
+{
+	size_t i, oldest = 0;
+	int say = 1;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < NOTED_MAX; i++) {
+		if (!strncmp(c->noted[i].key, key, sizeof(c->noted[i].key) - 1))
+			break;
+		if (c->noted[i].at < c->noted[oldest].at)
+			oldest = i;
+	}
+	if (i < NOTED_MAX && now - c->noted[i].at < NOTE_EVERY) {
+		say = 0;
+	} else {
+		i = i < NOTED_MAX ? i : oldest;
+		snprintf(c->noted[i].key, sizeof(c->noted[i].key), "%s", key);
+		c->noted[i].at = now;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return say;
+}
+
+/* An offline mount asked for what it does not have. Keys read
+ * "DEPLOYMENT|/api/path?query". */
+static int offline_miss(struct dx_cache *c, const char *key, int64_t now)
+{
+	size_t dep = strcspn(key, "|");
+
+	if (first_in_a_minute(c, key, now))
+		dx_log(DX_LOG_WARN,
+		       "offline: %.*s %s is not cached and the mount is offline (-o offline), so "
+		       "it is not fetched: readers get EIO; mount without offline to fetch it",
+		       (int)dep, key, key[dep] ? key + dep + 1 : "");
+	return -EIO;
+}
+
 int dx_cache_get(struct dx_cache *c, const char *key, const struct dx_cache_policy *policy,
 		 dx_fetch_fn fetch, void *ctx, const void *req, struct dx_buf *out,
 		 struct dx_cache_info *info)
@@ -371,7 +419,7 @@ int dx_cache_get(struct dx_cache *c, const char *key, const struct dx_cache_poli
 	}
 	count(&c->misses);
 	if (c->offline)
-		rc = -EIO;
+		rc = offline_miss(c, key, now);
 	else
 		rc = fly(c, key, policy, fetch, ctx, req, out, info);
 out:
