@@ -178,10 +178,11 @@ static int failed_recently(struct dx_cache *c, const char *key, int64_t now)
 }
 
 /* Remembers a failed fetch, in the slot of the same key or the one that
- * expires first. Over quota is not remembered: the client's ledger already
+ * expires first: for DX_CACHE_FAIL_FAST_S, or ttl for a listing that
+ * does not end (-EOVERFLOW). Over quota is not remembered: the client's ledger already
  * answers that at once, and knows when the quota comes back. Nor is a
  * missing entity: its answer is fast, and its entry is gone. */
-static void failed_note(struct dx_cache *c, const char *key, int rc, int64_t now)
+static void failed_note(struct dx_cache *c, const char *key, int rc, int64_t now, int64_t ttl)
 {
 	struct failed *slot = &c->failed[0];
 	char *copy;
@@ -202,7 +203,10 @@ static void failed_note(struct dx_cache *c, const char *key, int rc, int64_t now
 	free(slot->key);
 	slot->key = copy;
 	slot->rc = rc;
-	slot->until = now + DX_CACHE_FAIL_FAST_S;
+	/* A listing that never ends costs a cap of pages each time: it is not
+	 * asked for again before its ttl (a refresh clears the note). */
+	slot->until =
+		now + (rc == -EOVERFLOW && ttl > DX_CACHE_FAIL_FAST_S ? ttl : DX_CACHE_FAIL_FAST_S);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -231,7 +235,7 @@ static int lead(struct dx_cache *c, const char *key, const struct dx_cache_polic
 		dx_log(DX_LOG_DEBUG, "cache: %s failed a moment ago (%s); not asked again yet", key,
 		       strerror(-rc));
 	else if ((rc = fetch(ctx, req, res)) != 0)
-		failed_note(c, key, rc, clock_now(c));
+		failed_note(c, key, rc, clock_now(c), policy->ttl);
 	if (rc == 0) {
 		put = (struct dx_store_meta){ policy->cls, 0, now, now, now, policy->final_at };
 		if (have_old && old.len == res->len &&

@@ -102,6 +102,29 @@ class Paging(NetworkTestCase):
         self.assertIn(MAIN, os.listdir(devices))   # nothing bad was kept
         self.assertEqual(self.hp.count("/v3/devices"), 3)
 
+    def test_an_endless_listing_is_not_asked_again_before_ttl_meta(self):
+        """Issue 21 row 14: the cap's 201 calls are spent once per ttl_meta,
+        not every 5 seconds; a refresh asks again."""
+        m = self.mount(options=["timeout=120"])
+        self.hp.rule("/v3/devices", "endless")
+        self.hp.clear_log()
+        devices = os.path.join(m.root, "devices")
+        with self.assertRaises(OSError) as cm:
+            os.listdir(devices)
+        self.assertEqual(cm.exception.errno, errno.EIO)
+        self.assertEqual(self.hp.count("/v3/devices"), 201)
+        time.sleep(6)
+        with self.assertRaises(OSError) as cm:
+            os.listdir(devices)
+        self.assertEqual(cm.exception.errno, errno.EIO)
+        self.assertEqual(self.hp.count("/v3/devices"), 201)
+        self.assertIn("still full after 201 pages", m.log())
+        self.hp.clear_rules()
+        with open(os.path.join(m.mnt, ".dexmafs", "refresh")) as f:
+            f.read()
+        self.assertIn(MAIN, os.listdir(devices))
+        self.assertEqual(self.hp.count("/v3/devices"), 202)
+
 
 class FailFast(NetworkTestCase):
     """Issue 10 item 5: one file waits about `timeout`, not one per step."""
