@@ -338,12 +338,21 @@ static int open_log(struct daemon *d)
 		(void)dx_mkdir_p(dir, 0700);
 	}
 	rc = dx_log_open(&lo);
-	if (rc)
+	if (rc && d->o.log_file) {
 		fprintf(stderr,
 			"dexmafs: cannot mount: cannot write the log %s: %s "
 			"(choose another with -o log_file=PATH)\n",
 			d->log_path, strerror(-rc));
-	return rc ? -1 : 0;
+		return -1;
+	}
+	/* The default file only stands in for a missing syslog: a user
+	 * without a writable home (a service's) still mounts, warned. */
+	if (rc)
+		fprintf(stderr,
+			"dexmafs: warning: no syslog (/dev/log) and cannot write %s: %s; "
+			"once detached the log is lost (set -o log_file=PATH)\n",
+			d->log_path, strerror(-rc));
+	return 0;
 }
 
 /* Everything that can fail before mounting: the mount point, the

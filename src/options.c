@@ -721,10 +721,12 @@ int dx_options_log(const struct dx_options *o, int foreground, int debug, struct
 		out->path = NULL;
 		return 0;
 	}
-	if (dx_config_default_log_path(state, home_dir(), path, size))
-		return fprintf(stderr, "dexmafs: no syslog (/dev/log) and no place for a log: set "
-				       "-o log_file=PATH\n"),
-		       -1;
+	if (dx_config_default_log_path(state, home_dir(), path, size)) {
+		fprintf(stderr, "dexmafs: warning: no syslog (/dev/log) and no place for a log; "
+				"once detached the log is lost (set -o log_file=PATH)\n");
+		out->dest = DX_LOG_STDERR;
+		out->path = NULL;
+	}
 	return 0;
 }
 

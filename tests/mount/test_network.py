@@ -289,6 +289,19 @@ class DebugLog(NetworkTestCase):
             time.sleep(0.05)
         self.assertIn("info: unmounted " + m.mnt, open(path).read())
 
+    def test_detached_without_syslog_nor_a_writable_home_still_mounts(self):
+        m = Mount(self.hp.url)
+        self.addCleanup(m.cleanup)
+        m.argv.remove("-f")
+        m.env["XDG_STATE_HOME"] = "/proc/no-such-dir"
+        r = subprocess.run(m.argv, env=m.env, capture_output=True, text=True, timeout=60)
+        self.addCleanup(subprocess.run, ["fusermount3", "-uz", m.mnt])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.ismount(m.mnt))
+        if not os.path.exists("/dev/log"):
+            self.assertIn("warning: no syslog (/dev/log) and cannot write "
+                          "/proc/no-such-dir/dexmafs/dexmafs.log", r.stderr)
+
 
 if __name__ == "__main__":
     main()
