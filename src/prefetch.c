@@ -844,7 +844,7 @@ int dx_prefetch_main(int argc, char *argv[])
 	pthread_mutex_init(&pf->lock, NULL);
 	pf->tty = isatty(STDERR_FILENO);
 	pf->started = time(NULL);
-	pf->last_draw = now_ms(); /* a quick scan draws nothing */
+	pf->last_draw = now_ms();     /* a quick scan draws nothing */
 	sa.sa_handler = on_interrupt; /* no SA_RESTART: a blocked read returns */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
