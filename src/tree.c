@@ -57,6 +57,9 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 		dx_tree_free(t);
 		return -ENOMEM;
 	}
+	if (opts->dialect_why)
+		dx_log(DX_LOG_INFO, "CSV files in the %s dialect (%s)",
+		       dx_csv_dialect_name(opts->dialect), opts->dialect_why);
 	*out = t;
 	return 0;
 }

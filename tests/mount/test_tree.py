@@ -11,6 +11,16 @@ import time
 from harness import MountTestCase, Mount, TOKEN, main, run
 
 
+def human(n):
+    """Bytes as .dexmafs/status writes them: "512 B", "158.6 MiB"."""
+    if n < 1024:
+        return "%d B" % n
+    v, units = n / 1024, ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    while v >= 1023.95 and len(units) > 1:
+        v, units = v / 1024, units[1:]
+    return "%.1f %s" % (v, units[0])
+
+
 class TreeTest(MountTestCase):
 
     def test_every_level_lists(self):
@@ -142,6 +152,47 @@ class TreeTest(MountTestCase):
         self.assertNotIn(".dexmafs", os.listdir(m.mnt))
         with open(os.path.join(m.mnt, ".dexmafs", "status")) as f:
             self.assertIn("deployment: demo", f.read())
+
+    def test_dexmafs_unlisted_at_the_root_but_lists_its_files(self):
+        m = self.mount()
+        self.assertNotIn(".dexmafs", os.listdir(m.mnt))
+        self.assertNotIn(".dexmafs", run(["ls", "-la", m.mnt]).stdout)
+        ctl = os.path.join(m.mnt, ".dexmafs")
+        self.sim.clear_log()
+        r = run(["ls", "-la", ctl])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        names = [line.split()[-1] for line in r.stdout.splitlines()[1:]]
+        self.assertEqual(sorted(names), [".", "..", "refresh", "status", "status.json"])
+        self.assertTrue(all(line.startswith("-r--r--r--") for line in r.stdout.splitlines()[1:]
+                            if line.split()[-1] not in (".", "..")), r.stdout)
+        # ls -la only stats: listing refresh does not refresh (nor call the API)
+        self.assertEqual(self.sim.requests(), [])
+
+    def test_status_text_in_human_units_json_exact(self):
+        m = self.mount()
+        path = os.path.join(self.device_dir(m, "(1200001)"), "EACTIVE", "hourly",
+                            "2024-10-01--2024-10-31.csv")
+        self.assertEqual(run(["cat", path]).returncode, 0)
+        ctl = os.path.join(m.mnt, ".dexmafs")
+        for _ in range(50):  # the two files are two snapshots: take a quiet pair
+            with open(os.path.join(ctl, "status.json")) as f:
+                before = json.load(f)
+            with open(os.path.join(ctl, "status")) as f:
+                text = f.read()
+            with open(os.path.join(ctl, "status.json")) as f:
+                after = json.load(f)
+            if before["cache"] == after["cache"] and before["deployments"] == after["deployments"]:
+                break
+            time.sleep(0.1)
+        used = after["cache"]["bytes"]
+        received = after["deployments"][0]["bytes"]
+        self.assertGreater(used, 1024)
+        self.assertGreater(received, 1024)
+        self.assertIn("cache: %d entries, %s, " % (after["cache"]["entries"], human(used)), text)
+        self.assertIn("\nreceived: %s\n" % human(received), text)
+        self.assertRegex(text, r"cache: \d+ entries, \d+\.\d (KiB|MiB|GiB), ")
+        self.assertNotIn(str(used), text)
+        self.assertNotIn(str(received), text)
 
     def test_unknown_names_are_enoent(self):
         m = self.mount()

@@ -537,7 +537,7 @@ static void test_root(void **state)
 	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources");
 	assert_ls(f->tree, "demo/supplies", "ELECTRICITY|GAS|WATER|THERMAL|EXPORTED_ELECTRICITY");
 	ino_of(f->tree, ".dexmafs", DX_DIR);
-	assert_ls(f->tree, ".dexmafs", "status");
+	assert_ls(f->tree, ".dexmafs", "status|status.json|refresh");
 
 	text = read_path(f->tree, ".dexmafs/status", &a);
 	assert_non_null(strstr(text, "deployment: demo\n"));
@@ -1555,8 +1555,8 @@ static void test_status_json(void **state)
 	assert_non_null(strstr(text, "{ \"name\": \"demo\",\n      \"api\": \"offline\""));
 	assert_null(strstr(text, "\"quota\""));
 	free(text);
-	/* resolves, but .dexmafs lists only status */
-	assert_ls(f->tree, ".dexmafs", "status");
+	/* .dexmafs lists its files (not refresh.INO, one per inode) */
+	assert_ls(f->tree, ".dexmafs", "status|status.json|refresh");
 }
 
 static void put_datasources(struct fx *f)
