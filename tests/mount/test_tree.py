@@ -2,11 +2,14 @@
 data, links resolve, writes answer EROFS, bad tokens never mount."""
 
 import csv
+import datetime as dt
 import io
 import json
 import os
+import re
 import stat
 import time
+import zoneinfo
 
 from harness import MountTestCase, Mount, TOKEN, main, run
 
@@ -64,7 +67,7 @@ class TreeTest(MountTestCase):
         r = run(["cat", path])
         self.assertEqual(r.returncode, 0, r.stderr)
         rows = list(csv.reader(io.StringIO(r.stdout)))
-        self.assertEqual(rows[0], ["local_time", "utc_time", "EACTIVE (kWh)"])
+        self.assertEqual(rows[0], ["local_time (Europe/Madrid)", "utc_time", "EACTIVE (kWh)"])
         status, _, body = self.sim.get("/readings", {
             "device_id": 1200001, "parameter_key": "EACTIVE", "resolution": "H",
             "from": "2024-10-01T00:00:00", "to": "2024-10-31T23:59:59", "operation": "DELTA"})
@@ -76,6 +79,42 @@ class TreeTest(MountTestCase):
             self.assertEqual(row[0], v["ts"][:10] + " " + v["ts"][11:19])
             self.assertEqual(float(row[2]), v["v"])
         self.assertEqual(os.stat(path).st_size, len(r.stdout.encode()))
+
+    def test_zone_in_header_gives_tz_aware_local_times_on_both_dst_days(self):
+        """Python's csv and zoneinfo, given only the file: the zone named in
+        the header and the utc_time column give tz-aware local times that
+        match the local_time column and the API's offsets, on the day of 23
+        hours and on the day of 25 (the repeated hour told apart by
+        utc_time). The man page's pandas line does the same."""
+        m = self.mount()
+        hourly = os.path.join(self.device_dir(m, "(1200001)"), "EACTIVE", "hourly")
+        for month, day, hours in (("2024-03-01--2024-03-31", "2024-03-31", 23),
+                                  ("2024-10-01--2024-10-31", "2024-10-27", 25)):
+            with self.subTest(day=day):
+                with open(os.path.join(hourly, month + ".csv"), newline="") as f:
+                    reader = csv.DictReader(f)
+                    rows = list(reader)
+                    local_col = reader.fieldnames[0]
+                zone = re.fullmatch(r"local_time \((.+)\)", local_col).group(1)
+                self.assertEqual(zone, "Europe/Madrid")
+                tz = zoneinfo.ZoneInfo(zone)
+                aware = [dt.datetime.fromisoformat(r["utc_time"]).replace(tzinfo=dt.timezone.utc)
+                         .astimezone(tz) for r in rows]
+                for r, t in zip(rows, aware):
+                    self.assertEqual(t.strftime("%Y-%m-%d %H:%M:%S"), r[local_col])
+                on_day = [t for t in aware if t.date().isoformat() == day]
+                self.assertEqual(len(on_day), hours)
+                self.assertEqual(on_day, sorted(on_day))
+                self.assertEqual(len({t.astimezone(dt.timezone.utc) for t in on_day}), hours)
+                _, _, body = self.sim.get("/readings", {
+                    "device_id": 1200001, "parameter_key": "EACTIVE", "resolution": "H",
+                    "from": day + "T00:00:00", "to": day + "T23:59:59", "operation": "DELTA"})
+                self.assertEqual([t.isoformat() for t in on_day],
+                                 [v["ts"] for v in json.loads(body)["values"]])
+        # the autumn day's 02:00 is there twice, an hour apart in UTC
+        twice = [t for t in aware if t.strftime("%Y-%m-%d %H") == "2024-10-27 02"]
+        self.assertEqual([t.utcoffset() for t in twice],
+                         [dt.timedelta(hours=2), dt.timedelta(hours=1)])
 
     def test_future_period_is_empty_and_costs_nothing(self):
         m = self.mount()

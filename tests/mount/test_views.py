@@ -89,7 +89,7 @@ class ViewsTest(MountTestCase):
         before = self.calls()
         side = read(os.path.join(self.dev(m), "hourly", OCT + ".csv")).decode()
         self.assertEqual(self.calls(), before)
-        self.assertTrue(side.startswith("local_time,utc_time,EACTIVE (kWh),POWER (kW)\n"))
+        self.assertTrue(side.startswith("local_time (Europe/Madrid),utc_time,EACTIVE (kWh),POWER (kW)\n"))
         self.assert_columns(side, texts)
         # the repeated local hour of the DST change keeps both rows
         self.assertEqual(len([r for r in rows_of(side) if r[0] == "2024-10-27 02:00:00"]), 2)
