@@ -11,6 +11,11 @@ import stat
 import time
 import zoneinfo
 
+try:
+    import pandas
+except ImportError:
+    pandas = None
+
 from harness import MountTestCase, Mount, TOKEN, main, run
 
 
@@ -111,6 +116,10 @@ class TreeTest(MountTestCase):
                     "from": day + "T00:00:00", "to": day + "T23:59:59", "operation": "DELTA"})
                 self.assertEqual([t.isoformat() for t in on_day],
                                  [v["ts"] for v in json.loads(body)["values"]])
+                if pandas:  # the man page's line, where pandas is installed
+                    df = pandas.read_csv(os.path.join(hourly, month + ".csv"))
+                    t = pandas.to_datetime(df["utc_time"], utc=True).dt.tz_convert(df.columns[0][12:-1])
+                    self.assertEqual([x.isoformat() for x in t], [x.isoformat() for x in aware])
         # the autumn day's 02:00 is there twice, an hour apart in UTC
         twice = [t for t in aware if t.strftime("%Y-%m-%d %H") == "2024-10-27 02"]
         self.assertEqual([t.utcoffset() for t in twice],
