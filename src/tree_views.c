@@ -37,6 +37,7 @@ struct members {
 	const struct dx_listing **params;   /* one per device */
 	size_t nparams;
 	char title[TITLE_MAX];
+	int ranking; /* a portfolio: its chart ranks the sites */
 };
 
 static void members_release(struct dx_tree *t, struct members *m)
@@ -179,7 +180,7 @@ static int members_of_location(const struct ask *a, const struct node *n, struct
 	dx_name_entry(loc->name, loc->id, m->title);
 	if ((rc = dx_get_devices(a, n->dep, &m->devices)))
 		return rc;
-	if (is_portfolio(loc))
+	if ((m->ranking = is_portfolio(loc)))
 		return members_add_sites(a, n->dep, loc->id, 0, m);
 	/* from the index by location: in listing order, without a scan */
 	k = dx_listing_refs(m->devices, 0, n->id, &pairs);
@@ -317,6 +318,7 @@ static int view_render(const struct ask *a, const struct node *n, const struct m
 		.res = n->res,
 		.timefmt = a->t->opts.timefmt,
 		.dialect = a->t->opts.dialect,
+		.ranking = m->ranking,
 	};
 	int64_t t = *mtime;
 	int rc = columns_get(a, n, m, &c, &t, closed);

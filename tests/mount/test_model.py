@@ -144,7 +144,14 @@ class ModelTest(MountTestCase):
         header = [c.value for c in next(wb.active.iter_rows(max_row=1))]
         self.assertEqual(header[-2:], ["Leeds Store (500121) EACTIVE (kWh)",
                                        "London Office (500120) EACTIVE (kWh)"])
-        self.assertTrue(read(os.path.join(self.loc(m, UK), "daily", YEAR + ".svg")).startswith(b"<"))
+        svg = read(os.path.join(self.loc(m, UK), "daily", YEAR + ".svg")).decode()
+        # the chart ranks the sites by their total of the period
+        self.assertIn(">United Kingdom (500102): total 2024-01-01 to 2024-12-31</text>", svg)
+        totals = []
+        for s in ("Leeds Store (500121)", "London Office (500120)"):
+            at = svg.index(">%s EACTIVE (kWh)</text>" % s)
+            totals.append((float(svg[at:].split("</text>")[1].rsplit(">", 1)[1].split()[0]), at))
+        self.assertEqual(sorted(totals, reverse=True), sorted(totals, key=lambda t: t[1]))
         before = self.calls()
         self.site_files(m, UK, ["Leeds Store (500121)", "London Office (500120)"])
         self.assertEqual(self.calls(), before)
