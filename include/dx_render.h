@@ -16,6 +16,7 @@
 #define DX_RENDER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dx_buf.h"
 #include "dx_dates.h"
@@ -64,7 +65,12 @@ struct dx_view {
 	enum dx_res res;       /* the readings' resolution: width of a chart's bars */
 	enum dx_timefmt timefmt;
 	enum dx_csv_dialect dialect; /* CSV only */
-	int ranking;                 /* chart only: each series' total over the range as a
+	/* The UTC offset (minutes) of the time columns at an instant, or NULL:
+	 * then that of the first series with a reading there. Which rows a
+	 * series gives is still decided by its own readings' local days. */
+	int32_t (*clock)(const void *ctx, int64_t utc);
+	const void *clock_ctx;
+	int ranking; /* chart only: each series' total over the range as a
 		      * horizontal bar, largest first, instead of a time axis */
 };
 

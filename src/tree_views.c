@@ -14,8 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dx_log.h"
 #include "dx_names.h"
+#include "dx_tz.h"
 #include "tree_impl.h"
+
+/* The system's compiled time zones (tzdata). */
+#define DX_ZONEINFO_DIR "/usr/share/zoneinfo"
 
 /* "DEVICE NAME (ID) KEY (UNITS)" fits; a longer label is cut. */
 #define LABEL_MAX (DX_NAME_MAX + KEY_MAX + 128)
@@ -306,6 +311,38 @@ static int columns_get(const struct ask *a, const struct node *n, const struct m
 	return rc;
 }
 
+static int32_t zone_clock(const void *tz, int64_t utc)
+{
+	return dx_tz_offset_min(tz, utc);
+}
+
+/* The clock of a portfolio whose sites lie in several zones: that of its
+ * first site's zone (the branch's own, as DEXMA gives a branch none), so
+ * that its rows read on one clock. NULL when one zone serves every column,
+ * or when the zone's file cannot be read (each row then keeps its site's
+ * time). */
+static struct dx_tz *portfolio_clock(const struct members *m, const struct columns *c)
+{
+	const char *zone = NULL;
+	struct dx_tz *tz = NULL;
+	int mixed = 0, rc;
+
+	for (size_t i = 0; m->ranking && i < c->n; i++) {
+		const char *z = c->readings[i].timezone;
+
+		if (z && !zone)
+			zone = z;
+		else if (z && strcmp(z, zone))
+			mixed = 1;
+	}
+	if (!mixed)
+		return NULL;
+	if ((rc = dx_tz_load(DX_ZONEINFO_DIR, zone, &tz)))
+		dx_log(DX_LOG_WARN, "time zone %s: %s; a portfolio's rows keep their sites' times",
+		       zone, strerror(-rc));
+	return rc ? NULL : tz;
+}
+
 /* Renders n's view of members m in n's format; the view's time zone is
  * that of the first series that names one. */
 static int view_render(const struct ask *a, const struct node *n, const struct members *m,
@@ -321,6 +358,7 @@ static int view_render(const struct ask *a, const struct node *n, const struct m
 		.ranking = m->ranking,
 	};
 	int64_t t = *mtime;
+	struct dx_tz *tz;
 	int rc = columns_get(a, n, m, &c, &t, closed);
 
 	if (!rc) {
@@ -328,7 +366,10 @@ static int view_render(const struct ask *a, const struct node *n, const struct m
 			v.timezone = c.readings[i].timezone;
 		v.series = c.series;
 		v.nseries = c.n;
+		v.clock_ctx = tz = portfolio_clock(m, &c);
+		v.clock = tz ? zone_clock : NULL;
 		rc = dx_render(n->fmt, &v, a->t->opts.tmpdir, out);
+		dx_tz_free(tz);
 		/* nothing read (no members) and open: the mount's time, as any file */
 		*mtime = *closed ? dx_range_end_epoch(&n->range) : t;
 	}

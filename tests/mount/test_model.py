@@ -166,14 +166,21 @@ class ModelTest(MountTestCase):
         self.assertEqual(side[0][2:], [s + " EACTIVE (kWh)" for s in sites])
         utc = [dt.datetime.fromisoformat(r[1]) for r in side[1:]]
         self.assertEqual(utc, sorted(set(utc)))  # one row per UTC instant, in order
-        # each column is its site's file, time fields and all: a row's local
-        # time is that of the sites whose reading it holds (sites sharing an
-        # instant share a zone here, as London and Leeds do)
+        # each column holds its site's readings by UTC instant, each site's
+        # own local days of the period ...
         for n, text in enumerate(texts):
-            column = [r[:2] + [r[2 + n]] for r in side[1:] if r[2 + n] != ""]
-            self.assertEqual(column, rows_of(text)[1:])
-        locals_ = {r[0] for r in side[1:] if r[0].startswith("2024-03-01 ")}
-        self.assertEqual(locals_, {"2024-03-01 00:00:00"})  # each site's own midnight
+            column = {r[1]: r[2 + n] for r in side[1:] if r[2 + n] != ""}
+            self.assertEqual(column, {r[1]: r[2] for r in rows_of(text)[1:]})
+        # ... on one clock: the zone of the branch's first site, New York
+        ny = [r[:3] for r in side[1:] if r[2] != ""]
+        self.assertEqual(ny, rows_of(texts[0])[1:])
+        for r in side[1:]:
+            offset = dt.datetime.fromisoformat(r[0]) - dt.datetime.fromisoformat(r[1])
+            self.assertIn(offset, (dt.timedelta(hours=-5), dt.timedelta(hours=-4)), r)
+        # Barcelona's 1 March (00:00+01:00) is 18:00 the day before in New York
+        hq = [r for r in side[1:] if r[1] == "2024-02-29 23:00:00"]
+        self.assertEqual([r[0] for r in hq], ["2024-02-29 18:00:00"])
+        self.assertNotEqual(hq[0][3], "")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ static struct dx_view view_of(const struct dx_series *s, size_t n)
 			     DX_RES_HOURLY,
 			     DX_TIME_LOCAL_UTC,
 			     DX_CSV_STANDARD,
+			     NULL,
+			     NULL,
 			     0 };
 
 	return v;
