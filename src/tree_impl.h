@@ -103,7 +103,7 @@ enum kind {
 /* Buckets of the decoded-data memo's table (memo.c). */
 #define DX_MEMO_BUCKETS 2048
 /* Dangling reference devices remembered as logged (tree_reference.c). */
-#define DX_REFS_LOGGED 64
+#define DX_REFS_LOGGED 4096
 /* The largest file the tree produces. */
 #define DX_FILE_MAX DX_TREE_FILE_MAX
 
