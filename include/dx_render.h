@@ -16,6 +16,7 @@
 #define DX_RENDER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dx_buf.h"
 #include "dx_dates.h"
@@ -64,6 +65,13 @@ struct dx_view {
 	enum dx_res res;       /* the readings' resolution: width of a chart's bars */
 	enum dx_timefmt timefmt;
 	enum dx_csv_dialect dialect; /* CSV only */
+	/* The UTC offset (minutes) of the time columns at an instant, or NULL:
+	 * then that of the first series with a reading there. Which rows a
+	 * series gives is still decided by its own readings' local days. */
+	int32_t (*clock)(const void *ctx, int64_t utc);
+	const void *clock_ctx;
+	int ranking; /* chart only: each series' total over the range as a
+		      * horizontal bar, largest first, instead of a time axis */
 };
 
 /* Writes "PREFIX KEY (UNITS)" into out: prefix (a device's entry name
@@ -105,8 +113,10 @@ int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *o
  * and a legend of the labels; "No readings in this period" in the plot
  * when no series has a reading in v->range. Text is SVG <text> in a
  * generic font family; no scripts, no external references; names are
- * XML-escaped. One <path> per series. 0, -EINVAL, or the error of
- * dx_buf_append. */
+ * XML-escaped. One <path> per series. With v->ranking, a ranking instead:
+ * one row per series, largest total first (ties in column order), its
+ * label, a bar and the total; "no readings" for a series without any.
+ * 0, -EINVAL, or the error of dx_buf_append. */
 int dx_render_svg(const struct dx_view *v, struct dx_buf *out);
 
 /* The renderer of format f: dx_render_csv, dx_render_xlsx (with tmpdir)

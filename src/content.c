@@ -115,6 +115,14 @@ int dx_get_supplies(const struct ask *a, int dep, const char *source, const stru
 	return rc ? rc : dx_listing_get(a, DX_ENT_SUPPLY, &r, l);
 }
 
+int dx_get_contracts(const struct ask *a, int dep, const struct dx_listing **l)
+{
+	struct dx_request r;
+	int rc = dx_request_contracts(dx_tree_dep_name(a->t, dep), dep, &r);
+
+	return rc ? rc : dx_listing_get(a, DX_ENT_CONTRACT, &r, l);
+}
+
 void dx_listing_put(struct dx_tree *t, const struct dx_listing *l)
 {
 	struct memo *m;

@@ -466,6 +466,95 @@ static void draw(struct chart *c, int height)
 	put(c, "</svg>\n");
 }
 
+#define RANK_LABEL_RIGHT 430
+#define RANK_BAR_LEFT 440
+#define RANK_BAR_RIGHT 840
+#define RANK_ROW 22
+
+/* The total of series i over the range; *n the readings it adds. */
+static double series_total(const struct chart *c, size_t i, size_t *n)
+{
+	const struct dx_readings *r = c->v->series[i].readings;
+	double sum = 0;
+
+	*n = 0;
+	for (size_t k = 0; r && k < r->n; k++)
+		if (in_range(c, &r->values[k])) {
+			sum += r->values[k].v;
+			++*n;
+		}
+	return sum;
+}
+
+/* One row of a ranking: label, bar from 0 (negative totals drawn as
+ * none), the total with the units. */
+static void rank_row(struct chart *c, size_t i, int y, double total, size_t n, double top)
+{
+	const char *units = c->v->series[i].units;
+	double w = top > 0 && total > 0 ? total / top * (RANK_BAR_RIGHT - RANK_BAR_LEFT) : 0;
+
+	putf(c, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", RANK_LABEL_RIGHT, y + 14);
+	put_text(c, c->v->series[i].label);
+	put(c, "</text>\n");
+	if (!n) {
+		putf(c, "<text x=\"%d\" y=\"%d\">no readings</text>\n", RANK_BAR_LEFT, y + 14);
+		return;
+	}
+	putf(c, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n",
+	     RANK_BAR_LEFT, y + 3, w, RANK_ROW - 6, palette[i % PALETTE_SIZE]);
+	putf(c, "<text x=\"%.1f\" y=\"%d\">%.6g", RANK_BAR_LEFT + w + 6, y + 14, total);
+	if (units && *units) {
+		put(c, " ");
+		put_text(c, units);
+	}
+	put(c, "</text>\n");
+}
+
+/* A ranking chart (v->ranking): rows sorted by total, largest first. */
+static int draw_ranking(struct chart *c)
+{
+	size_t ns = c->v->nseries, *order = malloc((ns ? ns : 1) * sizeof(*order));
+	double *totals = malloc((ns ? ns : 1) * sizeof(*totals)), top = 0;
+	size_t *counts = malloc((ns ? ns : 1) * sizeof(*counts));
+	int height = PLOT_TOP + (int)ns * RANK_ROW + 40;
+
+	if (!order || !totals || !counts) {
+		free(order);
+		free(totals);
+		free(counts);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < ns; i++) {
+		size_t j = i;
+
+		totals[i] = series_total(c, i, &counts[i]);
+		top = fmax(top, totals[i]);
+		/* insertion by total, descending; stable, so ties keep column order */
+		for (; j > 0 && totals[order[j - 1]] < totals[i]; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	putf(c,
+	     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	     "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+	     "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\" fill=\"#1a202c\">\n"
+	     "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n"
+	     "<text x=\"%d\" y=\"28\" font-size=\"16\" text-anchor=\"middle\">",
+	     WIDTH, height, WIDTH, height, WIDTH, height, WIDTH / 2);
+	put_text(c, c->v->title);
+	putf(c, ": total %04d-%02d-%02d to %04d-%02d-%02d</text>\n", c->v->range.from.year,
+	     c->v->range.from.month, c->v->range.from.day, c->v->range.to.year,
+	     c->v->range.to.month, c->v->range.to.day);
+	for (size_t r = 0; r < ns; r++)
+		rank_row(c, order[r], PLOT_TOP + (int)r * RANK_ROW, totals[order[r]],
+			 counts[order[r]], top);
+	put(c, "</svg>\n");
+	free(order);
+	free(totals);
+	free(counts);
+	return c->rc;
+}
+
 int dx_render_svg(const struct dx_view *v, struct dx_buf *out)
 {
 	struct chart c = { .v = v, .out = out };
@@ -482,8 +571,8 @@ int dx_render_svg(const struct dx_view *v, struct dx_buf *out)
 	if (c_locale == (locale_t)0)
 		return -ENOMEM;
 	previous = uselocale(c_locale);
-	rc = scan_values(&c);
-	if (!rc) {
+	rc = v->ranking ? draw_ranking(&c) : scan_values(&c);
+	if (!rc && !v->ranking) {
 		draw(&c, height);
 		rc = c.rc;
 	}

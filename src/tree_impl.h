@@ -31,6 +31,8 @@
  *   tree_series.c    family: parameters, resolutions, period files
  *   tree_entities.c  family: deployments, locations, devices, supplies, links
  *   tree_datasources.c  family: datasources and their device links
+ *   tree_reference.c  family: a location's reference devices (links)
+ *   tree_contracts.c  family: the electricity contracts
  *   tree_views.c     family: the views (a device's, a location's series side
  *                    by side) and the twins (csv, xlsx, svg) of period files
  *   tree_kinds.c     the table of kinds
@@ -86,6 +88,11 @@ enum kind {
 	K_DEV_FILE,
 	K_LOC_RES,
 	K_LOC_FILE,
+	K_LOC_REFS,
+	K_LOC_REFLINK,
+	K_CONTRACTS,
+	K_CONTRACTS_EL,
+	K_CONTRACT_JSON,
 	K_COUNT
 };
 
@@ -95,6 +102,8 @@ enum kind {
 #define RENDER_RING_SIZE 8
 /* Buckets of the decoded-data memo's table (memo.c). */
 #define DX_MEMO_BUCKETS 2048
+/* Dangling reference devices remembered as logged (tree_reference.c). */
+#define DX_REFS_LOGGED 4096
 /* The largest file the tree produces. */
 #define DX_FILE_MAX DX_TREE_FILE_MAX
 
@@ -265,6 +274,7 @@ struct dx_tree {
 	struct dx_reads *reads;  /* renderings being read (tree_reads.c) */
 	uint64_t on_read_stats;  /* stats of act-on-read files: their time's nanoseconds */
 	uint64_t opens; /* OPENs the kernel sent (none in no-open mode but the first; atomic) */
+	uint64_t refs_logged[DX_REFS_LOGGED]; /* dangling references logged (tree_reference.c) */
 };
 
 static inline const struct kind_row *kind_of(const struct dx_tree *t, const struct node *n)
@@ -390,6 +400,7 @@ int dx_get_devices(const struct ask *a, int dep, const struct dx_listing **l);
 int dx_get_datasources(const struct ask *a, int dep, const struct dx_listing **l);
 int dx_get_parameters(const struct ask *a, int dep, int64_t device, const struct dx_listing **l);
 int dx_get_supplies(const struct ask *a, int dep, const char *source, const struct dx_listing **l);
+int dx_get_contracts(const struct ask *a, int dep, const struct dx_listing **l);
 
 /* The items whose ref_id (which 0) or ref2_id (which 1) is ref: returns
  * how many, and in *pairs (borrowed, valid while l is held) their pairs
@@ -559,6 +570,13 @@ int dx_period_add_names(const struct dx_tree *t, const struct dx_range *p, struc
 int dx_find_parameter(const struct ask *a, const struct node *n, const struct dx_listing **l,
 		      const struct dx_entity **param);
 
+/* ---- tree_reference.c ---- */
+
+/* The MAINSUPPLY reference device of location loc that devs holds (its
+ * entry MAINSUPPLY in reference/): 1 and *device, or 0 when none. */
+int dx_location_main_supply(const struct ask *a, const struct dx_entity *loc,
+			    const struct dx_listing *devs, int64_t *device);
+
 /* ---- the families' row functions (tree_control.c, tree_entities.c,
  * tree_series.c), named for their kind; see tree_kinds.c ---- */
 #define ROW_FUNCS(prefix)                                                                          \
@@ -585,6 +603,8 @@ ROW_FUNCS(param) ROW_CONTENT(param_json) ROW_FUNCS(res) ROW_CONTENT(file)
 ROW_FUNCS(dev_views) ROW_FUNCS(dev_res) ROW_CONTENT(dev_file)
 ROW_FUNCS(loc_views) ROW_FUNCS(loc_res) ROW_CONTENT(loc_file)
 ROW_STAMP(file) ROW_STAMP(dev_file) ROW_STAMP(loc_file)
+ROW_FUNCS(loc_refs) ROW_CONTENT(loc_reflink)
+ROW_FUNCS(contracts) ROW_FUNCS(contracts_el) ROW_CONTENT(contract_json)
 /* clang-format on */
 
 #endif

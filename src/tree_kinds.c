@@ -64,4 +64,13 @@ const struct kind_row dx_tree_kinds[K_COUNT] = {
 	[K_LOC_RES] = { "location resolution", KF_DIR | KF_SERIES, DIR(loc_res), LOCS_EXPIRE },
 	[K_LOC_FILE] = { "location period file", KF_DATED | KF_RENDERED | KF_SERIES,
 			 RENDERED(loc_file), LOCS_EXPIRE },
+	/* tree_reference.c, tree_contracts.c */
+	[K_LOC_REFS] = { "reference devices", KF_DIR, DIR(loc_refs), LOCS_EXPIRE },
+	[K_LOC_REFLINK] = { "reference device", KF_LINK, FILE_OF(loc_reflink), LOCS_EXPIRE },
+	[K_CONTRACTS] = { "contracts", KF_DIR | KF_STATIC, DIR(contracts),
+			  EXPIRES(DX_PREFIX_CONTRACTS) },
+	[K_CONTRACTS_EL] = { "electricity contracts", KF_DIR, DIR(contracts_el),
+			     EXPIRES(DX_PREFIX_CONTRACTS) },
+	[K_CONTRACT_JSON] = { "contract.json", 0, FILE_OF(contract_json),
+			      EXPIRES(DX_PREFIX_CONTRACTS) },
 };

@@ -34,7 +34,7 @@ class TreeTest(MountTestCase):
     def test_every_level_lists(self):
         m = self.mount()
         self.assertEqual(os.listdir(m.mnt), ["demo"])
-        self.assertEqual(sorted(os.listdir(m.root)), ["datasources", "devices", "locations", "supplies"])
+        self.assertEqual(sorted(os.listdir(m.root)), ["contracts", "datasources", "devices", "locations", "supplies"])
         locs = os.listdir(os.path.join(m.root, "locations"))
         self.assertIn("Barcelona HQ (500110)", locs)
         devs = os.listdir(os.path.join(m.root, "devices"))

@@ -46,7 +46,10 @@ static struct dx_view view_of(const struct dx_series *s, size_t n)
 			     { { 2024, 10, 27 }, { 2024, 10, 27 } },
 			     DX_RES_HOURLY,
 			     DX_TIME_LOCAL_UTC,
-			     DX_CSV_STANDARD };
+			     DX_CSV_STANDARD,
+			     NULL,
+			     NULL,
+			     0 };
 
 	return v;
 }
@@ -289,6 +292,36 @@ static void test_svg_text_is_escaped(void **state)
 	free(svg);
 }
 
+/* A ranking: a row per series by total over the range (readings of other
+ * days and not-a-number left out), largest first; none for a series
+ * without readings; a negative total has no bar. */
+static void test_svg_ranking(void **state)
+{
+	struct dx_series s[] = {
+		{ "POWER (kW)", "kW", "AVG", &power_r },
+		{ "Empty <site>", "kWh", "DELTA", NULL },
+		{ "Site A (1) EACTIVE (kWh)", "kWh", "DELTA", &energy_r },
+	};
+	struct dx_view v = view_of(s, 3);
+	char *svg, *a, *e, *p;
+
+	(void)state;
+	v.ranking = 1;
+	svg = render_svg(&v);
+	assert_non_null(strstr(svg, ">Meter (1): total 2024-10-27 to 2024-10-27</text>"));
+	a = strstr(svg, ">Site A (1) EACTIVE (kWh)</text>");
+	e = strstr(svg, ">Empty &lt;site&gt;</text>");
+	p = strstr(svg, ">POWER (kW)</text>");
+	assert_true(a && e && p && a < e && e < p);
+	assert_non_null(strstr(svg, ">15.061 kWh</text>"));
+	assert_non_null(strstr(svg, ">no readings</text>"));
+	assert_non_null(strstr(svg, "width=\"0.0\"")); /* the negative total */
+	assert_non_null(strstr(svg, ">-3.25 kW</text>"));
+	assert_int_equal(strstr(svg, "width=\"400.0\"") != NULL, 1); /* the largest: full width */
+	assert_null(strstr(svg, "local time"));
+	free(svg);
+}
+
 static void test_svg_empty_and_shapes(void **state)
 {
 	struct dx_series s[] = { { "EACTIVE (kWh)", "kWh", "DELTA", &energy_r } };
@@ -430,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_svg_text_is_escaped),
 		cmocka_unit_test(test_svg_empty_and_shapes),
+		cmocka_unit_test(test_svg_ranking),
 		cmocka_unit_test(test_locale_independent),
 		cmocka_unit_test(test_xlsx_errors_and_bytes),
 		cmocka_unit_test(test_svg_extreme_values),

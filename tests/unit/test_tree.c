@@ -55,6 +55,7 @@ enum req_id {
 	R_PARAMS_1033630,
 	R_SUPPLIES_ELEC,
 	R_SUPPLIES_WATER,
+	R_CONTRACTS,
 	/* POWER is INSTANTANEOUS, so averaged; hourly data comes in year
 	 * chunks, monthly data (which lists the periods) in decade chunks. */
 	R_POWER_H_2022,
@@ -81,6 +82,9 @@ static const char *key_of(enum req_id id)
 		break;
 	case R_DATASOURCES:
 		rc = dx_request_datasources("demo", 0, &r);
+		break;
+	case R_CONTRACTS:
+		rc = dx_request_contracts("demo", 0, &r);
 		break;
 	case R_PARAMS_1043036:
 		rc = dx_request_parameters("demo", 0, 1043036, &r);
@@ -121,12 +125,21 @@ static const char *key_of(enum req_id id)
 #define MARCH_FILE POWER_DIR "/hourly/2022-03-01--2022-03-31.csv"
 /* The resolutions default_opts() lists, after a device's or a location's entries. */
 #define RES_LISTED "15min|hourly|daily|monthly"
+/* Those of a root or branch location (its portfolio): daily and coarser. */
+#define RES_PORTFOLIO "daily|monthly"
 
 /* Locations the captured listing lacks: the location of device 1043036
  * (its name has a slash, its parent is a top-level location), and one
  * whose parent the token cannot see. */
 static const char extra_locations[] =
-	"{\"id\": 25653, \"name\": \"Edifici A/B\", \"parent\": {\"id\": 76619}},"
+	"{\"id\": 25653, \"name\": \"Edifici A/B\", \"parent\": {\"id\": 76619},"
+	" \"type\": \"LEAF\", \"reference_devices\": ["
+	"{\"type\": \"MAINSUPPLY\", \"device\": {\"id\": 1043036}},"
+	"{\"type\": \"GAS\", \"device\": {\"id\": 1043038}},"
+	"{\"type\": \"OUTDOORTEMP\", \"device\": {\"id\": 5}},"
+	"{\"type\": \"MAINSUPPLY\", \"device\": {\"id\": 1043037}},"
+	"{\"type\": \"../x\", \"device\": {\"id\": 1043037}},"
+	"{\"type\": 7, \"device\": {\"id\": 1043037}}]},"
 	"{\"id\": 900001, \"name\": \"Orphan wing\", \"parent\": {\"id\": 999999}},"
 	/* names that need care: control characters, blanks only, a leading
 	 * dot; put_locations() adds one too long for a file name */
@@ -536,7 +549,7 @@ static void test_root(void **state)
 	assert_int_equal(a.uid, TEST_UID);
 	assert_int_equal(a.gid, TEST_GID);
 	assert_ls(f->tree, "", "demo");
-	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources");
+	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources|contracts");
 	assert_ls(f->tree, "demo/supplies", "ELECTRICITY|GAS|WATER|THERMAL|EXPORTED_ELECTRICITY");
 	ino_of(f->tree, ".dexmafs", DX_DIR);
 	assert_ls(f->tree, ".dexmafs", "status|status.json|refresh");
@@ -629,14 +642,16 @@ static void test_location_dirs(void **state)
 	struct dx_attr a;
 	char *text;
 
-	assert_ls(f->tree, LOC_AB, "location.json|devices|parent|" RES_LISTED);
+	assert_ls(f->tree, LOC_AB, "location.json|devices|reference|parent|" RES_LISTED);
 	assert_link(f->tree, LOC_AB "/parent", "../Morrisons (76619)");
 	assert_link(f->tree, "demo/locations/001 CHINGFORD PFS (113916)/parent", "../PFS (113338)");
 	/* no parent, and a parent the listing does not hold */
-	assert_ls(f->tree, "demo/locations/Morrisons (76619)", "location.json|devices|" RES_LISTED);
+	assert_ls(f->tree, "demo/locations/Morrisons (76619)",
+		  "location.json|devices|reference|" RES_PORTFOLIO);
+	assert_lookup_fails(f->tree, "demo/locations/Morrisons (76619)/hourly", -ENOENT);
 	assert_lookup_fails(f->tree, "demo/locations/Morrisons (76619)/parent", -ENOENT);
 	assert_ls(f->tree, "demo/locations/Orphan wing (900001)",
-		  "location.json|devices|" RES_LISTED);
+		  "location.json|devices|reference|" RES_LISTED);
 	assert_lookup_fails(f->tree, "demo/locations/Orphan wing (900001)/parent", -ENOENT);
 
 	text = read_path(f->tree, LOC_AB "/location.json", &a);
@@ -986,7 +1001,7 @@ static void test_two_deployments(void **state)
 	o.ndeps = 2;
 	assert_int_equal(dx_tree_new(&o, &t2), 0);
 	assert_ls(t2, "", "demo|other");
-	assert_ls(t2, "other", "locations|devices|supplies|datasources");
+	assert_ls(t2, "other", "locations|devices|supplies|datasources|contracts");
 	assert_int_not_equal(ino_of(t2, "demo/locations", DX_DIR),
 			     ino_of(t2, "other/locations", DX_DIR));
 	assert_int_equal(ino_of(t2, "demo/locations", DX_DIR),
@@ -1570,6 +1585,54 @@ static void put_datasources(struct fx *f)
 	put(f, key_of(R_DATASOURCES), named, strlen(named));
 }
 
+static const char contracts[] = "[{\"id\": 11, \"name\": \"Tarifa 3.0TD\", \"currency\": \"EUR\", "
+				"\"supply\": {\"id\": \"21556\"}},"
+				"{\"id\": 12, \"name\": \"Tariff/B\", \"currency\": \"GBP\"}]";
+
+static void put_contracts(struct fx *f)
+{
+	put(f, key_of(R_CONTRACTS), contracts, strlen(contracts));
+}
+
+/* A location's reference devices: links in API order, a repeated type
+ * numbered, references to devices not listed and unnamable types left
+ * out, from the two listings alone. */
+static void test_reference_devices(void **state)
+{
+	struct fx *f = *state;
+
+	assert_ls(f->tree, LOC_AB "/reference", "MAINSUPPLY|GAS|MAINSUPPLY.2");
+	assert_link(f->tree, LOC_AB "/reference/MAINSUPPLY", "../../../devices/1a (1043036)");
+	assert_link(f->tree, LOC_AB "/reference/GAS", "../../../devices/1c (1043038)");
+	assert_link(f->tree, LOC_AB "/reference/MAINSUPPLY.2", "../../../devices/1b (1043037)");
+	assert_lookup_fails(f->tree, LOC_AB "/reference/OUTDOORTEMP", -ENOENT);
+	assert_lookup_fails(f->tree, LOC_AB "/reference/GAS.2", -ENOENT);
+	assert_ls(f->tree, "demo/locations/Morrisons (76619)/reference", "");
+	assert_int_equal(calls(f, R_LOCATIONS), 1);
+	assert_int_equal(calls(f, R_DEVICES), 1);
+}
+
+/* Contracts: one listing, each item its API object pretty-printed. */
+static void test_contracts(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a;
+	char *text;
+
+	put_contracts(f);
+	assert_ls(f->tree, "demo/contracts", "electricity");
+	assert_ls(f->tree, "demo/contracts/electricity",
+		  "Tarifa 3.0TD (11).json|Tariff_B (12).json");
+	text = read_path(f->tree, "demo/contracts/electricity/Tarifa 3.0TD (11).json", &a);
+	assert_string_equal(
+		text, "{\n  \"id\": 11,\n  \"name\": \"Tarifa 3.0TD\",\n"
+		      "  \"currency\": \"EUR\",\n  \"supply\": {\n    \"id\": \"21556\"\n  }\n}\n");
+	free(text);
+	assert_lookup_fails(f->tree, "demo/contracts/electricity/Tarifa 3.0TD (12).json", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/contracts/gas", -ENOENT);
+	assert_int_equal(calls(f, R_CONTRACTS), 1);
+}
+
 static void test_datasources_named(void **state)
 {
 	struct fx *f = *state;
@@ -1595,7 +1658,7 @@ static void test_datasources_named(void **state)
 	assert_int_equal(calls(f, R_DEVICES), 1);
 	assert_int_equal(calls(f, R_DATASOURCES), 1);
 	/* listed in the deployment beside the other three */
-	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources");
+	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources|contracts");
 }
 
 /* GET /datasources refused: directories are named by id, asked once. */
@@ -2066,6 +2129,13 @@ static const struct {
 	{ K_DEV_FILE, { DEV_1A_MARCH ".csv", DEV_1A_MARCH ".xlsx" } },
 	{ K_LOC_RES, { LOC_AB "/hourly", LOC_AB "/monthly" } },
 	{ K_LOC_FILE, { LOC_AB_MARCH ".csv", LOC_AB_MARCH ".svg" } },
+	{ K_LOC_REFS, { LOC_AB "/reference", "demo/locations/Morrisons (76619)/reference" } },
+	{ K_LOC_REFLINK, { LOC_AB "/reference/MAINSUPPLY", LOC_AB "/reference/MAINSUPPLY.2" } },
+	{ K_CONTRACTS, { "demo/contracts" } },
+	{ K_CONTRACTS_EL, { "demo/contracts/electricity" } },
+	{ K_CONTRACT_JSON,
+	  { "demo/contracts/electricity/Tarifa 3.0TD (11).json",
+	    "demo/contracts/electricity/Tariff_B (12).json" } },
 };
 #define NEXAMPLES (sizeof(examples) / sizeof(examples[0]))
 
@@ -2098,6 +2168,7 @@ static void test_table(void **state)
 
 	put_datasources(f);
 	put_views(f);
+	put_contracts(f);
 	for (int k = 0; k < K_COUNT; k++) {
 		size_t j;
 
@@ -2222,6 +2293,8 @@ int main(void)
 		T(test_background_priority),
 		T(test_status_json),
 		T(test_datasources_named),
+		T(test_reference_devices),
+		T(test_contracts),
 		T(test_datasources_refused),
 		T(test_device_view),
 		T(test_view_first),
