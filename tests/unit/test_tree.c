@@ -2064,6 +2064,7 @@ static const struct {
 	{ K_DEV_FILE, { DEV_1A_MARCH ".csv", DEV_1A_MARCH ".xlsx" } },
 	{ K_LOC_RES, { LOC_AB "/hourly", LOC_AB "/monthly" } },
 	{ K_LOC_FILE, { LOC_AB_MARCH ".csv", LOC_AB_MARCH ".svg" } },
+	{ K_PLAN, { ".dexmafs/plan.12345", ".dexmafs/plan.1" } },
 };
 #define NEXAMPLES (sizeof(examples) / sizeof(examples[0]))
 
