@@ -167,6 +167,8 @@ static int walk(struct plan *p, const struct ask *a, const struct node *n);
 
 static int walk_dir(struct plan *p, const struct ask *a, const struct node *n)
 {
+	unsigned formats = a->t->opts.listed_formats;
+	int csv_listed = !formats || formats & (1u << DX_FORMAT_CSV);
 	struct names s = { 0 };
 	struct node c;
 	int rc = kind_of(a->t, n)->list(a, n, &s);
@@ -178,8 +180,8 @@ static int walk_dir(struct plan *p, const struct ask *a, const struct node *n)
 	for (size_t i = 0; i < s.n && !rc; i++) {
 		if (child_of(a, n, s.v[i], &c))
 			continue;
-		/* a twin (xlsx, svg) needs what its CSV needs */
-		if (c.flags & KF_DATED && c.fmt != DX_FORMAT_CSV)
+		/* a twin (xlsx, svg) needs what its listed CSV needs */
+		if (c.flags & KF_DATED && c.fmt != DX_FORMAT_CSV && csv_listed)
 			continue;
 		rc = walk(p, a, &c);
 	}
