@@ -250,9 +250,7 @@ static int memo_decode(struct memo *m, enum dx_entity_kind ekind, struct dx_buf 
 
 static void count_decode(struct dx_tree *t)
 {
-	pthread_mutex_lock(&t->memo_lock);
-	t->json_decodes++;
-	pthread_mutex_unlock(&t->memo_lock);
+	__atomic_add_fetch(&t->json_decodes, 1, __ATOMIC_RELAXED);
 }
 
 /* What making the compact form of a readings chunk needs. */
