@@ -210,8 +210,9 @@ static int suggest(const struct totals *t, long long budget, char *out, size_t s
 
 struct verdict {
 	long long budget, first_days;
-	int fits;      /* 1, 0, or -1: the limits were never seen */
-	int suggested; /* suggestion holds a set of resolutions */
+	long long refresh_hours; /* at the hour's limit less the reserve; -1 unknown */
+	int fits;                /* 1, 0, or -1: the limits were never seen */
+	int suggested;           /* suggestion holds a set of resolutions */
 	char suggestion[128];
 };
 
@@ -222,6 +223,10 @@ static void judge(const struct totals *t, struct verdict *v)
 	v->fits = v->budget < 0 ? -1 : total(t->refresh) <= v->budget;
 	if (v->budget > 0)
 		v->first_days = (total(t->first) + v->budget - 1) / v->budget;
+	v->refresh_hours = -1;
+	if (t->hour_limit > t->reserve)
+		v->refresh_hours = (total(t->refresh) + t->hour_limit - t->reserve - 1) /
+				   (t->hour_limit - t->reserve);
 	if (v->fits == 0)
 		v->suggested = !suggest(t, v->budget, v->suggestion, sizeof(v->suggestion));
 }
@@ -232,14 +237,15 @@ static void print_json(const struct totals *t, const struct verdict *v)
 	       "\"first_copy_listing_calls\":%lld,\"refresh_listing_calls\":%lld,"
 	       "\"chunks\":%lld,\"plan_calls\":%lld,\"complete\":%s,"
 	       "\"hour_limit\":%lld,\"day_limit\":%lld,\"reserve\":%lld,\"day_budget\":%lld,"
-	       "\"fits\":%s,\"first_copy_days\":%lld,\"suggested_resolutions\":",
+	       "\"fits\":%s,\"first_copy_days\":%lld,\"refresh_hours\":%lld,"
+	       "\"suggested_resolutions\":",
 	       t->deployment, total(t->first), total(t->refresh), t->first[RES_LISTINGS],
 	       t->refresh[RES_LISTINGS], t->chunks, t->plan_calls, t->incomplete ? "false" : "true",
 	       t->hour_limit, t->day_limit, t->reserve, v->budget,
 	       v->fits < 0 ? "null" :
 	       v->fits     ? "true" :
 			     "false",
-	       v->first_days);
+	       v->first_days, v->refresh_hours);
 	printf(v->suggested ? "\"%s\"" : "null", v->suggestion);
 	for (int which = 0; which < 2; which++) {
 		const long long *c = which ? t->refresh : t->first;
@@ -282,6 +288,9 @@ static void print_text(const struct totals *t, const struct verdict *v)
 	       "the reserve\n",
 	       v->fits ? "yes" : "no", total(t->refresh), v->budget);
 	printf("first copy:  %lld day%s of quota\n", v->first_days, v->first_days == 1 ? "" : "s");
+	if (v->refresh_hours >= 0)
+		printf("refresh:     %lld hour%s at the hourly limit less the reserve\n",
+		       v->refresh_hours, v->refresh_hours == 1 ? "" : "s");
 	if (!v->fits && v->suggested)
 		printf("suggestion:  -o resolutions=%s fits\n", v->suggestion);
 	else if (!v->fits)

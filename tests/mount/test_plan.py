@@ -47,6 +47,8 @@ class TestPlan(PlanTestCase):
         self.assertEqual(p["day_limit"], 10000)
         self.assertIs(p["fits"], True)
         self.assertIs(p["complete"], True)
+        self.assertEqual(p["reserve"], 200)
+        self.assertEqual(p["refresh_hours"], -(-p["refresh_calls"] // 800))
         # the plan walks names only: parameters and the monthly decades
         asked = self.sim.requests()[before:]
         self.assertTrue(asked)
