@@ -202,6 +202,10 @@ static int chunk_request(const struct ask *a, int dep, int64_t device, const cha
 	rc = dx_request_readings(t->opts.deps[dep].name, dep, device, key, res,
 				 dx_series_operation(key, nature, res), chunk, tomorrow, r);
 	r->prio = a->prio;
+	/* An open chunk held is refreshed by its tail (dx_tails.h); a closed
+	 * one is asked whole, so that it equals the API's answer. */
+	r->ask.late_margin = t->opts.late_margin;
+	r->ask.tail = dx_tree_now(t) < policy->final_at;
 	return rc;
 }
 

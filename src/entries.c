@@ -189,7 +189,8 @@ struct attr_record {
 	uint64_t stamp;
 };
 
-#define ATTR_RECORD_VERSION 2
+/* 3: the time columns' headers name the zone */
+#define ATTR_RECORD_VERSION 3
 
 /* "attr|DEP|INO|TIMEFMT|DIALECT", INO in 16 hex digits: made for every
  * stat, so without printf. */

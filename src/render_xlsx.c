@@ -60,20 +60,34 @@ static double width_of(const char *label)
 	return chars < 12 ? 12 : chars > 60 ? 60 : (double)chars;
 }
 
+/* A time column's header as the CSV of format f names it (with the zone),
+ * at least as wide as a date-time. */
+static void write_time_header(struct sheet *s, const struct dx_view *v, lxw_col_t col,
+			      enum dx_timefmt f, int i)
+{
+	struct dx_buf name;
+
+	dx_buf_init(&name, 4096);
+	if (dx_csv_time_column(f, i, v->timezone, &name)) {
+		s->failed = 1;
+	} else {
+		check(s, worksheet_write_string(s->ws, 0, col, name.data, s->bold));
+		check(s, worksheet_set_column(s->ws, col, col,
+					      width_of(name.data) < 20 ? 20 : width_of(name.data),
+					      NULL));
+	}
+	dx_buf_release(&name);
+}
+
 static void write_header(struct sheet *s, const struct dx_view *v)
 {
 	lxw_col_t col = 0;
 
-	if (s->local) {
-		check(s, worksheet_write_string(s->ws, 0, col, "local_time", s->bold));
-		check(s, worksheet_set_column(s->ws, col, col, 20, NULL));
-		col++;
-	}
-	if (s->utc) {
-		check(s, worksheet_write_string(s->ws, 0, col, "utc_time", s->bold));
-		check(s, worksheet_set_column(s->ws, col, col, 20, NULL));
-		col++;
-	}
+	if (s->local)
+		write_time_header(s, v, col++, DX_TIME_LOCAL, 0);
+	if (s->utc)
+		write_time_header(s, v, col++, s->local ? DX_TIME_LOCAL_UTC : DX_TIME_UTC,
+				  s->local ? 1 : 0);
 	for (size_t i = 0; i < v->nseries; i++, col++) {
 		const char *label = v->series[i].label ? v->series[i].label : "";
 

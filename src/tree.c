@@ -64,6 +64,9 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 	if (dx_node_ref(t, &root) || dx_readahead_new(t, opts->readahead) ||
 	    dx_reads_new(&t->reads))
 		goto fail;
+	if (opts->dialect_why)
+		dx_log(DX_LOG_INFO, "CSV files in the %s dialect (%s)",
+		       dx_csv_dialect_name(opts->dialect), opts->dialect_why);
 	*out = t;
 	return 0;
 fail:

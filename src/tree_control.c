@@ -77,11 +77,19 @@ int ctl_resolve(const struct ask *a, const struct node *p, const char *name, str
 	return 0;
 }
 
+/* .dexmafs itself is not listed at the root, so no walk reaches it; who
+ * lists it asked for it and sees every file (refresh.INO, one per inode,
+ * only by name). Reading refresh is the refresh: ls -la only stats it. */
 int ctl_list(const struct ask *a, const struct node *p, struct names *s)
 {
+	static const char *const files[] = { "status", "status.json", "refresh" };
+	int rc = 0;
+
 	(void)a;
 	(void)p;
-	return dx_names_add(s, "status");
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]) && !rc; i++)
+		rc = dx_names_add(s, files[i]);
+	return rc;
 }
 
 int status_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,

@@ -138,6 +138,22 @@ class SideBySideCsv(unittest.TestCase):
                 self.assertEqual([r[0] for r in side[1:]],
                                  [local[u].strftime("%Y-%m-%d %H:%M:%S") for u in want])
 
+    def test_time_headers_name_the_zone(self):
+        """Every time format's header names the view's IANA zone: after a
+        local time as "(ZONE)", after UTC times and epoch seconds (whose rows
+        are the zone's local days) as "(days in ZONE)"."""
+        zone = "America/Sao_Paulo"
+        want = {"local_utc": ["local_time (%s)" % zone, "utc_time"],
+                "local": ["local_time (%s)" % zone], "iso": ["time (%s)" % zone],
+                "utc": ["utc_time (days in %s)" % zone], "epoch": ["epoch (days in %s)" % zone]}
+        for fmt in FORMATS:
+            with self.subTest(fmt=fmt):
+                std = rows_of(render("odd-names", "csv", "time_format=" + fmt).decode())
+                eu = rows_of(render("odd-names", "csv", "time_format=" + fmt,
+                                    "csv_dialect=eu").decode("utf-8-sig"), sep=";")
+                self.assertEqual(std[0][:len(want[fmt])], want[fmt])
+                self.assertEqual(eu[0], std[0])
+
     def test_single_series_is_byte_identical(self):
         self.assertEqual(render("single", "csv"), render("single", "param", "1"))
 
@@ -213,9 +229,10 @@ class Workbook(unittest.TestCase):
     def test_time_formats(self):
         """utc gives only utc_time, local only local_time, iso and epoch
         (text a date cell cannot hold) both."""
-        for fmt, header in [("utc", ["utc_time"]), ("local", ["local_time"]),
-                            ("iso", ["local_time", "utc_time"]),
-                            ("epoch", ["local_time", "utc_time"])]:
+        local, utc = "local_time (Europe/Madrid)", "utc_time"
+        for fmt, header in [("utc", ["utc_time (days in Europe/Madrid)"]), ("local", [local]),
+                            ("local_utc", [local, utc]), ("iso", [local, utc]),
+                            ("epoch", [local, utc])]:
             _, rows = xlsx_rows(render("single", "xlsx", "time_format=" + fmt))
             self.assertEqual(rows[0], header + ["EACTIVE (kWh)"], fmt)
 

@@ -330,7 +330,7 @@ static void test_readings_power_render(void **state)
 	struct dx_readings r;
 	struct dx_range first = { { 2022, 3, 1 }, { 2022, 3, 1 } };
 	struct dx_range second = { { 2022, 3, 2 }, { 2022, 3, 2 } };
-	const char *head = "local_time,utc_time,POWER (kW)\n"
+	const char *head = "local_time (Europe/Madrid),utc_time,POWER (kW)\n"
 			   "2022-03-01 00:00:00,2022-02-28 23:00:00,1.986\n"
 			   "2022-03-01 01:00:00,2022-03-01 00:00:00,2.949\n";
 	struct dx_buf out;
@@ -346,7 +346,7 @@ static void test_readings_power_render(void **state)
 	assert_null(strstr(out.data, "2022-03-02"));
 	dx_buf_reset(&out);
 	assert_int_equal(dx_csv_render(&r, &second, "POWER", r.units, DX_TIME_LOCAL_UTC, &out), 0);
-	assert_string_equal(out.data, "local_time,utc_time,POWER (kW)\n"
+	assert_string_equal(out.data, "local_time (Europe/Madrid),utc_time,POWER (kW)\n"
 				      "2022-03-02 00:00:00,2022-03-01 23:00:00,2.052\n");
 	dx_buf_release(&out);
 	dx_readings_release(&r);

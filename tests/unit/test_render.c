@@ -35,7 +35,7 @@ static struct dx_reading power[] = {
 };
 
 static struct dx_readings energy_r = { NULL, "kWh", energy, 5 };
-static struct dx_readings power_r = { NULL, "kW", power, 4 };
+static struct dx_readings power_r = { "Europe/Madrid", "kW", power, 4 };
 
 static struct dx_view view_of(const struct dx_series *s, size_t n)
 {
@@ -108,12 +108,13 @@ static void test_side_by_side(void **state)
 	struct dx_view v = view_of(s, 3);
 	char *csv = render_csv(&v);
 
-	assert_string_equal(csv, "local_time,utc_time,EACTIVE (kWh),POWER (kW),EMPTY\n"
-				 "2024-10-27 00:00:00,2024-10-26 22:00:00,1.5,,\n"
-				 "2024-10-27 02:00:00,2024-10-27 00:00:00,2,-3.25,\n"
-				 "2024-10-27 02:00:00,2024-10-27 01:00:00,0.125,,\n"
-				 "2024-10-27 03:00:00,2024-10-27 02:00:00,,1e-09,\n"
-				 "2024-10-27 23:00:00,2024-10-27 22:00:00,11.436,,\n");
+	assert_string_equal(csv,
+			    "local_time (Europe/Madrid),utc_time,EACTIVE (kWh),POWER (kW),EMPTY\n"
+			    "2024-10-27 00:00:00,2024-10-26 22:00:00,1.5,,\n"
+			    "2024-10-27 02:00:00,2024-10-27 00:00:00,2,-3.25,\n"
+			    "2024-10-27 02:00:00,2024-10-27 01:00:00,0.125,,\n"
+			    "2024-10-27 03:00:00,2024-10-27 02:00:00,,1e-09,\n"
+			    "2024-10-27 23:00:00,2024-10-27 22:00:00,11.436,,\n");
 	free(csv);
 }
 
@@ -128,8 +129,9 @@ static void test_duplicate_instant(void **state)
 
 	v.timefmt = DX_TIME_EPOCH;
 	csv = render_csv(&v);
-	assert_string_equal(csv, "epoch,A,B\n1729980000,1,1.5\n1729980000,2,\n"
-				 "1729987200,,2\n1729990800,,0.125\n1730066400,,11.436\n");
+	assert_string_equal(csv,
+			    "epoch (days in Europe/Madrid),A,B\n1729980000,1,1.5\n1729980000,2,\n"
+			    "1729987200,,2\n1729990800,,0.125\n1730066400,,11.436\n");
 	free(csv);
 }
 
@@ -168,21 +170,61 @@ static void test_eu_dialect(void **state)
 
 	v.dialect = DX_CSV_EU;
 	csv = render_csv(&v);
-	assert_string_equal(csv, "\xEF\xBB\xBFlocal_time;utc_time;\"Línea; 2 (13) EACTIVE (kWh)\";"
-				 "\"Meter \"\"A\"\", north (12) POWER (kW)\"\n"
-				 "2024-10-27 00:00:00;2024-10-26 22:00:00;1,5;\n"
-				 "2024-10-27 02:00:00;2024-10-27 00:00:00;2;-3,25\n"
-				 "2024-10-27 02:00:00;2024-10-27 01:00:00;0,125;\n"
-				 "2024-10-27 03:00:00;2024-10-27 02:00:00;;1e-09\n"
-				 "2024-10-27 23:00:00;2024-10-27 22:00:00;11,436;\n");
+	assert_string_equal(
+		csv,
+		"\xEF\xBB\xBFlocal_time (Europe/Madrid);utc_time;\"Línea; 2 (13) EACTIVE (kWh)\";"
+		"\"Meter \"\"A\"\", north (12) POWER (kW)\"\n"
+		"2024-10-27 00:00:00;2024-10-26 22:00:00;1,5;\n"
+		"2024-10-27 02:00:00;2024-10-27 00:00:00;2;-3,25\n"
+		"2024-10-27 02:00:00;2024-10-27 01:00:00;0,125;\n"
+		"2024-10-27 03:00:00;2024-10-27 02:00:00;;1e-09\n"
+		"2024-10-27 23:00:00;2024-10-27 22:00:00;11,436;\n");
 	free(csv);
 	v.timefmt = DX_TIME_ISO;
 	v.nseries = 1;
 	csv = render_csv(&v);
 	assert_string_equal(csv + 3,
-			    "time;\"Línea; 2 (13) EACTIVE (kWh)\"\n"
+			    "time (Europe/Madrid);\"Línea; 2 (13) EACTIVE (kWh)\"\n"
 			    "2024-10-27T00:00:00+02:00;1,5\n2024-10-27T02:00:00+02:00;2\n"
 			    "2024-10-27T02:00:00+01:00;0,125\n2024-10-27T23:00:00+01:00;11,436\n");
+	free(csv);
+}
+
+/* The time columns' headers name the view's zone in every format; a
+ * zone that needs quoting (the API's text) is quoted; no zone, no
+ * parentheses. */
+static void test_time_headers_name_the_zone(void **state)
+{
+	static const char *const want[DX_TIME_COUNT] = {
+		[DX_TIME_LOCAL_UTC] = "local_time (Europe/Madrid),utc_time,A\n",
+		[DX_TIME_LOCAL] = "local_time (Europe/Madrid),A\n",
+		[DX_TIME_UTC] = "utc_time (days in Europe/Madrid),A\n",
+		[DX_TIME_ISO] = "time (Europe/Madrid),A\n",
+		[DX_TIME_EPOCH] = "epoch (days in Europe/Madrid),A\n",
+	};
+	struct dx_series s[] = { { "A", NULL, NULL, NULL } };
+	struct dx_view v = view_of(s, 1);
+	char *csv;
+
+	for (int f = 0; f < DX_TIME_COUNT; f++) {
+		v.timefmt = (enum dx_timefmt)f;
+		csv = render_csv(&v);
+		assert_string_equal(csv, want[f]);
+		free(csv);
+	}
+	v.timefmt = DX_TIME_LOCAL_UTC;
+	v.timezone = "Odd, \"zone\"";
+	csv = render_csv(&v);
+	assert_string_equal(csv, "\"local_time (Odd, \"\"zone\"\")\",utc_time,A\n");
+	free(csv);
+	v.dialect = DX_CSV_EU;
+	csv = render_csv(&v);
+	assert_string_equal(csv, "\xEF\xBB\xBF\"local_time (Odd, \"\"zone\"\")\";utc_time;A\n");
+	free(csv);
+	v.timezone = NULL;
+	v.dialect = DX_CSV_STANDARD;
+	csv = render_csv(&v);
+	assert_string_equal(csv, "local_time,utc_time,A\n");
 	free(csv);
 }
 
@@ -384,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_duplicate_instant),
 		cmocka_unit_test(test_one_series_is_the_parameter_file),
 		cmocka_unit_test(test_eu_dialect),
+		cmocka_unit_test(test_time_headers_name_the_zone),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_svg_text_is_escaped),
 		cmocka_unit_test(test_svg_empty_and_shapes),

@@ -539,7 +539,7 @@ static void test_root(void **state)
 	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources");
 	assert_ls(f->tree, "demo/supplies", "ELECTRICITY|GAS|WATER|THERMAL|EXPORTED_ELECTRICITY");
 	ino_of(f->tree, ".dexmafs", DX_DIR);
-	assert_ls(f->tree, ".dexmafs", "status");
+	assert_ls(f->tree, ".dexmafs", "status|status.json|refresh");
 
 	text = read_path(f->tree, ".dexmafs/status", &a);
 	assert_non_null(strstr(text, "deployment: demo\n"));
@@ -789,7 +789,7 @@ static void test_readings_file(void **state)
 	line2 = strchr(csv, '\n');
 	assert_non_null(line2);
 	*line2++ = '\0';
-	assert_string_equal(csv, "local_time,utc_time,POWER (kW)");
+	assert_string_equal(csv, "local_time (Europe/Madrid),utc_time,POWER (kW)");
 	assert_memory_equal(line2, "2022-03-01 00:00:00,2022-02-28 23:00:00,1.986\n", 46);
 	for (p = line2; (p = strchr(p, '\n')); p++)
 		lines++;
@@ -808,7 +808,7 @@ static void test_readings_file(void **state)
 
 	/* April holds no value: a header only */
 	csv = read_path(f->tree, POWER_DIR "/hourly/2022-04-01--2022-04-30.csv", &read);
-	assert_string_equal(csv, "local_time,utc_time,POWER (kW)\n");
+	assert_string_equal(csv, "local_time (Europe/Madrid),utc_time,POWER (kW)\n");
 	free(csv);
 
 	/* any range within the limits resolves: one local day, 24 rows */
@@ -1011,7 +1011,7 @@ static void test_mtime_stable(void **state)
  * the kept bytes are still served. */
 static void test_open_period(void **state)
 {
-	static const char want[] = "local_time,utc_time,POWER (kW)\n"
+	static const char want[] = "local_time (Europe/Madrid),utc_time,POWER (kW)\n"
 				   "2026-11-26 10:00:00,2026-11-26 09:00:00,3.25\n"
 				   "2026-11-26 11:00:00,2026-11-26 10:00:00,3.5\n";
 	struct fx *f = *state;
@@ -1626,8 +1626,8 @@ static void test_status_json(void **state)
 	assert_non_null(strstr(text, "{ \"name\": \"demo\",\n      \"api\": \"offline\""));
 	assert_null(strstr(text, "\"quota\""));
 	free(text);
-	/* resolves, but .dexmafs lists only status */
-	assert_ls(f->tree, ".dexmafs", "status");
+	/* .dexmafs lists its files (not refresh.INO, one per inode) */
+	assert_ls(f->tree, ".dexmafs", "status|status.json|refresh");
 }
 
 static void put_datasources(struct fx *f)
@@ -1928,9 +1928,10 @@ static size_t count_lines(const char *text)
  * files were read; same mtime and keep_cache as those. */
 static void test_device_view(void **state)
 {
-	static const char head[] = "local_time,utc_time,CURRENT (A),POWER (kW),VOLTAGE (V)\n"
-				   "2022-03-01 00:00:00,2022-02-28 23:00:00,4,1.986,\n"
-				   "2022-03-01 01:00:00,2022-03-01 00:00:00,,2.949,\n";
+	static const char head[] =
+		"local_time (Europe/Madrid),utc_time,CURRENT (A),POWER (kW),VOLTAGE (V)\n"
+		"2022-03-01 00:00:00,2022-02-28 23:00:00,4,1.986,\n"
+		"2022-03-01 01:00:00,2022-03-01 00:00:00,,2.949,\n";
 	struct fx *f = *state;
 	struct dx_attr a, per;
 	unsigned before;
@@ -1957,7 +1958,8 @@ static void test_device_view(void **state)
 	free(csv);
 	/* a range no listing names resolves too, with or without data */
 	csv = read_path(f->tree, DEV_1A "/hourly/2022-06-01--2022-06-30.csv", &a);
-	assert_string_equal(csv, "local_time,utc_time,CURRENT (A),POWER (kW),VOLTAGE (V)\n");
+	assert_string_equal(
+		csv, "local_time (Europe/Madrid),utc_time,CURRENT (A),POWER (kW),VOLTAGE (V)\n");
 	free(csv);
 	assert_lookup_fails(f->tree, DEV_1A "/hourly/2022-03-01--2022-03-31.txt", -ENOENT);
 	assert_lookup_fails(f->tree, DEV_1A "/yearly", -ENOENT);
@@ -1992,7 +1994,7 @@ static void test_view_first(void **state)
 static void test_location_view(void **state)
 {
 	static const char header[] =
-		"local_time,utc_time,1a (1043036) CURRENT (A),"
+		"local_time (Europe/Madrid),utc_time,1a (1043036) CURRENT (A),"
 		"1a (1043036) POWER (kW),1a (1043036) VOLTAGE (V),1b (1043037) EACTIVE (kWh)\n"
 		"2022-03-01 00:00:00,2022-02-28 23:00:00,4,1.986,,1.5\n";
 	struct fx *f = *state;
@@ -2078,7 +2080,7 @@ static void test_eu_dialect(void **state)
 	assert_int_equal(dx_tree_new(&o, &t), 0);
 	csv = read_path(t, MARCH_FILE, &a);
 	assert_memory_equal(csv,
-			    "\xef\xbb\xbflocal_time;utc_time;POWER (kW)\n"
+			    "\xef\xbb\xbflocal_time (Europe/Madrid);utc_time;POWER (kW)\n"
 			    "2022-03-01 00:00:00;2022-02-28 23:00:00;1,986\n",
 			    3 + 31 + 46);
 	free(csv);
