@@ -570,6 +570,8 @@ int main(int argc, char *argv[])
 
 	if (argc > 1 && !strcmp(argv[1], "prefetch"))
 		return dx_prefetch_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "plan"))
+		return dx_plan_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "token"))
 		return dx_token_main(argc - 1, argv + 1);
 	/* No core file, no ptrace by other processes of the user: the

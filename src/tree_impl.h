@@ -93,6 +93,7 @@ enum kind {
 	K_CONTRACTS,
 	K_CONTRACTS_EL,
 	K_CONTRACT_JSON,
+	K_PLAN,
 	K_COUNT
 };
 
@@ -148,11 +149,27 @@ struct ask {
 	struct dx_tree *t;
 	enum dx_priority prio;
 	int ahead;
-	int stat_only; /* a file that acts when read says what it would print */
-	int hold;      /* from an open file: a volatile file keeps its snapshot */
-	int lookup;    /* a LOOKUP: a walk's step (readahead.c) */
-	int memo_only; /* a rendering ahead (tree.c): only data decoded in memory,
+	int stat_only;          /* a file that acts when read says what it would print */
+	int hold;               /* from an open file: a volatile file keeps its snapshot */
+	int lookup;             /* a LOOKUP: a walk's step (readahead.c) */
+	int memo_only;          /* a rendering ahead (tree.c): only data decoded in memory,
 			* -EAGAIN for anything else; nothing is loaded or fetched */
+	struct plan_hook *plan; /* a plan's walk (tree_plan.c), else NULL */
+};
+
+/* A plan's walk (tree_plan.c) watching what the data layer loads, through
+ * pointers so that the data never calls up into the planner. */
+struct plan_hook {
+	/* 1: load only what is kept and fresh (costs no call); anything
+	 * else is told to note (m NULL) and fails with -EAGAIN. */
+	int peek;
+	/* A listing or chunk that was loaded (m), or that peek refused (m
+	 * NULL); fetched 1 when this load asked the API. */
+	void (*note)(struct plan_hook *h, const struct dx_request *req,
+		     const struct dx_cache_policy *policy, const struct memo *m, int fetched);
+	/* A readings chunk that a file's content needs (dx_series_chunks). */
+	void (*chunk)(struct plan_hook *h, const struct dx_request *req,
+		      const struct dx_cache_policy *policy, enum dx_res res);
 };
 
 /* *closed of a content function whose bytes can never change. */
@@ -171,6 +188,8 @@ struct ask {
 #define KF_DOTS 0x200u    /* resolves names with a leading dot itself (the root) */
 
 struct names;
+struct memo;
+struct plan_hook;
 
 /* What a KF_RENDERED file's bytes are made of, without rendering them: a
  * hash of every input (names, units, and unless the file is final, which
@@ -218,6 +237,10 @@ struct kind_row {
 	 * units), from listings alone: a final file's whole stamp. 0 or the
 	 * errors of content. */
 	int (*stamp)(const struct ask *a, const struct node *n, int frame_only, struct stamp *out);
+	/* Period files: tells a->plan->chunk of each readings chunk its
+	 * content needs, without loading them (the listings that say which
+	 * are loaded). 0 or a fetch error. */
+	int (*chunks)(const struct ask *a, const struct node *n);
 	/* The key families (dx_requests.h) a refresh of such a node expires. */
 	int nexpires;
 	enum dx_prefix expires[3];
@@ -450,6 +473,22 @@ int dx_series_stamp(const struct ask *a, int dep, int64_t device, const char *ke
 int dx_series_chunk(const struct ask *a, int dep, int64_t device, const char *key,
 		    const char *nature, enum dx_res res, const struct dx_range *chunk);
 
+/* Tells a->plan->chunk of each readings chunk a file of the series over
+ * range needs (as a read of it would ask them: clipped to the series'
+ * extent, which is loaded), loading none of them. 0 or a fetch error. */
+int dx_series_chunks(const struct ask *a, int dep, int64_t device, const char *key,
+		     const char *nature, enum dx_res res, const struct dx_range *range);
+
+/* ---- tree_plan.c: what a copy and a refresh of a subtree cost ---- */
+
+/* Appends to out the plan of the subtree at ino as one JSON object (see
+ * the man page's PLAN): walks its names at background priority, asks the
+ * cache which chunks it holds, fetches no readings. 0, -ENOENT (ino not
+ * known), -ENOMEM, or an error of out. */
+int dx_tree_plan(struct dx_tree *t, uint64_t ino, struct dx_buf *out);
+/* The size of .dexmafs/plan.INO: the object, then spaces and a newline. */
+#define DX_PLAN_FILE_SIZE 4096
+
 /* ---- readahead.c: the walk readahead ---- */
 
 /* Starts the readahead of t with a window of that many requests (0: off;
@@ -605,6 +644,10 @@ ROW_FUNCS(loc_views) ROW_FUNCS(loc_res) ROW_CONTENT(loc_file)
 ROW_STAMP(file) ROW_STAMP(dev_file) ROW_STAMP(loc_file)
 ROW_FUNCS(loc_refs) ROW_CONTENT(loc_reflink)
 ROW_FUNCS(contracts) ROW_FUNCS(contracts_el) ROW_CONTENT(contract_json)
-/* clang-format on */
+ROW_CONTENT(plan)
+	/* clang-format on */
+	int file_chunks(const struct ask *a, const struct node *n);
+int dev_file_chunks(const struct ask *a, const struct node *n);
+int loc_file_chunks(const struct ask *a, const struct node *n);
 
 #endif

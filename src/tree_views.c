@@ -492,6 +492,34 @@ int loc_file_content(const struct ask *a, const struct node *n, struct dx_buf *o
 	return members_content(a, n, members_of_location, out, mtime, closed);
 }
 
+/* The chunks a view's content needs: its members' over its range. */
+static int members_chunks(const struct ask *a, const struct node *n, members_fn of)
+{
+	struct members m = { 0 };
+	int rc = of(a, n, &m);
+
+	for (size_t i = 0; i < m.n && !rc; i++)
+		rc = dx_series_chunks(a, n->dep, m.v[i].device_id, m.v[i].param->key,
+				      m.v[i].param->nature, n->res, &n->range);
+	members_release(a->t, &m);
+	return rc;
+}
+
+int file_chunks(const struct ask *a, const struct node *n)
+{
+	return members_chunks(a, n, members_of_param);
+}
+
+int dev_file_chunks(const struct ask *a, const struct node *n)
+{
+	return members_chunks(a, n, members_of_device);
+}
+
+int loc_file_chunks(const struct ask *a, const struct node *n)
+{
+	return members_chunks(a, n, members_of_location);
+}
+
 static int cmp_range_from(const void *x, const void *y)
 {
 	const struct dx_range *p = x, *q = y;

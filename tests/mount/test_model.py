@@ -127,7 +127,7 @@ class ModelTest(MountTestCase):
         before = self.calls()
         side = rows_of(read(os.path.join(branch, "daily", YEAR + ".csv")).decode())
         self.assertEqual(self.calls(), before)
-        self.assertEqual(side[0], ["local_time", "utc_time"] +
+        self.assertEqual(side[0], ["local_time (Europe/London)", "utc_time"] +
                          [s + " EACTIVE (kWh)" for s in sites])
         filled = 0
         for n, text in enumerate(texts):

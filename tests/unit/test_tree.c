@@ -834,6 +834,74 @@ static void test_readings_file(void **state)
 	free(csv);
 }
 
+/* The number after "key": in a plan, or -1 when it is not there. */
+static long long plan_number(const char *plan, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(plan, pat);
+	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+static char *plan_of(struct fx *f, const char *path)
+{
+	char ctl[64];
+	struct dx_attr a;
+	char *text;
+
+	snprintf(ctl, sizeof(ctl), ".dexmafs/plan.%llu",
+		 (unsigned long long)ino_of(f->tree, path, DX_DIR));
+	text = read_path(f->tree, ctl, &a);
+	assert_int_equal(a.size, DX_PLAN_FILE_SIZE);
+	return text;
+}
+
+/* A plan counts each chunk its files need once, by what is kept: the
+ * first copy of POWER asks one chunk per listed resolution (its data lie
+ * in 2022: a year of 15min and of hourly, the 2020s of daily and monthly,
+ * the monthly one asked by the walk that lists the periods); a refresh
+ * asks the open ones (the 2020s). The plan fetches no readings. */
+static void test_plan(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a;
+	unsigned background = dx_source_fake_background_calls(f->source);
+	char *plan = plan_of(f, POWER_DIR), *csv;
+
+	assert_int_equal(plan_number(plan, "first_copy_15min"), 1);
+	assert_int_equal(plan_number(plan, "first_copy_hourly"), 1);
+	assert_int_equal(plan_number(plan, "first_copy_daily"), 1);
+	assert_int_equal(plan_number(plan, "first_copy_monthly"), 0);
+	assert_int_equal(plan_number(plan, "refresh_15min"), 0);
+	assert_int_equal(plan_number(plan, "refresh_hourly"), 0);
+	assert_int_equal(plan_number(plan, "refresh_daily"), 1);
+	assert_int_equal(plan_number(plan, "refresh_monthly"), 1);
+	assert_int_equal(plan_number(plan, "chunks"), 4);
+	assert_int_equal(plan_number(plan, "incomplete"), 0);
+	assert_int_equal(plan_number(plan, "first_copy_calls"),
+			 3 + plan_number(plan, "first_copy_listing_calls"));
+	assert_true(plan_number(plan, "refresh_listing_calls") >= 1); /* POWER's parameters */
+	assert_int_equal(dx_source_fake_calls(f->source, key_of(R_POWER_H_2022)), 0);
+	assert_int_equal(dx_source_fake_calls(f->source, key_of(R_POWER_M_2020S)), 1);
+	assert_true(dx_source_fake_background_calls(f->source) > background);
+	free(plan);
+
+	/* once March is read, the hourly chunk is kept: nothing to copy */
+	csv = read_path(f->tree, MARCH_FILE, &a);
+	free(csv);
+	plan = plan_of(f, POWER_DIR);
+	assert_int_equal(plan_number(plan, "first_copy_hourly"), -1);
+	assert_int_equal(plan_number(plan, "first_copy_15min"), 1);
+	free(plan);
+	/* a subtree of one resolution counts only its chunks */
+	plan = plan_of(f, POWER_DIR "/daily");
+	assert_int_equal(plan_number(plan, "first_copy_15min"), -1);
+	assert_int_equal(plan_number(plan, "first_copy_daily"), 1);
+	free(plan);
+}
+
 static void test_readings_names(void **state)
 {
 	static const char *const bad[] = {
@@ -2136,6 +2204,7 @@ static const struct {
 	{ K_CONTRACT_JSON,
 	  { "demo/contracts/electricity/Tarifa 3.0TD (11).json",
 	    "demo/contracts/electricity/Tariff_B (12).json" } },
+	{ K_PLAN, { ".dexmafs/plan.12345", ".dexmafs/plan.1" } },
 };
 #define NEXAMPLES (sizeof(examples) / sizeof(examples[0]))
 
@@ -2272,6 +2341,7 @@ int main(void)
 		T(test_devices),
 		T(test_parameter_dir),
 		T(test_readings_file),
+		T(test_plan),
 		T(test_readings_names),
 		T(test_read_pieces),
 		T(test_render_next),
