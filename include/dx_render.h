@@ -92,10 +92,11 @@ int dx_render_csv(const struct dx_view *v, struct dx_buf *out);
  * cells where a series has no reading, columns as wide as their headers.
  * The document's created time is the start of the period and the zip
  * entries carry a fixed date, so the bytes depend on v alone.
- * libxlsxwriter writes only to a named file: it writes into a private
- * directory made under tmpdir (NULL: "/tmp") and removed before return.
- * 0, -EINVAL, -ENOMEM, -E2BIG past out's ceiling, -EIO when the library
- * or the temporary file fails. Any thread may call it. */
+ * Written in memory (tmpdir is not used: no scratch files), deflated
+ * with zlib. Numbers are the CSV's text (they read back exactly); a
+ * date-time is its serial day with 10 decimals (to a few microseconds).
+ * 0, -EINVAL, -ENOMEM, -E2BIG past out's ceiling, -EIO when zlib fails.
+ * Any thread may call it. */
 int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *out);
 
 /* Appends the view as an SVG chart to out: the title, a value axis with
@@ -109,7 +110,7 @@ int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *o
  * dx_buf_append. */
 int dx_render_svg(const struct dx_view *v, struct dx_buf *out);
 
-/* The renderer of format f: dx_render_csv, dx_render_xlsx (with tmpdir)
+/* The renderer of format f: dx_render_csv, dx_render_xlsx
  * or dx_render_svg. Their errors, or -EINVAL for an unknown format. */
 int dx_render(enum dx_format f, const struct dx_view *v, const char *tmpdir, struct dx_buf *out);
 

@@ -299,8 +299,9 @@ static void test_xlsx_errors_and_bytes(void **state)
 
 	dx_buf_init(&a, 1 << 22);
 	dx_buf_init(&b, 1 << 22);
-	assert_int_equal(dx_render_xlsx(&v, "/nonexistent/dir", &a), -EIO);
-	assert_int_equal(a.len, 0);
+	/* written in memory: a scratch directory is not needed */
+	assert_int_equal(dx_render_xlsx(&v, "/nonexistent/dir", &a), 0);
+	dx_buf_reset(&a);
 	assert_int_equal(dx_render_xlsx(&v, NULL, &a), 0);
 	assert_int_equal(dx_render_xlsx(&v, "/tmp", &b), 0);
 	assert_true(a.len > 1000);
