@@ -242,6 +242,9 @@ struct dx_tree {
 	size_t memo_bytes;
 	uint64_t json_decodes; /* API answers decoded from JSON */
 	uint64_t stat_renders; /* files rendered for a stat: their kept size did not serve */
+	/* Twins (.xlsx, .svg): renderings, of them kept in the store (closed
+	 * for good), and ones served from the store without a rendering. */
+	uint64_t twin_renders, twins_kept, twins_from_store;
 
 	struct dx_readahead *ra; /* the walk readahead, or NULL when off */
 	struct dx_reads *reads;  /* renderings being read (tree_reads.c) */
