@@ -260,8 +260,8 @@ static void render_next(struct dx_tree *t, enum dx_priority prio, uint64_t ino)
 	struct dx_date after;
 	struct node *n = &c.n;
 
-	if (dx_node_get(t, ino, n) || n->kind != K_FILE || n->fmt != DX_FORMAT_CSV)
-		return;
+	if (dx_node_get(t, ino, n) || n->kind != K_FILE)
+		return; /* any format: a twin costs about what its CSV does */
 	period = dx_period_of(n->res, n->range.from);
 	if (dx_date_cmp(period.from, n->range.from) || dx_date_cmp(period.to, n->range.to))
 		return; /* a range asked by name, not a listed period */
