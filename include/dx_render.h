@@ -99,15 +99,20 @@ int dx_render_csv(const struct dx_view *v, struct dx_buf *out);
  * Any thread may call it. */
 int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *out);
 
-/* Appends the view as an SVG chart to out: the title, a value axis with
- * the units, a time axis of local-time ticks spaced by the span (hours,
- * days, months or years) and the time zone, one series per column (bars
- * per interval for DELTA series, a line for the others, broken at gaps)
- * and a legend of the labels; "No readings in this period" in the plot
- * when no series has a reading in v->range. Text is SVG <text> in a
- * generic font family; no scripts, no external references; names are
- * XML-escaped. One <path> per series. 0, -EINVAL, or the error of
- * dx_buf_append. */
+/* Appends the view as an SVG chart to out: the title followed by the
+ * resolution and the period ("Barcelona HQ (500110), hourly, 2024-10"),
+ * one panel per unit (in the order the series first show it), stacked,
+ * each with its own value axis labelled with the unit, sharing a time
+ * axis of local-time ticks spaced by the span (hours, days, months or
+ * years) and the time zone; DELTA series as opaque bars (side by side in
+ * each interval, or overlapping largest behind when too narrow), the
+ * others as lines broken at gaps; a distinct colour per series; a legend
+ * of the labels; "No readings in this period" when no series has a
+ * reading in v->range. Text is SVG <text> in a generic font family, laid
+ * out (and cut with an ellipsis) to stay on the canvas at an estimated
+ * 0.62 em a character; no scripts, no external references; names are
+ * XML-escaped. One <path> per series. 0, -EINVAL, -ENOMEM, or the error
+ * of dx_buf_append. */
 int dx_render_svg(const struct dx_view *v, struct dx_buf *out);
 
 /* The renderer of format f: dx_render_csv, dx_render_xlsx

@@ -239,10 +239,12 @@ static void test_svg_text_is_escaped(void **state)
 	v.title = "T&<\n>";
 	v.timezone = "Zone\"&";
 	svg = render_svg(&v);
-	assert_non_null(strstr(svg, ">T&amp;&lt; &gt;</text>"));
+	assert_non_null(strstr(svg, ">T&amp;&lt; &gt;, "));
 	assert_non_null(strstr(svg, ">a&lt;b&gt;&amp;&quot;c&quot;  \x7f ?? é (kWh)</text>"));
 	assert_non_null(strstr(svg, "local time (Zone&quot;&amp;), 2024-10-27 to 2024-10-27"));
-	assert_non_null(strstr(svg, "values (units in the legend)"));
+	/* a panel per unit, each axis labelled with its unit */
+	assert_non_null(strstr(svg, ">k&lt;W&gt;h</text>"));
+	assert_non_null(strstr(svg, ">kW</text>"));
 	assert_null(strstr(svg, "No readings"));
 	free(svg);
 }
@@ -262,7 +264,7 @@ static void test_svg_empty_and_shapes(void **state)
 	svg = render_svg(&v);
 	assert_non_null(strstr(svg, ">kWh</text>"));
 	assert_non_null(strstr(svg, ">03:00</text>"));
-	for (const char *p = svg; (p = strstr(p, "<path fill=\"#")); p++)
+	for (const char *p = svg; (p = strstr(p, "<path class=\"bars\" fill=\"#")); p++)
 		paths++;
 	assert_int_equal(paths, 1); /* the bars are one path */
 	free(svg);
