@@ -94,6 +94,12 @@ static int real_get_record(void *ctx, const char *name, void *data, size_t size,
 	return dx_cache_get_record(((struct real *)ctx)->cache, name, data, size, len);
 }
 
+static int real_put_records(void *ctx, const char *const *names, const void *const *data,
+			    const size_t *lens, size_t n)
+{
+	return dx_cache_put_records(((struct real *)ctx)->cache, names, data, lens, n);
+}
+
 static int real_put_record(void *ctx, const char *name, const void *data, size_t len)
 {
 	return dx_cache_put_record(((struct real *)ctx)->cache, name, data, len);
@@ -126,6 +132,7 @@ static const struct dx_source_ops real_ops = {
 	.derived = real_derived,
 	.get_record = real_get_record,
 	.put_record = real_put_record,
+	.put_records = real_put_records,
 	.expire = real_expire,
 	.cache_stats = real_cache_stats,
 	.client_stats = real_client_stats,

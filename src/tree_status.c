@@ -1,6 +1,6 @@
 /* The status producer: one snapshot of the counters (struct status),
  * rendered as the text of .dexmafs/status and as .dexmafs/status.json (the
- * format is documented in the README and the man page).
+ * format is documented in the man page, STATUS.JSON).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -48,13 +48,11 @@ static int status_fill(struct dx_tree *t, struct status *st)
 
 	st->now = dx_tree_now(t);
 	t->source->ops->cache_stats(t->source->ctx, &st->cache);
-	pthread_mutex_lock(&t->memo_lock);
-	st->json_decodes = t->json_decodes;
-	st->stat_renders = t->stat_renders;
-	st->twin_renders = t->twin_renders;
-	st->twins_kept = t->twins_kept;
-	st->twins_from_store = t->twins_from_store;
-	pthread_mutex_unlock(&t->memo_lock);
+	st->json_decodes = __atomic_load_n(&t->json_decodes, __ATOMIC_RELAXED);
+	st->stat_renders = __atomic_load_n(&t->stat_renders, __ATOMIC_RELAXED);
+	st->twin_renders = __atomic_load_n(&t->twin_renders, __ATOMIC_RELAXED);
+	st->twins_kept = __atomic_load_n(&t->twins_kept, __ATOMIC_RELAXED);
+	st->twins_from_store = __atomic_load_n(&t->twins_from_store, __ATOMIC_RELAXED);
 	st->opens = __atomic_load_n(&t->opens, __ATOMIC_RELAXED);
 	dx_readahead_counts(t, &st->ahead_fetches, &st->ahead_used);
 	dx_reads_counts(t->reads, &st->renders_ahead, &st->renders_ahead_used);
