@@ -282,7 +282,6 @@ struct twin_job {
 	const struct ask *a;
 	const struct kind_row *k;
 	const struct node *n;
-	const struct dx_buf *bytes; /* rendered already: kept as they are */
 	int made;
 };
 
@@ -292,36 +291,31 @@ static int twin_make(void *ctx, struct dx_buf *out)
 	int64_t mtime;
 	int closed;
 
-	if (j->bytes)
-		return dx_buf_append(out, j->bytes->data, j->bytes->len);
 	j->made = 1;
 	count_twin(j->a->t, &j->a->t->twin_renders);
 	return j->k->content(j->a, j->n, out, &mtime, &closed);
 }
 
-/* Final bytes never change: kept for good, whenever they were made. */
+/* Final bytes never change: kept for good, whenever they were made (as
+ * tree_keeper.c keeps them). */
 static const struct dx_cache_policy twin_policy = { DX_CLASS_READINGS, 0, 0 };
 
-/* Keeps a closed twin's bytes and its size record; best effort. */
+/* Keeps a closed twin's bytes and its size record, through the keeper
+ * (off the reader's path); best effort. */
 static void twin_keep(const struct ask *a, const struct kind_row *k, const struct node *n,
 		      const struct dx_buf *bytes, int64_t mtime)
 {
-	struct twin_job j = { a, k, n, bytes, 0 };
 	struct stamp st = { 0, mtime, CLOSED_FINAL };
-	struct dx_cache_info info = { 0 };
+	char name[DX_REQUEST_KEY_MAX];
+	struct attr_record r;
 	struct dx_request req;
-	struct dx_buf copy;
 
 	if (bytes->len > TWIN_KEEP_MAX || k->stamp(a, n, 1, &st) ||
 	    twin_request(a, n, st.hash, &req))
 		return;
-	dx_buf_init(&copy, TWIN_KEEP_MAX);
-	if (!a->t->source->ops->derived(a->t->source->ctx, &req, &twin_policy, twin_make, &j, &copy,
-					&info)) {
-		attr_record_keep(a, n, &st, bytes->len);
-		count_twin(a->t, &a->t->twins_kept);
-	}
-	dx_buf_release(&copy);
+	r = (struct attr_record){ ATTR_RECORD_VERSION, CLOSED_FINAL, bytes->len, mtime, st.hash };
+	attr_record_name(a, n, name, sizeof(name));
+	dx_keeper_put(a->t->keeper, &req, bytes, name, &r, sizeof(r));
 }
 
 /* A twin's bytes: from the store when its record says they are final and
@@ -330,7 +324,7 @@ static void twin_keep(const struct ask *a, const struct kind_row *k, const struc
 static int twin_bytes(const struct ask *a, const struct kind_row *k, const struct node *n,
 		      struct dx_buf *out, int64_t *mtime, int *closed)
 {
-	struct twin_job j = { a, k, n, NULL, 0 };
+	struct twin_job j = { a, k, n, 0 };
 	struct dx_cache_info info = { 0 };
 	struct stamp st = { 0 };
 	struct attr_record r;

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 try:
     import openpyxl
@@ -305,8 +306,13 @@ class ViewsTest(MountTestCase):
         twins = [os.path.join("hourly", OCT + ext) for ext in (".xlsx", ".svg")] + \
             [os.path.join("EACTIVE", "hourly", OCT + ext) for ext in (".xlsx", ".svg")]
         first = {t: read(os.path.join(self.dev(m), t)) for t in twins}
+        # kept by a thread of their own (and the next periods, rendered
+        # ahead); what is queued at the unmount is written then
+        deadline = time.monotonic() + 20
+        while self.status(m)["counters"]["twins_kept"] < len(twins) and time.monotonic() < deadline:
+            time.sleep(0.1)
         c = self.status(m)["counters"]
-        self.assertEqual(c["twins_kept"], len(twins), c)
+        self.assertGreaterEqual(c["twins_kept"], len(twins), c)
         self.assertEqual(c["twins_from_store"], 0, c)
         m.stop()
         m2 = self.mount(cache_dir=m.cache_dir)
@@ -318,7 +324,7 @@ class ViewsTest(MountTestCase):
             self.assertEqual(data, first[t], t)
             self.assertEqual(os.stat(path).st_size, len(data), t)
         c = self.status(m2)["counters"]
-        self.assertEqual(c["twins_from_store"] - before["twins_from_store"], len(twins), c)
+        self.assertGreaterEqual(c["twins_from_store"] - before["twins_from_store"], len(twins), c)
         self.assertEqual(c["twin_renders"], before["twin_renders"], c)  # nothing rendered
         self.assertEqual(c["stat_renders"], before["stat_renders"], c)
         self.assertEqual(self.calls(), 0)
