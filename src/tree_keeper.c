@@ -47,12 +47,24 @@ static void keep(struct dx_keeper *k, struct keep_job *j)
 	struct dx_cache_info info = { 0 };
 	struct dx_buf copy;
 
+	unsigned char old[sizeof(j->record)];
+	size_t len = 0;
+	int rc;
+
 	dx_buf_init(&copy, j->bytes.max);
-	if (!k->source->ops->derived(k->source->ctx, &j->req, &keep_policy, copy_bytes, &j->bytes,
-				     &copy, &info) &&
-	    !k->source->ops->put_record(k->source->ctx, j->record_name, j->record, j->record_len))
-		__atomic_add_fetch(k->kept, 1, __ATOMIC_RELAXED);
+	rc = k->source->ops->derived(k->source->ctx, &j->req, &keep_policy, copy_bytes, &j->bytes,
+				     &copy, &info);
 	dx_buf_release(&copy);
+	if (rc)
+		return;
+	/* A stat has most often kept the same record already: a commit (and
+	 * a disk sync) saved. */
+	if (k->source->ops->get_record(k->source->ctx, j->record_name, old, sizeof(old), &len) ||
+	    len != j->record_len || memcmp(old, j->record, len))
+		rc = k->source->ops->put_record(k->source->ctx, j->record_name, j->record,
+						j->record_len);
+	if (!rc)
+		__atomic_add_fetch(k->kept, 1, __ATOMIC_RELAXED);
 }
 
 static void *worker(void *arg)
