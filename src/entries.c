@@ -319,10 +319,11 @@ static void twin_keep(const struct ask *a, const struct kind_row *k, const struc
 }
 
 /* A twin's bytes: from the store when its record says they are final and
- * the frame is the same, else rendered (and kept when they turn out
- * final). The errors of the content function. */
+ * the frame is the same, else rendered (and, for a read, kept when they
+ * turn out final: a walk that only stats, ls -lR, writes nothing).
+ * The errors of the content function. */
 static int twin_bytes(const struct ask *a, const struct kind_row *k, const struct node *n,
-		      struct dx_buf *out, int64_t *mtime, int *closed)
+		      int reading, struct dx_buf *out, int64_t *mtime, int *closed)
 {
 	struct twin_job j = { a, k, n, 0 };
 	struct dx_cache_info info = { 0 };
@@ -345,7 +346,7 @@ static int twin_bytes(const struct ask *a, const struct kind_row *k, const struc
 	}
 	count_twin(a->t, &a->t->twin_renders);
 	rc = k->content(a, n, out, mtime, closed);
-	if (!rc && *closed == CLOSED_FINAL)
+	if (!rc && reading && *closed == CLOSED_FINAL)
 		twin_keep(a, k, n, out, *mtime);
 	return rc;
 }
@@ -356,18 +357,20 @@ static int node_bytes(const struct ask *a, const struct kind_row *k, const struc
 		      struct dx_buf **content, struct dx_buf *scratch, int64_t *mtime, long *nsec,
 		      int *closed)
 {
-	int volatile_ = !!(k->flags & KF_VOLATILE);
+	int volatile_ = !!(k->flags & KF_VOLATILE), reading = *content != NULL;
 	int rc, hit = ((k->flags & KF_RENDERED) || (volatile_ && a->hold)) &&
 		      rendered_take(a->t, n->ino, volatile_, *content, scratch, mtime, nsec,
 				    closed);
 
 	if (!*content)
 		*content = scratch;
+	if (hit && reading && is_twin(k, n) && *closed == CLOSED_FINAL)
+		twin_keep(a, k, n, *content, *mtime); /* rendered by the stat before */
 	if (hit)
 		return 0;
 	*mtime = a->t->started_at;
 	*closed = 0;
-	rc = is_twin(k, n) ? twin_bytes(a, k, n, *content, mtime, closed) :
+	rc = is_twin(k, n) ? twin_bytes(a, k, n, reading, *content, mtime, closed) :
 			     k->content(a, n, *content, mtime, closed);
 	*nsec = rc ? 0 : content_nsec(k, *content);
 	return rc;
