@@ -74,4 +74,16 @@ int dx_csv_time_header(struct dx_buf *out, enum dx_timefmt fmt, const char *zone
 #define DX_FIXED_MAX 352
 size_t dx_fixed(double v, int decimals, char out[DX_FIXED_MAX]);
 
+/* A ZIP archive written at the end of out (borrowed, until
+ * dx_zip_free), its members deflated at level (zlib's 0..9); see
+ * render_zip.c. Each call returns 0, -ENOMEM, -E2BIG (out's ceiling, or
+ * more than 16 members) or -EIO. */
+struct dx_zip;
+int dx_zip_new(struct dx_buf *out, int level, struct dx_zip **zip);
+/* Adds a member name (under 64 bytes) holding len bytes of data. */
+int dx_zip_add(struct dx_zip *z, const char *name, const void *data, size_t len);
+/* Writes the central directory: out then holds the whole archive. */
+int dx_zip_finish(struct dx_zip *z);
+void dx_zip_free(struct dx_zip *z);
+
 #endif

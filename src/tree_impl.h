@@ -292,6 +292,11 @@ struct dx_tree {
 	size_t memo_bytes;
 	uint64_t json_decodes; /* API answers decoded from JSON (atomic) */
 	uint64_t stat_renders; /* files rendered for a stat: their kept size did not serve (atomic) */
+	/* Twins (.xlsx, .svg): renderings, of them kept in the store (closed
+	 * for good), and ones served from the store without a rendering
+	 * (atomic). */
+	uint64_t twin_renders, twins_kept, twins_from_store;
+	struct dx_keeper *keeper; /* writes closed twins into the store */
 
 	struct dx_readahead *ra; /* the walk readahead, or NULL when off */
 	struct dx_reads *reads;  /* renderings being read (tree_reads.c) */
@@ -310,6 +315,17 @@ extern const struct kind_row dx_tree_kinds[K_COUNT];
 
 /* ---- tree_reads.c: renderings being read, by inode ---- */
 struct dx_reads;
+
+/* Closed twins kept in the store by a thread of their own (tree_keeper.c):
+ * dx_keeper_put queues a copy of bytes under req (a derived key) and the
+ * record under record_name; 0, -EAGAIN (queue full: not kept) or
+ * -ENOMEM. *kept (atomic) counts what was written. Free drains the queue;
+ * source (borrowed) must outlive the keeper. */
+struct dx_keeper;
+int dx_keeper_new(struct dx_source *source, uint64_t *kept, struct dx_keeper **out);
+int dx_keeper_put(struct dx_keeper *k, const struct dx_request *req, const struct dx_buf *bytes,
+		  const char *record_name, const void *record, size_t record_len);
+void dx_keeper_free(struct dx_keeper *k);
 struct dx_reads_source {
 	/* Renders the whole of ino into out; *stable 1 when its bytes can no
 	 * longer change. 0 or a negative errno. */

@@ -25,6 +25,7 @@ struct status {
 	struct dx_cache_stats cache;
 	uint64_t json_decodes;
 	uint64_t stat_renders;
+	uint64_t twin_renders, twins_kept, twins_from_store;
 	uint64_t opens;
 	uint64_t ahead_fetches, ahead_used; /* the walk readahead's */
 	uint64_t renders_ahead, renders_ahead_used;
@@ -51,6 +52,9 @@ static int status_fill(struct dx_tree *t, struct status *st)
 	t->source->ops->cache_stats(t->source->ctx, &st->cache);
 	st->json_decodes = __atomic_load_n(&t->json_decodes, __ATOMIC_RELAXED);
 	st->stat_renders = __atomic_load_n(&t->stat_renders, __ATOMIC_RELAXED);
+	st->twin_renders = __atomic_load_n(&t->twin_renders, __ATOMIC_RELAXED);
+	st->twins_kept = __atomic_load_n(&t->twins_kept, __ATOMIC_RELAXED);
+	st->twins_from_store = __atomic_load_n(&t->twins_from_store, __ATOMIC_RELAXED);
 	st->opens = __atomic_load_n(&t->opens, __ATOMIC_RELAXED);
 	dx_readahead_counts(t, &st->ahead_fetches, &st->ahead_used);
 	dx_reads_counts(t->reads, &st->renders_ahead, &st->renders_ahead_used);
@@ -248,9 +252,12 @@ static int status_json(const struct status *st, struct dx_buf *out)
 				", \"stat_renders\": %" PRIu64 ", \"opens\": %" PRIu64
 				", \"readahead_fetches\": %" PRIu64 ", \"readahead_used\": %" PRIu64
 				", \"renders_ahead\": %" PRIu64 ", \"renders_ahead_used\": %" PRIu64
+				",\n                \"twin_renders\": %" PRIu64
+				", \"twins_kept\": %" PRIu64 ", \"twins_from_store\": %" PRIu64
 				" },\n  \"deployments\": [",
 				st->json_decodes, st->stat_renders, st->opens, st->ahead_fetches,
-				st->ahead_used, st->renders_ahead, st->renders_ahead_used);
+				st->ahead_used, st->renders_ahead, st->renders_ahead_used,
+				st->twin_renders, st->twins_kept, st->twins_from_store);
 	for (i = 0; i < st->ndeps && !rc; i++) {
 		rc = dx_buf_puts(out, i ? ",\n" : "\n");
 		rc = rc ? rc : json_dep(&st->deps[i], out);

@@ -4,7 +4,7 @@
 set -e
 pkgs="gcc pkg-config meson ninja-build libfuse3-dev fuse3 libcurl4-openssl-dev
 libjansson-dev liblmdb-dev libcmocka-dev libinih-dev python3 tzdata ca-certificates curl"
-pkgs="$pkgs libxlsxwriter-dev"  # the views: .xlsx twins
+pkgs="$pkgs zlib1g-dev"  # the views: .xlsx twins (deflate)
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs gnumeric rsync mandoc valgrind tar coreutils findutils grep"
 	# the views' readers: openpyxl, LibreOffice in German, xmllint, Chromium

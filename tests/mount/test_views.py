@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 try:
     import openpyxl
@@ -48,6 +49,10 @@ def rows_of(text, sep=","):
 
 
 class ViewsTest(MountTestCase):
+
+    def status(self, m):
+        with open(os.path.join(m.mnt, ".dexmafs", "status.json")) as f:
+            return json.load(f)
 
     def dev(self, m, device=MAIN):
         return os.path.join(m.root, "devices", device)
@@ -349,6 +354,34 @@ class ViewsTest(MountTestCase):
         self.assertIn("Number of regular files transferred: 0", second.stdout)
         self.assertFalse([l for l in second.stdout.splitlines() if l.startswith(">f")])
         self.assertEqual(self.calls(), before)
+
+    def test_closed_twins_read_after_a_remount_come_from_the_store(self):
+        m = self.mount()
+        twins = [os.path.join("hourly", OCT + ext) for ext in (".xlsx", ".svg")] + \
+            [os.path.join("EACTIVE", "hourly", OCT + ext) for ext in (".xlsx", ".svg")]
+        first = {t: read(os.path.join(self.dev(m), t)) for t in twins}
+        # kept by a thread of their own (and the next periods, rendered
+        # ahead); what is queued at the unmount is written then
+        deadline = time.monotonic() + 20
+        while self.status(m)["counters"]["twins_kept"] < len(twins) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        c = self.status(m)["counters"]
+        self.assertGreaterEqual(c["twins_kept"], len(twins), c)
+        self.assertEqual(c["twins_from_store"], 0, c)
+        m.stop()
+        m2 = self.mount(cache_dir=m.cache_dir)
+        before = self.status(m2)["counters"]
+        self.sim.clear_log()
+        for t in twins:
+            path = os.path.join(self.dev(m2), t)
+            data = read(path)
+            self.assertEqual(data, first[t], t)
+            self.assertEqual(os.stat(path).st_size, len(data), t)
+        c = self.status(m2)["counters"]
+        self.assertGreaterEqual(c["twins_from_store"] - before["twins_from_store"], len(twins), c)
+        self.assertEqual(c["twin_renders"], before["twin_renders"], c)  # nothing rendered
+        self.assertEqual(c["stat_renders"], before["stat_renders"], c)
+        self.assertEqual(self.calls(), 0)
 
 
 if __name__ == "__main__":

@@ -1003,6 +1003,37 @@ static void test_render_next(void **state)
 	free(status);
 }
 
+/* The same for a twin: the chart after March's is April's chart. */
+static void test_render_next_twin(void **state)
+{
+	struct fx *f = *state;
+	uint64_t march = ino_of(f->tree, POWER_DIR "/hourly/2022-03-01--2022-03-31.svg", DX_REG);
+	uint64_t april;
+	struct dx_attr a;
+	struct dx_read r;
+	char *want, *status;
+	unsigned asked;
+
+	assert_int_equal(dx_tree_read_begin(f->tree, DX_PRIO_INTERACTIVE, march, 0, 1 << 20, &r),
+			 0);
+	assert_true(r.len > 0);
+	asked = dx_source_fake_calls(f->source, NULL);
+	dx_tree_read_end(f->tree, &r);
+	april = ino_of(f->tree, POWER_DIR "/hourly/2022-04-01--2022-04-30.svg", DX_REG);
+	want = read_all(f->tree, april, &a);
+	assert_non_null(strstr(want, "<svg"));
+	assert_int_equal(dx_tree_read_begin(f->tree, DX_PRIO_INTERACTIVE, april, 0, 1 << 20, &r),
+			 0);
+	assert_int_equal(r.len, a.size);
+	assert_memory_equal(r.data, want, r.len);
+	dx_tree_read_end(f->tree, &r);
+	assert_int_equal(dx_source_fake_calls(f->source, NULL), asked);
+	free(want);
+	status = read_path(f->tree, ".dexmafs/status.json", &a);
+	assert_non_null(strstr(status, "\"renders_ahead_used\": 1"));
+	free(status);
+}
+
 static void test_mtime_stable(void **state)
 {
 	struct fx *f = *state;
@@ -2345,6 +2376,7 @@ int main(void)
 		T(test_readings_names),
 		T(test_read_pieces),
 		T(test_render_next),
+		T(test_render_next_twin),
 		T(test_mtime_stable),
 		T(test_open_period),
 		T(test_two_deployments),
