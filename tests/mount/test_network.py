@@ -246,8 +246,13 @@ class DebugLog(NetworkTestCase):
         for line in lines[1:]:
             self.assertRegex(line, stamp)
         self.assertRegex(lines[1], stamp + r"api: GET /v3/\S+ -> 200, \d+ ms")  # the token check
-        self.assertRegex(lines[2], stamp + r"info: mounted deployment demo on %s \(%s, cache "
-                         % (m.mnt, self.hp.url))
+        # after the mount-time lines (the CSV dialect), before any request
+        mounted = [i for i, line in enumerate(lines) if "info: mounted deployment" in line]
+        self.assertEqual(len(mounted), 1, lines)
+        self.assertRegex(lines[mounted[0]], stamp + r"info: mounted deployment demo on %s "
+                         r"\(%s, cache " % (m.mnt, self.hp.url))
+        self.assertRegex(lines[2], stamp + r"info: CSV files in the standard dialect")
+        self.assertNotIn("api:", "\n".join(lines[2:mounted[0]]))
         self.assertRegex("\n".join(lines), r"api: GET /v3/devices\?start=0&limit=500 -> 200")
         self.assertRegex(lines[-1], stamp + "info: unmounted " + m.mnt)
         text = "\n".join(lines)
