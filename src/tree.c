@@ -62,7 +62,7 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 		goto fail;
 	t->handles = dx_handles_new(t); /* records go through the source */
 	if (dx_node_ref(t, &root) || dx_readahead_new(t, opts->readahead) ||
-	    dx_reads_new(&t->reads))
+	    dx_reads_new(&t->reads) || dx_keep_new(t))
 		goto fail;
 	*out = t;
 	return 0;
@@ -77,6 +77,7 @@ void dx_tree_free(struct dx_tree *t)
 
 	if (!t)
 		return;
+	dx_keep_free(t);
 	dx_readahead_free(t);
 	dx_reads_free(t->reads);
 	dx_handles_free(t, t->handles);

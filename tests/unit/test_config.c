@@ -221,8 +221,8 @@ static void default_log_path(void **state)
 
 static void token_path(void **state)
 {
-	struct dx_config_deployment file = { "a", "/t/a.token", NULL, NULL, 1 };
-	struct dx_config_deployment cred = { "b", NULL, "b.token", NULL, 2 };
+	struct dx_config_deployment file = { "a", "/t/a.token", NULL, NULL, 1, NULL };
+	struct dx_config_deployment cred = { "b", NULL, "b.token", NULL, 2, NULL };
 	char p[64], err[256];
 
 	(void)state;
