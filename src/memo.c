@@ -14,6 +14,7 @@
 
 #include "dx_compact.h"
 #include "dx_log.h"
+#include "dx_tails.h"
 #include "tree_impl.h"
 
 /* Decoded data kept in memory: the listings a walk resolves names from,
@@ -291,7 +292,7 @@ static int make_compact(void *ctx, struct dx_buf *out)
 	rc = raw_readings(j, &raw);
 	if (!rc) {
 		count_decode(j->t);
-		rc = dx_json_readings(raw.data ? raw.data : "", raw.len, &r);
+		rc = dx_tails_decode(raw.data ? raw.data : "", raw.len, &r);
 		if (rc)
 			dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", j->req->key,
 			       strerror(-rc));
