@@ -1,0 +1,141 @@
+"""keep: subtrees refreshed in the background, oldest first, within a
+share of each hour's quota above the reserve (the simulator's hour is a
+short window here). A copy of a kept subtree then costs no call, and
+keep never spends the reserve."""
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+from harness import MountTestCase, main
+
+WINDOW = 10
+MAIN = "Main Meter (1200001)"
+
+
+class KeepTestBase(MountTestCase):
+    WINDOW = WINDOW
+
+    def next_window(self):
+        time.sleep(self.WINDOW - time.time() % self.WINDOW + 0.3)
+
+    def keep_status(self, m):
+        with open(os.path.join(m.mnt, ".dexmafs", "status.json"), encoding="utf-8") as f:
+            return json.load(f)["keep"]
+
+    def wait_for(self, m, pred, timeout, what):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            k = self.keep_status(m)
+            if pred(k):
+                return k
+            time.sleep(0.2)
+        self.fail("%s: %s\n%s" % (what, self.keep_status(m), m.log()))
+
+    def per_window(self, entries):
+        out = {}
+        for e in entries:
+            w = int(e["t"] // self.WINDOW)
+            out[w] = out.get(w, 0) + 1
+        return out
+
+
+class TestKeepCopiesFree(KeepTestBase):
+    LIMIT = 100  # the client keeps 20%: a reserve of 20; keep's share 40 a window
+    sim_args = {"window_seconds": WINDOW, "hour_limit": LIMIT}
+
+    def test_rsync_of_kept_device_costs_nothing_and_keep_spares_the_reserve(self):
+        self.next_window()
+        self.sim.clear_log()
+        m = self.mount(options=["keep=devices/" + MAIN, "ttl_open=6", "keep_interval=2",
+                                "resolutions=hourly+daily+monthly", "readahead=0"])
+        k = self.wait_for(m, lambda k: k["last_pass_ended"] and k["series"] and
+                          k["waiting"] == 0, 60, "keep did not fill")
+        self.assertEqual(k["series"], 2 * 3)  # EACTIVE and POWER, three resolutions
+        filled = self.sim.count("/v3/readings")
+        self.assertGreater(filled, 0)
+        # open chunks turn stale within ttl_open: keep refreshes them ahead
+        t0 = time.time()
+        self.wait_for(m, lambda k: k["last_pass_started"] > t0 + 6 and k["waiting"] == 0 and
+                      k["last_pass_ended"] >= k["last_pass_started"], 30, "no refresh pass")
+        refreshed = [e for e in self.sim.requests("/v3/readings") if e["t"] > t0 + 1]
+        self.assertGreater(len(refreshed), 0, "keep refreshed nothing")
+        before = self.sim.count()
+        keep_before = self.keep_status(m)["calls"]
+        with tempfile.TemporaryDirectory() as dst:
+            subprocess.run(["rsync", "-a", os.path.join(m.root, "devices", MAIN) + "/", dst],
+                           check=True, timeout=120)
+            self.assertTrue(os.listdir(os.path.join(dst, "EACTIVE", "daily")))
+        spent = self.sim.count() - before
+        keep_spent = self.keep_status(m)["calls"] - keep_before
+        print("fill: %d readings calls; rsync: %d calls, keep's meanwhile %d" %
+              (filled, spent, keep_spent))
+        self.assertEqual(spent - keep_spent, 0, self.sim.requests()[before:])
+        # never the reserve: no window saw more than keep's share, none a 429
+        entries = self.sim.requests()
+        self.assertFalse([e for e in entries if e["status"] == 429])
+        for w, n in self.per_window(entries).items():
+            self.assertLessEqual(n, (self.LIMIT - 20) // 2 + 1, (w, n))
+
+
+class TestKeepShortBudget(KeepTestBase):
+    """A share smaller than the work: each window refreshes series the
+    previous one did not, oldest first, and none is starved."""
+    LIMIT = 12  # a reserve of 3; keep's share 4 a window
+    RESERVE = 3
+    WINDOW = 5
+    sim_args = {"window_seconds": WINDOW, "hour_limit": 1000}
+
+    def series_by_window(self, entries):
+        out = {}
+        for e in entries:
+            if e["path"].startswith("/v3/readings") and e["status"] == 200:
+                w = int(e["t"] // self.WINDOW)
+                out.setdefault(w, set()).add((e["query"]["device_id"],
+                                              e["query"]["parameter_key"]))
+        return [out[w] for w in sorted(out)]
+
+    def test_short_share_refreshes_different_series_each_window(self):
+        self.next_window()
+        self.sim.clear_log()
+        m = self.mount(options=["keep=devices", "ttl_open=3", "keep_interval=1",
+                                "resolutions=monthly", "readahead=0"])
+        # the first copy, with room to spare; then the hour shrinks
+        k = self.wait_for(m, lambda k: k["last_pass_ended"] and k["series"] and
+                          k["waiting"] == 0, 30, "keep did not fill")
+        n = k["series"]
+        self.sim.configure(hour_limit=self.LIMIT)
+        self.next_window()
+        self.sim.clear_log()
+        share = (self.LIMIT - self.RESERVE) // 2
+        self.assertGreaterEqual(n, 3 * share, "too few series for a short budget")
+        windows = []
+        deadline = time.time() + 60
+        while len(windows) < 5 and time.time() < deadline:
+            time.sleep(0.5)
+            windows = self.series_by_window(self.sim.requests())
+        print("series refreshed per window:", [len(w) for w in windows], "of", n)
+        self.assertGreaterEqual(len(windows), 5, m.log())
+        entries = self.sim.requests()
+        self.assertFalse([e for e in entries if e["status"] == 429])
+        for w, c in self.per_window(entries).items():
+            self.assertLessEqual(c, share + 1, (w, c))  # never the reserve
+        w1, w2, w3 = windows[1:4]  # the first learned the new limit
+        for w in (w1, w2, w3):
+            self.assertGreaterEqual(len(w), share - 1)
+        # a series the budget cut short is finished first in the next window:
+        # at most that one twice, none three times
+        print("twice:", w1 & w2, w2 & w3, w1 & w3)
+        self.assertLessEqual(len(w1 & w2), 1)
+        self.assertLessEqual(len(w2 & w3), 1)
+        self.assertFalse(w1 & w2 & w3)
+        self.assertLessEqual(len(w1 & w3), 1)
+        everyone = set().union(*windows[:5])
+        if n <= 4 * share:
+            self.assertEqual(len(everyone), n)
+
+
+if __name__ == "__main__":
+    main()
