@@ -137,5 +137,27 @@ class TestKeepShortBudget(KeepTestBase):
             self.assertEqual(len(everyone), n)
 
 
+class TestKeepCacheSize(KeepTestBase):
+    """Kept subtrees larger than cache_size: keep stops at the size, says
+    so in the log and the status, and evicts nothing to fetch more."""
+    sim_args = {"hour_limit": 100000, "day_limit": 1000000}
+
+    def test_keep_stops_at_cache_size(self):
+        m = self.mount(options=["keep=devices", "cache_size=1M", "keep_interval=1",
+                                "readahead=0"])
+        k = self.wait_for(m, lambda k: k["cache_full_since"] > 0, 60, "keep never stopped")
+        with open(os.path.join(m.mnt, ".dexmafs", "status.json"), encoding="utf-8") as f:
+            st = json.load(f)
+        self.assertEqual(st["cache"]["evictions"], 0)
+        self.assertGreater(k["waiting"], 0)
+        calls = self.sim.count()
+        time.sleep(3)  # passes go on, and fetch nothing more
+        self.assertEqual(self.sim.count(), calls)
+        self.assertEqual(self.keep_status(m)["cache_full_since"], k["cache_full_since"])
+        with open(os.path.join(m.mnt, ".dexmafs", "status"), encoding="utf-8") as f:
+            self.assertIn("stopped at cache_size since", f.read())
+        self.assertIn("do not fit cache_size", m.log())
+
+
 if __name__ == "__main__":
     main()
