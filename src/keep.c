@@ -59,14 +59,23 @@ struct dx_keep {
 	int warned_full;
 };
 
+/* The order of identities: deployment, device, key, resolution. */
+static int kept_cmp(const void *a, const void *b)
+{
+	const struct kept *x = a, *y = b;
+	int c;
+
+	if (x->dep != y->dep)
+		return x->dep < y->dep ? -1 : 1;
+	if (x->device != y->device)
+		return x->device < y->device ? -1 : 1;
+	if ((c = strcmp(x->key, y->key)))
+		return c;
+	return (x->res > y->res) - (x->res < y->res);
+}
+
 static int kept_add(struct kept_list *l, const struct kept *s)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (l->v[i].dep == s->dep && l->v[i].device == s->device && l->v[i].res == s->res &&
-		    !strcmp(l->v[i].key, s->key))
-			return 0; /* named by two kept paths */
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 64;
 		struct kept *v;
@@ -80,20 +89,25 @@ static int kept_add(struct kept_list *l, const struct kept *s)
 	return 0;
 }
 
-/* The refresh times of the series already known carry over to fresh. */
-static void kept_carry(const struct kept_list *old, struct kept_list *fresh)
+/* Sorts fresh by identity, drops series named twice (by two kept paths),
+ * and carries over the refresh times of the series old (sorted) knew. */
+static void kept_settle(const struct kept_list *old, struct kept_list *fresh)
 {
-	size_t i, j;
+	size_t i, j = 0, n = 0;
+	int c;
 
+	if (fresh->n)
+		qsort(fresh->v, fresh->n, sizeof(fresh->v[0]), kept_cmp);
 	for (i = 0; i < fresh->n; i++)
-		for (j = 0; j < old->n; j++)
-			if (old->v[j].dep == fresh->v[i].dep &&
-			    old->v[j].device == fresh->v[i].device &&
-			    old->v[j].res == fresh->v[i].res &&
-			    !strcmp(old->v[j].key, fresh->v[i].key)) {
-				fresh->v[i].last = old->v[j].last;
-				break;
-			}
+		if (!n || kept_cmp(&fresh->v[n - 1], &fresh->v[i]))
+			fresh->v[n++] = fresh->v[i];
+	fresh->n = n;
+	for (i = 0; i < fresh->n; i++) {
+		while (j < old->n && (c = kept_cmp(&old->v[j], &fresh->v[i])) < 0)
+			j++;
+		if (j < old->n && !kept_cmp(&old->v[j], &fresh->v[i]))
+			fresh->v[i].last = old->v[j].last;
+	}
 }
 
 /* What one pass asks with. */
@@ -350,11 +364,18 @@ static void refresh_all(struct pass *p, struct kept_list *l, size_t *refreshed)
 	for (i = 0; i < l->n && !p->full; i++) {
 		struct kept *s = &l->v[order[i]];
 		int64_t started = dx_tree_now(p->t);
+		int rc;
 
-		if (p->quota_out[s->dep] || refresh_series(p, s))
+		if (p->quota_out[s->dep])
 			continue;
+		rc = refresh_series(p, s);
+		if (rc == -EAGAIN || rc == -ENOMEM)
+			continue; /* left for the next pass, first */
+		if (rc)           /* gone, or failing: tried, so it does not hold the front */
+			dx_log(DX_LOG_DEBUG, "keep: series %lld %s: %s", (long long)s->device,
+			       s->key, strerror(-rc));
 		s->last = started;
-		(*refreshed)++;
+		(*refreshed) += !rc;
 	}
 out:
 	free(order);
@@ -376,7 +397,7 @@ static void run_pass(struct dx_tree *t, struct dx_keep *k, unsigned char *warned
 	k->counts.pass_started = dx_tree_now(t);
 	pthread_mutex_unlock(&k->lock);
 	collect(&p, &fresh, warned);
-	kept_carry(&k->series, &fresh);
+	kept_settle(&k->series, &fresh);
 	if (fresh.n || !k->series.n) { /* a pass that listed nothing keeps what it knew */
 		free(k->series.v);
 		k->series = fresh;
