@@ -447,6 +447,7 @@ static int add_dep(struct dx_options *o, const char *name, const char *api_url,
 	d = &o->deps[o->ndeps];
 	d->name = strdup(name);
 	d->line = 0;
+	d->keep = NULL;
 	d->api_url = api_url ? strdup(api_url) : NULL;
 	d->token_path = token_path ? strdup(token_path) : NULL;
 	o->ndeps++;
