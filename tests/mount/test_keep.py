@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import MountTestCase, main
+from harness import TOKEN, Mount, MountTestCase, find_dexmafs, main, run
 
 WINDOW = 10
 MAIN = "Main Meter (1200001)"
@@ -157,6 +157,67 @@ class TestKeepCacheSize(KeepTestBase):
         with open(os.path.join(m.mnt, ".dexmafs", "status"), encoding="utf-8") as f:
             self.assertIn("stopped at cache_size since", f.read())
         self.assertIn("do not fit cache_size", m.log())
+
+
+TOK2 = "abcdefabcdefabcdef01"
+TWO = """
+[defaults]
+api_url = {api}
+cache_dir = {tmp}/cache
+resolutions = monthly
+
+[deployment acme]
+token_file = {tmp}/acme.token
+keep = devices/Main Meter (1200001)/EACTIVE
+
+[deployment globex]
+token_file = {tmp}/globex.token
+"""
+
+
+class TwoDeployments(Mount):
+    def __init__(self, api_url, extra_opts):
+        super().__init__(api_url, env_token=False)
+        config = os.path.join(self.tmp, "config")
+        with open(config, "w") as f:
+            f.write(TWO.format(tmp=self.tmp, api=api_url))
+        for name, tok in (("acme", TOKEN), ("globex", TOK2)):
+            path = os.path.join(self.tmp, name + ".token")
+            with open(path, "w") as f:
+                f.write(tok + "\n")
+            os.chmod(path, 0o600)
+        opts = ["config=" + config, "keep_interval=1"] + list(extra_opts)
+        self.argv = [find_dexmafs(), "-f", "-o", ",".join(opts), self.mnt]
+        self.env["XDG_CONFIG_HOME"] = os.path.join(self.tmp, "xdg")
+
+
+class TestKeepSeveralDeployments(KeepTestBase):
+    """keep = in a deployment's section is relative to it; -o keep names
+    the deployment first when several are mounted."""
+    sim_tokens = {TOKEN: "demo", TOK2: "gen:2:5"}
+
+    def test_keep_paths_per_deployment(self):
+        bad = TwoDeployments(self.sim.url, ["keep=devices"])
+        self.addCleanup(bad.cleanup)
+        r = run(bad.argv, env=bad.env)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("starts with the deployment's name", r.stderr)
+        m = TwoDeployments(self.sim.url, ["keep=globex/devices"])
+        self.addCleanup(m.cleanup)
+        m.start()
+        self.sim.clear_log()
+        k = self.wait_for(m, lambda k: k["last_pass_ended"] and k["waiting"] == 0, 30,
+                          "keep did not fill")
+        self.assertEqual(k["paths"], 2)
+        readings = self.sim.requests("/v3/readings")
+        acme = {e["query"]["parameter_key"] for e in readings if e["deployment"] == "demo"}
+        self.assertEqual(acme, {"EACTIVE"})
+        globex = {e["query"]["device_id"] for e in readings if e["deployment"] != "demo"}
+        self.assertEqual(len(globex), len(os.listdir(os.path.join(m.mnt, "globex", "devices"))))
+        devices = os.path.join(m.mnt, "globex", "devices")
+        params = [p for d in os.listdir(devices) for p in os.listdir(os.path.join(devices, d))
+                  if os.path.exists(os.path.join(devices, d, p, "parameter.json"))]
+        self.assertEqual(k["series"], 1 + len(params))  # one resolution listed
 
 
 if __name__ == "__main__":
