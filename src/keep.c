@@ -40,6 +40,7 @@ struct kept {
 	char nature[32];
 	enum dx_res res;
 	int64_t last; /* when keep last refreshed all of it; 0: never */
+	long cost;    /* the calls that took */
 };
 
 struct kept_list {
@@ -105,8 +106,10 @@ static void kept_settle(const struct kept_list *old, struct kept_list *fresh)
 	for (i = 0; i < fresh->n; i++) {
 		while (j < old->n && (c = kept_cmp(&old->v[j], &fresh->v[i])) < 0)
 			j++;
-		if (j < old->n && !kept_cmp(&old->v[j], &fresh->v[i]))
+		if (j < old->n && !kept_cmp(&old->v[j], &fresh->v[i])) {
 			fresh->v[i].last = old->v[j].last;
+			fresh->v[i].cost = old->v[j].cost;
+		}
 	}
 }
 
@@ -122,7 +125,7 @@ struct pass {
 
 /* Whether keep may make one more call for dep: its share, the reserve,
  * the cache's size. */
-static int may_spend(struct pass *p, int dep)
+static long allowance(struct pass *p, int dep)
 {
 	struct dx_tree *t = p->t;
 	struct dx_client_stats s;
@@ -145,7 +148,12 @@ static int may_spend(struct pass *p, int dep)
 	pthread_mutex_unlock(&p->k->lock);
 	if (left <= 0)
 		p->quota_out[dep] = 1;
-	return left > 0;
+	return left > 0 ? left : 0;
+}
+
+static int may_spend(struct pass *p, int dep)
+{
+	return allowance(p, dep) > 0;
 }
 
 /* Counts what the last load spent; 0, or -EAGAIN when it was refused
@@ -366,9 +374,19 @@ static void refresh_all(struct pass *p, struct kept_list *l, size_t *refreshed)
 		int64_t started = dx_tree_now(p->t);
 		int rc;
 
+		uint64_t before;
+
 		if (p->quota_out[s->dep])
 			continue;
+		/* one the share left cannot finish waits, first, for the next hour */
+		if (s->cost > allowance(p, s->dep)) {
+			p->quota_out[s->dep] = 1;
+			continue;
+		}
+		before = p->k->counts.calls; /* only this thread writes it */
 		rc = refresh_series(p, s);
+		if (!rc)
+			s->cost = (long)(p->k->counts.calls - before);
 		if (rc == -EAGAIN || rc == -ENOMEM)
 			continue; /* left for the next pass, first */
 		if (rc)           /* gone, or failing: tried, so it does not hold the front */
