@@ -281,34 +281,58 @@ static int add_path(struct pass *p, const struct dx_keep_path *kp, struct kept_l
 	return rc;
 }
 
-/* Refreshes every chunk of s's periods. 0 when all of it is fresh now. */
-static int refresh_series(struct pass *p, const struct kept *s)
+/* One chunk of s: from the memo alone when it is fresh there (no call,
+ * whatever the share left), else through the cache if keep may spend. */
+static int load_chunk(struct pass *p, const struct kept *s, const struct dx_range *c)
 {
-	struct changed changed = { 0 };
-	struct dx_range *periods = NULL, c, prev;
-	size_t i, np = 0;
+	struct ask memo = p->a;
 	int rc;
 
-	memset(&prev, 0, sizeof(prev));
+	memo.memo_only = 1;
+	if (!dx_series_chunk(&memo, s->dep, s->device, s->key, s->nature, s->res, c))
+		return 0;
 	if (!may_spend(p, s->dep))
 		return -EAGAIN;
-	rc = dx_series_periods(&p->a, s->dep, s->device, s->key, s->nature, s->res, &periods, &np,
+	rc = dx_series_chunk(&p->a, s->dep, s->device, s->key, s->nature, s->res, c);
+	return rc ? rc : spent(p, s->dep);
+}
+
+/* The periods of s, as load_chunk loads a chunk. */
+static int load_periods(struct pass *p, const struct kept *s, struct dx_range **periods, size_t *np)
+{
+	struct changed changed = { 0 };
+	struct ask memo = p->a;
+	int rc;
+
+	memo.memo_only = 1;
+	rc = dx_series_periods(&memo, s->dep, s->device, s->key, s->nature, s->res, periods, np,
 			       &changed);
 	if (!rc)
-		rc = spent(p, s->dep);
+		return 0;
+	if (!may_spend(p, s->dep))
+		return -EAGAIN;
+	rc = dx_series_periods(&p->a, s->dep, s->device, s->key, s->nature, s->res, periods, np,
+			       &changed);
 	if (changed.any)
 		p->t->observe.series_changed(p->t, s->dep, s->device, s->key, DX_RES_MONTHLY,
 					     &changed.span);
+	return rc ? rc : spent(p, s->dep);
+}
+
+/* Refreshes every chunk of s's periods. 0 when all of it is fresh now. */
+static int refresh_series(struct pass *p, const struct kept *s)
+{
+	struct dx_range *periods = NULL, c, prev;
+	size_t i, np = 0;
+	int rc = load_periods(p, s, &periods, &np);
+
+	memset(&prev, 0, sizeof(prev));
 	for (i = 0; i < np && !rc; i++) {
 		c = dx_chunk_of(s->res, periods[i].from);
 		if (i && !dx_date_cmp(c.from, prev.from))
 			continue;
 		prev = c;
-		if (!may_spend(p, s->dep))
-			rc = -EAGAIN;
-		else if (!(rc = dx_series_chunk(&p->a, s->dep, s->device, s->key, s->nature, s->res,
-						&c)))
-			rc = spent(p, s->dep);
+		rc = load_chunk(p, s, &c);
 	}
 	free(periods);
 	return rc;
