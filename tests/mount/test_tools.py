@@ -46,11 +46,11 @@ class ToolsTest(MountTestCase):
         keys = collections.Counter(request_key(e) for e in reqs)
         self.assertEqual([k for k, n in keys.items() if n > 1], [])
         # Listings: locations, devices, five supply sources, the datasources'
-        # names, one parameter listing per device; each costs one page at
-        # this size.
+        # names, the electricity contracts, one parameter listing per device;
+        # each costs one page at this size.
         ndev = len(os.listdir(os.path.join(m.root, "devices")))
         listings = [e for e in reqs if e["path"] != "/v3/readings"]
-        self.assertEqual(len(listings), 2 + 5 + 1 + ndev)
+        self.assertEqual(len(listings), 2 + 5 + 1 + 1 + ndev)
         # Readings: one per aligned chunk, each the widest the API allows,
         # but never past tomorrow (no `to` in the future).
         tomorrow = (datetime.datetime.now(datetime.timezone.utc).date()
