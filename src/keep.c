@@ -500,6 +500,10 @@ int dx_keep_new(struct dx_tree *t)
 	k->counts.share = t->opts.keep_share;
 	k->counts.interval = t->opts.keep_interval;
 	t->keep = k;
+	dx_log(DX_LOG_INFO,
+	       "keep: %zu subtrees kept fresh, a pass every %lld s, spending at most %.0f%% of "
+	       "each hour's quota above the reserve",
+	       t->opts.nkeep, (long long)t->opts.keep_interval, 100 * t->opts.keep_share);
 	if (pthread_create(&k->thread, NULL, keep_thread, t))
 		dx_log(DX_LOG_ERR, "keep: cannot start its thread: nothing is kept fresh");
 	else
