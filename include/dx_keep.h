@@ -21,15 +21,15 @@ void dx_keep_order(const int64_t *last, size_t n, size_t *order);
 
 /* What keep spent in one hour window of one token's quota. */
 struct dx_keep_budget {
-	int64_t window; /* the window's reset time, as the ledger said */
-	int rolled;     /* the ledger's window had ended: a new one is counted */
-	long spent;     /* calls keep made in the window */
+	int64_t window_end; /* the latest reset instant the ledger gave; 0: not known */
+	long spent;         /* calls keep made in the window */
 };
 
 /* The calls keep may still make now: share (0..1) of the hour's limit
  * above the reserve, less what it spent in this window, and never more
  * than what is left above the reserve in the hour and the day. A window
- * that ended (now past its reset) counts as a new, full one. While the
+ * that ended (now past its reset) counts as a new, full one; reset
+ * instants of the ledger a few seconds apart are one window. While the
  * limits are unknown (no answer seen yet), 1 until keep made a call.
  * Updates b's window. */
 long dx_keep_allowance(struct dx_keep_budget *b, const struct dx_quota_state *q, long reserve,

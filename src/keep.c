@@ -41,6 +41,9 @@ struct kept {
 	enum dx_res res;
 	int64_t last; /* when keep last refreshed all of it; 0: never */
 	long cost;    /* the calls that took */
+	/* Chunks ending on or before this are final in the cache: passes skip
+	 * them (so a pass decodes only what may change). Zero: none known. */
+	struct dx_date final_to;
 };
 
 struct kept_list {
@@ -109,6 +112,7 @@ static void kept_settle(const struct kept_list *old, struct kept_list *fresh)
 		if (j < old->n && !kept_cmp(&old->v[j], &fresh->v[i])) {
 			fresh->v[i].last = old->v[j].last;
 			fresh->v[i].cost = old->v[j].cost;
+			fresh->v[i].final_to = old->v[j].final_to;
 		}
 	}
 }
@@ -319,20 +323,35 @@ static int load_periods(struct pass *p, const struct kept *s, struct dx_range **
 	return rc ? rc : spent(p, s->dep);
 }
 
-/* Refreshes every chunk of s's periods. 0 when all of it is fresh now. */
-static int refresh_series(struct pass *p, const struct kept *s)
+/* Whether chunk c, loaded now, is final in the cache: closed for longer
+ * than its time to live, so any copy fetched before it closed was stale
+ * and has been fetched again (a copy served stale fails the load). */
+static int final_now(const struct pass *p, const struct dx_range *c)
+{
+	const struct dx_tree_opts *o = &p->t->opts;
+
+	return dx_tree_now(p->t) >= dx_range_end_epoch(c) + o->late_margin + o->ttl_open;
+}
+
+/* Refreshes every chunk of s's periods not known final. 0 when all of it
+ * is fresh now. */
+static int refresh_series(struct pass *p, struct kept *s)
 {
 	struct dx_range *periods = NULL, c, prev;
 	size_t i, np = 0;
-	int rc = load_periods(p, s, &periods, &np);
+	int rc = load_periods(p, s, &periods, &np), final = 1;
 
 	memset(&prev, 0, sizeof(prev));
 	for (i = 0; i < np && !rc; i++) {
 		c = dx_chunk_of(s->res, periods[i].from);
-		if (i && !dx_date_cmp(c.from, prev.from))
+		if ((i && !dx_date_cmp(c.from, prev.from)) ||
+		    (s->final_to.year && dx_date_cmp(c.to, s->final_to) <= 0))
 			continue;
 		prev = c;
 		rc = load_chunk(p, s, &c);
+		final = final && !rc && final_now(p, &c);
+		if (final)
+			s->final_to = c.to;
 	}
 	free(periods);
 	return rc;

@@ -36,25 +36,25 @@ void dx_keep_order(const int64_t *last, size_t n, size_t *order)
 	free(r);
 }
 
-/* Starts a new window when the ledger's changed or ended. A window that
- * ended is counted as new at once; when the ledger then learns the new
- * reset time, what keep spent since still counts. */
+/* Two reset instants of the ledger this close belong to one window: the
+ * ledger computes each from an answer's whole seconds (quota.c's slack). */
+#define SAME_WINDOW_SLACK_S 5
+
+/* Starts a new window when keep's ended, or when the ledger shows a later
+ * one. Within a window, the latest reset instant seen is its end, so that
+ * a new window is never counted before the server's began. */
 static void track_window(struct dx_keep_budget *b, const struct dx_quota_state *q, int64_t now)
 {
-	if (q->hour_reset_at > 0 && now >= q->hour_reset_at) {
-		if (!b->rolled || b->window != q->hour_reset_at) {
-			b->spent = 0;
-			b->window = q->hour_reset_at;
-			b->rolled = 1;
-		}
-		return;
+	if (b->window_end > 0 && now >= b->window_end) {
+		b->spent = 0;
+		b->window_end = 0;
 	}
-	if (q->hour_reset_at != b->window) {
-		if (!b->rolled)
-			b->spent = 0;
-		b->rolled = 0;
-		b->window = q->hour_reset_at;
-	}
+	if (q->hour_reset_at <= now)
+		return; /* the ledger has not seen the new window yet */
+	if (b->window_end > 0 && q->hour_reset_at > b->window_end + SAME_WINDOW_SLACK_S)
+		b->spent = 0;
+	if (q->hour_reset_at > b->window_end)
+		b->window_end = q->hour_reset_at;
 }
 
 static long min_long(long a, long b)
@@ -74,7 +74,8 @@ long dx_keep_allowance(struct dx_keep_budget *b, const struct dx_quota_state *q,
 	if (above <= 0)
 		return 0;
 	left = (long)(share * (double)above) - b->spent;
-	hour_left = b->rolled ? q->hour_limit : q->hour_remaining;
+	/* a window that ended is restored, as the ledger assumes */
+	hour_left = q->hour_reset_at > now ? q->hour_remaining : q->hour_limit;
 	left = min_long(left, hour_left - reserve);
 	if (q->day_limit >= 0)
 		left = min_long(left, q->day_remaining - reserve);

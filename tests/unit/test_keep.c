@@ -102,15 +102,39 @@ static void test_allowance_new_window(void **state)
 	b.spent = 40;
 	q.hour_remaining = 60;
 	assert_int_equal(dx_keep_allowance(&b, &q, 20, 0.5, T0 + 10), 0);
+	/* each answer's reset instant moves by a second: the same window */
+	q.hour_reset_at = T0 + 3601;
+	assert_int_equal(dx_keep_allowance(&b, &q, 20, 0.5, T0 + 11), 0);
+	q.hour_reset_at = T0 + 3600;
+	assert_int_equal(dx_keep_allowance(&b, &q, 20, 0.5, T0 + 12), 0);
+	/* the ledger rolled its window (no reset instant): nothing new before
+	 * the latest end seen */
+	q.hour_reset_at = 0;
+	q.hour_remaining = 100;
+	assert_int_equal(dx_keep_allowance(&b, &q, 20, 0.5, T0 + 3600), 0);
 	/* the hour ended; the ledger has not seen the new one yet: full */
-	assert_int_equal(dx_keep_allowance(&b, &q, 20, 0.5, T0 + 3600), 40);
+	q = quota(100, 60, T0 + 3601);
+	assert_int_equal(dx_keep_allowance(&b, &q, 20, 0.5, T0 + 3601), 40);
 	b.spent += 5;
 	/* the ledger learns the new window: what keep spent in it counts */
-	q = quota(100, 95, T0 + 7200);
-	assert_int_equal(dx_keep_allowance(&b, &q, 20, 0.5, T0 + 3601), 35);
+	q = quota(100, 95, T0 + 7201);
+	assert_int_equal(dx_keep_allowance(&b, &q, 20, 0.5, T0 + 3602), 35);
 	/* and the next one starts from nothing */
-	q = quota(100, 100, T0 + 10800);
+	q = quota(100, 100, T0 + 10801);
 	assert_int_equal(dx_keep_allowance(&b, &q, 20, 0.5, T0 + 7201), 40);
+}
+
+static void test_allowance_missed_window_end(void **state)
+{
+	struct dx_keep_budget b = { 0 };
+	struct dx_quota_state q = quota(100, 60, T0 + 3600);
+
+	(void)state;
+	assert_int_equal(dx_keep_allowance(&b, &q, 20, 0.5, T0), 40);
+	b.spent = 40;
+	/* a later window than keep's, seen before keep's end passed */
+	q = quota(100, 100, T0 + 7200);
+	assert_int_equal(dx_keep_allowance(&b, &q, 20, 0.5, T0 + 3599), 40);
 }
 
 static void test_allowance_unknown_limits(void **state)
@@ -143,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_allowance_share_above_reserve),
 		cmocka_unit_test(test_allowance_never_the_reserve),
 		cmocka_unit_test(test_allowance_new_window),
+		cmocka_unit_test(test_allowance_missed_window_end),
 		cmocka_unit_test(test_allowance_unknown_limits),
 		cmocka_unit_test(test_lead),
 	};
