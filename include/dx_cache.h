@@ -112,7 +112,23 @@ struct dx_cache_stats {
 	/* NULL, or the line saying a damaged store file was moved aside at
 	 * open (dx_store_damaged); borrowed, valid until close. */
 	const char *damaged;
+	/* Since when nothing new fits (a full disk or map, nothing left to
+	 * evict), in epoch seconds; 0 while answers are kept. */
+	int64_t full_since;
 };
 void dx_cache_stats(struct dx_cache *c, struct dx_cache_stats *out);
+
+/* The readings chunks kept that may still change (open: fetched before
+ * their final_at), for the status files. */
+struct dx_cache_open {
+	uint64_t held;             /* open chunks kept */
+	uint64_t stale;            /* of them: expired, or fetched over ttl ago */
+	int64_t oldest_fetched_at; /* the oldest one's fetch time; 0 when none */
+};
+/* Counts the open readings chunks among the API answers kept under keys
+ * starting with prefix (a deployment's, dx_request_prefix), with ttl the
+ * seconds they stay fresh. Never fetches. 0 or -EIO. */
+int dx_cache_open_chunks(struct dx_cache *c, const char *prefix, int64_t ttl,
+			 struct dx_cache_open *out);
 
 #endif

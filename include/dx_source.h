@@ -65,6 +65,9 @@ struct dx_source_ops {
 	 * deployment dep makes no calls (offline). */
 	void (*cache_stats)(void *ctx, struct dx_cache_stats *out);
 	int (*client_stats)(void *ctx, int dep, struct dx_client_stats *out);
+	/* The open readings chunks kept under prefix (dx_cache_open_chunks).
+	 * 0 or -EIO. */
+	int (*open_chunks)(void *ctx, const char *prefix, int64_t ttl, struct dx_cache_open *out);
 };
 
 struct dx_source {

@@ -101,6 +101,14 @@ int dx_store_put_records(struct dx_store *s, const char *const *names, const voi
 
 void dx_store_stats(struct dx_store *s, struct dx_store_stats *out);
 
+/* Calls fn(ctx, key, key_len, meta) for every entry whose key starts with
+ * prefix, in key order, on one read-only snapshot; key is borrowed for the
+ * call only. fn must not call the store. 0, -EIO. */
+int dx_store_scan(struct dx_store *s, const char *prefix,
+		  void (*fn)(void *ctx, const char *key, size_t key_len,
+			     const struct dx_store_meta *meta),
+		  void *ctx);
+
 /* When open found data.mdb damaged (shorter than its own last page, no
  * LMDB magic, another format version, a meta or root page that does not
  * check out, or a file LMDB refuses), it moved the file aside as

@@ -184,6 +184,12 @@ int dx_tree_readdir_at(struct dx_dirs *d, struct dx_tree *t, enum dx_priority pr
 int dx_tree_getattr_open(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
 			 struct dx_attr *out);
 
+/* When the API's bytes behind period file ino were fetched: those of its
+ * oldest chunk, in epoch seconds (the user.dexmafs.fetched extended
+ * attribute). Costs what a stat of the file costs. -ENODATA for anything
+ * but a period file, else 0 or the common errors. */
+int dx_tree_fetched(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int64_t *out);
+
 /* Copies the target of a symbolic link into out. -EINVAL when ino is not a
  * link; the common errors. */
 int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_buf *out);

@@ -57,6 +57,10 @@ struct dx_cache {
 	struct flight *flights;
 	struct failed failed[FAILED_MAX];
 	atomic_uint_least64_t hits, misses, stale_served, fetch_errors;
+	/* Since when nothing new could be kept for want of room (0: room);
+	 * whether that was logged (once per mount). Guarded by lock. */
+	int64_t full_since;
+	int full_logged;
 };
 
 static int64_t clock_now(const struct dx_cache *c)
@@ -210,6 +214,37 @@ static void failed_note(struct dx_cache *c, const char *key, int rc, int64_t now
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Notes how a put of key ended (rc): a full store (nothing left to evict)
+ * is said once, in the log and in the status files until a put fits
+ * again; the answer is served all the same. */
+static void kept(struct dx_cache *c, const char *key, int rc, int64_t now)
+{
+	char when[32];
+	time_t t = (time_t)now;
+	struct tm tm;
+	int say = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (rc == -ENOSPC && !c->full_since) {
+		c->full_since = now;
+		say = !c->full_logged;
+		c->full_logged = 1;
+	} else if (!rc) {
+		c->full_since = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (rc && rc != -ENOSPC)
+		dx_log(DX_LOG_WARN, "cache: could not keep %s", key);
+	if (!say)
+		return;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	dx_log(DX_LOG_WARN,
+	       "cache full since %s: nothing more fits in the cache directory and nothing is "
+	       "left to evict; answers are served but not kept (said once)",
+	       when);
+}
+
 /* The fetch and what follows it, run by the one caller that leads the
  * flight for key. res is empty on entry. */
 static int lead(struct dx_cache *c, const char *key, const struct dx_cache_policy *policy,
@@ -241,8 +276,7 @@ static int lead(struct dx_cache *c, const char *key, const struct dx_cache_polic
 		if (have_old && old.len == res->len &&
 		    (old.len == 0 || memcmp(old.data, res->data, old.len) == 0))
 			put.changed_at = m.changed_at;
-		if (dx_store_put(c->store, key, res->data, res->len, &put))
-			dx_log(DX_LOG_WARN, "cache: could not keep %s", key);
+		kept(c, key, dx_store_put(c->store, key, res->data, res->len, &put), now);
 		fill_info(info, &put, 0, 1);
 		goto out;
 	}
@@ -487,6 +521,35 @@ int dx_cache_get_record(struct dx_cache *c, const char *name, void *data, size_t
 	return rc == -ENOMEM ? rc : rc ? -ENOENT : 0;
 }
 
+struct open_scan {
+	int64_t now, ttl;
+	struct dx_cache_open *out;
+};
+
+static void open_one(void *ctx, const char *key, size_t len, const struct dx_store_meta *m)
+{
+	struct open_scan *o = ctx;
+
+	/* API answers of readings only: not the compact forms made of them. */
+	if (m->cls != DX_CLASS_READINGS || m->fetched_at >= m->final_at ||
+	    (len > 2 && !memcmp(key + len - 2, "#c", 2)))
+		return;
+	o->out->held++;
+	if (m->flags & DX_STORE_EXPIRED || o->now - m->fetched_at > o->ttl)
+		o->out->stale++;
+	if (!o->out->oldest_fetched_at || m->fetched_at < o->out->oldest_fetched_at)
+		o->out->oldest_fetched_at = m->fetched_at;
+}
+
+int dx_cache_open_chunks(struct dx_cache *c, const char *prefix, int64_t ttl,
+			 struct dx_cache_open *out)
+{
+	struct open_scan o = { clock_now(c), ttl, out };
+
+	memset(out, 0, sizeof(*out));
+	return dx_store_scan(c->store, prefix, open_one, &o) ? -EIO : 0;
+}
+
 void dx_cache_stats(struct dx_cache *c, struct dx_cache_stats *out)
 {
 	struct dx_store_stats st;
@@ -500,4 +563,7 @@ void dx_cache_stats(struct dx_cache *c, struct dx_cache_stats *out)
 	out->entries = st.entries;
 	out->evictions = st.evictions;
 	out->damaged = dx_store_damaged(c->store);
+	pthread_mutex_lock(&c->lock);
+	out->full_since = c->full_since;
+	pthread_mutex_unlock(&c->lock);
 }

@@ -515,3 +515,21 @@ int dx_series_stamp(const struct ask *a, int dep, int64_t device, const char *ke
 	}
 	return rc;
 }
+
+int dx_series_fetched(const struct ask *a, int dep, int64_t device, const char *key,
+		      const char *nature, enum dx_res res, const struct dx_range *range,
+		      int64_t *fetched_at)
+{
+	struct memo *memos[DX_RANGE_MAX_CHUNKS];
+	struct changed changed = { 0 };
+	size_t got, i;
+	int final, rc;
+
+	rc = series_memos(a, dep, device, key, nature, res, range, memos, &got, &final, &changed);
+	for (i = 0; i < got; i++) {
+		if (!*fetched_at || memos[i]->api_fetched_at < *fetched_at)
+			*fetched_at = memos[i]->api_fetched_at;
+		dx_memo_release(a->t, memos[i]);
+	}
+	return rc;
+}

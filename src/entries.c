@@ -224,6 +224,49 @@ static void attr_record_keep(const struct ask *a, const struct node *n, const st
 	s->ops->put_record(s->ctx, name, &r, sizeof(r)); /* a cache, best effort */
 }
 
+/* The time of a directory or a link: when its names (its target) were
+ * first seen as they are now, kept beside the data under its inode, so
+ * that it stays the same across mounts while they do not change and an
+ * rsync -a -i of an unchanged tree reports nothing. What was never listed,
+ * and what was first seen as it is, shows the cache's birth time: a
+ * directory is stat'ed before it is listed, and both must agree. */
+struct time_record {
+	uint32_t version;
+	uint32_t pad;
+	uint64_t hash;
+	int64_t time;
+};
+
+#define TIME_RECORD_VERSION 1
+
+static int64_t stable_time(const struct ask *a, const struct node *n, uint64_t hash)
+{
+	struct dx_source *s = a->t->source;
+	struct time_record r, now = { TIME_RECORD_VERSION, 0, hash | 1, a->t->born_at };
+	char name[DX_REQUEST_KEY_MAX];
+	size_t len;
+	int kept;
+
+	snprintf(name, sizeof(name), "time|%s|%016" PRIx64, dx_tree_dep_name(a->t, n->dep), n->ino);
+	kept = !s->ops->get_record(s->ctx, name, &r, sizeof(r), &len) && len == sizeof(r) &&
+	       r.version == TIME_RECORD_VERSION;
+	if (!hash || (kept && r.hash == now.hash))
+		return kept ? r.time : a->t->born_at;
+	if (kept)
+		now.time = dx_tree_now(a->t);                /* changed since it was last seen */
+	s->ops->put_record(s->ctx, name, &now, sizeof(now)); /* a cache, best effort */
+	return now.time;
+}
+
+void dx_dir_listed(const struct ask *a, const struct node *n, const struct names *s)
+{
+	uint64_t h = DX_STAMP_INIT;
+
+	for (size_t i = 0; i < s->n; i++)
+		h = dx_stamp_mix(h, s->v[i], strlen(s->v[i]) + 1);
+	stable_time(a, n, h);
+}
+
 static void attr_base(const struct ask *a, const struct node *n, const struct kind_row *k,
 		      struct dx_attr *attr)
 {
@@ -458,6 +501,7 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 	attr_base(a, n, k, attr);
 	if (k->flags & KF_DIR) {
 		attr->timeout = k->flags & KF_STATIC ? TIMEOUT_STATIC : TIMEOUT_LISTED;
+		attr->mtime = stable_time(a, n, 0);
 		return 0;
 	}
 	if (k->flags & KF_ON_READ && !content)
@@ -484,6 +528,9 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 		attr_content(a->t, k, content->len, mtime, closed, attr);
 		attr->mtime = nsec ? mtime - 1 : mtime; /* never in the future */
 		attr->mtime_nsec = nsec;
+		if (k->flags & KF_LINK)
+			attr->mtime = stable_time(
+				a, n, dx_stamp_mix(DX_STAMP_INIT, content->data, content->len));
 		if (k->flags & (KF_RENDERED | KF_VOLATILE) && content == &scratch && scratch.data &&
 		    scratch.len <= RENDER_KEEP_MAX)
 			rendered_keep(a->t, n->ino, &scratch, mtime, nsec, closed);

@@ -139,8 +139,9 @@ static long allowance(struct pass *p, int dep)
 	if (p->full || p->quota_out[dep])
 		return 0;
 	t->source->ops->cache_stats(t->source->ctx, &cs);
-	if (t->opts.cache_max && (cs.bytes_used >= t->opts.cache_max / 100 * KEEP_FILL_PERCENT ||
-				  cs.evictions > p->k->evictions)) {
+	if (cs.full_since || /* the cache's file system is full */
+	    (t->opts.cache_max && (cs.bytes_used >= t->opts.cache_max / 100 * KEEP_FILL_PERCENT ||
+				   cs.evictions > p->k->evictions))) {
 		p->full = 1;
 		return 0;
 	}

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FUSE_USE_VERSION 314
@@ -484,11 +485,49 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	erofs(req);
 }
 
-/* No entry has extended attributes, and none can be set: there is no
- * getxattr or listxattr op, so libfuse answers their first request with
- * ENOSYS and the kernel answers every later one itself (EOPNOTSUPP, as for
- * a file system without extended attributes). ls -l, Samba, Finder and
- * rsync -X ask on every file; they cost neither a call nor a round trip. */
+/* One extended attribute, read-only: user.dexmafs.fetched of a period
+ * file, when the API's bytes of its oldest chunk were fetched (ISO 8601,
+ * UTC), so that a script can tell how old what it read is. Any other name
+ * is ENODATA at once, without a look at the tree: ls -l asks for
+ * security.selinux on every entry, one round trip each. There is no
+ * listxattr op: libfuse answers its first request ENOSYS and the kernel
+ * answers every later one itself. */
+#define XATTR_FETCHED "user.dexmafs.fetched"
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	char iso[32];
+	int64_t at;
+	time_t tt;
+	struct tm tm;
+	size_t len;
+	int rc;
+
+	if (strcmp(name, XATTR_FETCHED)) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	rc = dx_tree_fetched(tree_of(req), prio_of(req), ino, &at);
+	if (rc == -ENODATA) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	if (rc) {
+		reply_err(req, rc);
+		return;
+	}
+	tt = (time_t)at;
+	gmtime_r(&tt, &tm);
+	len = strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!size)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, iso, len);
+}
+
+/* Nothing can be set or removed. */
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	(void)ino;
@@ -636,6 +675,7 @@ const struct fuse_lowlevel_ops dx_ops = {
 	.write = op_write,
 	.create = op_create,
 	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
 	.removexattr = op_removexattr,
 	.fallocate = op_fallocate,
 };

@@ -261,6 +261,11 @@ static void real_cache_stats(void *ctx, struct dx_cache_stats *out)
 	dx_cache_stats(((struct real *)ctx)->cache, out);
 }
 
+static int real_open_chunks(void *ctx, const char *prefix, int64_t ttl, struct dx_cache_open *out)
+{
+	return dx_cache_open_chunks(((struct real *)ctx)->cache, prefix, ttl, out);
+}
+
 static int real_client_stats(void *ctx, int dep, struct dx_client_stats *out)
 {
 	struct real *r = ctx;
@@ -283,6 +288,7 @@ static const struct dx_source_ops real_ops = {
 	.expire = real_expire,
 	.cache_stats = real_cache_stats,
 	.client_stats = real_client_stats,
+	.open_chunks = real_open_chunks,
 };
 
 /* The chunks waiting for quota outlive the mount in a record. */

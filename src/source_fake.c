@@ -183,6 +183,15 @@ static int fake_client_stats(void *ctx, int dep, struct dx_client_stats *out)
 	return -ENODEV;
 }
 
+static int fake_open_chunks(void *ctx, const char *prefix, int64_t ttl, struct dx_cache_open *out)
+{
+	(void)ctx;
+	(void)prefix;
+	(void)ttl;
+	memset(out, 0, sizeof(*out));
+	return 0;
+}
+
 static const struct dx_source_ops fake_ops = {
 	.list = fake_get,
 	.object = fake_get,
@@ -195,6 +204,7 @@ static const struct dx_source_ops fake_ops = {
 	.expire = fake_expire,
 	.cache_stats = fake_cache_stats,
 	.client_stats = fake_client_stats,
+	.open_chunks = fake_open_chunks,
 };
 
 int dx_source_fake_new(const int64_t *clock, struct dx_source **out)

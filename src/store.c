@@ -109,8 +109,11 @@ static int write_entry(struct dx_store *s, MDB_val *k, const void *data, size_t 
 			goto abort;
 	}
 	rc = mdb_txn_commit(txn);
+	/* A write the file system cut short is EIO to LMDB: a full disk. */
+	if (rc == MDB_MAP_FULL || rc == ENOSPC || (rc == EIO && store_room(s) < s->max_bytes))
+		return -ENOSPC;
 	if (rc)
-		return rc == MDB_MAP_FULL ? -ENOSPC : store_mdb_err(rc, "commit");
+		return store_mdb_err(rc, "commit");
 	atomic_fetch_add(&s->evictions, evicted);
 	return 0;
 abort:
@@ -131,12 +134,15 @@ int dx_store_put(struct dx_store *s, const char *key, const void *data, size_t l
 	if (len > s->max_bytes / 4)
 		return -ENOSPC;
 	rc = write_entry(s, &k, data, len, meta);
-	if (rc == -ENOSPC) {
+	/* A full map makes room; a full file system does not: evicting there
+	 * would only trade what a later pass reads for what it read last
+	 * (the caller says the cache is full). */
+	if (rc == -ENOSPC && store_room(s) >= s->max_bytes) {
 		rc = store_make_room(s);
 		if (!rc)
 			rc = write_entry(s, &k, data, len, meta);
 		if (rc == -ENOSPC)
-			dx_log(DX_LOG_WARN, "cache: store full, %s not kept", key);
+			dx_log(DX_LOG_DEBUG, "cache: store full, %s not kept", key);
 	}
 	return rc;
 }
@@ -264,6 +270,22 @@ int dx_store_expire(struct dx_store *s, const char *prefix)
 	return rc == -ENOMEM ? rc : rc ? -EIO : 0;
 }
 
+/* Records are never evicted: a new one may not take the room of the data
+ * (each entry saves an API call, a record only a rendering), so records
+ * stop growing at a quarter of the room; a record kept is always replaced
+ * (the quota ledger). */
+static int record_fits(struct dx_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k)
+{
+	MDB_val old;
+	MDB_stat st;
+
+	if (dbi != s->records || mdb_get(txn, dbi, k, &old) == 0 || mdb_stat(txn, dbi, &st) != 0)
+		return 1;
+	return (uint64_t)st.ms_psize *
+		       (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) <=
+	       store_room(s) / 4;
+}
+
 int store_put_raw(struct dx_store *s, MDB_dbi dbi, const char *name, const void *data, size_t len)
 {
 	MDB_txn *txn;
@@ -276,7 +298,9 @@ int store_put_raw(struct dx_store *s, MDB_dbi dbi, const char *name, const void 
 	rc = store_mdb_err(mdb_txn_begin(s->env, NULL, 0, &txn), "begin");
 	if (rc)
 		return rc;
-	rc = store_mdb_err(mdb_put(txn, dbi, &k, &v, 0), "put");
+	rc = record_fits(s, txn, dbi, &k) ? 0 : -ENOSPC;
+	if (!rc)
+		rc = store_mdb_err(mdb_put(txn, dbi, &k, &v, 0), "put");
 	if (rc) {
 		mdb_txn_abort(txn);
 		return rc;
@@ -332,6 +356,37 @@ int dx_store_get_record(struct dx_store *s, const char *name, void *data, size_t
 	}
 	store_read_end(s, txn);
 	return rc;
+}
+
+int dx_store_scan(struct dx_store *s, const char *prefix,
+		  void (*fn)(void *ctx, const char *key, size_t key_len,
+			     const struct dx_store_meta *meta),
+		  void *ctx)
+{
+	size_t plen = strlen(prefix);
+	struct dx_store_meta m;
+	MDB_cursor *cur;
+	MDB_val k = { plen, (void *)prefix }, v;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_read_begin(s, &txn)))
+		return rc;
+	rc = store_mdb_err(mdb_cursor_open(txn, s->data, &cur), "cursor");
+	if (rc) {
+		store_read_end(s, txn);
+		return rc;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		if (!store_decode_header(&v, &m))
+			fn(ctx, k.mv_data, k.mv_size, &m);
+	}
+	mdb_cursor_close(cur);
+	store_read_end(s, txn);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc, "scan");
 }
 
 void dx_store_stats(struct dx_store *s, struct dx_store_stats *out)

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "store_impl.h"
 
@@ -18,6 +20,25 @@ uint64_t store_used_bytes(const struct dx_store *s, MDB_txn *txn)
 			bytes += (uint64_t)st.ms_psize *
 				 (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages);
 	return bytes;
+}
+
+/* What a commit may add before the pages it frees are reused, kept free
+ * on the cache's file system: a share of the room and a floor. */
+#define ROOM_MARGIN_MIN (256u << 10)
+
+uint64_t store_room(const struct dx_store *s)
+{
+	struct statvfs vfs;
+	struct stat st;
+	uint64_t room, margin;
+	int fd;
+
+	if (mdb_env_get_fd(s->env, &fd) || fstat(fd, &st) || fstatvfs(fd, &vfs))
+		return s->max_bytes;
+	room = (uint64_t)st.st_size + (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	margin = room / 8 + ROOM_MARGIN_MIN;
+	room = room > 2 * margin ? room - margin : room / 2;
+	return room < s->max_bytes ? room : s->max_bytes;
 }
 
 struct victim {

@@ -63,6 +63,13 @@ uint64_t store_used_bytes(const struct dx_store *s, MDB_txn *txn);
 int store_evict(struct dx_store *s, MDB_txn *txn, uint64_t target, const MDB_val *keep,
 		uint64_t *count);
 
+/* The most the pages in use can take: max_bytes, or less when the file
+ * system under the cache cannot grow the file that far (a small
+ * cache_dir): what the file has plus what is free there, less a margin
+ * for the pages a commit adds. Less than max_bytes says that a write
+ * that failed met a full file system; records stop at a quarter of it. */
+uint64_t store_room(const struct dx_store *s);
+
 /* After a full map: evicts down to half of max_bytes in a transaction of
  * its own and counts the evictions. 0 or a negative errno. */
 int store_make_room(struct dx_store *s);

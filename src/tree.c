@@ -32,6 +32,22 @@ static int own_source(struct dx_tree *t)
 	return rc;
 }
 
+/* The time the cache first held this tree: kept as a record, so that it
+ * is the same on every mount over the same cache (directories and links
+ * show it until they change, entries.c). */
+static void born(struct dx_tree *t)
+{
+	struct dx_source *s = t->source;
+	size_t len;
+
+	t->born_at = t->started_at;
+	if (s->ops->get_record(s->ctx, "born", &t->born_at, sizeof(t->born_at), &len) ||
+	    len != sizeof(t->born_at)) {
+		t->born_at = t->started_at;
+		s->ops->put_record(s->ctx, "born", &t->started_at, sizeof(t->started_at));
+	}
+}
+
 int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 {
 	struct dx_tree *t = calloc(1, sizeof(*t));
@@ -65,6 +81,7 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 	    dx_reads_new(&t->reads) || dx_keeper_new(t->source, &t->twins_kept, &t->keeper) ||
 	    dx_keep_new(t))
 		goto fail;
+	born(t);
 	if (opts->dialect_why)
 		dx_log(DX_LOG_INFO, "CSV files in the %s dialect (%s)",
 		       dx_csv_dialect_name(opts->dialect), opts->dialect_why);
@@ -124,6 +141,15 @@ static int resolve(const struct ask *a, const struct node *p, const char *name, 
 	rc = k->resolve(a, p, name, c);
 	c->flags = kind_of(a->t, c)->flags;
 	return rc;
+}
+
+int dx_tree_fetched(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int64_t *out)
+{
+	struct ask a = { .t = t, .prio = prio };
+	struct node n;
+	int rc = dx_node_get(t, ino, &n);
+
+	return rc ? rc : dx_period_fetched(&a, &n, out);
 }
 
 int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_attr *out)
@@ -390,8 +416,10 @@ int dx_tree_readdir(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int 
 		return -ENOTDIR;
 	if ((rc = k->list(&a, &n, &s)))
 		dx_log(DX_LOG_DEBUG, "readdir %s: listing failed: %s", k->name, strerror(-rc));
-	else
+	else {
+		dx_dir_listed(&a, &n, &s);
 		rc = entries_of(&a, &n, &s, plus, out);
+	}
 	for (i = 0; i < s.n; i++)
 		free(s.v[i]);
 	s.n = 0;

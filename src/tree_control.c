@@ -66,6 +66,8 @@ int ctl_resolve(const struct ask *a, const struct node *p, const char *name, str
 		c->kind = K_STATUS;
 	else if (!strcmp(name, "status.json"))
 		c->kind = K_STATUS_JSON;
+	else if (!strcmp(name, "metrics"))
+		c->kind = K_METRICS;
 	else if (!strcmp(name, "refresh"))
 		c->kind = K_REFRESH;
 	else if (!strncmp(name, "refresh.", 8) && !refresh_ino_name(name + 8, &c->id))
@@ -108,6 +110,15 @@ int status_json_content(const struct ask *a, const struct node *n, struct dx_buf
 	(void)mtime;
 	(void)closed;
 	return dx_status_json(a->t, out);
+}
+
+int metrics_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
+		    int *closed)
+{
+	(void)n;
+	(void)mtime;
+	(void)closed;
+	return dx_status_metrics(a->t, out);
 }
 
 /* Reading .dexmafs/refresh (n->id 0) or refresh.INO is the refresh itself;

@@ -96,6 +96,7 @@ enum kind {
 	K_CONTRACTS_EL,
 	K_CONTRACT_JSON,
 	K_PLAN,
+	K_METRICS,
 	K_COUNT
 };
 
@@ -261,6 +262,7 @@ struct dx_tree {
 	struct dx_source *source;     /* opts.source, or own_source */
 	struct dx_source *own_source;
 	int64_t started_at;
+	int64_t born_at; /* when the cache first held this tree's data (tree.c) */
 
 	pthread_mutex_t lock; /* guards the node table */
 	struct slot **buckets;
@@ -494,6 +496,13 @@ int dx_series_stamp(const struct ask *a, int dep, int64_t device, const char *ke
 		    const char *nature, enum dx_res res, const struct dx_range *range,
 		    uint64_t *stamp, int64_t *mtime, int *closed, struct changed *changed);
 
+/* When the API's bytes of the oldest chunk behind the readings
+ * dx_series_readings would give were fetched: lowers *fetched_at to it
+ * (0 stands for none yet). 0 or the errors of a read. */
+int dx_series_fetched(const struct ask *a, int dep, int64_t device, const char *key,
+		      const char *nature, enum dx_res res, const struct dx_range *range,
+		      int64_t *fetched_at);
+
 /* Warms one chunk of a series (into the memo and the cache), as a read of
  * a file in it would. 0 or the errors of a read. */
 int dx_series_chunk(const struct ask *a, int dep, int64_t device, const char *key,
@@ -599,6 +608,11 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
  * kept). 0, or -EAGAIN when they are not known. */
 int dx_node_attr_known(const struct ask *a, const struct node *n, struct dx_attr *attr);
 
+/* Directory n was listed with the names s: its time (a directory's and a
+ * link's is when it was first seen as it is, kept beside the data) moves
+ * to now if they differ from those it was last listed with. */
+void dx_dir_listed(const struct ask *a, const struct node *n, const struct names *s);
+
 /* The file type of a row. */
 enum dx_ftype dx_kind_ftype(const struct kind_row *k);
 
@@ -612,11 +626,21 @@ void dx_rendered_clear(struct dx_tree *t);
 void dx_tree_series_changed(struct dx_tree *t, int dep, int64_t device, const char *key,
 			    enum dx_res res, const struct dx_range *chunk);
 
+/* ---- tree_views.c: the period files ---- */
+
+/* When the oldest chunk behind period file n (any kind of them) was
+ * fetched, into *out: -ENODATA when n is no period file or holds no chunk,
+ * else 0 or the errors of a read. */
+int dx_period_fetched(const struct ask *a, const struct node *n, int64_t *out);
+
 /* ---- tree_status.c: the status producer ---- */
 
 /* The text of .dexmafs/status, and the JSON of .dexmafs/status.json. */
 int dx_status_text(struct dx_tree *t, struct dx_buf *out);
 int dx_status_json(struct dx_tree *t, struct dx_buf *out);
+/* The same counters in the Prometheus text exposition format, for
+ * .dexmafs/metrics (node_exporter's textfile collector reads it). */
+int dx_status_metrics(struct dx_tree *t, struct dx_buf *out);
 
 /* ---- tree_names.c: helpers of the families ---- */
 
@@ -682,7 +706,7 @@ int dx_location_main_supply(const struct ask *a, const struct dx_entity *loc,
 
 /* clang-format off */
 ROW_FUNCS(root) ROW_FUNCS(ctl) ROW_CONTENT(status) ROW_CONTENT(status_json)
-ROW_CONTENT(refresh)
+ROW_CONTENT(refresh) ROW_CONTENT(metrics)
 ROW_FUNCS(dep) ROW_FUNCS(locs) ROW_FUNCS(loc) ROW_CONTENT(loc_json) ROW_CONTENT(loc_parent)
 ROW_FUNCS(loc_devs) ROW_CONTENT(loc_devlink)
 ROW_FUNCS(devs) ROW_FUNCS(dev) ROW_CONTENT(dev_json) ROW_CONTENT(dev_loclink)

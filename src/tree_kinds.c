@@ -28,6 +28,7 @@ const struct kind_row dx_tree_kinds[K_COUNT] = {
 	[K_CTL] = { ".dexmafs", KF_DIR | KF_STATIC | KF_GLOBAL, DIR(ctl) },
 	[K_STATUS] = { "status", KF_GLOBAL | KF_VOLATILE, FILE_OF(status) },
 	[K_STATUS_JSON] = { "status.json", KF_GLOBAL | KF_VOLATILE, FILE_OF(status_json) },
+	[K_METRICS] = { "metrics", KF_GLOBAL | KF_VOLATILE, FILE_OF(metrics) },
 	[K_REFRESH] = { "refresh", KF_GLOBAL | KF_VOLATILE | KF_ON_READ, FILE_OF(refresh) },
 	[K_DEP] = { "deployment", KF_DIR | KF_STATIC, DIR(dep), EXPIRES(DX_PREFIX_DEPLOYMENT) },
 	[K_LOCS] = { "locations", KF_DIR, DIR(locs), LOCS_EXPIRE },

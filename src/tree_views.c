@@ -492,6 +492,26 @@ int loc_file_content(const struct ask *a, const struct node *n, struct dx_buf *o
 	return members_content(a, n, members_of_location, out, mtime, closed);
 }
 
+int dx_period_fetched(const struct ask *a, const struct node *n, int64_t *out)
+{
+	members_fn of = n->kind == K_FILE     ? members_of_param :
+			n->kind == K_DEV_FILE ? members_of_device :
+			n->kind == K_LOC_FILE ? members_of_location :
+						NULL;
+	struct members m = { 0 };
+	int rc;
+
+	*out = 0;
+	if (!of)
+		return -ENODATA;
+	rc = of(a, n, &m);
+	for (size_t i = 0; i < m.n && !rc; i++)
+		rc = dx_series_fetched(a, n->dep, m.v[i].device_id, m.v[i].param->key,
+				       m.v[i].param->nature, n->res, &n->range, out);
+	members_release(a->t, &m);
+	return rc ? rc : *out ? 0 : -ENODATA;
+}
+
 /* The chunks a view's content needs: its members' over its range. */
 static int members_chunks(const struct ask *a, const struct node *n, members_fn of)
 {

@@ -1953,6 +1953,82 @@ static void put_renamed_device(struct fx *f, const char *name)
 	free(data);
 }
 
+/* The times of a directory and of a link stay those of their first
+ * sight on a later mount (the same cache) while what they list or point
+ * to is the same; a directory listed with other names moves to the time
+ * it was listed so. */
+static void test_stable_dir_times(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr dir, link, root, again;
+	struct dx_tree *t;
+	char *names;
+
+	assert_int_equal(walk(f->tree, "demo/devices", &dir), 0);
+	assert_int_equal(walk(f->tree, DEV_1A "/location", &link), 0);
+	assert_int_equal(walk(f->tree, "demo", &root), 0);
+	free(ls(f->tree, "demo/devices", 1));
+	assert_int_equal(dir.mtime, f->now);
+	assert_int_equal(link.mtime, f->now);
+	f->now += 86400;
+	assert_int_equal(tree_new(f, &f->now, &t), 0);
+	assert_int_equal(walk(t, "demo/devices", &again), 0);
+	assert_int_equal(again.mtime, dir.mtime);
+	assert_int_equal(walk(t, DEV_1A "/location", &again), 0);
+	assert_int_equal(again.mtime, link.mtime);
+	assert_int_equal(walk(t, "demo", &again), 0);
+	assert_int_equal(again.mtime, root.mtime);
+	dx_tree_free(t);
+	/* a renamed device: the listing differs, so does the time */
+	put_renamed_device(f, "Renamed device");
+	assert_int_equal(tree_new(f, &f->now, &t), 0);
+	names = ls(t, "demo/devices", 0);
+	assert_non_null(strstr(names, "Renamed device (1043036)"));
+	free(names);
+	assert_int_equal(walk(t, "demo/devices", &again), 0);
+	assert_int_equal(again.mtime, f->now);
+	assert_int_equal(walk(t, "demo", &again), 0);
+	assert_int_equal(again.mtime, root.mtime);
+	dx_tree_free(t);
+}
+
+/* .dexmafs/metrics: the Prometheus text format, every sample named as its
+ * HELP and TYPE lines say; the open chunks of every deployment, also
+ * offline. */
+static void test_metrics(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a;
+	char *text = read_path(f->tree, ".dexmafs/metrics", &a), *line, *save = NULL;
+	char typed[128] = "";
+	int samples = 0;
+
+	assert_int_equal(a.timeout, 0);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "# HELP ", 7))
+			continue;
+		if (!strncmp(line, "# TYPE ", 7)) {
+			assert_int_equal(sscanf(line + 7, "%127s", typed), 1);
+			assert_true(strstr(line, " gauge") || strstr(line, " counter"));
+			continue;
+		}
+		assert_int_equal(strncmp(line, typed, strlen(typed)), 0);
+		assert_true(line[strlen(typed)] == ' ' || line[strlen(typed)] == '{');
+		samples++;
+	}
+	free(text);
+	assert_true(samples >= 8);
+	text = read_path(f->tree, ".dexmafs/metrics", &a);
+	assert_non_null(strstr(text, "\ndexmafs_open_chunks{deployment=\"demo\"} 0\n"));
+	assert_non_null(strstr(text, "\ndexmafs_cache_hits_total 0\n"));
+	assert_null(strstr(text, "dexmafs_quota_remaining{")); /* offline: no calls */
+	free(text);
+	text = read_path(f->tree, ".dexmafs/status.json", &a);
+	assert_non_null(strstr(text, "\"open_chunks\": { \"held\": 0, \"stale\": 0, "
+				     "\"oldest_fetched_at\": null, \"oldest_age_s\": null } }"));
+	free(text);
+}
+
 /* A stat of a rendered file (twin, view, open period) after a remount
  * renders nothing while what its bytes are made of is unchanged: names,
  * units and, for a file still open, its chunks. A rename or new data
@@ -2193,6 +2269,7 @@ static const struct {
 	{ K_CTL, { ".dexmafs" } },
 	{ K_STATUS, { ".dexmafs/status" } },
 	{ K_STATUS_JSON, { ".dexmafs/status.json" } },
+	{ K_METRICS, { ".dexmafs/metrics" } },
 	{ K_REFRESH, { ".dexmafs/refresh", ".dexmafs/refresh.12345" } },
 	{ K_DEP, { "demo" } },
 	{ K_LOCS, { "demo/locations" } },
@@ -2295,7 +2372,8 @@ static void test_table(void **state)
 	/* file kinds with two examples: two names, two inodes (checked above) */
 	for (size_t i = 0; i < NEXAMPLES; i++)
 		if (!(dx_tree_kinds[examples[i].kind].flags & KF_DIR) &&
-		    examples[i].kind != K_STATUS && examples[i].kind != K_STATUS_JSON)
+		    examples[i].kind != K_STATUS && examples[i].kind != K_STATUS_JSON &&
+		    examples[i].kind != K_METRICS)
 			assert_non_null(examples[i].path[1]);
 }
 
@@ -2394,6 +2472,8 @@ int main(void)
 		T(test_call_counts),
 		T(test_background_priority),
 		T(test_status_json),
+		T(test_stable_dir_times),
+		T(test_metrics),
 		T(test_datasources_named),
 		T(test_reference_devices),
 		T(test_contracts),
