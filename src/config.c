@@ -26,9 +26,9 @@ static const char *const value_options[] = {
 };
 /* allow_other is passed on to FUSE: other users (smbd, nfsd) may read the
  * mount, always with default_permissions, which the daemon always adds. */
-static const char *const flag_options[] = { "offline",     "allow_insecure_http",
-					    "allow_other", "nonempty",
-					    "verbose",     NULL };
+static const char *const flag_options[] = {
+	"offline", "allow_insecure_http", "allow_other", "nonempty", "verbose", "xattr", NULL
+};
 
 /* The numeric options and what they accept. Seconds are capped at ten
  * years: a larger value is a typo, and it would overflow later sums. */

@@ -377,9 +377,16 @@ static int startup_checks(struct daemon *d)
 
 static int mount_session(struct daemon *d)
 {
+	struct fuse_lowlevel_ops ops = dx_ops;
+
 	if (add_mount_options(&d->args, &d->o))
 		return -1;
-	d->se = fuse_session_new(&d->args, &dx_ops, sizeof(dx_ops), &d->ctx);
+	/* Without getxattr the kernel stops asking after the first ENOSYS;
+	 * with it, ls -l's security.selinux probe of every entry is a round
+	 * trip: only when asked for. */
+	if (!d->o.xattr)
+		ops.getxattr = NULL;
+	d->se = fuse_session_new(&d->args, &ops, sizeof(ops), &d->ctx);
 	if (!d->se)
 		return -1;
 	if (fuse_set_signal_handlers(d->se))

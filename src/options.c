@@ -40,6 +40,7 @@ static const struct fuse_opt option_spec[] = { OPT("api_url=%s", api_url),
 					       OPT("allow_insecure_http", allow_insecure_http),
 					       OPT("allow_other", allow_other),
 					       OPT("nonempty", nonempty),
+					       OPT("xattr", xattr),
 					       OPT("log_file=%s", log_file),
 					       OPT("keep=%s", keep),
 					       OPT("verbose", verbose),
@@ -66,6 +67,8 @@ void dx_options_help(void)
 	       "                           the one [deployment NAME] to mount\n"
 	       "    cache_dir=PATH         cache ($XDG_CACHE_HOME/dexmafs)\n"
 	       "    offline                never call the API; serve what is cached\n"
+	       "    xattr                  period files answer getxattr user.dexmafs.fetched\n"
+	       "                           (off: ls -l then costs no xattr round trips)\n"
 	       "    time_format=F          local_utc (default), local, utc, iso, epoch\n"
 	       "    resolutions=LIST       listed resolutions, '+' between items\n"
 	       "                           (15min+hourly+daily+monthly)\n"
@@ -127,41 +130,26 @@ static const char *home_dir(void)
  * values are parsed after merging with the config file. */
 enum { KEY_OURS, KEY_HELP, KEY_VERSION, KEY_VERBOSE };
 
-static const struct fuse_opt collect_spec[] = { FUSE_OPT_KEY("api_url=", KEY_OURS),
-						FUSE_OPT_KEY("token_file=", KEY_OURS),
-						FUSE_OPT_KEY("config=", KEY_OURS),
-						FUSE_OPT_KEY("cache_dir=", KEY_OURS),
-						FUSE_OPT_KEY("deployment=", KEY_OURS),
-						FUSE_OPT_KEY("time_format=", KEY_OURS),
-						FUSE_OPT_KEY("resolutions=", KEY_OURS),
-						FUSE_OPT_KEY("cache_size=", KEY_OURS),
-						FUSE_OPT_KEY("formats=", KEY_OURS),
-						FUSE_OPT_KEY("csv_dialect=", KEY_OURS),
-						FUSE_OPT_KEY("offline", KEY_OURS),
-						FUSE_OPT_KEY("allow_insecure_http", KEY_OURS),
-						FUSE_OPT_KEY("allow_other", KEY_OURS),
-						FUSE_OPT_KEY("nonempty", KEY_OURS),
-						FUSE_OPT_KEY("ttl_meta=", KEY_OURS),
-						FUSE_OPT_KEY("ttl_open=", KEY_OURS),
-						FUSE_OPT_KEY("late_margin=", KEY_OURS),
-						FUSE_OPT_KEY("parallel=", KEY_OURS),
-						FUSE_OPT_KEY("readahead=", KEY_OURS),
-						FUSE_OPT_KEY("retries=", KEY_OURS),
-						FUSE_OPT_KEY("timeout=", KEY_OURS),
-						FUSE_OPT_KEY("quota_wait=", KEY_OURS),
-						FUSE_OPT_KEY("reserve=", KEY_OURS),
-						FUSE_OPT_KEY("log_file=", KEY_OURS),
-						FUSE_OPT_KEY("verbose", KEY_OURS),
-						FUSE_OPT_KEY("-v", KEY_VERBOSE),
-						FUSE_OPT_KEY("keep=", KEY_OURS),
-						FUSE_OPT_KEY("keep_share=", KEY_OURS),
-						FUSE_OPT_KEY("keep_interval=", KEY_OURS),
-						FUSE_OPT_KEY("--verbose", KEY_VERBOSE),
-						FUSE_OPT_KEY("-h", KEY_HELP),
-						FUSE_OPT_KEY("--help", KEY_HELP),
-						FUSE_OPT_KEY("-V", KEY_VERSION),
-						FUSE_OPT_KEY("--version", KEY_VERSION),
-						FUSE_OPT_END };
+static const struct fuse_opt collect_spec[] = {
+	FUSE_OPT_KEY("api_url=", KEY_OURS),     FUSE_OPT_KEY("token_file=", KEY_OURS),
+	FUSE_OPT_KEY("config=", KEY_OURS),      FUSE_OPT_KEY("cache_dir=", KEY_OURS),
+	FUSE_OPT_KEY("deployment=", KEY_OURS),  FUSE_OPT_KEY("time_format=", KEY_OURS),
+	FUSE_OPT_KEY("resolutions=", KEY_OURS), FUSE_OPT_KEY("cache_size=", KEY_OURS),
+	FUSE_OPT_KEY("formats=", KEY_OURS),     FUSE_OPT_KEY("csv_dialect=", KEY_OURS),
+	FUSE_OPT_KEY("offline", KEY_OURS),      FUSE_OPT_KEY("allow_insecure_http", KEY_OURS),
+	FUSE_OPT_KEY("allow_other", KEY_OURS),  FUSE_OPT_KEY("nonempty", KEY_OURS),
+	FUSE_OPT_KEY("xattr", KEY_OURS),        FUSE_OPT_KEY("ttl_meta=", KEY_OURS),
+	FUSE_OPT_KEY("ttl_open=", KEY_OURS),    FUSE_OPT_KEY("late_margin=", KEY_OURS),
+	FUSE_OPT_KEY("parallel=", KEY_OURS),    FUSE_OPT_KEY("readahead=", KEY_OURS),
+	FUSE_OPT_KEY("retries=", KEY_OURS),     FUSE_OPT_KEY("timeout=", KEY_OURS),
+	FUSE_OPT_KEY("quota_wait=", KEY_OURS),  FUSE_OPT_KEY("reserve=", KEY_OURS),
+	FUSE_OPT_KEY("log_file=", KEY_OURS),    FUSE_OPT_KEY("verbose", KEY_OURS),
+	FUSE_OPT_KEY("-v", KEY_VERBOSE),        FUSE_OPT_KEY("keep=", KEY_OURS),
+	FUSE_OPT_KEY("keep_share=", KEY_OURS),  FUSE_OPT_KEY("keep_interval=", KEY_OURS),
+	FUSE_OPT_KEY("--verbose", KEY_VERBOSE), FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),       FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION), FUSE_OPT_END
+};
 
 struct collect {
 	struct dx_optlist cmd;

@@ -43,6 +43,7 @@ struct dx_options {
 	int allow_insecure_http;
 	int allow_other; /* passed on to FUSE by dx_options_parse() */
 	int nonempty;    /* -o nonempty: mount over a directory that holds files */
+	int xattr;       /* -o xattr: answer getxattr (user.dexmafs.fetched) */
 	int64_t ttl_meta, ttl_open, late_margin;
 	int parallel, retries, timeout, quota_wait;
 	int readahead; /* requests a walk's readahead may make ahead; 0: off; -1 (default): parallel */

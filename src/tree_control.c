@@ -84,7 +84,7 @@ int ctl_resolve(const struct ask *a, const struct node *p, const char *name, str
  * only by name). Reading refresh is the refresh: ls -la only stats it. */
 int ctl_list(const struct ask *a, const struct node *p, struct names *s)
 {
-	static const char *const files[] = { "status", "status.json", "refresh" };
+	static const char *const files[] = { "status", "status.json", "metrics", "refresh" };
 	int rc = 0;
 
 	(void)a;

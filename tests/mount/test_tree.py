@@ -210,7 +210,7 @@ class TreeTest(MountTestCase):
         r = run(["ls", "-la", ctl])
         self.assertEqual(r.returncode, 0, r.stderr)
         names = [line.split()[-1] for line in r.stdout.splitlines()[1:]]
-        self.assertEqual(sorted(names), [".", "..", "refresh", "status", "status.json"])
+        self.assertEqual(sorted(names), [".", "..", "metrics", "refresh", "status", "status.json"])
         self.assertTrue(all(line.startswith("-r--r--r--") for line in r.stdout.splitlines()[1:]
                             if line.split()[-1] not in (".", "..")), r.stdout)
         # ls -la only stats: listing refresh does not refresh (nor call the API)

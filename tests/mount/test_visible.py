@@ -96,7 +96,7 @@ class Staleness(MountTestCase):
 
     def test_open_chunks_fetched_time_and_stale_answers(self):
         self.sim.configure(fail_rate=0.0)
-        m = self.mount(options=["ttl_open=2", "retries=0"])
+        m = self.mount(options=["ttl_open=2", "retries=0", "xattr"])
         hourly = os.path.join(m.root, "devices", MAIN, "EACTIVE", "hourly")
         path = os.path.join(hourly, current_month_name())
         before = time.time()
@@ -160,9 +160,9 @@ class Staleness(MountTestCase):
         self.assertIn(("dexmafs_cache_hits_total", ""), got)
 
     def test_cached_ls_lR_costs_no_call_with_the_xattr_op(self):
-        """The trade of the getxattr op: one probe per entry (ls -l's
-        security.selinux), answered without a call."""
-        m = self.mount()
+        """The trade of the getxattr op (-o xattr): one probe per entry
+        (ls -l's security.selinux), answered without a call."""
+        m = self.mount(options=["xattr"])
         src = os.path.join(m.root, "devices", MAIN)
         r = run(["ls", "-lR", src])
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -170,6 +170,19 @@ class Staleness(MountTestCase):
         r = run(["ls", "-lR", src])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.calls(), before)
+
+
+    def test_no_xattr_op_by_default(self):
+        """Without -o xattr the daemon has no getxattr: the kernel answers
+        every name itself (EOPNOTSUPP), and ls -l costs no round trip."""
+        m = self.mount()
+        path = os.path.join(m.root, "devices", MAIN, "EACTIVE", "hourly",
+                            current_month_name())
+        read(path)
+        for name in (XATTR, "security.selinux"):
+            with self.assertRaises(OSError) as cm:
+                os.getxattr(path, name)
+            self.assertEqual(cm.exception.errno, errno.EOPNOTSUPP, name)
 
 
 class FullDisk(MountTestCase):

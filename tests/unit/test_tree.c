@@ -552,7 +552,7 @@ static void test_root(void **state)
 	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources|contracts");
 	assert_ls(f->tree, "demo/supplies", "ELECTRICITY|GAS|WATER|THERMAL|EXPORTED_ELECTRICITY");
 	ino_of(f->tree, ".dexmafs", DX_DIR);
-	assert_ls(f->tree, ".dexmafs", "status|status.json|refresh");
+	assert_ls(f->tree, ".dexmafs", "status|status.json|metrics|refresh");
 
 	text = read_path(f->tree, ".dexmafs/status", &a);
 	assert_non_null(strstr(text, "deployment: demo\n"));
@@ -1673,7 +1673,7 @@ static void test_status_json(void **state)
 	assert_null(strstr(text, "\"quota\""));
 	free(text);
 	/* .dexmafs lists its files (not refresh.INO, one per inode) */
-	assert_ls(f->tree, ".dexmafs", "status|status.json|refresh");
+	assert_ls(f->tree, ".dexmafs", "status|status.json|metrics|refresh");
 }
 
 static void put_datasources(struct fx *f)
