@@ -48,6 +48,7 @@ struct dx_config_deployment {
 	char *token_credential; /* a systemd credential name, or NULL */
 	char *api_url;          /* NULL: the default api_url */
 	int line;               /* of its [deployment NAME] header */
+	char *keep;             /* kept subtrees of this deployment (keep = P[+P...]), or NULL */
 };
 
 struct dx_config {

@@ -36,6 +36,13 @@ struct dx_deployment {
 	struct dx_client *client; /* borrowed; NULL when offline */
 };
 
+/* A subtree kept fresh (keep.c): a path relative to deployment dep's
+ * directory ("devices", "locations/NAME (ID)", "devices/NAME (ID)/KEY"). */
+struct dx_keep_path {
+	int dep;
+	const char *path; /* borrowed for the tree's life */
+};
+
 struct dx_tree_opts {
 	struct dx_cache *cache; /* borrowed */
 	/* Where the API's bytes come from (borrowed). NULL: the tree makes
@@ -61,6 +68,14 @@ struct dx_tree_opts {
 	/* Walk readahead (readahead.c): requests made ahead of a walk over
 	 * uncached period files, at most this many unused at a time; 0: off. */
 	int readahead;
+	/* Keep (keep.c): subtrees refreshed in the background, within
+	 * keep_share (0..1) of each hour's quota above the reserve, a pass
+	 * every keep_interval seconds; keep stops at cache_max bytes. */
+	const struct dx_keep_path *keep;
+	size_t nkeep;
+	double keep_share;
+	int64_t keep_interval;
+	uint64_t cache_max;
 	uid_t uid;
 	gid_t gid;
 	int64_t (*now)(void *ctx); /* seconds; NULL means time() */

@@ -19,10 +19,10 @@
 /* Options that take a value; flags are listed apart. "config" is not here:
  * a config file naming another one would only confuse. */
 static const char *const value_options[] = {
-	"api_url",     "token_file", "cache_dir",   "deployment", "time_format",
-	"resolutions", "cache_size", "ttl_meta",    "ttl_open",   "late_margin",
-	"parallel",    "readahead",  "retries",     "timeout",    "quota_wait",
-	"reserve",     "formats",    "csv_dialect", "log_file",   NULL
+	"api_url",    "token_file", "cache_dir",  "deployment",    "time_format", "resolutions",
+	"cache_size", "ttl_meta",   "ttl_open",   "late_margin",   "parallel",    "readahead",
+	"retries",    "timeout",    "quota_wait", "reserve",       "formats",     "csv_dialect",
+	"log_file",   "keep",       "keep_share", "keep_interval", NULL
 };
 /* allow_other is passed on to FUSE: other users (smbd, nfsd) may read the
  * mount, always with default_permissions, which the daemon always adds. */
@@ -39,11 +39,17 @@ static const struct number_spec {
 	int whole;
 	double min, max;
 } numbers[] = {
-	{ "ttl_meta", 1, 0, TEN_YEARS },    { "ttl_open", 1, 0, TEN_YEARS },
-	{ "late_margin", 1, 0, TEN_YEARS }, { "parallel", 1, 1, 64 },
-	{ "readahead", 1, 0, 64 },          { "retries", 1, 0, 10 },
-	{ "timeout", 1, 1, 3600 },          { "quota_wait", 1, 0, 3600 },
+	{ "ttl_meta", 1, 0, TEN_YEARS },
+	{ "ttl_open", 1, 0, TEN_YEARS },
+	{ "late_margin", 1, 0, TEN_YEARS },
+	{ "parallel", 1, 1, 64 },
+	{ "readahead", 1, 0, 64 },
+	{ "retries", 1, 0, 10 },
+	{ "timeout", 1, 1, 3600 },
+	{ "quota_wait", 1, 0, 3600 },
 	{ "reserve", 0, 0, 0.9 },
+	{ "keep_share", 0, 0, 1 },
+	{ "keep_interval", 1, 1, TEN_YEARS },
 };
 
 static const struct number_spec *find_number(const char *name)
@@ -438,13 +444,14 @@ static int set_dep(struct parse_ctx *p, const char *section, const char *name, c
 	field = !strcmp(name, "token_file")       ? &d->token_file :
 		!strcmp(name, "token_credential") ? &d->token_credential :
 		!strcmp(name, "api_url")          ? &d->api_url :
+		!strcmp(name, "keep")             ? &d->keep :
 						    NULL;
 	if (quoted(value))
 		return fail(p, -EINVAL, "%s = %s: write the value without quotes", name, value);
 	if (!field)
 		return fail(p, -EINVAL,
 			    "unknown key '%s' in [deployment %s] "
-			    "(token_file, token_credential, api_url)",
+			    "(token_file, token_credential, api_url, keep)",
 			    name, d->name);
 	if (*field)
 		return fail(p, -EINVAL, "%s given twice in [deployment %s]", name, d->name);
@@ -586,6 +593,7 @@ void dx_config_release(struct dx_config *c)
 		free(c->deps[i].token_file);
 		free(c->deps[i].token_credential);
 		free(c->deps[i].api_url);
+		free(c->deps[i].keep);
 	}
 	free(c->deps);
 	c->deps = NULL;

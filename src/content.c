@@ -50,7 +50,8 @@ int dx_listing_get(const struct ask *a, enum dx_entity_kind kind, struct dx_requ
 	struct dx_cache_policy policy = {
 		.cls = DX_CLASS_LISTING,
 		.final_at = INT64_MAX,
-		.ttl = a->t->opts.ttl_meta,
+		.ttl = a->t->opts.ttl_meta -
+		       (a->lead < a->t->opts.ttl_meta / 2 ? a->lead : a->t->opts.ttl_meta / 2),
 	};
 	struct dx_cache_info info;
 	struct memo *m;
@@ -201,7 +202,7 @@ static int chunk_request(const struct ask *a, int dep, int64_t device, const cha
 	int rc;
 
 	policy->cls = DX_CLASS_READINGS;
-	policy->ttl = t->opts.ttl_open;
+	policy->ttl = t->opts.ttl_open - a->lead;
 	policy->final_at = dx_range_end_epoch(chunk) + t->opts.late_margin;
 	/* Ask no further than tomorrow (somewhere it is already tomorrow): no
 	 * `to` in the future, and a chunk wholly in the future costs no call.

@@ -447,6 +447,11 @@ static int open_tree(struct daemon *d)
 	t.ttl_open = d->o.ttl_open;
 	t.late_margin = d->o.late_margin;
 	t.readahead = d->o.readahead < 0 ? d->o.parallel : d->o.readahead;
+	t.keep = d->o.keep_paths;
+	t.nkeep = d->o.nkeep;
+	t.keep_share = d->o.keep_share;
+	t.keep_interval = d->o.keep_interval;
+	t.cache_max = d->o.cache_bytes;
 	t.uid = getuid();
 	t.gid = getgid();
 	t.cache_damaged = d->damaged[0] ? d->damaged : NULL;

@@ -392,6 +392,10 @@ static int memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_ki
 
 	memset(info, 0, sizeof(*info));
 	m = memo_lookup(t, req->key, now);
+	if (m && a->lead && m->valid_until != INT64_MAX && m->valid_until - a->lead <= now) {
+		dx_memo_release(t, m); /* keep: stale by its next pass */
+		m = NULL;
+	}
 	if (!m && a->memo_only)
 		return -EAGAIN;
 	/* A load of key made ahead and in flight: its answer, decoded once. */
@@ -416,6 +420,10 @@ static int memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_ki
 		rc = load_readings(t, policy, req, m, info);
 	else
 		rc = load_listing(t, ekind, policy, req, m, info);
+	if (a->tally) {
+		a->tally->fetched += info->fetched;
+		a->tally->stale += !rc && info->stale;
+	}
 	if (own)
 		t->observe.landed(t, req->key, !rc && info->fetched);
 	else if (!rc && info->fetched)

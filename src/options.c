@@ -42,6 +42,7 @@ static const struct fuse_opt option_spec[] = { OPT("api_url=%s", api_url),
 					       OPT("nonempty", nonempty),
 					       OPT("xattr", xattr),
 					       OPT("log_file=%s", log_file),
+					       OPT("keep=%s", keep),
 					       OPT("verbose", verbose),
 					       OPT("-h", show_help),
 					       OPT("--help", show_help),
@@ -83,6 +84,10 @@ void dx_options_help(void)
 	       "(172800)\n"
 	       "    parallel=N             API requests in flight (4)\n"
 	       "    readahead=N            requests made ahead of a walk (parallel; 0: off)\n"
+	       "    keep=PATH[+PATH...]    subtrees kept fresh in the background\n"
+	       "    keep_share=F           share of each hour's quota above the reserve keep may "
+	       "spend (0.5)\n"
+	       "    keep_interval=S        seconds between keep's passes (a tenth of ttl_open)\n"
 	       "    retries=N              retries of a failed request (3)\n"
 	       "    timeout=S              longest a file system call waits for the API (20)\n"
 	       "    quota_wait=S           longest a call waits for quota before EAGAIN (3)\n"
@@ -125,39 +130,26 @@ static const char *home_dir(void)
  * values are parsed after merging with the config file. */
 enum { KEY_OURS, KEY_HELP, KEY_VERSION, KEY_VERBOSE };
 
-static const struct fuse_opt collect_spec[] = { FUSE_OPT_KEY("api_url=", KEY_OURS),
-						FUSE_OPT_KEY("token_file=", KEY_OURS),
-						FUSE_OPT_KEY("config=", KEY_OURS),
-						FUSE_OPT_KEY("cache_dir=", KEY_OURS),
-						FUSE_OPT_KEY("deployment=", KEY_OURS),
-						FUSE_OPT_KEY("time_format=", KEY_OURS),
-						FUSE_OPT_KEY("resolutions=", KEY_OURS),
-						FUSE_OPT_KEY("cache_size=", KEY_OURS),
-						FUSE_OPT_KEY("formats=", KEY_OURS),
-						FUSE_OPT_KEY("csv_dialect=", KEY_OURS),
-						FUSE_OPT_KEY("offline", KEY_OURS),
-						FUSE_OPT_KEY("allow_insecure_http", KEY_OURS),
-						FUSE_OPT_KEY("allow_other", KEY_OURS),
-						FUSE_OPT_KEY("nonempty", KEY_OURS),
-						FUSE_OPT_KEY("xattr", KEY_OURS),
-						FUSE_OPT_KEY("ttl_meta=", KEY_OURS),
-						FUSE_OPT_KEY("ttl_open=", KEY_OURS),
-						FUSE_OPT_KEY("late_margin=", KEY_OURS),
-						FUSE_OPT_KEY("parallel=", KEY_OURS),
-						FUSE_OPT_KEY("readahead=", KEY_OURS),
-						FUSE_OPT_KEY("retries=", KEY_OURS),
-						FUSE_OPT_KEY("timeout=", KEY_OURS),
-						FUSE_OPT_KEY("quota_wait=", KEY_OURS),
-						FUSE_OPT_KEY("reserve=", KEY_OURS),
-						FUSE_OPT_KEY("log_file=", KEY_OURS),
-						FUSE_OPT_KEY("verbose", KEY_OURS),
-						FUSE_OPT_KEY("-v", KEY_VERBOSE),
-						FUSE_OPT_KEY("--verbose", KEY_VERBOSE),
-						FUSE_OPT_KEY("-h", KEY_HELP),
-						FUSE_OPT_KEY("--help", KEY_HELP),
-						FUSE_OPT_KEY("-V", KEY_VERSION),
-						FUSE_OPT_KEY("--version", KEY_VERSION),
-						FUSE_OPT_END };
+static const struct fuse_opt collect_spec[] = {
+	FUSE_OPT_KEY("api_url=", KEY_OURS),     FUSE_OPT_KEY("token_file=", KEY_OURS),
+	FUSE_OPT_KEY("config=", KEY_OURS),      FUSE_OPT_KEY("cache_dir=", KEY_OURS),
+	FUSE_OPT_KEY("deployment=", KEY_OURS),  FUSE_OPT_KEY("time_format=", KEY_OURS),
+	FUSE_OPT_KEY("resolutions=", KEY_OURS), FUSE_OPT_KEY("cache_size=", KEY_OURS),
+	FUSE_OPT_KEY("formats=", KEY_OURS),     FUSE_OPT_KEY("csv_dialect=", KEY_OURS),
+	FUSE_OPT_KEY("offline", KEY_OURS),      FUSE_OPT_KEY("allow_insecure_http", KEY_OURS),
+	FUSE_OPT_KEY("allow_other", KEY_OURS),  FUSE_OPT_KEY("nonempty", KEY_OURS),
+	FUSE_OPT_KEY("xattr", KEY_OURS),        FUSE_OPT_KEY("ttl_meta=", KEY_OURS),
+	FUSE_OPT_KEY("ttl_open=", KEY_OURS),    FUSE_OPT_KEY("late_margin=", KEY_OURS),
+	FUSE_OPT_KEY("parallel=", KEY_OURS),    FUSE_OPT_KEY("readahead=", KEY_OURS),
+	FUSE_OPT_KEY("retries=", KEY_OURS),     FUSE_OPT_KEY("timeout=", KEY_OURS),
+	FUSE_OPT_KEY("quota_wait=", KEY_OURS),  FUSE_OPT_KEY("reserve=", KEY_OURS),
+	FUSE_OPT_KEY("log_file=", KEY_OURS),    FUSE_OPT_KEY("verbose", KEY_OURS),
+	FUSE_OPT_KEY("-v", KEY_VERBOSE),        FUSE_OPT_KEY("keep=", KEY_OURS),
+	FUSE_OPT_KEY("keep_share=", KEY_OURS),  FUSE_OPT_KEY("keep_interval=", KEY_OURS),
+	FUSE_OPT_KEY("--verbose", KEY_VERBOSE), FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),       FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION), FUSE_OPT_END
+};
 
 struct collect {
 	struct dx_optlist cmd;
@@ -377,6 +369,8 @@ static const struct {
 	{ "timeout", offsetof(struct dx_options, timeout), NUM_INT },
 	{ "quota_wait", offsetof(struct dx_options, quota_wait), NUM_INT },
 	{ "reserve", offsetof(struct dx_options, reserve), NUM_DOUBLE },
+	{ "keep_share", offsetof(struct dx_options, keep_share), NUM_DOUBLE },
+	{ "keep_interval", offsetof(struct dx_options, keep_interval), NUM_I64 },
 };
 
 static int parse_numbers(const struct dx_optlist *eff, struct dx_options *o)
@@ -446,6 +440,7 @@ static int add_dep(struct dx_options *o, const char *name, const char *api_url,
 	d = &o->deps[o->ndeps];
 	d->name = strdup(name);
 	d->line = 0;
+	d->keep = NULL;
 	d->api_url = api_url ? strdup(api_url) : NULL;
 	d->token_path = token_path ? strdup(token_path) : NULL;
 	o->ndeps++;
@@ -498,6 +493,10 @@ static int choose_deployments(struct dx_options *o, const struct dx_optlist *cmd
 			return -1;
 		}
 		o->deps[o->ndeps - 1].line = d->line;
+		if (d->keep && !(o->deps[o->ndeps - 1].keep = strdup(d->keep))) {
+			fprintf(stderr, "dexmafs: out of memory\n");
+			return -1;
+		}
 	}
 	if (!o->ndeps)
 		return no_such_deployment(want, cfg, o->config_used);
@@ -550,6 +549,8 @@ int dx_options_parse(struct fuse_args *args, struct dx_options *o)
 	o->timeout = 20;
 	o->quota_wait = 3;
 	o->reserve = 0.2;
+	o->keep_share = 0.5;
+	o->keep_interval = -1;
 	if (fuse_opt_parse(args, &c, collect_spec, collect_one) == -1 || c.failed)
 		goto out;
 	o->show_help = c.help;
@@ -801,6 +802,83 @@ int dx_options_log(const struct dx_options *o, int foreground, int debug, struct
 	return 0;
 }
 
+/* Adds the kept path text (copied) of deployment dep. 0 or -1. */
+static int keep_add(struct dx_options *o, int dep, const char *text, size_t len)
+{
+	char **t = realloc(o->keep_text, (o->nkeep_text + 1) * sizeof(*t));
+	struct dx_keep_path *p;
+
+	if (t)
+		o->keep_text = t;
+	p = t ? realloc(o->keep_paths, (o->nkeep + 1) * sizeof(*p)) : NULL;
+	if (p)
+		o->keep_paths = p;
+	if (!p || !(t[o->nkeep_text] = strndup(text, len)))
+		return -1;
+	p[o->nkeep].dep = dep;
+	p[o->nkeep++].path = t[o->nkeep_text++];
+	return 0;
+}
+
+/* The deployment a path of -o keep starts with, when several are mounted
+ * (its length in *skip); with one, the path is relative to it. */
+static int keep_dep(const struct dx_options *o, const char *path, size_t len, size_t *skip)
+{
+	size_t i, n;
+
+	*skip = 0;
+	if (o->ndeps == 1)
+		return 0;
+	for (i = 0; i < o->ndeps; i++) {
+		n = strlen(o->deps[i].name);
+		if (n <= len && !strncmp(path, o->deps[i].name, n) &&
+		    (n == len || path[n] == '/')) {
+			*skip = n < len ? n + 1 : n;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* Splits one keep list (PATH[+PATH...]) of deployment dep, or of -o keep
+ * when dep is -1. 0 or -1 (message printed). */
+static int keep_split(struct dx_options *o, const char *list, int dep)
+{
+	const char *p = list;
+	size_t len, skip;
+	int d;
+
+	while (*p) {
+		len = strcspn(p, "+");
+		d = dep >= 0 ? dep : keep_dep(o, p, len, &skip);
+		if (dep >= 0)
+			skip = 0;
+		if (d < 0) {
+			fprintf(stderr,
+				"dexmafs: keep=%.*s: with several deployments, a kept path starts "
+				"with the deployment's name (keep=NAME/devices)\n",
+				(int)len, p);
+			return -1;
+		}
+		if (len && keep_add(o, d, p + skip, len - skip)) {
+			fprintf(stderr, "dexmafs: out of memory\n");
+			return -1;
+		}
+		p += len + (p[len] == '+');
+	}
+	return 0;
+}
+
+static int parse_keep(struct dx_options *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->ndeps; i++)
+		if (o->deps[i].keep && keep_split(o, o->deps[i].keep, (int)i))
+			return -1;
+	return o->keep ? keep_split(o, o->keep, -1) : 0;
+}
+
 int dx_options_finish(struct dx_options *o)
 {
 	char where[4200];
@@ -844,7 +922,9 @@ int dx_options_finish(struct dx_options *o)
 		if (!d->api_url && !(d->api_url = strdup(o->api_url)))
 			return -1;
 	}
-	return 0;
+	if (o->keep_interval < 0)
+		o->keep_interval = o->ttl_open / 10 > 1 ? o->ttl_open / 10 : 1;
+	return parse_keep(o);
 }
 
 void dx_options_release(struct dx_options *o)
@@ -862,12 +942,18 @@ void dx_options_release(struct dx_options *o)
 	free(o->csv_dialect);
 	free(o->cache_size);
 	free(o->log_file);
+	free(o->keep);
+	for (i = 0; i < o->nkeep_text; i++)
+		free(o->keep_text[i]);
+	free(o->keep_text);
+	free(o->keep_paths);
 	free(o->source);
 	free(o->config_used);
 	free(o->mountpoint);
 	for (i = 0; i < o->ndeps; i++) {
 		free(o->deps[i].name);
 		free(o->deps[i].api_url);
+		free(o->deps[i].keep);
 		free(o->deps[i].token_path);
 	}
 	free(o->deps);

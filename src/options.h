@@ -13,6 +13,7 @@
 
 #include "dx_readings.h"
 #include "dx_render.h"
+#include "dx_tree.h"
 
 struct fuse_args;
 
@@ -22,6 +23,7 @@ struct dx_mount_dep {
 	char *api_url;
 	char *token_path; /* token file; NULL means env DEXMA_TOKEN */
 	int line;         /* of its [deployment NAME] in the config file; 0: not from there */
+	char *keep;       /* keep = of its section, or NULL */
 };
 
 struct dx_options {
@@ -46,6 +48,9 @@ struct dx_options {
 	int parallel, retries, timeout, quota_wait;
 	int readahead; /* requests a walk's readahead may make ahead; 0: off; -1 (default): parallel */
 	double reserve;
+	char *keep;            /* -o keep=PATH[+PATH...], or NULL */
+	double keep_share;     /* of each hour's quota above the reserve */
+	int64_t keep_interval; /* seconds between keep's passes; -1: a tenth of ttl_open */
 	int show_help, show_version;
 	int deployment_given; /* the user named the deployment(s): not "default" */
 	char *source;         /* the mount source (mount(8)'s first argument), or NULL */
@@ -67,6 +72,11 @@ struct dx_options {
 	uint64_t cache_bytes;
 	struct dx_mount_dep *deps;
 	size_t ndeps;
+	/* The kept subtrees, by deployment (paths point into keep_text). */
+	struct dx_keep_path *keep_paths;
+	size_t nkeep;
+	char **keep_text;
+	size_t nkeep_text;
 };
 
 /* Removes our -o options, the options mount(8) and systemd add that mean

@@ -78,7 +78,8 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 		goto fail;
 	t->handles = dx_handles_new(t); /* records go through the source */
 	if (dx_node_ref(t, &root) || dx_readahead_new(t, opts->readahead) ||
-	    dx_reads_new(&t->reads) || dx_keeper_new(t->source, &t->twins_kept, &t->keeper))
+	    dx_reads_new(&t->reads) || dx_keeper_new(t->source, &t->twins_kept, &t->keeper) ||
+	    dx_keep_new(t))
 		goto fail;
 	born(t);
 	if (opts->dialect_why)
@@ -97,7 +98,8 @@ void dx_tree_free(struct dx_tree *t)
 
 	if (!t)
 		return;
-	dx_keeper_free(t->keeper); /* first: it writes what it holds */
+	dx_keep_free(t);           /* its thread loads through everything below */
+	dx_keeper_free(t->keeper); /* then: it writes what it holds */
 	dx_readahead_free(t);
 	dx_reads_free(t->reads);
 	dx_handles_free(t, t->handles);

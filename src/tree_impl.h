@@ -19,6 +19,8 @@
  *   readahead_order.c  where a series lies in a walk's order (readahead_impl.h)
  *   memo.c           the memo: decoded listings and readings chunks by key
  *   content.c        the data: listings, series, periods and their readings
+ *   keep.c           kept subtrees refreshed in the background (a thread),
+ *                    oldest first, within a share of the quota (keep_plan.c)
  *   tree_reads.c     renderings being read, by inode (a leaf: renders
  *                    through a callback)
  *   compact.c, slices.c  the compact form of chunks; where a listing's items lie
@@ -150,11 +152,18 @@ struct ask {
 	struct dx_tree *t;
 	enum dx_priority prio;
 	int ahead;
-	int stat_only;          /* a file that acts when read says what it would print */
-	int hold;               /* from an open file: a volatile file keeps its snapshot */
-	int lookup;             /* a LOOKUP: a walk's step (readahead.c) */
-	int memo_only;          /* a rendering ahead (tree.c): only data decoded in memory,
+	int stat_only; /* a file that acts when read says what it would print */
+	int hold;      /* from an open file: a volatile file keeps its snapshot */
+	int lookup;    /* a LOOKUP: a walk's step (readahead.c) */
+	int memo_only; /* a rendering ahead (tree.c): only data decoded in memory,
 			* -EAGAIN for anything else; nothing is loaded or fetched */
+	/* keep.c: data within lead seconds of turning stale counts as stale,
+	 * so what keep refreshes stays fresh until its next pass; and the
+	 * loads that had the API asked, or were served stale, are counted. */
+	int64_t lead;
+	struct keep_tally {
+		long fetched, stale;
+	} * tally;
 	struct plan_hook *plan; /* a plan's walk (tree_plan.c), else NULL */
 };
 
@@ -301,6 +310,7 @@ struct dx_tree {
 	struct dx_keeper *keeper; /* writes closed twins into the store */
 
 	struct dx_readahead *ra; /* the walk readahead, or NULL when off */
+	struct dx_keep *keep;    /* keep's refresher (keep.c), or NULL when nothing is kept */
 	struct dx_reads *reads;  /* renderings being read (tree_reads.c) */
 	uint64_t on_read_stats;  /* stats of act-on-read files: their time's nanoseconds */
 	uint64_t opens; /* OPENs the kernel sent (none in no-open mode but the first; atomic) */
@@ -544,6 +554,30 @@ int dx_readahead_asked(struct dx_tree *t, const char *key, int wait);
 /* API calls the readahead made, and how many of them readers then used
  * (0 when it is off). */
 void dx_readahead_counts(struct dx_tree *t, uint64_t *fetches, uint64_t *used);
+
+/* ---- keep.c: kept subtrees refreshed in the background ---- */
+
+/* What keep did, for the status files. */
+struct dx_keep_counts {
+	size_t paths;             /* kept subtrees */
+	size_t series;            /* series in them */
+	size_t refreshed;         /* series refreshed by the last pass */
+	size_t waiting;           /* series the last pass left for the next (quota, size) */
+	int64_t pass_started;     /* the last pass's start, 0 before the first */
+	int64_t pass_ended;       /* its end, 0 while the first runs */
+	long calls_hour;          /* API calls keep made in this hour's windows */
+	uint64_t calls;           /* since the mount */
+	int64_t cache_full_since; /* keep stopped at cache_size, 0 otherwise */
+	double share;
+	int64_t interval;
+};
+
+/* Starts keep's thread when t->opts names kept subtrees. 0 or -ENOMEM. */
+int dx_keep_new(struct dx_tree *t);
+/* Stops the thread and frees it. */
+void dx_keep_free(struct dx_tree *t);
+/* 0 with *out filled, -ENOENT when nothing is kept. */
+int dx_keep_counts(struct dx_tree *t, struct dx_keep_counts *out);
 
 /* ---- nodes.c: the inode table. Every function takes t->lock itself. ---- */
 

@@ -34,6 +34,8 @@ struct status {
 	const char *damaged;     /* the damaged-cache report, or NULL */
 	const char *dialect;     /* the CSV dialect's name */
 	const char *dialect_why; /* how it was chosen, or NULL */
+	int keeping;             /* subtrees are kept: keep holds keep's counts */
+	struct dx_keep_counts keep;
 	size_t ndeps;
 	struct status_dep *deps;
 };
@@ -74,6 +76,7 @@ static int status_fill(struct dx_tree *t, struct status *st)
 	st->damaged = t->opts.cache_damaged;
 	st->dialect = dx_csv_dialect_name(t->opts.dialect);
 	st->dialect_why = t->opts.dialect_why;
+	st->keeping = !dx_keep_counts(t, &st->keep);
 	st->ndeps = t->opts.ndeps;
 	st->deps = calloc(st->ndeps ? st->ndeps : 1, sizeof(*st->deps));
 	if (!st->deps)
@@ -150,6 +153,24 @@ static int text_dep(const struct status_dep *d, struct dx_buf *out)
 			     s->calls ? s->latency_ms_total / s->calls : 0);
 }
 
+/* keep's line: what it keeps, its last pass, what it spent. */
+static int text_keep(const struct dx_keep_counts *k, struct dx_buf *out)
+{
+	char started[32], ended[32], full[32];
+
+	format_time(k->pass_started, started);
+	format_time(k->pass_ended, ended);
+	format_time(k->cache_full_since, full);
+	return dx_buf_printf(out,
+			     "keep: %zu subtrees, %zu series; last pass %s to %s refreshed %zu, "
+			     "%zu wait for the next; %ld calls this hour (share %.2f), %" PRIu64
+			     " in all%s%s\n",
+			     k->paths, k->series, started, k->pass_ended ? ended : "(running)",
+			     k->refreshed, k->waiting, k->calls_hour, k->share, k->calls,
+			     k->cache_full_since ? "; stopped at cache_size since " : "",
+			     k->cache_full_since ? full : "");
+}
+
 /* "open chunks: 12 held, 3 stale, oldest fetched 2026-12-07 18:00:00 UTC
  * (3600 s ago)". */
 static int text_open(const struct status_dep *d, int64_t now, struct dx_buf *out)
@@ -200,6 +221,8 @@ static int status_text(const struct status *st, struct dx_buf *out)
 			    "%" PRIu64 " fetch errors, %" PRIu64 " evictions\n",
 			    cs->entries, used, cs->hits, cs->misses, cs->stale_served,
 			    cs->fetch_errors, cs->evictions);
+	if (st->keeping)
+		rc |= text_keep(&st->keep, out);
 	for (i = 0; i < st->ndeps; i++) {
 		rc |= dx_buf_printf(out, "\ndeployment: %s\n", st->deps[i].name);
 		rc |= text_dep(&st->deps[i], out);
@@ -261,6 +284,21 @@ static int json_dep(const struct status_dep *d, struct dx_buf *out)
 		s->quota.blocked_until > 0 ? s->quota.blocked_until : 0, s->reserve, s->calls,
 		s->calls_list, s->calls_object, s->calls_readings, s->status_429, s->retries,
 		s->errors, s->bytes, s->calls ? s->latency_ms_total / s->calls : 0);
+}
+
+static int json_keep(const struct dx_keep_counts *k, struct dx_buf *out)
+{
+	return dx_buf_printf(out,
+			     ",\n  \"keep\": { \"paths\": %zu, \"series\": %zu, "
+			     "\"refreshed_last_pass\": %zu, \"waiting\": %zu,\n"
+			     "            \"last_pass_started\": %" PRId64
+			     ", \"last_pass_ended\": %" PRId64 ", \"calls_this_hour\": %ld"
+			     ", \"calls\": %" PRIu64 ",\n"
+			     "            \"share\": %.3f, \"interval\": %" PRId64
+			     ", \"cache_full_since\": %" PRId64 " }",
+			     k->paths, k->series, k->refreshed, k->waiting, k->pass_started,
+			     k->pass_ended, k->calls_hour, k->calls, k->share, k->interval,
+			     k->cache_full_since);
 }
 
 /* Closes a deployment's object with its open chunks. */
@@ -327,7 +365,10 @@ static int status_json(const struct status *st, struct dx_buf *out)
 		rc = rc ? rc : json_dep(&st->deps[i], out);
 		rc = rc ? rc : json_open(&st->deps[i], st->now, out);
 	}
-	return rc ? rc : dx_buf_puts(out, " ] }\n");
+	rc = rc ? rc : dx_buf_puts(out, " ]");
+	if (!rc && st->keeping)
+		rc = json_keep(&st->keep, out);
+	return rc ? rc : dx_buf_puts(out, " }\n");
 }
 
 int dx_status_text(struct dx_tree *t, struct dx_buf *out)

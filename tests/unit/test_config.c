@@ -28,7 +28,8 @@ static const char sample[] = "# dexmafs config\n"
 			     "\n"
 			     "[deployment globex]\n"
 			     "token_credential = globex.token\n"
-			     "api_url = http://127.0.0.1:9/v3\n";
+			     "api_url = http://127.0.0.1:9/v3\n"
+			     "keep = locations/Barcelona HQ (500110)+devices\n";
 
 static void parses_defaults_and_deployments(void **state)
 {
@@ -53,6 +54,8 @@ static void parses_defaults_and_deployments(void **state)
 	assert_null(c.deps[1].token_file);
 	assert_string_equal(c.deps[1].token_credential, "globex.token");
 	assert_string_equal(c.deps[1].api_url, "http://127.0.0.1:9/v3");
+	assert_null(c.deps[0].keep);
+	assert_string_equal(c.deps[1].keep, "locations/Barcelona HQ (500110)+devices");
 	dx_config_release(&c);
 }
 
@@ -221,8 +224,8 @@ static void default_log_path(void **state)
 
 static void token_path(void **state)
 {
-	struct dx_config_deployment file = { "a", "/t/a.token", NULL, NULL, 1 };
-	struct dx_config_deployment cred = { "b", NULL, "b.token", NULL, 2 };
+	struct dx_config_deployment file = { "a", "/t/a.token", NULL, NULL, 1, NULL };
+	struct dx_config_deployment cred = { "b", NULL, "b.token", NULL, 2, NULL };
 	char p[64], err[256];
 
 	(void)state;
@@ -272,6 +275,10 @@ static void strict_numbers(void **state)
 	expect_bad_number("reserve", ".", "not a decimal number");
 	expect_bad_number("reserve", "0.95", "out of range");
 	expect_bad_number("reserve", "-0.1", "out of range");
+	expect_number("keep_share", "1", 1);
+	expect_bad_number("keep_share", "1.5", "out of range");
+	expect_number("keep_interval", "60", 60);
+	expect_bad_number("keep_interval", "0", "out of range");
 	expect_bad_number("timeout", "5x", "not a whole number");
 	expect_bad_number("timeout", "5.0", "not a whole number");
 	expect_bad_number("timeout", " 5", "not a whole number");
