@@ -56,8 +56,9 @@ int dx_json_check_cost(const char *buf, size_t len);
 void dx_cost_release(struct dx_cost *c);
 
 /* Whether the location object in buf (an object, or an array holding one
- * with "id" location) names device among its "reference_devices" with
- * type type: 1 or 0; -EPROTO when buf is not JSON. */
+ * with "id" location; any element when location < 0) names device among
+ * its "reference_devices" with type type: 1 or 0; -EPROTO when buf is not
+ * JSON. */
 int dx_json_is_reference(const char *buf, size_t len, int64_t location, const char *type,
 			 int64_t device);
 

@@ -217,34 +217,11 @@ int dx_json_check_cost(const char *buf, size_t len)
 	return rc;
 }
 
-static json_t *location_of(json_t *root, int64_t location)
+static int refers(json_t *loc, const char *type, int64_t device)
 {
+	json_t *r, *refs = json_object_get(loc, "reference_devices");
 	size_t i;
-	json_t *item;
 
-	if (json_is_object(root))
-		return root;
-	json_array_foreach(root, i, item)
-	{
-		json_t *id = json_object_get(item, "id");
-
-		if (json_is_integer(id) && json_integer_value(id) == location)
-			return item;
-	}
-	return NULL;
-}
-
-int dx_json_is_reference(const char *buf, size_t len, int64_t location, const char *type,
-			 int64_t device)
-{
-	json_error_t error;
-	json_t *root = json_loadb(buf, len, JSON_ALLOW_NUL, &error), *refs, *r;
-	size_t i;
-	int found = 0;
-
-	if (!root)
-		return -EPROTO;
-	refs = json_object_get(location_of(root, location), "reference_devices");
 	json_array_foreach(refs, i, r)
 	{
 		json_t *t = json_object_get(r, "type");
@@ -252,7 +229,29 @@ int dx_json_is_reference(const char *buf, size_t len, int64_t location, const ch
 
 		if (json_is_string(t) && !strcmp(json_string_value(t), type) &&
 		    json_is_integer(id) && json_integer_value(id) == device)
-			found = 1;
+			return 1;
+	}
+	return 0;
+}
+
+int dx_json_is_reference(const char *buf, size_t len, int64_t location, const char *type,
+			 int64_t device)
+{
+	json_error_t error;
+	json_t *root = json_loadb(buf, len, JSON_ALLOW_NUL, &error), *item;
+	size_t i;
+	int found = 0;
+
+	if (!root)
+		return -EPROTO;
+	if (json_is_object(root))
+		found = refers(root, type, device);
+	json_array_foreach(root, i, item)
+	{
+		json_t *id = json_object_get(item, "id");
+
+		if (location < 0 || (json_is_integer(id) && json_integer_value(id) == location))
+			found = found || refers(item, type, device);
 	}
 	json_decref(root);
 	return found;

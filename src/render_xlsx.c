@@ -1,5 +1,6 @@
 /* A view as an Excel workbook, written with libxlsxwriter; see
  * dx_render.h. This is the only module that includes the library. */
+#include "dx_cost.h"
 #include "render_impl.h"
 
 #include <errno.h>
@@ -182,13 +183,14 @@ static int slurp(const char *path, struct dx_buf *out)
 	return rc;
 }
 
-int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *out)
+/* Runs write(ctx, path, dir) into a private directory made under tmpdir
+ * and appends the file it wrote to out. */
+static int via_file(int (*write)(const void *ctx, const char *path, char *dir), const void *ctx,
+		    const char *tmpdir, struct dx_buf *out)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 16];
 	int rc;
 
-	if ((unsigned)v->timefmt >= DX_TIME_COUNT || v->nseries + 2 > LXW_COL_MAX)
-		return -EINVAL;
 	if (snprintf(dir, sizeof(dir), "%s/dexmafs-xlsx-XXXXXX", tmpdir ? tmpdir : "/tmp") >=
 	    (int)sizeof(dir))
 		return -EINVAL;
@@ -196,10 +198,125 @@ int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *o
 	if (!mkdtemp(dir))
 		return -EIO;
 	snprintf(path, sizeof(path), "%s/view.xlsx", dir);
-	rc = write_workbook(v, path, dir);
+	rc = write(ctx, path, dir);
 	if (!rc)
 		rc = slurp(path, out);
 	unlink(path);
 	rmdir(dir);
 	return rc;
+}
+
+static int write_view(const void *ctx, const char *path, char *dir)
+{
+	return write_workbook(ctx, path, dir);
+}
+
+int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *out)
+{
+	if ((unsigned)v->timefmt >= DX_TIME_COUNT || v->nseries + 2 > LXW_COL_MAX)
+		return -EINVAL;
+	return via_file(write_view, v, tmpdir, out);
+}
+
+/* ---- cost rows (dx_cost.h): a row per (bucket, period) ---- */
+
+static void cost_header(struct sheet *s, const struct dx_cost_view *v)
+{
+	static const char *const fixed[] = { "period", "consumption", "cost", "price" };
+	const char *units = v->cost->units && *v->cost->units ? v->cost->units : "kWh";
+	char label[4][96];
+	lxw_col_t col = 0;
+
+	snprintf(label[0], sizeof(label[0]), "%s", fixed[0]);
+	snprintf(label[1], sizeof(label[1]), "consumption (%s)", units);
+	if (v->currency && *v->currency) {
+		snprintf(label[2], sizeof(label[2]), "cost (%s)", v->currency);
+		snprintf(label[3], sizeof(label[3]), "price (%s/%s)", v->currency, units);
+	} else {
+		snprintf(label[2], sizeof(label[2]), "%s", fixed[2]);
+		snprintf(label[3], sizeof(label[3]), "price (per %s)", units);
+	}
+	if (s->local)
+		check(s, worksheet_write_string(s->ws, 0, col++, "local_time", s->bold));
+	if (s->utc)
+		check(s, worksheet_write_string(s->ws, 0, col++, "utc_time", s->bold));
+	check(s, worksheet_set_column(s->ws, 0, (lxw_col_t)(col ? col - 1 : 0), 20, NULL));
+	for (int i = 0; i < 4; i++, col++) {
+		check(s, worksheet_write_string(s->ws, 0, col, label[i], s->bold));
+		check(s, worksheet_set_column(s->ws, col, col, width_of(label[i]), NULL));
+	}
+	worksheet_freeze_panes(s->ws, 1, 0);
+}
+
+static void cost_row(struct sheet *s, const struct dx_cost_view *v, lxw_row_t row,
+		     const struct dx_cost_row *r)
+{
+	const double cells[3] = { r->at.v, r->cost, r->price };
+	lxw_col_t col = 0;
+
+	if (s->local)
+		check(s, worksheet_write_number(s->ws, row, col++,
+						serial(r->at.utc + (int64_t)r->at.offset_min * 60),
+						s->date));
+	if (s->utc)
+		check(s, worksheet_write_number(s->ws, row, col++, serial(r->at.utc), s->date));
+	check(s, worksheet_write_string(s->ws, row, col++, v->cost->periods[r->period], NULL));
+	for (int i = 0; i < 3; i++, col++)
+		if (isfinite(cells[i]))
+			check(s, worksheet_write_number(s->ws, row, col, cells[i], NULL));
+}
+
+static int cost_cells(struct sheet *s, const struct dx_cost_view *v)
+{
+	int64_t first = dx_date_to_days(v->range.from), last = dx_date_to_days(v->range.to);
+	lxw_row_t row = 1;
+
+	cost_header(s, v);
+	for (size_t i = 0; i < v->cost->n && !s->failed; i++) {
+		int64_t day = dx_reading_local_day(&v->cost->rows[i].at);
+
+		if (day < first || day > last)
+			continue;
+		if (row >= LXW_ROW_MAX)
+			return -E2BIG;
+		cost_row(s, v, row++, &v->cost->rows[i]);
+	}
+	return s->failed ? -EIO : 0;
+}
+
+static int write_cost(const void *ctx, const char *path, char *dir)
+{
+	const struct dx_cost_view *v = ctx;
+	lxw_workbook_options opt = { .constant_memory = 0, .tmpdir = dir, .use_zip64 = 0 };
+	lxw_doc_properties props = { 0 };
+	struct sheet s = { 0 };
+	int64_t start = dx_date_to_days(v->range.from) * 86400;
+	int rc = -ENOMEM;
+
+	if (!(s.wb = workbook_new_opt(path, &opt)))
+		return -EIO;
+	choose_time_columns(&s, v->timefmt);
+	props.title = (char *)(v->title ? v->title : "");
+	props.created = (time_t)(start > 0 ? start : 1); /* stable bytes */
+	check(&s, workbook_set_properties(s.wb, &props));
+	s.ws = workbook_add_worksheet(s.wb, "cost");
+	s.bold = workbook_add_format(s.wb);
+	s.date = workbook_add_format(s.wb);
+	if (s.ws && s.bold && s.date) {
+		format_set_bold(s.bold);
+		format_set_num_format(s.date, "yyyy-mm-dd hh:mm:ss");
+		rc = cost_cells(&s, v);
+	}
+	pthread_mutex_lock(&close_lock);
+	if (workbook_close(s.wb) != LXW_NO_ERROR && !rc)
+		rc = -EIO;
+	pthread_mutex_unlock(&close_lock);
+	return rc;
+}
+
+int dx_cost_render_xlsx(const struct dx_cost_view *v, const char *tmpdir, struct dx_buf *out)
+{
+	if ((unsigned)v->timefmt >= DX_TIME_COUNT)
+		return -EINVAL;
+	return via_file(write_cost, v, tmpdir, out);
 }

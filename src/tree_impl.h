@@ -82,6 +82,9 @@ enum kind {
 	K_DEV_FILE,
 	K_LOC_RES,
 	K_LOC_FILE,
+	K_COST, /* tree_cost.c */
+	K_COST_RES,
+	K_COST_FILE,
 	K_COUNT
 };
 
@@ -572,6 +575,17 @@ ROW_FUNCS(param) ROW_CONTENT(param_json) ROW_FUNCS(res) ROW_CONTENT(file)
 ROW_FUNCS(dev_views) ROW_FUNCS(dev_res) ROW_CONTENT(dev_file)
 ROW_FUNCS(loc_views) ROW_FUNCS(loc_res) ROW_CONTENT(loc_file)
 ROW_STAMP(file) ROW_STAMP(dev_file) ROW_STAMP(loc_file)
-/* clang-format on */
+ROW_FUNCS(cost) ROW_FUNCS(cost_res) ROW_CONTENT(cost_file)
+	/* clang-format on */
+
+	/* ---- tree_cost.c: a device's cost by tariff period ---- */
+
+	/* Whether device is some location's reference of that type ("MAINSUPPLY"),
+ * from the locations listing: 1, 0, or the listing's error. */
+	int dx_device_is_reference(const struct ask *a, int dep, int64_t device, const char *type);
+/* Whether device dev shows a cost/ entry: 1, 0, or an error. */
+int dx_cost_dir_listed(const struct ask *a, const struct node *dev);
+/* Resolves dev's "cost" into c: 0, -ENOENT, or an error. */
+int dx_cost_enter(const struct ask *a, const struct node *dev, struct node *c);
 
 #endif

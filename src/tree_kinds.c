@@ -64,4 +64,10 @@ const struct kind_row dx_tree_kinds[K_COUNT] = {
 	[K_LOC_RES] = { "location resolution", KF_DIR | KF_SERIES, DIR(loc_res), LOCS_EXPIRE },
 	[K_LOC_FILE] = { "location period file", KF_DATED | KF_RENDERED | KF_SERIES,
 			 RENDERED(loc_file), LOCS_EXPIRE },
+	/* cost by tariff period (tree_cost.c), reached from dev_views_* */
+	[K_COST] = { "cost", KF_DIR, DIR(cost), EXPIRES(DX_PREFIX_COST_DEVICE) },
+	[K_COST_RES] = { "cost resolution", KF_DIR | KF_SERIES, DIR(cost_res),
+			 EXPIRES(DX_PREFIX_COST_DEVICE) },
+	[K_COST_FILE] = { "cost period file", KF_DATED | KF_RENDERED | KF_SERIES,
+			  FILE_OF(cost_file), EXPIRES(DX_PREFIX_COST_DEVICE) },
 };

@@ -134,6 +134,8 @@ static void test_reference(void **state)
 	assert_int_equal(dx_json_is_reference(locs, strlen(locs), 2, "MAINSUPPLY", 7), 1);
 	assert_int_equal(dx_json_is_reference(locs, strlen(locs), 2, "MAINSUPPLY", 8), 0);
 	assert_int_equal(dx_json_is_reference(locs, strlen(locs), 5, "MAINSUPPLY", 7), 0);
+	assert_int_equal(dx_json_is_reference(locs, strlen(locs), -1, "MAINSUPPLY", 7), 1);
+	assert_int_equal(dx_json_is_reference(locs, strlen(locs), -1, "GAS", 8), 0);
 	assert_int_equal(dx_json_is_reference(one, strlen(one), 3, "MAINSUPPLY", 9), 1);
 	assert_int_equal(dx_json_is_reference("[", 1, 3, "MAINSUPPLY", 9), -EPROTO);
 }

@@ -1,0 +1,306 @@
+/* The family of cost: a device's cost/ directory, its resolutions and
+ * its period files of consumption and cost by time-of-use period
+ * (GET /cost/electrical/consumption, dx_cost.h).
+ *
+ * Only a device that is its location's MAINSUPPLY reference and has
+ * EACTIVE has cost/. Its resolution directories list the periods of its
+ * EACTIVE series (the same monthly chunks, no cost call); a file reads one
+ * cost chunk (a year below daily, a decade from daily) through the
+ * cache, as readings chunks are read. A device whose answer has no
+ * blocks has no tariff: cost/ is empty, for ttl_meta.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dx_cost.h"
+#include "tree_impl.h"
+
+#define COST_KEY "EACTIVE"
+#define COST_REFERENCE "MAINSUPPLY"
+
+static int cost_res(enum dx_res r)
+{
+	return r >= DX_RES_15MIN && r <= DX_RES_MONTHLY;
+}
+
+/* The index of the item of l whose text holds offset off, or l->list.n. */
+static size_t item_at(const struct dx_listing *l, size_t off)
+{
+	size_t lo = 0, hi = l->list.n;
+
+	while (lo < hi) { /* the last item starting at or before off */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->items[mid].off <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || off >= l->items[lo - 1].off + l->items[lo - 1].len)
+		return l->list.n;
+	return lo - 1;
+}
+
+/* 1 when some location of l names device as its type reference. Only
+ * the items whose text holds the device's id are decoded, so a check
+ * costs a search through the listing's bytes, not a decoding of them. */
+static int locations_refer(const struct dx_listing *l, const char *type, int64_t device)
+{
+	char digits[24];
+	int len = snprintf(digits, sizeof(digits), "%lld", (long long)device);
+	const char *p = l->raw, *end = l->raw ? l->raw + l->rawlen : NULL;
+
+	if (!l->raw)
+		return 0;
+	if (!l->items)
+		return dx_json_is_reference(l->raw, l->rawlen, -1, type, device) == 1;
+	while ((p = memmem(p, (size_t)(end - p), digits, (size_t)len))) {
+		size_t i = item_at(l, (size_t)(p - l->raw));
+
+		if (i < l->list.n && dx_json_is_reference(l->raw + l->items[i].off, l->items[i].len,
+							  l->list.items[i].id, type, device) == 1)
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
+/* Whether device is some location's reference of that type (from the
+ * locations listing: no extra call). 1, 0, or a listing's error. */
+int dx_device_is_reference(const struct ask *a, int dep, int64_t device, const char *type)
+{
+	const struct dx_listing *locs;
+	int rc = dx_get_locations(a, dep, &locs);
+
+	if (rc)
+		return rc;
+	rc = locations_refer(locs, type, device);
+	dx_listing_put(a->t, locs);
+	return rc;
+}
+
+/* 1 when device n->id has cost/ (a MAINSUPPLY reference with EACTIVE),
+ * with EACTIVE's nature copied into nature; 0, or an error. */
+static int cost_device(const struct ask *a, const struct node *n, char nature[KEY_MAX])
+{
+	struct node p = *n;
+	const struct dx_listing *l;
+	const struct dx_entity *e;
+	int rc = dx_device_is_reference(a, n->dep, n->id, COST_REFERENCE);
+
+	if (rc != 1)
+		return rc;
+	snprintf(p.key, sizeof(p.key), "%s", COST_KEY);
+	rc = dx_find_parameter(a, &p, &l, &e);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	snprintf(nature, KEY_MAX, "%s", e->nature ? e->nature : "");
+	dx_listing_put(a->t, l);
+	return 1;
+}
+
+/* The bytes of one cost chunk of device at res, through the cache. */
+static int chunk_bytes(const struct ask *a, const struct node *n, enum dx_res res,
+		       const struct dx_range *chunk, int64_t ttl, struct dx_buf *out,
+		       struct dx_cache_info *info)
+{
+	struct dx_tree *t = a->t;
+	struct dx_cache_policy policy = {
+		.cls = DX_CLASS_READINGS,
+		.ttl = ttl,
+		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
+	};
+	struct dx_date tomorrow =
+		dx_date_from_days(dx_date_to_days(dx_date_of_epoch(dx_tree_now(t))) + 1);
+	struct dx_request r;
+	int rc = dx_request_cost(dx_tree_dep_name(t, n->dep), n->dep, n->id, res, chunk, tomorrow,
+				 &r);
+
+	if (rc)
+		return rc;
+	r.prio = a->prio;
+	return dx_source_fetch(t->source, &r, &policy, out, info);
+}
+
+/* The decoded cost of one chunk. A malformed answer is never kept (the
+ * client checks it): failing here means the cache was damaged. */
+static int chunk_cost(const struct ask *a, const struct node *n, enum dx_res res,
+		      const struct dx_range *chunk, int64_t ttl, struct dx_cost *out,
+		      struct dx_cache_info *info)
+{
+	struct dx_buf raw;
+	int rc;
+
+	dx_buf_init(&raw, DX_FILE_MAX);
+	rc = chunk_bytes(a, n, res, chunk, ttl, &raw, info);
+	if (!rc)
+		rc = dx_json_cost(raw.data ? raw.data : "", raw.len, out) ? -EIO : 0;
+	dx_buf_release(&raw);
+	return rc;
+}
+
+/* Whether the device has a tariff: the monthly chunk of this decade has
+ * blocks (kept ttl_meta; the monthly files read the same chunk). */
+static int has_tariff(const struct ask *a, const struct node *n)
+{
+	struct dx_range chunk = dx_chunk_of(DX_RES_MONTHLY, dx_date_of_epoch(dx_tree_now(a->t)));
+	struct dx_cache_info info;
+	struct dx_cost c;
+	int rc = chunk_cost(a, n, DX_RES_MONTHLY, &chunk, a->t->opts.ttl_meta, &c, &info);
+
+	if (rc)
+		return rc;
+	rc = c.nblocks > 0;
+	dx_cost_release(&c);
+	return rc;
+}
+
+/* 1 when n's device has cost/ and a tariff, else 0 or an error. */
+static int cost_shown(const struct ask *a, const struct node *n, char nature[KEY_MAX])
+{
+	int rc = cost_device(a, n, nature);
+
+	return rc == 1 ? has_tariff(a, n) : rc;
+}
+
+int dx_cost_dir_listed(const struct ask *a, const struct node *dev)
+{
+	char nature[KEY_MAX];
+
+	return cost_device(a, dev, nature);
+}
+
+int cost_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
+{
+	char nature[KEY_MAX];
+	enum dx_res res;
+	int rc;
+
+	if (dx_res_from_name(name, &res) || !cost_res(res))
+		return -ENOENT;
+	rc = cost_shown(a, p, nature);
+	if (rc <= 0)
+		return rc ? rc : -ENOENT;
+	c->kind = K_COST_RES;
+	c->res = res;
+	return 0;
+}
+
+int cost_list(const struct ask *a, const struct node *p, struct names *s)
+{
+	char nature[KEY_MAX];
+	int rc = cost_shown(a, p, nature);
+
+	for (int i = DX_RES_15MIN; rc == 1 && i <= DX_RES_MONTHLY; i++)
+		if (a->t->opts.listed_res & (1u << i))
+			rc = dx_names_add(s, dx_res_name((enum dx_res)i)) ? -ENOMEM : 1;
+	return rc < 0 ? rc : 0;
+}
+
+int dx_cost_enter(const struct ask *a, const struct node *dev, struct node *c)
+{
+	int rc = dx_cost_dir_listed(a, dev);
+
+	if (rc <= 0)
+		return rc ? rc : -ENOENT;
+	c->kind = K_COST;
+	return 0;
+}
+
+/* A cost file is a CSV or its workbook twin (a chart is not made yet). */
+static int cost_format(enum dx_format f)
+{
+	return f == DX_FORMAT_CSV || f == DX_FORMAT_XLSX;
+}
+
+int cost_res_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
+{
+	struct dx_range chunks[1];
+	size_t n;
+
+	(void)a;
+	if (dx_period_parse_name(name, p->res, &c->range, &c->fmt) || !cost_format(c->fmt))
+		return -ENOENT;
+	/* one call per file: a range within one chunk */
+	if (dx_range_chunks(p->res, &c->range, chunks, 1, &n))
+		return -ENOENT;
+	c->kind = K_COST_FILE;
+	return 0;
+}
+
+/* The names of period p in the listed formats a cost file has. */
+static int add_period(const struct dx_tree *t, const struct dx_range *p, struct names *s)
+{
+	unsigned listed = t->opts.listed_formats ? t->opts.listed_formats : 1u << DX_FORMAT_CSV;
+	char name[DX_RANGE_NAME_MAX + 8], *ext;
+	int rc = 0;
+
+	dx_range_format_name(p, name);
+	ext = strrchr(name, '.') + 1;
+	for (int f = 0; f < DX_FORMAT_COUNT && !rc; f++) {
+		if (!(listed & (1u << f)) || !cost_format((enum dx_format)f))
+			continue;
+		snprintf(ext, sizeof(name) - (size_t)(ext - name), "%s",
+			 dx_format_name((enum dx_format)f));
+		rc = dx_names_add(s, name);
+	}
+	return rc;
+}
+
+/* The periods of EACTIVE's files at the same resolution. */
+int cost_res_list(const struct ask *a, const struct node *p, struct names *s)
+{
+	struct dx_range *periods = NULL;
+	struct changed changed = { 0 };
+	char nature[KEY_MAX];
+	size_t i, np = 0;
+	int rc = cost_shown(a, p, nature);
+
+	if (rc <= 0)
+		return rc;
+	rc = dx_series_periods(a, p->dep, p->id, COST_KEY, nature, p->res, &periods, &np, &changed);
+	for (i = 0; i < np && !rc; i++)
+		rc = add_period(a->t, &periods[i], s);
+	free(periods);
+	if (changed.any)
+		dx_tree_series_changed(a->t, p->dep, p->id, COST_KEY, DX_RES_MONTHLY,
+				       &changed.span);
+	return rc;
+}
+
+int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
+		      int *closed)
+{
+	struct dx_range chunk[1];
+	struct dx_cache_info info = { 0 };
+	struct dx_cost c = { 0 };
+	char title[96];
+	struct dx_cost_view v = {
+		.cost = &c,
+		.range = n->range,
+		.timefmt = a->t->opts.timefmt,
+		.dialect = a->t->opts.dialect,
+		.title = title,
+	};
+	int64_t end = dx_range_end_epoch(&n->range);
+	size_t k;
+	int rc = dx_range_chunks(n->res, &n->range, chunk, 1, &k);
+
+	if (!rc)
+		rc = chunk_cost(a, n, n->res, chunk, a->t->opts.ttl_open, &c, &info);
+	if (rc)
+		return rc == -E2BIG ? -ENOENT : rc;
+	snprintf(title, sizeof(title), "Cost of device %lld", (long long)n->id);
+	if (n->fmt == DX_FORMAT_XLSX)
+		rc = dx_cost_render_xlsx(&v, a->t->opts.tmpdir, out);
+	else
+		rc = dx_cost_render_csv(&v, out);
+	dx_cost_release(&c);
+	if (dx_tree_now(a->t) >= end + a->t->opts.late_margin)
+		*closed = info.fetched_at >= end + a->t->opts.late_margin ? CLOSED_FINAL : 1;
+	*mtime = *closed ? end : info.changed_at;
+	return rc;
+}
