@@ -8,11 +8,13 @@ it, the test runs itself again under /usr/bin/python3."""
 
 import csv
 import datetime as dt
+import errno
 import io
 import json
 import os
 import sys
 import threading
+import time
 
 try:
     import openpyxl
@@ -49,6 +51,7 @@ def as_local_utc(ts):
 class CostTest(MountTestCase):
 
     def setUp(self):
+        self.sim.configure(fail_rate=0.0)
         self.sim.clear_log()  # one simulator per class, calls counted per test
 
     def cost_dir(self, m, device=MADRID[0]):
@@ -184,6 +187,19 @@ class CostTest(MountTestCase):
         self.assertEqual(os.listdir(d), [])
         self.assertFalse(os.path.exists(os.path.join(d, "hourly")))
         self.assertEqual(len(self.cost_calls()), 1, "remembered")
+
+    def test_malformed_answer_is_eio_and_not_kept(self):
+        m = self.mount(options=["timeout=4", "retries=1"])
+        self.assertIn("hourly", os.listdir(self.cost_dir(m)))
+        path = os.path.join(self.cost_dir(m), "hourly", "2024-02-01--2024-02-29.csv")
+        self.sim.configure(fail_rate=1.0, fail_mode="badjson", fail_path_prefix=COST)
+        with self.assertRaises(OSError) as cm:
+            read(path)
+        self.assertEqual(cm.exception.errno, errno.EIO)
+        self.sim.configure(fail_rate=0.0)
+        time.sleep(6)  # past the fail-fast window
+        got = rows_of(path)
+        self.assert_rows_equal(got, self.expected_rows(self.blocks(MADRID[1], "H", "2024-02-01", "2024-02-29")))
 
     def test_xlsx_reads_right(self):
         m = self.mount()
