@@ -78,13 +78,15 @@ void dx_source_real_free(struct dx_source *s);
 
 /* The fake source, for tests. Answers requests whose key (dx_request.key)
  * was put, as data kept since the time the clock showed at the put
- * (info: fetched 0, changed_at that time, fetched_at that time or, once
- * asked stale by the policy's ttl, the time it was asked then); anything
+ * (info: changed_at that time, fetched_at that time or, once asked stale
+ * by the policy's ttl, the time it was asked then, with fetched 1: the
+ * API asked again). Bytes put again for a key keep its fetch time, so a
+ * reader gets them at its next stale ask, as from the API; anything
  * else fails with -EIO, or the error set with dx_source_fake_fail. Keeps
  * records in memory. clock is borrowed. Returns a new source; free with dx_source_fake_free(). */
 int dx_source_fake_new(const int64_t *clock, struct dx_source **out);
 void dx_source_fake_free(struct dx_source *s);
-/* Copies len bytes as the answer to key. 0 or -ENOMEM. */
+/* Copies len bytes as the answer to key (the newest put wins). 0 or -ENOMEM. */
 int dx_source_fake_put(struct dx_source *s, const char *key, const char *data, size_t len);
 /* Requests of keys starting with prefix fail with err from now on (0: no
  * longer). One rule at a time; prefix "" is every key. */

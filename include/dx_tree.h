@@ -146,14 +146,21 @@ void dx_dirlist_release(struct dx_dirlist *list);
 typedef int (*dx_dirent_put)(void *ctx, const char *name, const struct dx_attr *attr, int plus,
 			     uint64_t next);
 
-/* One read of directory ino without an open handle, from offset off (0
+/* The listings of directories being read (tree_dirs.c), above the tree:
+ * it keeps each listing from the read at offset 0 to the read past its
+ * end. Any thread. dx_dirs_new: 0 or -ENOMEM; free it before the tree. */
+struct dx_dirs;
+int dx_dirs_new(struct dx_dirs **out);
+void dx_dirs_free(struct dx_dirs *d);
+
+/* One read of directory ino without an open handle, kept in d, from offset off (0
  * is ".", 1 is "..", 2 + i is entry i): the entries go to put until one
  * does not fit. The read at offset 0 lists the directory (as
  * dx_tree_readdir); the reads that follow use that listing, and the read
  * past its end drops it. With plus, an entry put with plus counts one
  * lookup. -ENOTDIR; the common errors. */
-int dx_tree_readdir_at(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int plus,
-		       uint64_t off, dx_dirent_put put, void *ctx);
+int dx_tree_readdir_at(struct dx_dirs *d, struct dx_tree *t, enum dx_priority prio, uint64_t ino,
+		       int plus, uint64_t off, dx_dirent_put put, void *ctx);
 
 /* The same, asked by an open file (fstat, the kernel's check before a
  * read): a volatile file (status) answers with the snapshot its reader

@@ -34,6 +34,8 @@ static int grow(struct dx_buf *b, size_t extra)
 
 	if (extra > b->max - b->len)
 		return -E2BIG;
+	if (extra >= (size_t)-1 - b->len)
+		return -ENOMEM; /* len + extra + 1 would wrap (a ceiling of SIZE_MAX) */
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return 0;

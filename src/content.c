@@ -17,18 +17,6 @@
 /* Periods are looked for back to this year, no further. */
 #define OLDEST_YEAR 1990
 
-int64_t dx_tree_now(struct dx_tree *t)
-{
-	if (t->opts.now)
-		return t->opts.now(t->opts.now_ctx);
-	return (int64_t)time(NULL);
-}
-
-const char *dx_tree_dep_name(const struct dx_tree *t, int dep)
-{
-	return t->opts.deps[dep].name;
-}
-
 /* The first of the pairs whose value is v (or where it would be). */
 static size_t lower_bound(const int64_t *pairs, size_t n, int64_t v)
 {
@@ -244,7 +232,7 @@ int dx_series_chunk(const struct ask *a, int dep, int64_t device, const char *ke
 	if (!rc)
 		dx_memo_release(a->t, m);
 	if (changed.any)
-		dx_tree_series_changed(a->t, dep, device, key, res, &changed.span);
+		a->t->observe.series_changed(a->t, dep, device, key, res, &changed.span);
 	return rc;
 }
 

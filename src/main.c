@@ -389,7 +389,7 @@ static int open_tree(struct daemon *d)
 		t.invalidate = dx_ops_invalidate;
 		t.invalidate_ctx = &d->ctx;
 	}
-	if (dx_tree_new(&t, &d->tree)) {
+	if (dx_tree_new(&t, &d->tree) || dx_dirs_new(&d->ctx.dirs)) {
 		dx_log(DX_LOG_ERR, "out of memory");
 		return -1;
 	}
@@ -452,6 +452,7 @@ static void teardown(struct daemon *d)
 		pthread_join(d->refresher, NULL);
 		close(refresh_pipe[0]);
 	}
+	dx_dirs_free(d->ctx.dirs);
 	dx_tree_free(d->tree);
 	dx_ops_stop_invalidator(&d->ctx);
 	for (size_t i = 0; i < d->nclients; i++)

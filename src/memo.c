@@ -396,9 +396,9 @@ int dx_memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_kind e
 	if (!m && a->memo_only)
 		return -EAGAIN;
 	/* A load of key made ahead and in flight: its answer, decoded once. */
-	if (!ahead && dx_readahead_asked(t, req->key, !m) && !m)
+	if (!ahead && t->observe.asked(t, req->key, !m) && !m)
 		m = memo_lookup(t, req->key, now);
-	if (!m && ahead && (own = dx_readahead_admit(t, req->key)) < 0)
+	if (!m && ahead && (own = t->observe.admit(t, req->key)) < 0)
 		return own;
 	if (!m && ahead && !own)
 		m = memo_lookup(t, req->key, now); /* another worker's load */
@@ -418,9 +418,9 @@ int dx_memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_kind e
 	else
 		rc = load_listing(t, ekind, policy, req, m, info);
 	if (own)
-		dx_readahead_landed(t, req->key, !rc && info->fetched);
+		t->observe.landed(t, req->key, !rc && info->fetched);
 	else if (!rc && info->fetched)
-		dx_readahead_fetched(t);
+		t->observe.fetched(t);
 	if (rc && m) {
 		memo_free(m);
 		return rc;

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handles.h"
 #include "tree_impl.h"
 
 /* The text an inode number hashes, the one of earlier versions (so that
@@ -202,8 +201,8 @@ int dx_node_ref(struct dx_tree *t, struct node *tmpl)
 		s->nlookup++;
 out:
 	pthread_mutex_unlock(&t->lock);
-	if (created)
-		dx_handles_note(t, tmpl); /* so NFS can find it by inode later */
+	if (created && t->node_created)
+		t->node_created(t, tmpl); /* so NFS can find it by inode later */
 	return rc;
 }
 

@@ -293,7 +293,8 @@ static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, in
 		return;
 	}
 	f.p = buf;
-	rc = dx_tree_readdir_at(tree_of(req), prio_of(req), ino, plus, (uint64_t)off, dir_put, &f);
+	rc = dx_tree_readdir_at(((struct dx_ops_ctx *)fuse_req_userdata(req))->dirs, tree_of(req),
+				prio_of(req), ino, plus, (uint64_t)off, dir_put, &f);
 	if (rc)
 		reply_err(req, rc);
 	else

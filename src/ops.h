@@ -16,6 +16,7 @@ struct fuse_session;
 
 struct dx_ops_ctx {
 	struct dx_tree *tree;         /* set before the session loop starts */
+	struct dx_dirs *dirs;         /* directories being read; set with tree */
 	struct dx_invalidator *inval; /* set by dx_ops_start_invalidator() */
 	int no_open;                  /* set at init: opens cost no round trip */
 	int no_opendir;               /* set at init: so do opens of directories */

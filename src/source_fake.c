@@ -54,11 +54,14 @@ static int fake_get(void *ctx, const struct dx_request *req, const struct dx_cac
 		rc = f->fail_err;
 	else if (a && !(rc = dx_buf_append(out, a->data, a->len)) && info) {
 		/* Asked once stale by the policy: fetched again now, as a
-		 * real source would, the same bytes. */
-		if (policy && a->fetched < policy->final_at &&
-		    *f->clock >= a->fetched + policy->ttl)
+		 * real source would (the API asked), the same bytes. */
+		int refetch = policy && a->fetched < policy->final_at &&
+			      *f->clock >= a->fetched + policy->ttl;
+
+		if (refetch)
 			a->fetched = *f->clock;
 		memset(info, 0, sizeof(*info));
+		info->fetched = refetch;
 		info->fetched_at = a->fetched;
 		info->changed_at = a->at;
 	}
@@ -201,12 +204,16 @@ void dx_source_fake_free(struct dx_source *s)
 int dx_source_fake_put(struct dx_source *s, const char *key, const char *data, size_t len)
 {
 	struct fake *f = s->ctx;
-	struct answer *a = answer_new(key, data, len);
+	struct answer *a = answer_new(key, data, len), *old;
 
 	if (!a)
 		return -ENOMEM;
 	a->at = a->fetched = *f->clock;
 	pthread_mutex_lock(&f->lock);
+	/* New bytes for a key asked before: they reach a reader at its next
+	 * fetch, when the policy has the old ones stale. */
+	if ((old = find(f, key)))
+		a->fetched = old->fetched;
 	a->next = f->answers;
 	f->answers = a;
 	pthread_mutex_unlock(&f->lock);

@@ -45,6 +45,8 @@ int store_mdb_err(int rc, const char *what);
 
 /* Reads an entry's header into m. 0, or -EIO when it does not check out. */
 int store_decode_header(const MDB_val *v, struct dx_store_meta *m);
+/* Writes the HEADER_SIZE bytes of header for m over an entry of len bytes. */
+void store_encode_header(unsigned char *h, const struct dx_store_meta *m, size_t len);
 
 /* Puts name -> data in dbi, in a transaction of its own. 0,
  * -ENAMETOOLONG, -ENOSPC, -EIO. */

@@ -50,10 +50,17 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 	t->started_at = dx_tree_now(t);
 	t->source = opts->source;
 	t->handles = dx_handles_new(t);
+	t->node_created = dx_handles_note;
+	t->observe = (struct dx_data_observer){
+		.asked = dx_readahead_asked,
+		.admit = dx_readahead_admit,
+		.landed = dx_readahead_landed,
+		.fetched = dx_readahead_fetched,
+		.series_changed = dx_tree_series_changed,
+	};
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->buckets || (!t->source && own_source(t)) || dx_node_ref(t, &root) ||
-	    dx_readahead_new(t, opts->readahead) || dx_reads_new(&t->reads) ||
-	    dx_dirs_new(&t->dirs)) {
+	    dx_readahead_new(t, opts->readahead) || dx_reads_new(&t->reads)) {
 		dx_tree_free(t);
 		return -ENOMEM;
 	}
@@ -69,7 +76,6 @@ void dx_tree_free(struct dx_tree *t)
 		return;
 	dx_readahead_free(t);
 	dx_reads_free(t->reads);
-	dx_dirs_free(t->dirs);
 	dx_handles_free(t, t->handles);
 	dx_tree_memo_clear(t);
 	for (i = 0; t->buckets && i < t->nbuckets; i++) {

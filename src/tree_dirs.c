@@ -130,10 +130,9 @@ static int slot_list(struct dx_tree *t, struct dx_dirs *d, enum dx_priority prio
 	return 0;
 }
 
-int dx_tree_readdir_at(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int plus,
-		       uint64_t off, dx_dirent_put put, void *ctx)
+int dx_tree_readdir_at(struct dx_dirs *d, struct dx_tree *t, enum dx_priority prio, uint64_t ino,
+		       int plus, uint64_t off, dx_dirent_put put, void *ctx)
 {
-	struct dx_dirs *d = t->dirs;
 	struct dir_slot *s;
 	uint64_t first = off;
 	int rc = 0;

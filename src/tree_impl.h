@@ -6,9 +6,14 @@
  * produce content, and the key families a refresh of it expires. The
  * namespace calls dispatch through the rows; nothing switches on a kind.
  *
- * The files, in dependency order: each calls only files above it (checked
- * with nm: no cycles). The table is reached through t->kinds, never by
- * name, except by tree.c, so rows may point at functions of any family.
+ * The files, in dependency order: each calls only files below it in this
+ * list's reverse (tests/cycles.py, the call_cycles test, checks with nm
+ * that no files call each other round a loop). Upward news goes through
+ * hooks set by tree.c: the data tells the readahead and refresh.c through
+ * t->observe, the node table tells handles.c through t->node_created. The
+ * table is reached through t->kinds, never by name, except by tree.c, so
+ * rows may point at functions of any family.
+ *   tree_base.c      the clock, deployment names, the key-name rule
  *   source.c         the sources: cache in front of the client; the fake
  *   readahead.c      the walk readahead: data a walk needs next, fetched ahead
  *   readahead_order.c  where a series lies in a walk's order (readahead_impl.h)
@@ -16,7 +21,6 @@
  *   content.c        the data: listings, series, periods and their readings
  *   tree_reads.c     renderings being read, by inode (a leaf: renders
  *                    through a callback)
- *   tree_dirs.c      directory listings being read, by inode (no open handles)
  *   compact.c, slices.c  the compact form of chunks; where a listing's items lie
  *   nodes.c          the inode table and inode numbers
  *   entries.c        attributes, timeouts, the ring of rendered files
@@ -225,6 +229,20 @@ struct dx_tree {
 	size_t nbuckets;
 	size_t nnodes;
 	struct dx_handles *handles; /* export support, NULL when off (handles.c) */
+	/* Told of each node created in the table (handles.c's dx_handles_note,
+	 * set by tree.c), so the node table never calls up into handles.c. */
+	void (*node_created)(struct dx_tree *t, const struct node *n);
+	/* What the data (memo.c, content.c) tells the layers above it, set by
+	 * tree.c: the readahead watches loads, refresh.c watches changes.
+	 * So the data never calls up into them. */
+	struct dx_data_observer {
+		int (*asked)(struct dx_tree *t, const char *key, int wait);
+		int (*admit)(struct dx_tree *t, const char *key);
+		void (*landed)(struct dx_tree *t, const char *key, int fetched);
+		void (*fetched)(struct dx_tree *t);
+		void (*series_changed)(struct dx_tree *t, int dep, int64_t device, const char *key,
+				       enum dx_res res, const struct dx_range *chunk);
+	} observe;
 
 	pthread_mutex_t render_lock; /* guards the rendered-file ring */
 	struct rendered {
@@ -248,7 +266,6 @@ struct dx_tree {
 
 	struct dx_readahead *ra; /* the walk readahead, or NULL when off */
 	struct dx_reads *reads;  /* renderings being read (tree_reads.c) */
-	struct dx_dirs *dirs;    /* listings being read (tree_dirs.c) */
 	uint64_t on_read_stats;  /* stats of act-on-read files: their time's nanoseconds */
 	uint64_t opens;          /* OPENs the kernel sent (none in no-open mode but the first) */
 };
@@ -287,12 +304,6 @@ int dx_reads_end(struct dx_reads *r, struct dx_read *rd);
 void dx_reads_prefill(struct dx_reads *r, const struct dx_reads_source *src, uint64_t ino);
 /* Renderings made by dx_reads_prefill, and how many of them a READ used. */
 void dx_reads_counts(struct dx_reads *r, uint64_t *ahead, uint64_t *used);
-
-/* ---- tree_dirs.c: listings being read, by inode ---- */
-struct dx_dirs;
-int dx_dirs_new(struct dx_dirs **out);
-/* Frees the table with the tree (its nodes go too: nothing is forgotten). */
-void dx_dirs_free(struct dx_dirs *d);
 
 /* Where one element of a JSON array lies in its text. */
 struct dx_slice {
@@ -356,13 +367,18 @@ int dx_memo_remember_empty(struct dx_tree *t, const char *key, int64_t ttl,
  * those still referenced are freed when put back. */
 void dx_tree_memo_clear(struct dx_tree *t);
 
-/* ---- content.c: the data behind the entries ---- */
+/* ---- tree_base.c: the clock, deployment names, key names ---- */
 
 /* The time now, from opts.now when given. */
 int64_t dx_tree_now(struct dx_tree *t);
 
 /* The name of deployment dep. */
 const char *dx_tree_dep_name(const struct dx_tree *t, int dep);
+
+/* Whether a parameter key can be a directory name. */
+int dx_key_is_name(const char *key);
+
+/* ---- content.c: the data behind the entries ---- */
 
 /* The listing that request r answers, decoded, asked at a->prio. Returns a
  * reference; drop it with dx_listing_put(). -ENOENT, -EIO, -EAGAIN, or
@@ -545,9 +561,6 @@ int dx_period_add_names(const struct dx_tree *t, const struct dx_range *p, struc
  * or an error of the listing. */
 int dx_find_parameter(const struct ask *a, const struct node *n, const struct dx_listing **l,
 		      const struct dx_entity **param);
-
-/* Whether a parameter key can be a directory name. */
-int dx_key_is_name(const char *key);
 
 /* ---- the families' row functions (tree_control.c, tree_entities.c,
  * tree_series.c), named for their kind; see tree_kinds.c ---- */

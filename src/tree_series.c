@@ -28,15 +28,6 @@ int dx_find_parameter(const struct ask *a, const struct node *n, const struct dx
 	return -ENOENT;
 }
 
-int dx_key_is_name(const char *key)
-{
-	size_t n = key ? strlen(key) : 0;
-
-	if (!n || n >= KEY_MAX || key[0] == '.')
-		return 0;
-	return strcspn(key, "/") == n;
-}
-
 int param_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
 {
 	enum dx_res res;

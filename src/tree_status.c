@@ -1,6 +1,6 @@
 /* The status producer: one snapshot of the counters (struct status),
  * rendered as the text of .dexmafs/status and as .dexmafs/status.json (the
- * format is documented in the README and the man page).
+ * format is documented in the man page, STATUS.JSON).
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -3,7 +3,7 @@
 # copy of the tree (so its build directory never meets build/), run lintian
 # (any error fails), install the .deb, mount the simulator's demo deployment
 # with the installed binary through `mount -t fuse.dexmafs` and through the
-# README's fstab line (mount -T with a private fstab), list it, unmount and
+# man page's fstab line (mount -T with a private fstab), list it, unmount and
 # remove the package. Needs root. Exit status non-zero on any failure.
 set -eu
 cd "$(dirname "$0")/.."
@@ -87,18 +87,18 @@ grep -q " $work/mnt fuse.dexmafs ro," /proc/mounts || fail "not a read-only fuse
 check_listing "$work/mnt/demo"
 umount "$work/mnt" || fail "umount"
 
-# 6. The README's fstab line, word for word except for the paths, through
-# a private fstab (mount -T): /etc/fstab is not touched.
-step "the README's fstab line"
-line=$(grep -m1 '^    dexma:acme  */srv/dexma  *fuse.dexmafs' README.md) ||
-	fail "no fstab line in README.md"
+# 6. The fstab line of the man page's EXAMPLES, word for word except for
+# the paths, through a private fstab (mount -T): /etc/fstab is not touched.
+step "the man page's fstab line"
+line=$(grep -m1 '^dexma:acme  */srv/dexma  *fuse.dexmafs' man/dexmafs.1) ||
+	fail "no fstab line in man/dexmafs.1"
 mkdir -p "$work/etc/dexmafs" "$work/srv/dexma"
 printf '[deployment acme]\ntoken_file = %s\napi_url = %s\n' "$work/token" "$api" \
 	>"$work/etc/dexmafs/config"
 echo "$line" | sed -e "s|/srv/dexma|$work/srv/dexma|" -e "s|/etc/dexmafs|$work/etc/dexmafs|" \
 	-e "s|/var/cache/dexmafs|$work/fstab-cache|" >"$work/fstab"
 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin mount -T "$work/fstab" "$work/srv/dexma" ||
-	fail "mount -T with the README's fstab line: $(cat "$work/fstab")"
+	fail "mount -T with the man page's fstab line: $(cat "$work/fstab")"
 check_listing "$work/srv/dexma/acme"
 umount "$work/srv/dexma" || fail "umount"
 

@@ -33,6 +33,6 @@ else
 	exit 1
 fi
 # The Debian package (issue 11): build, lintian, install, mount through
-# mount -t fuse.dexmafs and the README's fstab line, remove.
+# mount -t fuse.dexmafs and the man page's fstab line, remove.
 sh tests/package.sh
 echo "all tests passed"

@@ -184,6 +184,7 @@ struct fx {
 	struct dx_source *source;
 	struct dx_deployment dep;
 	struct dx_tree *tree;
+	struct dx_dirs *dirs; /* directories being read (dx_tree_readdir_at) */
 };
 
 struct bytes {
@@ -385,13 +386,14 @@ static int setup(void **state)
 	put(f, key_of(R_PARAMS_1033631), params_1033631, strlen(params_1033631));
 	put(f, key_of(R_COST_M_2020S), cost_monthly, strlen(cost_monthly));
 
-	return tree_new(f, &f->now, &f->tree) ? -1 : 0;
+	return tree_new(f, &f->now, &f->tree) || dx_dirs_new(&f->dirs) ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 
+	dx_dirs_free(f->dirs);
 	dx_tree_free(f->tree);
 	dx_source_fake_free(f->source);
 	free(f);
@@ -1269,13 +1271,14 @@ static int take_entry(void *ctx, const char *name, const struct dx_attr *attr, i
 
 /* One read at off of at most room entries into d (emptied first): the
  * offset the next read starts at. */
-static uint64_t read_dir_at(struct dx_tree *t, uint64_t ino, uint64_t off, size_t room,
-			    struct dir_take *d)
+static uint64_t read_dir_at(struct dx_dirs *dirs, struct dx_tree *t, uint64_t ino, uint64_t off,
+			    size_t room, struct dir_take *d)
 {
 	d->room = room;
 	d->n = 0;
 	d->next = off;
-	assert_int_equal(dx_tree_readdir_at(t, DX_PRIO_INTERACTIVE, ino, 1, off, take_entry, d), 0);
+	assert_int_equal(
+		dx_tree_readdir_at(dirs, t, DX_PRIO_INTERACTIVE, ino, 1, off, take_entry, d), 0);
 	return d->next;
 }
 
@@ -1297,12 +1300,12 @@ static void test_readdir_pieces(void **state)
 	for (i = 0; i < n; i++)
 		ino[i] = list.items[i].attr.ino;
 	/* two entries a read: ".", "..", then the listing's order */
-	off = read_dir_at(f->tree, dir, 0, 2, &d);
+	off = read_dir_at(f->dirs, f->tree, dir, 0, 2, &d);
 	assert_int_equal(d.n, 2);
 	assert_string_equal(d.names[0], ".");
 	assert_string_equal(d.names[1], "..");
 	assert_int_equal(d.plus[0], 0);
-	while (off = read_dir_at(f->tree, dir, off, 2, &d), d.n) {
+	while (off = read_dir_at(f->dirs, f->tree, dir, off, 2, &d), d.n) {
 		for (i = 0; i < d.n; i++, seen++) {
 			assert_string_equal(d.names[i], list.items[seen].name);
 			assert_int_equal(d.plus[i], 1);
@@ -1319,13 +1322,13 @@ static void test_readdir_pieces(void **state)
 	/* a read abandoned after the first entry, the same piece read twice,
 	 * then a new read from the start: the first entry went out three
 	 * times, the others once; the abandoned listing's rest is forgotten */
-	off = read_dir_at(f->tree, dir, 0, 3, &d);
+	off = read_dir_at(f->dirs, f->tree, dir, 0, 3, &d);
 	assert_int_equal(d.n, 3);
-	read_dir_at(f->tree, dir, 2, 1, &d);
+	read_dir_at(f->dirs, f->tree, dir, 2, 1, &d);
 	assert_string_equal(d.names[0], list.items[0].name);
-	off = read_dir_at(f->tree, dir, 0, 40, &d);
+	off = read_dir_at(f->dirs, f->tree, dir, 0, 40, &d);
 	assert_int_equal(d.n, n + 2);
-	read_dir_at(f->tree, dir, off, 40, &d);
+	read_dir_at(f->dirs, f->tree, dir, off, 40, &d);
 	assert_int_equal(d.n, 0);
 	dx_tree_forget(f->tree, ino[0], 2);
 	for (i = 0; i < n; i++) {
@@ -1336,8 +1339,8 @@ static void test_readdir_pieces(void **state)
 	}
 	/* not a directory */
 	off = ino_of(f->tree, DEV_1A "/device.json", DX_REG);
-	assert_int_equal(dx_tree_readdir_at(f->tree, DX_PRIO_INTERACTIVE, off, 1, 0, take_entry,
-					    &d),
+	assert_int_equal(dx_tree_readdir_at(f->dirs, f->tree, DX_PRIO_INTERACTIVE, off, 1, 0,
+					    take_entry, &d),
 			 -ENOTDIR);
 	dx_dirlist_release(&list);
 }

@@ -1,0 +1,171 @@
+/* Unit tests for the walk readahead (readahead.c): the window of loads made
+ * ahead, as the data layer reports them through t->observe (admit, landed,
+ * asked, fetched), and its counters. The walk following itself is tested
+ * through the namespace (test_tree.c) and real walks (tests/mount). */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dx_source.h"
+#include "dx_tree.h"
+#include "../../src/tree_impl.h"
+
+#define NOW_2026 INT64_C(1795694400)
+
+struct fx {
+	int64_t now;
+	struct dx_source *source;
+	struct dx_deployment dep;
+	struct dx_tree *tree;
+};
+
+static int64_t fake_now(void *ctx)
+{
+	return *(int64_t *)ctx;
+}
+
+static struct fx *fx_new(int window)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct dx_tree_opts o = { 0 };
+
+	assert_non_null(f);
+	f->now = NOW_2026;
+	f->dep.name = "demo";
+	assert_int_equal(dx_source_fake_new(&f->now, &f->source), 0);
+	o.source = f->source;
+	o.deps = &f->dep;
+	o.ndeps = 1;
+	o.listed_res = 1u << DX_RES_HOURLY;
+	o.ttl_meta = 86400;
+	o.ttl_open = 900;
+	o.late_margin = 172800;
+	o.readahead = window;
+	o.now = fake_now;
+	o.now_ctx = &f->now;
+	assert_int_equal(dx_tree_new(&o, &f->tree), 0);
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	dx_tree_free(f->tree);
+	dx_source_fake_free(f->source);
+	free(f);
+}
+
+static void counts(struct fx *f, uint64_t fetches, uint64_t used)
+{
+	uint64_t got_fetches = 99, got_used = 99;
+
+	dx_readahead_counts(f->tree, &got_fetches, &got_used);
+	assert_int_equal(got_fetches, fetches);
+	assert_int_equal(got_used, used);
+}
+
+/* Off: nothing is admitted, and the reports are harmless. */
+static void test_off(void **state)
+{
+	struct fx *f = fx_new(0);
+
+	(void)state;
+	assert_int_equal(dx_readahead_admit(f->tree, "k1"), -EBUSY);
+	dx_readahead_landed(f->tree, "k1", 1);
+	dx_readahead_fetched(f->tree);
+	assert_int_equal(dx_readahead_asked(f->tree, "k1", 1), 0);
+	counts(f, 0, 0);
+	fx_free(f);
+}
+
+/* A load made ahead counts against the window until a reader asks for
+ * it; one that found its data cached (no fetch) is done at once. */
+static void test_window(void **state)
+{
+	struct fx *f = fx_new(2);
+
+	(void)state;
+	assert_int_equal(dx_readahead_admit(f->tree, "k1"), 1);
+	assert_int_equal(dx_readahead_admit(f->tree, "k2"), 1);
+	assert_int_equal(dx_readahead_admit(f->tree, "k3"), -EBUSY);
+	dx_readahead_landed(f->tree, "k1", 1); /* fetched, nobody asked yet */
+	assert_int_equal(dx_readahead_admit(f->tree, "k3"), -EBUSY);
+	assert_int_equal(dx_readahead_asked(f->tree, "k1", 1), 0); /* landed: no wait */
+	counts(f, 1, 1);
+	assert_int_equal(dx_readahead_admit(f->tree, "k3"), 1);
+	dx_readahead_landed(f->tree, "k2", 0); /* cached: no call, frees its place */
+	assert_int_equal(dx_readahead_admit(f->tree, "k4"), 1);
+	counts(f, 1, 1);
+	/* asked while in flight: it no longer holds the window's place */
+	assert_int_equal(dx_readahead_asked(f->tree, "k3", 0), 0);
+	assert_int_equal(dx_readahead_admit(f->tree, "k5"), 1);
+	dx_readahead_landed(f->tree, "k3", 1);
+	counts(f, 2, 2);
+	fx_free(f);
+}
+
+struct landing {
+	struct fx *f;
+	const char *key;
+};
+
+static void *land_later(void *arg)
+{
+	struct landing *l = arg;
+
+	usleep(100 * 1000);
+	dx_readahead_landed(l->f->tree, l->key, 1);
+	return NULL;
+}
+
+/* A reader without data waits for the load made ahead of its key, so the
+ * answer is fetched and decoded once; so does a second worker. */
+static void test_wait_for_flight(void **state)
+{
+	struct fx *f = fx_new(4);
+	struct landing l = { f, "k1" };
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(dx_readahead_admit(f->tree, "k1"), 1);
+	assert_int_equal(pthread_create(&th, NULL, land_later, &l), 0);
+	assert_int_equal(dx_readahead_asked(f->tree, "k1", 1), 1); /* waited */
+	pthread_join(th, NULL);
+	counts(f, 1, 1);
+	assert_int_equal(dx_readahead_admit(f->tree, "k2"), 1);
+	assert_int_equal(pthread_create(&th, NULL, land_later, &(struct landing){ f, "k2" }), 0);
+	assert_int_equal(dx_readahead_admit(f->tree, "k2"), 0); /* another worker's, ended */
+	pthread_join(th, NULL);
+	fx_free(f);
+}
+
+/* The data layer reports to the readahead through t->observe. */
+static void test_observer_wired(void **state)
+{
+	struct fx *f = fx_new(2);
+
+	(void)state;
+	assert_ptr_equal(f->tree->observe.admit, dx_readahead_admit);
+	assert_ptr_equal(f->tree->observe.landed, dx_readahead_landed);
+	assert_ptr_equal(f->tree->observe.asked, dx_readahead_asked);
+	assert_ptr_equal(f->tree->observe.fetched, dx_readahead_fetched);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_off),
+		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_wait_for_flight),
+		cmocka_unit_test(test_observer_wired),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
