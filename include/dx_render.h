@@ -64,6 +64,9 @@ struct dx_view {
 	enum dx_res res;       /* the readings' resolution: width of a chart's bars */
 	enum dx_timefmt timefmt;
 	enum dx_csv_dialect dialect; /* CSV only */
+	int overlap; /* chart only: DELTA series drawn over each other at full width,
+		      * in order (stacked bars when the caller gives running sums,
+		      * tallest first), not side by side */
 };
 
 /* Writes "PREFIX KEY (UNITS)" into out: prefix (a device's entry name

@@ -418,8 +418,8 @@ static void draw_series(struct chart *c)
 		nbars += (size_t)is_bars(&c->v->series[i]);
 	for (size_t i = 0; i < c->v->nseries; i++)
 		if (is_bars(&c->v->series[i]))
-			draw_bars(c, c->v->series[i].readings, k++, nbars,
-				  palette[i % PALETTE_SIZE]);
+			draw_bars(c, c->v->series[i].readings, c->v->overlap ? 0 : k++,
+				  c->v->overlap ? 1 : nbars, palette[i % PALETTE_SIZE]);
 	for (size_t i = 0; i < c->v->nseries; i++)
 		if (!is_bars(&c->v->series[i]))
 			draw_line(c, c->v->series[i].readings, palette[i % PALETTE_SIZE]);

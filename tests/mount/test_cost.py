@@ -102,8 +102,7 @@ class CostTest(MountTestCase):
         self.assertEqual(len(self.cost_calls()), 1)  # the tariff probe: this decade, monthly
         eactive = os.path.join(m.root, "devices", MADRID[0], "EACTIVE")
         for res in ("hourly", "daily", "monthly"):
-            names = sorted(n for n in os.listdir(os.path.join(eactive, res))
-                           if not n.endswith(".svg"))  # no chart of cost yet
+            names = sorted(os.listdir(os.path.join(eactive, res)))
             before = len(self.cost_calls())
             self.assertEqual(sorted(os.listdir(os.path.join(self.cost_dir(m), res))), names)
             self.assertEqual(len(self.cost_calls()), before, "periods come from EACTIVE's")
@@ -217,6 +216,15 @@ class CostTest(MountTestCase):
             self.assertEqual(x[2], c[2])
             self.assertEqual(x[3:], [float(v) for v in c[3:]])
         self.assertEqual(len(self.cost_calls("H")), 1)
+
+    def test_svg_stacks_periods(self):
+        m = self.mount()
+        svg = read(os.path.join(self.cost_dir(m), "daily", "2024-01-01--2024-12-31.svg")).decode()
+        self.assertIn("<svg", svg[:200])
+        for label in ("P1 Punta", "P2 Llano", "P3 Valle"):
+            self.assertIn(label, svg)
+        self.assertGreaterEqual(svg.count("<path"), 3)  # a path of bars per period
+        self.assertEqual(len(self.cost_calls("D")), 1)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,8 @@ static struct dx_view view_of(const struct dx_series *s, size_t n)
 			     { { 2024, 10, 27 }, { 2024, 10, 27 } },
 			     DX_RES_HOURLY,
 			     DX_TIME_LOCAL_UTC,
-			     DX_CSV_STANDARD };
+			     DX_CSV_STANDARD,
+			     0 };
 
 	return v;
 }

@@ -2045,7 +2045,7 @@ static void test_eu_dialect(void **state)
 }
 
 /* Cost by tariff period: cost/ only for a location's MAINSUPPLY with
- * EACTIVE, the cost resolutions, CSV and workbook files. */
+ * EACTIVE, the cost resolutions, CSV files and their twins. */
 static void test_cost(void **state)
 {
 	struct fx *f = *state;
@@ -2058,7 +2058,10 @@ static void test_cost(void **state)
 	assert_lookup_fails(f->tree, DEV_1A "/cost", -ENOENT);
 	assert_ls(f->tree, DEV_1C_COST, "15min|hourly|daily|monthly");
 	assert_lookup_fails(f->tree, DEV_1C_COST "/5min", -ENOENT);
-	assert_lookup_fails(f->tree, DEV_1C_COST "/monthly/2026-01-01--2026-12-31.svg", -ENOENT);
+	csv = read_path(f->tree, DEV_1C_COST "/monthly/2026-01-01--2026-12-31.svg", &a);
+	assert_non_null(strstr(csv, "<svg"));
+	assert_non_null(strstr(csv, "P1 Punta"));
+	free(csv);
 	csv = read_path(f->tree, DEV_1C_COST "/monthly/2026-01-01--2026-12-31.csv", &a);
 	assert_string_equal(csv,
 			    "local_time,utc_time,period,consumption (kWh),cost,price (per kWh)\n"
