@@ -507,7 +507,9 @@ int dev_views_list(const struct ask *a, const struct node *p, struct names *s)
 {
 	int rc = dev_list(a, p, s);
 
-	if (!rc && (rc = dx_cost_dir_listed(a, p)) == 1)
+	/* cost/ needs the locations listing: when that fails, the device's
+	 * own entries are still listed (cost/ resolves by name later) */
+	if (!rc && dx_cost_dir_listed(a, p) == 1)
 		rc = dx_names_add(s, "cost");
 	return rc ? rc : add_resolutions(a, s);
 }

@@ -140,12 +140,44 @@ static void test_reference(void **state)
 	assert_int_equal(dx_json_is_reference("[", 1, 3, "MAINSUPPLY", 9), -EPROTO);
 }
 
+/* Decoded, then rendered: the rows of the range, in both dialects. */
+static void test_render_csv(void **state)
+{
+	struct dx_cost c;
+	struct dx_buf out;
+	struct dx_cost_view v = { .cost = &c,
+				  .range = { { 2023, 12, 31 }, { 2024, 1, 1 } },
+				  .timefmt = DX_TIME_LOCAL_UTC,
+				  .dialect = DX_CSV_STANDARD };
+
+	(void)state;
+	assert_int_equal(dx_json_cost(two_blocks, strlen(two_blocks), &c), 0);
+	dx_buf_init(&out, 1 << 20);
+	assert_int_equal(dx_cost_render_csv(&v, &out), 0);
+	assert_string_equal(out.data,
+			    "local_time,utc_time,period,consumption (kWh),cost,price (per kWh)\n"
+			    "2023-12-31 00:00:00,2023-12-30 23:00:00,P1 Punta,2.5,0.45,0.18\n"
+			    "2023-12-31 00:00:00,2023-12-30 23:00:00,P3 Valle,8,0.64,0.08\n"
+			    "2024-01-01 00:00:00,2023-12-31 23:00:00,P1 Punta,3,0.57,0.19\n");
+	dx_buf_reset(&out);
+	v.range.from = v.range.to; /* 1 January only, in the European dialect */
+	v.dialect = DX_CSV_EU;
+	v.timefmt = DX_TIME_ISO;
+	v.currency = "EUR";
+	assert_int_equal(dx_cost_render_csv(&v, &out), 0);
+	assert_string_equal(out.data, "\xEF\xBB\xBFtime;period;consumption (kWh);cost (EUR);"
+				      "price (EUR/kWh)\n"
+				      "2024-01-01T00:00:00+01:00;P1 Punta;3;0,57;0,19\n");
+	dx_buf_release(&out);
+	dx_cost_release(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode),    cmocka_unit_test(test_no_tariff),
 		cmocka_unit_test(test_malformed), cmocka_unit_test(test_order_and_no_price),
-		cmocka_unit_test(test_reference),
+		cmocka_unit_test(test_reference), cmocka_unit_test(test_render_csv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
