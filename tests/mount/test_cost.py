@@ -200,6 +200,21 @@ class CostTest(MountTestCase):
         got = rows_of(path)
         self.assert_rows_equal(got, self.expected_rows(self.blocks(MADRID[1], "H", "2024-02-01", "2024-02-29")))
 
+    def test_stale_if_error(self):
+        m = self.mount(options=["timeout=4", "retries=1", "ttl_open=1"])
+        today = dt.date.today()
+        first = today.replace(day=1)
+        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        path = os.path.join(self.cost_dir(m), "hourly", "%s--%s.csv" % (first, last))
+        before = read(path)
+        self.assertGreater(before.count(b"\n"), 1)
+        self.sim.configure(fail_rate=1.0, fail_mode="5xx", fail_path_prefix=COST)
+        time.sleep(2)  # past ttl_open: the open period is stale
+        read(os.path.join(m.mnt, ".dexmafs", "refresh"))  # and the kernel's copy dropped
+        time.sleep(0.3)
+        self.assertEqual(read(path), before)  # served stale rather than EIO
+        self.assertGreater(len([e for e in self.sim.requests(COST) if e.get("fault")]), 0)
+
     def test_xlsx_reads_right(self):
         m = self.mount()
         base = os.path.join(self.cost_dir(m, LONDON[0]), "hourly", "2024-10-01--2024-10-31")
