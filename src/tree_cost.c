@@ -356,6 +356,8 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 	size_t k;
 	int rc = dx_range_chunks(n->res, &n->range, chunk, 1, &k);
 
+	if (a->memo_only) /* cost chunks are not in the memo: a rendering ahead gets nothing */
+		return -EAGAIN;
 	if (!rc)
 		rc = chunk_cost(a, n, n->res, chunk, a->t->opts.ttl_open, &c, &info);
 	if (rc)
