@@ -12,7 +12,9 @@ import errno
 import io
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 
@@ -24,6 +26,10 @@ except ImportError:
     raise
 
 from harness import MountTestCase, main  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "render"))
+import test_render as readers  # noqa: E402  (soffice, to_second, GERMAN)
 
 MADRID = ("Main Meter (1200001)", 1200001)       # Barcelona HQ's MAINSUPPLY, Spanish 3 periods
 LONDON = ("Office Main Supply (1200005)", 1200005)  # London Office's MAINSUPPLY, day/night
@@ -226,11 +232,35 @@ class CostTest(MountTestCase):
         self.assertEqual(len(cells), len(rows))
         for x, c in zip(cells[1:], rows[1:]):
             self.assertIsInstance(x[0], dt.datetime)
-            self.assertEqual(x[0].strftime("%Y-%m-%d %H:%M:%S"), c[0])
-            self.assertEqual(x[1].strftime("%Y-%m-%d %H:%M:%S"), c[1])
+            self.assertEqual(readers.to_second(x[0]).strftime("%Y-%m-%d %H:%M:%S"), c[0])
+            self.assertEqual(readers.to_second(x[1]).strftime("%Y-%m-%d %H:%M:%S"), c[1])
             self.assertEqual(x[2], c[2])
             self.assertEqual(x[3:], [float(v) for v in c[3:]])
         self.assertEqual(len(self.cost_calls("H")), 1)
+
+    def test_libreoffice_german_reads_the_workbook(self):
+        self.assertTrue(readers.german_locale_ready(),
+                        "de_DE.UTF-8 missing: run tests/install-deps.sh --test")
+        m = self.mount()
+        base = os.path.join(self.cost_dir(m), "hourly", "2024-10-01--2024-10-31")
+        want = rows_of(base + ".csv")
+        tmp = tempfile.mkdtemp(prefix="dexmafs-cost-lo-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        os.symlink(base + ".xlsx", os.path.join(tmp, "cost.xlsx"))
+        readers.soffice(["--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76",
+                         "--outdir", "out", "cost.xlsx"], tmp, readers.GERMAN)
+        with open(os.path.join(tmp, "out", "cost.csv"), encoding="utf-8") as f:
+            got = list(csv.reader(f))
+        self.assertEqual(got[0], want[0])
+        self.assertEqual(len(got), len(want))
+        decimals = 0
+        for g, w in zip(got[1:], want[1:]):
+            self.assertEqual(g[:3], w[:3])  # date-time cells as written, the period as text
+            for a, b in zip(g[3:], w[3:]):
+                self.assertNotIn(".", a)  # number cells: a German decimal comma
+                decimals += "," in a
+                self.assertAlmostEqual(float(a.replace(",", ".")), float(b), delta=abs(float(b)) * 1e-9)
+        self.assertGreater(decimals, 100)
 
     def test_svg_stacks_periods(self):
         m = self.mount()
