@@ -17,7 +17,9 @@ processes. Baselines:
   * warm passes: the same files on local disk;
   * daemon CPU and memory at --devices: the same at a tenth of the size
     (linear growth gives a CPU ratio of 10).
-Rows: names, cold, cpu, warm, big, open, hot, extent (--only picks some).
+Rows: names, cold, cpu, warm, big, open, hot, extent, nightly (--only picks
+some). nightly moves the simulator's clock: two nights of an archive
+(--nightly-devices), bytes and calls of night 2 against their minimum.
 """
 
 import argparse
@@ -577,6 +579,84 @@ def bench_big(ctx):
 
 
 # ---------------------------------------------------------------------------
+# nightly: two nights of an archive under the simulator's clock (issue 22)
+
+def open_chunk_minimum(acc, today, resolutions):
+	"""One call per open chunk: every series with data times the listed
+	resolutions (each has one chunk holding today)."""
+	return sum(len(resolutions) for s in acc.series() if s[3] < today)
+
+
+def tails_minimum(ctx, tok, chunks, today):
+	"""Bytes of only what can have changed: each open chunk asked from three
+	days back (late_margin plus the day), asked after the night."""
+	total = 0
+	for q in chunks:
+		q = dict(q)
+		q["from"] = (today - timedelta(days=3)).isoformat() + "T00:00:00"
+		status, _, body = ctx.sim.get("/readings", q, token=tok)
+		if status != 200:
+			raise RuntimeError("tail of %s: %d" % (q, status))
+		total += len(body)
+	return total
+
+
+def nightly_account(ctx, spec):
+	acc = Account(spec)
+	tok = ctx.token(spec)
+	sim = ctx.sim
+	real = time.time()
+	night1, night2 = int(real // 3600) * 3600 - 86400 + 30, int(real // 3600) * 3600 + 30
+	today = datetime.fromtimestamp(night2, timezone.utc).date()
+	resolutions = DEFAULT_RES.split(",")
+	sim.set_now(night1)
+	d = ctx.daemon(tok, "nightly-" + spec, [list_option("resolutions", DEFAULT_RES),
+		"formats=csv"])
+	out = ctx.tmp("nightly-copy")
+	try:
+		sim.clear_log()
+		t1 = timed(["rsync", "-a", d.root + "/devices/", out + "/"])
+		log1 = api_calls(sim)
+		sim.set_now(night2)
+		with open(os.path.join(d.m.mnt, ".dexmafs", "refresh")) as f:
+			f.read()  # as after a day: listings and open periods stale
+		sim.clear_log()
+		t2 = timed(["rsync", "-a", d.root + "/devices/", out + "/"])
+		log2 = api_calls(sim)
+	finally:
+		d.stop()
+		sim.set_now(time.time())
+	readings2 = [e for e in log2 if e["path"] == "/v3/readings"]
+	others2 = len(log2) - len(readings2)
+	open1 = [e["query"] for e in log1 if e["path"] == "/v3/readings" and
+		date.fromisoformat(e["query"]["to"][:10]) >= today - timedelta(days=3)]
+	whole = sum(e["bytes"] for e in log1 if e["path"] == "/v3/readings" and e["query"] in open1)
+	minimum = open_chunk_minimum(acc, today, resolutions)
+	print("    night 1: %d calls (%s), %.1f s; night 2: %d calls (%s), %.1f s" % (len(log1),
+		breakdown(log1), t1, len(log2), breakdown(log2), t2), flush=True)
+	n = len(acc.ds.devices)
+	calls_row("nightly %d devices: night 2 readings calls vs open chunks" % n,
+		len(readings2), minimum)
+	row("nightly %d devices: night 2 listings calls (all made stale)" % n, "%d calls" % others2,
+		"-", "-", "none (information)", None)
+	got = sum(e["bytes"] for e in readings2)
+	tails = tails_minimum(ctx, tok, open1, today)
+	r = got / tails if tails else float("inf")
+	row("nightly %d devices: night 2 readings bytes vs the tails (3 days of each open chunk)" % n,
+		"%.2f MB" % (got / 1e6), "%.2f MB" % (tails / 1e6), "%.2fx" % r, "<= 3x", r <= 3)
+	row("nightly %d devices: night 2 bytes vs asking every open chunk whole" % n,
+		"%.2f MB" % (got / 1e6), "%.2f MB whole" % (whole / 1e6),
+		"%.1fx less" % (whole / max(1, got)), "none (information)", None)
+
+
+def bench_nightly(ctx):
+	"""Night 1 copies devices/ with rsync -a; a day later (the simulator's
+	clock) everything is made stale and night 2 copies again."""
+	for n in [int(x) for x in ctx.args.nightly_devices.split(",") if x]:
+		nightly_account(ctx, "scale:%d" % n)
+
+
+# ---------------------------------------------------------------------------
 
 class Context:
 	def __init__(self, args, sim, tokens, tmp):
@@ -599,13 +679,16 @@ class Context:
 		return Daemon(self.sim, token, self.tmp("cache-" + name), options).start()
 
 
-BENCHES = {"names": bench_names, "cold": bench_cold, "warm": bench_warm, "big": bench_big}
+BENCHES = {"names": bench_names, "cold": bench_cold, "warm": bench_warm, "big": bench_big,
+	"nightly": bench_nightly}
 
 
 def main():
 	ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 	ap.add_argument("--devices", type=int, default=100, help="size of the large account (1000 in the README)")
-	ap.add_argument("--only", default="names,cold,warm,big")
+	ap.add_argument("--only", default="names,cold,warm,big,nightly")
+	ap.add_argument("--nightly-devices", default="20",
+		help="accounts of the nightly rows (comma-separated sizes, e.g. 20,200)")
 	ap.add_argument("--cold-resolutions", default="daily,monthly",
 		help="listed resolutions of the cold copies (seqclient makes one request per file)")
 	ap.add_argument("--big-resolutions", default="daily,monthly")
@@ -621,6 +704,7 @@ def main():
 			sys.exit("unknown bench %s (%s)" % (x, ", ".join(BENCHES)))
 	specs = ["scale:20", "scale:5", "scale:50", "scale:10", "scale:%d" % args.devices,
 		"scale:%d" % max(1, args.devices // 10)]
+	specs += ["scale:%s" % x for x in args.nightly_devices.split(",") if x]
 	tokens = {}
 	for i, s in enumerate(dict.fromkeys(specs)):
 		tokens[s] = "%02x" % (0xa0 + i) * 10

@@ -71,7 +71,9 @@ void dx_cache_close(struct dx_cache *c);
  * it), stores and returns the result. When the fetch fails and stale bytes
  * exist, returns them with info->stale set (except for -ENOENT, which drops
  * the entry). A fetch of key that failed less than DX_CACHE_FAIL_FAST_S
- * ago is not repeated: its error (or the stale bytes) comes back at once.
+ * ago is not repeated: its error (or the stale bytes) comes back at once;
+ * a listing that did not end (-EOVERFLOW) is not asked for again before
+ * policy->ttl.
  * -EAGAIN (over quota) and -ENOENT are never remembered so; dx_cache_expire()
  * forgets every failure. Offline: fresh or not, kept bytes are returned;
  * a miss is -EIO. info may be NULL. */

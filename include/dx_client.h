@@ -77,17 +77,20 @@ void dx_client_set_quota(struct dx_client *c, const struct dx_quota_state *q);
  *   -ENOMEM, -E2BIG (body over the ceiling)
  * out is appended to only on success. */
 
-/* A listing never has more pages than this: 100,000 items, some 60 times
- * the largest account seen (1,600 devices). */
-#define DX_LIST_MAX_PAGES 200
+/* A listing never has more pages than this: 100,000 items (200 full pages
+ * and the empty one that ends them), some 60 times the largest account
+ * seen (1,600 devices). */
+#define DX_LIST_MAX_PAGES 201
 
 /* GETs every page of a listing: path is relative to api_url and may carry
  * a query ("/locations", "/parameters?device_id=5"); start/limit=500 are
  * added. Stops at a short page; 204 is an empty page. out receives one
  * JSON array with all items. A listing of N items costs ceil(N/500)
  * calls, plus one when N is a multiple of 500. A full page that repeats
- * the one before (a server that ignores start), or a full page number
- * DX_LIST_MAX_PAGES, makes the listing -EPROTO: it is never complete. */
+ * the one before (a server that ignores start) makes the listing -EPROTO;
+ * a full page number DX_LIST_MAX_PAGES makes it -EOVERFLOW (a listing
+ * that does not end: the cache remembers that failure for the listing's
+ * ttl, not for seconds). */
 int dx_client_list(struct dx_client *c, const char *path, enum dx_priority prio,
 		   struct dx_buf *out);
 

@@ -47,16 +47,26 @@ struct dx_config_deployment {
 	char *token_file;       /* absolute after dx_config_load(), or NULL */
 	char *token_credential; /* a systemd credential name, or NULL */
 	char *api_url;          /* NULL: the default api_url */
+	int line;               /* of its [deployment NAME] header */
 };
 
 struct dx_config {
 	struct dx_optlist defaults;
+	int default_lines[64];             /* the line of each of defaults.v */
 	struct dx_config_deployment *deps; /* in file order */
 	size_t ndeps;
 };
 
+/* The line of [defaults] that set name, or 0. */
+int dx_config_line_of(const struct dx_config *c, const char *name);
+
 /* 1 when name is a dexmafs option that [defaults] may set. */
 int dx_config_is_option(const char *name);
+
+/* The option name (one [defaults] may set, or "config") nearest to name,
+ * a likely misspelling of it (at most two edits away), or NULL. Static
+ * string. */
+const char *dx_config_nearest(const char *name);
 
 /* 1 when name is a numeric option (ttl_meta, ttl_open, late_margin,
  * parallel, retries, timeout, quota_wait, reserve). */
@@ -87,6 +97,13 @@ void dx_config_release(struct dx_config *c);
  * set and not empty, else home/.config/dexmafs/config. -ENOENT when both
  * are unset, -ENAMETOOLONG. */
 int dx_config_default_path(const char *xdg_config_home, const char *home, char *out, size_t size);
+
+/* The log file of a daemon without syslog (no /dev/log):
+ * xdg_state_home/dexmafs/dexmafs.log when xdg_state_home is set and not
+ * empty, else home/.local/state/dexmafs/dexmafs.log. -ENOENT when both are
+ * unset, -ENAMETOOLONG. */
+int dx_config_default_log_path(const char *xdg_state_home, const char *home, char *out,
+			       size_t size);
 
 /* The effective options: every option of cmdline, plus each option of
  * c->defaults whose name cmdline does not have. out is zeroed first. c

@@ -3,8 +3,8 @@
  * limit bounds the requests in flight, and every answer's rate-limit
  * headers are parsed. The token travels only in the x-dexcell-token
  * header; URLs and logs never hold it. TLS is always verified. Every
- * exchange is logged at DX_LOG_DEBUG (method, path and query, status,
- * milliseconds, bytes), which dx_log shows with -d.
+ * exchange is logged at DX_LOG_API (method, path and query, status,
+ * milliseconds, bytes), which dx_log shows with -v or -d.
  *
  * Also holds the pure URL helpers, so they can be tested without a network.
  */

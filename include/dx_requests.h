@@ -26,6 +26,20 @@ enum dx_request_kind {
 	DX_REQ_COST,     /* one span-limited cost chunk (dx_client_cost_get) */
 };
 
+/* What a readings request asks, so that its tail can be asked alone
+ * (dx_tails.h). Set by dx_request_readings; the caller sets late_margin
+ * and tail. */
+struct dx_readings_ask {
+	int64_t device;
+	char key[64];
+	char op[8]; /* "" for none */
+	enum dx_res res;
+	struct dx_range chunk; /* the aligned chunk (the key's range) */
+	struct dx_date last;   /* the last day asked (the chunk's, or earlier) */
+	int64_t late_margin;   /* seconds back from the last reading held that may change */
+	int tail;              /* 1: a refresh of data held may ask only its tail */
+};
+
 struct dx_request {
 	enum dx_request_kind kind;
 	enum dx_priority prio;          /* set by the caller; builders set INTERACTIVE */
@@ -33,6 +47,7 @@ struct dx_request {
 	char path[DX_REQUEST_PATH_MAX]; /* what is sent: escaped path and query */
 	char key[DX_REQUEST_KEY_MAX];   /* what it is kept under */
 	int future;                     /* readings wholly after the last day asked: no call */
+	struct dx_readings_ask ask;     /* DX_REQ_READINGS only */
 };
 
 /* Builders of the listings. dep_name is the deployment's directory name,

@@ -50,6 +50,9 @@ struct dx_source_ops {
 	 * (then nothing is kept). */
 	int (*get_record)(void *ctx, const char *name, void *data, size_t size, size_t *len);
 	int (*put_record)(void *ctx, const char *name, const void *data, size_t len);
+	/* n records in one write (all or none): 0 or an error. */
+	int (*put_records)(void *ctx, const char *const *names, const void *const *data,
+			   const size_t *lens, size_t n);
 	/* Makes what is not final stale; with a prefix, only keys starting
 	 * with it (dx_request_prefix). 0 or -EIO. */
 	int (*expire)(void *ctx, const char *prefix);

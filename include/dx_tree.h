@@ -80,9 +80,6 @@ struct dx_attr {
 	uint64_t size;
 	int64_t mtime;
 	long mtime_nsec; /* changes with the bytes of a file that is not a period */
-	/* Walk readahead (readahead.c): requests made ahead of a walk over
-	 * uncached period files, at most this many unused at a time; 0: off. */
-	int readahead;
 	uid_t uid;
 	gid_t gid;
 	double timeout; /* seconds the kernel may keep entry and attributes */

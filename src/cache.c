@@ -38,9 +38,19 @@ struct failed {
 	int64_t until;
 };
 
+/* What an offline mount said it could not serve, so a reader retrying a
+ * file gets one log line a minute, not one per try. */
+#define NOTED_MAX 32
+#define NOTE_EVERY 60
+struct noted {
+	char key[256];
+	int64_t at;
+};
+
 struct dx_cache {
 	struct dx_store *store;
 	int offline;
+	struct noted noted[NOTED_MAX]; /* guarded by lock */
 	int64_t (*now)(void *ctx);
 	void *now_ctx;
 	pthread_mutex_t lock; /* guards flights, every flight's state, failed */
@@ -168,10 +178,11 @@ static int failed_recently(struct dx_cache *c, const char *key, int64_t now)
 }
 
 /* Remembers a failed fetch, in the slot of the same key or the one that
- * expires first. Over quota is not remembered: the client's ledger already
+ * expires first: for DX_CACHE_FAIL_FAST_S, or ttl for a listing that
+ * does not end (-EOVERFLOW). Over quota is not remembered: the client's ledger already
  * answers that at once, and knows when the quota comes back. Nor is a
  * missing entity: its answer is fast, and its entry is gone. */
-static void failed_note(struct dx_cache *c, const char *key, int rc, int64_t now)
+static void failed_note(struct dx_cache *c, const char *key, int rc, int64_t now, int64_t ttl)
 {
 	struct failed *slot = &c->failed[0];
 	char *copy;
@@ -192,7 +203,10 @@ static void failed_note(struct dx_cache *c, const char *key, int rc, int64_t now
 	free(slot->key);
 	slot->key = copy;
 	slot->rc = rc;
-	slot->until = now + DX_CACHE_FAIL_FAST_S;
+	/* A listing that never ends costs a cap of pages each time: it is not
+	 * asked for again before its ttl (a refresh clears the note). */
+	slot->until =
+		now + (rc == -EOVERFLOW && ttl > DX_CACHE_FAIL_FAST_S ? ttl : DX_CACHE_FAIL_FAST_S);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -221,7 +235,7 @@ static int lead(struct dx_cache *c, const char *key, const struct dx_cache_polic
 		dx_log(DX_LOG_DEBUG, "cache: %s failed a moment ago (%s); not asked again yet", key,
 		       strerror(-rc));
 	else if ((rc = fetch(ctx, req, res)) != 0)
-		failed_note(c, key, rc, clock_now(c));
+		failed_note(c, key, rc, clock_now(c), policy->ttl);
 	if (rc == 0) {
 		put = (struct dx_store_meta){ policy->cls, 0, now, now, now, policy->final_at };
 		if (have_old && old.len == res->len &&
@@ -348,6 +362,44 @@ static int fly(struct dx_cache *c, const char *key, const struct dx_cache_policy
 	return deliver(c, f, 1, out, info);
 }
 
+/* 1 when key was not said within the last minute (and notes it now). */
+static int first_in_a_minute(struct dx_cache *c, const char *key, int64_t now)
+{
+	size_t i, oldest = 0;
+	int say = 1;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < NOTED_MAX; i++) {
+		if (!strncmp(c->noted[i].key, key, sizeof(c->noted[i].key) - 1))
+			break;
+		if (c->noted[i].at < c->noted[oldest].at)
+			oldest = i;
+	}
+	if (i < NOTED_MAX && now - c->noted[i].at < NOTE_EVERY) {
+		say = 0;
+	} else {
+		i = i < NOTED_MAX ? i : oldest;
+		snprintf(c->noted[i].key, sizeof(c->noted[i].key), "%s", key);
+		c->noted[i].at = now;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return say;
+}
+
+/* An offline mount asked for what it does not have. Keys read
+ * "DEPLOYMENT|/api/path?query". */
+static int offline_miss(struct dx_cache *c, const char *key, int64_t now)
+{
+	size_t dep = strcspn(key, "|");
+
+	if (first_in_a_minute(c, key, now))
+		dx_log(DX_LOG_WARN,
+		       "offline: %.*s %s is not cached and the mount is offline (-o offline), so "
+		       "it is not fetched: readers get EIO; mount without offline to fetch it",
+		       (int)dep, key, key[dep] ? key + dep + 1 : "");
+	return -EIO;
+}
+
 int dx_cache_get(struct dx_cache *c, const char *key, const struct dx_cache_policy *policy,
 		 dx_fetch_fn fetch, void *ctx, const void *req, struct dx_buf *out,
 		 struct dx_cache_info *info)
@@ -371,7 +423,7 @@ int dx_cache_get(struct dx_cache *c, const char *key, const struct dx_cache_poli
 	}
 	count(&c->misses);
 	if (c->offline)
-		rc = -EIO;
+		rc = offline_miss(c, key, now);
 	else
 		rc = fly(c, key, policy, fetch, ctx, req, out, info);
 out:

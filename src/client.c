@@ -533,7 +533,8 @@ static int validate_page(const char *buf, size_t len, void *ctx)
 }
 
 /* A page the same as the one before means the server ignores start: the
- * listing would never end. Past DX_LIST_MAX_PAGES, it would not either. */
+ * listing would never end (-EPROTO). Past DX_LIST_MAX_PAGES, it would not
+ * either (-EOVERFLOW). 0 for a page that may be followed. */
 static int page_bad(const char *path, const struct dx_buf *page, const struct dx_buf *prev,
 		    size_t n)
 {
@@ -542,14 +543,15 @@ static int page_bad(const char *path, const struct dx_buf *page, const struct dx
 		       "GET %s: page %zu repeats page %zu (the API ignores start); "
 		       "the listing is not kept; readers get EIO",
 		       path, n + 1, n);
-		return 1;
+		return -EPROTO;
 	}
 	if (n + 1 >= DX_LIST_MAX_PAGES) {
 		dx_log(DX_LOG_ERR,
 		       "GET %s: still full after %d pages (%d items), more than any "
-		       "account holds; the listing is not kept; readers get EIO",
+		       "account holds; the listing is not kept and not asked for again "
+		       "until ttl_meta passes (or a refresh); readers get EIO",
 		       path, DX_LIST_MAX_PAGES, DX_LIST_MAX_PAGES * PAGE_LIMIT);
-		return 1;
+		return -EOVERFLOW;
 	}
 	return 0;
 }
@@ -575,8 +577,7 @@ static int list_pages(struct dx_client *c, struct call *call, const char *path, 
 			rc = dx_json_list_append(acc, "", 0, &p.count);
 		if (rc || p.count < PAGE_LIMIT)
 			break;
-		if (page_bad(path, &page, &prev, n))
-			rc = -EPROTO;
+		rc = page_bad(path, &page, &prev, n);
 		start += p.count;
 		tmp = prev;
 		prev = page;

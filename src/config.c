@@ -22,12 +22,13 @@ static const char *const value_options[] = {
 	"api_url",     "token_file", "cache_dir",   "deployment", "time_format",
 	"resolutions", "cache_size", "ttl_meta",    "ttl_open",   "late_margin",
 	"parallel",    "readahead",  "retries",     "timeout",    "quota_wait",
-	"reserve",     "formats",    "csv_dialect", NULL
+	"reserve",     "formats",    "csv_dialect", "log_file",   NULL
 };
 /* allow_other is passed on to FUSE: other users (smbd, nfsd) may read the
  * mount, always with default_permissions, which the daemon always adds. */
-static const char *const flag_options[] = { "offline", "allow_insecure_http", "allow_other",
-					    "nonempty", NULL };
+static const char *const flag_options[] = { "offline",     "allow_insecure_http",
+					    "allow_other", "nonempty",
+					    "verbose",     NULL };
 
 /* The numeric options and what they accept. Seconds are capped at ten
  * years: a larger value is a typo, and it would overflow later sums. */
@@ -108,6 +109,60 @@ int dx_config_is_option(const char *name)
 	return in_list(value_options, name) || in_list(flag_options, name);
 }
 
+/* Levenshtein distance between two short names (longer ones count as
+ * far apart). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64], i, j;
+
+	if (la >= 64 || lb >= 64)
+		return 64;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0], up;
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			up = row[j];
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+static void nearest_in(const char *const *list, const char *name, const char **best, size_t *best_d)
+{
+	for (; *list; list++) {
+		size_t d = distance(name, *list);
+
+		if (d < *best_d) {
+			*best_d = d;
+			*best = *list;
+		}
+	}
+}
+
+const char *dx_config_nearest(const char *name)
+{
+	static const char *const extra[] = { "config", NULL };
+	const char *best = NULL;
+	size_t best_d = 64, len = strlen(name);
+
+	nearest_in(value_options, name, &best, &best_d);
+	nearest_in(flag_options, name, &best, &best_d);
+	nearest_in(extra, name, &best, &best_d);
+	/* Two edits at most, and fewer than half the name. */
+	return best_d <= 2 && best_d * 2 < len ? best : NULL;
+}
+
 static size_t name_len(const char *opt)
 {
 	return strcspn(opt, "=");
@@ -177,19 +232,61 @@ struct parse_ctx {
 	char *err;
 	size_t errsize;
 	int failed;
+	const char *next; /* the text not read yet */
+	int line;         /* the line inih is at */
+	int section_line; /* the line of the last [section] header */
+	int fail_line;    /* the line the first failure is about */
 };
 
-static int fail(struct parse_ctx *p, int rc, const char *fmt, const char *a, const char *b)
+/* inih's reader, over the text: counts lines, so each entry's line and
+ * its section header's line are known. */
+static char *read_line(char *str, int num, void *stream)
 {
-	/* inih reports the line of the first failure only; keep its reason. */
+	struct parse_ctx *p = stream;
+	size_t len;
+
+	if (!*p->next || num < 2)
+		return NULL;
+	len = strcspn(p->next, "\n");
+	if (p->next[len] == '\n')
+		len++;
+	if (len > (size_t)num - 1)
+		len = (size_t)num - 1;
+	memcpy(str, p->next, len);
+	str[len] = '\0';
+	p->next += len;
+	p->line++;
+	if (str[strspn(str, " \t")] == '[')
+		p->section_line = p->line;
+	return str;
+}
+
+static int fail_at(struct parse_ctx *p, int line, int rc, const char *fmt, const char *a,
+		   const char *b)
+{
+	/* The first failure is the one reported. */
 	if (!p->failed) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 		snprintf(p->err, p->errsize, fmt, a, b);
 #pragma GCC diagnostic pop
 		p->failed = rc;
+		p->fail_line = line;
 	}
 	return 0;
+}
+
+static int fail(struct parse_ctx *p, int rc, const char *fmt, const char *a, const char *b)
+{
+	return fail_at(p, p->line, rc, fmt, a, b);
+}
+
+/* Values are written bare: "iso" in quotes would be the five characters. */
+static int quoted(const char *v)
+{
+	size_t len = strlen(v);
+
+	return len >= 2 && (v[0] == '"' || v[0] == '\'') && v[len - 1] == v[0];
 }
 
 static int parse_bool(const char *v, int *out)
@@ -218,10 +315,32 @@ static int check_number(struct parse_ctx *p, const char *name, const char *value
 	return -1;
 }
 
+/* Options naming a file or directory: relative to the config file's
+ * directory, as token_file in [deployment NAME]. */
+static int is_path_option(const char *name)
+{
+	return !strcmp(name, "token_file") || !strcmp(name, "cache_dir") ||
+	       !strcmp(name, "log_file");
+}
+
+static int record_default(struct parse_ctx *p, const char *name, const char *opt)
+{
+	const char *const *slot;
+
+	if (dx_optlist_set(&p->c->defaults, opt))
+		return fail(p, -ENOMEM, "out of memory%s%s", "", "");
+	slot = (const char *const *)optlist_find(&p->c->defaults, name, strlen(name));
+	p->c->default_lines[slot - (const char *const *)p->c->defaults.v] = p->line;
+	return 1;
+}
+
 static int set_default(struct parse_ctx *p, const char *name, const char *value)
 {
 	char opt[4096];
 	int on;
+
+	if (quoted(value))
+		return fail(p, -EINVAL, "%s = %s: write the value without quotes", name, value);
 
 	if (in_list(flag_options, name)) {
 		if (parse_bool(value, &on))
@@ -234,14 +353,17 @@ static int set_default(struct parse_ctx *p, const char *name, const char *value)
 			return fail(p, -EINVAL, "%s has no value%s", name, "");
 		if (dx_config_is_number(name) && check_number(p, name, value))
 			return 0;
-		if ((size_t)snprintf(opt, sizeof(opt), "%s=%s", name, value) >= sizeof(opt))
+		if ((size_t)snprintf(
+			    opt, sizeof(opt), "%s=%s%s%s", name,
+			    is_path_option(name) && value[0] != '/' && p->base_dir ? p->base_dir :
+										     "",
+			    is_path_option(name) && value[0] != '/' && p->base_dir ? "/" : "",
+			    value) >= sizeof(opt))
 			return fail(p, -EINVAL, "the value of %s is too long%s", name, "");
 	} else {
 		return fail(p, -EINVAL, "unknown option '%s' in [defaults]%s", name, "");
 	}
-	if (dx_optlist_set(&p->c->defaults, opt))
-		return fail(p, -ENOMEM, "out of memory%s%s", "", "");
-	return 1;
+	return record_default(p, name, opt);
 }
 
 static int valid_name(const char *s)
@@ -268,9 +390,9 @@ static struct dx_config_deployment *add_dep(struct parse_ctx *p, const char *nam
 	if (d)
 		return d;
 	if (!valid_name(name))
-		return fail(p, -EINVAL,
-			    "bad deployment name '%s' (no '/', ',', blanks or leading '.')%s", name,
-			    ""),
+		return fail_at(p, p->section_line, -EINVAL,
+			       "bad deployment name '%s' (no '/', ',', blanks or leading '.')%s",
+			       name, ""),
 		       NULL;
 	if (c->ndeps >= MAX_DEPLOYMENTS)
 		return fail(p, -EINVAL, "too many deployments%s%s", "", ""), NULL;
@@ -281,6 +403,7 @@ static struct dx_config_deployment *add_dep(struct parse_ctx *p, const char *nam
 	d = &c->deps[c->ndeps];
 	memset(d, 0, sizeof(*d));
 	d->name = strdup(name);
+	d->line = p->section_line;
 	if (!d->name)
 		return fail(p, -ENOMEM, "out of memory%s%s", "", ""), NULL;
 	c->ndeps++;
@@ -316,6 +439,8 @@ static int set_dep(struct parse_ctx *p, const char *section, const char *name, c
 		!strcmp(name, "token_credential") ? &d->token_credential :
 		!strcmp(name, "api_url")          ? &d->api_url :
 						    NULL;
+	if (quoted(value))
+		return fail(p, -EINVAL, "%s = %s: write the value without quotes", name, value);
 	if (!field)
 		return fail(p, -EINVAL,
 			    "unknown key '%s' in [deployment %s] "
@@ -346,8 +471,8 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		return set_dep(p, section + 10, name, value);
 	if (!section[0])
 		return fail(p, -EINVAL, "'%s' outside any section (use [defaults])%s", name, "");
-	return fail(p, -EINVAL, "unknown section [%s] ([defaults] or [deployment NAME])%s", section,
-		    "");
+	return fail_at(p, p->section_line, -EINVAL,
+		       "unknown section [%s] ([defaults] or [deployment NAME])%s", section, "");
 }
 
 static int finish(struct parse_ctx *p, int line)
@@ -357,9 +482,8 @@ static int finish(struct parse_ctx *p, int line)
 
 	if (line > 0 || p->failed) {
 		snprintf(reason, sizeof(reason), "%s", p->err);
-		if (line > 0)
-			snprintf(p->err, p->errsize, "line %d: %s", line,
-				 p->failed ? reason : "syntax error");
+		snprintf(p->err, p->errsize, "line %d: %s", p->failed ? p->fail_line : line,
+			 p->failed ? reason : "syntax error");
 		return p->failed ? p->failed : -EINVAL;
 	}
 	if (line < 0)
@@ -369,9 +493,9 @@ static int finish(struct parse_ctx *p, int line)
 
 		if (!d->token_file == !d->token_credential)
 			return snprintf(p->err, p->errsize,
-					"[deployment %s] needs token_file or "
+					"line %d: [deployment %s] needs token_file or "
 					"token_credential (one of them)",
-					d->name),
+					d->line, d->name),
 			       -EINVAL;
 	}
 	return 0;
@@ -386,7 +510,9 @@ int dx_config_parse_string(const char *text, const char *base_dir, struct dx_con
 			   size_t errsize)
 {
 	char scratch[1];
-	struct parse_ctx p = { c, base_dir, err ? err : scratch, err ? errsize : 1, 0 };
+	struct parse_ctx p = {
+		c, base_dir, err ? err : scratch, err ? errsize : 1, 0, text, 0, 0, 0
+	};
 	int rc, line;
 
 	memset(c, 0, sizeof(*c));
@@ -396,7 +522,7 @@ int dx_config_parse_string(const char *text, const char *base_dir, struct dx_con
 	line = ini_parse_string(text, accept_all, NULL);
 	if (line > 0)
 		return snprintf(p.err, p.errsize, "line %d: syntax error", line), -EINVAL;
-	rc = finish(&p, ini_parse_string(text, on_entry, &p));
+	rc = finish(&p, ini_parse_stream(read_line, &p, on_entry, &p));
 	if (rc)
 		dx_config_release(c);
 	return rc;
@@ -479,6 +605,26 @@ int dx_config_default_path(const char *xdg_config_home, const char *home, char *
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+int dx_config_line_of(const struct dx_config *c, const char *name)
+{
+	char **slot = optlist_find(&c->defaults, name, strlen(name));
+
+	return slot ? c->default_lines[slot - c->defaults.v] : 0;
+}
+
+int dx_config_default_log_path(const char *xdg_state_home, const char *home, char *out, size_t size)
+{
+	int n;
+
+	if (xdg_state_home && *xdg_state_home)
+		n = snprintf(out, size, "%s/dexmafs/dexmafs.log", xdg_state_home);
+	else if (home && *home)
+		n = snprintf(out, size, "%s/.local/state/dexmafs/dexmafs.log", home);
+	else
+		return -ENOENT;
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 int dx_config_merge(const struct dx_config *c, const struct dx_optlist *cmdline,
 		    struct dx_optlist *out)
 {
@@ -531,13 +677,53 @@ int dx_config_token_ok(const char *s)
 	return s[20] == '\0';
 }
 
+/* The checks on an open token file: a regular file of this user (or
+ * root) that no one else may read. 0 or -1 with the reason in err. */
+static int token_file_safe(int fd, const char *path, char *err, size_t errsize)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return snprintf(err, errsize, "token file %s is not a regular file", path), -1;
+	/* A file another user owns could be swapped under us. */
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return snprintf(err, errsize,
+				"token file %s is owned by uid %u, not by this user "
+				"(uid %u) or root",
+				path, (unsigned)st.st_uid, (unsigned)geteuid()),
+		       -1;
+	if (st.st_mode & 077)
+		return snprintf(err, errsize,
+				"token file %s is readable by others (mode %03o); "
+				"run: chmod 600 %s",
+				path, (unsigned)(st.st_mode & 0777), path),
+		       -1;
+	return 0;
+}
+
+/* The token in buf: 20 hexadecimal characters, blanks around allowed. */
+static int token_from_text(const char *buf, const char *path, char out[21], char *err,
+			   size_t errsize)
+{
+	const char *src = buf + strspn(buf, " \t\r\n");
+	size_t len = strcspn(src, " \t\r\n");
+
+	if (len == 20 && src[len + strspn(src + len, " \t\r\n")] == '\0') {
+		memcpy(out, src, 20);
+		out[20] = '\0';
+		if (dx_config_token_ok(out))
+			return 0;
+		memset(out, 0, 21);
+	}
+	snprintf(err, errsize, "token file %s must hold 20 hexadecimal characters", path);
+	return -1;
+}
+
 int dx_config_read_token(const char *path, char out[21], char *err, size_t errsize)
 {
 	char buf[128];
-	const char *src = buf;
 	struct stat st;
 	ssize_t n;
-	size_t len;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -1;
 
 	if (fd < 0 && errno == ELOOP && !lstat(path, &st) && S_ISLNK(st.st_mode))
@@ -550,46 +736,16 @@ int dx_config_read_token(const char *path, char out[21], char *err, size_t errsi
 		return snprintf(err, errsize, "cannot read token file %s: %s", path,
 				strerror(errno)),
 		       -1;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		snprintf(err, errsize, "token file %s is not a regular file", path);
-		goto out;
+	if (!token_file_safe(fd, path, err, errsize)) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		if (n < 0) {
+			snprintf(err, errsize, "cannot read token file %s: %s", path,
+				 strerror(errno));
+		} else {
+			buf[n] = '\0';
+			rc = token_from_text(buf, path, out, err, errsize);
+		}
 	}
-	/* A file another user owns could be swapped under us. */
-	if (st.st_uid != geteuid() && st.st_uid != 0) {
-		snprintf(err, errsize,
-			 "token file %s is owned by uid %u, not by this user "
-			 "(uid %u) or root",
-			 path, (unsigned)st.st_uid, (unsigned)geteuid());
-		goto out;
-	}
-	if (st.st_mode & 077) {
-		snprintf(err, errsize,
-			 "token file %s is readable by others (mode %03o); "
-			 "run: chmod 600 %s",
-			 path, (unsigned)(st.st_mode & 0777), path);
-		goto out;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0) {
-		snprintf(err, errsize, "cannot read token file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	buf[n] = '\0';
-	src += strspn(src, " \t\r\n");
-	len = strcspn(src, " \t\r\n");
-	if (len != 20 || src[len + strspn(src + len, " \t\r\n")] != '\0') {
-		snprintf(err, errsize, "token file %s must hold 20 hexadecimal characters", path);
-		goto out;
-	}
-	memcpy(out, src, 20);
-	out[20] = '\0';
-	if (!dx_config_token_ok(out)) {
-		memset(out, 0, 21);
-		snprintf(err, errsize, "token file %s must hold 20 hexadecimal characters", path);
-		goto out;
-	}
-	rc = 0;
-out:
 	explicit_bzero(buf, sizeof(buf));
 	close(fd);
 	return rc;

@@ -208,6 +208,10 @@ static int chunk_get(const struct ask *a, int dep, int64_t device, const char *k
 	if (rc)
 		return rc;
 	r.prio = a->prio;
+	/* An open chunk held is refreshed by its tail (dx_tails.h); a closed
+	 * one is asked whole, so that it equals the API's answer. */
+	r.ask.late_margin = t->opts.late_margin;
+	r.ask.tail = dx_tree_now(t) < policy.final_at;
 	rc = dx_memo_load(a, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &r, out, &info);
 	/* An open chunk that came back different: sizes the kernel holds for
 	 * its files are stale now. (A final chunk never changes.) */

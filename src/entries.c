@@ -328,9 +328,7 @@ static int attr_stamped(const struct ask *a, const struct node *n, const struct 
 
 static void count_render(struct dx_tree *t)
 {
-	pthread_mutex_lock(&t->memo_lock);
-	t->stat_renders++;
-	pthread_mutex_unlock(&t->memo_lock);
+	__atomic_add_fetch(&t->stat_renders, 1, __ATOMIC_RELAXED);
 }
 
 int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr,

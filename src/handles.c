@@ -82,7 +82,7 @@ struct dx_handles *dx_handles_new(struct dx_tree *t)
 {
 	struct dx_handles *h;
 
-	if (!t->opts.cache)
+	if (!t->source || !t->source->ops->put_records)
 		return NULL;
 	h = calloc(1, sizeof(*h));
 	if (h)
@@ -108,7 +108,7 @@ static void flush_locked(struct dx_tree *t, struct dx_handles *h)
 		datav[i] = &h->pending[i];
 		lens[i] = sizeof(h->pending[i]);
 	}
-	rc = dx_cache_put_records(t->opts.cache, namev, datav, lens, h->n);
+	rc = t->source->ops->put_records(t->source->ctx, namev, datav, lens, h->n);
 	if (rc)
 		dx_log(DX_LOG_WARN, "cannot keep %zu inode records for NFS handles: %s", h->n,
 		       strerror(-rc));
@@ -151,7 +151,7 @@ void dx_handles_note(struct dx_tree *t, const struct node *n)
 	pthread_mutex_lock(&h->lock);
 	/* Kept already (a node forgotten and looked up again, or a remount)? */
 	if (!pending_find(h, n->ino) &&
-	    dx_cache_get_record(t->opts.cache, name, &s, sizeof(s), &len)) {
+	    t->source->ops->get_record(t->source->ctx, name, &s, sizeof(s), &len)) {
 		if (!h->n)
 			h->first_at = now;
 		to_saved(n, &h->pending[h->n++]);
@@ -178,7 +178,7 @@ int dx_handles_find(struct dx_tree *t, uint64_t ino, struct node *out)
 	if (p) {
 		s = *p;
 		rc = 0;
-	} else if (!dx_cache_get_record(t->opts.cache, name, &s, sizeof(s), &len) &&
+	} else if (!t->source->ops->get_record(t->source->ctx, name, &s, sizeof(s), &len) &&
 		   len == sizeof(s) && s.version == HANDLES_VERSION) {
 		rc = 0;
 	}

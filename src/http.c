@@ -292,7 +292,7 @@ static CURLcode setup(struct dx_http *h, CURL *e, const char *url, int post, lon
 	return cc;
 }
 
-/* One debug line per exchange (dx_log drops it unless -d): the method, the
+/* One API line per exchange (dx_log drops it unless -v or -d): the method, the
  * path and query (the token is only ever in a header), the status, time
  * and size. A POST's query may hold a secret (the handshake): path only. */
 static void log_request(const char *url, int post, const struct dx_buf *body,
@@ -301,7 +301,7 @@ static void log_request(const char *url, int post, const struct dx_buf *body,
 	const char *p = strstr(url, "://");
 
 	p = p ? p + 3 + strcspn(p + 3, "/?") : url;
-	dx_log(DX_LOG_DEBUG, "%s %.*s -> %ld, %ld ms, %zu bytes%s%s", post ? "POST" : "GET",
+	dx_log(DX_LOG_API, "%s %.*s -> %ld, %ld ms, %zu bytes%s%s", post ? "POST" : "GET",
 	       (int)(post ? strcspn(p, "?") : strlen(p)), p, resp->status, resp->elapsed_ms,
 	       body->len, rc ? ", " : "", rc ? resp->error : "");
 }

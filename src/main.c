@@ -104,10 +104,34 @@ struct dep_run {
 	struct dx_client *client;
 };
 
+/* "cannot mount NAME" when the user named the deployment, else "cannot
+ * mount" (the directory "default" means nothing to them). */
+static const char *cannot_mount(const struct dx_options *o, const struct dx_mount_dep *d, char *buf,
+				size_t size)
+{
+	snprintf(buf, size, "cannot mount%s%s", o->deployment_given ? " " : "",
+		 o->deployment_given ? d->name : "");
+	return buf;
+}
+
+/* A rejected token: say which one and what to check. */
+static void say_rejected(const struct dx_options *o, size_t i, const char *why)
+{
+	char what[300], source[8600];
+
+	dx_options_token_source(o, i, source, sizeof(source));
+	fprintf(stderr,
+		"dexmafs: %s: %s; it was %s: check that it is the deployment's current API "
+		"token (20 hex characters) and that api_url %s is where it belongs\n",
+		cannot_mount(o, &o->deps[i], what, sizeof(what)), why, source, o->deps[i].api_url);
+}
+
 /* The one call a deployment's mount costs: is the API there and does it
  * take the token? */
-static int check_api(const struct dx_options *o, const struct dx_mount_dep *d, struct dep_run *r)
+static int check_api(const struct dx_options *o, size_t i, struct dep_run *r)
 {
+	const struct dx_mount_dep *d = &o->deps[i];
+	char what[300];
 	struct dx_options no_wait = *o; /* shallow: only read while checking */
 	struct dx_client *client;
 	struct dx_client_stats st;
@@ -119,9 +143,9 @@ static int check_api(const struct dx_options *o, const struct dx_mount_dep *d, s
 
 	if (rc) {
 		fprintf(stderr,
-			"dexmafs: cannot mount %s: bad api_url '%s' (https:// required "
+			"dexmafs: %s: bad api_url '%s' (https:// required "
 			"except to loopback; see allow_insecure_http)\n",
-			d->name, d->api_url);
+			cannot_mount(o, d, what, sizeof(what)), d->api_url);
 		return -1;
 	}
 	/* A ledger that says the quota is spent until later makes the check
@@ -135,12 +159,12 @@ static int check_api(const struct dx_options *o, const struct dx_mount_dep *d, s
 	r->quota = st.quota;
 	r->check = st;
 	dx_client_free(client);
-	if (rc) {
-		fprintf(stderr, "dexmafs: cannot mount %s: %s\n", d->name,
+	if (rc == -EACCES)
+		say_rejected(o, i, why);
+	else if (rc)
+		fprintf(stderr, "dexmafs: %s: %s\n", cannot_mount(o, d, what, sizeof(what)),
 			why[0] ? why : strerror(-rc));
-		return -1;
-	}
-	return 0;
+	return rc ? -1 : 0;
 }
 
 /* The cache is opened for real only after daemonising (LMDB does not
@@ -220,7 +244,8 @@ struct daemon {
 	size_t nclients;
 	pthread_t refresher;
 	int have_refresher, have_signals, mounted;
-	char damaged[2048]; /* the cache's report of a damaged file, or "" */
+	char damaged[2048];  /* the cache's report of a damaged file, or "" */
+	char log_path[4096]; /* the log file, when logging to one */
 };
 
 /* unsetenv() only drops the pointer: the bytes stay in the block the
@@ -242,7 +267,7 @@ static void scrub_token_env(void)
  * environment. 0 or -1 (message printed). */
 static int read_tokens(struct daemon *d)
 {
-	char why[1024];
+	char why[1024], what[300];
 	int rc = 0;
 
 	for (size_t i = 0; i < d->o.ndeps && !rc; i++) {
@@ -253,7 +278,8 @@ static int read_tokens(struct daemon *d)
 			continue;
 		rc = dx_options_token(&d->o, i, d->run[i].token, why, sizeof(why));
 		if (rc)
-			fprintf(stderr, "dexmafs: cannot mount %s: %s\n", d->o.deps[i].name, why);
+			fprintf(stderr, "dexmafs: %s: %s\n",
+				cannot_mount(&d->o, &d->o.deps[i], what, sizeof(what)), why);
 	}
 	scrub_token_env();
 	return rc ? -1 : 0;
@@ -278,9 +304,7 @@ static int parse_command_line(struct daemon *d, int *ret)
 	if (fuse_parse_cmdline(&d->args, &d->cmd))
 		return 1;
 	if (d->cmd.show_help || d->o.show_help) {
-		dx_options_help();
-		fuse_cmdline_help();
-		fuse_lowlevel_help();
+		dx_options_help(); /* libfuse's options too, without repeating allow_other */
 		return *ret = 0, 1;
 	}
 	if (d->cmd.show_version || d->o.show_version) {
@@ -295,11 +319,48 @@ static int parse_command_line(struct daemon *d, int *ret)
 	return dx_options_finish(&d->o) ? 1 : 0;
 }
 
+/* The log goes where it will stay from the start, so the startup
+ * check's API line is in it; the default file's directory is made. */
+static int open_log(struct daemon *d)
+{
+	struct dx_log_opts lo;
+	char dir[4096], *slash;
+	int rc;
+
+	if (dx_options_log(&d->o, d->cmd.foreground, d->cmd.debug, &lo, d->log_path,
+			   sizeof(d->log_path)))
+		return -1;
+	if (lo.dest == DX_LOG_FILE && !d->o.log_file) {
+		snprintf(dir, sizeof(dir), "%s", d->log_path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		(void)dx_mkdir_p(dir, 0700);
+	}
+	rc = dx_log_open(&lo);
+	if (rc && d->o.log_file) {
+		fprintf(stderr,
+			"dexmafs: cannot mount: cannot write the log %s: %s "
+			"(choose another with -o log_file=PATH)\n",
+			d->log_path, strerror(-rc));
+		return -1;
+	}
+	/* The default file only stands in for a missing syslog: a user
+	 * without a writable home (a service's) still mounts, warned. */
+	if (rc)
+		fprintf(stderr,
+			"dexmafs: warning: no syslog (/dev/log) and cannot write %s: %s; "
+			"once detached the log is lost (set -o log_file=PATH)\n",
+			d->log_path, strerror(-rc));
+	return 0;
+}
+
 /* Everything that can fail before mounting: the mount point, the
- * options, the tokens, the cache, one API call per deployment. */
+ * options, the log, the tokens, the cache, one API call per deployment. */
 static int startup_checks(struct daemon *d)
 {
-	dx_log_setup(0, d->cmd.debug);
+	if (open_log(d))
+		return -1;
 	d->run = calloc(d->o.ndeps, sizeof(*d->run));
 	d->deps = calloc(d->o.ndeps, sizeof(*d->deps));
 	if (!d->run || !d->deps) {
@@ -309,7 +370,7 @@ static int startup_checks(struct daemon *d)
 	if (read_tokens(d) || check_cache(&d->o, d->run, d->damaged, sizeof(d->damaged)))
 		return -1;
 	for (size_t i = 0; i < d->o.ndeps && !d->o.offline; i++)
-		if (check_api(&d->o, &d->o.deps[i], &d->run[i]))
+		if (check_api(&d->o, i, &d->run[i]))
 			return -1;
 	return 0;
 }
@@ -331,11 +392,7 @@ static int mount_session(struct daemon *d)
 	d->mounted = 1;
 	if (fuse_daemonize(d->cmd.foreground))
 		return -1;
-	dx_log_setup(!d->cmd.foreground, d->cmd.debug);
-	/* The line went to the terminal before daemonising; say it in syslog
-	 * too. */
-	if (!d->cmd.foreground && d->damaged[0])
-		dx_log(DX_LOG_WARN, "cache: %s", d->damaged);
+	dx_log_detached();
 	return 0;
 }
 
@@ -425,6 +482,25 @@ static int setup(struct daemon *d)
 	return 0;
 }
 
+/* The one line that says the mount is up: what, where, how. */
+static void log_mounted(const struct daemon *d)
+{
+	char names[1024] = "";
+	size_t len;
+
+	for (size_t i = 0; i < d->o.ndeps; i++) {
+		len = strlen(names);
+		snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "",
+			 d->o.deps[i].name);
+	}
+	dx_log(DX_LOG_INFO, "mounted %s %s on %s (%s, cache %s)",
+	       d->o.ndeps > 1 ? "deployments" : "deployment", names, d->cmd.mountpoint,
+	       d->o.offline   ? "offline: no API calls" :
+	       d->o.ndeps > 1 ? "several APIs" :
+				d->o.deps[0].api_url,
+	       d->o.cache_dir);
+}
+
 /* The FUSE loop until unmounted or signalled: 0 or 1, the exit status. */
 static int run_loop(struct daemon *d)
 {
@@ -502,9 +578,14 @@ int main(int argc, char *argv[])
 	d.args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	if (!parse_command_line(&d, &ret)) {
 		ret = 1;
-		if (!startup_checks(&d) && !setup(&d))
+		if (!startup_checks(&d) && !setup(&d)) {
+			log_mounted(&d);
 			ret = run_loop(&d);
+		}
 	}
+	if (d.mounted)
+		dx_log(DX_LOG_INFO, "unmounted %s", d.cmd.mountpoint);
 	teardown(&d);
+	dx_log_close();
 	return ret;
 }

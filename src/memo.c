@@ -14,6 +14,7 @@
 
 #include "dx_compact.h"
 #include "dx_log.h"
+#include "dx_tails.h"
 #include "tree_impl.h"
 
 /* Decoded data kept in memory: the listings a walk resolves names from,
@@ -250,9 +251,7 @@ static int memo_decode(struct memo *m, enum dx_entity_kind ekind, struct dx_buf 
 
 static void count_decode(struct dx_tree *t)
 {
-	pthread_mutex_lock(&t->memo_lock);
-	t->json_decodes++;
-	pthread_mutex_unlock(&t->memo_lock);
+	__atomic_add_fetch(&t->json_decodes, 1, __ATOMIC_RELAXED);
 }
 
 /* What making the compact form of a readings chunk needs. */
@@ -293,7 +292,7 @@ static int make_compact(void *ctx, struct dx_buf *out)
 	rc = raw_readings(j, &raw);
 	if (!rc) {
 		count_decode(j->t);
-		rc = dx_json_readings(raw.data ? raw.data : "", raw.len, &r);
+		rc = dx_tails_decode(raw.data ? raw.data : "", raw.len, &r);
 		if (rc)
 			dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", j->req->key,
 			       strerror(-rc));

@@ -16,6 +16,7 @@
 
 #include "dx_config.h"
 #include "dx_lists.h"
+#include "dx_log.h"
 #include "options.h"
 
 #define OPT(t, p)                                                                                  \
@@ -37,6 +38,8 @@ static const struct fuse_opt option_spec[] = { OPT("api_url=%s", api_url),
 					       OPT("allow_insecure_http", allow_insecure_http),
 					       OPT("allow_other", allow_other),
 					       OPT("nonempty", nonempty),
+					       OPT("log_file=%s", log_file),
+					       OPT("verbose", verbose),
 					       OPT("-h", show_help),
 					       OPT("--help", show_help),
 					       OPT("-V", show_version),
@@ -48,15 +51,17 @@ void dx_options_help(void)
 	printf("usage: dexmafs [options] [dexma:DEPLOYMENT] MOUNTPOINT\n"
 	       "       dexmafs prefetch [--since DATE] [--until DATE] [--budget N] [--jobs N] "
 	       "PATH...\n"
-	       "       dexmafs token --app-id ID --secret-file FILE --temp-token T [--output "
-	       "FILE]\n\n"
+	       "       dexmafs token --app-id ID --secret-file FILE --temp-token T [--api-url "
+	       "URL] [--output FILE]\n\n"
 	       "dexmafs options (-o NAME=VALUE; also in [defaults] of the config file):\n"
 	       "    config=PATH            config file ($XDG_CONFIG_HOME/dexmafs/config)\n"
 	       "    api_url=URL            API base (https://api.dexma.com/v3)\n"
 	       "    token_file=PATH        file with the 20-hex token (else env DEXMA_TOKEN,\n"
 	       "                           else the config file's [deployment NAME] sections)\n"
+	       "    deployment=NAME        the deployment's directory name in the mount\n"
+	       "                           (\"default\" when not given); with a config file,\n"
+	       "                           the one [deployment NAME] to mount\n"
 	       "    cache_dir=PATH         cache ($XDG_CACHE_HOME/dexmafs)\n"
-	       "    deployment=NAME        directory name of the deployment (default)\n"
 	       "    offline                never call the API; serve what is cached\n"
 	       "    time_format=F          local_utc (default), local, utc, iso, epoch\n"
 	       "    resolutions=LIST       listed resolutions, '+' between items\n"
@@ -75,11 +80,25 @@ void dx_options_help(void)
 	       "    quota_wait=S           longest a call waits for quota before EAGAIN (3)\n"
 	       "    reserve=F              share of the hourly quota kept for interactive use "
 	       "(0.2)\n"
+	       "    log_file=PATH          append the log to PATH (default: stderr with -f,\n"
+	       "                           else syslog, else\n"
+	       "                           $XDG_STATE_HOME/dexmafs/dexmafs.log)\n"
+	       "    verbose                log every API request, as -v does\n"
 	       "    allow_insecure_http    allow http:// to hosts other than loopback\n"
 	       "    allow_other            let other users (smbd, nfsd) read the mount (unless "
 	       "root,\n"
 	       "                           needs user_allow_other in /etc/fuse.conf)\n"
-	       "    nonempty               mount over a directory that is not empty\n\n");
+	       "    nonempty               mount over a directory that is not empty\n\n"
+	       "general options:\n"
+	       "    -h   --help            print this help\n"
+	       "    -V   --version         print the version\n"
+	       "    -f                     stay in the foreground, log to stderr\n"
+	       "    -v   --verbose         log every API request: path, status, time\n"
+	       "    -d   -o debug          -v, internals and FUSE's request trace (implies -f)\n"
+	       "    -s                     one thread\n\n"
+	       "FUSE options passed on (see mount.fuse3(8)): allow_root, auto_unmount,\n"
+	       "default_permissions (always on), max_threads=N (16), max_idle_threads=N,\n"
+	       "clone_fd, noatime and the other mount flags.\n");
 }
 
 /* $HOME, else the password database: mount(8) runs helpers without HOME. */
@@ -96,7 +115,7 @@ static const char *home_dir(void)
 
 /* Options the first pass takes out of the command line, by name; their
  * values are parsed after merging with the config file. */
-enum { KEY_OURS, KEY_HELP, KEY_VERSION };
+enum { KEY_OURS, KEY_HELP, KEY_VERSION, KEY_VERBOSE };
 
 static const struct fuse_opt collect_spec[] = {
 	FUSE_OPT_KEY("api_url=", KEY_OURS),     FUSE_OPT_KEY("token_file=", KEY_OURS),
@@ -110,7 +129,9 @@ static const struct fuse_opt collect_spec[] = {
 	FUSE_OPT_KEY("late_margin=", KEY_OURS), FUSE_OPT_KEY("parallel=", KEY_OURS),
 	FUSE_OPT_KEY("readahead=", KEY_OURS),   FUSE_OPT_KEY("retries=", KEY_OURS),
 	FUSE_OPT_KEY("timeout=", KEY_OURS),     FUSE_OPT_KEY("quota_wait=", KEY_OURS),
-	FUSE_OPT_KEY("reserve=", KEY_OURS),     FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("reserve=", KEY_OURS),     FUSE_OPT_KEY("log_file=", KEY_OURS),
+	FUSE_OPT_KEY("verbose", KEY_OURS),      FUSE_OPT_KEY("-v", KEY_VERBOSE),
+	FUSE_OPT_KEY("--verbose", KEY_VERBOSE), FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),       FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION), FUSE_OPT_END
 };
@@ -137,6 +158,84 @@ static int ignored(const char *opt)
 		if (!strcmp(opt, names[i]))
 			return 1;
 	return 0;
+}
+
+/* The -o options libfuse 3 takes itself (mount, session and command
+ * line options), by name: they pass through; any other name is a typo. */
+static int fuse_option(const char *opt)
+{
+	static const char *const names[] = { "allow_root",
+					     "auto_unmount",
+					     "blkdev",
+					     "blksize",
+					     "default_permissions",
+					     "context",
+					     "fscontext",
+					     "defcontext",
+					     "rootcontext",
+					     "max_read",
+					     "fsname",
+					     "subtype",
+					     "ro",
+					     "suid",
+					     "nosuid",
+					     "dev",
+					     "nodev",
+					     "exec",
+					     "noexec",
+					     "async",
+					     "sync",
+					     "atime",
+					     "noatime",
+					     "diratime",
+					     "nodiratime",
+					     "lazytime",
+					     "nolazytime",
+					     "relatime",
+					     "norelatime",
+					     "strictatime",
+					     "nostrictatime",
+					     "dirsync",
+					     "debug",
+					     "clone_fd",
+					     "max_idle_threads",
+					     "max_threads",
+					     "large_read",
+					     "fd",
+					     "rootmode",
+					     "user_id",
+					     "group_id",
+					     "kernel_cache",
+					     "umask",
+					     "uid",
+					     "gid",
+					     NULL };
+	size_t len = strcspn(opt, "=");
+
+	for (size_t i = 0; names[i]; i++)
+		if (strlen(names[i]) == len && !strncmp(opt, names[i], len))
+			return 1;
+	return 0;
+}
+
+/* An -o option nobody takes: say so, with the nearest name we know. */
+static int unknown_option(const char *opt)
+{
+	char name[64];
+	const char *near;
+
+	if (opt[0] == '-' || fuse_option(opt))
+		return 0;
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(opt, "="), opt);
+	near = dx_config_nearest(name);
+	if (near)
+		fprintf(stderr,
+			"dexmafs: unknown option '%s' (did you mean '%s'?); dexmafs -h lists "
+			"them\n",
+			name, near);
+	else
+		fprintf(stderr, "dexmafs: unknown option '%s'; dexmafs -h lists them\n", name);
+	return 1;
 }
 
 /* "-o resolutions=raw,hourly" reaches us split at the comma: a bare
@@ -172,12 +271,18 @@ static int collect_one(void *data, const char *arg, int key, struct fuse_args *o
 	case KEY_VERSION:
 		c->version = 1;
 		return 1;
+	case KEY_VERBOSE:
+		if (dx_optlist_set(&c->cmd, "verbose"))
+			c->failed = 1;
+		return 0;
 	case FUSE_OPT_KEY_OPT:
-		if (list_item(arg)) {
+		if (ignored(arg))
+			return 0;
+		if (list_item(arg) || unknown_option(arg)) {
 			c->failed = 1;
 			return 0;
 		}
-		return ignored(arg) ? 0 : 1;
+		return 1;
 	case FUSE_OPT_KEY_NONOPT:
 		if (++c->nonopts == 1 && !(c->first = strdup(arg)))
 			c->failed = 1;
@@ -317,12 +422,30 @@ static int add_dep(struct dx_options *o, const char *name, const char *api_url,
 	o->deps = grown;
 	d = &o->deps[o->ndeps];
 	d->name = strdup(name);
+	d->line = 0;
 	d->api_url = api_url ? strdup(api_url) : NULL;
 	d->token_path = token_path ? strdup(token_path) : NULL;
 	o->ndeps++;
 	if (!d->name || (api_url && !d->api_url) || (token_path && !d->token_path))
 		return -1;
 	return 0;
+}
+
+static int no_such_deployment(const char *want, const struct dx_config *cfg, const char *path)
+{
+	char names[2048] = "";
+	size_t len;
+
+	for (size_t i = 0; i < cfg->ndeps; i++) {
+		len = strlen(names);
+		snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "",
+			 cfg->deps[i].name);
+	}
+	fprintf(stderr,
+		"dexmafs: cannot mount: no [deployment %s] in %s; it has: %s (-o deployment=NAME "
+		"picks one, or leave it out to mount them all)\n",
+		want, path, names);
+	return -1;
 }
 
 /* With deployments in the config file and no token given otherwise (-o
@@ -351,13 +474,39 @@ static int choose_deployments(struct dx_options *o, const struct dx_optlist *cmd
 			fprintf(stderr, "dexmafs: out of memory\n");
 			return -1;
 		}
+		o->deps[o->ndeps - 1].line = d->line;
 	}
-	if (!o->ndeps) {
-		fprintf(stderr, "dexmafs: cannot mount: no [deployment %s] in %s\n", want,
-			o->config_used);
-		return -1;
-	}
+	if (!o->ndeps)
+		return no_such_deployment(want, cfg, o->config_used);
 	return 0;
+}
+
+/* Which options came from the config file's [defaults], and from which
+ * line, so a bad value is reported where it was written. */
+static void note_origins(struct dx_options *o, const struct dx_optlist *cmd,
+			 const struct dx_config *cfg)
+{
+	for (size_t i = 0; cfg && i < cfg->defaults.n && o->nfrom_config < 64; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(cfg->defaults.v[i], "="),
+			 cfg->defaults.v[i]);
+		if (dx_optlist_get(cmd, name))
+			continue;
+		snprintf(o->from_config[o->nfrom_config].name, sizeof(name), "%s", name);
+		o->from_config[o->nfrom_config++].line = dx_config_line_of(cfg, name);
+	}
+}
+
+/* " (config PATH, line N)" when name came from the config file, else "". */
+static const char *origin(const struct dx_options *o, const char *name, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < o->nfrom_config; i++)
+		if (!strcmp(o->from_config[i].name, name))
+			snprintf(buf, size, " (config %s, line %d)", o->config_used,
+				 o->from_config[i].line);
+	return buf;
 }
 
 int dx_options_parse(struct fuse_args *args, struct dx_options *o)
@@ -404,6 +553,7 @@ int dx_options_parse(struct fuse_args *args, struct dx_options *o)
 	if (load_config(&c.cmd, &cfg, &o->config_used) ||
 	    dx_config_merge(o->config_used ? &cfg : NULL, &c.cmd, &eff) || parse_effective(&eff, o))
 		goto out;
+	note_origins(o, &c.cmd, o->config_used ? &cfg : NULL);
 	/* From the command line or [defaults]: FUSE does the rest (the daemon
 	 * always adds default_permissions, so modes still apply). */
 	if (o->allow_other && fuse_opt_add_arg(args, "-oallow_other"))
@@ -477,7 +627,7 @@ static int parse_size(const char *s, uint64_t *out)
 }
 
 /* A '+'-separated list (see dx_lists.h) of resolution names. */
-static int parse_resolutions(const char *list, unsigned *mask)
+static int parse_resolutions(const char *list, unsigned *mask, const char *where)
 {
 	const char *names[DX_RES_COUNT];
 	char bad[64];
@@ -487,13 +637,13 @@ static int parse_resolutions(const char *list, unsigned *mask)
 	if (!dx_list_mask(list, names, DX_RES_COUNT, mask, bad, sizeof(bad)))
 		return 0;
 	fprintf(stderr,
-		"dexmafs: unknown resolution '%s' in -o resolutions (a list such as "
+		"dexmafs: unknown resolution '%s' in resolutions%s (a list such as "
 		"raw+hourly of: raw 5min 10min 15min 30min hourly daily weekly monthly)\n",
-		bad);
+		bad, where);
 	return -1;
 }
 
-static int parse_formats(const char *list, unsigned *mask)
+static int parse_formats(const char *list, unsigned *mask, const char *where)
 {
 	const char *names[DX_FORMAT_COUNT];
 	char bad[64];
@@ -503,20 +653,24 @@ static int parse_formats(const char *list, unsigned *mask)
 	if (!dx_list_mask(list, names, DX_FORMAT_COUNT, mask, bad, sizeof(bad)))
 		return 0;
 	fprintf(stderr,
-		"dexmafs: unknown format '%s' in -o formats (a list such as csv+svg "
+		"dexmafs: unknown format '%s' in formats%s (a list such as csv+svg "
 		"of: csv xlsx svg)\n",
-		bad);
+		bad, where);
 	return -1;
 }
 
 static int parse_views(struct dx_options *o)
 {
-	if (parse_resolutions(o->resolutions, &o->listed_res) ||
-	    parse_formats(o->formats, &o->listed_formats))
+	char where[2][4200];
+
+	if (parse_resolutions(o->resolutions, &o->listed_res,
+			      origin(o, "resolutions", where[0], sizeof(where[0]))) ||
+	    parse_formats(o->formats, &o->listed_formats,
+			  origin(o, "formats", where[1], sizeof(where[1]))))
 		return -1;
 	if (dx_csv_dialect_from_name(o->csv_dialect, &o->dialect)) {
-		fprintf(stderr, "dexmafs: unknown csv_dialect '%s' (standard, eu)\n",
-			o->csv_dialect);
+		fprintf(stderr, "dexmafs: unknown csv_dialect '%s'%s (standard, eu)\n",
+			o->csv_dialect, origin(o, "csv_dialect", where[0], sizeof(where[0])));
 		return -1;
 	}
 	return 0;
@@ -527,9 +681,63 @@ static int valid_dep_name(const char *s)
 	return s[0] && s[0] != '.' && !strpbrk(s, "/,\\") && strlen(s) < 200;
 }
 
+/* The daemon leaves for / when it detaches: a relative path given on the
+ * command line is made absolute against the current directory. */
+static int make_absolute(char **field)
+{
+	char cwd[4096], *joined;
+	size_t need;
+
+	if (!*field || (*field)[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return fprintf(stderr, "dexmafs: cannot resolve %s: %s\n", *field, strerror(errno)),
+		       -1;
+	need = strlen(cwd) + strlen(*field) + 2;
+	joined = malloc(need);
+	if (!joined)
+		return -1;
+	snprintf(joined, need, "%s/%s", cwd, *field);
+	free(*field);
+	*field = joined;
+	return 0;
+}
+
+int dx_options_log(const struct dx_options *o, int foreground, int debug, struct dx_log_opts *out,
+		   char *path, size_t size)
+{
+	const char *state = getenv("XDG_STATE_HOME");
+
+	memset(out, 0, sizeof(*out));
+	out->verbose = o->verbose;
+	out->debug = debug;
+	out->tee_stderr = !foreground;
+	out->dest = DX_LOG_FILE;
+	out->path = path;
+	if (o->log_file)
+		return snprintf(path, size, "%s", o->log_file), 0;
+	if (foreground || !access("/dev/log", F_OK)) {
+		out->dest = foreground ? DX_LOG_STDERR : DX_LOG_SYSLOG;
+		out->path = NULL;
+		return 0;
+	}
+	if (dx_config_default_log_path(state, home_dir(), path, size)) {
+		fprintf(stderr, "dexmafs: warning: no syslog (/dev/log) and no place for a log; "
+				"once detached the log is lost (set -o log_file=PATH)\n");
+		out->dest = DX_LOG_STDERR;
+		out->path = NULL;
+	}
+	return 0;
+}
+
 int dx_options_finish(struct dx_options *o)
 {
+	char where[4200];
 	size_t i;
+
+	o->deployment_given = o->deployment != NULL || o->ndeps > 0;
+	if (make_absolute(&o->log_file) || make_absolute(&o->cache_dir))
+		return -1;
 
 	if (set_default(&o->api_url, "https://api.dexma.com/v3") ||
 	    set_default(&o->deployment, "default") || set_default(&o->time_format, "local_utc") ||
@@ -539,15 +747,15 @@ int dx_options_finish(struct dx_options *o)
 		return -1;
 	if (dx_timefmt_from_name(o->time_format, &o->timefmt)) {
 		fprintf(stderr,
-			"dexmafs: unknown time_format '%s' (local_utc, local, utc, iso, epoch)\n",
-			o->time_format);
+			"dexmafs: unknown time_format '%s'%s (local_utc, local, utc, iso, epoch)\n",
+			o->time_format, origin(o, "time_format", where, sizeof(where)));
 		return -1;
 	}
 	if (parse_views(o))
 		return -1;
 	if (parse_size(o->cache_size, &o->cache_bytes)) {
-		fprintf(stderr, "dexmafs: bad cache_size '%s' (e.g. 512M, 1G; at least 1M)\n",
-			o->cache_size);
+		fprintf(stderr, "dexmafs: bad cache_size '%s'%s (e.g. 512M, 1G; at least 1M)\n",
+			o->cache_size, origin(o, "cache_size", where, sizeof(where)));
 		return -1;
 	}
 	/* Single-token mode: one deployment, token from token_file or env. */
@@ -582,6 +790,7 @@ void dx_options_release(struct dx_options *o)
 	free(o->formats);
 	free(o->csv_dialect);
 	free(o->cache_size);
+	free(o->log_file);
 	free(o->source);
 	free(o->config_used);
 	free(o->mountpoint);
@@ -621,6 +830,21 @@ int dx_options_token(const struct dx_options *o, size_t i, char out[21], char *e
 	}
 	explicit_bzero(buf, sizeof(buf));
 	return rc;
+}
+
+void dx_options_token_source(const struct dx_options *o, size_t i, char *out, size_t size)
+{
+	const struct dx_mount_dep *d = &o->deps[i];
+	char where[4200];
+
+	if (!d->token_path)
+		snprintf(out, size, "the token in DEXMA_TOKEN");
+	else if (d->line)
+		snprintf(out, size, "the token of %s ([deployment %s], config %s, line %d)",
+			 d->token_path, d->name, o->config_used, d->line);
+	else
+		snprintf(out, size, "the token of %s (token_file%s)", d->token_path,
+			 origin(o, "token_file", where, sizeof(where)));
 }
 
 void dx_options_fsname(const struct dx_options *o, char *out, size_t size)

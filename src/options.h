@@ -21,6 +21,7 @@ struct dx_mount_dep {
 	char *name; /* directory name under the mount point */
 	char *api_url;
 	char *token_path; /* token file; NULL means env DEXMA_TOKEN */
+	int line;         /* of its [deployment NAME] in the config file; 0: not from there */
 };
 
 struct dx_options {
@@ -34,7 +35,9 @@ struct dx_options {
 	char *formats;     /* a list of csv, xlsx, svg */
 	char *csv_dialect;
 	char *cache_size;
+	char *log_file; /* -o log_file=PATH, or NULL */
 	int offline;
+	int verbose; /* -v or -o verbose: log every API request */
 	int allow_insecure_http;
 	int allow_other; /* passed on to FUSE by dx_options_parse() */
 	int nonempty;    /* -o nonempty: mount over a directory that holds files */
@@ -43,9 +46,15 @@ struct dx_options {
 	int readahead; /* requests a walk's readahead may make ahead; 0: off; -1 (default): parallel */
 	double reserve;
 	int show_help, show_version;
-	char *source;      /* the mount source (mount(8)'s first argument), or NULL */
-	char *config_used; /* the config file read, or NULL */
-	char *mountpoint;  /* the last non-option argument as given, or NULL */
+	int deployment_given; /* the user named the deployment(s): not "default" */
+	char *source;         /* the mount source (mount(8)'s first argument), or NULL */
+	char *config_used;    /* the config file read, or NULL */
+	struct {
+		char name[32];
+		int line;
+	} from_config[64]; /* options [defaults] set (and the command line did not) */
+	size_t nfrom_config;
+	char *mountpoint; /* the last non-option argument as given, or NULL */
 	/* Derived by dx_options_finish(). */
 	enum dx_timefmt timefmt;
 	unsigned listed_res;
@@ -75,9 +84,22 @@ void dx_options_release(struct dx_options *opts);
 int dx_options_token(const struct dx_options *opts, size_t i, char out[21], char *err,
 		     size_t errsize);
 
+/* Where deployment i's token came from, for messages: "the token in
+ * DEXMA_TOKEN", "the token of PATH (token_file)", "... ([deployment NAME],
+ * config PATH, line N)". */
+void dx_options_token_source(const struct dx_options *opts, size_t i, char *out, size_t size);
+
 /* The file system name shown by mount(8) and df: the source, else
  * "dexma:NAME[+NAME...]". Writes into out. */
 void dx_options_fsname(const struct dx_options *opts, char *out, size_t size);
+
+/* Where the daemon logs (into out; path is the buffer out->path may
+ * point to): -o log_file when given, else stderr in the foreground, else
+ * syslog, else (no /dev/log) $XDG_STATE_HOME/dexmafs/dexmafs.log or
+ * ~/.local/state/dexmafs/dexmafs.log. 0 or -1 (message printed). */
+struct dx_log_opts;
+int dx_options_log(const struct dx_options *opts, int foreground, int debug,
+		   struct dx_log_opts *out, char *path, size_t size);
 
 void dx_options_help(void);
 

@@ -78,6 +78,10 @@ struct pf {
 	char first_error_path[PATH_MAX];
 	const char *stop; /* why the run stopped early, or NULL */
 	time_t started;
+	int scanning;       /* still walking for directories */
+	int64_t last_draw;  /* ms (monotonic) of the last progress line */
+	size_t dirs_known;  /* directories whose files are counted */
+	size_t files_known; /* the files of those */
 };
 
 static void usage(FILE *out)
@@ -200,42 +204,94 @@ static void fmt_duration(int64_t s, char *out, size_t size)
 		snprintf(out, size, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
 }
 
-/* Time left: the pace so far, or the hourly quota when the calls still
- * needed do not fit above the reserve in this hour. */
-static void progress(struct pf *pf, const struct dep_quota *q)
+/* The calls that do not fit above the reserve in this hour, as time:
+ * whole hours of quota after the reset. -1 when they fit (or unknown). */
+static int64_t quota_eta(const struct dep_quota *q, double need, int64_t now)
 {
-	int64_t now = time(NULL), elapsed = now - pf->started, eta = -1;
+	long above = q && q->hour_left >= 0 ? q->hour_left - q->reserve : -1;
+	double windows;
+
+	if (above < 0 || need <= (double)above || q->hour_limit <= q->reserve)
+		return -1;
+	windows = (need - (double)above) / (double)(q->hour_limit - q->reserve);
+	return (q->reset_at > now ? q->reset_at - now : 0) + (int64_t)windows * 3600;
+}
+
+/* The files to read: those of the directories listed so far, and as many
+ * again per directory for those not listed yet. 0 when nothing is known. */
+static size_t files_estimate(const struct pf *pf)
+{
+	size_t left = pf->njobs > pf->dirs_known ? pf->njobs - pf->dirs_known : 0;
+
+	if (!pf->dirs_known)
+		return 0;
+	return pf->files_known + left * pf->files_known / pf->dirs_known;
+}
+
+/* Time left: the pace so far, or the hourly quota when the calls still
+ * needed (one a file at most, before any is read) do not fit above the
+ * reserve in this hour. */
+static void eta_text(const struct pf *pf, const struct dep_quota *q, char *out, size_t size)
+{
+	int64_t now = time(NULL), elapsed = now - pf->started, eta = -1, qeta;
+	size_t total = files_estimate(pf), done = pf->files_done + pf->files_failed;
+	size_t left = total > done ? total - done : 0;
 	uint64_t spent = pf->calls_now - pf->calls_start;
-	size_t left = pf->njobs - pf->jobs_done;
-	char eta_s[32] = "?", quota_s[64] = "";
-	const char *why = "";
+	double need = done ? (double)spent / (double)done * (double)left : (double)left;
 
-	if (!pf->tty)
-		return;
-	if (pf->jobs_done) {
-		double per_job = (double)spent / (double)pf->jobs_done;
-		long above = q && q->hour_left >= 0 ? q->hour_left - q->reserve : -1;
-		double need = per_job * (double)left;
-
-		eta = elapsed * (int64_t)left / (int64_t)pf->jobs_done;
-		if (above >= 0 && need > (double)above && q->hour_limit > q->reserve) {
-			double windows =
-				(need - (double)above) / (double)(q->hour_limit - q->reserve);
-			int64_t qeta = (q->reset_at > now ? q->reset_at - now : 0) +
-				       (int64_t)windows * 3600;
-
-			if (qeta > eta) {
-				eta = qeta;
-				why = " (hourly quota)";
-			}
-		}
-		fmt_duration(eta, eta_s, sizeof(eta_s));
+	if (done && elapsed > 0)
+		eta = elapsed * (int64_t)left / (int64_t)done;
+	qeta = total ? quota_eta(q, need, now) : -1;
+	if (qeta > eta) {
+		fmt_duration(qeta, out, size);
+		snprintf(out + strlen(out), size - strlen(out), " (hourly quota)");
+	} else if (eta >= 0) {
+		fmt_duration(eta, out, size);
+	} else {
+		snprintf(out, size, "soon");
 	}
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A progress line: redrawn at most 4 times a second on a terminal, a
+ * plain line every 10 seconds otherwise (a log, a pipe). force draws now
+ * (the first line after the scan). Lock held. */
+static void progress(struct pf *pf, const struct dep_quota *q, int force)
+{
+	char line[512], eta_s[48], quota_s[64] = "", files_s[48];
+	int64_t now = now_ms();
+
+	if (!force && now - pf->last_draw < (pf->tty ? 250 : 10000))
+		return;
+	pf->last_draw = now;
 	if (q && q->hour_left >= 0)
 		snprintf(quota_s, sizeof(quota_s), ", quota %ld/%ld left (reserve %ld)",
 			 q->hour_left, q->hour_limit, q->reserve);
-	fprintf(stderr, "\r\033[Kdirs %zu/%zu, files %zu, calls %" PRIu64 "%s, ETA %s%s",
-		pf->jobs_done, pf->njobs, pf->files_done, spent, quota_s, eta_s, why);
+	if (pf->scanning) {
+		snprintf(line, sizeof(line),
+			 "scanning: %zu directories to read so far, calls %" PRIu64, pf->njobs,
+			 pf->calls_now - pf->calls_start);
+	} else {
+		eta_text(pf, q, eta_s, sizeof(eta_s));
+		if (files_estimate(pf))
+			snprintf(files_s, sizeof(files_s), "/%s%zu",
+				 pf->dirs_known < pf->njobs ? "~" : "", files_estimate(pf));
+		snprintf(line, sizeof(line),
+			 "dirs %zu/%zu, files %zu%s, calls %" PRIu64 "%s, ETA %s", pf->jobs_done,
+			 pf->njobs, pf->files_done, files_s, pf->calls_now - pf->calls_start,
+			 quota_s, eta_s);
+	}
+	if (pf->tty)
+		fprintf(stderr, "\r\033[K%s", line);
+	else
+		fprintf(stderr, "prefetch: %s\n", line);
 }
 
 /* Whether the next step (in path) may spend calls: not interrupted, not
@@ -256,7 +312,7 @@ static int may_spend(struct pf *pf, const char *path)
 		pf->stop = "budget reached";
 		return 0;
 	}
-	progress(pf, quota_of(pf, path));
+	progress(pf, quota_of(pf, path), 0);
 	return 1;
 }
 
@@ -279,8 +335,10 @@ static int at_reserve(struct pf *pf, const char *path)
 	q = quota_of(pf, path);
 	now = time(NULL);
 	until = q && q->reset_at > now ? q->reset_at + 1 : now + 5;
-	if (pf->tty)
-		fprintf(stderr, "\r\033[Kwaiting for the hourly quota of %s", q ? q->name : "?");
+	fprintf(stderr,
+		pf->tty ? "\r\033[Kwaiting for the hourly quota of %s" :
+			  "prefetch: waiting for the hourly quota of %s\n",
+		q ? q->name : "?");
 	pthread_mutex_unlock(&pf->lock);
 	while (!interrupted && time(NULL) < until)
 		sleep(1);
@@ -518,6 +576,12 @@ static void do_dir(struct pf *pf, const char *dir)
 		if (!rc)
 			return;
 	}
+	if (!rc && !pf->have_since) {
+		pthread_mutex_lock(&pf->lock);
+		pf->dirs_known++;
+		pf->files_known += n;
+		pthread_mutex_unlock(&pf->lock);
+	}
 	for (i = 0; i < n; i++) {
 		if (!rc &&
 		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < sizeof(path))
@@ -578,6 +642,43 @@ static int parse_date(const char *s, struct dx_date *d)
 	return dx_date_parse(s, strlen(s), d);
 }
 
+/* One option of the command line: 0 to go on, 1 for --help, -1 on a
+ * bad value (message printed). */
+static int parse_one(struct pf *pf, int c, const char *arg)
+{
+	char *end;
+
+	switch (c) {
+	case 's':
+	case 'u':
+		if (parse_date(arg, c == 's' ? &pf->since : &pf->until))
+			return fprintf(stderr, "dexmafs prefetch: bad --%s '%s' (YYYY-MM-DD)\n",
+				       c == 's' ? "since" : "until", arg),
+			       -1;
+		*(c == 's' ? &pf->have_since : &pf->have_until) = 1;
+		return 0;
+	case 'b':
+		pf->budget = strtol(arg, &end, 10);
+		if (*end || end == arg || pf->budget < 0)
+			return fprintf(stderr, "dexmafs prefetch: bad --budget '%s'\n", arg), -1;
+		return 0;
+	case 'j':
+		pf->njobs_threads = (int)strtol(arg, &end, 10);
+		if (*end || pf->njobs_threads < 1 || pf->njobs_threads > MAX_THREADS)
+			return fprintf(stderr, "dexmafs prefetch: --jobs takes 1 to 16\n"), -1;
+		return 0;
+	case 'w':
+		pf->wait = 1;
+		return 0;
+	case 'h':
+		help();
+		return 1;
+	default:
+		usage(stderr);
+		return -1;
+	}
+}
+
 static int parse_args(struct pf *pf, int argc, char *argv[])
 {
 	static const struct option longopts[] = { { "since", required_argument, NULL, 's' },
@@ -587,51 +688,11 @@ static int parse_args(struct pf *pf, int argc, char *argv[])
 						  { "wait", no_argument, NULL, 'w' },
 						  { "help", no_argument, NULL, 'h' },
 						  { NULL, 0, NULL, 0 } };
-	char *end;
-	int c;
+	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "s:u:b:j:wh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			if (parse_date(optarg, &pf->since))
-				return fprintf(stderr,
-					       "dexmafs prefetch: bad --since '%s' (YYYY-MM-DD)\n",
-					       optarg),
-				       -1;
-			pf->have_since = 1;
-			break;
-		case 'u':
-			if (parse_date(optarg, &pf->until))
-				return fprintf(stderr,
-					       "dexmafs prefetch: bad --until '%s' (YYYY-MM-DD)\n",
-					       optarg),
-				       -1;
-			pf->have_until = 1;
-			break;
-		case 'b':
-			pf->budget = strtol(optarg, &end, 10);
-			if (*end || end == optarg || pf->budget < 0)
-				return fprintf(stderr, "dexmafs prefetch: bad --budget '%s'\n",
-					       optarg),
-				       -1;
-			break;
-		case 'j':
-			pf->njobs_threads = (int)strtol(optarg, &end, 10);
-			if (*end || pf->njobs_threads < 1 || pf->njobs_threads > MAX_THREADS)
-				return fprintf(stderr, "dexmafs prefetch: --jobs takes 1 to 16\n"),
-				       -1;
-			break;
-		case 'w':
-			pf->wait = 1;
-			break;
-		case 'h':
-			help();
-			return 1;
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
+	while ((c = getopt_long(argc, argv, "s:u:b:j:wh", longopts, NULL)) != -1)
+		if ((rc = parse_one(pf, c, optarg)))
+			return rc;
 	if (optind >= argc) {
 		usage(stderr);
 		return -1;
@@ -648,6 +709,10 @@ static int collect(struct pf *pf, int argc, char *argv[])
 	int i, rc;
 
 	for (i = optind; i < argc; i++) {
+		if (stat(argv[i], &st))
+			return fprintf(stderr, "dexmafs prefetch: %s %s\n", argv[i],
+				       errno == ENOENT ? "does not exist" : strerror(errno)),
+			       -1;
 		if ((rc = find_root(argv[i], root))) {
 			fprintf(stderr,
 				"dexmafs prefetch: %s is not inside a mounted dexmafs%s%s\n",
@@ -683,6 +748,27 @@ static int collect(struct pf *pf, int argc, char *argv[])
 		}
 	}
 	return 0;
+}
+
+/* What is known before reading: the files named jobs, and with --since
+ * every directory's periods (made by name, not listed). Lock held. */
+static void count_known(struct pf *pf)
+{
+	char **names;
+	size_t n, k;
+
+	for (size_t i = 0; i < pf->njobs; i++) {
+		if (pf->jobs[i].is_file) {
+			pf->dirs_known++;
+			pf->files_known++;
+		} else if (pf->have_since && !periods_by_name(pf, pf->jobs[i].path, &names, &n)) {
+			pf->dirs_known++;
+			pf->files_known += n;
+			for (k = 0; k < n; k++)
+				free(names[k]);
+			free(names);
+		}
+	}
 }
 
 /* Runs this process at the priority the daemon serves as background:
@@ -758,6 +844,7 @@ int dx_prefetch_main(int argc, char *argv[])
 	pthread_mutex_init(&pf->lock, NULL);
 	pf->tty = isatty(STDERR_FILENO);
 	pf->started = time(NULL);
+	pf->last_draw = now_ms();     /* a quick scan draws nothing */
 	sa.sa_handler = on_interrupt; /* no SA_RESTART: a blocked read returns */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -766,7 +853,13 @@ int dx_prefetch_main(int argc, char *argv[])
 		goto out;
 	become_background();
 	pthread_mutex_lock(&pf->lock);
+	pf->scanning = 1;
 	rc = collect(pf, argc, argv);
+	pf->scanning = 0;
+	if (!rc) {
+		count_known(pf);
+		progress(pf, pf->nq ? &pf->q[0] : NULL, 1);
+	}
 	pthread_mutex_unlock(&pf->lock);
 	if (rc)
 		goto out;

@@ -206,6 +206,14 @@ int dx_request_readings(const char *dep_name, int dep, int64_t device, const cha
 		rc = copy_out(&b, out->path, sizeof(out->path));
 	if (!rc)
 		rc = make_key(dep_name, out->path, out->key, sizeof(out->key));
+	out->ask.device = device;
+	out->ask.res = res;
+	out->ask.chunk = *chunk;
+	out->ask.last = dx_date_cmp(last, chunk->to) < 0 ? last : chunk->to;
+	if (strlen(key) < sizeof(out->ask.key) && (!op || strlen(op) < sizeof(out->ask.op))) {
+		strcpy(out->ask.key, key);
+		strcpy(out->ask.op, op ? op : "");
+	}
 	if (!rc && dx_date_cmp(last, chunk->to) < 0) {
 		asked.to = last;
 		out->future = dx_date_cmp(last, chunk->from) < 0;

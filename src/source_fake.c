@@ -131,6 +131,16 @@ static int fake_put_record(void *ctx, const char *name, const void *data, size_t
 	return 0;
 }
 
+static int fake_put_records(void *ctx, const char *const *names, const void *const *data,
+			    const size_t *lens, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = fake_put_record(ctx, names[i], data[i], lens[i]);
+	return rc;
+}
+
 static int fake_expire(void *ctx, const char *prefix)
 {
 	struct fake *f = ctx;
@@ -162,6 +172,7 @@ static const struct dx_source_ops fake_ops = {
 	.readings = fake_get,
 	.derived = fake_derived,
 	.get_record = fake_get_record,
+	.put_records = fake_put_records,
 	.put_record = fake_put_record,
 	.expire = fake_expire,
 	.cache_stats = fake_cache_stats,

@@ -49,7 +49,6 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 		dx_buf_init(&t->rendered[i].content, DX_FILE_MAX);
 	t->started_at = dx_tree_now(t);
 	t->source = opts->source;
-	t->handles = dx_handles_new(t);
 	t->node_created = dx_handles_note;
 	t->observe = (struct dx_data_observer){
 		.asked = dx_readahead_asked,
@@ -59,13 +58,17 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 		.series_changed = dx_tree_series_changed,
 	};
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	if (!t->buckets || (!t->source && own_source(t)) || dx_node_ref(t, &root) ||
-	    dx_readahead_new(t, opts->readahead) || dx_reads_new(&t->reads)) {
-		dx_tree_free(t);
-		return -ENOMEM;
-	}
+	if (!t->buckets || (!t->source && own_source(t)))
+		goto fail;
+	t->handles = dx_handles_new(t); /* records go through the source */
+	if (dx_node_ref(t, &root) || dx_readahead_new(t, opts->readahead) ||
+	    dx_reads_new(&t->reads))
+		goto fail;
 	*out = t;
 	return 0;
+fail:
+	dx_tree_free(t);
+	return -ENOMEM;
 }
 
 void dx_tree_free(struct dx_tree *t)

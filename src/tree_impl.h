@@ -255,19 +255,19 @@ struct dx_tree {
 	} rendered[RENDER_RING_SIZE];
 	unsigned rendered_next;
 
-	pthread_mutex_t memo_lock;                /* guards the decoded-data memo and the counter */
+	pthread_mutex_t memo_lock;                /* guards the decoded-data memo (memo.c only) */
 	struct memo *memos;                       /* most recently used first (memo.c) */
 	struct memo *memo_last;                   /* least recently used */
 	struct memo *memo_table[DX_MEMO_BUCKETS]; /* by hash of the key */
 	size_t nmemos;
 	size_t memo_bytes;
-	uint64_t json_decodes; /* API answers decoded from JSON */
-	uint64_t stat_renders; /* files rendered for a stat: their kept size did not serve */
+	uint64_t json_decodes; /* API answers decoded from JSON (atomic) */
+	uint64_t stat_renders; /* files rendered for a stat: their kept size did not serve (atomic) */
 
 	struct dx_readahead *ra; /* the walk readahead, or NULL when off */
 	struct dx_reads *reads;  /* renderings being read (tree_reads.c) */
 	uint64_t on_read_stats;  /* stats of act-on-read files: their time's nanoseconds */
-	uint64_t opens;          /* OPENs the kernel sent (none in no-open mode but the first) */
+	uint64_t opens; /* OPENs the kernel sent (none in no-open mode but the first; atomic) */
 };
 
 static inline const struct kind_row *kind_of(const struct dx_tree *t, const struct node *n)

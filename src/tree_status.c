@@ -47,10 +47,8 @@ static int status_fill(struct dx_tree *t, struct status *st)
 
 	st->now = dx_tree_now(t);
 	t->source->ops->cache_stats(t->source->ctx, &st->cache);
-	pthread_mutex_lock(&t->memo_lock);
-	st->json_decodes = t->json_decodes;
-	st->stat_renders = t->stat_renders;
-	pthread_mutex_unlock(&t->memo_lock);
+	st->json_decodes = __atomic_load_n(&t->json_decodes, __ATOMIC_RELAXED);
+	st->stat_renders = __atomic_load_n(&t->stat_renders, __ATOMIC_RELAXED);
 	st->opens = __atomic_load_n(&t->opens, __ATOMIC_RELAXED);
 	dx_readahead_counts(t, &st->ahead_fetches, &st->ahead_used);
 	dx_reads_counts(t->reads, &st->renders_ahead, &st->renders_ahead_used);

@@ -16,30 +16,23 @@ import subprocess
 import sys
 
 
-def symbols(obj):
-    out = subprocess.run(['nm', obj], capture_output=True, text=True,
-                         check=True).stdout
-    defined, used = set(), set()
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[1] == 'T':
-            defined.add(parts[2])
-        elif len(parts) == 2 and parts[0] == 'U':
-            used.add(parts[1])
-    return defined, used
-
-
 def graph(objdir):
-    owner, uses = {}, {}
+    """The files, and calls[a][b]: the functions file a calls in file b."""
     objs = sorted(glob.glob(os.path.join(objdir, '*.p', '*.c.o')))
     if not objs:
         sys.exit(f'cycles.py: no objects under {objdir}/*.p/')
-    for obj in objs:
-        name = os.path.basename(obj)[:-2]
-        defined, used = symbols(obj)
-        for sym in defined:
-            owner.setdefault(sym, name)
-        uses.setdefault(name, set()).update(used)
+    # One nm for every object: -A names the object on each line.
+    out = subprocess.run(['nm', '-A'] + objs, capture_output=True, text=True,
+                         check=True).stdout
+    owner, uses = {}, {os.path.basename(o)[:-2]: set() for o in objs}
+    for line in out.splitlines():
+        path, _, rest = line.partition(':')
+        name = os.path.basename(path)[:-2]
+        parts = rest.split()
+        if len(parts) == 3 and parts[1] == 'T':
+            owner.setdefault(parts[2], name)
+        elif len(parts) == 2 and parts[0] == 'U':
+            uses[name].add(parts[1])
     calls = collections.defaultdict(lambda: collections.defaultdict(set))
     for name, used in uses.items():
         for sym in used:
@@ -84,6 +77,8 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     nodes, calls = graph(sys.argv[1])
+    if not any(calls.values()):
+        sys.exit('cycles.py: no calls between files found: is nm output read right?')
     cycles = components(nodes, calls)
     for comp in cycles:
         print('call cycle between ' + ', '.join(comp) + ':')

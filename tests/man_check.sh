@@ -19,4 +19,16 @@ for render in "mandoc -Tascii" "groff -mandoc -Tascii"; do
 	*) echo "$render header lacks the volume: $head"; exit 1 ;;
 	esac
 done
+# A list of quoted commands and cross references renders as written (a
+# .Ql on one line with other macros once swallowed them).
+if ! mandoc -Tascii -Owidth=300 "$page" | grep -qF "(\`ls -l', du(1), rsync(1), \`cp -a', tar(1))"; then
+	echo "the (ls -l, du(1), rsync(1), cp -a, tar(1)) list renders wrong"
+	exit 1
+fi
+# The section the example config points to exists in the page.
+example=$(dirname "$page")/../dist/config.example
+if [ -f "$example" ]; then
+	section=$(sed -n 's/.*See dexmafs(1), section \(.*\)\.$/\1/p' "$example")
+	grep -qx ".Sh $section" "$page" || { echo "config.example: no section '$section'"; exit 1; }
+fi
 echo "man page ok"

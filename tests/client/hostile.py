@@ -90,6 +90,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 		start = int(q.get("start", ["0"])[0])
 		self._send(200, json.dumps(_items(start, PAGE)).encode())
 
+	def _mode_endless100k(self, url):
+		"""A listing of exactly 100,000 items: 200 full pages, then empty."""
+		q = urllib.parse.parse_qs(url.query)
+		start = int(q.get("start", ["0"])[0])
+		self._send(200, json.dumps(_items(start, max(0, min(PAGE, 100000 - start)))).encode())
+
 	def _mode_wrongshape(self, url):
 		"""Valid JSON, wrong shape: an object for a list, a list for readings."""
 		if url.path.startswith("/v3/readings"):

@@ -4,6 +4,7 @@ simulator), through the dxprobe tool: endless paging stops, the mount-time
 check rides out transient faults, and bad answers are never data. Calls
 are counted by the proxy."""
 
+import json
 import os
 import sys
 import unittest
@@ -15,7 +16,8 @@ from hostile import HostileProxy  # noqa: E402
 from test_client_sim import (EXIT_EACCES, EXIT_EHOSTUNREACH, EXIT_EIO, EXIT_EPROTO, TOKEN,  # noqa: E402
 	Simulator, probe)
 
-MAX_PAGES = 200   # DX_LIST_MAX_PAGES in include/dx_client.h
+MAX_PAGES = 201   # DX_LIST_MAX_PAGES in include/dx_client.h
+EXIT_EOVERFLOW = 12
 
 
 class HostileCase(unittest.TestCase):
@@ -45,9 +47,17 @@ class Paging(HostileCase):
 	def test_endless_paging_stops_at_the_cap(self):
 		self.hp.rule("/v3/devices", "endless")
 		rc, out, err, _ = probe(self.hp.url, "list", "/devices", opts=["--deadline-ms", "120000"])
-		self.assertEqual(rc, EXIT_EPROTO, err)
+		self.assertEqual(rc, EXIT_EOVERFLOW, err)
 		self.assertEqual(out, b"")
 		self.assertEqual(self.hp.count("/v3/devices"), MAX_PAGES)
+
+	def test_a_listing_of_100000_items_is_complete(self):
+		"""200 full pages and the empty one after them: under the cap."""
+		self.hp.rule("/v3/devices", "endless100k")
+		rc, out, err, _ = probe(self.hp.url, "list", "/devices", opts=["--deadline-ms", "120000"])
+		self.assertEqual(rc, 0, err)
+		self.assertEqual(len(json.loads(out)), 100000)
+		self.assertEqual(self.hp.count("/v3/devices"), 201)
 
 
 class Check(HostileCase):

@@ -122,9 +122,15 @@ class CacheTest(MountTestCase):
             for rel, data in kept.items():
                 self.assertEqual(read(os.path.join(dev2, rel)), data, rel)
             t0 = time.time()
-            with self.assertRaises(OSError):
-                read(os.path.join(dev2, "POWER", "hourly", "2024-01-01--2024-01-31.csv"))
+            for _ in range(3):
+                with self.assertRaises(OSError):
+                    read(os.path.join(dev2, "POWER", "hourly", "2024-01-01--2024-01-31.csv"))
             self.assertLess(time.time() - t0, 2)
+            # The log says why, once a minute for the same data.
+            said = [l for l in off.log().splitlines() if "is not cached" in l]
+            self.assertEqual(len(said), 1, off.log())
+            self.assertRegex(said[0], r"warning: offline: demo /\S*POWER\S* is not cached and "
+                             r"the mount is offline \(-o offline\)")
             self.assertFalse(os.path.exists(os.path.join(off.root, "devices", "Nothing (4242)")))
         finally:
             self.sim.start()

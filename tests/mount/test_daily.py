@@ -3,6 +3,8 @@ fuse.dexmafs through mount.fuse3, startup failures that leave nothing
 mounted, prefetch within a budget, and the token handshake."""
 
 import os
+import time
+import subprocess
 import shutil
 import stat
 import tempfile
@@ -315,6 +317,47 @@ class TestPrefetch(MountTestCase):
         self.assertIn("2 files", r.stdout)
         # Both months sit in one yearly chunk of hourly data: one call.
         self.assertEqual(self.calls("/v3/readings"), 1)
+
+    def test_progress_is_plain_lines_without_a_terminal(self):
+        m = self.mount()
+        dev = self.device_dir(m, "Main Meter")
+        r = self.prefetch("--since", "2024-01-01", "--until", "2024-06-30", dev)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("\r", r.stderr)
+        self.assertNotIn("\x1b", r.stderr)
+        lines = r.stderr.splitlines()
+        # The first line, right after the scan, has the estimate.
+        self.assertRegex(lines[0], r"^prefetch: dirs 0/[1-9]\d*, files 0/[1-9]\d*, calls \d+")
+        self.assertLessEqual(len(lines), 3, r.stderr)
+
+    def test_progress_on_a_terminal_redraws_a_few_times_a_second(self):
+        import pty
+        m = self.mount()
+        dev = self.device_dir(m, "Main Meter")
+        master, slave = pty.openpty()
+        t0 = time.time()
+        p = subprocess.Popen([find_dexmafs(), "prefetch", "--since", "2020-01-01", dev],
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        p.wait(timeout=120)
+        elapsed = time.time() - t0
+        os.close(master)
+        self.assertEqual(p.returncode, 0, out)
+        draws = out.count(b"\r\x1b[K")
+        self.assertGreaterEqual(draws, 2, out)  # the estimate, then the end's clearing
+        self.assertLessEqual(draws, 4 * elapsed + 4, (draws, elapsed))
+        first = [d for d in out.split(b"\r\x1b[K") if d.startswith(b"dirs ")][0]
+        self.assertRegex(first, rb"^dirs 0/[1-9]\d*, files 0/[1-9]\d*, calls \d+")
 
     def test_not_a_mount(self):
         r = self.prefetch("/tmp")

@@ -161,6 +161,86 @@ class HardenTest(MountTestCase):
         self.refused(m, "line 2: timeout=5x: not a whole number")
 
 
+    def config(self, m, text):
+        path = os.path.join(m.tmp, "config", "dexmafs", "config")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_config_errors_name_path_and_line(self):
+        for text, needle in (
+                ('[defaults]\ntime_format = "iso"\n',
+                 ': line 2: time_format = "iso": write the value without quotes'),
+                ("[defaults]\noffline = no\n\ntime_format = isoo\n",
+                 "unknown time_format 'isoo' (config %s, line 4)"),
+                ("[defaults]\nformats = csv+pdf\n", "in formats (config %s, line 2)"),
+                ("[defaults]\n\n[defualts]\noffline = no\n",
+                 ": line 3: unknown section [defualts]")):
+            with self.subTest(text=text):
+                m = Mount(self.sim.url)
+                self.addCleanup(m.cleanup)
+                path = self.config(m, text)
+                err = self.refused(m, needle.replace("%s", path))
+                self.assertIn(path, err)
+
+    def test_unknown_deployment_lists_the_known_ones(self):
+        m = Mount(self.sim.url, deployment="acm", env_token=False)
+        self.addCleanup(m.cleanup)
+        tok = os.path.join(m.tmp, "t.token")
+        with open(tok, "w") as f:
+            f.write(TOKEN)
+        os.chmod(tok, 0o600)
+        path = self.config(m, "[deployment acme]\ntoken_file = %s\n"
+                              "[deployment beta]\ntoken_file = %s\n" % (tok, tok))
+        p = subprocess.run(m.argv, env=m.env, capture_output=True, text=True, timeout=15)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no [deployment acm] in %s; it has: acme, beta" % path, p.stderr)
+
+    def test_relative_paths_in_defaults_are_relative_to_the_config_file(self):
+        m = Mount(self.sim.url)
+        self.addCleanup(m.cleanup)
+        m.argv[3] = ",".join(o for o in m.argv[3].split(",") if not o.startswith("cache_dir="))
+        self.config(m, "[defaults]\ncache_dir = relcache\nlog_file = dexmafs.log\n")
+        m.start()
+        os.listdir(os.path.join(m.root, "devices"))
+        m.stop()
+        here = os.path.join(m.tmp, "config", "dexmafs")
+        self.assertTrue(os.path.exists(os.path.join(here, "relcache", "data.mdb")))
+        with open(os.path.join(here, "dexmafs.log")) as f:
+            self.assertIn("info: mounted deployment demo on", f.read())
+
+    def test_a_rejected_token_says_where_it_came_from(self):
+        bad = "ffffffffffffffffffff"
+        m = Mount(self.sim.url, token=bad)
+        self.addCleanup(m.cleanup)
+        m.argv[3] = ",".join(o for o in m.argv[3].split(",") if not o.startswith("deployment="))
+        p = subprocess.run(m.argv, env=m.env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr,
+                         "dexmafs: cannot mount: the API rejected the token (HTTP 401); it was "
+                         "the token in DEXMA_TOKEN: check that it is the deployment's current "
+                         "API token (20 hex characters) and that api_url %s is where it "
+                         "belongs\n" % self.sim.url)
+        tok = os.path.join(m.tmp, "t.token")
+        with open(tok, "w") as f:
+            f.write(bad)
+        os.chmod(tok, 0o600)
+        m = Mount(self.sim.url, deployment="acme", token_file=tok, env_token=False)
+        self.addCleanup(m.cleanup)
+        p = subprocess.run(m.argv, env=m.env, capture_output=True, text=True, timeout=30)
+        self.assertIn("dexmafs: cannot mount acme: the API rejected the token (HTTP 401); "
+                      "it was the token of %s (token_file): check" % tok, p.stderr)
+        m = Mount(self.sim.url, deployment="acme", env_token=False)
+        self.addCleanup(m.cleanup)
+        m.argv[3] = ",".join(o for o in m.argv[3].split(",") if not o.startswith("deployment="))
+        path = self.config(m, "[defaults]\noffline = no\n[deployment acme]\ntoken_file = %s\n"
+                           "api_url = %s\n" % (tok, self.sim.url))
+        p = subprocess.run(m.argv, env=m.env, capture_output=True, text=True, timeout=30)
+        self.assertIn("dexmafs: cannot mount acme: the API rejected the token (HTTP 401); "
+                      "it was the token of %s ([deployment acme], config %s, line 3): check"
+                      % (tok, path), p.stderr)
+
     def test_token_help_lists_every_option(self):
         from harness import find_dexmafs
         for flag in ("--help", "-h"):
@@ -174,6 +254,17 @@ class HardenTest(MountTestCase):
                                    "no meaning given for " + opt)
         r = run([find_dexmafs(), "token", "--bogus"])
         self.assertEqual(r.returncode, 1)
+
+    def test_help_lists_each_option_once(self):
+        from harness import find_dexmafs
+        r = run([find_dexmafs(), "-h"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(re.findall(r"(?<![\w])allow_other(?![\w])", r.stdout)), 1, r.stdout)
+        for opt in ("log_file=PATH", "verbose", "-v   --verbose", "-d   -o debug", "-f ",
+                    "--api-url URL", "deployment=NAME"):
+            self.assertIn(opt, r.stdout)
+        self.assertNotIn("(default)\n", [l[-10:] + "\n" for l in r.stdout.splitlines()
+                                         if "deployment=NAME" in l][0])
 
 
 if __name__ == "__main__":

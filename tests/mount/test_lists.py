@@ -55,6 +55,28 @@ class ListOptions(MountTestCase):
                 self.assertIn(word, r.stderr)
                 self.assertFalse(os.path.ismount(m.mnt))
 
+    def test_a_misspelt_option_names_the_nearest(self):
+        before = self.calls()
+        for opt, line in (
+                ("resolution=hourly", "dexmafs: unknown option 'resolution' (did you mean "
+                 "'resolutions'?); dexmafs -h lists them\n"),
+                ("ofline", "dexmafs: unknown option 'ofline' (did you mean 'offline'?); "
+                 "dexmafs -h lists them\n"),
+                ("frobnicate=1", "dexmafs: unknown option 'frobnicate'; dexmafs -h lists them\n")):
+            with self.subTest(opt=opt):
+                m = Mount(self.sim.url, options=[opt])
+                self.addCleanup(m.cleanup)
+                r = run(m.argv, env=m.env)
+                self.assertEqual(r.returncode, 1)
+                self.assertEqual(r.stderr, line)
+                self.assertFalse(os.path.ismount(m.mnt))
+        self.assertEqual(self.calls(), before)
+
+    def test_libfuse_options_still_pass(self):
+        m = self.mount(options=["default_permissions", "max_threads=4", "noatime",
+                                "auto_unmount", "verbose"])
+        self.assertEqual(self.listed(m)[0], "15min")
+
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ simulator; calls are counted in the simulator's log and the proxy's."""
 import calendar
 import errno
 import os
+import subprocess
 import sys
 import time
 
@@ -100,6 +101,29 @@ class Paging(NetworkTestCase):
         time.sleep(5.5)
         self.assertIn(MAIN, os.listdir(devices))   # nothing bad was kept
         self.assertEqual(self.hp.count("/v3/devices"), 3)
+
+    def test_an_endless_listing_is_not_asked_again_before_ttl_meta(self):
+        """Issue 21 row 14: the cap's 201 calls are spent once per ttl_meta,
+        not every 5 seconds; a refresh asks again."""
+        m = self.mount(options=["timeout=120"])
+        self.hp.rule("/v3/devices", "endless")
+        self.hp.clear_log()
+        devices = os.path.join(m.root, "devices")
+        with self.assertRaises(OSError) as cm:
+            os.listdir(devices)
+        self.assertEqual(cm.exception.errno, errno.EIO)
+        self.assertEqual(self.hp.count("/v3/devices"), 201)
+        time.sleep(6)
+        with self.assertRaises(OSError) as cm:
+            os.listdir(devices)
+        self.assertEqual(cm.exception.errno, errno.EIO)
+        self.assertEqual(self.hp.count("/v3/devices"), 201)
+        self.assertIn("still full after 201 pages", m.log())
+        self.hp.clear_rules()
+        with open(os.path.join(m.mnt, ".dexmafs", "refresh")) as f:
+            f.read()
+        self.assertIn(MAIN, os.listdir(devices))
+        self.assertEqual(self.hp.count("/v3/devices"), 202)
 
 
 class FailFast(NetworkTestCase):
@@ -195,9 +219,88 @@ class DebugLog(NetworkTestCase):
             os.listdir(os.path.join(m.root, "locations"))
         m.stop()
         log = m.log()
-        self.assertRegex(log, r"debug: GET /v3/devices\?start=0&limit=500 -> 200, \d+ ms, [1-9]\d* bytes")
-        self.assertRegex(log, r"debug: GET /v3/locations\?start=0&limit=500 -> 500, \d+ ms")
+        self.assertRegex(log, r"api: GET /v3/devices\?start=0&limit=500 -> 200, \d+ ms, [1-9]\d* bytes")
+        self.assertRegex(log, r"api: GET /v3/locations\?start=0&limit=500 -> 500, \d+ ms")
         self.assertNotIn(m.env["DEXMA_TOKEN"], log)
+        self.assertIn("unique: ", log)  # -d: libfuse's opcode trace on top
+
+    def test_log_file_and_verbose(self):
+        """-o log_file: one line per event with its time, appended, mode
+        0600; "mounted" and "unmounted" lines; -v adds each API request
+        (the mount-time token check first) and nothing of FUSE's trace."""
+        m = Mount(self.hp.url)
+        self.addCleanup(m.cleanup)
+        path = os.path.join(m.tmp, "dexmafs.log")
+        with open(path, "w") as f:
+            f.write("earlier line\n")
+        os.chmod(path, 0o600)
+        m.argv[3] += ",log_file=" + path
+        m.argv.insert(1, "-v")
+        m.start()
+        os.listdir(os.path.join(m.root, "devices"))
+        m.stop()
+        with open(path) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "earlier line")
+        stamp = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4} dexmafs\[\d+\]: "
+        for line in lines[1:]:
+            self.assertRegex(line, stamp)
+        self.assertRegex(lines[1], stamp + r"api: GET /v3/\S+ -> 200, \d+ ms")  # the token check
+        self.assertRegex(lines[2], stamp + r"info: mounted deployment demo on %s \(%s, cache "
+                         % (m.mnt, self.hp.url))
+        self.assertRegex("\n".join(lines), r"api: GET /v3/devices\?start=0&limit=500 -> 200")
+        self.assertRegex(lines[-1], stamp + "info: unmounted " + m.mnt)
+        text = "\n".join(lines)
+        self.assertNotIn("debug:", text)
+        self.assertNotIn("unique:", text)
+        self.assertNotIn(m.env["DEXMA_TOKEN"], text)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        self.assertEqual(m.log(), "")  # nothing on stderr: it all went to the file
+
+    def test_foreground_says_mounted_and_no_api_lines_without_v(self):
+        m = self.mount()
+        os.listdir(os.path.join(m.root, "devices"))
+        m.stop()
+        self.assertRegex(m.log(), r"info: mounted deployment demo on " + m.mnt)
+        self.assertNotIn("api:", m.log())
+
+    def test_detached_without_syslog_logs_to_the_state_directory(self):
+        m = Mount(self.hp.url)
+        self.addCleanup(m.cleanup)
+        m.argv.remove("-f")
+        state = os.path.join(m.tmp, "state")
+        m.env["XDG_STATE_HOME"] = state
+        r = subprocess.run(m.argv, env=m.env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.addCleanup(subprocess.run, ["fusermount3", "-uz", m.mnt])
+        self.assertTrue(os.path.ismount(m.mnt))
+        path = os.path.join(state, "dexmafs", "dexmafs.log")
+        if os.path.exists("/dev/log"):  # syslog takes the lines
+            self.assertFalse(os.path.exists(path))
+            return
+        deadline = time.time() + 10
+        while time.time() < deadline and "mounted" not in open(path).read():
+            time.sleep(0.05)
+        self.assertRegex(open(path).read(), r"info: mounted deployment demo on " + m.mnt)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(os.path.dirname(path)).st_mode & 0o777, 0o700)
+        subprocess.run(["fusermount3", "-u", m.mnt], check=True)
+        while time.time() < deadline and "unmounted" not in open(path).read():
+            time.sleep(0.05)
+        self.assertIn("info: unmounted " + m.mnt, open(path).read())
+
+    def test_detached_without_syslog_nor_a_writable_home_still_mounts(self):
+        m = Mount(self.hp.url)
+        self.addCleanup(m.cleanup)
+        m.argv.remove("-f")
+        m.env["XDG_STATE_HOME"] = "/proc/no-such-dir"
+        r = subprocess.run(m.argv, env=m.env, capture_output=True, text=True, timeout=60)
+        self.addCleanup(subprocess.run, ["fusermount3", "-uz", m.mnt])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.ismount(m.mnt))
+        if not os.path.exists("/dev/log"):
+            self.assertIn("warning: no syslog (/dev/log) and cannot write "
+                          "/proc/no-such-dir/dexmafs/dexmafs.log", r.stderr)
 
 
 if __name__ == "__main__":

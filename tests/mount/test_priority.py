@@ -81,6 +81,14 @@ class PriorityTest(MountTestCase):
         for opt in ("--since", "--until", "--budget", "--jobs", "--wait", "--help"):
             self.assertIn(opt, r.stdout)
 
+    def test_prefetch_of_a_missing_path_says_so(self):
+        r = run([find_dexmafs(), "prefetch", "/nonexistent/dexma"])
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "dexmafs prefetch: /nonexistent/dexma does not exist\n")
+        r = run([find_dexmafs(), "prefetch", "/tmp"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("is not inside a mounted dexmafs", r.stderr)
+
 
 if __name__ == "__main__":
     main()

@@ -516,8 +516,14 @@ class ReadmeTest(unittest.TestCase):
         os.chown(cache, uid, uid)
         mnt = self.subst("/srv/dexma")
         os.makedirs(mnt)
-        argv = shlex.split(self.subst(unit["ExecStart"][0].replace(
-            "@BINDIR@", os.path.dirname(find_dexmafs()))))
+        # The build tree may sit where the unit's user cannot reach it (a
+        # clone in /root, mode 0700): run a copy from a 0755 directory, as
+        # a package installs it.
+        bindir = os.path.join(self.tmp, "bin")
+        os.mkdir(bindir, 0o755)
+        shutil.copy2(find_dexmafs(), os.path.join(bindir, "dexmafs"))
+        os.chmod(os.path.join(bindir, "dexmafs"), 0o755)
+        argv = shlex.split(self.subst(unit["ExecStart"][0].replace("@BINDIR@", bindir)))
         script = """set -e
 mknod -m 666 {t}/fuse c 10 229
 mount --bind {t}/fuse /dev/fuse

@@ -199,8 +199,15 @@ class Series:
 		self.pmax = max(steps)
 		self.pmin = min(steps)
 		self.days = {}
+		self.revisions = {}  # UTC hour index -> milli-units added (late values)
 		with Series.cache_lock:
 			Series.all_series.append(self)
+
+	def revise(self, hour, add):
+		"""A late value: every sample of UTC hour `hour` changes by `add`
+		milli-units (clamped at 0); the day is computed again."""
+		self.revisions[hour] = self.revisions.get(hour, 0) + add
+		self.days.pop(hour // 24, None)
 
 	# -- per UTC day: 24 hourly values and their prefix sums
 	def day(self, dd):
@@ -226,6 +233,8 @@ class Series:
 		for i in range(24):
 			v = f * (1.0 - depth + depth * row[(i + off_h) % 24]) * (1.0 + na * noise[(h0 + i) % NOISE_LEN])
 			q = int(round(v * scale))
+			if self.revisions:
+				q += self.revisions.get(h0 + i, 0)
 			if q < 0:
 				q = 0
 			vals[i] = q
@@ -1088,6 +1097,12 @@ class Memo:
 				self.size -= len(old)
 
 
+	def clear(self):
+		with self.lock:
+			self.items.clear()
+			self.size = 0
+
+
 MEMO = Memo()
 
 
@@ -1300,7 +1315,7 @@ def cost_consumption(ds, q, now):
 class Config:
 	FIELDS = {"latency_ms": float, "fail_rate": float, "fail_mode": str, "fail_path_prefix": str,
 		"hour_limit": int, "day_limit": int, "window_seconds": float, "slow_seconds": float,
-		"datasources_status": int}
+		"datasources_status": int, "clock_offset": float, "late_margin": float}
 
 	def __init__(self, args):
 		self.lock = threading.Lock()
@@ -1313,11 +1328,17 @@ class Config:
 		self.window_seconds = args.window_seconds
 		self.slow_seconds = args.slow_seconds
 		self.datasources_status = args.datasources_status
+		self.clock_offset = 0.0 if args.now is None else args.now - time.time()
+		self.late_margin = args.late_margin
 		self.fail_seed = args.fail_seed
 		self.rng = random.Random(args.fail_seed)
 
 	def as_dict(self):
 		return {k: getattr(self, k) for k in self.FIELDS}
+
+	def now(self):
+		"""The simulator's clock: real time moved by clock_offset."""
+		return time.time() + self.clock_offset
 
 
 class SharedRow:
@@ -1363,6 +1384,8 @@ class SharedState:
 			v = self.version.value
 			settings = json.loads(self.blob.raw.rstrip(b"\0"))
 		with srv.cfg.lock:
+			if settings.get("clock_offset") != srv.cfg.clock_offset:
+				MEMO.clear()
 			for k, val in settings.items():
 				setattr(srv.cfg, k, val)
 		srv.cfg_version = v
@@ -1419,7 +1442,7 @@ class Quota:
 
 	def set_remaining(self, hour=None, day=None):
 		with self.lock:
-			hw, dw, _ = self._windows(time.time())
+			hw, dw, _ = self._windows(self.cfg.now())
 			for st in self.state.values():
 				self._roll(st, hw, dw)
 				if hour is not None:
@@ -1652,7 +1675,7 @@ class Handler(BaseHTTPRequestHandler):
 		if srv.shared is not None:
 			srv.shared.sync(srv)
 		if path == "/__sim/config" and method == "GET":
-			return self._send(200, json_bytes(srv.cfg.as_dict()))
+			return self._send(200, json_bytes(config_view(srv)))
 		if path == "/__sim/config" and method == "POST":
 			try:
 				settings = json.loads(body.decode("utf-8") or "{}")
@@ -1661,7 +1684,13 @@ class Handler(BaseHTTPRequestHandler):
 				apply_config(srv, settings)
 			except (ValueError, TypeError) as e:
 				return self._send(400, json_bytes({"error": str(e)}))
-			return self._send(200, json_bytes(srv.cfg.as_dict()))
+			return self._send(200, json_bytes(config_view(srv)))
+		if path == "/__sim/late" and method == "POST":
+			try:
+				status, out = late_value(srv, json.loads(body.decode("utf-8") or "{}"))
+			except (ValueError, TypeError, AttributeError) as e:
+				status, out = 400, {"error": str(e)}
+			return self._send(status, json_bytes(out))
 		return self._send(404, json_bytes({"error": "unknown admin path"}))
 
 	def _handle(self, method):
@@ -1678,7 +1707,7 @@ class Handler(BaseHTTPRequestHandler):
 		cfg = srv.cfg
 		if cfg.latency_ms > 0:
 			time.sleep(cfg.latency_ms / 1000.0)
-		now = time.time()
+		now = cfg.now()
 		deployment = None
 		extra = []
 		ctype = "application/json"
@@ -1794,6 +1823,16 @@ def apply_config(srv, settings):
 	cfg = srv.cfg
 	hour_rem = settings.pop("hour_remaining", None)
 	day_rem = settings.pop("day_remaining", None)
+	set_now = settings.pop("now", None)
+	advance = settings.pop("advance", None)
+	if set_now is not None:
+		settings["clock_offset"] = float(set_now) - time.time()
+	if advance is not None:
+		if float(advance) < 0:
+			raise ValueError("advance must be >= 0 (the clock never goes back)")
+		settings["clock_offset"] = settings.get("clock_offset", cfg.clock_offset) + float(advance)
+	if settings.get("late_margin", 0) < 0:
+		raise ValueError("late_margin must be >= 0")
 	for k, v in settings.items():
 		if k not in Config.FIELDS:
 			raise ValueError("unknown setting %r" % k)
@@ -1804,6 +1843,8 @@ def apply_config(srv, settings):
 			raise ValueError("window_seconds must be > 0")
 		settings[k] = val
 	with cfg.lock:
+		if "clock_offset" in settings:
+			MEMO.clear()  # answers memoised under another clock
 		for k, v in settings.items():
 			setattr(cfg, k, v)
 	if hour_rem is not None or day_rem is not None:
@@ -1811,6 +1852,41 @@ def apply_config(srv, settings):
 	if srv.shared is not None:
 		srv.shared.publish(cfg)
 		srv.cfg_version = srv.shared.version.value
+
+
+def config_view(srv):
+	out = srv.cfg.as_dict()
+	out["now"] = srv.cfg.now()
+	return out
+
+
+def late_value(srv, req):
+	"""A value that arrives late: the samples of the UTC hour holding `at`
+	change by `add` (in the key's units per sample), if that hour is not
+	older than late_margin and not after now. Returns (status, object)."""
+	if srv.shared is not None:
+		return 400, {"error": "late values need --workers 1"}
+	known = {"token_index", "device_id", "parameter_key", "at", "add"}
+	if not isinstance(req, dict) or set(req) - known:
+		raise ValueError("late takes %s" % ", ".join(sorted(known)))
+	index = int(req.get("token_index", 0))
+	found = [d for d in srv.deployments.values() if d[2] == index]
+	if not found:
+		return 404, {"error": "no token %d" % index}
+	ds = found[0][0]
+	dev, key = int(req["device_id"]), str(req["parameter_key"])
+	if dev not in ds.dev_by_id or key not in {p["key"] for p in ds.dev_params.get(dev, [])}:
+		return 404, {"error": "no series %d %s" % (dev, key)}
+	at, now = float(req["at"]), srv.cfg.now()
+	hour = int(at // 3600)
+	if at > now or (hour + 1) * 3600 <= now - srv.cfg.late_margin:
+		return 422, {"error": "at must lie within late_margin (%g s) before now" % srv.cfg.late_margin}
+	series = ds.get_series(dev, key)
+	add = int(round(float(req["add"]) * 1000))
+	with Series.cache_lock:
+		series.revise(hour, add)
+	MEMO.clear()
+	return 200, {"hour": hour * 3600, "add": add / 1000.0}
 
 
 class Server(ThreadingHTTPServer):
@@ -1882,6 +1958,10 @@ def main(argv=None):
 		help="GET /datasources answers: 200, or fails with this status (403, 404, 500...)")
 	ap.add_argument("--workers", type=int, default=1,
 		help="processes serving the socket in parallel (default 1: one process, threads)")
+	ap.add_argument("--now", type=float,
+		help="the simulator's clock at start, seconds since the epoch (default: real time)")
+	ap.add_argument("--late-margin", type=float, default=2 * 86400.0,
+		help="seconds back from now within which POST /__sim/late may change values")
 	ap.add_argument("--memo-mb", type=int, default=256,
 		help="memory per process for encoded answers of past readings (0: none)")
 	args = ap.parse_args(argv)

@@ -192,6 +192,37 @@ class Simulator:
 		except urllib.error.HTTPError as e:
 			raise SimulatorError("configure failed: %s" % e.read().decode("utf-8", "replace")) from None
 
+	# -- the clock and late values
+	def now(self):
+		"""The simulator's clock, seconds since the epoch."""
+		with urllib.request.urlopen(self.base + "/__sim/config", timeout=10) as r:
+			return json.loads(r.read())["now"]
+
+	def set_now(self, t):
+		"""Sets the simulator's clock (data exists only up to it)."""
+		return self.configure(now=t)
+
+	def advance(self, seconds):
+		"""Moves the simulator's clock forward."""
+		return self.configure(advance=seconds)
+
+	def late(self, device_id, parameter_key, at, add, token_index=0):
+		"""POST /__sim/late: the samples of the UTC hour holding `at` change
+		by `add` units. Returns (status, object)."""
+		body = {"device_id": device_id, "parameter_key": parameter_key, "at": at, "add": add,
+			"token_index": token_index}
+		req = urllib.request.Request(self.base + "/__sim/late", method="POST",
+			data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+		try:
+			with urllib.request.urlopen(req, timeout=10) as r:
+				return r.status, json.loads(r.read())
+		except urllib.error.HTTPError as e:
+			return e.code, json.loads(e.read() or b"{}")
+
+	def bytes(self, path_prefix=None):
+		"""Sum of the logged answers' sizes in bytes."""
+		return sum(e.get("bytes") or 0 for e in self.requests(path_prefix))
+
 	# -- a small client for tests
 	def get(self, path, params=None, token=None, headers=None, timeout=30, method="GET"):
 		"""Request url + path; returns (status, headers dict with lower-case

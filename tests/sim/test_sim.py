@@ -622,6 +622,60 @@ class TestRateLimit(unittest.TestCase):
 			self.assertEqual(sim.get("/locations")[2][:1], b"[")
 
 
+class TestClock(unittest.TestCase):
+	"""The settable clock: data exists only up to the simulator's now, late
+	values within the margin change, answers' sizes are logged."""
+
+	def test_two_nights(self):
+		night1 = datetime(2025, 3, 10, 2, 0).timestamp()  # local to this machine: any fixed instant
+		night1 = float(int(night1 // 3600) * 3600 + 1800)
+		with Simulator(tokens={DEMO: "demo"}, extra_args=["--now", str(night1)]) as sim:
+			self.assertLess(abs(sim.now() - night1), 5)
+			q = readings_params(1200001, "EACTIVE", "H", "2025-03-01T00:00:00",
+				"2025-03-31T23:59:59", "DELTA")
+			st, first = sim.get_json("/readings", q)
+			self.assertEqual(st, 200)
+			last = datetime.fromisoformat(first["values"][-1]["ts"]).timestamp()
+			self.assertLessEqual(last, night1)
+			self.assertGreater(last, night1 - 3600)
+			sim.advance(86400)
+			st, second = sim.get_json("/readings", q)
+			self.assertEqual(len(second["values"]), len(first["values"]) + 24)
+			self.assertEqual(second["values"][: len(first["values"]) - 1],
+				first["values"][:-1])  # the current hour was partial
+			# a late value inside the margin changes that hour, and every aggregate
+			at = night1 + 86400 - 3 * 3600
+			st, ans = sim.late(1200001, "EACTIVE", at, 5.0)
+			self.assertEqual(st, 200, ans)
+			st, third = sim.get_json("/readings", q)
+			changed = [a for a, b in zip(second["values"], third["values"]) if a != b]
+			self.assertEqual(len(changed), 1)
+			self.assertEqual(datetime.fromisoformat(changed[0]["ts"]).timestamp(), at - at % 3600)
+			self.assertAlmostEqual(
+				[b for a, b in zip(second["values"], third["values"]) if a != b][0]["v"]
+				- changed[0]["v"], 5.0 * 12, places=3)  # 12 five-minute samples
+			# outside the margin, or in the future: refused, nothing changes
+			self.assertEqual(sim.late(1200001, "EACTIVE", at - 3 * 86400, 1.0)[0], 422)
+			self.assertEqual(sim.late(1200001, "EACTIVE", at + 86400, 1.0)[0], 422)
+			self.assertEqual(sim.late(999, "EACTIVE", at, 1.0)[0], 404)
+			self.assertEqual(sim.late(1200001, "EACTIVE", at, 1.0, token_index=5)[0], 404)
+			self.assertEqual(sim.get_json("/readings", q)[1], third)
+			# the clock never goes back by advance; sizes are logged
+			with self.assertRaises(Exception):
+				sim.advance(-10)
+			sizes = [e["bytes"] for e in sim.requests("/v3/readings")]
+			self.assertEqual(sizes[0], len(json.dumps(first, ensure_ascii=False,
+				separators=(",", ":")).encode()))
+			self.assertEqual(sim.bytes("/v3/readings"), sum(sizes))
+			# quota windows follow the clock: a day later the day window is new
+			st, hdrs, _ = sim.get("/devices", {"limit": 1})
+			used = 10000 - int(hdrs["x-ratelimit-day-remaining"])
+			sim.advance(86400)
+			st, hdrs, _ = sim.get("/devices", {"limit": 1})
+			self.assertEqual(hdrs["x-ratelimit-day-remaining"], "9999")
+			self.assertGreater(used, 1)
+
+
 class TestFaults(unittest.TestCase):
 	@classmethod
 	def setUpClass(cls):

@@ -20,7 +20,7 @@
  *
  * Exit status: 0 success; 2 usage; otherwise derived from the errno:
  *   3 ENOENT, 4 EACCES, 5 EAGAIN, 6 EIO, 7 ETIMEDOUT, 8 EPROTO,
- *   9 EINVAL, 10 EHOSTUNREACH, 11 E2BIG, 1 anything else.
+ *   9 EINVAL, 10 EHOSTUNREACH, 11 E2BIG, 12 EOVERFLOW, 1 anything else.
  * On failure it prints "error: <strerror>" (and for check the reason).
  */
 #include <errno.h>
@@ -58,8 +58,9 @@ struct worker {
 static int exit_code(int err)
 {
 	static const int map[][2] = {
-		{ ENOENT, 3 }, { EACCES, 4 }, { EAGAIN, 5 },        { EIO, 6 },    { ETIMEDOUT, 7 },
-		{ EPROTO, 8 }, { EINVAL, 9 }, { EHOSTUNREACH, 10 }, { E2BIG, 11 },
+		{ ENOENT, 3 },    { EACCES, 4 },     { EAGAIN, 5 }, { EIO, 6 },
+		{ ETIMEDOUT, 7 }, { EPROTO, 8 },     { EINVAL, 9 }, { EHOSTUNREACH, 10 },
+		{ E2BIG, 11 },    { EOVERFLOW, 12 },
 	};
 	size_t i;
 
@@ -275,7 +276,7 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	dx_log_setup(0, cli.debug);
+	dx_log_open(&(struct dx_log_opts){ .dest = DX_LOG_STDERR, .debug = cli.debug });
 	cli.opts.api_url = argv[first];
 	cli.opts.token = getenv("DEXMA_TOKEN");
 	if (!cli.opts.token) {

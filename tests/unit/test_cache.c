@@ -307,6 +307,31 @@ static void test_failed_fetch_not_stored(void **state)
 	assert_int_equal(st.stale_served, 0);
 }
 
+/* Issue 21 row 14: a listing that does not end (the client's page cap)
+ * is not asked for again before the listing's ttl; a refresh asks. */
+static void test_endless_listing_held_for_ttl(void **state)
+{
+	struct fixture *f = *state;
+	struct dx_cache_info info;
+
+	f->api.rc = -EOVERFLOW;
+	assert_int_equal(get(f, "/l/devices", &listing, NULL, &info), -EOVERFLOW);
+	f->api.rc = 0;
+	f->now += listing.ttl - 1;
+	assert_int_equal(get(f, "/l/devices", &listing, NULL, &info), -EOVERFLOW);
+	assert_int_equal(f->api.calls, 1);
+	f->now += 1;
+	assert_int_equal(get(f, "/l/devices", &listing, "v1", &info), 0);
+	assert_int_equal(f->api.calls, 2);
+	f->api.rc = -EOVERFLOW;
+	f->now += listing.ttl;
+	assert_int_equal(get(f, "/l/devices", &listing, "v1", &info), 0); /* stale bytes */
+	assert_int_equal(dx_cache_expire(f->cache, NULL), 0);
+	f->api.rc = 0;
+	assert_int_equal(get(f, "/l/devices", &listing, "v1", &info), 0);
+	assert_int_equal(f->api.calls, 4);
+}
+
 /* Issue 10 item 5: a fetch that failed a moment ago fails its next
  * callers at once, for DX_CACHE_FAIL_FAST_S; stale bytes are still served;
  * over quota and refresh are never held back. */
@@ -588,6 +613,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enoent_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_fetch_not_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_fast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_endless_listing_held_for_ttl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_at, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_flight, setup, teardown),

@@ -102,6 +102,44 @@ static void rejects_bad_input(void **state)
 	expect_error("[defaults\napi_url = x\n", "line 1: syntax error");
 }
 
+/* Each error names the line it is about: a section's header, the entry. */
+static void errors_name_their_line(void **state)
+{
+	(void)state;
+	expect_error("[defaults]\noffline = no\n\n[other]\nx = 1\n",
+		     "line 4: unknown section [other]");
+	expect_error("[defaults]\n[deployment a/b]\n\ntoken_file = t\n",
+		     "line 2: bad deployment name 'a/b'");
+	expect_error("[defaults]\ntime_format = \"iso\"\n",
+		     "line 2: time_format = \"iso\": write the value without quotes");
+	expect_error("[deployment a]\ntoken_file = 'x'\n", "line 2: token_file = 'x'");
+	expect_error("[defaults]\n\n[deployment a]\napi_url = http://x\n",
+		     "line 3: [deployment a] needs token_file");
+}
+
+/* Relative paths in [defaults] are relative to the config file, as in
+ * [deployment NAME]; the line of each default is kept. */
+static void defaults_paths_and_lines(void **state)
+{
+	struct dx_config c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(dx_config_parse_string("[defaults]\ntoken_file = t.token\n"
+						"cache_dir = cache\nlog_file = /var/log/dx.log\n"
+						"time_format = iso\n",
+						"/etc/dx", &c, err, sizeof(err)),
+			 0);
+	assert_string_equal(dx_optlist_get(&c.defaults, "token_file"), "/etc/dx/t.token");
+	assert_string_equal(dx_optlist_get(&c.defaults, "cache_dir"), "/etc/dx/cache");
+	assert_string_equal(dx_optlist_get(&c.defaults, "log_file"), "/var/log/dx.log");
+	assert_string_equal(dx_optlist_get(&c.defaults, "time_format"), "iso");
+	assert_int_equal(dx_config_line_of(&c, "cache_dir"), 3);
+	assert_int_equal(dx_config_line_of(&c, "time_format"), 5);
+	assert_int_equal(dx_config_line_of(&c, "offline"), 0);
+	dx_config_release(&c);
+}
+
 static void later_default_replaces_earlier(void **state)
 {
 	struct dx_config c;
@@ -167,10 +205,24 @@ static void default_path(void **state)
 			 -ENAMETOOLONG);
 }
 
+static void default_log_path(void **state)
+{
+	char p[64];
+
+	(void)state;
+	assert_int_equal(dx_config_default_log_path("/x/st", "/home/u", p, sizeof(p)), 0);
+	assert_string_equal(p, "/x/st/dexmafs/dexmafs.log");
+	assert_int_equal(dx_config_default_log_path("", "/home/u", p, sizeof(p)), 0);
+	assert_string_equal(p, "/home/u/.local/state/dexmafs/dexmafs.log");
+	assert_int_equal(dx_config_default_log_path(NULL, NULL, p, sizeof(p)), -ENOENT);
+	assert_int_equal(dx_config_default_log_path(NULL, "/home/someone/far/away", p, 20),
+			 -ENAMETOOLONG);
+}
+
 static void token_path(void **state)
 {
-	struct dx_config_deployment file = { "a", "/t/a.token", NULL, NULL };
-	struct dx_config_deployment cred = { "b", NULL, "b.token", NULL };
+	struct dx_config_deployment file = { "a", "/t/a.token", NULL, NULL, 1 };
+	struct dx_config_deployment cred = { "b", NULL, "b.token", NULL, 2 };
 	char p[64], err[256];
 
 	(void)state;
@@ -364,10 +416,25 @@ static void every_option_known(void **state)
 	assert_false(dx_config_is_option("api_ur"));
 }
 
+static void nearest_option_of_a_typo(void **state)
+{
+	(void)state;
+	assert_string_equal(dx_config_nearest("resolution"), "resolutions");
+	assert_string_equal(dx_config_nearest("ofline"), "offline");
+	assert_string_equal(dx_config_nearest("log-file"), "log_file");
+	assert_string_equal(dx_config_nearest("confg"), "config");
+	assert_null(dx_config_nearest("frobnicate"));
+	assert_null(dx_config_nearest("ro"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parses_defaults_and_deployments),
+		cmocka_unit_test(nearest_option_of_a_typo),
+		cmocka_unit_test(default_log_path),
+		cmocka_unit_test(errors_name_their_line),
+		cmocka_unit_test(defaults_paths_and_lines),
 		cmocka_unit_test(absolute_token_file_kept),
 		cmocka_unit_test(rejects_bad_input),
 		cmocka_unit_test(later_default_replaces_earlier),
