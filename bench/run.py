@@ -17,9 +17,14 @@ processes. Baselines:
   * warm passes: the same files on local disk;
   * daemon CPU and memory at --devices: the same at a tenth of the size
     (linear growth gives a CPU ratio of 10).
-Rows: names, cold, cpu, warm, big, open, hot, extent, nightly (--only picks
-some). nightly moves the simulator's clock: two nights of an archive
-(--nightly-devices), bytes and calls of night 2 against their minimum.
+Rows: names, cold, twins, warm, big, nightly (--only picks some). The cold
+copies run with formats=csv (the transport alone) and with the default
+formats (the user's case: the .xlsx and .svg twins too), both against
+seqclient writing CSVs; twins: cat of 200 .xlsx and .svg after a remount
+against local disk, and a cold ls -lR's CPU with the default formats
+against formats=csv. nightly moves the simulator's clock: two nights of an
+archive (--nightly-devices), bytes and calls of night 2 against their
+minimum.
 """
 
 import argparse
@@ -321,12 +326,52 @@ def sim_cpu(sim):
 	return total
 
 
+def cold_copy(ctx, tok, n, res, options):
+	"""A cold rsync -a of the per-parameter files of devices/ (the device
+	views excluded) on a new cache: wall time, daemon CPU, requests,
+	status, files and bytes copied."""
+	d = ctx.daemon(tok, "cold%d" % n, [list_option("resolutions", res)] + options)
+	try:
+		dest = ctx.tmp("cold%d" % n)
+		ctx.sim.clear_log()
+		c0 = d.cpu()
+		s0 = sim_cpu(ctx.sim)
+		views = ["--exclude=/*/%s/" % r for r in res.split(",")]
+		secs = timed(["rsync", "-a"] + views + [os.path.join(d.root, "devices") + "/", dest + "/"])
+		out = {"secs": secs, "cpu": d.cpu() - c0, "scpu": sim_cpu(ctx.sim) - s0,
+			"reqs": api_calls(ctx.sim), "st": d.status()}
+	finally:
+		d.stop()
+	out["files"] = sum(len(f) for _, _, f in os.walk(dest))
+	out["mb"] = sum(os.lstat(os.path.join(p, f)).st_size for p, _, fs in os.walk(dest) for f in fs) / 1e6
+	return out
+
+
+def cold_default_rows(ctx, tok, n, res, seq, csv, target):
+	"""The user's case: the same copy with the default formats (CSV, .xlsx
+	and .svg twins), against the plain client writing only CSVs, and
+	against the same copy with formats=csv."""
+	dflt = cold_copy(ctx, tok, n, res, [])
+	speed = seq["seconds"] / dflt["secs"]
+	row("cold rsync -a of %d devices (%s) at 50 ms, default formats (%d files, %.0f MB, %d calls)"
+		% (n, res, dflt["files"], dflt["mb"], len(dflt["reqs"])), "%.1f s" % dflt["secs"],
+		"%.1f s seqclient (CSVs only)" % seq["seconds"], "%.2fx faster" % speed,
+		">= %.0fx faster" % target, speed >= target)
+	r = dflt["secs"] / csv["secs"]
+	row("  same copy, default formats vs formats=csv (%d vs %d files, %.0f vs %.0f MB, daemon CPU "
+		"%.1f vs %.1f s)" % (dflt["files"], csv["files"], dflt["mb"], csv["mb"], dflt["cpu"], csv["cpu"]),
+		"%.1f s" % dflt["secs"], "%.1f s formats=csv" % csv["secs"], "%.2fx slower" % r,
+		"<= 2x slower", r <= 2.0)
+
+
 def bench_cold(ctx):
 	"""Cold rsync -a of N devices at 50 ms, against the sequential client;
 	and the daemon's CPU per API call during the larger copy. The copy is of
-	the files seqclient writes (formats=csv, the device views excluded)."""
+	the files seqclient writes (formats=csv, the device views excluded),
+	then the same with the default formats (the twins too)."""
 	res = ctx.args.cold_resolutions
-	for n, target in ((5, 3.0), (50, 4.0)):
+	sizes = [int(x) for x in ctx.args.cold_sizes.split(",")]
+	for n, target in ((n, 3.0 if n < 10 else 4.0) for n in sizes):
 		spec = "scale:%d" % n
 		acc = Account(spec)
 		tok = ctx.token(spec)
@@ -339,26 +384,15 @@ def bench_cold(ctx):
 			chunked = seq_copy(ctx, tok, ctx.tmp("seqc%d" % n), res, chunked=True)
 			# The files seqclient writes: per-parameter CSVs (no xlsx or
 			# svg twins, no device views side by side).
-			d = ctx.daemon(tok, "cold%d" % n, [list_option("resolutions", res), "formats=csv"])
-			try:
-				dest = ctx.tmp("cold%d" % n)
-				sim.clear_log()
-				c0 = d.cpu()
-				s0 = sim_cpu(sim)
-				views = ["--exclude=/*/%s/" % r for r in res.split(",")]
-				secs = timed(["rsync", "-a"] + views + [os.path.join(d.root, "devices") + "/",
-					dest + "/"])
-				cpu = d.cpu() - c0
-				scpu = sim_cpu(sim) - s0
-				reqs = api_calls(sim)
-				st = d.status()
-			finally:
-				d.stop()
+			csv = cold_copy(ctx, tok, n, res, ["formats=csv"])
+			secs, cpu, scpu, reqs, st = csv["secs"], csv["cpu"], csv["scpu"], csv["reqs"], csv["st"]
+			if not ctx.args.no_default_formats:
+				cold_default_rows(ctx, tok, n, res, seq, csv, target)
 		finally:
 			sim.configure(latency_ms=0)
 		inflight = max_in_flight(reqs)
 		speed = seq["seconds"] / secs
-		row("cold rsync -a of %d devices (%s) at 50 ms: wall time" % (n, res), "%.1f s" % secs,
+		row("cold rsync -a of %d devices (%s) at 50 ms, formats=csv: wall time" % (n, res), "%.1f s" % secs,
 			"%.1f s seqclient" % seq["seconds"], "%.2fx faster" % speed, ">= %.0fx faster" % target,
 			speed >= target)
 		speed = chunked["seconds"] / secs
@@ -372,7 +406,7 @@ def bench_cold(ctx):
 		print("    simulator CPU: %.1f s during the copy (%.0f%% of its wall time), %.1f s during "
 			"seqclient's, %.1f s during --chunked's" % (scpu, 100 * scpu / secs, seq["sim_cpu"],
 			chunked["sim_cpu"]), flush=True)
-		if n == 50:
+		if n == sizes[-1]:
 			mb = sum(e.get("bytes", 0) for e in reqs) / 1e6
 			seq_mb = seq["bytes"] / 1e6
 			per_call = cpu / max(1, len(reqs)) * 1000
@@ -490,6 +524,49 @@ def bench_warm(ctx):
 			"%.2f ms local" % (t_hotl * 1e3), "%.1fx slower" % r, "<= 1.5x (page cache)", r <= 1.5)
 	finally:
 		d.stop()
+
+
+def bench_twins(ctx):
+	"""The twins (.xlsx, .svg; default formats): cat of 200 of each, month
+	files, after a remount (closed ones are served from what was kept)
+	against the same files on local disk; and a cold ls -lR's daemon CPU
+	with the default formats against formats=csv (every stat needs a size)."""
+	n = ctx.args.twin_devices
+	tok = ctx.token("scale:%d" % n)
+	res = list_option("resolutions", "hourly,daily")
+	d = ctx.daemon(tok, "twins", [res, "cache_size=16G"])
+	try:
+		devs = os.path.join(d.root, "devices")
+		local = ctx.tmp("twins-local")
+		timed(["rsync", "-a", devs + "/", local + "/"])
+		for ext, target in ((".xlsx", 20), (".svg", 5)):
+			twins = month_files(local, 200, ext)
+			d.remount()
+			ctx.sim.clear_log()
+			before = d.status()["counters"]
+			t_tw = cat_time(os.path.join(d.root, "devices"), twins)  # a new mount point
+			after = d.status()["counters"]
+			t_twl = min(cat_time(local, twins) for _ in range(3))
+			r = t_tw / t_twl
+			row("cat of %d %s twins of month files after remount (%d from the store, %d rendered, "
+				"%d calls)" % (len(twins), ext, after["twins_from_store"] - before["twins_from_store"],
+				after["twin_renders"] - before["twin_renders"], len(api_calls(ctx.sim))),
+				"%.3f s" % t_tw, "%.3f s local" % t_twl, "%.1fx slower" % r, "<= %dx" % target,
+				r <= target)
+	finally:
+		d.stop()
+	cpu = {}
+	for name, opts in (("default", []), ("csv", ["formats=csv"])):
+		d = ctx.daemon(tok, "ls-" + name, [res] + opts)
+		try:
+			c0 = d.cpu()
+			subprocess.run(["ls", "-lR", d.root], check=True, stdout=subprocess.DEVNULL)
+			cpu[name] = d.cpu() - c0
+		finally:
+			d.stop()
+	r = cpu["default"] / max(cpu["csv"], 0.01)
+	row("cold ls -lR of %d devices (hourly,daily): daemon CPU, default formats" % n,
+		"%.2f s" % cpu["default"], "%.2f s formats=csv" % cpu["csv"], "%.2fx" % r, "<= 2x", r <= 2)
 
 
 def cat_time(root, files):
@@ -680,17 +757,21 @@ class Context:
 
 
 BENCHES = {"names": bench_names, "cold": bench_cold, "warm": bench_warm, "big": bench_big,
-	"nightly": bench_nightly}
+	"twins": bench_twins, "nightly": bench_nightly}
 
 
 def main():
 	ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 	ap.add_argument("--devices", type=int, default=100, help="size of the large account (1000 in the README)")
-	ap.add_argument("--only", default="names,cold,warm,big,nightly")
+	ap.add_argument("--only", default="names,cold,twins,warm,big,nightly")
 	ap.add_argument("--nightly-devices", default="20",
 		help="accounts of the nightly rows (comma-separated sizes, e.g. 20,200)")
 	ap.add_argument("--cold-resolutions", default="daily,monthly",
 		help="listed resolutions of the cold copies (seqclient makes one request per file)")
+	ap.add_argument("--cold-sizes", default="5,40", help="devices of the cold copies (the issue's rows: 5 and 40)")
+	ap.add_argument("--no-default-formats", action="store_true",
+		help="cold copies with formats=csv only (the transport alone)")
+	ap.add_argument("--twin-devices", type=int, default=10)
 	ap.add_argument("--big-resolutions", default="daily,monthly")
 	ap.add_argument("--big-formats", default="csv", help="twins listed in the big passes (csv,xlsx,svg)")
 	ap.add_argument("--sim-workers", type=int, default=2)
@@ -703,7 +784,8 @@ def main():
 		if x not in BENCHES:
 			sys.exit("unknown bench %s (%s)" % (x, ", ".join(BENCHES)))
 	specs = ["scale:20", "scale:5", "scale:50", "scale:10", "scale:%d" % args.devices,
-		"scale:%d" % max(1, args.devices // 10)]
+		"scale:%d" % max(1, args.devices // 10), "scale:%d" % args.twin_devices] + \
+		["scale:%s" % x for x in args.cold_sizes.split(",")]
 	specs += ["scale:%s" % x for x in args.nightly_devices.split(",") if x]
 	tokens = {}
 	for i, s in enumerate(dict.fromkeys(specs)):

@@ -85,6 +85,12 @@ int dx_cache_get(struct dx_cache *c, const char *key, const struct dx_cache_poli
 int dx_cache_peek(struct dx_cache *c, const char *key, struct dx_buf *out,
 		  struct dx_cache_info *info);
 
+/* Whether key is kept, and fresh by policy (*fresh 1: a get would not
+ * fetch), from the entry's header alone. 0, or -ENOENT when nothing is
+ * kept. Never fetches. */
+int dx_cache_held(struct dx_cache *c, const char *key, const struct dx_cache_policy *policy,
+		  int *fresh);
+
 /* Makes every entry that is not final stale (SIGHUP, refresh). With a
  * prefix, only keys starting with it. 0 or -EIO. */
 int dx_cache_expire(struct dx_cache *c, const char *prefix);

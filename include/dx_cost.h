@@ -79,9 +79,9 @@ struct dx_cost_view {
  * eu dialect as dx_render_csv. 0, -EINVAL, or a dx_buf error. */
 int dx_cost_render_csv(const struct dx_cost_view *v, struct dx_buf *out);
 
-/* The same rows as an .xlsx workbook (sheet "cost"), as dx_render_xlsx
- * writes readings: date-time cells, number cells, a fixed date. 0,
- * -EINVAL, -ENOMEM, -E2BIG, -EIO. */
+/* The same rows as an .xlsx workbook, as dx_render_xlsx writes readings
+ * (in memory: tmpdir is unused): date-time cells, the period as a string,
+ * number cells, a fixed date. 0, -EINVAL, -ENOMEM, -E2BIG. */
 int dx_cost_render_xlsx(const struct dx_cost_view *v, const char *tmpdir, struct dx_buf *out);
 
 #endif

@@ -17,6 +17,13 @@ enum dx_entity_kind {
 	DX_ENT_PARAMETER,  /* /parameters?device_id= items */
 	DX_ENT_SUPPLY,     /* /utility/supplies/SOURCE items */
 	DX_ENT_DATASOURCE, /* /datasources items */
+	DX_ENT_CONTRACT,   /* /utility/contracts/electricity items */
+};
+
+/* One item of a location's "reference_devices": {"type": T, "device": {"id": N}}. */
+struct dx_refdev {
+	char *type;
+	int64_t device;
 };
 
 /* The fields the tree needs of one list item. Strings are owned by the
@@ -24,12 +31,15 @@ enum dx_entity_kind {
 struct dx_entity {
 	int64_t id;
 	char *name;
-	int64_t ref_id;  /* location: parent.id; device: location.id; 0 if none */
-	int64_t ref2_id; /* device: datasource.id; 0 if none */
-	char *key;       /* parameter: key (never NULL for a parameter) */
-	char *units;     /* parameter: units */
-	char *nature;    /* parameter: nature */
-	char *type;      /* location: type; supply: type */
+	int64_t ref_id;         /* location: parent.id; device: location.id; 0 if none */
+	int64_t ref2_id;        /* device: datasource.id; 0 if none */
+	char *key;              /* parameter: key (never NULL for a parameter) */
+	char *units;            /* parameter: units */
+	char *nature;           /* parameter: nature */
+	char *type;             /* location: type; supply: type */
+	struct dx_refdev *refs; /* location: its reference devices, in API order */
+	size_t nrefs;           /* items of reference_devices without a string type
+				 * and an integer device id are left out */
 };
 
 struct dx_entity_list {

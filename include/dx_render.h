@@ -16,6 +16,7 @@
 #define DX_RENDER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dx_buf.h"
 #include "dx_dates.h"
@@ -64,6 +65,13 @@ struct dx_view {
 	enum dx_res res;       /* the readings' resolution: width of a chart's bars */
 	enum dx_timefmt timefmt;
 	enum dx_csv_dialect dialect; /* CSV only */
+	/* The UTC offset (minutes) of the time columns at an instant, or NULL:
+	 * then that of the first series with a reading there. Which rows a
+	 * series gives is still decided by its own readings' local days. */
+	int32_t (*clock)(const void *ctx, int64_t utc);
+	const void *clock_ctx;
+	int ranking; /* chart only: each series' total over the range as a
+		      * horizontal bar, largest first, instead of a time axis */
 	int overlap; /* chart only: DELTA series drawn over each other at full width,
 		      * in order (stacked bars when the caller gives running sums,
 		      * tallest first), not side by side */
@@ -95,24 +103,32 @@ int dx_render_csv(const struct dx_view *v, struct dx_buf *out);
  * cells where a series has no reading, columns as wide as their headers.
  * The document's created time is the start of the period and the zip
  * entries carry a fixed date, so the bytes depend on v alone.
- * libxlsxwriter writes only to a named file: it writes into a private
- * directory made under tmpdir (NULL: "/tmp") and removed before return.
- * 0, -EINVAL, -ENOMEM, -E2BIG past out's ceiling, -EIO when the library
- * or the temporary file fails. Any thread may call it. */
+ * Written in memory (tmpdir is not used: no scratch files), deflated
+ * with zlib. Numbers are the CSV's text (they read back exactly); a
+ * date-time is its serial day with 10 decimals (to a few microseconds).
+ * 0, -EINVAL, -ENOMEM, -E2BIG past out's ceiling, -EIO when zlib fails.
+ * Any thread may call it. */
 int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *out);
 
-/* Appends the view as an SVG chart to out: the title, a value axis with
- * the units, a time axis of local-time ticks spaced by the span (hours,
- * days, months or years) and the time zone, one series per column (bars
- * per interval for DELTA series, a line for the others, broken at gaps)
- * and a legend of the labels; "No readings in this period" in the plot
- * when no series has a reading in v->range. Text is SVG <text> in a
- * generic font family; no scripts, no external references; names are
- * XML-escaped. One <path> per series. 0, -EINVAL, or the error of
- * dx_buf_append. */
+/* Appends the view as an SVG chart to out: the title followed by the
+ * resolution and the period ("Barcelona HQ (500110), hourly, 2024-10"),
+ * one panel per unit (in the order the series first show it), stacked,
+ * each with its own value axis labelled with the unit, sharing a time
+ * axis of local-time ticks spaced by the span (hours, days, months or
+ * years) and the time zone; DELTA series as opaque bars (side by side in
+ * each interval, or overlapping largest behind when too narrow), the
+ * others as lines broken at gaps; a distinct colour per series; a legend
+ * of the labels; "No readings in this period" when no series has a
+ * reading in v->range. Text is SVG <text> in a generic font family, laid
+ * out (and cut with an ellipsis) to stay on the canvas at an estimated
+ * 0.62 em a character; no scripts, no external references; names are
+ * XML-escaped. One <path> per series. With v->ranking, a ranking instead:
+ * one row per series, largest total first (ties in column order), its
+ * label, a bar and the total; "no readings" for a series without any.
+ * 0, -EINVAL, -ENOMEM, or the error of dx_buf_append. */
 int dx_render_svg(const struct dx_view *v, struct dx_buf *out);
 
-/* The renderer of format f: dx_render_csv, dx_render_xlsx (with tmpdir)
+/* The renderer of format f: dx_render_csv, dx_render_xlsx
  * or dx_render_svg. Their errors, or -EINVAL for an unknown format. */
 int dx_render(enum dx_format f, const struct dx_view *v, const char *tmpdir, struct dx_buf *out);
 

@@ -59,6 +59,8 @@ int dx_request_datasources(const char *dep_name, int dep, struct dx_request *out
 int dx_request_parameters(const char *dep_name, int dep, int64_t device, struct dx_request *out);
 /* GET /utility/supplies/SOURCE */
 int dx_request_supplies(const char *dep_name, int dep, const char *source, struct dx_request *out);
+/* GET /utility/contracts/electricity */
+int dx_request_contracts(const char *dep_name, int dep, struct dx_request *out);
 
 /* One readings chunk of a series: the key names the whole aligned chunk;
  * what is sent asks no further than last (a `to` in the future is not
@@ -99,6 +101,7 @@ enum dx_prefix {
 	DX_PREFIX_READINGS_KEY,     /* every resolution of device's key */
 	DX_PREFIX_READINGS_RES,     /* device's key at res */
 	DX_PREFIX_READINGS_MONTHLY, /* device's key at monthly (which lists every period) */
+	DX_PREFIX_CONTRACTS,        /* the electricity contracts */
 	DX_PREFIX_COST_DEVICE,      /* every cost chunk of device */
 };
 

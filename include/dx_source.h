@@ -44,6 +44,11 @@ struct dx_source_ops {
 		       const struct dx_cache_policy *policy,
 		       int (*make)(void *mctx, struct dx_buf *out), void *mctx, struct dx_buf *out,
 		       struct dx_cache_info *info);
+	/* Whether the answer to req is kept, and fresh by policy (*fresh
+	 * 1: asking it would cost no call). 0, or -ENOENT (not kept, or no
+	 * cache). Never fetches. */
+	int (*held)(void *ctx, const struct dx_request *req, const struct dx_cache_policy *policy,
+		    int *fresh);
 	/* Small records kept for good beside the data (the size of a rendered
 	 * file and what it was made of). get copies at most size
 	 * bytes into data and sets *len: 0 or -ENOENT. put: 0 or an error
@@ -85,7 +90,8 @@ void dx_source_real_free(struct dx_source *s);
  * by the policy's ttl, the time it was asked then, with fetched 1: the
  * API asked again). Bytes put again for a key keep its fetch time, so a
  * reader gets them at its next stale ask, as from the API; anything
- * else fails with -EIO, or the error set with dx_source_fake_fail. Keeps
+ * else fails with -EIO, or the error set with dx_source_fake_fail. A key
+ * asked once is held (held), fresh by the policy as for a refetch. Keeps
  * records in memory. clock is borrowed. Returns a new source; free with dx_source_fake_free(). */
 int dx_source_fake_new(const int64_t *clock, struct dx_source **out);
 void dx_source_fake_free(struct dx_source *s);

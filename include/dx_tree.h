@@ -50,10 +50,14 @@ struct dx_tree_opts {
 	 * each; 0 lists the CSVs only. Every twin resolves by name. */
 	unsigned listed_formats;
 	enum dx_csv_dialect dialect; /* of every CSV */
-	const char *tmpdir;          /* private directory for workbooks; NULL: /tmp */
-	int64_t ttl_meta;            /* seconds listings and objects stay fresh */
-	int64_t ttl_open;            /* seconds readings of open periods stay fresh */
-	int64_t late_margin;         /* seconds after a period's end it may still change */
+	/* NULL, or how the dialect was chosen ("csv_dialect=auto: locale
+	 * de_DE.UTF-8 has a decimal comma"): then dx_tree_new logs the choice
+	 * and the status files show it. Borrowed, valid for the tree's life. */
+	const char *dialect_why;
+	const char *tmpdir;  /* private directory for workbooks; NULL: /tmp */
+	int64_t ttl_meta;    /* seconds listings and objects stay fresh */
+	int64_t ttl_open;    /* seconds readings of open periods stay fresh */
+	int64_t late_margin; /* seconds after a period's end it may still change */
 	/* Walk readahead (readahead.c): requests made ahead of a walk over
 	 * uncached period files, at most this many unused at a time; 0: off. */
 	int readahead;

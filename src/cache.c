@@ -450,6 +450,18 @@ int dx_cache_peek(struct dx_cache *c, const char *key, struct dx_buf *out,
 	return rc;
 }
 
+int dx_cache_held(struct dx_cache *c, const char *key, const struct dx_cache_policy *policy,
+		  int *fresh)
+{
+	struct dx_store_meta m;
+	int rc = dx_store_get(c->store, key, NULL, &m);
+
+	if (rc)
+		return -ENOENT;
+	*fresh = is_fresh(&m, policy, clock_now(c));
+	return 0;
+}
+
 int dx_cache_expire(struct dx_cache *c, const char *prefix)
 {
 	/* a refresh asks again, also what failed a moment ago */

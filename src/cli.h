@@ -8,6 +8,10 @@
  * reading through it at background priority (prefetch.c). */
 int dx_prefetch_main(int argc, char *argv[]);
 
+/* dexmafs plan [--json] PATH...: what a first copy and a daily refresh
+ * of the subtrees cost, against the quota (plan.c). */
+int dx_plan_main(int argc, char *argv[]);
+
 /* dexmafs token --app-id ID --secret-file FILE --temp-token T
  * [--api-url URL] [--output FILE]: the market-app handshake
  * (handshake.c). */

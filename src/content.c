@@ -115,6 +115,14 @@ int dx_get_supplies(const struct ask *a, int dep, const char *source, const stru
 	return rc ? rc : dx_listing_get(a, DX_ENT_SUPPLY, &r, l);
 }
 
+int dx_get_contracts(const struct ask *a, int dep, const struct dx_listing **l)
+{
+	struct dx_request r;
+	int rc = dx_request_contracts(dx_tree_dep_name(a->t, dep), dep, &r);
+
+	return rc ? rc : dx_listing_get(a, DX_ENT_CONTRACT, &r, l);
+}
+
 void dx_listing_put(struct dx_tree *t, const struct dx_listing *l)
 {
 	struct memo *m;
@@ -183,35 +191,44 @@ const char *dx_series_operation(const char *key, const char *nature, enum dx_res
 	return "AVG";
 }
 
-/* The decoded readings of one aligned chunk, through memo and cache. */
-static int chunk_get(const struct ask *a, int dep, int64_t device, const char *key,
-		     const char *nature, enum dx_res res, const struct dx_range *chunk,
-		     struct memo **out, struct changed *changed)
+/* The request and cache policy of one aligned chunk of a series. */
+static int chunk_request(const struct ask *a, int dep, int64_t device, const char *key,
+			 const char *nature, enum dx_res res, const struct dx_range *chunk,
+			 struct dx_request *r, struct dx_cache_policy *policy)
 {
 	struct dx_tree *t = a->t;
-	struct dx_cache_policy policy = {
-		.cls = DX_CLASS_READINGS,
-		.ttl = t->opts.ttl_open,
-		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
-	};
-	struct dx_cache_info info;
-	struct dx_request r;
 	struct dx_date tomorrow;
 	int rc;
 
+	policy->cls = DX_CLASS_READINGS;
+	policy->ttl = t->opts.ttl_open;
+	policy->final_at = dx_range_end_epoch(chunk) + t->opts.late_margin;
 	/* Ask no further than tomorrow (somewhere it is already tomorrow): no
 	 * `to` in the future, and a chunk wholly in the future costs no call.
 	 * The cache key stays the whole aligned chunk. */
 	tomorrow = dx_date_from_days(dx_date_to_days(dx_date_of_epoch(dx_tree_now(t))) + 1);
 	rc = dx_request_readings(t->opts.deps[dep].name, dep, device, key, res,
-				 dx_series_operation(key, nature, res), chunk, tomorrow, &r);
-	if (rc)
-		return rc;
-	r.prio = a->prio;
+				 dx_series_operation(key, nature, res), chunk, tomorrow, r);
+	r->prio = a->prio;
 	/* An open chunk held is refreshed by its tail (dx_tails.h); a closed
 	 * one is asked whole, so that it equals the API's answer. */
-	r.ask.late_margin = t->opts.late_margin;
-	r.ask.tail = dx_tree_now(t) < policy.final_at;
+	r->ask.late_margin = t->opts.late_margin;
+	r->ask.tail = dx_tree_now(t) < policy->final_at;
+	return rc;
+}
+
+/* The decoded readings of one aligned chunk, through memo and cache. */
+static int chunk_get(const struct ask *a, int dep, int64_t device, const char *key,
+		     const char *nature, enum dx_res res, const struct dx_range *chunk,
+		     struct memo **out, struct changed *changed)
+{
+	struct dx_cache_policy policy;
+	struct dx_cache_info info;
+	struct dx_request r;
+	int rc = chunk_request(a, dep, device, key, nature, res, chunk, &r, &policy);
+
+	if (rc)
+		return rc;
 	rc = dx_memo_load(a, MEMO_READINGS, DX_ENT_PARAMETER, &policy, &r, out, &info);
 	/* An open chunk that came back different: sizes the kernel holds for
 	 * its files are stale now. (A final chunk never changes.) */
@@ -413,6 +430,29 @@ static int series_memos(const struct ask *a, int dep, int64_t device, const char
 		*final = *final && memos[i]->api_fetched_at >= end + a->t->opts.late_margin;
 	}
 	return 0;
+}
+
+int dx_series_chunks(const struct ask *a, int dep, int64_t device, const char *key,
+		     const char *nature, enum dx_res res, const struct dx_range *range)
+{
+	struct dx_range chunks[DX_RANGE_MAX_CHUNKS];
+	struct changed changed = { 0 };
+	struct dx_cache_policy policy;
+	struct dx_request r;
+	size_t n, i;
+	int rc = dx_range_chunks(res, range, chunks, DX_RANGE_MAX_CHUNKS, &n);
+
+	if (rc || !n)
+		return 0; /* a read asks nothing either */
+	rc = clip_to_extent(a, dep, device, key, nature, chunks, &n, &changed);
+	for (i = 0; i < n && !rc; i++) {
+		rc = chunk_request(a, dep, device, key, nature, res, &chunks[i], &r, &policy);
+		if (!rc)
+			a->plan->chunk(a->plan, &r, &policy, res);
+	}
+	if (changed.any)
+		a->t->observe.series_changed(a->t, dep, device, key, res, &changed.span);
+	return rc;
 }
 
 /* *closed and *mtime of a series' file over range, from its n memos. */

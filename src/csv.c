@@ -19,13 +19,54 @@ static const char *const timefmt_names[DX_TIME_COUNT] = {
 	[DX_TIME_EPOCH] = "epoch",
 };
 
-static const char *const timefmt_columns[DX_TIME_COUNT] = {
-	[DX_TIME_LOCAL_UTC] = "local_time,utc_time",
-	[DX_TIME_LOCAL] = "local_time",
-	[DX_TIME_UTC] = "utc_time",
-	[DX_TIME_ISO] = "time",
-	[DX_TIME_EPOCH] = "epoch",
+/* The time columns of each format; the zone's name follows in the
+ * header: after a local time as "(ZONE)", and after UTC times or epoch
+ * seconds, whose rows are still the zone's local days, as "(days in
+ * ZONE)". */
+struct time_column {
+	const char *name;
+	const char *zone_intro; /* NULL: the column names no zone */
 };
+
+static const struct time_column time_columns[DX_TIME_COUNT][2] = {
+	[DX_TIME_LOCAL_UTC] = { { "local_time", " (" }, { "utc_time", NULL } },
+	[DX_TIME_LOCAL] = { { "local_time", " (" }, { NULL, NULL } },
+	[DX_TIME_UTC] = { { "utc_time", " (days in " }, { NULL, NULL } },
+	[DX_TIME_ISO] = { { "time", " (" }, { NULL, NULL } },
+	[DX_TIME_EPOCH] = { { "epoch", " (days in " }, { NULL, NULL } },
+};
+
+int dx_csv_time_column(enum dx_timefmt fmt, int i, const char *zone, struct dx_buf *out)
+{
+	const struct time_column *c;
+	int rc;
+
+	if ((unsigned)fmt >= DX_TIME_COUNT || i < 0 || i > 1 || !time_columns[fmt][i].name)
+		return -EINVAL;
+	c = &time_columns[fmt][i];
+	rc = dx_buf_puts(out, c->name);
+	if (!rc && c->zone_intro && zone && zone[0])
+		rc = dx_buf_printf(out, "%s%s)", c->zone_intro, zone);
+	return rc;
+}
+
+int dx_csv_time_header(struct dx_buf *out, enum dx_timefmt fmt, const char *zone, char sep,
+		       const char *specials)
+{
+	struct dx_buf cell;
+	int rc = 0;
+
+	/* The zone comes from the API: cap the cell. */
+	dx_buf_init(&cell, 4096);
+	for (int i = 0; !rc && i < 2 && time_columns[fmt][i].name; i++) {
+		dx_buf_reset(&cell);
+		rc = i ? dx_buf_append(out, &sep, 1) : 0;
+		rc = rc ? rc : dx_csv_time_column(fmt, i, zone, &cell);
+		rc = rc ? rc : dx_csv_field(out, cell.data, specials);
+	}
+	dx_buf_release(&cell);
+	return rc;
+}
 
 int dx_timefmt_from_name(const char *name, enum dx_timefmt *out)
 {
@@ -217,7 +258,7 @@ int dx_csv_field(struct dx_buf *out, const char *s, const char *specials)
 	return rc;
 }
 
-static int append_header(struct dx_buf *out, enum dx_timefmt fmt, const char *key,
+static int append_header(struct dx_buf *out, enum dx_timefmt fmt, const char *zone, const char *key,
 			 const char *units)
 {
 	struct dx_buf field;
@@ -225,7 +266,7 @@ static int append_header(struct dx_buf *out, enum dx_timefmt fmt, const char *ke
 
 	/* A header field is short, but units come from the API: cap it. */
 	dx_buf_init(&field, 4096);
-	rc = dx_buf_puts(out, timefmt_columns[fmt]);
+	rc = dx_csv_time_header(out, fmt, zone, ',', ",\"\r\n");
 	if (!rc)
 		rc = dx_buf_puts(out, ",");
 	if (!rc)
@@ -355,7 +396,7 @@ int dx_csv_render(const struct dx_readings *r, const struct dx_range *range, con
 	if (c_locale == (locale_t)0)
 		return -ENOMEM;
 	previous = uselocale(c_locale);
-	rc = append_header(out, fmt, key, units);
+	rc = append_header(out, fmt, r->timezone, key, units);
 	/* A month of a year's chunk: only the readings near the month are
 	 * looked at. */
 	for (size_t i = dx_readings_skip_to(r, first); !rc && i < r->n; i++) {

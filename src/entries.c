@@ -151,28 +151,6 @@ static double file_timeout(const struct dx_tree *t, const struct kind_row *k, in
 	return t->opts.ttl_open < TIMEOUT_OPEN ? (double)t->opts.ttl_open : TIMEOUT_OPEN;
 }
 
-/* The content of n through its row: from the ring when a stat rendered it
- * a moment ago, else made now. With content NULL, scratch receives it. */
-static int node_bytes(const struct ask *a, const struct kind_row *k, const struct node *n,
-		      struct dx_buf **content, struct dx_buf *scratch, int64_t *mtime, long *nsec,
-		      int *closed)
-{
-	int volatile_ = !!(k->flags & KF_VOLATILE);
-	int rc, hit = ((k->flags & KF_RENDERED) || (volatile_ && a->hold)) &&
-		      rendered_take(a->t, n->ino, volatile_, *content, scratch, mtime, nsec,
-				    closed);
-
-	if (!*content)
-		*content = scratch;
-	if (hit)
-		return 0;
-	*mtime = a->t->started_at;
-	*closed = 0;
-	rc = k->content(a, n, *content, mtime, closed);
-	*nsec = rc ? 0 : content_nsec(k, *content);
-	return rc;
-}
-
 /* The size of a KF_RENDERED file, kept beside the data under its inode
  * and the mount options its bytes depend on (time format, CSV dialect),
  * with the stamp of what its bytes were made of (struct stamp): a stat
@@ -189,7 +167,9 @@ struct attr_record {
 	uint64_t stamp;
 };
 
-#define ATTR_RECORD_VERSION 2
+/* 3: the time columns' headers name the zone; 4: workbooks written by
+ * render_xlsx.c itself (other bytes, sizes). */
+#define ATTR_RECORD_VERSION 4
 
 /* "attr|DEP|INO|TIMEFMT|DIALECT", INO in 16 hex digits: made for every
  * stat, so without printf. */
@@ -261,6 +241,140 @@ static void attr_closed(uint64_t size, int64_t mtime, struct dx_attr *attr)
 	attr->mtime = mtime;
 	attr->keep_cache = 1;
 	attr->timeout = TIMEOUT_CLOSED;
+}
+
+/* A twin (.xlsx, .svg) of a closed period is kept whole in the store,
+ * beside the readings it was made of, under its record's name and the
+ * stamp of its frame (names, units): a read after a remount, or after a
+ * stat rendered it, costs what a CSV's costs. Kept as derived bytes, so
+ * evicted as readings are. A change to a renderer's bytes bumps
+ * TWIN_VERSION (and ATTR_RECORD_VERSION for the sizes). */
+#define TWIN_VERSION 1
+#define TWIN_KEEP_MAX ((size_t)8 << 20)
+
+static int is_twin(const struct kind_row *k, const struct node *n)
+{
+	return (k->flags & KF_RENDERED) && k->stamp && n->fmt != DX_FORMAT_CSV;
+}
+
+static void count_twin(struct dx_tree *t, uint64_t *counter)
+{
+	(void)t;
+	__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+}
+
+static int twin_request(const struct ask *a, const struct node *n, uint64_t stamp,
+			struct dx_request *req)
+{
+	char name[DX_REQUEST_KEY_MAX];
+
+	memset(req, 0, sizeof(*req));
+	req->kind = DX_REQ_READINGS;
+	req->prio = a->prio;
+	req->dep = n->dep;
+	attr_record_name(a, n, name, sizeof(name));
+	if (snprintf(req->key, sizeof(req->key), "twin%d%s|%016" PRIx64, TWIN_VERSION, name + 4,
+		     stamp) >= (int)sizeof(req->key))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+struct twin_job {
+	const struct ask *a;
+	const struct kind_row *k;
+	const struct node *n;
+	int made;
+};
+
+static int twin_make(void *ctx, struct dx_buf *out)
+{
+	struct twin_job *j = ctx;
+	int64_t mtime;
+	int closed;
+
+	j->made = 1;
+	count_twin(j->a->t, &j->a->t->twin_renders);
+	return j->k->content(j->a, j->n, out, &mtime, &closed);
+}
+
+/* Final bytes never change: kept for good, whenever they were made (as
+ * tree_keeper.c keeps them). */
+static const struct dx_cache_policy twin_policy = { DX_CLASS_READINGS, 0, 0 };
+
+/* Keeps a closed twin's bytes and its size record, through the keeper
+ * (off the reader's path); best effort. */
+static void twin_keep(const struct ask *a, const struct kind_row *k, const struct node *n,
+		      const struct dx_buf *bytes, int64_t mtime)
+{
+	struct stamp st = { 0, mtime, CLOSED_FINAL };
+	char name[DX_REQUEST_KEY_MAX];
+	struct attr_record r;
+	struct dx_request req;
+
+	if (bytes->len > TWIN_KEEP_MAX || k->stamp(a, n, 1, &st) ||
+	    twin_request(a, n, st.hash, &req))
+		return;
+	r = (struct attr_record){ ATTR_RECORD_VERSION, CLOSED_FINAL, bytes->len, mtime, st.hash };
+	attr_record_name(a, n, name, sizeof(name));
+	dx_keeper_put(a->t->keeper, &req, bytes, name, &r, sizeof(r));
+}
+
+/* A twin's bytes: from the store when its record says they are final and
+ * the frame is the same, else rendered (and, for a read, kept when they
+ * turn out final: a walk that only stats, ls -lR, writes nothing).
+ * The errors of the content function. */
+static int twin_bytes(const struct ask *a, const struct kind_row *k, const struct node *n,
+		      int reading, struct dx_buf *out, int64_t *mtime, int *closed)
+{
+	struct twin_job j = { a, k, n, 0 };
+	struct dx_cache_info info = { 0 };
+	struct stamp st = { 0 };
+	struct attr_record r;
+	struct dx_request req;
+	int rc;
+
+	if (!attr_record_get(a, n, &r) && r.closed == CLOSED_FINAL && !k->stamp(a, n, 1, &st) &&
+	    st.hash == r.stamp && !twin_request(a, n, r.stamp, &req)) {
+		rc = a->t->source->ops->derived(a->t->source->ctx, &req, &twin_policy, twin_make,
+						&j, out, &info);
+		if (!rc) {
+			*mtime = r.mtime;
+			*closed = CLOSED_FINAL;
+			if (!j.made)
+				count_twin(a->t, &a->t->twins_from_store);
+		}
+		return rc;
+	}
+	count_twin(a->t, &a->t->twin_renders);
+	rc = k->content(a, n, out, mtime, closed);
+	if (!rc && reading && *closed == CLOSED_FINAL)
+		twin_keep(a, k, n, out, *mtime);
+	return rc;
+}
+
+/* The content of n through its row: from the ring when a stat rendered it
+ * a moment ago, else made now. With content NULL, scratch receives it. */
+static int node_bytes(const struct ask *a, const struct kind_row *k, const struct node *n,
+		      struct dx_buf **content, struct dx_buf *scratch, int64_t *mtime, long *nsec,
+		      int *closed)
+{
+	int volatile_ = !!(k->flags & KF_VOLATILE), reading = *content != NULL;
+	int rc, hit = ((k->flags & KF_RENDERED) || (volatile_ && a->hold)) &&
+		      rendered_take(a->t, n->ino, volatile_, *content, scratch, mtime, nsec,
+				    closed);
+
+	if (!*content)
+		*content = scratch;
+	if (hit && reading && is_twin(k, n) && *closed == CLOSED_FINAL)
+		twin_keep(a, k, n, *content, *mtime); /* rendered by the stat before */
+	if (hit)
+		return 0;
+	*mtime = a->t->started_at;
+	*closed = 0;
+	rc = is_twin(k, n) ? twin_bytes(a, k, n, reading, *content, mtime, closed) :
+			     k->content(a, n, *content, mtime, closed);
+	*nsec = rc ? 0 : content_nsec(k, *content);
+	return rc;
 }
 
 int dx_node_attr_known(const struct ask *a, const struct node *n, struct dx_attr *attr)

@@ -50,6 +50,9 @@ static void entity_release(struct dx_entity *e)
 	free(e->units);
 	free(e->nature);
 	free(e->type);
+	for (size_t i = 0; i < e->nrefs; i++)
+		free(e->refs[i].type);
+	free(e->refs);
 }
 
 void dx_entity_list_release(struct dx_entity_list *list)
@@ -59,6 +62,33 @@ void dx_entity_list_release(struct dx_entity_list *list)
 	free(list->items);
 	list->items = NULL;
 	list->n = 0;
+}
+
+/* The well-formed items of a location's "reference_devices" into e. The
+ * member is optional and only LEAF locations have it: a missing one, or
+ * an item of another shape, is no reference. 0 or -ENOMEM. */
+static int decode_refs(json_t *item, struct dx_entity *e)
+{
+	json_t *refs = json_object_get(item, "reference_devices"), *r;
+	size_t i;
+
+	if (!json_is_array(refs) || !json_array_size(refs))
+		return 0;
+	e->refs = calloc(json_array_size(refs), sizeof(*e->refs));
+	if (!e->refs)
+		return -ENOMEM;
+	json_array_foreach(refs, i, r)
+	{
+		json_t *type = json_object_get(r, "type");
+		int64_t device = ref_id(r, "device");
+
+		if (!json_is_string(type) || device <= 0)
+			continue;
+		if (!(e->refs[e->nrefs].type = strdup(json_string_value(type))))
+			return -ENOMEM;
+		e->refs[e->nrefs++].device = device;
+	}
+	return 0;
 }
 
 static int decode_entity(enum dx_entity_kind kind, json_t *item, struct dx_entity *e)
@@ -76,12 +106,15 @@ static int decode_entity(enum dx_entity_kind kind, json_t *item, struct dx_entit
 		e->ref_id = ref_id(item, "parent");
 		if (!rc)
 			rc = dup_string(item, "type", &e->type);
+		if (!rc)
+			rc = decode_refs(item, e);
 		break;
 	case DX_ENT_DEVICE:
 		e->ref_id = ref_id(item, "location");
 		e->ref2_id = ref_id(item, "datasource");
 		break;
 	case DX_ENT_DATASOURCE:
+	case DX_ENT_CONTRACT:
 		break;
 	case DX_ENT_PARAMETER:
 		if (!rc)

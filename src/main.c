@@ -434,6 +434,7 @@ static int open_tree(struct daemon *d)
 	t.timefmt = d->o.timefmt;
 	t.listed_formats = d->o.listed_formats;
 	t.dialect = d->o.dialect;
+	t.dialect_why = d->o.dialect_why;
 	t.tmpdir = d->o.cache_dir; /* private (0700): workbooks are written there */
 	t.ttl_meta = d->o.ttl_meta;
 	t.ttl_open = d->o.ttl_open;
@@ -569,6 +570,8 @@ int main(int argc, char *argv[])
 
 	if (argc > 1 && !strcmp(argv[1], "prefetch"))
 		return dx_prefetch_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "plan"))
+		return dx_plan_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "token"))
 		return dx_token_main(argc - 1, argv + 1);
 	/* No core file, no ptrace by other processes of the user: the

@@ -380,9 +380,9 @@ static struct memo *memo_lookup(struct dx_tree *t, const char *key, int64_t now)
 /* The decoded data of key, with a reference: a valid memo, else the
  * cache's bytes (fetched with req on a miss), decoded and published.
  * info->fetched is 1 only when this call had the API asked. */
-int dx_memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_kind ekind,
-		 const struct dx_cache_policy *policy, const struct dx_request *req,
-		 struct memo **out, struct dx_cache_info *info)
+static int memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_kind ekind,
+		     const struct dx_cache_policy *policy, const struct dx_request *req,
+		     struct memo **out, struct dx_cache_info *info)
 {
 	struct dx_tree *t = a->t;
 	int ahead = a->ahead;
@@ -430,6 +430,39 @@ int dx_memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_kind e
 	memo_insert(t, m);
 	*out = m;
 	return 0;
+}
+
+/* Whether a load of req would cost no call: decoded in memory, or kept
+ * fresh by the cache. */
+static int costs_nothing(const struct ask *a, const struct dx_cache_policy *policy,
+			 const struct dx_request *req)
+{
+	const struct dx_source_ops *ops = a->t->source->ops;
+	struct memo *m = memo_lookup(a->t, req->key, dx_tree_now(a->t));
+	int fresh = 0;
+
+	if (m) {
+		dx_memo_release(a->t, m);
+		return 1;
+	}
+	return req->future ||
+	       (ops->held && !ops->held(a->t->source->ctx, req, policy, &fresh) && fresh);
+}
+
+int dx_memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_kind ekind,
+		 const struct dx_cache_policy *policy, const struct dx_request *req,
+		 struct memo **out, struct dx_cache_info *info)
+{
+	int rc;
+
+	if (a->plan && a->plan->peek && !costs_nothing(a, policy, req)) {
+		a->plan->note(a->plan, req, policy, NULL, 0);
+		return -EAGAIN;
+	}
+	rc = memo_load(a, kind, ekind, policy, req, out, info);
+	if (!rc && a->plan)
+		a->plan->note(a->plan, req, policy, *out, info->fetched);
+	return rc;
 }
 
 /* Publishes an empty listing under key that stays valid for ttl seconds:

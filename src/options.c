@@ -3,6 +3,8 @@
 #include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -67,7 +69,10 @@ void dx_options_help(void)
 	       "    resolutions=LIST       listed resolutions, '+' between items\n"
 	       "                           (15min+hourly+daily+monthly)\n"
 	       "    formats=LIST           listed twins of readings files (csv+xlsx+svg)\n"
-	       "    csv_dialect=D          standard (default) or eu (';', decimal comma, BOM)\n"
+	       "    csv_dialect=D          auto (default: eu when the locale has a decimal "
+	       "comma),\n"
+	       "                           standard (',', decimal point) or eu (';', decimal\n"
+	       "                           comma, BOM)\n"
 	       "    cache_size=N[KMG]      cache size cap (1G)\n"
 	       "    ttl_meta=S             seconds listings stay fresh (86400)\n"
 	       "    ttl_open=S             seconds open periods stay fresh (900)\n"
@@ -659,6 +664,59 @@ static int parse_formats(const char *list, unsigned *mask, const char *where)
 	return -1;
 }
 
+/* The locale LC_NUMERIC takes from the environment, as setlocale(3)
+ * chooses it: LC_ALL, else LC_NUMERIC, else LANG, else "C". */
+static const char *numeric_locale_name(void)
+{
+	static const char *const vars[] = { "LC_ALL", "LC_NUMERIC", "LANG" };
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]);
+
+		if (v && *v)
+			return v;
+	}
+	return "C";
+}
+
+/* csv_dialect=auto: eu when the mounting user's locale writes numbers
+ * with a decimal comma, else standard. The locale is looked at without
+ * changing the process's own (which stays "C" for every number written).
+ * o->dialect_why says which and why, for the log and the status files. */
+static void dialect_of_locale(struct dx_options *o)
+{
+	const char *name = numeric_locale_name();
+	locale_t loc = newlocale(LC_NUMERIC_MASK, "", (locale_t)0);
+	const char *point = loc != (locale_t)0 ? nl_langinfo_l(RADIXCHAR, loc) : NULL;
+
+	o->dialect = point && !strcmp(point, ",") ? DX_CSV_EU : DX_CSV_STANDARD;
+	if (!point)
+		snprintf(o->dialect_why, sizeof(o->dialect_why),
+			 "csv_dialect=auto: locale %.64s is not installed", name);
+	else
+		snprintf(o->dialect_why, sizeof(o->dialect_why),
+			 "csv_dialect=auto: locale %.64s has a decimal %s", name,
+			 o->dialect == DX_CSV_EU ? "comma" : "point");
+	if (loc != (locale_t)0)
+		freelocale(loc);
+}
+
+/* where: room for the message's "(config PATH, line N)". */
+static int parse_dialect(struct dx_options *o, char *where, size_t size)
+{
+	if (!strcmp(o->csv_dialect, "auto")) {
+		dialect_of_locale(o);
+		return 0;
+	}
+	if (dx_csv_dialect_from_name(o->csv_dialect, &o->dialect)) {
+		fprintf(stderr, "dexmafs: unknown csv_dialect '%s'%s (auto, standard, eu)\n",
+			o->csv_dialect, origin(o, "csv_dialect", where, size));
+		return -1;
+	}
+	snprintf(o->dialect_why, sizeof(o->dialect_why), "csv_dialect=%s", o->csv_dialect);
+	return 0;
+}
+
 static int parse_views(struct dx_options *o)
 {
 	char where[2][4200];
@@ -668,12 +726,7 @@ static int parse_views(struct dx_options *o)
 	    parse_formats(o->formats, &o->listed_formats,
 			  origin(o, "formats", where[1], sizeof(where[1]))))
 		return -1;
-	if (dx_csv_dialect_from_name(o->csv_dialect, &o->dialect)) {
-		fprintf(stderr, "dexmafs: unknown csv_dialect '%s'%s (standard, eu)\n",
-			o->csv_dialect, origin(o, "csv_dialect", where[0], sizeof(where[0])));
-		return -1;
-	}
-	return 0;
+	return parse_dialect(o, where[0], sizeof(where[0]));
 }
 
 static int valid_dep_name(const char *s)
@@ -742,7 +795,7 @@ int dx_options_finish(struct dx_options *o)
 	if (set_default(&o->api_url, "https://api.dexma.com/v3") ||
 	    set_default(&o->deployment, "default") || set_default(&o->time_format, "local_utc") ||
 	    set_default(&o->resolutions, "15min+hourly+daily+monthly") ||
-	    set_default(&o->formats, "csv+xlsx+svg") || set_default(&o->csv_dialect, "standard") ||
+	    set_default(&o->formats, "csv+xlsx+svg") || set_default(&o->csv_dialect, "auto") ||
 	    set_default(&o->cache_size, "1G") || default_cache_dir(o))
 		return -1;
 	if (dx_timefmt_from_name(o->time_format, &o->timefmt)) {

@@ -60,6 +60,9 @@ struct dx_options {
 	unsigned listed_res;
 	unsigned listed_formats; /* bit 1 << DX_FORMAT_* for each listed twin */
 	enum dx_csv_dialect dialect;
+	/* How the dialect was chosen: "csv_dialect=eu", or for auto the
+	 * locale and its decimal separator. */
+	char dialect_why[128];
 	uint64_t cache_bytes;
 	struct dx_mount_dep *deps;
 	size_t ndeps;

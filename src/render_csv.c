@@ -20,21 +20,12 @@ static const struct dialect dialects[DX_CSV_DIALECT_COUNT] = {
 	[DX_CSV_EU] = { ';', ',', "\xEF\xBB\xBF", ";\"\r\n" },
 };
 
-/* The time columns of each format, by name, separated by '|'. */
-static const char *const time_columns[DX_TIME_COUNT] = {
-	[DX_TIME_LOCAL_UTC] = "local_time|utc_time",
-	[DX_TIME_LOCAL] = "local_time",
-	[DX_TIME_UTC] = "utc_time",
-	[DX_TIME_ISO] = "time",
-	[DX_TIME_EPOCH] = "epoch",
-};
-
 static int append_header(struct dx_buf *out, const struct dialect *d, const struct dx_view *v)
 {
 	int rc = dx_buf_puts(out, d->bom);
 
-	for (const char *c = time_columns[v->timefmt]; !rc && *c; c++)
-		rc = dx_buf_append(out, *c == '|' ? &d->sep : c, 1);
+	if (!rc)
+		rc = dx_csv_time_header(out, v->timefmt, v->timezone, d->sep, d->specials);
 	for (size_t i = 0; !rc && i < v->nseries; i++) {
 		rc = dx_buf_append(out, &d->sep, 1);
 		if (!rc)

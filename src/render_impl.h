@@ -54,10 +54,36 @@ size_t dx_csv_times(char *out, enum dx_timefmt fmt, char sep, const struct dx_re
  * specials. 0 or the error of dx_buf_append. */
 int dx_csv_field(struct dx_buf *out, const char *s, const char *specials);
 
+/* Appends the header of time column i (0, or 1 for local_utc's utc_time)
+ * of fmt to out, not terminated: its name, and when zone is neither NULL
+ * nor "" the zone: "local_time (Europe/Madrid)", "utc_time", "time
+ * (Europe/Madrid)", "utc_time (days in Europe/Madrid)", "epoch (days in
+ * Europe/Madrid)". 0, -EINVAL for a column fmt lacks, or the error of
+ * dx_buf_append. */
+int dx_csv_time_column(enum dx_timefmt fmt, int i, const char *zone, struct dx_buf *out);
+
+/* Appends fmt's time columns' headers (dx_csv_time_column), sep between
+ * them, each a CSV field quoted when it holds one of specials. 0, or the
+ * error of dx_buf_append (-E2BIG for a zone name past 4 KiB). */
+int dx_csv_time_header(struct dx_buf *out, enum dx_timefmt fmt, const char *zone, char sep,
+		       const char *specials);
+
 /* What snprintf's "%.*f" writes for v with 0 to 3 decimals (the thread in
  * the C numeric locale), found without printf where that is sure, into
  * out. Returns the length. */
 #define DX_FIXED_MAX 352
 size_t dx_fixed(double v, int decimals, char out[DX_FIXED_MAX]);
+
+/* A ZIP archive written at the end of out (borrowed, until
+ * dx_zip_free), its members deflated at level (zlib's 0..9); see
+ * render_zip.c. Each call returns 0, -ENOMEM, -E2BIG (out's ceiling, or
+ * more than 16 members) or -EIO. */
+struct dx_zip;
+int dx_zip_new(struct dx_buf *out, int level, struct dx_zip **zip);
+/* Adds a member name (under 64 bytes) holding len bytes of data. */
+int dx_zip_add(struct dx_zip *z, const char *name, const void *data, size_t len);
+/* Writes the central directory: out then holds the whole archive. */
+int dx_zip_finish(struct dx_zip *z);
+void dx_zip_free(struct dx_zip *z);
 
 #endif

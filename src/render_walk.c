@@ -74,6 +74,8 @@ int dx_merge_next(struct dx_merge *m, const struct dx_reading **cells, struct dx
 			return 0;
 		*at = *cells[0];
 		m->pos[0]++;
+		if (m->v->clock)
+			at->offset_min = m->v->clock(m->v->clock_ctx, at->utc);
 		return 1;
 	}
 	for (i = 0; i < m->v->nseries; i++) {
@@ -96,5 +98,8 @@ int dx_merge_next(struct dx_merge *m, const struct dx_reading **cells, struct dx
 			*at = *cells[i];
 		m->pos[i]++;
 	}
+	/* a portfolio's rows on one clock (dx_view.clock) */
+	if (m->v->clock)
+		at->offset_min = m->v->clock(m->v->clock_ctx, at->utc);
 	return 1;
 }

@@ -1,33 +1,119 @@
-/* A view as an Excel workbook, written with libxlsxwriter; see
- * dx_render.h. This is the only module that includes the library. */
+/* A view as an Excel workbook (Office Open XML, SpreadsheetML), written
+ * here and packed by render_zip.c; see dx_render.h.
+ *
+ * libxlsxwriter 1.1.4 wrote the workbook to scratch files and zipped them
+ * back (15 to 50 ms a month's workbook, most of it allocating and clearing
+ * its tables and its file I/O; with constant_memory on tmpfs still 10 ms),
+ * where the CSV takes 0.2 ms. The package a workbook needs is small: seven
+ * fixed parts and one sheet, whose cells are the CSV's numbers. */
 #include "dx_cost.h"
 #include "render_impl.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <pthread.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <xlsxwriter.h>
+/* Excel's limits: 16,384 columns, 1,048,576 rows. */
+#define COLS_MAX 16384
+#define ROWS_MAX 1048576
+/* zlib's fastest level: a month's sheet in 0.1 ms, 10% larger than at 6. */
+#define DEFLATE_LEVEL 1
 
-/* libxlsxwriter 1.1's scratch files (tmpfileplus) keep unguarded static
- * state, and workbook_close() is where they are made: one close at a time.
- * The cells are still written in parallel. */
-static pthread_mutex_t close_lock = PTHREAD_MUTEX_INITIALIZER;
+#define XML_HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+#define NS_MAIN "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+#define NS_REL "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+#define NS_PKG_REL "http://schemas.openxmlformats.org/package/2006/relationships"
+#define CT_OFFICE "application/vnd.openxmlformats-officedocument."
 
+static const char content_types[] = XML_HEAD
+	"<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">"
+	"<Default Extension=\"rels\" "
+	"ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>"
+	"<Default Extension=\"xml\" ContentType=\"application/xml\"/>"
+	"<Override PartName=\"/xl/workbook.xml\" "
+	"ContentType=\"" CT_OFFICE "spreadsheetml.sheet.main+xml\"/>"
+	"<Override PartName=\"/xl/worksheets/sheet1.xml\" "
+	"ContentType=\"" CT_OFFICE "spreadsheetml.worksheet+xml\"/>"
+	"<Override PartName=\"/xl/styles.xml\" "
+	"ContentType=\"" CT_OFFICE "spreadsheetml.styles+xml\"/>"
+	"<Override PartName=\"/xl/sharedStrings.xml\" "
+	"ContentType=\"" CT_OFFICE "spreadsheetml.sharedStrings+xml\"/>"
+	"<Override PartName=\"/docProps/core.xml\" "
+	"ContentType=\"application/vnd.openxmlformats-package.core-properties+xml\"/>"
+	"<Override PartName=\"/docProps/app.xml\" "
+	"ContentType=\"" CT_OFFICE "extended-properties+xml\"/>"
+	"</Types>";
+
+static const char package_rels[] = XML_HEAD
+	"<Relationships xmlns=\"" NS_PKG_REL "\">"
+	"<Relationship Id=\"rId1\" Type=\"" NS_REL "/officeDocument\" Target=\"xl/workbook.xml\"/>"
+	"<Relationship Id=\"rId2\" Type=\"" NS_PKG_REL "/metadata/core-properties\" "
+	"Target=\"docProps/core.xml\"/>"
+	"<Relationship Id=\"rId3\" Type=\"" NS_REL "/extended-properties\" "
+	"Target=\"docProps/app.xml\"/>"
+	"</Relationships>";
+
+static const char app_props[] = XML_HEAD
+	"<Properties xmlns=\"http://schemas.openxmlformats.org/officeDocument/2006/"
+	"extended-properties\"><Application>dexmafs</Application></Properties>";
+
+static const char workbook[] = XML_HEAD
+	"<workbook xmlns=\"" NS_MAIN "\" xmlns:r=\"" NS_REL "\">"
+	"<bookViews><workbookView/></bookViews>"
+	"<sheets><sheet name=\"readings\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>";
+
+static const char workbook_rels[] = XML_HEAD
+	"<Relationships xmlns=\"" NS_PKG_REL "\">"
+	"<Relationship Id=\"rId1\" Type=\"" NS_REL "/worksheet\" Target=\"worksheets/sheet1.xml\"/>"
+	"<Relationship Id=\"rId2\" Type=\"" NS_REL "/styles\" Target=\"styles.xml\"/>"
+	"<Relationship Id=\"rId3\" Type=\"" NS_REL "/sharedStrings\" "
+	"Target=\"sharedStrings.xml\"/>"
+	"</Relationships>";
+
+/* Cell styles: 0 plain, 1 bold (the header), 2 a date-time. */
+#define STYLE_BOLD 1
+#define STYLE_DATE 2
+static const char styles[] = XML_HEAD
+	"<styleSheet xmlns=\"" NS_MAIN "\">"
+	"<numFmts count=\"1\"><numFmt numFmtId=\"164\" formatCode=\"yyyy-mm-dd hh:mm:ss\"/>"
+	"</numFmts>"
+	"<fonts count=\"2\"><font><sz val=\"11\"/><name val=\"Calibri\"/><family val=\"2\"/></font>"
+	"<font><b/><sz val=\"11\"/><name val=\"Calibri\"/><family val=\"2\"/></font></fonts>"
+	"<fills count=\"2\"><fill><patternFill patternType=\"none\"/></fill>"
+	"<fill><patternFill patternType=\"gray125\"/></fill></fills>"
+	"<borders count=\"1\"><border><left/><right/><top/><bottom/><diagonal/></border></borders>"
+	"<cellStyleXfs count=\"1\"><xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\"/>"
+	"</cellStyleXfs>"
+	"<cellXfs count=\"3\"><xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\" "
+	"xfId=\"0\"/>"
+	"<xf numFmtId=\"0\" fontId=\"1\" fillId=\"0\" borderId=\"0\" xfId=\"0\" applyFont=\"1\"/>"
+	"<xf numFmtId=\"164\" fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\" "
+	"applyNumberFormat=\"1\"/></cellXfs>"
+	"<cellStyles count=\"1\"><cellStyle name=\"Normal\" xfId=\"0\" builtinId=\"0\"/>"
+	"</cellStyles></styleSheet>";
+
+static const char sheet_head[] = XML_HEAD
+	"<worksheet xmlns=\"" NS_MAIN "\" xmlns:r=\"" NS_REL "\">"
+	"<sheetViews><sheetView tabSelected=\"1\" workbookViewId=\"0\">"
+	"<pane ySplit=\"1\" topLeftCell=\"A2\" activePane=\"bottomLeft\" state=\"frozen\"/>"
+	"<selection pane=\"bottomLeft\" activeCell=\"A2\" sqref=\"A2\"/></sheetView></sheetViews>"
+	"<sheetFormatPr defaultRowHeight=\"15\"/>";
+
+static const char sheet_tail[] =
+	"</sheetData><pageMargins left=\"0.7\" right=\"0.7\" top=\"0.75\" bottom=\"0.75\" "
+	"header=\"0.3\" footer=\"0.3\"/></worksheet>";
+
+/* The columns of a sheet: which time columns, and each column's letters. */
 struct sheet {
-	lxw_workbook *wb;
-	lxw_worksheet *ws;
-	lxw_format *bold;
-	lxw_format *date;
-	int local, utc; /* which time columns */
-	int failed;     /* an lxw_error other than success */
+	const struct dx_view *v;
+	int local, utc;
+	size_t ncols;
+	char (*names)[4];   /* "A" .. "XFD", terminated */
+	char times[2][160]; /* the time columns' headers, as the CSV's (with the zone) */
+	struct dx_buf xml;
 };
 
 /* Date cells cannot hold an offset or epoch seconds: those formats get
@@ -38,285 +124,463 @@ static void choose_time_columns(struct sheet *s, enum dx_timefmt f)
 	s->utc = f != DX_TIME_LOCAL;
 }
 
-/* Excel's serial date: days since 1899-12-30, the time as a fraction. */
-static double serial(int64_t epoch)
+/* The time columns' headers as the CSV of the same view names them. */
+static int time_headers(struct sheet *s)
 {
-	return (double)epoch / 86400.0 + 25569.0;
+	struct dx_buf name;
+	int rc = 0;
+
+	for (int col = 0; !rc && col < s->local + s->utc; col++) {
+		int local = s->local && col == 0;
+
+		dx_buf_init(&name, sizeof(s->times[0]) - 1);
+		rc = dx_csv_time_column(local    ? DX_TIME_LOCAL :
+					s->local ? DX_TIME_LOCAL_UTC :
+						   DX_TIME_UTC,
+					local    ? 0 :
+					s->local ? 1 :
+						   0,
+					s->v->timezone, &name);
+		if (!rc)
+			memcpy(s->times[col], name.data, name.len + 1);
+		dx_buf_release(&name);
+	}
+	return rc;
 }
 
-static void check(struct sheet *s, lxw_error e)
+static void column_name(size_t col, char out[4])
 {
-	if (e != LXW_NO_ERROR)
-		s->failed = 1;
+	char rev[4];
+	size_t n = 0, i;
+
+	for (col++; col; col = (col - 1) / 26)
+		rev[n++] = (char)('A' + (col - 1) % 26);
+	for (i = 0; i < n; i++)
+		out[i] = rev[n - 1 - i];
+	out[n] = '\0';
+}
+
+static size_t put_uint(char *out, uint64_t n)
+{
+	char rev[24];
+	size_t len = 0, i;
+
+	do
+		rev[len++] = (char)('0' + n % 10);
+	while (n /= 10);
+	for (i = 0; i < len; i++)
+		out[i] = rev[len - 1 - i];
+	return len;
+}
+
+/* Excel's serial date of epoch seconds: days since 1899-12-30, the time
+ * of day as a fraction with 10 decimals (a microsecond is 1.2e-11 days),
+ * written without printf: a double's shortest text took most of the
+ * time. At most 24 bytes. */
+static size_t put_serial(char *out, int64_t epoch)
+{
+	int64_t days = epoch / 86400, secs = epoch % 86400;
+	uint64_t frac;
+	size_t n;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	n = put_uint(out, (uint64_t)(days + 25569));
+	frac = (uint64_t)((secs * 10000000000 + 43200) / 86400);
+	if (!frac)
+		return n;
+	out[n++] = '.';
+	for (int i = 9; i >= 0; i--, frac /= 10)
+		out[n + (size_t)i] = (char)('0' + frac % 10);
+	n += 10;
+	while (out[n - 1] == '0')
+		n--;
+	return n;
+}
+
+/* Appends s as XML character data or an attribute value. Characters XML
+ * 1.0 cannot hold (controls other than tab and line ends) are left out. */
+static int xml_text(struct dx_buf *b, const char *s)
+{
+	int rc = 0;
+
+	for (const char *p = s; *p && !rc; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '&')
+			rc = dx_buf_puts(b, "&amp;");
+		else if (c == '<')
+			rc = dx_buf_puts(b, "&lt;");
+		else if (c == '>')
+			rc = dx_buf_puts(b, "&gt;");
+		else if (c == '"')
+			rc = dx_buf_puts(b, "&quot;");
+		else if (c >= 0x20 || c == '\t' || c == '\n' || c == '\r')
+			rc = dx_buf_append(b, p, 1);
+	}
+	return rc;
+}
+
+static const char *label_of(const struct sheet *s, size_t col)
+{
+	size_t times = (size_t)(s->local + s->utc);
+
+	if (col < times)
+		return s->times[col];
+	return s->v->series[col - times].label ? s->v->series[col - times].label : "";
 }
 
 /* Characters, not bytes, decide how wide a header is. */
-static double width_of(const char *label)
+static double width_of(const struct sheet *s, size_t col)
 {
-	size_t chars = 0;
+	const char *label = label_of(s, col);
+	size_t chars = 2;
 
+	if (col < (size_t)(s->local + s->utc))
+		return 20;
 	for (const char *p = label; *p; p++)
 		chars += ((unsigned char)*p & 0xC0) != 0x80;
-	chars += 2;
 	return chars < 12 ? 12 : chars > 60 ? 60 : (double)chars;
 }
 
-static void write_header(struct sheet *s, const struct dx_view *v)
+/* The shared strings: the header's labels, string i in cell i of row 1. */
+static int shared_strings(const struct sheet *s, struct dx_buf *b)
 {
-	lxw_col_t col = 0;
+	int rc = dx_buf_printf(b,
+			       XML_HEAD "<sst xmlns=\"" NS_MAIN "\" count=\"%zu\" "
+					"uniqueCount=\"%zu\">",
+			       s->ncols, s->ncols);
 
-	if (s->local) {
-		check(s, worksheet_write_string(s->ws, 0, col, "local_time", s->bold));
-		check(s, worksheet_set_column(s->ws, col, col, 20, NULL));
-		col++;
-	}
-	if (s->utc) {
-		check(s, worksheet_write_string(s->ws, 0, col, "utc_time", s->bold));
-		check(s, worksheet_set_column(s->ws, col, col, 20, NULL));
-		col++;
-	}
-	for (size_t i = 0; i < v->nseries; i++, col++) {
-		const char *label = v->series[i].label ? v->series[i].label : "";
+	for (size_t i = 0; !rc && i < s->ncols; i++) {
+		const char *l = label_of(s, i);
+		int keep = l[0] == ' ' || (l[0] && l[strlen(l) - 1] == ' ');
 
-		check(s, worksheet_write_string(s->ws, 0, col, label, s->bold));
-		check(s, worksheet_set_column(s->ws, col, col, width_of(label), NULL));
+		rc = dx_buf_puts(b, keep ? "<si><t xml:space=\"preserve\">" : "<si><t>");
+		if (!rc)
+			rc = xml_text(b, l);
+		if (!rc)
+			rc = dx_buf_puts(b, "</t></si>");
 	}
-	worksheet_freeze_panes(s->ws, 1, 0);
+	return rc ? rc : dx_buf_puts(b, "</sst>");
 }
 
-static void write_row(struct sheet *s, const struct dx_view *v, lxw_row_t row,
-		      const struct dx_reading *const *cells, const struct dx_reading *at)
+static int core_props(const struct dx_view *v, struct dx_buf *b)
 {
-	lxw_col_t col = 0;
+	const struct dx_date *d = &v->range.from;
+	int rc = dx_buf_puts(
+		b,
+		XML_HEAD "<cp:coreProperties xmlns:cp=\"http://schemas.openxmlformats.org/package/"
+			 "2006/metadata/core-properties\" "
+			 "xmlns:dc=\"http://purl.org/dc/elements/1.1/\" "
+			 "xmlns:dcterms=\"http://purl.org/dc/terms/\" "
+			 "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><dc:title>");
 
+	if (!rc)
+		rc = xml_text(b, v->title ? v->title : "");
+	/* the period's start, not "now": the bytes stay the same */
+	for (int i = 0; !rc && i < 2; i++)
+		rc = dx_buf_printf(b,
+				   "%s<dcterms:%s xsi:type=\"dcterms:W3CDTF\">"
+				   "%04d-%02d-%02dT00:00:00Z</dcterms:%s>",
+				   i ? "" : "</dc:title>", i ? "modified" : "created", d->year,
+				   d->month, d->day, i ? "modified" : "created");
+	return rc ? rc : dx_buf_puts(b, "</cp:coreProperties>");
+}
+
+static int sheet_columns(const struct sheet *s)
+{
+	struct dx_buf *b = (struct dx_buf *)&s->xml;
+	int rc = dx_buf_puts(b, "<cols>");
+
+	for (size_t i = 0; !rc && i < s->ncols; i++)
+		rc = dx_buf_printf(
+			b, "<col min=\"%zu\" max=\"%zu\" width=\"%.2f\" customWidth=\"1\"/>", i + 1,
+			i + 1, width_of(s, i) + 0.71);
+	if (!rc)
+		rc = dx_buf_puts(b, "</cols><sheetData><row r=\"1\">");
+	for (size_t i = 0; !rc && i < s->ncols; i++)
+		rc = dx_buf_printf(b, "<c r=\"%s1\" s=\"%d\" t=\"s\"><v>%zu</v></c>", s->names[i],
+				   STYLE_BOLD, i);
+	return rc ? rc : dx_buf_puts(b, "</row>");
+}
+
+/* One number cell at p: <c s="STYLE"><v>NUM</v></c>, the number's text
+ * n bytes at num. Its reference (r="C5") only after an empty cell: a cell
+ * without one is the next column (ECMA-376 18.3.1.4), and the sheet is a
+ * third smaller. */
+static char *put_cell(char *p, const char *ref, size_t reflen, int style, const char *num, size_t n)
+{
+	memcpy(p, "<c", 2);
+	p += 2;
+	if (ref) {
+		memcpy(p, " r=\"", 4);
+		memcpy(p += 4, ref, reflen);
+		*(p += reflen) = '"';
+		p++;
+	}
+	if (style) {
+		memcpy(p, " s=\"2\"", 6);
+		p += 6;
+	}
+	memcpy(p, "><v>", 4);
+	memcpy(p += 4, num, n);
+	memcpy(p += n, "</v></c>", 8);
+	return p + 8;
+}
+
+/* The reference of column col in the row at rowtext, into ref. */
+static size_t cell_ref(const struct sheet *s, size_t col, const char *rowtext, size_t rl, char *ref)
+{
+	size_t c = strlen(s->names[col]);
+
+	memcpy(ref, s->names[col], c);
+	memcpy(ref + c, rowtext, rl);
+	return c + rl;
+}
+
+static int sheet_row(struct sheet *s, uint64_t row, const struct dx_reading *const *cells,
+		     const struct dx_reading *at)
+{
+	struct dx_buf *b = &s->xml;
+	char rowtext[24], num[40], ref[32], *p;
+	size_t rl = put_uint(rowtext, row), col = 0;
+	int rc = dx_buf_reserve(b, 32 + s->ncols * (40 + 24 + 32)), gap = 0;
+
+	if (rc)
+		return rc;
+	p = b->data + b->len;
+	memcpy(p, "<row r=\"", 8);
+	memcpy(p += 8, rowtext, rl);
+	memcpy(p += rl, "\">", 2);
+	p += 2;
 	if (s->local)
-		check(s, worksheet_write_number(s->ws, row, col++,
-						serial(at->utc + (int64_t)at->offset_min * 60),
-						s->date));
+		p = put_cell(p, NULL, 0, STYLE_DATE, num,
+			     put_serial(num, at->utc + (int64_t)at->offset_min * 60));
 	if (s->utc)
-		check(s, worksheet_write_number(s->ws, row, col++, serial(at->utc), s->date));
-	for (size_t i = 0; i < v->nseries; i++, col++)
-		if (cells[i] && isfinite(cells[i]->v))
-			check(s, worksheet_write_number(s->ws, row, col, cells[i]->v, NULL));
+		p = put_cell(p, NULL, 0, STYLE_DATE, num, put_serial(num, at->utc));
+	col = (size_t)(s->local + s->utc);
+	for (size_t i = 0; i < s->v->nseries; i++, col++) {
+		if (!cells[i] || !isfinite(cells[i]->v)) {
+			gap = 1;
+			continue;
+		}
+		p = put_cell(p, gap ? ref : NULL, gap ? cell_ref(s, col, rowtext, rl, ref) : 0, 0,
+			     num, dx_csv_number(cells[i]->v, num));
+		gap = 0;
+	}
+	memcpy(p, "</row>", 6);
+	b->len = (size_t)(p + 6 - b->data);
+	return 0;
 }
 
-static int write_cells(struct sheet *s, const struct dx_view *v)
+static int sheet_rows(struct sheet *s)
 {
-	const struct dx_reading **cells = calloc(v->nseries ? v->nseries : 1, sizeof(*cells));
+	const struct dx_reading **cells = calloc(s->v->nseries + 1, sizeof(*cells));
 	struct dx_reading at;
 	struct dx_merge m;
-	lxw_row_t row = 1;
-	int rc = dx_merge_init(&m, v);
+	uint64_t row = 2;
+	int rc = dx_merge_init(&m, s->v);
 
-	if (!cells || rc) {
+	if (!cells && !rc)
 		rc = -ENOMEM;
-		goto out;
-	}
-	write_header(s, v);
-	while (!s->failed && dx_merge_next(&m, cells, &at)) {
-		if (row >= LXW_ROW_MAX) {
-			rc = -E2BIG;
-			break;
-		}
-		write_row(s, v, row++, cells, &at);
-	}
-	if (!rc && s->failed)
-		rc = -EIO;
-out:
+	while (!rc && dx_merge_next(&m, cells, &at))
+		rc = row > ROWS_MAX ? -E2BIG : sheet_row(s, row++, cells, &at);
 	dx_merge_release(&m);
 	free(cells);
 	return rc;
 }
 
-/* Builds the workbook at path; the library writes its scratch files into
- * dir. 0 or a negative errno. */
-static int write_workbook(const struct dx_view *v, const char *path, char *dir)
+static int sheet_xml(struct sheet *s)
 {
-	lxw_workbook_options opt = { .constant_memory = 0, .tmpdir = dir, .use_zip64 = 0 };
-	lxw_doc_properties props = { 0 };
-	struct sheet s = { 0 };
-	int64_t start = dx_date_to_days(v->range.from) * 86400;
-	int rc;
+	int rc = dx_buf_puts(&s->xml, sheet_head);
 
-	s.wb = workbook_new_opt(path, &opt);
-	if (!s.wb)
-		return -EIO;
-	choose_time_columns(&s, v->timefmt);
-	props.title = (char *)(v->title ? v->title : "");
-	/* 0 would mean "now": the period's start keeps the bytes stable. */
-	props.created = (time_t)(start > 0 ? start : 1);
-	check(&s, workbook_set_properties(s.wb, &props));
-	s.ws = workbook_add_worksheet(s.wb, "readings");
-	s.bold = workbook_add_format(s.wb);
-	s.date = workbook_add_format(s.wb);
-	if (!s.ws || !s.bold || !s.date) {
-		pthread_mutex_lock(&close_lock);
-		workbook_close(s.wb);
-		pthread_mutex_unlock(&close_lock);
-		return -ENOMEM;
-	}
-	format_set_bold(s.bold);
-	format_set_num_format(s.date, "yyyy-mm-dd hh:mm:ss");
-	rc = write_cells(&s, v);
-	pthread_mutex_lock(&close_lock);
-	if (workbook_close(s.wb) != LXW_NO_ERROR && !rc)
-		rc = -EIO;
-	pthread_mutex_unlock(&close_lock);
-	return rc;
-}
-
-static int slurp(const char *path, struct dx_buf *out)
-{
-	char chunk[65536];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return -EIO;
-	while (!rc && (n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0)
-			rc = errno == EINTR ? 0 : -EIO;
-		else
-			rc = dx_buf_append(out, chunk, (size_t)n);
-	}
-	close(fd);
-	return rc;
-}
-
-/* Runs write(ctx, path, dir) into a private directory made under tmpdir
- * and appends the file it wrote to out. */
-static int via_file(int (*write)(const void *ctx, const char *path, char *dir), const void *ctx,
-		    const char *tmpdir, struct dx_buf *out)
-{
-	char dir[PATH_MAX], path[PATH_MAX + 16];
-	int rc;
-
-	if (snprintf(dir, sizeof(dir), "%s/dexmafs-xlsx-XXXXXX", tmpdir ? tmpdir : "/tmp") >=
-	    (int)sizeof(dir))
-		return -EINVAL;
-	/* mkdtemp makes the directory 0700: nobody else sees the data. */
-	if (!mkdtemp(dir))
-		return -EIO;
-	snprintf(path, sizeof(path), "%s/view.xlsx", dir);
-	rc = write(ctx, path, dir);
 	if (!rc)
-		rc = slurp(path, out);
-	unlink(path);
-	rmdir(dir);
-	return rc;
+		rc = sheet_columns(s);
+	if (!rc)
+		rc = sheet_rows(s);
+	return rc ? rc : dx_buf_puts(&s->xml, sheet_tail);
 }
 
-static int write_view(const void *ctx, const char *path, char *dir)
+/* The package: the fixed parts, the sheet and the parts made of the view. */
+static int package(struct sheet *s, struct dx_buf *out)
 {
-	return write_workbook(ctx, path, dir);
+	struct dx_buf part;
+	struct dx_zip *z;
+	int rc = dx_zip_new(out, DEFLATE_LEVEL, &z);
+
+	if (rc)
+		return rc;
+	dx_buf_init(&part, 1 << 20);
+	rc = dx_zip_add(z, "[Content_Types].xml", content_types, sizeof(content_types) - 1);
+	if (!rc)
+		rc = dx_zip_add(z, "_rels/.rels", package_rels, sizeof(package_rels) - 1);
+	if (!rc && !(rc = core_props(s->v, &part)))
+		rc = dx_zip_add(z, "docProps/core.xml", part.data, part.len);
+	if (!rc)
+		rc = dx_zip_add(z, "docProps/app.xml", app_props, sizeof(app_props) - 1);
+	if (!rc)
+		rc = dx_zip_add(z, "xl/workbook.xml", workbook, sizeof(workbook) - 1);
+	if (!rc)
+		rc = dx_zip_add(z, "xl/_rels/workbook.xml.rels", workbook_rels,
+				sizeof(workbook_rels) - 1);
+	if (!rc)
+		rc = dx_zip_add(z, "xl/styles.xml", styles, sizeof(styles) - 1);
+	dx_buf_reset(&part);
+	if (!rc && !(rc = shared_strings(s, &part)))
+		rc = dx_zip_add(z, "xl/sharedStrings.xml", part.data, part.len);
+	if (!rc)
+		rc = dx_zip_add(z, "xl/worksheets/sheet1.xml", s->xml.data, s->xml.len);
+	if (!rc)
+		rc = dx_zip_finish(z);
+	dx_buf_release(&part);
+	dx_zip_free(z);
+	return rc;
 }
 
 int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *out)
 {
-	if ((unsigned)v->timefmt >= DX_TIME_COUNT || v->nseries + 2 > LXW_COL_MAX)
+	struct sheet s = { .v = v };
+	locale_t c_locale, previous;
+	int rc;
+
+	(void)tmpdir; /* written in memory */
+	if ((unsigned)v->timefmt >= DX_TIME_COUNT || v->nseries + 2 > COLS_MAX)
 		return -EINVAL;
-	return via_file(write_view, v, tmpdir, out);
-}
-
-/* ---- cost rows (dx_cost.h): a row per (bucket, period) ---- */
-
-static void cost_header(struct sheet *s, const struct dx_cost_view *v)
-{
-	static const char *const fixed[] = { "period", "consumption", "cost", "price" };
-	const char *units = v->cost->units && *v->cost->units ? v->cost->units : "kWh";
-	char label[4][96];
-	lxw_col_t col = 0;
-
-	snprintf(label[0], sizeof(label[0]), "%s", fixed[0]);
-	snprintf(label[1], sizeof(label[1]), "consumption (%s)", units);
-	if (v->currency && *v->currency) {
-		snprintf(label[2], sizeof(label[2]), "cost (%s)", v->currency);
-		snprintf(label[3], sizeof(label[3]), "price (%s/%s)", v->currency, units);
-	} else {
-		snprintf(label[2], sizeof(label[2]), "%s", fixed[2]);
-		snprintf(label[3], sizeof(label[3]), "price (per %s)", units);
+	choose_time_columns(&s, v->timefmt);
+	s.ncols = v->nseries + (size_t)(s.local + s.utc);
+	s.names = calloc(s.ncols, sizeof(*s.names));
+	c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+	if (!s.names || c_locale == (locale_t)0) {
+		rc = -ENOMEM;
+		goto out;
 	}
-	if (s->local)
-		check(s, worksheet_write_string(s->ws, 0, col++, "local_time", s->bold));
-	if (s->utc)
-		check(s, worksheet_write_string(s->ws, 0, col++, "utc_time", s->bold));
-	check(s, worksheet_set_column(s->ws, 0, (lxw_col_t)(col ? col - 1 : 0), 20, NULL));
-	for (int i = 0; i < 4; i++, col++) {
-		check(s, worksheet_write_string(s->ws, 0, col, label[i], s->bold));
-		check(s, worksheet_set_column(s->ws, col, col, width_of(label[i]), NULL));
-	}
-	worksheet_freeze_panes(s->ws, 1, 0);
+	if ((rc = time_headers(&s)))
+		goto out;
+	for (size_t i = 0; i < s.ncols; i++)
+		column_name(i, s.names[i]);
+	dx_buf_init(&s.xml, (size_t)1 << 30); /* a sheet is about 10 times its zip */
+	previous = uselocale(c_locale);
+	rc = sheet_xml(&s);
+	uselocale(previous);
+	if (!rc)
+		rc = package(&s, out);
+	dx_buf_release(&s.xml);
+out:
+	if (c_locale != (locale_t)0)
+		freelocale(c_locale);
+	free(s.names);
+	return rc;
 }
 
-static void cost_row(struct sheet *s, const struct dx_cost_view *v, lxw_row_t row,
-		     const struct dx_cost_row *r)
+/* ---- cost rows (dx_cost.h): a row per (bucket, period), the period as
+ * an inline string, every cell with its reference ---- */
+
+static int cost_cell(struct sheet *s, size_t col, const char *rowtext, int style, const char *num,
+		     size_t n)
 {
-	const double cells[3] = { r->at.v, r->cost, r->price };
-	lxw_col_t col = 0;
-
-	if (s->local)
-		check(s, worksheet_write_number(s->ws, row, col++,
-						serial(r->at.utc + (int64_t)r->at.offset_min * 60),
-						s->date));
-	if (s->utc)
-		check(s, worksheet_write_number(s->ws, row, col++, serial(r->at.utc), s->date));
-	check(s, worksheet_write_string(s->ws, row, col++, v->cost->periods[r->period], NULL));
-	for (int i = 0; i < 3; i++, col++)
-		if (isfinite(cells[i]))
-			check(s, worksheet_write_number(s->ws, row, col, cells[i], NULL));
+	return dx_buf_printf(&s->xml, "<c r=\"%s%s\"%s><v>%.*s</v></c>", s->names[col], rowtext,
+			     style ? " s=\"2\"" : "", (int)n, num);
 }
 
-static int cost_cells(struct sheet *s, const struct dx_cost_view *v)
+static int cost_row(struct sheet *s, uint64_t row, const struct dx_cost *c,
+		    const struct dx_cost_row *r)
+{
+	const double vals[3] = { r->at.v, r->cost, r->price };
+	char rowtext[24], num[40];
+	size_t col = 0;
+	int rc;
+
+	rowtext[put_uint(rowtext, row)] = '\0';
+	rc = dx_buf_printf(&s->xml, "<row r=\"%s\">", rowtext);
+	if (!rc && s->local)
+		rc = cost_cell(s, col++, rowtext, STYLE_DATE, num,
+			       put_serial(num, r->at.utc + (int64_t)r->at.offset_min * 60));
+	if (!rc && s->utc)
+		rc = cost_cell(s, col++, rowtext, STYLE_DATE, num, put_serial(num, r->at.utc));
+	if (!rc)
+		rc = dx_buf_printf(&s->xml, "<c r=\"%s%s\" t=\"inlineStr\"><is><t>",
+				   s->names[col++], rowtext);
+	rc = rc ? rc : xml_text(&s->xml, c->periods[r->period]);
+	rc = rc ? rc : dx_buf_puts(&s->xml, "</t></is></c>");
+	for (int i = 0; !rc && i < 3; i++, col++)
+		if (isfinite(vals[i]))
+			rc = cost_cell(s, col, rowtext, 0, num, dx_csv_number(vals[i], num));
+	return rc ? rc : dx_buf_puts(&s->xml, "</row>");
+}
+
+static int cost_sheet(struct sheet *s, const struct dx_cost_view *v)
 {
 	int64_t first = dx_date_to_days(v->range.from), last = dx_date_to_days(v->range.to);
-	lxw_row_t row = 1;
+	uint64_t row = 2;
+	int rc = dx_buf_puts(&s->xml, sheet_head);
 
-	cost_header(s, v);
-	for (size_t i = 0; i < v->cost->n && !s->failed; i++) {
+	rc = rc ? rc : sheet_columns(s);
+	for (size_t i = 0; !rc && i < v->cost->n; i++) {
 		int64_t day = dx_reading_local_day(&v->cost->rows[i].at);
 
-		if (day < first || day > last)
-			continue;
-		if (row >= LXW_ROW_MAX)
-			return -E2BIG;
-		cost_row(s, v, row++, &v->cost->rows[i]);
+		if (day >= first && day <= last)
+			rc = row > ROWS_MAX ? -E2BIG :
+					      cost_row(s, row++, v->cost, &v->cost->rows[i]);
 	}
-	return s->failed ? -EIO : 0;
+	return rc ? rc : dx_buf_puts(&s->xml, sheet_tail);
 }
 
-static int write_cost(const void *ctx, const char *path, char *dir)
+/* The header labels of a cost sheet after its time columns. */
+static void cost_labels(const struct dx_cost_view *v, char labels[4][160])
 {
-	const struct dx_cost_view *v = ctx;
-	lxw_workbook_options opt = { .constant_memory = 0, .tmpdir = dir, .use_zip64 = 0 };
-	lxw_doc_properties props = { 0 };
-	struct sheet s = { 0 };
-	int64_t start = dx_date_to_days(v->range.from) * 86400;
-	int rc = -ENOMEM;
+	const char *units = v->cost->units && *v->cost->units ? v->cost->units : "kWh";
+	const char *cur = v->currency && *v->currency ? v->currency : NULL;
 
-	if (!(s.wb = workbook_new_opt(path, &opt)))
-		return -EIO;
-	choose_time_columns(&s, v->timefmt);
-	props.title = (char *)(v->title ? v->title : "");
-	props.created = (time_t)(start > 0 ? start : 1); /* stable bytes */
-	check(&s, workbook_set_properties(s.wb, &props));
-	s.ws = workbook_add_worksheet(s.wb, "cost");
-	s.bold = workbook_add_format(s.wb);
-	s.date = workbook_add_format(s.wb);
-	if (s.ws && s.bold && s.date) {
-		format_set_bold(s.bold);
-		format_set_num_format(s.date, "yyyy-mm-dd hh:mm:ss");
-		rc = cost_cells(&s, v);
+	snprintf(labels[0], 160, "period");
+	snprintf(labels[1], 160, "consumption (%s)", units);
+	if (cur) {
+		snprintf(labels[2], 160, "cost (%s)", cur);
+		snprintf(labels[3], 160, "price (%s/%s)", cur, units);
+	} else {
+		snprintf(labels[2], 160, "cost");
+		snprintf(labels[3], 160, "price (per %s)", units);
 	}
-	pthread_mutex_lock(&close_lock);
-	if (workbook_close(s.wb) != LXW_NO_ERROR && !rc)
-		rc = -EIO;
-	pthread_mutex_unlock(&close_lock);
-	return rc;
 }
 
 int dx_cost_render_xlsx(const struct dx_cost_view *v, const char *tmpdir, struct dx_buf *out)
 {
+	char labels[4][160];
+	struct dx_series cols[4];
+	struct dx_view frame = { .title = v->title,
+				 .series = cols,
+				 .nseries = 4,
+				 .range = v->range,
+				 .timefmt = v->timefmt };
+	struct sheet s = { .v = &frame };
+	locale_t c_locale, previous;
+	int rc;
+
+	(void)tmpdir; /* written in memory */
 	if ((unsigned)v->timefmt >= DX_TIME_COUNT)
 		return -EINVAL;
-	return via_file(write_cost, v, tmpdir, out);
+	cost_labels(v, labels);
+	for (int i = 0; i < 4; i++)
+		cols[i] = (struct dx_series){ labels[i], NULL, NULL, NULL };
+	choose_time_columns(&s, v->timefmt);
+	s.ncols = 4 + (size_t)(s.local + s.utc);
+	s.names = calloc(s.ncols, sizeof(*s.names));
+	c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+	rc = !s.names || c_locale == (locale_t)0 ? -ENOMEM : time_headers(&s);
+	for (size_t i = 0; !rc && i < s.ncols; i++)
+		column_name(i, s.names[i]);
+	dx_buf_init(&s.xml, (size_t)1 << 30);
+	if (!rc) {
+		previous = uselocale(c_locale);
+		rc = cost_sheet(&s, v);
+		uselocale(previous);
+	}
+	if (!rc)
+		rc = package(&s, out);
+	dx_buf_release(&s.xml);
+	if (c_locale != (locale_t)0)
+		freelocale(c_locale);
+	free(s.names);
+	return rc;
 }

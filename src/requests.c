@@ -17,6 +17,7 @@
 #define PATH_PARAMETERS "/parameters"
 #define PATH_SUPPLIES "/utility/supplies/"
 #define PATH_READINGS "/readings"
+#define PATH_CONTRACTS "/utility/contracts/electricity"
 #define PATH_COST "/cost/electrical/consumption"
 
 /* How many of the readings parameters a query or prefix holds. */
@@ -188,6 +189,11 @@ int dx_request_supplies(const char *dep_name, int dep, const char *source, struc
 	return listing(dep_name, dep, PATH_SUPPLIES, source, out);
 }
 
+int dx_request_contracts(const char *dep_name, int dep, struct dx_request *out)
+{
+	return listing(dep_name, dep, PATH_CONTRACTS, NULL, out);
+}
+
 int dx_request_readings(const char *dep_name, int dep, int64_t device, const char *key,
 			enum dx_res res, const char *op, const struct dx_range *chunk,
 			struct dx_date last, struct dx_request *out)
@@ -292,6 +298,8 @@ int dx_request_prefix(enum dx_prefix which, const char *dep_name, int64_t device
 		goto out;
 	if (which <= DX_PREFIX_SUPPLIES)
 		rc = dx_buf_puts(&b, fixed[which]);
+	else if (which == DX_PREFIX_CONTRACTS)
+		rc = dx_buf_puts(&b, PATH_CONTRACTS);
 	else if (which == DX_PREFIX_PARAMETERS)
 		rc = dx_buf_printf(&b, PATH_PARAMETERS "?device_id=%" PRId64, device);
 	else if (which == DX_PREFIX_COST_DEVICE)

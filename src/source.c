@@ -231,6 +231,12 @@ static int real_derived(void *ctx, const struct dx_request *req,
 	return rc == -ENOENT ? make(mctx, out) : rc;
 }
 
+static int real_held(void *ctx, const struct dx_request *req, const struct dx_cache_policy *policy,
+		     int *fresh)
+{
+	return dx_cache_held(((struct real *)ctx)->cache, req->key, policy, fresh);
+}
+
 static int real_get_record(void *ctx, const char *name, void *data, size_t size, size_t *len)
 {
 	return dx_cache_get_record(((struct real *)ctx)->cache, name, data, size, len);
@@ -272,6 +278,7 @@ static const struct dx_source_ops real_ops = {
 	.object = real_get,
 	.readings = real_get,
 	.derived = real_derived,
+	.held = real_held,
 	.get_record = real_get_record,
 	.put_record = real_put_record,
 	.put_records = real_put_records,

@@ -131,6 +131,23 @@ static int fake_put_record(void *ctx, const char *name, const void *data, size_t
 	return 0;
 }
 
+static int fake_held(void *ctx, const struct dx_request *req, const struct dx_cache_policy *policy,
+		     int *fresh)
+{
+	struct fake *f = ctx;
+	struct answer *a;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&f->lock);
+	a = find(f, req->key);
+	if (a && a->calls) {
+		*fresh = a->fetched >= policy->final_at || *f->clock < a->fetched + policy->ttl;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
 static int fake_put_records(void *ctx, const char *const *names, const void *const *data,
 			    const size_t *lens, size_t n)
 {
@@ -171,6 +188,7 @@ static const struct dx_source_ops fake_ops = {
 	.object = fake_get,
 	.readings = fake_get,
 	.derived = fake_derived,
+	.held = fake_held,
 	.get_record = fake_get_record,
 	.put_records = fake_put_records,
 	.put_record = fake_put_record,

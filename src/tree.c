@@ -62,8 +62,11 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 		goto fail;
 	t->handles = dx_handles_new(t); /* records go through the source */
 	if (dx_node_ref(t, &root) || dx_readahead_new(t, opts->readahead) ||
-	    dx_reads_new(&t->reads))
+	    dx_reads_new(&t->reads) || dx_keeper_new(t->source, &t->twins_kept, &t->keeper))
 		goto fail;
+	if (opts->dialect_why)
+		dx_log(DX_LOG_INFO, "CSV files in the %s dialect (%s)",
+		       dx_csv_dialect_name(opts->dialect), opts->dialect_why);
 	*out = t;
 	return 0;
 fail:
@@ -77,6 +80,7 @@ void dx_tree_free(struct dx_tree *t)
 
 	if (!t)
 		return;
+	dx_keeper_free(t->keeper); /* first: it writes what it holds */
 	dx_readahead_free(t);
 	dx_reads_free(t->reads);
 	dx_handles_free(t, t->handles);
@@ -269,8 +273,8 @@ static void render_next(struct dx_tree *t, enum dx_priority prio, uint64_t ino)
 	struct dx_date after;
 	struct node *n = &c.n;
 
-	if (dx_node_get(t, ino, n) || n->kind != K_FILE || n->fmt != DX_FORMAT_CSV)
-		return;
+	if (dx_node_get(t, ino, n) || n->kind != K_FILE)
+		return; /* any format: a twin costs about what its CSV does */
 	period = dx_period_of(n->res, n->range.from);
 	if (dx_date_cmp(period.from, n->range.from) || dx_date_cmp(period.to, n->range.to))
 		return; /* a range asked by name, not a listed period */

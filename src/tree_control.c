@@ -41,7 +41,7 @@ int root_list(const struct ask *a, const struct node *p, struct names *s)
 	return rc;
 }
 
-/* "refresh.INO": an inode number, kept bit for bit. 0 or -ENOENT. */
+/* "refresh.INO", "plan.INO": an inode number, kept bit for bit. 0 or -ENOENT. */
 static int refresh_ino_name(const char *digits, int64_t *out)
 {
 	unsigned long long ino;
@@ -70,16 +70,26 @@ int ctl_resolve(const struct ask *a, const struct node *p, const char *name, str
 		c->kind = K_REFRESH;
 	else if (!strncmp(name, "refresh.", 8) && !refresh_ino_name(name + 8, &c->id))
 		c->kind = K_REFRESH;
+	else if (!strncmp(name, "plan.", 5) && !refresh_ino_name(name + 5, &c->id))
+		c->kind = K_PLAN;
 	else
 		return -ENOENT;
 	return 0;
 }
 
+/* .dexmafs itself is not listed at the root, so no walk reaches it; who
+ * lists it asked for it and sees every file (refresh.INO, one per inode,
+ * only by name). Reading refresh is the refresh: ls -la only stats it. */
 int ctl_list(const struct ask *a, const struct node *p, struct names *s)
 {
+	static const char *const files[] = { "status", "status.json", "refresh" };
+	int rc = 0;
+
 	(void)a;
 	(void)p;
-	return dx_names_add(s, "status");
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]) && !rc; i++)
+		rc = dx_names_add(s, files[i]);
+	return rc;
 }
 
 int status_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
@@ -123,4 +133,32 @@ int refresh_content(const struct ask *a, const struct node *n, struct dx_buf *ou
 					"will be fetched again\n" :
 					"refreshed: all listings and open periods "
 					"will be fetched again\n");
+}
+
+/* Reading .dexmafs/plan.INO walks the subtree at inode INO for its plan.
+ * A stat must say the size a read will get without the walk: the answer
+ * is padded with spaces to DX_PLAN_FILE_SIZE. */
+int plan_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
+		 int *closed)
+{
+	struct node known;
+	size_t start = out->len;
+	int rc;
+
+	(void)mtime;
+	(void)closed;
+	rc = a->stat_only ? dx_node_get(a->t, (uint64_t)n->id, &known) :
+			    dx_tree_plan(a->t, (uint64_t)n->id, out);
+	if (rc == -ENOENT)
+		rc = dx_buf_printf(out,
+				   "{\"error\":\"inode %" PRIu64
+				   " is not known (stat the path first)\"}",
+				   (uint64_t)n->id);
+	if (rc)
+		return rc;
+	if (out->len - start >= DX_PLAN_FILE_SIZE)
+		return -E2BIG;
+	while (!rc && out->len - start < DX_PLAN_FILE_SIZE - 1)
+		rc = dx_buf_puts(out, " ");
+	return rc ? rc : dx_buf_puts(out, "\n");
 }

@@ -23,10 +23,8 @@ static const struct {
 	const char *name;
 	enum kind kind;
 } dep_dirs[] = {
-	{ "locations", K_LOCS },
-	{ "devices", K_DEVS },
-	{ "supplies", K_SUPS },
-	{ "datasources", K_DSS },
+	{ "locations", K_LOCS },  { "devices", K_DEVS },        { "supplies", K_SUPS },
+	{ "datasources", K_DSS }, { "contracts", K_CONTRACTS },
 };
 #define NDEP_DIRS (sizeof(dep_dirs) / sizeof(dep_dirs[0]))
 
@@ -163,6 +161,8 @@ int loc_resolve(const struct ask *a, const struct node *p, const char *name, str
 		c->kind = K_LOC_DEVS;
 	else if (!strcmp(name, "parent"))
 		c->kind = K_LOC_PARENT;
+	else if (!strcmp(name, "reference"))
+		c->kind = K_LOC_REFS;
 	else
 		return -ENOENT;
 	return c->kind == K_LOC_PARENT ? location_parent(a, p->dep, p->id, NULL) : 0;
@@ -172,7 +172,8 @@ int loc_list(const struct ask *a, const struct node *p, struct names *s)
 {
 	int rc;
 
-	if ((rc = dx_names_add(s, "location.json")) || (rc = dx_names_add(s, "devices")))
+	if ((rc = dx_names_add(s, "location.json")) || (rc = dx_names_add(s, "devices")) ||
+	    (rc = dx_names_add(s, "reference")))
 		return rc;
 	rc = location_parent(a, p->dep, p->id, NULL);
 	if (!rc)

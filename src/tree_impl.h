@@ -31,6 +31,8 @@
  *   tree_series.c    family: parameters, resolutions, period files
  *   tree_entities.c  family: deployments, locations, devices, supplies, links
  *   tree_datasources.c  family: datasources and their device links
+ *   tree_reference.c  family: a location's reference devices (links)
+ *   tree_contracts.c  family: the electricity contracts
  *   tree_views.c     family: the views (a device's, a location's series side
  *                    by side) and the twins (csv, xlsx, svg) of period files
  *   tree_kinds.c     the table of kinds
@@ -86,6 +88,12 @@ enum kind {
 	K_DEV_FILE,
 	K_LOC_RES,
 	K_LOC_FILE,
+	K_LOC_REFS,
+	K_LOC_REFLINK,
+	K_CONTRACTS,
+	K_CONTRACTS_EL,
+	K_CONTRACT_JSON,
+	K_PLAN,
 	K_COST, /* tree_cost.c */
 	K_COST_RES,
 	K_COST_FILE,
@@ -98,6 +106,8 @@ enum kind {
 #define RENDER_RING_SIZE 8
 /* Buckets of the decoded-data memo's table (memo.c). */
 #define DX_MEMO_BUCKETS 2048
+/* Dangling reference devices remembered as logged (tree_reference.c). */
+#define DX_REFS_LOGGED 4096
 /* The largest file the tree produces. */
 #define DX_FILE_MAX DX_TREE_FILE_MAX
 
@@ -142,11 +152,27 @@ struct ask {
 	struct dx_tree *t;
 	enum dx_priority prio;
 	int ahead;
-	int stat_only; /* a file that acts when read says what it would print */
-	int hold;      /* from an open file: a volatile file keeps its snapshot */
-	int lookup;    /* a LOOKUP: a walk's step (readahead.c) */
-	int memo_only; /* a rendering ahead (tree.c): only data decoded in memory,
+	int stat_only;          /* a file that acts when read says what it would print */
+	int hold;               /* from an open file: a volatile file keeps its snapshot */
+	int lookup;             /* a LOOKUP: a walk's step (readahead.c) */
+	int memo_only;          /* a rendering ahead (tree.c): only data decoded in memory,
 			* -EAGAIN for anything else; nothing is loaded or fetched */
+	struct plan_hook *plan; /* a plan's walk (tree_plan.c), else NULL */
+};
+
+/* A plan's walk (tree_plan.c) watching what the data layer loads, through
+ * pointers so that the data never calls up into the planner. */
+struct plan_hook {
+	/* 1: load only what is kept and fresh (costs no call); anything
+	 * else is told to note (m NULL) and fails with -EAGAIN. */
+	int peek;
+	/* A listing or chunk that was loaded (m), or that peek refused (m
+	 * NULL); fetched 1 when this load asked the API. */
+	void (*note)(struct plan_hook *h, const struct dx_request *req,
+		     const struct dx_cache_policy *policy, const struct memo *m, int fetched);
+	/* A readings chunk that a file's content needs (dx_series_chunks). */
+	void (*chunk)(struct plan_hook *h, const struct dx_request *req,
+		      const struct dx_cache_policy *policy, enum dx_res res);
 };
 
 /* *closed of a content function whose bytes can never change. */
@@ -165,6 +191,8 @@ struct ask {
 #define KF_DOTS 0x200u    /* resolves names with a leading dot itself (the root) */
 
 struct names;
+struct memo;
+struct plan_hook;
 
 /* What a KF_RENDERED file's bytes are made of, without rendering them: a
  * hash of every input (names, units, and unless the file is final, which
@@ -212,6 +240,10 @@ struct kind_row {
 	 * units), from listings alone: a final file's whole stamp. 0 or the
 	 * errors of content. */
 	int (*stamp)(const struct ask *a, const struct node *n, int frame_only, struct stamp *out);
+	/* Period files: tells a->plan->chunk of each readings chunk its
+	 * content needs, without loading them (the listings that say which
+	 * are loaded). 0 or a fetch error. */
+	int (*chunks)(const struct ask *a, const struct node *n);
 	/* The key families (dx_requests.h) a refresh of such a node expires. */
 	int nexpires;
 	enum dx_prefix expires[3];
@@ -263,11 +295,17 @@ struct dx_tree {
 	size_t memo_bytes;
 	uint64_t json_decodes; /* API answers decoded from JSON (atomic) */
 	uint64_t stat_renders; /* files rendered for a stat: their kept size did not serve (atomic) */
+	/* Twins (.xlsx, .svg): renderings, of them kept in the store (closed
+	 * for good), and ones served from the store without a rendering
+	 * (atomic). */
+	uint64_t twin_renders, twins_kept, twins_from_store;
+	struct dx_keeper *keeper; /* writes closed twins into the store */
 
 	struct dx_readahead *ra; /* the walk readahead, or NULL when off */
 	struct dx_reads *reads;  /* renderings being read (tree_reads.c) */
 	uint64_t on_read_stats;  /* stats of act-on-read files: their time's nanoseconds */
 	uint64_t opens; /* OPENs the kernel sent (none in no-open mode but the first; atomic) */
+	uint64_t refs_logged[DX_REFS_LOGGED]; /* dangling references logged (tree_reference.c) */
 };
 
 static inline const struct kind_row *kind_of(const struct dx_tree *t, const struct node *n)
@@ -280,6 +318,17 @@ extern const struct kind_row dx_tree_kinds[K_COUNT];
 
 /* ---- tree_reads.c: renderings being read, by inode ---- */
 struct dx_reads;
+
+/* Closed twins kept in the store by a thread of their own (tree_keeper.c):
+ * dx_keeper_put queues a copy of bytes under req (a derived key) and the
+ * record under record_name; 0, -EAGAIN (queue full: not kept) or
+ * -ENOMEM. *kept (atomic) counts what was written. Free drains the queue;
+ * source (borrowed) must outlive the keeper. */
+struct dx_keeper;
+int dx_keeper_new(struct dx_source *source, uint64_t *kept, struct dx_keeper **out);
+int dx_keeper_put(struct dx_keeper *k, const struct dx_request *req, const struct dx_buf *bytes,
+		  const char *record_name, const void *record, size_t record_len);
+void dx_keeper_free(struct dx_keeper *k);
 struct dx_reads_source {
 	/* Renders the whole of ino into out; *stable 1 when its bytes can no
 	 * longer change. 0 or a negative errno. */
@@ -393,6 +442,7 @@ int dx_get_devices(const struct ask *a, int dep, const struct dx_listing **l);
 int dx_get_datasources(const struct ask *a, int dep, const struct dx_listing **l);
 int dx_get_parameters(const struct ask *a, int dep, int64_t device, const struct dx_listing **l);
 int dx_get_supplies(const struct ask *a, int dep, const char *source, const struct dx_listing **l);
+int dx_get_contracts(const struct ask *a, int dep, const struct dx_listing **l);
 
 /* The items whose ref_id (which 0) or ref2_id (which 1) is ref: returns
  * how many, and in *pairs (borrowed, valid while l is held) their pairs
@@ -441,6 +491,22 @@ int dx_series_stamp(const struct ask *a, int dep, int64_t device, const char *ke
  * a file in it would. 0 or the errors of a read. */
 int dx_series_chunk(const struct ask *a, int dep, int64_t device, const char *key,
 		    const char *nature, enum dx_res res, const struct dx_range *chunk);
+
+/* Tells a->plan->chunk of each readings chunk a file of the series over
+ * range needs (as a read of it would ask them: clipped to the series'
+ * extent, which is loaded), loading none of them. 0 or a fetch error. */
+int dx_series_chunks(const struct ask *a, int dep, int64_t device, const char *key,
+		     const char *nature, enum dx_res res, const struct dx_range *range);
+
+/* ---- tree_plan.c: what a copy and a refresh of a subtree cost ---- */
+
+/* Appends to out the plan of the subtree at ino as one JSON object (see
+ * the man page's PLAN): walks its names at background priority, asks the
+ * cache which chunks it holds, fetches no readings. 0, -ENOENT (ino not
+ * known), -ENOMEM, or an error of out. */
+int dx_tree_plan(struct dx_tree *t, uint64_t ino, struct dx_buf *out);
+/* The size of .dexmafs/plan.INO: the object, then spaces and a newline. */
+#define DX_PLAN_FILE_SIZE 4096
 
 /* ---- readahead.c: the walk readahead ---- */
 
@@ -562,6 +628,13 @@ int dx_period_add_names(const struct dx_tree *t, const struct dx_range *p, struc
 int dx_find_parameter(const struct ask *a, const struct node *n, const struct dx_listing **l,
 		      const struct dx_entity **param);
 
+/* ---- tree_reference.c ---- */
+
+/* The MAINSUPPLY reference device of location loc that devs holds (its
+ * entry MAINSUPPLY in reference/): 1 and *device, or 0 when none. */
+int dx_location_main_supply(const struct ask *a, const struct dx_entity *loc,
+			    const struct dx_listing *devs, int64_t *device);
+
 /* ---- the families' row functions (tree_control.c, tree_entities.c,
  * tree_series.c), named for their kind; see tree_kinds.c ---- */
 #define ROW_FUNCS(prefix)                                                                          \
@@ -588,14 +661,20 @@ ROW_FUNCS(param) ROW_CONTENT(param_json) ROW_FUNCS(res) ROW_CONTENT(file)
 ROW_FUNCS(dev_views) ROW_FUNCS(dev_res) ROW_CONTENT(dev_file)
 ROW_FUNCS(loc_views) ROW_FUNCS(loc_res) ROW_CONTENT(loc_file)
 ROW_STAMP(file) ROW_STAMP(dev_file) ROW_STAMP(loc_file)
+ROW_FUNCS(loc_refs) ROW_CONTENT(loc_reflink)
+ROW_FUNCS(contracts) ROW_FUNCS(contracts_el) ROW_CONTENT(contract_json)
+ROW_CONTENT(plan)
 ROW_FUNCS(cost) ROW_FUNCS(cost_res) ROW_CONTENT(cost_file)
 	/* clang-format on */
+	int file_chunks(const struct ask *a, const struct node *n);
+int dev_file_chunks(const struct ask *a, const struct node *n);
+int loc_file_chunks(const struct ask *a, const struct node *n);
 
-	/* ---- tree_cost.c: a device's cost by tariff period ---- */
+/* ---- tree_cost.c: a device's cost by tariff period ---- */
 
-	/* Whether device is some location's reference of that type ("MAINSUPPLY"),
+/* Whether device is some location's reference of that type ("MAINSUPPLY"),
  * from the locations listing: 1, 0, or the listing's error. */
-	int dx_device_is_reference(const struct ask *a, int dep, int64_t device, const char *type);
+int dx_device_is_reference(const struct ask *a, int dep, int64_t device, const char *type);
 /* Whether device dev shows a cost/ entry: 1, 0, or an error. */
 int dx_cost_dir_listed(const struct ask *a, const struct node *dev);
 /* Resolves dev's "cost" into c: 0, -ENOENT, or an error. */

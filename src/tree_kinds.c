@@ -47,7 +47,7 @@ const struct kind_row dx_tree_kinds[K_COUNT] = {
 			   EXPIRES(DX_PREFIX_PARAMETERS, DX_PREFIX_READINGS_KEY) },
 	[K_RES] = { "resolution", KF_DIR | KF_SERIES, DIR(res), SERIES_EXPIRE },
 	[K_FILE] = { "period file", KF_DATED | KF_RENDERED | KF_SERIES, RENDERED(file),
-		     SERIES_EXPIRE },
+		     .chunks = file_chunks, SERIES_EXPIRE },
 	[K_SUPS] = { "supplies", KF_DIR | KF_STATIC, DIR(sups), EXPIRES(DX_PREFIX_SUPPLIES) },
 	[K_SRC] = { "energy source", KF_DIR, DIR(src), EXPIRES(DX_PREFIX_SUPPLIES) },
 	[K_SUP_JSON] = { "supply.json", 0, FILE_OF(sup_json), EXPIRES(DX_PREFIX_SUPPLIES) },
@@ -60,10 +60,21 @@ const struct kind_row dx_tree_kinds[K_COUNT] = {
 	 * reach them through dev_views_* and loc_views_* */
 	[K_DEV_RES] = { "device resolution", KF_DIR | KF_SERIES, DIR(dev_res), DEV_VIEW_EXPIRE },
 	[K_DEV_FILE] = { "device period file", KF_DATED | KF_RENDERED | KF_SERIES,
-			 RENDERED(dev_file), DEV_VIEW_EXPIRE },
+			 RENDERED(dev_file), .chunks = dev_file_chunks, DEV_VIEW_EXPIRE },
 	[K_LOC_RES] = { "location resolution", KF_DIR | KF_SERIES, DIR(loc_res), LOCS_EXPIRE },
 	[K_LOC_FILE] = { "location period file", KF_DATED | KF_RENDERED | KF_SERIES,
-			 RENDERED(loc_file), LOCS_EXPIRE },
+			 RENDERED(loc_file), .chunks = loc_file_chunks, LOCS_EXPIRE },
+	/* tree_reference.c, tree_contracts.c */
+	[K_LOC_REFS] = { "reference devices", KF_DIR, DIR(loc_refs), LOCS_EXPIRE },
+	[K_LOC_REFLINK] = { "reference device", KF_LINK, FILE_OF(loc_reflink), LOCS_EXPIRE },
+	[K_CONTRACTS] = { "contracts", KF_DIR | KF_STATIC, DIR(contracts),
+			  EXPIRES(DX_PREFIX_CONTRACTS) },
+	[K_CONTRACTS_EL] = { "electricity contracts", KF_DIR, DIR(contracts_el),
+			     EXPIRES(DX_PREFIX_CONTRACTS) },
+	[K_CONTRACT_JSON] = { "contract.json", 0, FILE_OF(contract_json),
+			      EXPIRES(DX_PREFIX_CONTRACTS) },
+	/* what a copy and a refresh of a subtree cost (tree_plan.c) */
+	[K_PLAN] = { "plan", KF_GLOBAL | KF_VOLATILE | KF_ON_READ, FILE_OF(plan) },
 	/* cost by tariff period (tree_cost.c), reached from dev_views_* */
 	[K_COST] = { "cost", KF_DIR, DIR(cost), EXPIRES(DX_PREFIX_COST_DEVICE) },
 	[K_COST_RES] = { "cost resolution", KF_DIR | KF_SERIES, DIR(cost_res),

@@ -14,8 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dx_log.h"
 #include "dx_names.h"
+#include "dx_tz.h"
 #include "tree_impl.h"
+
+/* The system's compiled time zones (tzdata). */
+#define DX_ZONEINFO_DIR "/usr/share/zoneinfo"
 
 /* "DEVICE NAME (ID) KEY (UNITS)" fits; a longer label is cut. */
 #define LABEL_MAX (DX_NAME_MAX + KEY_MAX + 128)
@@ -32,10 +37,12 @@ struct member {
 struct members {
 	struct member *v;
 	size_t n, cap;
-	const struct dx_listing *devices; /* a location's view only */
-	const struct dx_listing **params; /* one per device */
+	const struct dx_listing *devices;   /* a location's view only */
+	const struct dx_listing *locations; /* a portfolio's (its columns' sites) */
+	const struct dx_listing **params;   /* one per device */
 	size_t nparams;
 	char title[TITLE_MAX];
+	int ranking; /* a portfolio: its chart ranks the sites */
 };
 
 static void members_release(struct dx_tree *t, struct members *m)
@@ -43,6 +50,7 @@ static void members_release(struct dx_tree *t, struct members *m)
 	for (size_t i = 0; i < m->nparams; i++)
 		dx_listing_put(t, m->params[i]);
 	dx_listing_put(t, m->devices);
+	dx_listing_put(t, m->locations);
 	free(m->params);
 	free(m->v);
 	memset(m, 0, sizeof(*m));
@@ -103,26 +111,82 @@ static int members_of_device(const struct ask *a, const struct node *n, struct m
 	return members_add_device(a, n->dep, n->id, NULL, m);
 }
 
-/* A location's view: the parameters of its devices, in the order of its
- * devices/ directory; titled "NAME (ID)". */
+/* 1 when a location of that type shows a portfolio (its sites side by
+ * side) rather than its own devices. */
+static int is_portfolio(const struct dx_entity *loc)
+{
+	return loc->type && (!strcmp(loc->type, "ROOT") || !strcmp(loc->type, "BRANCH"));
+}
+
+/* A portfolio's column of site loc: the EACTIVE of its MAINSUPPLY
+ * reference device, labelled with the site's name and id; none when the
+ * site has no such device or the device no EACTIVE. */
+static int members_add_site(const struct ask *a, int dep, const struct dx_entity *loc,
+			    struct members *m)
+{
+	const struct dx_listing **grown, *l;
+	const struct dx_entity *p = NULL;
+	int64_t device;
+	int rc;
+
+	if (!dx_location_main_supply(a, loc, m->devices, &device))
+		return 0;
+	if ((rc = dx_get_parameters(a, dep, device, &l)))
+		return rc;
+	grown = realloc(m->params, (m->nparams + 1) * sizeof(*grown));
+	if (!grown) {
+		dx_listing_put(a->t, l);
+		return -ENOMEM;
+	}
+	m->params = grown;
+	m->params[m->nparams++] = l;
+	for (size_t i = 0; i < l->list.n && !p; i++)
+		if (!strcmp(l->list.items[i].key, "EACTIVE"))
+			p = &l->list.items[i];
+	return p ? member_add(m, &(struct member){ loc, device, p }) : 0;
+}
+
+/* The LEAF sites below location id, depth first in listing order (a
+ * branch's children by name); depth bounds a parent cycle. */
+static int members_add_sites(const struct ask *a, int dep, int64_t id, int depth, struct members *m)
+{
+	const struct dx_listing *locs = m->locations;
+	const int64_t *pairs;
+	size_t k = dx_listing_refs(locs, 0, id, &pairs);
+	int rc = 0;
+
+	for (size_t i = 0; i < k && !rc && depth < 32; i++) {
+		const struct dx_entity *e = &locs->list.items[pairs[2 * i + 1]];
+
+		if (e->id == id)
+			continue;
+		if (e->type && !strcmp(e->type, "LEAF"))
+			rc = members_add_site(a, dep, e, m);
+		else
+			rc = members_add_sites(a, dep, e->id, depth + 1, m);
+	}
+	return rc;
+}
+
+/* A location's view: for a site, the parameters of its devices, in the
+ * order of its devices/ directory; for a root or branch, its portfolio.
+ * Titled "NAME (ID)". */
 static int members_of_location(const struct ask *a, const struct node *n, struct members *m)
 {
-	const struct dx_listing *locs;
 	const struct dx_entity *loc;
 	const int64_t *pairs;
 	size_t k;
-	int rc = dx_get_locations(a, n->dep, &locs);
+	int rc = dx_get_locations(a, n->dep, &m->locations);
 
 	if (rc)
 		return rc;
-	loc = dx_listing_find(locs, n->id);
-	if (loc)
-		dx_name_entry(loc->name, loc->id, m->title);
-	dx_listing_put(a->t, locs);
-	if (!loc)
+	if (!(loc = dx_listing_find(m->locations, n->id)))
 		return -ENOENT;
+	dx_name_entry(loc->name, loc->id, m->title);
 	if ((rc = dx_get_devices(a, n->dep, &m->devices)))
 		return rc;
+	if ((m->ranking = is_portfolio(loc)))
+		return members_add_sites(a, n->dep, loc->id, 0, m);
 	/* from the index by location: in listing order, without a scan */
 	k = dx_listing_refs(m->devices, 0, n->id, &pairs);
 	for (size_t i = 0; i < k && !rc; i++) {
@@ -247,6 +311,38 @@ static int columns_get(const struct ask *a, const struct node *n, const struct m
 	return rc;
 }
 
+static int32_t zone_clock(const void *tz, int64_t utc)
+{
+	return dx_tz_offset_min(tz, utc);
+}
+
+/* The clock of a portfolio whose sites lie in several zones: that of its
+ * first site's zone (the branch's own, as DEXMA gives a branch none), so
+ * that its rows read on one clock. NULL when one zone serves every column,
+ * or when the zone's file cannot be read (each row then keeps its site's
+ * time). */
+static struct dx_tz *portfolio_clock(const struct members *m, const struct columns *c)
+{
+	const char *zone = NULL;
+	struct dx_tz *tz = NULL;
+	int mixed = 0, rc;
+
+	for (size_t i = 0; m->ranking && i < c->n; i++) {
+		const char *z = c->readings[i].timezone;
+
+		if (z && !zone)
+			zone = z;
+		else if (z && strcmp(z, zone))
+			mixed = 1;
+	}
+	if (!mixed)
+		return NULL;
+	if ((rc = dx_tz_load(DX_ZONEINFO_DIR, zone, &tz)))
+		dx_log(DX_LOG_WARN, "time zone %s: %s; a portfolio's rows keep their sites' times",
+		       zone, strerror(-rc));
+	return rc ? NULL : tz;
+}
+
 /* Renders n's view of members m in n's format; the view's time zone is
  * that of the first series that names one. */
 static int view_render(const struct ask *a, const struct node *n, const struct members *m,
@@ -259,8 +355,10 @@ static int view_render(const struct ask *a, const struct node *n, const struct m
 		.res = n->res,
 		.timefmt = a->t->opts.timefmt,
 		.dialect = a->t->opts.dialect,
+		.ranking = m->ranking,
 	};
 	int64_t t = *mtime;
+	struct dx_tz *tz;
 	int rc = columns_get(a, n, m, &c, &t, closed);
 
 	if (!rc) {
@@ -268,7 +366,10 @@ static int view_render(const struct ask *a, const struct node *n, const struct m
 			v.timezone = c.readings[i].timezone;
 		v.series = c.series;
 		v.nseries = c.n;
+		v.clock_ctx = tz = portfolio_clock(m, &c);
+		v.clock = tz ? zone_clock : NULL;
 		rc = dx_render(n->fmt, &v, a->t->opts.tmpdir, out);
+		dx_tz_free(tz);
 		/* nothing read (no members) and open: the mount's time, as any file */
 		*mtime = *closed ? dx_range_end_epoch(&n->range) : t;
 	}
@@ -391,6 +492,34 @@ int loc_file_content(const struct ask *a, const struct node *n, struct dx_buf *o
 	return members_content(a, n, members_of_location, out, mtime, closed);
 }
 
+/* The chunks a view's content needs: its members' over its range. */
+static int members_chunks(const struct ask *a, const struct node *n, members_fn of)
+{
+	struct members m = { 0 };
+	int rc = of(a, n, &m);
+
+	for (size_t i = 0; i < m.n && !rc; i++)
+		rc = dx_series_chunks(a, n->dep, m.v[i].device_id, m.v[i].param->key,
+				      m.v[i].param->nature, n->res, &n->range);
+	members_release(a->t, &m);
+	return rc;
+}
+
+int file_chunks(const struct ask *a, const struct node *n)
+{
+	return members_chunks(a, n, members_of_param);
+}
+
+int dev_file_chunks(const struct ask *a, const struct node *n)
+{
+	return members_chunks(a, n, members_of_device);
+}
+
+int loc_file_chunks(const struct ask *a, const struct node *n)
+{
+	return members_chunks(a, n, members_of_location);
+}
+
 static int cmp_range_from(const void *x, const void *y)
 {
 	const struct dx_range *p = x, *q = y;
@@ -477,15 +606,33 @@ int loc_res_resolve(const struct ask *a, const struct node *p, const char *name,
 	return view_file_resolve(p, name, c, K_LOC_FILE);
 }
 
-/* The listed resolutions, after the entries of a device or a location. */
-static int add_resolutions(const struct ask *a, struct names *s)
+/* The listed resolutions from the finest one given on, after the entries
+ * of a device or a location. */
+static int add_resolutions(const struct ask *a, enum dx_res finest, struct names *s)
 {
 	int rc = 0;
 
-	for (int i = 0; i < DX_RES_COUNT && !rc; i++)
+	for (int i = (int)finest; i < DX_RES_COUNT && !rc; i++)
 		if (a->t->opts.listed_res & (1u << i))
 			rc = dx_names_add(s, dx_res_name((enum dx_res)i));
 	return rc;
+}
+
+/* The finest resolution of location n's views: daily for a portfolio (a
+ * sheet of hundreds of sites at 15 minutes is no sheet anyone reads),
+ * else the finest of all. */
+static int location_finest(const struct ask *a, const struct node *n, enum dx_res *finest)
+{
+	const struct dx_listing *locs;
+	const struct dx_entity *loc;
+	int rc = dx_get_locations(a, n->dep, &locs);
+
+	if (rc)
+		return rc;
+	loc = dx_listing_find(locs, n->id);
+	*finest = loc && is_portfolio(loc) ? DX_RES_DAILY : (enum dx_res)0;
+	dx_listing_put(a->t, locs);
+	return loc ? 0 : -ENOENT;
 }
 
 /* A device's directory: its resolutions (the side-by-side views), then
@@ -511,15 +658,20 @@ int dev_views_list(const struct ask *a, const struct node *p, struct names *s)
 	 * own entries are still listed (cost/ resolves by name later) */
 	if (!rc && dx_cost_dir_listed(a, p) == 1)
 		rc = dx_names_add(s, "cost");
-	return rc ? rc : add_resolutions(a, s);
+	return rc ? rc : add_resolutions(a, (enum dx_res)0, s);
 }
 
 int loc_views_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
 {
-	enum dx_res res;
+	enum dx_res res, finest;
+	int rc;
 
 	if (dx_res_from_name(name, &res))
 		return loc_resolve(a, p, name, c);
+	if ((rc = location_finest(a, p, &finest)))
+		return rc;
+	if (res < finest)
+		return -ENOENT;
 	c->kind = K_LOC_RES;
 	c->res = res;
 	return 0;
@@ -527,7 +679,10 @@ int loc_views_resolve(const struct ask *a, const struct node *p, const char *nam
 
 int loc_views_list(const struct ask *a, const struct node *p, struct names *s)
 {
+	enum dx_res finest;
 	int rc = loc_list(a, p, s);
 
-	return rc ? rc : add_resolutions(a, s);
+	if (!rc)
+		rc = location_finest(a, p, &finest);
+	return rc ? rc : add_resolutions(a, finest, s);
 }

@@ -61,5 +61,5 @@ DEXMA_TOKEN=0123456789abcdef0123 "$dexmafs" \
 	-o "api_url=http://127.0.0.1:$port/v3,cache_dir=$state/cache,deployment=demo" "$mnt"
 echo "mounted the demo deployment on $mnt"
 echo "try:  ls \"$mnt/demo/devices\""
-echo "      head \"$mnt/demo/devices/Main Meter (1200001)/EACTIVE/hourly/\"*2024-10-01*"
+echo "      head \"$mnt/demo/devices/Main Meter (1200001)/EACTIVE/hourly/2024-10-01--2024-10-31.csv\""
 echo "stop: tests/demo.sh stop"

@@ -13,6 +13,15 @@ for run in 1 2; do
 	n=$(grep -c " $mnt fuse" /proc/mounts || true)
 	[ "$n" = 1 ] || fail "run $run: $n mounts on $mnt"
 done
+# The suggested head shows one CSV: its header names the zone, no twin
+# (.svg, .xlsx) is printed.
+suggested=$(sed -n 's/^ *head /head /p' "$tmp/out.2")
+[ -n "$suggested" ] || fail "no head command suggested"
+sh -c "$suggested" >"$tmp/head" 2>&1 || fail "$suggested: $(cat "$tmp/head")"
+[ "$(wc -l <"$tmp/head")" = 10 ] || fail "$suggested printed $(wc -l <"$tmp/head") lines"
+head -n 1 "$tmp/head" | grep -q 'local_time (Europe/Madrid)[,;]utc_time[,;]EACTIVE (kWh)$' ||
+	fail "$suggested: not the CSV: $(head -n 1 "$tmp/head")"
+grep -q -e '==>' -e '<svg' -e 'PK' "$tmp/head" && fail "$suggested shows more than the CSV"
 sh "$here/demo.sh" stop >/dev/null
 grep -q " $mnt fuse" /proc/mounts && fail "still mounted after stop"
 [ -e "$DEXMAFS_DEMO_STATE" ] && fail "state left after stop"

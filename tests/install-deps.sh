@@ -4,11 +4,11 @@
 set -e
 pkgs="gcc pkg-config meson ninja-build libfuse3-dev fuse3 libcurl4-openssl-dev
 libjansson-dev liblmdb-dev libcmocka-dev libinih-dev python3 tzdata ca-certificates curl"
-pkgs="$pkgs libxlsxwriter-dev"  # the views: .xlsx twins
+pkgs="$pkgs zlib1g-dev"  # the views: .xlsx twins (deflate)
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs gnumeric rsync mandoc valgrind tar coreutils findutils grep"
 	# the views' readers: openpyxl, LibreOffice in German, xmllint, Chromium
-	pkgs="$pkgs python3-openpyxl libreoffice-calc-nogui libxml2-utils chromium locales"
+	pkgs="$pkgs python3-openpyxl python3-pandas libreoffice-calc-nogui libxml2-utils chromium locales"
 	# Samba mount test and the Debian package (tests/package.sh)
 	pkgs="$pkgs samba smbclient debhelper dpkg-dev lintian adduser"
 	pkgs="$pkgs clang libfuzzer-14-dev"  # tests/fuzz

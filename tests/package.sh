@@ -75,7 +75,7 @@ echo 0123456789abcdef0123 >"$work/token"
 check_listing() {
 	ls "$1/devices" | grep -qx 'Main Meter (1200001)' || fail "no device listed under $1"
 	head -c 100 "$1/devices/Main Meter (1200001)/EACTIVE/hourly/2024-10-01--2024-10-31.csv" |
-		grep -q '^local_time,utc_time,EACTIVE' || fail "no CSV under $1"
+		grep -q 'local_time (Europe/Madrid)[,;]utc_time[,;]EACTIVE' || fail "no CSV under $1"
 }
 
 # 5. mount -t fuse.dexmafs with the installed binary (mount.fuse3 runs it).

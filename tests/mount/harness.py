@@ -37,10 +37,11 @@ def fuse_available():
 
 
 class Mount:
-    """dexmafs in the foreground on a fresh mount point."""
+    """dexmafs in the foreground on a fresh mount point, under the locale
+    named (LANG; LC_ALL and LC_NUMERIC unset)."""
 
     def __init__(self, api_url, token=TOKEN, deployment="demo", cache_dir=None,
-                 options=(), env_token=True, token_file=None):
+                 options=(), env_token=True, token_file=None, locale="C.UTF-8"):
         self.tmp = tempfile.mkdtemp(prefix="dexmafs-test-")
         self.mnt = os.path.join(self.tmp, "mnt")
         os.mkdir(self.mnt)
@@ -53,6 +54,12 @@ class Mount:
         self.argv = [find_dexmafs(), "-f", "-o", ",".join(opts), self.mnt]
         self.env = dict(os.environ)
         self.env.pop("DEXMA_TOKEN", None)
+        # csv_dialect=auto follows the locale: the tests choose it, not
+        # whoever runs them (a German shell would turn every CSV to eu).
+        for var in ("LC_ALL", "LC_NUMERIC", "LANG"):
+            self.env.pop(var, None)
+        if locale:
+            self.env["LANG"] = locale
         # A config file of whoever runs the tests must not change the mount.
         self.env["XDG_CONFIG_HOME"] = os.path.join(self.tmp, "config")
         if env_token and token:

@@ -183,7 +183,7 @@ class CacheTest(MountTestCase):
         # The device's parameters, and the listing its device.json comes from;
         # not the other device, not the closed month.
         self.assertEqual(sorted(paths, key=str), [("/v3/devices", None), ("/v3/parameters", "1200001")])
-        self.assertNotIn("refresh", os.listdir(os.path.join(m.mnt, ".dexmafs")))
+        self.assertNotIn("refresh.%d" % ino, os.listdir(os.path.join(m.mnt, ".dexmafs")))
 
     def test_refresh_all_by_reading_the_control_file(self):
         m = self.mount()

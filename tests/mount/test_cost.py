@@ -226,7 +226,7 @@ class CostTest(MountTestCase):
         base = os.path.join(self.cost_dir(m, LONDON[0]), "hourly", "2024-10-01--2024-10-31")
         rows = rows_of(base + ".csv")
         wb = openpyxl.load_workbook(io.BytesIO(read(base + ".xlsx")))
-        ws = wb["cost"]
+        ws = wb.active
         cells = [[c.value for c in r] for r in ws.iter_rows()]
         self.assertEqual(cells[0], HEADER)
         self.assertEqual(len(cells), len(rows))

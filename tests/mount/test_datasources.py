@@ -31,7 +31,7 @@ class DatasourcesNamed(MountTestCase):
         self.assertEqual(self.calls("/v3/datasources"), 1)
         self.assertEqual(self.calls("/v3/devices"), 1)
         # listed beside locations, devices and supplies
-        self.assertEqual(sorted(os.listdir(m.root)), ["datasources", "devices", "locations", "supplies"])
+        self.assertEqual(sorted(os.listdir(m.root)), ["contracts", "datasources", "devices", "locations", "supplies"])
 
 
 class DatasourcesRefused(MountTestCase):

@@ -55,7 +55,7 @@ class FixturesTest(MountTestCase):
         with open(path, encoding="utf-8") as f:
             header = f.readline().strip()
             rows = f.read().splitlines()
-        self.assertEqual(header, "local_time,utc_time,POWER (kW)")
+        self.assertEqual(header, "local_time (Europe/Madrid),utc_time,POWER (kW)")
         self.assertEqual(len(rows), 31 * 24 - 1)  # Europe/Madrid springs forward on 27 March
         sensor = [n for n in os.listdir(os.path.join(m.root, "devices")) if n.endswith("(8857)")]
         if sensor:

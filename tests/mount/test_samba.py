@@ -255,7 +255,7 @@ class SambaTest(unittest.TestCase):
                  "2024-03-01--2024-03-31.csv")
         over_smb = self.get(*parts)
         self.assertGreater(len(over_smb), 10000)
-        self.assertTrue(over_smb.startswith(b"local_time,utc_time,POWER"))
+        self.assertTrue(over_smb.startswith(b"local_time (Europe/Madrid),utc_time,POWER"))
         self.assertEqual(over_smb, read(os.path.join(self.m.mnt, *parts)))
         # And the other way round: read locally first, then over SMB.
         parts = parts[:-1] + ("2024-04-01--2024-04-30.csv",)
@@ -581,7 +581,7 @@ umount {mnt}
             self.smbd.client("dexma", 'get "%s" "%s"' % (rel, dst))
             got = read(dst)
         self.assertEqual(got, read(os.path.join(mnt, *rel.split("\\"))))
-        self.assertTrue(got.startswith(b"local_time,utc_time,EACTIVE (kWh)\n"))
+        self.assertTrue(got.startswith(b"local_time (Europe/Madrid),utc_time,EACTIVE (kWh)\n"))
         r = self.smbd.client("dexma", "cd acme\\devices; ls")
         self.assertIn("Main Meter (1200001)", listing_names(r.stdout))
         r = self.smbd.client("dexma", 'mkdir "acme\\new"', check=False)

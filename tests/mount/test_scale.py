@@ -51,6 +51,7 @@ class Account:
         n = pages(len(ds.locations)) + pages(len(ds.devices))
         n += sum(pages(len(ds.supplies[s])) for s in model.SOURCES)
         n += pages(len(getattr(ds, "datasources", [])))
+        n += pages(len(ds.contracts))
         n += sum(pages(len(v)) for v in ds.dev_params.values())
         return n + sum(self.period_calls(s) for s in self.starts()) + self.cost_probes()
 

@@ -49,11 +49,11 @@ class ToolsTest(MountTestCase):
         keys = collections.Counter(request_key(e) for e in reqs)
         self.assertEqual([k for k, n in keys.items() if n > 1], [])
         # Listings: locations, devices, five supply sources, the datasources'
-        # names, one parameter listing per device; each costs one page at
-        # this size.
+        # names, the electricity contracts, one parameter listing per device;
+        # each costs one page at this size.
         ndev = len(os.listdir(os.path.join(m.root, "devices")))
         listings = [e for e in reqs if e["path"] not in ("/v3/readings", COST)]
-        self.assertEqual(len(listings), 2 + 5 + 1 + ndev)
+        self.assertEqual(len(listings), 2 + 5 + 1 + 1 + ndev)
         # Cost: one call per chunk of the three main supplies' cost/ (a
         # year below daily, a decade from daily), New York's only the probe.
         cost = [e["query"] for e in reqs if e["path"] == COST]

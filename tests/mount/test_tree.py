@@ -2,13 +2,31 @@
 data, links resolve, writes answer EROFS, bad tokens never mount."""
 
 import csv
+import datetime as dt
 import io
 import json
 import os
+import re
 import stat
 import time
+import zoneinfo
+
+try:
+    import pandas
+except ImportError:
+    pandas = None
 
 from harness import MountTestCase, Mount, TOKEN, main, run
+
+
+def human(n):
+    """Bytes as .dexmafs/status writes them: "512 B", "158.6 MiB"."""
+    if n < 1024:
+        return "%d B" % n
+    v, units = n / 1024, ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    while v >= 1023.95 and len(units) > 1:
+        v, units = v / 1024, units[1:]
+    return "%.1f %s" % (v, units[0])
 
 
 class TreeTest(MountTestCase):
@@ -16,7 +34,7 @@ class TreeTest(MountTestCase):
     def test_every_level_lists(self):
         m = self.mount()
         self.assertEqual(os.listdir(m.mnt), ["demo"])
-        self.assertEqual(sorted(os.listdir(m.root)), ["datasources", "devices", "locations", "supplies"])
+        self.assertEqual(sorted(os.listdir(m.root)), ["contracts", "datasources", "devices", "locations", "supplies"])
         locs = os.listdir(os.path.join(m.root, "locations"))
         self.assertIn("Barcelona HQ (500110)", locs)
         devs = os.listdir(os.path.join(m.root, "devices"))
@@ -54,7 +72,7 @@ class TreeTest(MountTestCase):
         r = run(["cat", path])
         self.assertEqual(r.returncode, 0, r.stderr)
         rows = list(csv.reader(io.StringIO(r.stdout)))
-        self.assertEqual(rows[0], ["local_time", "utc_time", "EACTIVE (kWh)"])
+        self.assertEqual(rows[0], ["local_time (Europe/Madrid)", "utc_time", "EACTIVE (kWh)"])
         status, _, body = self.sim.get("/readings", {
             "device_id": 1200001, "parameter_key": "EACTIVE", "resolution": "H",
             "from": "2024-10-01T00:00:00", "to": "2024-10-31T23:59:59", "operation": "DELTA"})
@@ -66,6 +84,46 @@ class TreeTest(MountTestCase):
             self.assertEqual(row[0], v["ts"][:10] + " " + v["ts"][11:19])
             self.assertEqual(float(row[2]), v["v"])
         self.assertEqual(os.stat(path).st_size, len(r.stdout.encode()))
+
+    def test_zone_in_header_gives_tz_aware_local_times_on_both_dst_days(self):
+        """Python's csv and zoneinfo, given only the file: the zone named in
+        the header and the utc_time column give tz-aware local times that
+        match the local_time column and the API's offsets, on the day of 23
+        hours and on the day of 25 (the repeated hour told apart by
+        utc_time). The man page's pandas line does the same."""
+        m = self.mount()
+        hourly = os.path.join(self.device_dir(m, "(1200001)"), "EACTIVE", "hourly")
+        for month, day, hours in (("2024-03-01--2024-03-31", "2024-03-31", 23),
+                                  ("2024-10-01--2024-10-31", "2024-10-27", 25)):
+            with self.subTest(day=day):
+                with open(os.path.join(hourly, month + ".csv"), newline="") as f:
+                    reader = csv.DictReader(f)
+                    rows = list(reader)
+                    local_col = reader.fieldnames[0]
+                zone = re.fullmatch(r"local_time \((.+)\)", local_col).group(1)
+                self.assertEqual(zone, "Europe/Madrid")
+                tz = zoneinfo.ZoneInfo(zone)
+                aware = [dt.datetime.fromisoformat(r["utc_time"]).replace(tzinfo=dt.timezone.utc)
+                         .astimezone(tz) for r in rows]
+                for r, t in zip(rows, aware):
+                    self.assertEqual(t.strftime("%Y-%m-%d %H:%M:%S"), r[local_col])
+                on_day = [t for t in aware if t.date().isoformat() == day]
+                self.assertEqual(len(on_day), hours)
+                self.assertEqual(on_day, sorted(on_day))
+                self.assertEqual(len({t.astimezone(dt.timezone.utc) for t in on_day}), hours)
+                _, _, body = self.sim.get("/readings", {
+                    "device_id": 1200001, "parameter_key": "EACTIVE", "resolution": "H",
+                    "from": day + "T00:00:00", "to": day + "T23:59:59", "operation": "DELTA"})
+                self.assertEqual([t.isoformat() for t in on_day],
+                                 [v["ts"] for v in json.loads(body)["values"]])
+                if pandas:  # the man page's line, where pandas is installed
+                    df = pandas.read_csv(os.path.join(hourly, month + ".csv"))
+                    t = pandas.to_datetime(df["utc_time"], utc=True).dt.tz_convert(df.columns[0][12:-1])
+                    self.assertEqual([x.isoformat() for x in t], [x.isoformat() for x in aware])
+        # the autumn day's 02:00 is there twice, an hour apart in UTC
+        twice = [t for t in aware if t.strftime("%Y-%m-%d %H") == "2024-10-27 02"]
+        self.assertEqual([t.utcoffset() for t in twice],
+                         [dt.timedelta(hours=2), dt.timedelta(hours=1)])
 
     def test_future_period_is_empty_and_costs_nothing(self):
         m = self.mount()
@@ -142,6 +200,47 @@ class TreeTest(MountTestCase):
         self.assertNotIn(".dexmafs", os.listdir(m.mnt))
         with open(os.path.join(m.mnt, ".dexmafs", "status")) as f:
             self.assertIn("deployment: demo", f.read())
+
+    def test_dexmafs_unlisted_at_the_root_but_lists_its_files(self):
+        m = self.mount()
+        self.assertNotIn(".dexmafs", os.listdir(m.mnt))
+        self.assertNotIn(".dexmafs", run(["ls", "-la", m.mnt]).stdout)
+        ctl = os.path.join(m.mnt, ".dexmafs")
+        self.sim.clear_log()
+        r = run(["ls", "-la", ctl])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        names = [line.split()[-1] for line in r.stdout.splitlines()[1:]]
+        self.assertEqual(sorted(names), [".", "..", "refresh", "status", "status.json"])
+        self.assertTrue(all(line.startswith("-r--r--r--") for line in r.stdout.splitlines()[1:]
+                            if line.split()[-1] not in (".", "..")), r.stdout)
+        # ls -la only stats: listing refresh does not refresh (nor call the API)
+        self.assertEqual(self.sim.requests(), [])
+
+    def test_status_text_in_human_units_json_exact(self):
+        m = self.mount()
+        path = os.path.join(self.device_dir(m, "(1200001)"), "EACTIVE", "hourly",
+                            "2024-10-01--2024-10-31.csv")
+        self.assertEqual(run(["cat", path]).returncode, 0)
+        ctl = os.path.join(m.mnt, ".dexmafs")
+        for _ in range(50):  # the two files are two snapshots: take a quiet pair
+            with open(os.path.join(ctl, "status.json")) as f:
+                before = json.load(f)
+            with open(os.path.join(ctl, "status")) as f:
+                text = f.read()
+            with open(os.path.join(ctl, "status.json")) as f:
+                after = json.load(f)
+            if before["cache"] == after["cache"] and before["deployments"] == after["deployments"]:
+                break
+            time.sleep(0.1)
+        used = after["cache"]["bytes"]
+        received = after["deployments"][0]["bytes"]
+        self.assertGreater(used, 1024)
+        self.assertGreater(received, 1024)
+        self.assertIn("cache: %d entries, %s, " % (after["cache"]["entries"], human(used)), text)
+        self.assertIn("\nreceived: %s\n" % human(received), text)
+        self.assertRegex(text, r"cache: \d+ entries, \d+\.\d (KiB|MiB|GiB), ")
+        self.assertNotIn(str(used), text)
+        self.assertNotIn(str(received), text)
 
     def test_unknown_names_are_enoent(self):
         m = self.mount()

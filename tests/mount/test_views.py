@@ -11,11 +11,13 @@ tests/render/test_render.py does, whose reader helpers it reuses)."""
 import csv
 import datetime as dt
 import io
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 try:
     import openpyxl
@@ -27,7 +29,7 @@ except ImportError:
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "render"))
 
-from harness import MountTestCase, main, run  # noqa: E402
+from harness import Mount, MountTestCase, main, run  # noqa: E402
 import test_render as readers  # noqa: E402  (soffice, png_colours, to_second, ...)
 
 MAIN = "Main Meter (1200001)"
@@ -47,6 +49,10 @@ def rows_of(text, sep=","):
 
 
 class ViewsTest(MountTestCase):
+
+    def status(self, m):
+        with open(os.path.join(m.mnt, ".dexmafs", "status.json")) as f:
+            return json.load(f)
 
     def dev(self, m, device=MAIN):
         return os.path.join(m.root, "devices", device)
@@ -88,7 +94,7 @@ class ViewsTest(MountTestCase):
         before = self.calls()
         side = read(os.path.join(self.dev(m), "hourly", OCT + ".csv")).decode()
         self.assertEqual(self.calls(), before)
-        self.assertTrue(side.startswith("local_time,utc_time,EACTIVE (kWh),POWER (kW)\n"))
+        self.assertTrue(side.startswith("local_time (Europe/Madrid),utc_time,EACTIVE (kWh),POWER (kW)\n"))
         self.assert_columns(side, texts)
         # the repeated local hour of the DST change keeps both rows
         self.assertEqual(len([r for r in rows_of(side) if r[0] == "2024-10-27 02:00:00"]), 2)
@@ -227,8 +233,12 @@ class ViewsTest(MountTestCase):
                 got = rows_of(f.read())
             self.assert_german(got, want)
         m.stop()
-        # the eu dialect, opened by LibreOffice in German, gives number cells
-        eu = self.mount(options=["csv_dialect=eu"])
+        # A mount started under a German locale writes its CSVs (csv_dialect=auto,
+        # the default) in the eu dialect: LibreOffice in German, told only the
+        # separator, gives number cells equal to the API's values.
+        eu = self.mount(locale="de_DE.UTF-8")
+        self.assertIn("CSV files in the eu dialect (csv_dialect=auto: locale de_DE.UTF-8 has "
+                      "a decimal comma)", eu.log())
         names = []
         for i, s in enumerate(self.twin_stems(eu)):
             data = read(s + ".csv")
@@ -238,9 +248,12 @@ class ViewsTest(MountTestCase):
                 f.write(data)
         readers.soffice(["--infilter=CSV:59,34,76,1", "--convert-to", "xlsx", "--outdir", "eu"]
                         + names, tmp, GERMAN)
+        api = [v["v"] for v in self.api_values(1200001, "POWER", "AVG")]
         for i, want in enumerate(standard):
             wb = openpyxl.load_workbook(os.path.join(tmp, "eu", "e%d.xlsx" % i))
             rows = [list(r) for r in wb.active.iter_rows(values_only=True)]
+            if i == 0:  # the POWER file: every cell is the API's number
+                self.assertEqual([r[2] for r in rows[1:]], api)
             self.assertEqual(rows[0], want[0])
             self.assertEqual(len(rows), len(want))
             for g, w in zip(rows[1:], want[1:]):
@@ -250,6 +263,53 @@ class ViewsTest(MountTestCase):
                     else:
                         self.assertIsInstance(a, (int, float), (a, b))
                         self.assertEqual(float(a), float(b))
+
+    def api_values(self, device, key, operation):
+        status, _, body = self.sim.get("/readings", {
+            "device_id": device, "parameter_key": key, "resolution": "H",
+            "from": "2024-10-01T00:00:00", "to": "2024-10-31T23:59:59", "operation": operation})
+        self.assertEqual(status, 200)
+        return json.loads(body)["values"]
+
+    def test_csv_dialect_follows_the_mounting_locale(self):
+        """auto (the default) takes the dialect from LC_ALL, LC_NUMERIC or
+        LANG as setlocale sees them; standard and eu force either. Each
+        mount says its choice in the log and in .dexmafs/status(.json)."""
+        cases = [  # (locale, extra environment, options, dialect, why)
+            ("C.UTF-8", {}, [], "standard", "csv_dialect=auto: locale C.UTF-8 has a decimal point"),
+            ("POSIX", {}, [], "standard", "csv_dialect=auto: locale POSIX has a decimal point"),
+            ("de_DE.UTF-8", {}, [], "eu", "csv_dialect=auto: locale de_DE.UTF-8 has a decimal comma"),
+            ("de_DE.UTF-8", {"LC_NUMERIC": "C.UTF-8"}, [], "standard",
+             "csv_dialect=auto: locale C.UTF-8 has a decimal point"),
+            ("C.UTF-8", {"LC_ALL": "de_DE.UTF-8"}, [], "eu",
+             "csv_dialect=auto: locale de_DE.UTF-8 has a decimal comma"),
+            ("xx_YY.UTF-8", {}, [], "standard", "csv_dialect=auto: locale xx_YY.UTF-8 is not installed"),
+            ("de_DE.UTF-8", {}, ["csv_dialect=standard"], "standard", "csv_dialect=standard"),
+            ("C.UTF-8", {}, ["csv_dialect=eu"], "eu", "csv_dialect=eu"),
+        ]
+        for locale, env, options, dialect, why in cases:
+            with self.subTest(locale=locale, env=env, options=options):
+                m = Mount(self.sim.url, deployment="demo", options=options, locale=locale)
+                m.env.update(env)
+                self.addCleanup(m.cleanup)
+                m.start()
+                data = read(self.per_parameter(m, MAIN, "POWER"))
+                first = data.split(b"\n", 2)[1]
+                if dialect == "eu":
+                    self.assertTrue(data.startswith(b"\xef\xbb\xbflocal_time"))
+                    self.assertEqual(first.count(b";"), 2)
+                    self.assertNotIn(b".", first.split(b";")[2])
+                else:
+                    self.assertTrue(data.startswith(b"local_time"))
+                    self.assertEqual(first.count(b","), 2)
+                    self.assertNotIn(b";", data)
+                with open(os.path.join(m.mnt, ".dexmafs", "status")) as f:
+                    self.assertIn("\ncsv dialect: %s (%s)\n" % (dialect, why), f.read())
+                with open(os.path.join(m.mnt, ".dexmafs", "status.json")) as f:
+                    st = json.load(f)
+                self.assertEqual((st["csv_dialect"], st["csv_dialect_why"]), (dialect, why))
+                self.assertIn("CSV files in the %s dialect (%s)" % (dialect, why), m.log())
+                m.cleanup()
 
     def assert_german(self, got, want):
         """LibreOffice's German CSV export of a workbook: the same times,
@@ -294,6 +354,34 @@ class ViewsTest(MountTestCase):
         self.assertIn("Number of regular files transferred: 0", second.stdout)
         self.assertFalse([l for l in second.stdout.splitlines() if l.startswith(">f")])
         self.assertEqual(self.calls(), before)
+
+    def test_closed_twins_read_after_a_remount_come_from_the_store(self):
+        m = self.mount()
+        twins = [os.path.join("hourly", OCT + ext) for ext in (".xlsx", ".svg")] + \
+            [os.path.join("EACTIVE", "hourly", OCT + ext) for ext in (".xlsx", ".svg")]
+        first = {t: read(os.path.join(self.dev(m), t)) for t in twins}
+        # kept by a thread of their own (and the next periods, rendered
+        # ahead); what is queued at the unmount is written then
+        deadline = time.monotonic() + 20
+        while self.status(m)["counters"]["twins_kept"] < len(twins) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        c = self.status(m)["counters"]
+        self.assertGreaterEqual(c["twins_kept"], len(twins), c)
+        self.assertEqual(c["twins_from_store"], 0, c)
+        m.stop()
+        m2 = self.mount(cache_dir=m.cache_dir)
+        before = self.status(m2)["counters"]
+        self.sim.clear_log()
+        for t in twins:
+            path = os.path.join(self.dev(m2), t)
+            data = read(path)
+            self.assertEqual(data, first[t], t)
+            self.assertEqual(os.stat(path).st_size, len(data), t)
+        c = self.status(m2)["counters"]
+        self.assertGreaterEqual(c["twins_from_store"] - before["twins_from_store"], len(twins), c)
+        self.assertEqual(c["twin_renders"], before["twin_renders"], c)  # nothing rendered
+        self.assertEqual(c["stat_renders"], before["stat_renders"], c)
+        self.assertEqual(self.calls(), 0)
 
 
 if __name__ == "__main__":

@@ -138,6 +138,22 @@ class SideBySideCsv(unittest.TestCase):
                 self.assertEqual([r[0] for r in side[1:]],
                                  [local[u].strftime("%Y-%m-%d %H:%M:%S") for u in want])
 
+    def test_time_headers_name_the_zone(self):
+        """Every time format's header names the view's IANA zone: after a
+        local time as "(ZONE)", after UTC times and epoch seconds (whose rows
+        are the zone's local days) as "(days in ZONE)"."""
+        zone = "America/Sao_Paulo"
+        want = {"local_utc": ["local_time (%s)" % zone, "utc_time"],
+                "local": ["local_time (%s)" % zone], "iso": ["time (%s)" % zone],
+                "utc": ["utc_time (days in %s)" % zone], "epoch": ["epoch (days in %s)" % zone]}
+        for fmt in FORMATS:
+            with self.subTest(fmt=fmt):
+                std = rows_of(render("odd-names", "csv", "time_format=" + fmt).decode())
+                eu = rows_of(render("odd-names", "csv", "time_format=" + fmt,
+                                    "csv_dialect=eu").decode("utf-8-sig"), sep=";")
+                self.assertEqual(std[0][:len(want[fmt])], want[fmt])
+                self.assertEqual(eu[0], std[0])
+
     def test_single_series_is_byte_identical(self):
         self.assertEqual(render("single", "csv"), render("single", "param", "1"))
 
@@ -213,9 +229,10 @@ class Workbook(unittest.TestCase):
     def test_time_formats(self):
         """utc gives only utc_time, local only local_time, iso and epoch
         (text a date cell cannot hold) both."""
-        for fmt, header in [("utc", ["utc_time"]), ("local", ["local_time"]),
-                            ("iso", ["local_time", "utc_time"]),
-                            ("epoch", ["local_time", "utc_time"])]:
+        local, utc = "local_time (Europe/Madrid)", "utc_time"
+        for fmt, header in [("utc", ["utc_time (days in Europe/Madrid)"]), ("local", [local]),
+                            ("local_utc", [local, utc]), ("iso", [local, utc]),
+                            ("epoch", [local, utc])]:
             _, rows = xlsx_rows(render("single", "xlsx", "time_format=" + fmt))
             self.assertEqual(rows[0], header + ["EACTIVE (kWh)"], fmt)
 
@@ -358,6 +375,19 @@ def png_colours(path):
     return colours
 
 
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def parse_svg(data):
+    import xml.etree.ElementTree as ET
+    return ET.fromstring(data)
+
+
+def series_units(case, file):
+    with open(os.path.join(CASES, case, file), encoding="utf-8") as f:
+        return json.load(f)["units"]
+
+
 class Chart(unittest.TestCase):
     def test_expected_bytes_and_deterministic(self):
         for case in cases():
@@ -390,6 +420,88 @@ class Chart(unittest.TestCase):
         self.assertIn("No readings in this period", empty)
         yearly = render("dst-month", "svg", "range=2024-01-01--2024-12-31").decode()
         self.assertIn(">2024-10<", yearly)
+
+    def test_one_panel_per_unit_with_its_axis(self):
+        """Series grouped by unit, in the order the units first appear; each
+        panel's axis says its unit."""
+        for case in cases():
+            with self.subTest(case=case):
+                svg = parse_svg(render(case, "svg"))
+                units = []
+                for u in (series_units(case, file) for file, _, _ in series_specs(case)):
+                    if u not in units:
+                        units.append(u)
+                has_points = any(readings_in_range(case, f) for f, _, _ in series_specs(case))
+                panels = svg.findall(SVG + "g[@class='panel']")
+                self.assertEqual(len(panels), len(units) if has_points else 0)
+                for panel, unit in zip(panels, units):
+                    self.assertEqual(panel.find(SVG + "text[@class='axis']").text, unit)
+        self.assertEqual(len(parse_svg(render("mixed-units", "svg"))
+                             .findall(SVG + "g[@class='panel']")), 3)
+
+    def test_energy_as_bars_and_the_rest_as_lines_in_distinct_colours(self):
+        for case in ("mixed-units", "odd-names", "dst-month", "single"):
+            with self.subTest(case=case):
+                svg = parse_svg(render(case, "svg"))
+                units = [series_units(case, f) for f, _, _ in series_specs(case)]
+                panels = svg.findall(SVG + "g[@class='panel']")
+                order = list(dict.fromkeys(units))
+                colours = []
+                for panel, unit in zip(panels, order):
+                    ops = [op for (f, op, _), u in zip(series_specs(case), units) if u == unit]
+                    bars = panel.findall(SVG + "path[@class='bars']")
+                    lines = panel.findall(SVG + "path[@class='line']")
+                    self.assertEqual(len(bars), ops.count("DELTA"), unit)
+                    self.assertEqual(len(lines), len(ops) - ops.count("DELTA"), unit)
+                    for b in bars:
+                        self.assertIsNone(b.get("opacity"))
+                        self.assertIsNone(b.get("fill-opacity"))
+                    colours += [b.get("fill") for b in bars] + [l.get("stroke") for l in lines]
+                self.assertEqual(len(colours), len(units))
+                self.assertEqual(len(set(colours)), len(colours))  # distinct per series
+
+    def test_title_says_what_resolution_and_period(self):
+        def title(case, *opts):
+            return parse_svg(render(case, "svg", *opts)).findall(SVG + "text")[0].text
+        self.assertEqual(title("mixed-units"), "Barcelona HQ (500110), hourly, 2024-10")
+        self.assertEqual(title("single"), "Main meter (433685) EACTIVE, hourly, 2024-10-27")
+        self.assertEqual(title("dst-month", "res=daily", "range=2024-01-01--2024-12-31"),
+                         "Main meter (433685), daily, 2024")
+        self.assertEqual(title("odd-names"), 'Planta "Norte", edificio <B> & anexo (77), '
+                         "15min, 2023-03-14 to 2023-03-15")
+
+    def test_no_text_outside_the_canvas(self):
+        """Every label's estimated extent (0.6 em a character, as a sans-serif
+        font's average) lies on the canvas: no "2025-0" at the right edge."""
+        variants = [(case, ()) for case in cases()] + [
+            ("dst-month", ("res=daily", "range=2024-01-01--2024-12-31")),
+            ("dst-month", ("res=monthly", "range=2023-01-01--2025-12-31")),
+            ("dst-month", ("title=" + "A very long location name " * 8,)),
+            ("mixed-units", ("range=2024-10-27--2024-10-27",)),
+        ]
+        for case, opts in variants:
+            with self.subTest(case=case, opts=opts):
+                svg = parse_svg(render(case, "svg", *opts))
+                width, height = float(svg.get("width")), float(svg.get("height"))
+                size = float(svg.get("font-size"))
+                for t in svg.iter(SVG + "text"):
+                    text = "".join(t.itertext())
+                    font = float(t.get("font-size", size))
+                    w = len(text) * font * 0.6
+                    x, y = float(t.get("x")), float(t.get("y"))
+                    anchor = t.get("text-anchor") or (
+                        "end" if t in svg.findall(".//" + SVG + "g[@text-anchor='end']/" + SVG
+                                                  + "text") else "start")
+                    left = x - w / 2 if anchor == "middle" else x - w if anchor == "end" else x
+                    if "rotate(-90" in (t.get("transform") or ""):
+                        # along the y axis once turned
+                        self.assertGreaterEqual(y - w / 2, 0, text)
+                        self.assertLessEqual(y + w / 2, height, text)
+                        continue
+                    self.assertGreaterEqual(left, 0, text)
+                    self.assertLessEqual(left + w, width, text)
+                    self.assertGreaterEqual(y - font, 0, text)
+                    self.assertLessEqual(y, height, text)
 
     @unittest.skipUnless(shutil.which("chromium"), "needs chromium")
     def test_chromium_renders_a_picture(self):

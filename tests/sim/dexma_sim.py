@@ -395,6 +395,7 @@ class Dataset:
 		self.dev_meta = {}         # id -> (zone name, interval, start epoch)
 		self.supplies = {s: [] for s in SOURCES}
 		self.supply_by_id = {}
+		self.contracts = []        # GET /utility/contracts/electricity
 		self.fixture_readings = {}
 		self.series = {}
 		self.series_lock = threading.Lock()
@@ -411,6 +412,7 @@ class Dataset:
 				self.supply_by_id[s["id"]] = s
 		for pid in self.dev_params:
 			self.dev_params[pid].sort(key=sort_key)
+		self.contracts.sort(key=sort_key)
 
 	def zone_of(self, dev_id):
 		return self.dev_meta[dev_id][0]
@@ -470,6 +472,44 @@ def make_supply(sid, name, src, pod, country, cname, city="", street="", zipc=""
 		"name": name, "status": "ACTIVE", "store_bills": False, "type": src}
 
 
+ES_PERIODS = (("P1", "Punta"), ("P2", "Llano"), ("P3", "Valle"))
+GB_PERIODS = (("P1", "Day"), ("P2", "Night"))
+
+
+def make_contract(cid, name, supply_id, periods, currency="EUR", symbol="\u20ac",
+		frm="2023-01-01", to="2025-12-31", simulation=False, load=50.0):
+	"""An electricity contract as DEXMA's client schema has it (dexma-api-v3.md
+	2.9: string ids in prices and supply); type, key and the inside of
+	prices_config are GUESSES."""
+	return {"currency": currency, "currency_symbol": symbol, "from": frm, "id": cid,
+		"key": "C-%d" % cid, "name": name,
+		"prices": {"id": str(cid * 10 + 1)},
+		"prices_config": {
+			"period_properties": [{"contracted_load": round(load * (1 + i / 2.0), 1),
+				"key": k, "label": lab} for i, (k, lab) in enumerate(periods)],
+			"single_contracted_load": {"units": "kW", "value": load}},
+		"simulation": simulation, "supply": {"id": str(supply_id)}, "to": to, "type": "TOU"}
+
+
+def gen_references(ds, leaves):
+	"""Reference devices of generated sites, as the real locations carry
+	them: the first accepted device with EACTIVE is the MAINSUPPLY, and every
+	third site names a device with TEMP as OUTDOORTEMP."""
+	by_loc, loc_of = {}, {x["id"]: x for x in ds.locations}
+	for d in ds.devices:
+		by_loc.setdefault((d.get("location") or {}).get("id"), []).append(d)
+	for lid in leaves:
+		loc = loc_of[lid]
+		here = by_loc.get(lid, [])
+		keys = {d["id"]: {p["key"] for p in ds.dev_params[d["id"]]} for d in here}
+		main = [d["id"] for d in here if d["status"] == "ACCEPTED" and "EACTIVE" in keys[d["id"]]]
+		temp = [d["id"] for d in here if "TEMP" in keys[d["id"]]]
+		if main:
+			loc["reference_devices"].append({"device": {"id": main[0]}, "type": "MAINSUPPLY"})
+		if temp and stable_int("gen-ref", lid) % 3 == 0:
+			loc["reference_devices"].append({"device": {"id": temp[0]}, "type": "OUTDOORTEMP"})
+
+
 def build_demo():
 	ds = Dataset("demo", "demo")
 	root, es, uk = 500100, 500101, 500102
@@ -481,7 +521,13 @@ def build_demo():
 	leaves = [
 		(500110, "L-BCNHQ1", "Barcelona HQ", es, "Barcelona", "Carrer de Pallars 99", "08018",
 			"ES", "Spain (Espa\u00f1a)", 41.4036, 2.1946, "OFFICE-SINGLE", 5400, 24, 21,
-			[{"device": {"id": 1200001}, "type": "MAINSUPPLY"}], "NONE", "Europe/Madrid"),
+			# INDOORTEMP twice (the second is INDOORTEMP.2) and once to a device
+			# the account does not have (left out of reference/)
+			[{"device": {"id": 1200001}, "type": "MAINSUPPLY"},
+				{"device": {"id": 1200002}, "type": "INDOORTEMP"},
+				{"device": {"id": 1299999}, "type": "INDOORTEMP"},
+				{"device": {"id": 1200008}, "type": "OUTDOORTEMP"},
+				{"device": {"id": 1200007}, "type": "INDOORTEMP"}], "NONE", "Europe/Madrid"),
 		(500111, "L-MADWH1", "Madrid Warehouse", es, "Madrid", "Calle de Alcal\u00e1 500", "28027",
 			"ES", "Spain (Espa\u00f1a)", 40.4378, -3.6213, "INDUSTRIAL-WAREHOUSE", 12500.5, 25, 18,
 			[{"device": {"id": 1200003}, "type": "GAS"}, {"device": {"id": 1200004}, "type": "WATER"}],
@@ -491,7 +537,8 @@ def build_demo():
 			[{"device": {"id": 1200005}, "type": "MAINSUPPLY"}], "UK_MET_OFFICE", "Europe/London"),
 		(500121, "L-LEEDS1", "Leeds Store", uk, "Leeds", "275 Kirkstall Road", "LS4 2BX",
 			"GB", "United Kingdom", 53.8067, -1.5772, "DEPARTMENT-STORE-FOOD", 54577, 15, 15,
-			[{"device": {"id": 1200006}, "type": "GAS"}], "UK_MET_OFFICE", "Europe/London"),
+			[{"device": {"id": 1200006}, "type": "GAS"}, {"device": {"id": 1200009}, "type": "MAINSUPPLY"}],
+			"UK_MET_OFFICE", "Europe/London"),
 		(500130, "L-NYLAB1", "New York Lab", root, "New York", "350 5th Ave", "10118",
 			"US", "United States", 40.7484, -73.9857, "LABORATORY", None, None, None,
 			[{"device": {"id": 1200007}, "type": "MAINSUPPLY"}], "NONE", "America/New_York"),
@@ -534,6 +581,12 @@ def build_demo():
 			meter="902911888", distributor="Aig\u00fces de Barcelona"),
 	]:
 		ds.supplies[sup["type"]].append(sup)
+	ds.contracts += [
+		make_contract(40001, "Barcelona HQ 3.0TD 2024", 30001, ES_PERIODS, frm="2024-01-01", to="2024-12-31"),
+		make_contract(40002, "Barcelona HQ 3.0TD 2025", 30001, ES_PERIODS, frm="2025-01-01", to="2026-12-31"),
+		make_contract(40003, "London Office Day/Night", 30002, GB_PERIODS, "GBP", "\u00a3", load=35.5),
+		make_contract(40004, "Barcelona HQ simulation", 30001, ES_PERIODS, simulation=True),
+	]
 	# Main supplies with a tariff; New York's has none (its cost is []).
 	ds.tariffs = {1200001: "ES-3P", 1200005: "UK-DN"}
 	ds.finish()
@@ -671,6 +724,9 @@ def build_gen(nloc, ndev, seed):
 			sid = 70000 + slot * 100 + SOURCES.index(src) * 10 + j
 			ds.supplies[src].append(make_supply(sid, "%s supply %d" % (src.title(), j + 1), src,
 				"ES00%018d" % sid, "ES", "Spain (Espa\u00f1a)"))
+	for j, sup in enumerate(ds.supplies["ELECTRICITY"]):
+		ds.contracts.append(make_contract(60000 + slot * 100 + j, "Contract %d" % (j + 1), sup["id"], ES_PERIODS))
+	gen_references(ds, leaves)
 	ds.finish()
 	return ds
 
@@ -796,6 +852,10 @@ def build_scale(ndev, seed):
 				src, "ES00%018d" % sid, cc, cn, city if j % 2 else "", "Street %d" % (j + 1) if j % 2 else "",
 				"%05d" % (j * 7) if j % 2 else "", "M-%d" % sid if j % 3 else "",
 				"Endesa" if cc == "ES" else "", "2021-05-01" if j % 4 == 1 else None, None))
+	for j, sup in enumerate(ds.supplies["ELECTRICITY"]):
+		gb = sup["country"]["code"] == "GB"
+		ds.contracts.append(make_contract(850000 + slot * 5000 + j, "%s contract" % sup["name"], sup["id"],
+			GB_PERIODS if gb else ES_PERIODS, "GBP" if gb else "EUR", "\u00a3" if gb else "\u20ac"))
 	ds.finish()
 	return ds
 
@@ -1586,6 +1646,8 @@ def api_get(ds, parts, q, now):
 			"resolutions": order[order.index(raw_res):]}])
 	if n == 1 and parts[0] == "readings":
 		return 200, readings(ds, q, now)
+	if parts == ["utility", "contracts", "electricity"]:
+		return 200, json_bytes(page(ds.contracts, q))
 	if parts == ["cost", "electrical", "consumption"]:
 		return 200, cost_consumption(ds, q, now)
 	if parts[:1] == ["utility"] and parts[1:2] == ["supplies"]:

@@ -17,6 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from simctl import Simulator  # noqa: E402
+import dexma_sim  # noqa: E402
 
 DEMO = "0123456789abcdef0123"
 FIX = "aaaaaaaaaaaaaaaaaaaa"
@@ -213,6 +214,37 @@ class TestLists(Shared):
 		self.jget("/utility/supplies/WATER/1", expect=403)
 		self.assertEqual(self.jget("/utility/supplies/THERMAL"), [])
 		self.jget("/utility/supplies/SOLAR", expect=400)
+
+	def test_contracts(self):
+		items = self.jget("/utility/contracts/electricity", {"limit": "500"})
+		self.assertEqual([c["id"] for c in items], [40001, 40002, 40004, 40003])  # by name
+		sup = {s["id"] for s in self.jget("/utility/supplies/ELECTRICITY")}
+		for c in items:
+			self.assertIsInstance(c["supply"]["id"], str)  # string ids, as DEXMA's client has them
+			self.assertIn(int(c["supply"]["id"]), sup)
+			self.assertIsInstance(c["prices"]["id"], str)
+			self.assertIsInstance(c["simulation"], bool)
+			self.assertLessEqual(c["from"], c["to"])
+			self.assertTrue(c["prices_config"]["period_properties"])
+		self.assertEqual(self.jget("/utility/contracts/electricity", {"start": "1", "limit": "2"}),
+			items[1:3])
+		self.jget("/utility/contracts/electricity", {"limit": "501"}, expect=422)
+		self.jget("/utility/contracts/electricity", {"start": "-1"}, expect=400)
+		self.jget("/utility/contracts/gas", expect=404)
+		self.assertEqual(self.jget("/utility/contracts/electricity", token=FIX), [])
+
+	def test_reference_devices_of_generated_sites(self):
+		ds = dexma_sim.build_dataset("gen:30:120:3", None)
+		leaves = [loc for loc in ds.locations if loc["type"] == "LEAF"]
+		mains = 0
+		for loc in leaves:
+			for r in loc["reference_devices"]:
+				dev = ds.dev_by_id[r["device"]["id"]]
+				self.assertEqual(dev["location"]["id"], loc["id"])
+				keys = {p["key"] for p in ds.dev_params[dev["id"]]}
+				self.assertIn({"MAINSUPPLY": "EACTIVE", "OUTDOORTEMP": "TEMP"}[r["type"]], keys)
+				mains += r["type"] == "MAINSUPPLY"
+		self.assertGreater(mains, len(leaves) // 2)
 
 	def test_fixtures_dataset(self):
 		locs = []

@@ -15,6 +15,8 @@
  *   csv_dialect=NAME               standard (default) or eu
  *   title=TEXT, timezone=NAME      chart and workbook title, time zone shown
  *   tmpdir=PATH                    for the workbook's scratch files (/tmp)
+ *   repeat=N                       render N times, print the mean time a
+ *                                  rendering took to stderr (for bench/)
  *   series=FILE OP LABEL           one per column, in order: FILE a /readings
  *                                  answer body in CASE_DIR, OP the operation
  *                                  (DELTA, AVG, RAW), LABEL the rest of the line
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dx_json.h"
 #include "dx_render.h"
@@ -40,6 +43,7 @@ struct job {
 	struct dx_series series[MAX_SERIES];
 	struct dx_readings readings[MAX_SERIES];
 	const char *tmpdir;
+	long repeat;
 };
 
 static char *slurp(const char *path, size_t *len)
@@ -108,6 +112,8 @@ static int set(struct job *j, const char *dir, char *line)
 		return j->view.timezone = value, 0;
 	if (!strcmp(line, "tmpdir"))
 		return j->tmpdir = value, 0;
+	if (!strcmp(line, "repeat"))
+		return (j->repeat = strtol(value, NULL, 10)) > 0 ? 0 : -EINVAL;
 	if (!strcmp(line, "series"))
 		return add_series(j, dir, value);
 	return -EINVAL;
@@ -162,6 +168,24 @@ static int render(struct job *j, const char *what, char **rest, struct dx_buf *o
 	return -EINVAL;
 }
 
+/* Renders j->repeat times more and prints the mean milliseconds. */
+static int repeat(struct job *j, const char *what, char **rest, struct dx_buf *out)
+{
+	struct timespec a, b;
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (long i = 0; !rc && i < j->repeat; i++) {
+		dx_buf_reset(out);
+		rc = render(j, what, rest, out);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	fprintf(stderr, "%.3f ms a rendering\n",
+		((double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6) /
+			(double)j->repeat);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct job *j = calloc(1, sizeof(*j));
@@ -181,6 +205,8 @@ int main(int argc, char **argv)
 	}
 	dx_buf_init(&out, (size_t)1 << 30);
 	rc = render(j, argv[2], argv + 3, &out);
+	if (!rc && j->repeat > 1)
+		rc = repeat(j, argv[2], argv + 3, &out);
 	if (rc) {
 		fprintf(stderr, "dxrender: %s\n", strerror(-rc));
 		status = 1;

@@ -330,7 +330,7 @@ static void test_readings_power_render(void **state)
 	struct dx_readings r;
 	struct dx_range first = { { 2022, 3, 1 }, { 2022, 3, 1 } };
 	struct dx_range second = { { 2022, 3, 2 }, { 2022, 3, 2 } };
-	const char *head = "local_time,utc_time,POWER (kW)\n"
+	const char *head = "local_time (Europe/Madrid),utc_time,POWER (kW)\n"
 			   "2022-03-01 00:00:00,2022-02-28 23:00:00,1.986\n"
 			   "2022-03-01 01:00:00,2022-03-01 00:00:00,2.949\n";
 	struct dx_buf out;
@@ -346,7 +346,7 @@ static void test_readings_power_render(void **state)
 	assert_null(strstr(out.data, "2022-03-02"));
 	dx_buf_reset(&out);
 	assert_int_equal(dx_csv_render(&r, &second, "POWER", r.units, DX_TIME_LOCAL_UTC, &out), 0);
-	assert_string_equal(out.data, "local_time,utc_time,POWER (kW)\n"
+	assert_string_equal(out.data, "local_time (Europe/Madrid),utc_time,POWER (kW)\n"
 				      "2022-03-02 00:00:00,2022-03-01 23:00:00,2.052\n");
 	dx_buf_release(&out);
 	dx_readings_release(&r);
@@ -667,7 +667,7 @@ static int entities_of(enum dx_entity_kind kind, const char *text, struct dx_ent
 
 static void test_locations_fixture(void **state)
 {
-	size_t len, roots = 0;
+	size_t len, roots = 0, refs = 0, mains = 0;
 	char *body = fixture("locations-list-2019-full.json", &len);
 	struct dx_entity_list l;
 
@@ -678,15 +678,51 @@ static void test_locations_fixture(void **state)
 	assert_int_equal(l.items[0].ref_id, 113338);
 	assert_string_equal(l.items[0].type, "LEAF");
 	assert_null(l.items[0].key);
+	assert_int_equal(l.items[0].nrefs, 0); /* "reference_devices": [] */
 	for (size_t i = 0; i < l.n; i++) {
 		assert_true(l.items[i].id > 0);
 		roots += l.items[i].ref_id == 0;
+		refs += l.items[i].nrefs;
+		for (size_t k = 0; k < l.items[i].nrefs; k++) {
+			assert_true(l.items[i].refs[k].device > 0);
+			mains += !strcmp(l.items[i].refs[k].type, "MAINSUPPLY");
+		}
 	}
 	assert_int_equal(roots, 1);
+	/* every reference of the captured listing, as python3 counts them */
+	assert_int_equal(refs, 1213);
+	assert_int_equal(mains, 576);
 	dx_entity_list_release(&l);
 	assert_null(l.items);
 	assert_int_equal(l.n, 0);
 	free(body);
+}
+
+/* reference_devices: items without a string type or an integer device id
+ * are no reference; anything but an array is none. */
+static void test_location_references(void **state)
+{
+	static const char body[] = "[{\"id\": 1, \"reference_devices\": ["
+				   "{\"type\": \"MAINSUPPLY\", \"device\": {\"id\": 10}},"
+				   "{\"type\": null, \"device\": {\"id\": 11}},"
+				   "{\"type\": \"GAS\", \"device\": {\"id\": \"12\"}},"
+				   "{\"type\": \"GAS\"}, 7,"
+				   "{\"device\": {\"id\": 13}, \"type\": \"GAS\"}]},"
+				   "{\"id\": 2, \"reference_devices\": {\"type\": \"GAS\"}},"
+				   "{\"id\": 3}]";
+	struct dx_entity_list l;
+
+	(void)state;
+	assert_int_equal(dx_json_entities(DX_ENT_LOCATION, body, strlen(body), &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.items[0].nrefs, 2);
+	assert_string_equal(l.items[0].refs[0].type, "MAINSUPPLY");
+	assert_int_equal(l.items[0].refs[0].device, 10);
+	assert_string_equal(l.items[0].refs[1].type, "GAS");
+	assert_int_equal(l.items[0].refs[1].device, 13);
+	assert_int_equal(l.items[1].nrefs, 0);
+	assert_int_equal(l.items[2].nrefs, 0);
+	dx_entity_list_release(&l);
 }
 
 static void test_devices_fixture(void **state)
@@ -1072,6 +1108,7 @@ int main(void)
 		cmocka_unit_test(test_readings_prefixes),
 		cmocka_unit_test(test_csv_cases),
 		cmocka_unit_test(test_locations_fixture),
+		cmocka_unit_test(test_location_references),
 		cmocka_unit_test(test_devices_fixture),
 		cmocka_unit_test(test_parameters_fixture),
 		cmocka_unit_test(test_supplies_fixture),

@@ -35,7 +35,7 @@ static struct dx_reading power[] = {
 };
 
 static struct dx_readings energy_r = { NULL, "kWh", energy, 5 };
-static struct dx_readings power_r = { NULL, "kW", power, 4 };
+static struct dx_readings power_r = { "Europe/Madrid", "kW", power, 4 };
 
 static struct dx_view view_of(const struct dx_series *s, size_t n)
 {
@@ -47,6 +47,9 @@ static struct dx_view view_of(const struct dx_series *s, size_t n)
 			     DX_RES_HOURLY,
 			     DX_TIME_LOCAL_UTC,
 			     DX_CSV_STANDARD,
+			     NULL,
+			     NULL,
+			     0,
 			     0 };
 
 	return v;
@@ -109,12 +112,13 @@ static void test_side_by_side(void **state)
 	struct dx_view v = view_of(s, 3);
 	char *csv = render_csv(&v);
 
-	assert_string_equal(csv, "local_time,utc_time,EACTIVE (kWh),POWER (kW),EMPTY\n"
-				 "2024-10-27 00:00:00,2024-10-26 22:00:00,1.5,,\n"
-				 "2024-10-27 02:00:00,2024-10-27 00:00:00,2,-3.25,\n"
-				 "2024-10-27 02:00:00,2024-10-27 01:00:00,0.125,,\n"
-				 "2024-10-27 03:00:00,2024-10-27 02:00:00,,1e-09,\n"
-				 "2024-10-27 23:00:00,2024-10-27 22:00:00,11.436,,\n");
+	assert_string_equal(csv,
+			    "local_time (Europe/Madrid),utc_time,EACTIVE (kWh),POWER (kW),EMPTY\n"
+			    "2024-10-27 00:00:00,2024-10-26 22:00:00,1.5,,\n"
+			    "2024-10-27 02:00:00,2024-10-27 00:00:00,2,-3.25,\n"
+			    "2024-10-27 02:00:00,2024-10-27 01:00:00,0.125,,\n"
+			    "2024-10-27 03:00:00,2024-10-27 02:00:00,,1e-09,\n"
+			    "2024-10-27 23:00:00,2024-10-27 22:00:00,11.436,,\n");
 	free(csv);
 }
 
@@ -129,8 +133,9 @@ static void test_duplicate_instant(void **state)
 
 	v.timefmt = DX_TIME_EPOCH;
 	csv = render_csv(&v);
-	assert_string_equal(csv, "epoch,A,B\n1729980000,1,1.5\n1729980000,2,\n"
-				 "1729987200,,2\n1729990800,,0.125\n1730066400,,11.436\n");
+	assert_string_equal(csv,
+			    "epoch (days in Europe/Madrid),A,B\n1729980000,1,1.5\n1729980000,2,\n"
+			    "1729987200,,2\n1729990800,,0.125\n1730066400,,11.436\n");
 	free(csv);
 }
 
@@ -169,21 +174,61 @@ static void test_eu_dialect(void **state)
 
 	v.dialect = DX_CSV_EU;
 	csv = render_csv(&v);
-	assert_string_equal(csv, "\xEF\xBB\xBFlocal_time;utc_time;\"Línea; 2 (13) EACTIVE (kWh)\";"
-				 "\"Meter \"\"A\"\", north (12) POWER (kW)\"\n"
-				 "2024-10-27 00:00:00;2024-10-26 22:00:00;1,5;\n"
-				 "2024-10-27 02:00:00;2024-10-27 00:00:00;2;-3,25\n"
-				 "2024-10-27 02:00:00;2024-10-27 01:00:00;0,125;\n"
-				 "2024-10-27 03:00:00;2024-10-27 02:00:00;;1e-09\n"
-				 "2024-10-27 23:00:00;2024-10-27 22:00:00;11,436;\n");
+	assert_string_equal(
+		csv,
+		"\xEF\xBB\xBFlocal_time (Europe/Madrid);utc_time;\"Línea; 2 (13) EACTIVE (kWh)\";"
+		"\"Meter \"\"A\"\", north (12) POWER (kW)\"\n"
+		"2024-10-27 00:00:00;2024-10-26 22:00:00;1,5;\n"
+		"2024-10-27 02:00:00;2024-10-27 00:00:00;2;-3,25\n"
+		"2024-10-27 02:00:00;2024-10-27 01:00:00;0,125;\n"
+		"2024-10-27 03:00:00;2024-10-27 02:00:00;;1e-09\n"
+		"2024-10-27 23:00:00;2024-10-27 22:00:00;11,436;\n");
 	free(csv);
 	v.timefmt = DX_TIME_ISO;
 	v.nseries = 1;
 	csv = render_csv(&v);
 	assert_string_equal(csv + 3,
-			    "time;\"Línea; 2 (13) EACTIVE (kWh)\"\n"
+			    "time (Europe/Madrid);\"Línea; 2 (13) EACTIVE (kWh)\"\n"
 			    "2024-10-27T00:00:00+02:00;1,5\n2024-10-27T02:00:00+02:00;2\n"
 			    "2024-10-27T02:00:00+01:00;0,125\n2024-10-27T23:00:00+01:00;11,436\n");
+	free(csv);
+}
+
+/* The time columns' headers name the view's zone in every format; a
+ * zone that needs quoting (the API's text) is quoted; no zone, no
+ * parentheses. */
+static void test_time_headers_name_the_zone(void **state)
+{
+	static const char *const want[DX_TIME_COUNT] = {
+		[DX_TIME_LOCAL_UTC] = "local_time (Europe/Madrid),utc_time,A\n",
+		[DX_TIME_LOCAL] = "local_time (Europe/Madrid),A\n",
+		[DX_TIME_UTC] = "utc_time (days in Europe/Madrid),A\n",
+		[DX_TIME_ISO] = "time (Europe/Madrid),A\n",
+		[DX_TIME_EPOCH] = "epoch (days in Europe/Madrid),A\n",
+	};
+	struct dx_series s[] = { { "A", NULL, NULL, NULL } };
+	struct dx_view v = view_of(s, 1);
+	char *csv;
+
+	for (int f = 0; f < DX_TIME_COUNT; f++) {
+		v.timefmt = (enum dx_timefmt)f;
+		csv = render_csv(&v);
+		assert_string_equal(csv, want[f]);
+		free(csv);
+	}
+	v.timefmt = DX_TIME_LOCAL_UTC;
+	v.timezone = "Odd, \"zone\"";
+	csv = render_csv(&v);
+	assert_string_equal(csv, "\"local_time (Odd, \"\"zone\"\")\",utc_time,A\n");
+	free(csv);
+	v.dialect = DX_CSV_EU;
+	csv = render_csv(&v);
+	assert_string_equal(csv, "\xEF\xBB\xBF\"local_time (Odd, \"\"zone\"\")\";utc_time;A\n");
+	free(csv);
+	v.timezone = NULL;
+	v.dialect = DX_CSV_STANDARD;
+	csv = render_csv(&v);
+	assert_string_equal(csv, "local_time,utc_time,A\n");
 	free(csv);
 }
 
@@ -240,11 +285,43 @@ static void test_svg_text_is_escaped(void **state)
 	v.title = "T&<\n>";
 	v.timezone = "Zone\"&";
 	svg = render_svg(&v);
-	assert_non_null(strstr(svg, ">T&amp;&lt; &gt;</text>"));
+	assert_non_null(strstr(svg, ">T&amp;&lt; &gt;, "));
 	assert_non_null(strstr(svg, ">a&lt;b&gt;&amp;&quot;c&quot;  \x7f ?? é (kWh)</text>"));
 	assert_non_null(strstr(svg, "local time (Zone&quot;&amp;), 2024-10-27 to 2024-10-27"));
-	assert_non_null(strstr(svg, "values (units in the legend)"));
+	/* a panel per unit, each axis labelled with its unit */
+	assert_non_null(strstr(svg, ">k&lt;W&gt;h</text>"));
+	assert_non_null(strstr(svg, ">kW</text>"));
 	assert_null(strstr(svg, "No readings"));
+	free(svg);
+}
+
+/* A ranking: a row per series by total over the range (readings of other
+ * days and not-a-number left out), largest first; none for a series
+ * without readings; a negative total has no bar. */
+static void test_svg_ranking(void **state)
+{
+	struct dx_series s[] = {
+		{ "POWER (kW)", "kW", "AVG", &power_r },
+		{ "Empty <site>", "kWh", "DELTA", NULL },
+		{ "Site A (1) EACTIVE (kWh)", "kWh", "DELTA", &energy_r },
+	};
+	struct dx_view v = view_of(s, 3);
+	char *svg, *a, *e, *p;
+
+	(void)state;
+	v.ranking = 1;
+	svg = render_svg(&v);
+	assert_non_null(strstr(svg, ">Meter (1): total 2024-10-27 to 2024-10-27</text>"));
+	a = strstr(svg, ">Site A (1) EACTIVE (kWh)</text>");
+	e = strstr(svg, ">Empty &lt;site&gt;</text>");
+	p = strstr(svg, ">POWER (kW)</text>");
+	assert_true(a && e && p && a < e && e < p);
+	assert_non_null(strstr(svg, ">15.061 kWh</text>"));
+	assert_non_null(strstr(svg, ">no readings</text>"));
+	assert_non_null(strstr(svg, "width=\"0.0\"")); /* the negative total */
+	assert_non_null(strstr(svg, ">-3.25 kW</text>"));
+	assert_int_equal(strstr(svg, "width=\"400.0\"") != NULL, 1); /* the largest: full width */
+	assert_null(strstr(svg, "local time"));
 	free(svg);
 }
 
@@ -263,7 +340,7 @@ static void test_svg_empty_and_shapes(void **state)
 	svg = render_svg(&v);
 	assert_non_null(strstr(svg, ">kWh</text>"));
 	assert_non_null(strstr(svg, ">03:00</text>"));
-	for (const char *p = svg; (p = strstr(p, "<path fill=\"#")); p++)
+	for (const char *p = svg; (p = strstr(p, "<path class=\"bars\" fill=\"#")); p++)
 		paths++;
 	assert_int_equal(paths, 1); /* the bars are one path */
 	free(svg);
@@ -300,8 +377,9 @@ static void test_xlsx_errors_and_bytes(void **state)
 
 	dx_buf_init(&a, 1 << 22);
 	dx_buf_init(&b, 1 << 22);
-	assert_int_equal(dx_render_xlsx(&v, "/nonexistent/dir", &a), -EIO);
-	assert_int_equal(a.len, 0);
+	/* written in memory: a scratch directory is not needed */
+	assert_int_equal(dx_render_xlsx(&v, "/nonexistent/dir", &a), 0);
+	dx_buf_reset(&a);
 	assert_int_equal(dx_render_xlsx(&v, NULL, &a), 0);
 	assert_int_equal(dx_render_xlsx(&v, "/tmp", &b), 0);
 	assert_true(a.len > 1000);
@@ -385,9 +463,11 @@ int main(void)
 		cmocka_unit_test(test_duplicate_instant),
 		cmocka_unit_test(test_one_series_is_the_parameter_file),
 		cmocka_unit_test(test_eu_dialect),
+		cmocka_unit_test(test_time_headers_name_the_zone),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_svg_text_is_escaped),
 		cmocka_unit_test(test_svg_empty_and_shapes),
+		cmocka_unit_test(test_svg_ranking),
 		cmocka_unit_test(test_locale_independent),
 		cmocka_unit_test(test_xlsx_errors_and_bytes),
 		cmocka_unit_test(test_svg_extreme_values),

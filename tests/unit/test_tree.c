@@ -56,6 +56,7 @@ enum req_id {
 	R_PARAMS_1033630,
 	R_SUPPLIES_ELEC,
 	R_SUPPLIES_WATER,
+	R_CONTRACTS,
 	/* POWER is INSTANTANEOUS, so averaged; hourly data comes in year
 	 * chunks, monthly data (which lists the periods) in decade chunks. */
 	R_POWER_H_2022,
@@ -85,6 +86,9 @@ static const char *key_of(enum req_id id)
 		break;
 	case R_DATASOURCES:
 		rc = dx_request_datasources("demo", 0, &r);
+		break;
+	case R_CONTRACTS:
+		rc = dx_request_contracts("demo", 0, &r);
 		break;
 	case R_PARAMS_1043036:
 		rc = dx_request_parameters("demo", 0, 1043036, &r);
@@ -132,12 +136,21 @@ static const char *key_of(enum req_id id)
 #define MARCH_FILE POWER_DIR "/hourly/2022-03-01--2022-03-31.csv"
 /* The resolutions default_opts() lists, after a device's or a location's entries. */
 #define RES_LISTED "15min|hourly|daily|monthly"
+/* Those of a root or branch location (its portfolio): daily and coarser. */
+#define RES_PORTFOLIO "daily|monthly"
 
 /* Locations the captured listing lacks: the location of device 1043036
  * (its name has a slash, its parent is a top-level location), and one
  * whose parent the token cannot see. */
 static const char extra_locations[] =
-	"{\"id\": 25653, \"name\": \"Edifici A/B\", \"parent\": {\"id\": 76619}},"
+	"{\"id\": 25653, \"name\": \"Edifici A/B\", \"parent\": {\"id\": 76619},"
+	" \"type\": \"LEAF\", \"reference_devices\": ["
+	"{\"type\": \"MAINSUPPLY\", \"device\": {\"id\": 1043036}},"
+	"{\"type\": \"GAS\", \"device\": {\"id\": 1043038}},"
+	"{\"type\": \"OUTDOORTEMP\", \"device\": {\"id\": 5}},"
+	"{\"type\": \"MAINSUPPLY\", \"device\": {\"id\": 1043037}},"
+	"{\"type\": \"../x\", \"device\": {\"id\": 1043037}},"
+	"{\"type\": 7, \"device\": {\"id\": 1043037}}]},"
 	"{\"id\": 900001, \"name\": \"Orphan wing\", \"parent\": {\"id\": 999999}},"
 	/* names that need care: control characters, blanks only, a leading
 	 * dot; put_locations() adds one too long for a file name */
@@ -559,10 +572,10 @@ static void test_root(void **state)
 	assert_int_equal(a.uid, TEST_UID);
 	assert_int_equal(a.gid, TEST_GID);
 	assert_ls(f->tree, "", "demo");
-	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources");
+	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources|contracts");
 	assert_ls(f->tree, "demo/supplies", "ELECTRICITY|GAS|WATER|THERMAL|EXPORTED_ELECTRICITY");
 	ino_of(f->tree, ".dexmafs", DX_DIR);
-	assert_ls(f->tree, ".dexmafs", "status");
+	assert_ls(f->tree, ".dexmafs", "status|status.json|refresh");
 
 	text = read_path(f->tree, ".dexmafs/status", &a);
 	assert_non_null(strstr(text, "deployment: demo\n"));
@@ -652,14 +665,16 @@ static void test_location_dirs(void **state)
 	struct dx_attr a;
 	char *text;
 
-	assert_ls(f->tree, LOC_AB, "location.json|devices|parent|" RES_LISTED);
+	assert_ls(f->tree, LOC_AB, "location.json|devices|reference|parent|" RES_LISTED);
 	assert_link(f->tree, LOC_AB "/parent", "../Morrisons (76619)");
 	assert_link(f->tree, "demo/locations/001 CHINGFORD PFS (113916)/parent", "../PFS (113338)");
 	/* no parent, and a parent the listing does not hold */
-	assert_ls(f->tree, "demo/locations/Morrisons (76619)", "location.json|devices|" RES_LISTED);
+	assert_ls(f->tree, "demo/locations/Morrisons (76619)",
+		  "location.json|devices|reference|" RES_PORTFOLIO);
+	assert_lookup_fails(f->tree, "demo/locations/Morrisons (76619)/hourly", -ENOENT);
 	assert_lookup_fails(f->tree, "demo/locations/Morrisons (76619)/parent", -ENOENT);
 	assert_ls(f->tree, "demo/locations/Orphan wing (900001)",
-		  "location.json|devices|" RES_LISTED);
+		  "location.json|devices|reference|" RES_LISTED);
 	assert_lookup_fails(f->tree, "demo/locations/Orphan wing (900001)/parent", -ENOENT);
 
 	text = read_path(f->tree, LOC_AB "/location.json", &a);
@@ -812,7 +827,7 @@ static void test_readings_file(void **state)
 	line2 = strchr(csv, '\n');
 	assert_non_null(line2);
 	*line2++ = '\0';
-	assert_string_equal(csv, "local_time,utc_time,POWER (kW)");
+	assert_string_equal(csv, "local_time (Europe/Madrid),utc_time,POWER (kW)");
 	assert_memory_equal(line2, "2022-03-01 00:00:00,2022-02-28 23:00:00,1.986\n", 46);
 	for (p = line2; (p = strchr(p, '\n')); p++)
 		lines++;
@@ -831,7 +846,7 @@ static void test_readings_file(void **state)
 
 	/* April holds no value: a header only */
 	csv = read_path(f->tree, POWER_DIR "/hourly/2022-04-01--2022-04-30.csv", &read);
-	assert_string_equal(csv, "local_time,utc_time,POWER (kW)\n");
+	assert_string_equal(csv, "local_time (Europe/Madrid),utc_time,POWER (kW)\n");
 	free(csv);
 
 	/* any range within the limits resolves: one local day, 24 rows */
@@ -840,6 +855,74 @@ static void test_readings_file(void **state)
 		lines++;
 	assert_int_equal(lines, 1 + 24);
 	free(csv);
+}
+
+/* The number after "key": in a plan, or -1 when it is not there. */
+static long long plan_number(const char *plan, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(plan, pat);
+	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+static char *plan_of(struct fx *f, const char *path)
+{
+	char ctl[64];
+	struct dx_attr a;
+	char *text;
+
+	snprintf(ctl, sizeof(ctl), ".dexmafs/plan.%llu",
+		 (unsigned long long)ino_of(f->tree, path, DX_DIR));
+	text = read_path(f->tree, ctl, &a);
+	assert_int_equal(a.size, DX_PLAN_FILE_SIZE);
+	return text;
+}
+
+/* A plan counts each chunk its files need once, by what is kept: the
+ * first copy of POWER asks one chunk per listed resolution (its data lie
+ * in 2022: a year of 15min and of hourly, the 2020s of daily and monthly,
+ * the monthly one asked by the walk that lists the periods); a refresh
+ * asks the open ones (the 2020s). The plan fetches no readings. */
+static void test_plan(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a;
+	unsigned background = dx_source_fake_background_calls(f->source);
+	char *plan = plan_of(f, POWER_DIR), *csv;
+
+	assert_int_equal(plan_number(plan, "first_copy_15min"), 1);
+	assert_int_equal(plan_number(plan, "first_copy_hourly"), 1);
+	assert_int_equal(plan_number(plan, "first_copy_daily"), 1);
+	assert_int_equal(plan_number(plan, "first_copy_monthly"), 0);
+	assert_int_equal(plan_number(plan, "refresh_15min"), 0);
+	assert_int_equal(plan_number(plan, "refresh_hourly"), 0);
+	assert_int_equal(plan_number(plan, "refresh_daily"), 1);
+	assert_int_equal(plan_number(plan, "refresh_monthly"), 1);
+	assert_int_equal(plan_number(plan, "chunks"), 4);
+	assert_int_equal(plan_number(plan, "incomplete"), 0);
+	assert_int_equal(plan_number(plan, "first_copy_calls"),
+			 3 + plan_number(plan, "first_copy_listing_calls"));
+	assert_true(plan_number(plan, "refresh_listing_calls") >= 1); /* POWER's parameters */
+	assert_int_equal(dx_source_fake_calls(f->source, key_of(R_POWER_H_2022)), 0);
+	assert_int_equal(dx_source_fake_calls(f->source, key_of(R_POWER_M_2020S)), 1);
+	assert_true(dx_source_fake_background_calls(f->source) > background);
+	free(plan);
+
+	/* once March is read, the hourly chunk is kept: nothing to copy */
+	csv = read_path(f->tree, MARCH_FILE, &a);
+	free(csv);
+	plan = plan_of(f, POWER_DIR);
+	assert_int_equal(plan_number(plan, "first_copy_hourly"), -1);
+	assert_int_equal(plan_number(plan, "first_copy_15min"), 1);
+	free(plan);
+	/* a subtree of one resolution counts only its chunks */
+	plan = plan_of(f, POWER_DIR "/daily");
+	assert_int_equal(plan_number(plan, "first_copy_15min"), -1);
+	assert_int_equal(plan_number(plan, "first_copy_daily"), 1);
+	free(plan);
 }
 
 static void test_readings_names(void **state)
@@ -943,6 +1026,37 @@ static void test_render_next(void **state)
 	free(status);
 }
 
+/* The same for a twin: the chart after March's is April's chart. */
+static void test_render_next_twin(void **state)
+{
+	struct fx *f = *state;
+	uint64_t march = ino_of(f->tree, POWER_DIR "/hourly/2022-03-01--2022-03-31.svg", DX_REG);
+	uint64_t april;
+	struct dx_attr a;
+	struct dx_read r;
+	char *want, *status;
+	unsigned asked;
+
+	assert_int_equal(dx_tree_read_begin(f->tree, DX_PRIO_INTERACTIVE, march, 0, 1 << 20, &r),
+			 0);
+	assert_true(r.len > 0);
+	asked = dx_source_fake_calls(f->source, NULL);
+	dx_tree_read_end(f->tree, &r);
+	april = ino_of(f->tree, POWER_DIR "/hourly/2022-04-01--2022-04-30.svg", DX_REG);
+	want = read_all(f->tree, april, &a);
+	assert_non_null(strstr(want, "<svg"));
+	assert_int_equal(dx_tree_read_begin(f->tree, DX_PRIO_INTERACTIVE, april, 0, 1 << 20, &r),
+			 0);
+	assert_int_equal(r.len, a.size);
+	assert_memory_equal(r.data, want, r.len);
+	dx_tree_read_end(f->tree, &r);
+	assert_int_equal(dx_source_fake_calls(f->source, NULL), asked);
+	free(want);
+	status = read_path(f->tree, ".dexmafs/status.json", &a);
+	assert_non_null(strstr(status, "\"renders_ahead_used\": 1"));
+	free(status);
+}
+
 static void test_mtime_stable(void **state)
 {
 	struct fx *f = *state;
@@ -966,7 +1080,7 @@ static void test_mtime_stable(void **state)
  * the kept bytes are still served. */
 static void test_open_period(void **state)
 {
-	static const char want[] = "local_time,utc_time,POWER (kW)\n"
+	static const char want[] = "local_time (Europe/Madrid),utc_time,POWER (kW)\n"
 				   "2026-11-26 10:00:00,2026-11-26 09:00:00,3.25\n"
 				   "2026-11-26 11:00:00,2026-11-26 10:00:00,3.5\n";
 	struct fx *f = *state;
@@ -1009,7 +1123,7 @@ static void test_two_deployments(void **state)
 	o.ndeps = 2;
 	assert_int_equal(dx_tree_new(&o, &t2), 0);
 	assert_ls(t2, "", "demo|other");
-	assert_ls(t2, "other", "locations|devices|supplies|datasources");
+	assert_ls(t2, "other", "locations|devices|supplies|datasources|contracts");
 	assert_int_not_equal(ino_of(t2, "demo/locations", DX_DIR),
 			     ino_of(t2, "other/locations", DX_DIR));
 	assert_int_equal(ino_of(t2, "demo/locations", DX_DIR),
@@ -1581,8 +1695,8 @@ static void test_status_json(void **state)
 	assert_non_null(strstr(text, "{ \"name\": \"demo\",\n      \"api\": \"offline\""));
 	assert_null(strstr(text, "\"quota\""));
 	free(text);
-	/* resolves, but .dexmafs lists only status */
-	assert_ls(f->tree, ".dexmafs", "status");
+	/* .dexmafs lists its files (not refresh.INO, one per inode) */
+	assert_ls(f->tree, ".dexmafs", "status|status.json|refresh");
 }
 
 static void put_datasources(struct fx *f)
@@ -1591,6 +1705,54 @@ static void put_datasources(struct fx *f)
 				    "{\"id\": 777, \"name\": \"Old gw\"}]";
 
 	put(f, key_of(R_DATASOURCES), named, strlen(named));
+}
+
+static const char contracts[] = "[{\"id\": 11, \"name\": \"Tarifa 3.0TD\", \"currency\": \"EUR\", "
+				"\"supply\": {\"id\": \"21556\"}},"
+				"{\"id\": 12, \"name\": \"Tariff/B\", \"currency\": \"GBP\"}]";
+
+static void put_contracts(struct fx *f)
+{
+	put(f, key_of(R_CONTRACTS), contracts, strlen(contracts));
+}
+
+/* A location's reference devices: links in API order, a repeated type
+ * numbered, references to devices not listed and unnamable types left
+ * out, from the two listings alone. */
+static void test_reference_devices(void **state)
+{
+	struct fx *f = *state;
+
+	assert_ls(f->tree, LOC_AB "/reference", "MAINSUPPLY|GAS|MAINSUPPLY.2");
+	assert_link(f->tree, LOC_AB "/reference/MAINSUPPLY", "../../../devices/1a (1043036)");
+	assert_link(f->tree, LOC_AB "/reference/GAS", "../../../devices/1c (1043038)");
+	assert_link(f->tree, LOC_AB "/reference/MAINSUPPLY.2", "../../../devices/1b (1043037)");
+	assert_lookup_fails(f->tree, LOC_AB "/reference/OUTDOORTEMP", -ENOENT);
+	assert_lookup_fails(f->tree, LOC_AB "/reference/GAS.2", -ENOENT);
+	assert_ls(f->tree, "demo/locations/Morrisons (76619)/reference", "");
+	assert_int_equal(calls(f, R_LOCATIONS), 1);
+	assert_int_equal(calls(f, R_DEVICES), 1);
+}
+
+/* Contracts: one listing, each item its API object pretty-printed. */
+static void test_contracts(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a;
+	char *text;
+
+	put_contracts(f);
+	assert_ls(f->tree, "demo/contracts", "electricity");
+	assert_ls(f->tree, "demo/contracts/electricity",
+		  "Tarifa 3.0TD (11).json|Tariff_B (12).json");
+	text = read_path(f->tree, "demo/contracts/electricity/Tarifa 3.0TD (11).json", &a);
+	assert_string_equal(
+		text, "{\n  \"id\": 11,\n  \"name\": \"Tarifa 3.0TD\",\n"
+		      "  \"currency\": \"EUR\",\n  \"supply\": {\n    \"id\": \"21556\"\n  }\n}\n");
+	free(text);
+	assert_lookup_fails(f->tree, "demo/contracts/electricity/Tarifa 3.0TD (12).json", -ENOENT);
+	assert_lookup_fails(f->tree, "demo/contracts/gas", -ENOENT);
+	assert_int_equal(calls(f, R_CONTRACTS), 1);
 }
 
 static void test_datasources_named(void **state)
@@ -1618,7 +1780,7 @@ static void test_datasources_named(void **state)
 	assert_int_equal(calls(f, R_DEVICES), 1);
 	assert_int_equal(calls(f, R_DATASOURCES), 1);
 	/* listed in the deployment beside the other three */
-	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources");
+	assert_ls(f->tree, "demo", "locations|devices|supplies|datasources|contracts");
 }
 
 /* GET /datasources refused: directories are named by id, asked once. */
@@ -1883,9 +2045,10 @@ static size_t count_lines(const char *text)
  * files were read; same mtime and keep_cache as those. */
 static void test_device_view(void **state)
 {
-	static const char head[] = "local_time,utc_time,CURRENT (A),POWER (kW),VOLTAGE (V)\n"
-				   "2022-03-01 00:00:00,2022-02-28 23:00:00,4,1.986,\n"
-				   "2022-03-01 01:00:00,2022-03-01 00:00:00,,2.949,\n";
+	static const char head[] =
+		"local_time (Europe/Madrid),utc_time,CURRENT (A),POWER (kW),VOLTAGE (V)\n"
+		"2022-03-01 00:00:00,2022-02-28 23:00:00,4,1.986,\n"
+		"2022-03-01 01:00:00,2022-03-01 00:00:00,,2.949,\n";
 	struct fx *f = *state;
 	struct dx_attr a, per;
 	unsigned before;
@@ -1912,7 +2075,8 @@ static void test_device_view(void **state)
 	free(csv);
 	/* a range no listing names resolves too, with or without data */
 	csv = read_path(f->tree, DEV_1A "/hourly/2022-06-01--2022-06-30.csv", &a);
-	assert_string_equal(csv, "local_time,utc_time,CURRENT (A),POWER (kW),VOLTAGE (V)\n");
+	assert_string_equal(
+		csv, "local_time (Europe/Madrid),utc_time,CURRENT (A),POWER (kW),VOLTAGE (V)\n");
 	free(csv);
 	assert_lookup_fails(f->tree, DEV_1A "/hourly/2022-03-01--2022-03-31.txt", -ENOENT);
 	assert_lookup_fails(f->tree, DEV_1A "/yearly", -ENOENT);
@@ -1947,7 +2111,7 @@ static void test_view_first(void **state)
 static void test_location_view(void **state)
 {
 	static const char header[] =
-		"local_time,utc_time,1a (1043036) CURRENT (A),"
+		"local_time (Europe/Madrid),utc_time,1a (1043036) CURRENT (A),"
 		"1a (1043036) POWER (kW),1a (1043036) VOLTAGE (V),1b (1043037) EACTIVE (kWh)\n"
 		"2022-03-01 00:00:00,2022-02-28 23:00:00,4,1.986,,1.5\n";
 	struct fx *f = *state;
@@ -2033,7 +2197,7 @@ static void test_eu_dialect(void **state)
 	assert_int_equal(dx_tree_new(&o, &t), 0);
 	csv = read_path(t, MARCH_FILE, &a);
 	assert_memory_equal(csv,
-			    "\xef\xbb\xbflocal_time;utc_time;POWER (kW)\n"
+			    "\xef\xbb\xbflocal_time (Europe/Madrid);utc_time;POWER (kW)\n"
 			    "2022-03-01 00:00:00;2022-02-28 23:00:00;1,986\n",
 			    3 + 31 + 46);
 	free(csv);
@@ -2115,6 +2279,14 @@ static const struct {
 	{ K_DEV_FILE, { DEV_1A_MARCH ".csv", DEV_1A_MARCH ".xlsx" } },
 	{ K_LOC_RES, { LOC_AB "/hourly", LOC_AB "/monthly" } },
 	{ K_LOC_FILE, { LOC_AB_MARCH ".csv", LOC_AB_MARCH ".svg" } },
+	{ K_LOC_REFS, { LOC_AB "/reference", "demo/locations/Morrisons (76619)/reference" } },
+	{ K_LOC_REFLINK, { LOC_AB "/reference/MAINSUPPLY", LOC_AB "/reference/MAINSUPPLY.2" } },
+	{ K_CONTRACTS, { "demo/contracts" } },
+	{ K_CONTRACTS_EL, { "demo/contracts/electricity" } },
+	{ K_CONTRACT_JSON,
+	  { "demo/contracts/electricity/Tarifa 3.0TD (11).json",
+	    "demo/contracts/electricity/Tariff_B (12).json" } },
+	{ K_PLAN, { ".dexmafs/plan.12345", ".dexmafs/plan.1" } },
 	{ K_COST, { DEV_1C_COST } },
 	{ K_COST_RES, { DEV_1C_COST "/monthly", DEV_1C_COST "/hourly" } },
 	{ K_COST_FILE,
@@ -2152,6 +2324,7 @@ static void test_table(void **state)
 
 	put_datasources(f);
 	put_views(f);
+	put_contracts(f);
 	for (int k = 0; k < K_COUNT; k++) {
 		size_t j;
 
@@ -2255,9 +2428,11 @@ int main(void)
 		T(test_devices),
 		T(test_parameter_dir),
 		T(test_readings_file),
+		T(test_plan),
 		T(test_readings_names),
 		T(test_read_pieces),
 		T(test_render_next),
+		T(test_render_next_twin),
 		T(test_mtime_stable),
 		T(test_open_period),
 		T(test_two_deployments),
@@ -2276,6 +2451,8 @@ int main(void)
 		T(test_background_priority),
 		T(test_status_json),
 		T(test_datasources_named),
+		T(test_reference_devices),
+		T(test_contracts),
 		T(test_datasources_refused),
 		T(test_device_view),
 		T(test_view_first),

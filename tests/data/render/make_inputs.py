@@ -48,6 +48,18 @@ def main():
         lambda i, t: round(8 + 6 * math.sin((t.hour - 6) / 24 * 2 * math.pi)
                            + 2 * rng.random(), 2),
         skip=lambda t: t.day == 10 and t.month == 10, units="kW"))
+    # A location's mixed units over the same month: a second energy series
+    # (a solar meter, kWh, daytime only) beside EACTIVE, and an outdoor
+    # temperature (ºC) beside POWER (kW): three panels.
+    write("mixed-units/solar.json", series(
+        "Europe/Madrid", start, end, hour,
+        lambda i, t: round(max(0.0, 3 * math.sin((t.hour - 7) / 12 * math.pi)), 3),
+        units="kWh"))
+    write("mixed-units/temp.json", series(
+        "Europe/Madrid", start, end, hour,
+        lambda i, t: round(17 + 5 * math.sin((t.hour - 9) / 24 * 2 * math.pi)
+                           - t.day / 10, 1),
+        units="ºC"))
     # Odd names and awkward numbers over two days, 15-minute data.
     q = dt.timedelta(minutes=15)
     s, e = dt.datetime(2023, 3, 14), dt.datetime(2023, 3, 16)
