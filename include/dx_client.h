@@ -116,6 +116,11 @@ int dx_client_readings(struct dx_client *c, const struct dx_readings_req *req,
 int dx_client_readings_get(struct dx_client *c, const char *path, enum dx_priority prio,
 			   struct dx_buf *out);
 
+/* One GET /cost/electrical/consumption of a path built by dx_requests
+ * (dx_request_cost); the answer is checked to decode (dx_json_check_cost)
+ * and counted as a readings call. 204 is no blocks ("[]"). */
+int dx_client_cost_get(struct dx_client *c, const char *path, enum dx_priority prio,
+		       struct dx_buf *out);
 /* Appends the path and query of req's GET /readings, relative to api_url:
  * "/readings?device_id=..&parameter_key=..&resolution=..&from=..&to=.."
  * and "&operation=.." when set. -EINVAL when the key is empty or the range

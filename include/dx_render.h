@@ -72,6 +72,9 @@ struct dx_view {
 	const void *clock_ctx;
 	int ranking; /* chart only: each series' total over the range as a
 		      * horizontal bar, largest first, instead of a time axis */
+	int overlap; /* chart only: DELTA series drawn over each other at full width,
+		      * in order (stacked bars when the caller gives running sums,
+		      * tallest first), not side by side */
 };
 
 /* Writes "PREFIX KEY (UNITS)" into out: prefix (a device's entry name

@@ -23,6 +23,7 @@ enum dx_request_kind {
 	DX_REQ_LIST,     /* a paged listing (dx_client_list) */
 	DX_REQ_OBJECT,   /* one object (dx_client_get) */
 	DX_REQ_READINGS, /* one span-limited readings chunk (dx_client_readings_get) */
+	DX_REQ_COST,     /* one span-limited cost chunk (dx_client_cost_get) */
 };
 
 /* What a readings request asks, so that its tail can be asked alone
@@ -70,6 +71,12 @@ int dx_request_readings(const char *dep_name, int dep, int64_t device, const cha
 			enum dx_res res, const char *op, const struct dx_range *chunk,
 			struct dx_date last, struct dx_request *out);
 
+/* One chunk of GET /cost/electrical/consumption of a device at res
+ * (15min to monthly), as dx_request_readings: the key names the whole
+ * chunk, what is sent asks no further than last. 0, -EINVAL (another
+ * resolution, reversed or over-long range), or -ENAMETOOLONG. */
+int dx_request_cost(const char *dep_name, int dep, int64_t device, enum dx_res res,
+		    const struct dx_range *chunk, struct dx_date last, struct dx_request *out);
 /* Appends the path and query of GET /readings for range to out:
  * "/readings?device_id=..&parameter_key=..&resolution=..&from=..&to=.."
  * and "&operation=.." when op is set, escaped. -EINVAL when the key is
@@ -95,6 +102,7 @@ enum dx_prefix {
 	DX_PREFIX_READINGS_RES,     /* device's key at res */
 	DX_PREFIX_READINGS_MONTHLY, /* device's key at monthly (which lists every period) */
 	DX_PREFIX_CONTRACTS,        /* the electricity contracts */
+	DX_PREFIX_COST_DEVICE,      /* every cost chunk of device */
 };
 
 /* Writes the prefix of the keys of family which into out (size bytes);

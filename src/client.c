@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dx_cost.h"
 #include "dx_http.h"
 #include "dx_json.h"
 #include "dx_log.h"
@@ -618,6 +619,7 @@ static int validate_object(const char *buf, size_t len, void *ctx)
 }
 
 static int validate_readings(const char *buf, size_t len, void *ctx);
+static int validate_cost(const char *buf, size_t len, void *ctx);
 
 /* GETs a non-list answer into out: the shared tail of get and readings. */
 static int get_checked(struct dx_client *c, struct call *call, const char *url,
@@ -633,6 +635,8 @@ static int get_checked(struct dx_client *c, struct call *call, const char *url,
 		 * holds no data (DEXMA answers 204 where it has nothing). */
 		if (validate == validate_readings)
 			rc = dx_buf_puts(out, "{\"values\":[]}");
+		else if (validate == validate_cost)
+			rc = dx_buf_puts(out, "[]");
 		else
 			rc = -ENOENT;
 		goto out;
@@ -689,6 +693,31 @@ int dx_client_readings_get(struct dx_client *c, const char *path, enum dx_priori
 	if (!rc) {
 		call_init(c, &call, CALL_READINGS, prio);
 		rc = get_checked(c, &call, url.data, validate_readings, out);
+	}
+	dx_buf_release(&url);
+	return rc;
+}
+
+static int validate_cost(const char *buf, size_t len, void *ctx)
+{
+	(void)ctx;
+	return dx_json_check_cost(buf, len) ? -EPROTO : 0;
+}
+
+int dx_client_cost_get(struct dx_client *c, const char *path, enum dx_priority prio,
+		       struct dx_buf *out)
+{
+	struct dx_buf url;
+	struct call call;
+	int rc;
+
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	dx_buf_init(&url, URL_MAX);
+	rc = dx_http_url_join(&url, c->api_url, path, NULL);
+	if (!rc) {
+		call_init(c, &call, CALL_READINGS, prio);
+		rc = get_checked(c, &call, url.data, validate_cost, out);
 	}
 	dx_buf_release(&url);
 	return rc;

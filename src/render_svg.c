@@ -575,7 +575,7 @@ static void draw_panel_bars(struct chart *c, size_t k)
 	};
 	int64_t slot_s =
 		(unsigned)c->v->res < DX_RES_COUNT && nominal[c->v->res] ? nominal[c->v->res] : 900;
-	int side = px_of(c, (double)slot_s) / (double)p->nbars >= 2;
+	int side = !c->v->overlap && px_of(c, (double)slot_s) / (double)p->nbars >= 2;
 	double *sums = calloc(c->v->nseries + 1, sizeof(*sums));
 	char colour[8];
 	size_t slot = 0;

@@ -18,6 +18,7 @@
 #define PATH_SUPPLIES "/utility/supplies/"
 #define PATH_READINGS "/readings"
 #define PATH_CONTRACTS "/utility/contracts/electricity"
+#define PATH_COST "/cost/electrical/consumption"
 
 /* How many of the readings parameters a query or prefix holds. */
 enum { Q_DEVICE = 1, Q_KEY, Q_RES, Q_ALL };
@@ -232,6 +233,54 @@ int dx_request_readings(const char *dep_name, int dep, int64_t device, const cha
 	return rc;
 }
 
+/* Appends the path of a cost chunk: device first, so that a device's
+ * chunks share a prefix. */
+static int cost_path(int64_t device, enum dx_res res, const struct dx_range *range,
+		     struct dx_buf *out)
+{
+	struct dx_date limit = dx_date_add_months(range->from, dx_res_span_months(res));
+	char from[20], to[20];
+	int rc;
+
+	if (res < DX_RES_15MIN || res > DX_RES_MONTHLY || dx_date_cmp(range->from, range->to) > 0 ||
+	    dx_date_cmp(range->to, limit) >= 0)
+		return -EINVAL;
+	dx_range_api_bounds(range, from, to);
+	rc = dx_buf_puts(out, PATH_COST "?device_id=");
+	rc = rc ? rc : put_i64(out, device);
+	rc = rc ? rc :
+		  dx_buf_printf(out, "&from=%s&to=%s&resolution=%s", from, to, dx_res_code(res));
+	return rc;
+}
+
+int dx_request_cost(const char *dep_name, int dep, int64_t device, enum dx_res res,
+		    const struct dx_range *chunk, struct dx_date last, struct dx_request *out)
+{
+	struct dx_range asked = *chunk;
+	struct dx_buf b;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->kind = DX_REQ_COST;
+	out->prio = DX_PRIO_INTERACTIVE;
+	out->dep = dep;
+	dx_buf_init(&b, 4096);
+	rc = cost_path(device, res, chunk, &b);
+	rc = rc ? rc : copy_out(&b, out->path, sizeof(out->path));
+	rc = rc ? rc : make_key(dep_name, out->path, out->key, sizeof(out->key));
+	if (!rc && dx_date_cmp(last, chunk->to) < 0) {
+		asked.to = last;
+		out->future = dx_date_cmp(last, chunk->from) < 0;
+		dx_buf_reset(&b);
+		if (!out->future)
+			rc = cost_path(device, res, &asked, &b);
+		if (!rc && !out->future)
+			rc = copy_out(&b, out->path, sizeof(out->path));
+	}
+	dx_buf_release(&b);
+	return rc;
+}
+
 int dx_request_prefix(enum dx_prefix which, const char *dep_name, int64_t device, const char *key,
 		      enum dx_res res, char *out, size_t size)
 {
@@ -253,6 +302,8 @@ int dx_request_prefix(enum dx_prefix which, const char *dep_name, int64_t device
 		rc = dx_buf_puts(&b, PATH_CONTRACTS);
 	else if (which == DX_PREFIX_PARAMETERS)
 		rc = dx_buf_printf(&b, PATH_PARAMETERS "?device_id=%" PRId64, device);
+	else if (which == DX_PREFIX_COST_DEVICE)
+		rc = dx_buf_printf(&b, PATH_COST "?device_id=%" PRId64 "&", device);
 	else
 		rc = readings_query(&b,
 				    which == DX_PREFIX_READINGS_DEVICE ? Q_DEVICE :

@@ -171,7 +171,7 @@ static int ask_client(void *ctx, const void *arg, struct dx_buf *out)
 
 	(void)ctx;
 	if (m->req->future)
-		return dx_buf_puts(out, "{\"values\":[]}");
+		return dx_buf_puts(out, m->req->kind == DX_REQ_COST ? "[]" : "{\"values\":[]}");
 	if (!m->client)
 		return -EIO;
 	if (m->req->kind == DX_REQ_READINGS && ask_held(m, out, &rc))
@@ -180,6 +180,8 @@ static int ask_client(void *ctx, const void *arg, struct dx_buf *out)
 		return dx_client_list(m->client, m->req->path, m->req->prio, out);
 	if (m->req->kind == DX_REQ_OBJECT)
 		return dx_client_get(m->client, m->req->path, m->req->prio, out);
+	if (m->req->kind == DX_REQ_COST)
+		return dx_client_cost_get(m->client, m->req->path, m->req->prio, out);
 	rc = dx_client_readings_get(m->client, m->req->path, m->req->prio, out);
 	if (!rc && dx_fair_count(m->fair))
 		dx_fair_forget(m->fair, m->req->key); /* closed since it waited */

@@ -97,6 +97,9 @@ enum kind {
 	K_CONTRACT_JSON,
 	K_PLAN,
 	K_METRICS,
+	K_COST, /* tree_cost.c */
+	K_COST_RES,
+	K_COST_FILE,
 	K_COUNT
 };
 
@@ -719,9 +722,20 @@ ROW_STAMP(file) ROW_STAMP(dev_file) ROW_STAMP(loc_file)
 ROW_FUNCS(loc_refs) ROW_CONTENT(loc_reflink)
 ROW_FUNCS(contracts) ROW_FUNCS(contracts_el) ROW_CONTENT(contract_json)
 ROW_CONTENT(plan)
+ROW_FUNCS(cost) ROW_FUNCS(cost_res) ROW_CONTENT(cost_file)
 	/* clang-format on */
 	int file_chunks(const struct ask *a, const struct node *n);
 int dev_file_chunks(const struct ask *a, const struct node *n);
 int loc_file_chunks(const struct ask *a, const struct node *n);
+
+/* ---- tree_cost.c: a device's cost by tariff period ---- */
+
+/* Whether device is some location's reference of that type ("MAINSUPPLY"),
+ * from the locations listing: 1, 0, or the listing's error. */
+int dx_device_is_reference(const struct ask *a, int dep, int64_t device, const char *type);
+/* Whether device dev shows a cost/ entry: 1, 0, or an error. */
+int dx_cost_dir_listed(const struct ask *a, const struct node *dev);
+/* Resolves dev's "cost" into c: 0, -ENOENT, or an error. */
+int dx_cost_enter(const struct ask *a, const struct node *dev, struct node *c);
 
 #endif

@@ -76,4 +76,10 @@ const struct kind_row dx_tree_kinds[K_COUNT] = {
 			      EXPIRES(DX_PREFIX_CONTRACTS) },
 	/* what a copy and a refresh of a subtree cost (tree_plan.c) */
 	[K_PLAN] = { "plan", KF_GLOBAL | KF_VOLATILE | KF_ON_READ, FILE_OF(plan) },
+	/* cost by tariff period (tree_cost.c), reached from dev_views_* */
+	[K_COST] = { "cost", KF_DIR, DIR(cost), EXPIRES(DX_PREFIX_COST_DEVICE) },
+	[K_COST_RES] = { "cost resolution", KF_DIR | KF_SERIES, DIR(cost_res),
+			 EXPIRES(DX_PREFIX_COST_DEVICE) },
+	[K_COST_FILE] = { "cost period file", KF_DATED | KF_RENDERED | KF_SERIES,
+			  FILE_OF(cost_file), EXPIRES(DX_PREFIX_COST_DEVICE) },
 };

@@ -661,6 +661,8 @@ int dev_views_resolve(const struct ask *a, const struct node *p, const char *nam
 {
 	enum dx_res res;
 
+	if (!strcmp(name, "cost"))
+		return dx_cost_enter(a, p, c);
 	if (dx_res_from_name(name, &res))
 		return dev_resolve(a, p, name, c);
 	c->kind = K_DEV_RES;
@@ -672,6 +674,10 @@ int dev_views_list(const struct ask *a, const struct node *p, struct names *s)
 {
 	int rc = dev_list(a, p, s);
 
+	/* cost/ needs the locations listing: when that fails, the device's
+	 * own entries are still listed (cost/ resolves by name later) */
+	if (!rc && dx_cost_dir_listed(a, p) == 1)
+		rc = dx_names_add(s, "cost");
 	return rc ? rc : add_resolutions(a, (enum dx_res)0, s);
 }
 

@@ -54,7 +54,7 @@ class DatasourcesRefused(MountTestCase):
         self.assertEqual(self.sim.count("/v3/datasources", status=status), 1)
         # and nothing else breaks
         dev = self.device_dir(m, "Main Meter (1200001)")
-        self.assertEqual(sorted(os.listdir(dev)), ["15min", "EACTIVE", "POWER", "daily",
+        self.assertEqual(sorted(os.listdir(dev)), ["15min", "EACTIVE", "POWER", "cost", "daily",
                                                    "device.json", "hourly", "location", "monthly"])
         with open(os.path.join(dev, "device.json"), encoding="utf-8") as f:
             self.assertIn('"id": 1200001', f.read())

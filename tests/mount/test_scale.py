@@ -53,7 +53,15 @@ class Account:
         n += pages(len(getattr(ds, "datasources", [])))
         n += pages(len(ds.contracts))
         n += sum(pages(len(v)) for v in ds.dev_params.values())
-        return n + sum(self.period_calls(s) for s in self.starts())
+        return n + sum(self.period_calls(s) for s in self.starts()) + self.cost_probes()
+
+    def cost_probes(self):
+        # A location's MAINSUPPLY with EACTIVE has cost/: listing it asks
+        # this decade's monthly cost chunk once (no tariff here: empty).
+        refs = {r["device"]["id"] for loc in self.ds.locations
+                for r in loc.get("reference_devices") or [] if r["type"] == "MAINSUPPLY"}
+        return sum(1 for d in refs
+                   if any(p["key"] == "EACTIVE" for p in self.ds.dev_params.get(d, [])))
 
     def start_of(self, d):
         zone, _iv, start = self.ds.dev_meta[d["id"]]

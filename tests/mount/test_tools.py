@@ -28,6 +28,9 @@ def csv_rows(path):
     return rows[0], rows[1:]
 
 
+COST = "/v3/cost/electrical/consumption"
+
+
 class ToolsTest(MountTestCase):
 
     def setUp(self):
@@ -49,8 +52,19 @@ class ToolsTest(MountTestCase):
         # names, the electricity contracts, one parameter listing per device;
         # each costs one page at this size.
         ndev = len(os.listdir(os.path.join(m.root, "devices")))
-        listings = [e for e in reqs if e["path"] != "/v3/readings"]
+        listings = [e for e in reqs if e["path"] not in ("/v3/readings", COST)]
         self.assertEqual(len(listings), 2 + 5 + 1 + 1 + ndev)
+        # Cost: one call per chunk of the three main supplies' cost/ (a
+        # year below daily, a decade from daily), New York's only the probe.
+        cost = [e["query"] for e in reqs if e["path"] == COST]
+        self.assertEqual(len([q for q in cost if q["device_id"] == "1200007"]), 1)
+        for q in cost:
+            self.assertTrue(q["to"][:10] <= (datetime.datetime.now(datetime.timezone.utc).date()
+                                             + datetime.timedelta(days=1)).isoformat(), q)
+            if q["resolution"] in ("QH", "HH", "H"):
+                self.assertEqual(q["from"][5:10], "01-01", q)
+            else:
+                self.assertEqual(int(q["from"][:4]) % 10, 0, q)
         # Readings: one per aligned chunk, each the widest the API allows,
         # but never past tomorrow (no `to` in the future).
         tomorrow = (datetime.datetime.now(datetime.timezone.utc).date()
@@ -93,7 +107,8 @@ class ToolsTest(MountTestCase):
         dst = os.path.join(self.out, "archive")
         r = run(["rsync", "-a", "--stats", src, dst])
         self.assertEqual(r.returncode, 0, r.stderr)
-        first = int(re.search(r"Number of regular files transferred: (\d+)", r.stdout).group(1))
+        first = int(re.search(r"Number of regular files transferred: ([\d,]+)", r.stdout)
+                    .group(1).replace(",", ""))  # "1,251": rsync groups thousands
         self.assertGreater(first, 20)
         self.sim.clear_log()
         r = run(["rsync", "-a", "--stats", src, dst])

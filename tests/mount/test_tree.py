@@ -42,8 +42,8 @@ class TreeTest(MountTestCase):
         self.assertIn("Caldera Calefacción (1200003)", devs)  # UTF-8 kept
         dev = self.device_dir(m, "Main Meter (1200001)")
         self.assertEqual(sorted(os.listdir(dev)),
-                         ["15min", "EACTIVE", "POWER", "daily", "device.json", "hourly",
-                          "location", "monthly"])
+                         ["15min", "EACTIVE", "POWER", "cost", "daily", "device.json", "hourly",
+                          "location", "monthly"])  # cost/: Barcelona HQ's MAINSUPPLY
         self.assertEqual(sorted(os.listdir(os.path.join(dev, "EACTIVE"))),
                          ["15min", "daily", "hourly", "monthly", "parameter.json"])
         months = os.listdir(os.path.join(dev, "EACTIVE", "hourly"))

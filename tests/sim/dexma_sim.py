@@ -587,6 +587,8 @@ def build_demo():
 		make_contract(40003, "London Office Day/Night", 30002, GB_PERIODS, "GBP", "\u00a3", load=35.5),
 		make_contract(40004, "Barcelona HQ simulation", 30001, ES_PERIODS, simulation=True),
 	]
+	# Main supplies with a tariff; New York's has none (its cost is []).
+	ds.tariffs = {1200001: "ES-3P", 1200005: "UK-DN"}
 	ds.finish()
 	return ds
 
@@ -1241,6 +1243,133 @@ def readings_uncached(ds, q, now):
 
 
 # ---------------------------------------------------------------------------
+# Cost by time-of-use period: GET /cost/electrical/consumption (dexma-api-v3.md
+# 2.9; the block schema is the one DEXMA's own client reads, no answer was
+# captured).  The consumption of a bucket's periods adds up to the bucket's
+# EACTIVE DELTA: both sum the same samples, split here by the local hour.
+
+# Tariffs: periods by (weekday, local hour) and a price per period and year
+# (a price change on 1 January of every year).
+def _es_period(wd, h):
+	if wd >= 5 or h < 8:
+		return "P3"
+	if 10 <= h < 14 or 18 <= h < 22:
+		return "P1"
+	return "P2"
+
+
+def _uk_period(wd, h):
+	return "P2" if h < 7 else "P1"
+
+
+TARIFFS = {
+	"ES-3P": {"of": _es_period, "labels": {"P1": "Punta", "P2": "Llano", "P3": "Valle"},
+		"price": {"P1": 0.1823, "P2": 0.1247, "P3": 0.0871}},
+	"UK-DN": {"of": _uk_period, "labels": {"P1": "Day", "P2": "Night"},
+		"price": {"P1": 0.2841, "P2": 0.1532}},
+}
+COST_RESOLUTIONS = ("QH", "HH", "H", "D", "W", "M")
+
+
+def tariff_price(tariff, key, year):
+	"""The price of a period in a year: up 6 % a year from 2023."""
+	return round(TARIFFS[tariff]["price"][key] * (1.0 + 0.06 * (year - 2023)), 4)
+
+
+def cost_query(ds, q):
+	"""Checks the query as /readings does; (device id, res, from, to)."""
+	dev_raw = q.get("device_id")
+	res = q.get("resolution")
+	if dev_raw is None or dev_raw == "":
+		raise validation("device_id", "May not be null")
+	if not re.match(r"^\d{1,18}$", dev_raw):
+		raise bad_request("device_id", "Bad Request")
+	if res is None or res == "":
+		raise bad_request("resolution", "Resolution value cannot be empty")
+	if res not in COST_RESOLUTIONS:
+		raise bad_request("resolution", "Resolution value '%s' is not valid" % res)
+	f_naive = parse_local(q.get("from"), "from")
+	t_naive = parse_local(q.get("to"), "to")
+	if f_naive > t_naive:
+		raise validation("from", "'from' must be before 'to'")
+	step, span, word, _ = RESOLUTIONS[res]
+	if t_naive > add_months(f_naive, span):
+		msg = "%s resolution does not support intervals greater than %s" % (
+			word, "1 year" if span == 12 else "10 years")
+		raise ApiError(422, "E422", msg, [{"field": "to", "message": msg}])
+	dev_id = int(dev_raw)
+	if dev_id not in ds.dev_by_id:
+		raise not_found_entity()
+	return dev_id, res, f_naive, t_naive
+
+
+def bucket_by_period(series, tariff, a, b, now):
+	"""{period key: consumption in milli-kWh} of the samples in [a, b)."""
+	of = TARIFFS[tariff]["of"]
+	zone = series.zone
+	out = {}
+	h = a - a % 3600
+	while h < b:
+		lo, hi = max(a, h), min(b, h + 3600)
+		cnt, tot, _, _ = series.stats(lo, hi, now)
+		if cnt:
+			loc = datetime.fromtimestamp(h, zone)
+			k = of(loc.weekday(), loc.hour)
+			out[k] = out.get(k, 0) + tot
+		h += 3600
+	return out
+
+
+def cost_block(tariff, year, zone, buckets, first):
+	"""One TOU block: the buckets [(start, {key: milli-kWh})] of one price year."""
+	labels = TARIFFS[tariff]["labels"]
+	values, sums = [], {}
+	for start, parts in buckets:
+		ts = datetime.fromtimestamp(start, zone).isoformat()
+		for k in sorted(parts):
+			v = parts[k] / 1000.0
+			c = round(v * tariff_price(tariff, k, year), 4)
+			values.append({"k": k, "v": v, "c": c, "ts": ts})
+			s = sums.setdefault(k, [0, 0.0])
+			s[0] += parts[k]
+			s[1] += c
+	periods = []
+	for k in sorted(labels):
+		p = {"key": k, "label": labels[k], "price": tariff_price(tariff, k, year),
+			"val": sums.get(k, [0, 0.0])[0] / 1000.0, "cost": round(sums.get(k, [0, 0.0])[1], 4)}
+		if not first:
+			p["price_change"] = True
+		periods.append(p)
+	b0 = datetime.fromtimestamp(buckets[0][0], zone).isoformat()
+	b1 = datetime.fromtimestamp(buckets[-1][0], zone).isoformat()
+	return {"type": "TOU", "from": b0, "to": b1, "units": "kWh",
+		"total": round(sum(p["cost"] for p in periods), 4),
+		"total_consumption": sum(s[0] for s in sums.values()) / 1000.0,
+		"periods": periods, "values": values}
+
+
+def cost_consumption(ds, q, now):
+	"""The answer of GET /cost/electrical/consumption: one block per price
+	year the buckets start in; [] for a device without a tariff."""
+	dev_id, res, f_naive, t_naive = cost_query(ds, q)
+	tariff = getattr(ds, "tariffs", {}).get(dev_id)
+	keys = {p["key"] for p in ds.dev_params.get(dev_id, [])}
+	if tariff is None or "EACTIVE" not in keys:
+		return json_bytes([])
+	series = ds.get_series(dev_id, "EACTIVE")
+	zone = series.zone
+	step = RESOLUTIONS[res][0]
+	t0, t1 = to_epoch(f_naive, zone), to_epoch(t_naive, zone)
+	years = collections.OrderedDict()
+	for (a, b) in bucket_starts(res, step, f_naive, t_naive, zone, t0, t1):
+		parts = bucket_by_period(series, tariff, a, b, now)
+		if parts:
+			years.setdefault(datetime.fromtimestamp(a, zone).year, []).append((a, parts))
+	blocks = [cost_block(tariff, y, zone, bk, i == 0) for i, (y, bk) in enumerate(years.items())]
+	return json_bytes(blocks)
+
+
+# ---------------------------------------------------------------------------
 # Configuration, quota, log, faults
 
 class Config:
@@ -1519,6 +1648,8 @@ def api_get(ds, parts, q, now):
 		return 200, readings(ds, q, now)
 	if parts == ["utility", "contracts", "electricity"]:
 		return 200, json_bytes(page(ds.contracts, q))
+	if parts == ["cost", "electrical", "consumption"]:
+		return 200, cost_consumption(ds, q, now)
 	if parts[:1] == ["utility"] and parts[1:2] == ["supplies"]:
 		parts = parts[1:]
 		n = len(parts)

@@ -469,6 +469,96 @@ class TestReadings(Shared):
 			self.assertLess(times[0], 1.0, (res, times))
 
 
+class TestCost(Shared):
+	"""GET /cost/electrical/consumption: blocks by price year, periods by time of day."""
+
+	def cost(self, dev, res, frm, to, expect=200):
+		return self.jget("/cost/electrical/consumption",
+			{"device_id": dev, "from": frm, "to": to, "resolution": res}, expect=expect)
+
+	def test_validation(self):
+		p = {"device_id": 1200001, "from": "2024-01-01T00:00:00", "to": "2024-01-02T00:00:00",
+			"resolution": "H"}
+		for drop, status in (("from", 422), ("to", 422), ("resolution", 400), ("device_id", 422)):
+			q = dict(p)
+			del q[drop]
+			self.jget("/cost/electrical/consumption", q, expect=status)
+		for key, value, status in (("resolution", "B", 400), ("resolution", "FM", 400),
+				("resolution", "X", 400), ("from", "2024-01-01", 400), ("device_id", "abc", 400),
+				("device_id", "999999", 403), ("from", "2024-01-03T00:00:00", 422),
+				("to", "2025-01-01T00:00:01", 422)):
+			q = dict(p)
+			q[key] = value
+			self.jget("/cost/electrical/consumption", q, expect=status)
+		self.cost(1200001, "H", "2024-01-01T00:00:00", "2025-01-01T00:00:00")
+		self.cost(1200001, "M", "2015-01-01T00:00:00", "2025-01-01T00:00:00")
+		self.cost(1200001, "D", "2015-01-01T00:00:00", "2025-01-01T00:00:01", expect=422)
+
+	def test_no_tariff_no_blocks(self):
+		self.assertEqual(self.cost(1200007, "D", "2024-07-01T00:00:00", "2024-07-31T00:00:00"), [])
+		self.assertEqual(self.cost(1200008, "D", "2024-07-01T00:00:00", "2024-07-31T00:00:00"), [])
+
+	def test_periods_add_up_to_delta(self):
+		for dev, res, frm, to in ((1200001, "H", "2024-10-26T00:00:00", "2024-10-28T23:00:00"),
+				(1200005, "QH", "2024-03-30T00:00:00", "2024-04-01T00:00:00"),
+				(1200001, "D", "2024-03-01T00:00:00", "2024-04-30T00:00:00"),
+				(1200005, "W", "2024-01-01T00:00:00", "2024-06-30T00:00:00"),
+				(1200001, "M", "2023-01-01T00:00:00", "2024-12-01T00:00:00")):
+			blocks = self.cost(dev, res, frm, to)
+			delta = self.readings(dev, "EACTIVE", res, frm, to, "DELTA")["values"]
+			sums = {}
+			for b in blocks:
+				self.assertEqual(b["type"], "TOU")
+				self.assertEqual(b["units"], "kWh")
+				for v in b["values"]:
+					sums[v["ts"]] = sums.get(v["ts"], 0.0) + v["v"]
+				self.assertAlmostEqual(b["total_consumption"], sum(v["v"] for v in b["values"]), places=6)
+				self.assertAlmostEqual(b["total"], sum(p["cost"] for p in b["periods"]), places=6)
+				prices = {p["key"]: p["price"] for p in b["periods"]}
+				for v in b["values"]:
+					self.assertAlmostEqual(v["c"], v["v"] * prices[v["k"]], places=3)
+			self.assertEqual(sorted(sums), sorted(v["ts"] for v in delta))
+			for v in delta:
+				self.assertAlmostEqual(sums[v["ts"]], v["v"], places=6)
+
+	def test_periods_by_time_of_day(self):
+		blocks = self.cost(1200001, "H", "2024-05-06T00:00:00", "2024-05-06T23:00:00")  # a Monday
+		self.assertEqual(len(blocks), 1)
+		self.assertEqual([(p["key"], p["label"]) for p in blocks[0]["periods"]],
+			[("P1", "Punta"), ("P2", "Llano"), ("P3", "Valle")])
+		keys = [v["k"] for v in blocks[0]["values"]]
+		self.assertEqual(keys, ["P3"] * 8 + ["P2"] * 2 + ["P1"] * 4 + ["P2"] * 4 + ["P1"] * 4 + ["P2"] * 2)
+		sat = self.cost(1200001, "H", "2024-05-04T00:00:00", "2024-05-04T23:00:00")
+		self.assertEqual({v["k"] for v in sat[0]["values"]}, {"P3"})
+
+	def test_price_change_on_1_january(self):
+		blocks = self.cost(1200001, "D", "2023-12-30T00:00:00", "2024-01-02T00:00:00")
+		self.assertEqual(len(blocks), 2)
+		self.assertEqual(blocks[0]["from"], "2023-12-30T00:00:00+01:00")
+		self.assertEqual(blocks[0]["to"], "2023-12-31T00:00:00+01:00")
+		self.assertEqual(blocks[1]["from"], "2024-01-01T00:00:00+01:00")
+		p0 = {p["key"]: p["price"] for p in blocks[0]["periods"]}
+		p1 = {p["key"]: p["price"] for p in blocks[1]["periods"]}
+		self.assertGreater(p1["P1"], p0["P1"])
+		self.assertTrue(all(p.get("price_change") for p in blocks[1]["periods"]))
+		self.assertFalse(any(p.get("price_change") for p in blocks[0]["periods"]))
+		# A day holds one value per period it has consumption in.
+		days = {}
+		for b in blocks:
+			for v in b["values"]:
+				days.setdefault(v["ts"], []).append(v["k"])
+		self.assertEqual(days["2024-01-02T00:00:00+01:00"], ["P1", "P2", "P3"])
+		self.assertEqual(days["2023-12-30T00:00:00+01:00"], ["P3"])  # a Saturday
+
+	def test_dst_days(self):
+		for dev, day, n, off in ((1200001, "2024-03-31", 23, "+02:00"), (1200001, "2024-10-27", 25, "+01:00"),
+				(1200005, "2024-03-31", 23, "+01:00"), (1200005, "2024-10-27", 25, "+00:00")):
+			blocks = self.cost(dev, "H", day + "T00:00:00", day + "T23:00:00")
+			ts = sorted({v["ts"] for v in blocks[0]["values"]}, key=lambda t: datetime.fromisoformat(t))
+			self.assertEqual(len(ts), n, (dev, day))
+			self.assertTrue(ts[-1].endswith(off))
+
+
 class TestHttp(Shared):
 	def test_keep_alive(self):
 		conn = http.client.HTTPConnection("127.0.0.1", self.sim.port, timeout=10)

@@ -49,6 +49,7 @@ static struct dx_view view_of(const struct dx_series *s, size_t n)
 			     DX_CSV_STANDARD,
 			     NULL,
 			     NULL,
+			     0,
 			     0 };
 
 	return v;

@@ -34,6 +34,7 @@
 #include "dx_requests.h"
 #include "dx_source.h"
 #include "dx_dates.h"
+#include "dx_cost.h"
 #include "dx_log.h"
 #include "dx_tree.h"
 #include "../../src/tree_impl.h" /* the table of kinds, for test_table */
@@ -61,11 +62,14 @@ enum req_id {
 	R_POWER_H_2022,
 	R_POWER_H_2026,
 	R_POWER_M_2020S,
+	/* device 1c (1033631): a location's MAINSUPPLY, EACTIVE, a tariff */
+	R_PARAMS_1033631,
+	R_COST_M_2020S,
 };
 
 static const char *key_of(enum req_id id)
 {
-	static char keys[R_POWER_M_2020S + 1][DX_REQUEST_KEY_MAX];
+	static char keys[R_COST_M_2020S + 1][DX_REQUEST_KEY_MAX];
 	struct dx_date never = { 9999, 12, 31 };
 	struct dx_range y2022 = { { 2022, 1, 1 }, { 2022, 12, 31 } };
 	struct dx_range y2026 = { { 2026, 1, 1 }, { 2026, 12, 31 } };
@@ -113,6 +117,12 @@ static const char *key_of(enum req_id id)
 		rc = dx_request_readings("demo", 0, 1043036, "POWER", DX_RES_MONTHLY, "AVG", &d2020,
 					 never, &r);
 		break;
+	case R_PARAMS_1033631:
+		rc = dx_request_parameters("demo", 0, 1033631, &r);
+		break;
+	case R_COST_M_2020S:
+		rc = dx_request_cost("demo", 0, 1033631, DX_RES_MONTHLY, &d2020, never, &r);
+		break;
 	}
 	assert_int_equal(rc, 0);
 	strcpy(keys[id], r.key);
@@ -121,6 +131,7 @@ static const char *key_of(enum req_id id)
 
 #define DEV_1A "demo/devices/1a (1043036)"
 #define LOC_AB "demo/locations/Edifici A_B (25653)"
+#define DEV_1C_COST "demo/devices/1c (1033631)/cost"
 #define POWER_DIR DEV_1A "/POWER"
 #define MARCH_FILE POWER_DIR "/hourly/2022-03-01--2022-03-31.csv"
 /* The resolutions default_opts() lists, after a device's or a location's entries. */
@@ -145,10 +156,20 @@ static const char extra_locations[] =
 	 * dot; put_locations() adds one too long for a file name */
 	"{\"id\": 900003, \"name\": \"Line\\nbreak\\u0001\"},"
 	"{\"id\": 900004, \"name\": \".NET lab\"},"
-	"{\"id\": 900005, \"name\": \"   \"}";
-#define NEXTRA_LOCATIONS 6
+	"{\"id\": 900005, \"name\": \"   \"},"
+	"{\"id\": 900006, \"name\": \"Cost site\", \"reference_devices\": "
+	"[{\"device\": {\"id\": 1033631}, \"type\": \"MAINSUPPLY\"}]}";
+#define NEXTRA_LOCATIONS 7
 #define LONG_LOCATION_ID 900002
 #define LONG_SUPPLY_ID 700002
+
+/* Device 1c (1033631): EACTIVE, and its cost by tariff period in 2026. */
+static const char params_1033631[] =
+	"[{\"id\": 402, \"key\": \"EACTIVE\", \"nature\": \"CUMULATIVE\", \"units\": \"kWh\"}]";
+static const char cost_monthly[] =
+	"[{\"type\":\"TOU\",\"units\":\"kWh\",\"periods\":[{\"key\":\"P1\",\"label\":\"Punta\","
+	"\"price\":0.2}],\"values\":[{\"k\":\"P1\",\"v\":10.5,\"c\":2.1,"
+	"\"ts\":\"2026-03-01T00:00:00+01:00\"}]}]";
 
 /* POWER's monthly averages in the 2020s: data in March and April 2022. */
 static const char power_monthly[] =
@@ -375,6 +396,8 @@ static int setup(void **state)
 	put_fixture(f, key_of(R_POWER_H_2022), "readings-power-H.json");
 	put(f, key_of(R_POWER_H_2026), power_hourly_2026, strlen(power_hourly_2026));
 	put(f, key_of(R_POWER_M_2020S), power_monthly, strlen(power_monthly));
+	put(f, key_of(R_PARAMS_1033631), params_1033631, strlen(params_1033631));
+	put(f, key_of(R_COST_M_2020S), cost_monthly, strlen(cost_monthly));
 
 	return tree_new(f, &f->now, &f->tree) || dx_dirs_new(&f->dirs) ? -1 : 0;
 }
@@ -2261,6 +2284,34 @@ static void test_eu_dialect(void **state)
 	dx_tree_free(t);
 }
 
+/* Cost by tariff period: cost/ only for a location's MAINSUPPLY with
+ * EACTIVE, the cost resolutions, CSV files and their twins. */
+static void test_cost(void **state)
+{
+	struct fx *f = *state;
+	struct dx_attr a;
+	char *csv, *names;
+
+	names = ls(f->tree, "demo/devices/1c (1033631)", 0);
+	assert_string_equal(names, "device.json|EACTIVE|cost|" RES_LISTED);
+	free(names);
+	assert_lookup_fails(f->tree, DEV_1A "/cost", -ENOENT);
+	assert_ls(f->tree, DEV_1C_COST, "15min|hourly|daily|monthly");
+	assert_lookup_fails(f->tree, DEV_1C_COST "/5min", -ENOENT);
+	csv = read_path(f->tree, DEV_1C_COST "/monthly/2026-01-01--2026-12-31.svg", &a);
+	assert_non_null(strstr(csv, "<svg"));
+	assert_non_null(strstr(csv, "P1 Punta"));
+	free(csv);
+	csv = read_path(f->tree, DEV_1C_COST "/monthly/2026-01-01--2026-12-31.csv", &a);
+	assert_string_equal(csv,
+			    "local_time,utc_time,period,consumption (kWh),cost,price (per kWh)\n"
+			    "2026-03-01 00:00:00,2026-02-28 23:00:00,P1 Punta,10.5,2.1,0.2\n");
+	assert_int_equal(a.size, strlen(csv));
+	free(csv);
+	/* the fake source has no cache: API calls are counted in tests/mount */
+	assert_true(calls(f, R_COST_M_2020S) > 0);
+}
+
 /* Two example names of every kind (one where a kind has a single name). */
 static const struct {
 	enum kind kind;
@@ -2313,6 +2364,11 @@ static const struct {
 	  { "demo/contracts/electricity/Tarifa 3.0TD (11).json",
 	    "demo/contracts/electricity/Tariff_B (12).json" } },
 	{ K_PLAN, { ".dexmafs/plan.12345", ".dexmafs/plan.1" } },
+	{ K_COST, { DEV_1C_COST } },
+	{ K_COST_RES, { DEV_1C_COST "/monthly", DEV_1C_COST "/hourly" } },
+	{ K_COST_FILE,
+	  { DEV_1C_COST "/monthly/2026-01-01--2026-12-31.csv",
+	    DEV_1C_COST "/monthly/2026-01-01--2026-12-31.xlsx" } },
 };
 #define NEXAMPLES (sizeof(examples) / sizeof(examples[0]))
 
@@ -2481,6 +2537,7 @@ int main(void)
 		T(test_device_view),
 		T(test_view_first),
 		T(test_location_view),
+		T(test_cost),
 		T(test_twins),
 		T(test_kept_sizes),
 		T(test_eu_dialect),

@@ -1,0 +1,378 @@
+/* The family of cost: a device's cost/ directory, its resolutions and
+ * its period files of consumption and cost by time-of-use period
+ * (GET /cost/electrical/consumption, dx_cost.h).
+ *
+ * Only a device that is its location's MAINSUPPLY reference and has
+ * EACTIVE has cost/. Its resolution directories list the periods of its
+ * EACTIVE series (the same monthly chunks, no cost call); a file reads one
+ * cost chunk (a year below daily, a decade from daily) through the
+ * cache, as readings chunks are read. A device whose answer has no
+ * blocks has no tariff: cost/ is empty, for ttl_meta.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dx_cost.h"
+#include "tree_impl.h"
+
+#define COST_KEY "EACTIVE"
+#define COST_REFERENCE "MAINSUPPLY"
+
+static int cost_res(enum dx_res r)
+{
+	return r >= DX_RES_15MIN && r <= DX_RES_MONTHLY;
+}
+
+/* The index of the item of l whose text holds offset off, or l->list.n. */
+static size_t item_at(const struct dx_listing *l, size_t off)
+{
+	size_t lo = 0, hi = l->list.n;
+
+	while (lo < hi) { /* the last item starting at or before off */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->items[mid].off <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || off >= l->items[lo - 1].off + l->items[lo - 1].len)
+		return l->list.n;
+	return lo - 1;
+}
+
+/* 1 when some location of l names device as its type reference. Only
+ * the items whose text holds the device's id are decoded, so a check
+ * costs a search through the listing's bytes, not a decoding of them. */
+static int locations_refer(const struct dx_listing *l, const char *type, int64_t device)
+{
+	char digits[24];
+	int len = snprintf(digits, sizeof(digits), "%lld", (long long)device);
+	const char *p = l->raw, *end = l->raw ? l->raw + l->rawlen : NULL;
+
+	if (!l->raw)
+		return 0;
+	if (!l->items)
+		return dx_json_is_reference(l->raw, l->rawlen, -1, type, device) == 1;
+	while ((p = memmem(p, (size_t)(end - p), digits, (size_t)len))) {
+		size_t i = item_at(l, (size_t)(p - l->raw));
+
+		if (i < l->list.n && dx_json_is_reference(l->raw + l->items[i].off, l->items[i].len,
+							  l->list.items[i].id, type, device) == 1)
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
+/* Whether device is some location's reference of that type (from the
+ * locations listing: no extra call). 1, 0, or a listing's error. */
+int dx_device_is_reference(const struct ask *a, int dep, int64_t device, const char *type)
+{
+	const struct dx_listing *locs;
+	int rc = dx_get_locations(a, dep, &locs);
+
+	if (rc)
+		return rc;
+	rc = locations_refer(locs, type, device);
+	dx_listing_put(a->t, locs);
+	return rc;
+}
+
+/* 1 when device n->id has cost/ (a MAINSUPPLY reference with EACTIVE),
+ * with EACTIVE's nature copied into nature; 0, or an error. */
+static int cost_device(const struct ask *a, const struct node *n, char nature[KEY_MAX])
+{
+	struct node p = *n;
+	const struct dx_listing *l;
+	const struct dx_entity *e;
+	int rc = dx_device_is_reference(a, n->dep, n->id, COST_REFERENCE);
+
+	if (rc != 1)
+		return rc;
+	snprintf(p.key, sizeof(p.key), "%s", COST_KEY);
+	rc = dx_find_parameter(a, &p, &l, &e);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	snprintf(nature, KEY_MAX, "%s", e->nature ? e->nature : "");
+	dx_listing_put(a->t, l);
+	return 1;
+}
+
+/* The bytes of one cost chunk of device at res, through the cache. */
+static int chunk_bytes(const struct ask *a, const struct node *n, enum dx_res res,
+		       const struct dx_range *chunk, int64_t ttl, struct dx_buf *out,
+		       struct dx_cache_info *info)
+{
+	struct dx_tree *t = a->t;
+	struct dx_cache_policy policy = {
+		.cls = DX_CLASS_READINGS,
+		.ttl = ttl,
+		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
+	};
+	struct dx_date tomorrow =
+		dx_date_from_days(dx_date_to_days(dx_date_of_epoch(dx_tree_now(t))) + 1);
+	struct dx_request r;
+	int rc = dx_request_cost(dx_tree_dep_name(t, n->dep), n->dep, n->id, res, chunk, tomorrow,
+				 &r);
+
+	if (rc)
+		return rc;
+	r.prio = a->prio;
+	return dx_source_fetch(t->source, &r, &policy, out, info);
+}
+
+/* The decoded cost of one chunk. A malformed answer is never kept (the
+ * client checks it): failing here means the cache was damaged. */
+static int chunk_cost(const struct ask *a, const struct node *n, enum dx_res res,
+		      const struct dx_range *chunk, int64_t ttl, struct dx_cost *out,
+		      struct dx_cache_info *info)
+{
+	struct dx_buf raw;
+	int rc;
+
+	dx_buf_init(&raw, DX_FILE_MAX);
+	rc = chunk_bytes(a, n, res, chunk, ttl, &raw, info);
+	if (!rc)
+		rc = dx_json_cost(raw.data ? raw.data : "", raw.len, out) ? -EIO : 0;
+	dx_buf_release(&raw);
+	return rc;
+}
+
+/* Whether the device has a tariff: the monthly chunk of this decade has
+ * blocks (kept ttl_meta; the monthly files read the same chunk). */
+static int has_tariff(const struct ask *a, const struct node *n)
+{
+	struct dx_range chunk = dx_chunk_of(DX_RES_MONTHLY, dx_date_of_epoch(dx_tree_now(a->t)));
+	struct dx_cache_info info;
+	struct dx_cost c;
+	int rc = chunk_cost(a, n, DX_RES_MONTHLY, &chunk, a->t->opts.ttl_meta, &c, &info);
+
+	if (rc)
+		return rc;
+	rc = c.nblocks > 0;
+	dx_cost_release(&c);
+	return rc;
+}
+
+/* 1 when n's device has cost/ and a tariff, else 0 or an error. */
+static int cost_shown(const struct ask *a, const struct node *n, char nature[KEY_MAX])
+{
+	int rc = cost_device(a, n, nature);
+
+	return rc == 1 ? has_tariff(a, n) : rc;
+}
+
+int dx_cost_dir_listed(const struct ask *a, const struct node *dev)
+{
+	char nature[KEY_MAX];
+
+	return cost_device(a, dev, nature);
+}
+
+int cost_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
+{
+	char nature[KEY_MAX];
+	enum dx_res res;
+	int rc;
+
+	if (dx_res_from_name(name, &res) || !cost_res(res))
+		return -ENOENT;
+	rc = cost_shown(a, p, nature);
+	if (rc <= 0)
+		return rc ? rc : -ENOENT;
+	c->kind = K_COST_RES;
+	c->res = res;
+	return 0;
+}
+
+int cost_list(const struct ask *a, const struct node *p, struct names *s)
+{
+	char nature[KEY_MAX];
+	int rc = cost_shown(a, p, nature);
+
+	for (int i = DX_RES_15MIN; rc == 1 && i <= DX_RES_MONTHLY; i++)
+		if (a->t->opts.listed_res & (1u << i))
+			rc = dx_names_add(s, dx_res_name((enum dx_res)i)) ? -ENOMEM : 1;
+	return rc < 0 ? rc : 0;
+}
+
+int dx_cost_enter(const struct ask *a, const struct node *dev, struct node *c)
+{
+	int rc = dx_cost_dir_listed(a, dev);
+
+	if (rc <= 0)
+		return rc ? rc : -ENOENT;
+	c->kind = K_COST;
+	return 0;
+}
+
+/* A cost file is a CSV or one of its twins. */
+static int cost_format(enum dx_format f)
+{
+	return f == DX_FORMAT_CSV || f == DX_FORMAT_XLSX || f == DX_FORMAT_SVG;
+}
+
+int cost_res_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
+{
+	struct dx_range chunks[1];
+	size_t n;
+
+	(void)a;
+	if (dx_period_parse_name(name, p->res, &c->range, &c->fmt) || !cost_format(c->fmt))
+		return -ENOENT;
+	/* one call per file: a range within one chunk */
+	if (dx_range_chunks(p->res, &c->range, chunks, 1, &n))
+		return -ENOENT;
+	c->kind = K_COST_FILE;
+	return 0;
+}
+
+/* The names of period p in the listed formats a cost file has. */
+static int add_period(const struct dx_tree *t, const struct dx_range *p, struct names *s)
+{
+	unsigned listed = t->opts.listed_formats ? t->opts.listed_formats : 1u << DX_FORMAT_CSV;
+	char name[DX_RANGE_NAME_MAX + 8], *ext;
+	int rc = 0;
+
+	dx_range_format_name(p, name);
+	ext = strrchr(name, '.') + 1;
+	for (int f = 0; f < DX_FORMAT_COUNT && !rc; f++) {
+		if (!(listed & (1u << f)) || !cost_format((enum dx_format)f))
+			continue;
+		snprintf(ext, sizeof(name) - (size_t)(ext - name), "%s",
+			 dx_format_name((enum dx_format)f));
+		rc = dx_names_add(s, name);
+	}
+	return rc;
+}
+
+/* The periods of EACTIVE's files at the same resolution. */
+int cost_res_list(const struct ask *a, const struct node *p, struct names *s)
+{
+	struct dx_range *periods = NULL;
+	struct changed changed = { 0 };
+	char nature[KEY_MAX];
+	size_t i, np = 0;
+	int rc = cost_shown(a, p, nature);
+
+	if (rc <= 0)
+		return rc;
+	rc = dx_series_periods(a, p->dep, p->id, COST_KEY, nature, p->res, &periods, &np, &changed);
+	for (i = 0; i < np && !rc; i++)
+		rc = add_period(a->t, &periods[i], s);
+	free(periods);
+	if (changed.any)
+		dx_tree_series_changed(a->t, p->dep, p->id, COST_KEY, DX_RES_MONTHLY,
+				       &changed.span);
+	return rc;
+}
+
+/* The chart's series: per period (in c's order), at each instant, the
+ * running sum of the consumption of that period and those before it,
+ * where any of them has a value; drawn tallest first over each other,
+ * they stack. r has c->nperiods entries. */
+static int stack_periods(const struct dx_cost *c, struct dx_readings *r)
+{
+	double *tops = calloc(c->nperiods ? c->nperiods : 1, sizeof(*tops));
+	unsigned char *has = calloc(c->nperiods ? c->nperiods : 1, 1);
+	int rc = tops && has ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !rc && i < c->nperiods; i++)
+		if (!(r[i].values = calloc(c->n ? c->n : 1, sizeof(*r[i].values))))
+			rc = -ENOMEM;
+	for (size_t a = 0, b; !rc && a < c->n; a = b) {
+		double sum = 0;
+		int any = 0;
+
+		memset(tops, 0, c->nperiods * sizeof(*tops));
+		memset(has, 0, c->nperiods);
+		for (b = a; b < c->n && c->rows[b].at.utc == c->rows[a].at.utc; b++) {
+			tops[c->rows[b].period] += c->rows[b].at.v;
+			has[c->rows[b].period] = 1;
+		}
+		for (size_t i = 0; i < c->nperiods; i++) {
+			sum += tops[i];
+			any |= has[i];
+			if (any)
+				r[i].values[r[i].n++] =
+					(struct dx_reading){ c->rows[a].at.utc,
+							     c->rows[a].at.offset_min, sum };
+		}
+	}
+	free(tops);
+	free(has);
+	return rc;
+}
+
+/* The chart of a cost file: consumption by period, as stacked bars. */
+static int cost_svg(const struct ask *a, const struct node *n, const struct dx_cost *c,
+		    const char *title, struct dx_buf *out)
+{
+	size_t np = c->nperiods, k = np ? np : 1;
+	struct dx_readings *r = calloc(k, sizeof(*r));
+	struct dx_series *s = calloc(k, sizeof(*s));
+	const char *units = c->units && *c->units ? c->units : "kWh";
+	struct dx_view v = {
+		.title = title,
+		.series = s,
+		.nseries = np,
+		.range = n->range,
+		.res = n->res,
+		.timefmt = a->t->opts.timefmt,
+		.overlap = 1,
+	};
+	int rc = r && s ? stack_periods(c, r) : -ENOMEM;
+
+	for (size_t i = 0; !rc && i < np; i++) /* tallest first */
+		s[i] = (struct dx_series){ c->periods[np - 1 - i], units, "DELTA", &r[np - 1 - i] };
+	if (!rc)
+		rc = dx_render_svg(&v, out);
+	for (size_t i = 0; r && i < np; i++)
+		free(r[i].values);
+	free(r);
+	free(s);
+	return rc;
+}
+
+int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
+		      int *closed)
+{
+	struct dx_range chunk[1];
+	struct dx_cache_info info = { 0 };
+	struct dx_cost c = { 0 };
+	char title[96];
+	struct dx_cost_view v = {
+		.cost = &c,
+		.range = n->range,
+		.timefmt = a->t->opts.timefmt,
+		.dialect = a->t->opts.dialect,
+		.title = title,
+	};
+	int64_t end = dx_range_end_epoch(&n->range);
+	size_t k;
+	int rc = dx_range_chunks(n->res, &n->range, chunk, 1, &k);
+
+	if (a->memo_only) /* cost chunks are not in the memo: a rendering ahead gets nothing */
+		return -EAGAIN;
+	if (!rc)
+		rc = chunk_cost(a, n, n->res, chunk, a->t->opts.ttl_open, &c, &info);
+	if (rc)
+		return rc == -E2BIG ? -ENOENT : rc;
+	snprintf(title, sizeof(title), "Consumption by tariff period, device %lld",
+		 (long long)n->id);
+	if (n->fmt == DX_FORMAT_XLSX)
+		rc = dx_cost_render_xlsx(&v, a->t->opts.tmpdir, out);
+	else if (n->fmt == DX_FORMAT_SVG)
+		rc = cost_svg(a, n, &c, title, out);
+	else
+		rc = dx_cost_render_csv(&v, out);
+	dx_cost_release(&c);
+	if (dx_tree_now(a->t) >= end + a->t->opts.late_margin)
+		*closed = info.fetched_at >= end + a->t->opts.late_margin ? CLOSED_FINAL : 1;
+	*mtime = *closed ? end : info.changed_at;
+	return rc;
+}
