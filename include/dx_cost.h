@@ -69,6 +69,7 @@ struct dx_cost_view {
 	enum dx_timefmt timefmt;
 	enum dx_csv_dialect dialect; /* CSV only */
 	const char *currency;        /* "EUR", or NULL: the header says "cost" */
+	const char *timezone;        /* IANA name the time headers give, or NULL */
 	const char *title;           /* the workbook's title; NULL as "" */
 };
 

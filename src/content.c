@@ -345,6 +345,21 @@ int dx_series_periods(const struct ask *a, int dep, int64_t device, const char *
 	return 0;
 }
 
+int dx_series_timezone(const struct ask *a, int dep, int64_t device, const char *key,
+		       const char *nature, char *out, size_t size)
+{
+	struct dx_range chunk = dx_chunk_of(DX_RES_MONTHLY, dx_date_of_epoch(dx_tree_now(a->t)));
+	struct changed changed = { 0 };
+	struct memo *m;
+	int rc = chunk_get(a, dep, device, key, nature, DX_RES_MONTHLY, &chunk, &m, &changed);
+
+	if (rc)
+		return rc;
+	snprintf(out, size, "%s", m->readings.timezone ? m->readings.timezone : "");
+	dx_memo_release(a->t, m);
+	return 0;
+}
+
 /* Drops the chunks of a range that lie wholly outside the series' extent
  * (the months of the period listing, which a walk has asked already): an
  * unlisted range wider than the data costs no call for the empty years.

@@ -18,14 +18,6 @@ static const struct {
 	[DX_CSV_EU] = { ';', ',', "\xEF\xBB\xBF", ";\"\r\n" },
 };
 
-static const char *const time_columns[DX_TIME_COUNT] = {
-	[DX_TIME_LOCAL_UTC] = "local_time|utc_time",
-	[DX_TIME_LOCAL] = "local_time",
-	[DX_TIME_UTC] = "utc_time",
-	[DX_TIME_ISO] = "time",
-	[DX_TIME_EPOCH] = "epoch",
-};
-
 /* Appends one header field, quoted where it needs it, after a separator. */
 static int header_field(struct dx_buf *out, int dialect, const char *text)
 {
@@ -47,8 +39,9 @@ static int append_header(const struct dx_cost_view *v, struct dx_buf *out)
 		snprintf(price, sizeof(price), "price (%s/%s)", cur, units);
 	else
 		snprintf(price, sizeof(price), "price (per %s)", units);
-	for (const char *c = time_columns[v->timefmt]; !rc && *c; c++)
-		rc = dx_buf_append(out, *c == '|' ? &dialects[d].sep : c, 1);
+	if (!rc) /* the readings files' time headers, with the zone */
+		rc = dx_csv_time_header(out, v->timefmt, v->timezone, dialects[d].sep,
+					dialects[d].specials);
 	rc = rc ? rc : header_field(out, d, "period");
 	rc = rc ? rc : header_field(out, d, consumption);
 	rc = rc ? rc : header_field(out, d, cost);

@@ -552,7 +552,8 @@ int dx_cost_render_xlsx(const struct dx_cost_view *v, const char *tmpdir, struct
 				 .series = cols,
 				 .nseries = 4,
 				 .range = v->range,
-				 .timefmt = v->timefmt };
+				 .timefmt = v->timefmt,
+				 .timezone = v->timezone };
 	struct sheet s = { .v = &frame };
 	locale_t c_locale, previous;
 	int rc;

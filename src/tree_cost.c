@@ -344,7 +344,7 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 	struct dx_range chunk[1];
 	struct dx_cache_info info = { 0 };
 	struct dx_cost c = { 0 };
-	char title[96];
+	char title[96], nature[KEY_MAX], zone[128] = "";
 	struct dx_cost_view v = {
 		.cost = &c,
 		.range = n->range,
@@ -362,6 +362,16 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 		rc = chunk_cost(a, n, n->res, chunk, a->t->opts.ttl_open, &c, &info);
 	if (rc)
 		return rc == -E2BIG ? -ENOENT : rc;
+	/* The zone the headers name, as EACTIVE's files do: from the chunk its
+	 * period listing loads (no call once cost/ was listed). */
+	rc = cost_device(a, n, nature);
+	if (rc == 1)
+		rc = dx_series_timezone(a, n->dep, n->id, COST_KEY, nature, zone, sizeof(zone));
+	if (rc) {
+		dx_cost_release(&c);
+		return rc;
+	}
+	v.timezone = zone[0] ? zone : NULL;
 	snprintf(title, sizeof(title), "Consumption by tariff period, device %lld",
 		 (long long)n->id);
 	if (n->fmt == DX_FORMAT_XLSX)

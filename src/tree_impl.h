@@ -480,6 +480,12 @@ int dx_series_periods(const struct ask *a, int dep, int64_t device, const char *
 		      const char *nature, enum dx_res res, struct dx_range **out, size_t *n,
 		      struct changed *changed);
 
+/* The IANA zone of a series (as its readings give it; "" when they name
+ * none), from this decade's monthly chunk: the first chunk the period
+ * listing loads, so no call once the series was listed. */
+int dx_series_timezone(const struct ask *a, int dep, int64_t device, const char *key,
+		       const char *nature, char *out, size_t size);
+
 /* The operation asked of the API for a series: "DELTA", "AVG" or "RAW". */
 const char *dx_series_operation(const char *key, const char *nature, enum dx_res res);
 

@@ -88,8 +88,13 @@ class CostTest(MountTestCase):
                            [labels[v["k"]], v["v"], v["c"], prices[v["k"]]])
         return out
 
+    def assert_header(self, header):
+        """The readings files' time columns, naming the site's zone."""
+        self.assertRegex(header[0], r"^local_time \(Europe/(Madrid|London)\)$")
+        self.assertEqual(header[1:], HEADER[1:])
+
     def assert_rows_equal(self, got, want):
-        self.assertEqual(got[0], HEADER)
+        self.assert_header(got[0])
         self.assertEqual(len(got) - 1, len(want))
         for g, w in zip(got[1:], want):
             self.assertEqual(g[:3], w[:3])
@@ -228,7 +233,9 @@ class CostTest(MountTestCase):
         wb = openpyxl.load_workbook(io.BytesIO(read(base + ".xlsx")))
         ws = wb.active
         cells = [[c.value for c in r] for r in ws.iter_rows()]
-        self.assertEqual(cells[0], HEADER)
+        self.assertEqual(cells[0], rows[0])
+        self.assertEqual(cells[0][0], "local_time (Europe/London)")
+        self.assert_header(cells[0])
         self.assertEqual(len(cells), len(rows))
         for x, c in zip(cells[1:], rows[1:]):
             self.assertIsInstance(x[0], dt.datetime)
