@@ -65,11 +65,12 @@ enum req_id {
 	/* device 1c (1033631): a location's MAINSUPPLY, EACTIVE, a tariff */
 	R_PARAMS_1033631,
 	R_COST_M_2020S,
+	R_EACTIVE_M_2020S, /* its monthly EACTIVE: the periods and the zone of cost/ */
 };
 
 static const char *key_of(enum req_id id)
 {
-	static char keys[R_COST_M_2020S + 1][DX_REQUEST_KEY_MAX];
+	static char keys[R_EACTIVE_M_2020S + 1][DX_REQUEST_KEY_MAX];
 	struct dx_date never = { 9999, 12, 31 };
 	struct dx_range y2022 = { { 2022, 1, 1 }, { 2022, 12, 31 } };
 	struct dx_range y2026 = { { 2026, 1, 1 }, { 2026, 12, 31 } };
@@ -123,6 +124,12 @@ static const char *key_of(enum req_id id)
 	case R_COST_M_2020S:
 		rc = dx_request_cost("demo", 0, 1033631, DX_RES_MONTHLY, &d2020, never, &r);
 		break;
+	case R_EACTIVE_M_2020S:
+		rc = dx_request_readings("demo", 0, 1033631, "EACTIVE", DX_RES_MONTHLY,
+					 dx_series_operation("EACTIVE", "CUMULATIVE",
+							     DX_RES_MONTHLY),
+					 &d2020, never, &r);
+		break;
 	}
 	assert_int_equal(rc, 0);
 	strcpy(keys[id], r.key);
@@ -170,6 +177,9 @@ static const char cost_monthly[] =
 	"[{\"type\":\"TOU\",\"units\":\"kWh\",\"periods\":[{\"key\":\"P1\",\"label\":\"Punta\","
 	"\"price\":0.2}],\"values\":[{\"k\":\"P1\",\"v\":10.5,\"c\":2.1,"
 	"\"ts\":\"2026-03-01T00:00:00+01:00\"}]}]";
+static const char eactive_monthly_1033631[] =
+	"{\"timezone\": \"Europe/Madrid\", \"units\": \"kWh\", \"values\": ["
+	"{\"ts\": \"2026-03-01T00:00:00+01:00\", \"v\": 10.5}]}";
 
 /* POWER's monthly averages in the 2020s: data in March and April 2022. */
 static const char power_monthly[] =
@@ -398,6 +408,7 @@ static int setup(void **state)
 	put(f, key_of(R_POWER_M_2020S), power_monthly, strlen(power_monthly));
 	put(f, key_of(R_PARAMS_1033631), params_1033631, strlen(params_1033631));
 	put(f, key_of(R_COST_M_2020S), cost_monthly, strlen(cost_monthly));
+	put(f, key_of(R_EACTIVE_M_2020S), eactive_monthly_1033631, strlen(eactive_monthly_1033631));
 
 	return tree_new(f, &f->now, &f->tree) || dx_dirs_new(&f->dirs) ? -1 : 0;
 }
@@ -2304,7 +2315,8 @@ static void test_cost(void **state)
 	free(csv);
 	csv = read_path(f->tree, DEV_1C_COST "/monthly/2026-01-01--2026-12-31.csv", &a);
 	assert_string_equal(csv,
-			    "local_time,utc_time,period,consumption (kWh),cost,price (per kWh)\n"
+			    "local_time (Europe/Madrid),utc_time,period,consumption (kWh),cost,"
+			    "price (per kWh)\n"
 			    "2026-03-01 00:00:00,2026-02-28 23:00:00,P1 Punta,10.5,2.1,0.2\n");
 	assert_int_equal(a.size, strlen(csv));
 	free(csv);
