@@ -588,6 +588,7 @@ out:
 	dx_config_release(&cfg);
 	dx_optlist_release(&c.cmd);
 	free(c.first);
+	free(c.last); /* the mount point, when parsing failed before taking it */
 	return rc;
 }
 
