@@ -205,7 +205,11 @@ class FullDisk(MountTestCase):
         src = os.path.join(m.root, "devices", MAIN)  # ~20 MB of cache when kept
         passes = []
         for i in range(2):
-            r = run(["rsync", "-a", src + "/", os.path.join(m.tmp, "copy%d" % i) + "/"])
+            # cost/ left out: its 15-minute years are 80 MB of files whose
+            # chunks (not kept decoded in memory) a full disk fetches again
+            # for every file: minutes under the sanitizer
+            r = run(["rsync", "-a", "--exclude=cost/", src + "/",
+                     os.path.join(m.tmp, "copy%d" % i) + "/"])
             self.assertEqual(r.returncode, 0, r.stderr)
             passes.append(self.calls())
             self.sim.clear_log()
