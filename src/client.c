@@ -679,8 +679,9 @@ int dx_client_readings_path(const struct dx_readings_req *req, struct dx_buf *ou
 					&req->range, out);
 }
 
-int dx_client_readings_get(struct dx_client *c, const char *path, enum dx_priority prio,
-			   struct dx_buf *out)
+/* GETs an API path (from the dx_request builders), checked by validate. */
+static int get_path(struct dx_client *c, const char *path, enum dx_priority prio,
+		    int (*validate)(const char *, size_t, void *), struct dx_buf *out)
 {
 	struct dx_buf url;
 	struct call call;
@@ -692,10 +693,16 @@ int dx_client_readings_get(struct dx_client *c, const char *path, enum dx_priori
 	rc = dx_http_url_join(&url, c->api_url, path, NULL);
 	if (!rc) {
 		call_init(c, &call, CALL_READINGS, prio);
-		rc = get_checked(c, &call, url.data, validate_readings, out);
+		rc = get_checked(c, &call, url.data, validate, out);
 	}
 	dx_buf_release(&url);
 	return rc;
+}
+
+int dx_client_readings_get(struct dx_client *c, const char *path, enum dx_priority prio,
+			   struct dx_buf *out)
+{
+	return get_path(c, path, prio, validate_readings, out);
 }
 
 static int validate_cost(const char *buf, size_t len, void *ctx)
@@ -707,20 +714,7 @@ static int validate_cost(const char *buf, size_t len, void *ctx)
 int dx_client_cost_get(struct dx_client *c, const char *path, enum dx_priority prio,
 		       struct dx_buf *out)
 {
-	struct dx_buf url;
-	struct call call;
-	int rc;
-
-	if (!path || path[0] != '/')
-		return -EINVAL;
-	dx_buf_init(&url, URL_MAX);
-	rc = dx_http_url_join(&url, c->api_url, path, NULL);
-	if (!rc) {
-		call_init(c, &call, CALL_READINGS, prio);
-		rc = get_checked(c, &call, url.data, validate_cost, out);
-	}
-	dx_buf_release(&url);
-	return rc;
+	return get_path(c, path, prio, validate_cost, out);
 }
 
 int dx_client_readings(struct dx_client *c, const struct dx_readings_req *req,
