@@ -690,15 +690,22 @@ def nightly_account(ctx, spec):
 	d = ctx.daemon(tok, "nightly-" + spec, [list_option("resolutions", DEFAULT_RES),
 		"formats=csv"])
 	out = ctx.tmp("nightly-copy")
+	src = d.root + "/devices"
 	try:
+		# each night: plan, then rsync; the night's calls are both (the
+		# plan's names-only walk pays the listings the copy then uses)
 		sim.clear_log()
-		t1 = timed(["rsync", "-a", d.root + "/devices/", out + "/"])
+		plan1 = plan(src)
+		pcalls1 = len(api_calls(sim))
+		t1 = timed(["rsync", "-a", src + "/", out + "/"])
 		log1 = api_calls(sim)
 		sim.set_now(night2)
 		with open(os.path.join(d.m.mnt, ".dexmafs", "refresh")) as f:
 			f.read()  # as after a day: listings and open periods stale
 		sim.clear_log()
-		t2 = timed(["rsync", "-a", d.root + "/devices/", out + "/"])
+		plan2 = plan(src)
+		pcalls2 = len(api_calls(sim))
+		t2 = timed(["rsync", "-a", src + "/", out + "/"])
 		log2 = api_calls(sim)
 	finally:
 		d.stop()
@@ -709,12 +716,13 @@ def nightly_account(ctx, spec):
 		date.fromisoformat(e["query"]["to"][:10]) >= today - timedelta(days=3)]
 	whole = sum(e["bytes"] for e in log1 if e["path"] == "/v3/readings" and e["query"] in open1)
 	minimum = open_chunk_minimum(acc, today, resolutions)
-	print("    night 1: %d calls (%s), %.1f s; night 2: %d calls (%s), %.1f s" % (len(log1),
+	print("    night 1: %d calls (%s), rsync %.1f s; night 2: %d calls (%s), rsync %.1f s" % (len(log1),
 		breakdown(log1), t1, len(log2), breakdown(log2), t2), flush=True)
 	n = len(acc.ds.devices)
-	calls_row("nightly %d devices: night 2 readings calls vs open chunks" % n,
+	calls_row("nightly %d devices: night 2 readings calls (plan's walk and rsync) vs open chunks" % n,
 		len(readings2), minimum)
-	row("nightly %d devices: night 2 listings calls (all made stale)" % n, "%d calls" % others2,
+	row("nightly %d devices: night 2 listings calls (all made stale; plan's walk and rsync)" % n,
+		"%d calls" % others2,
 		"-", "-", "none (information)", None)
 	got = sum(e["bytes"] for e in readings2)
 	tails = tails_minimum(ctx, tok, open1, today)
@@ -724,6 +732,38 @@ def nightly_account(ctx, spec):
 	row("nightly %d devices: night 2 bytes vs asking every open chunk whole" % n,
 		"%.2f MB" % (got / 1e6), "%.2f MB whole" % (whole / 1e6),
 		"%.1fx less" % (whole / max(1, got)), "none (information)", None)
+	plan_rows(n, plan1, pcalls1, len(log1) - pcalls1, plan2, pcalls2, len(log2) - pcalls2)
+
+
+def plan(path):
+	"""dexmafs plan --json of one path."""
+	r = subprocess.run([find_dexmafs(), "plan", "--json", path], capture_output=True, text=True,
+		timeout=3600)
+	if r.returncode != 0:
+		raise RuntimeError("plan: %s" % r.stderr.strip())
+	return json.loads(r.stdout)
+
+
+def plan_row(what, planned, logged):
+	r = planned / logged if logged else float("inf")
+	row(what, "%d planned" % planned, "%d logged" % logged, "%.3fx" % r, "within 5%",
+		abs(planned - logged) <= max(1, 0.05 * logged))
+
+
+def plan_rows(n, plan1, pcalls1, calls1, plan2, pcalls2, calls2):
+	"""plan's prediction before night 1 against what the simulator logged:
+	the first copy (the plan's names-only walk paid the listings, so the
+	copy's calls are the rest) and the refresh (night 2: the plan of that
+	night paid the stale listings, the copy the rest)."""
+	print("    plan night 1: first copy %d, refresh %d, its walk %d calls; plan night 2: "
+		"first copy %d, its walk %d calls" % (plan1["first_copy_calls"], plan1["refresh_calls"],
+		pcalls1, plan2["first_copy_calls"], pcalls2), flush=True)
+	plan_row("nightly %d devices: plan's first copy vs night 1's rsync calls" % n,
+		plan1["first_copy_calls"], calls1)
+	plan_row("nightly %d devices: night 2's plan of the copy vs night 2's rsync calls" % n,
+		plan2["first_copy_calls"], calls2)
+	plan_row("nightly %d devices: plan's refresh vs night 2's calls (its plan's walk included)" % n,
+		plan1["refresh_calls"], pcalls2 + calls2)
 
 
 def bench_nightly(ctx):
