@@ -54,6 +54,8 @@ struct dx_cache_info {
 	int64_t changed_at; /* when they last differed from what was kept */
 	int stale;          /* 1 when served stale because the fetch failed */
 	int fetched;        /* 1 when this call fetched */
+	int unkept;         /* 1 when fetched (or made) but the store could not keep
+			     * them (a full disk): the caller's copy is the only one */
 };
 
 /* Opens (creating if needed) the cache under opts->dir. An old schema is

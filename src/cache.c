@@ -159,6 +159,7 @@ static void fill_info(struct dx_cache_info *info, const struct dx_store_meta *m,
 	info->changed_at = m->changed_at;
 	info->stale = stale;
 	info->fetched = fetched;
+	info->unkept = 0;
 }
 
 static void touch(struct dx_cache *c, const char *key, const struct dx_store_meta *m, int64_t now)
@@ -276,8 +277,11 @@ static int lead(struct dx_cache *c, const char *key, const struct dx_cache_polic
 		if (have_old && old.len == res->len &&
 		    (old.len == 0 || memcmp(old.data, res->data, old.len) == 0))
 			put.changed_at = m.changed_at;
-		kept(c, key, dx_store_put(c->store, key, res->data, res->len, &put), now);
+		rc = dx_store_put(c->store, key, res->data, res->len, &put);
+		kept(c, key, rc, now);
 		fill_info(info, &put, 0, 1);
+		info->unkept = rc != 0;
+		rc = 0;
 		goto out;
 	}
 	count(&c->fetch_errors);

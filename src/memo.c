@@ -27,6 +27,14 @@
  * speed, 16 MiB more of RssAnon). */
 #define MEMO_MAX 4096
 #define MEMO_MAX_BYTES ((size_t)8 << 20)
+/* Data the store could not keep (its file system is full) has no other
+ * copy: falling out of the memo, it would be fetched again, once for each
+ * file, twin and view that shows it. So it has a budget of its own, so
+ * that a pass over a full disk costs the calls of a pass with room as long
+ * as the data it walks through fits here (measured: 46 calls instead of 23
+ * for an rsync of a device of the demo on a 3 MB tmpfs with the 8 MiB
+ * alone). */
+#define MEMO_UNKEPT_MAX_BYTES ((size_t)64 << 20)
 #define LISTING_MAX_BYTES (512u << 20)
 #define READINGS_MAX_BYTES (256u << 20)
 
@@ -121,6 +129,8 @@ static void memo_unlink_locked(struct dx_tree *t, struct memo *m, struct memo **
 	m->linked = 0;
 	t->nmemos--;
 	t->memo_bytes -= m->bytes;
+	if (m->unkept)
+		t->memo_unkept_bytes -= m->bytes;
 	if (m->refs == 0) {
 		m->next = *to_free;
 		*to_free = m;
@@ -135,6 +145,21 @@ static void free_chain(struct memo *m)
 		next = m->next;
 		memo_free(m);
 	}
+}
+
+/* Whether the memo holds more than its bounds allow; with m, whether m's
+ * share of them is over (data kept in the store and data it could not
+ * keep have budgets apart). Caller holds the lock. */
+static int over_budget(const struct dx_tree *t, const struct memo *m)
+{
+	size_t unkept = t->memo_unkept_bytes, kept = t->memo_bytes - unkept;
+	int kept_over = kept > MEMO_MAX_BYTES, unkept_over = unkept > MEMO_UNKEPT_MAX_BYTES;
+
+	if (t->nmemos > MEMO_MAX)
+		return 1;
+	if (!m)
+		return kept_over || unkept_over;
+	return m->unkept ? unkept_over : kept_over;
 }
 
 /* Publishes m (holding one reference for the caller), replacing an older
@@ -154,11 +179,13 @@ static void memo_insert(struct dx_tree *t, struct memo *m)
 	lru_push_front(t, m);
 	t->nmemos++;
 	t->memo_bytes += m->bytes;
+	if (m->unkept)
+		t->memo_unkept_bytes += m->bytes;
 	victim = t->memo_last;
-	while ((t->nmemos > MEMO_MAX || t->memo_bytes > MEMO_MAX_BYTES) && victim) {
+	while (over_budget(t, NULL) && victim) {
 		struct memo *newer = victim->prev;
 
-		if (victim->refs == 0)
+		if (victim->refs == 0 && over_budget(t, victim))
 			memo_unlink_locked(t, victim, &to_free);
 		victim = newer;
 	}
@@ -434,6 +461,7 @@ static int memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_ki
 	}
 	m->changed_at = info->changed_at;
 	m->listing.changed_at = info->changed_at;
+	m->unkept = info->unkept;
 	m->valid_until = valid_until(policy, info, now);
 	memo_insert(t, m);
 	*out = m;

@@ -304,7 +304,8 @@ struct dx_tree {
 	struct memo *memo_table[DX_MEMO_BUCKETS]; /* by hash of the key */
 	size_t nmemos;
 	size_t memo_bytes;
-	uint64_t json_decodes; /* API answers decoded from JSON (atomic) */
+	size_t memo_unkept_bytes; /* of them, data the store could not keep */
+	uint64_t json_decodes;    /* API answers decoded from JSON (atomic) */
 	uint64_t stat_renders; /* files rendered for a stat: their kept size did not serve (atomic) */
 	/* Twins (.xlsx, .svg): renderings, of them kept in the store (closed
 	 * for good), and ones served from the store without a rendering
@@ -407,6 +408,7 @@ struct memo {
 	int64_t changed_at;
 	int64_t api_fetched_at; /* readings: when their API bytes were fetched */
 	size_t bytes;
+	int unkept; /* the store could not keep it (a full disk): a budget apart */
 	struct dx_listing listing;
 	struct dx_readings readings;
 	char *blob; /* readings: their compact form, which values point into */

@@ -188,8 +188,9 @@ class Staleness(MountTestCase):
 class FullDisk(MountTestCase):
     """A 3 MB tmpfs as the cache: the first write that does not fit makes
     the cache say "cache full since" once (log, status, status.json,
-    metrics); readers get every file; what was kept stays kept, so a second
-    pass costs no more calls than the first."""
+    metrics); readers get every file; what was kept stays kept and what
+    could not be kept stays decoded in memory, so the first pass costs what
+    it costs with room, and a second pass no more than the first."""
 
     def setUp(self):
         if os.geteuid() != 0:
@@ -199,20 +200,27 @@ class FullDisk(MountTestCase):
         self.addCleanup(shutil.rmtree, self.fs, True)
         self.addCleanup(subprocess.run, ["umount", "-l", self.fs])
 
-    def test_small_cache_is_reported_once_and_a_second_pass_costs_no_more(self):
-        m = self.mount(cache_dir=os.path.join(self.fs, "cache"))
+    def copy(self, m, name):
+        # cost/ left out: its 15-minute years are 80 MB of files whose
+        # chunks (not kept decoded in memory) a full disk fetches again
+        # for every file: minutes under the sanitizer
         self.sim.clear_log()
         src = os.path.join(m.root, "devices", MAIN)  # ~20 MB of cache when kept
-        passes = []
-        for i in range(2):
-            # cost/ left out: its 15-minute years are 80 MB of files whose
-            # chunks (not kept decoded in memory) a full disk fetches again
-            # for every file: minutes under the sanitizer
-            r = run(["rsync", "-a", "--exclude=cost/", src + "/",
-                     os.path.join(m.tmp, "copy%d" % i) + "/"])
-            self.assertEqual(r.returncode, 0, r.stderr)
-            passes.append(self.calls())
-            self.sim.clear_log()
+        r = run(["rsync", "-a", "--exclude=cost/", src + "/", os.path.join(m.tmp, name) + "/"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return self.calls()
+
+    def test_small_cache_is_reported_once_and_a_second_pass_costs_no_more(self):
+        roomy = self.mount()
+        with_room = self.copy(roomy, "roomy")
+        roomy.cleanup()
+        self.assertGreater(with_room, 10)
+        m = self.mount(cache_dir=os.path.join(self.fs, "cache"))
+        passes = [self.copy(m, "copy%d" % i) for i in range(2)]
+        # the first pass on a full disk costs what it costs with room (each
+        # chunk once, not once per file, twin and view: 46 against 23 when
+        # answers not kept fell out of the 8 MiB memo)
+        self.assertLessEqual(passes[0], with_room * 1.1, (passes, with_room))
         r = run(["diff", "-r", "--no-dereference", os.path.join(m.tmp, "copy0"), os.path.join(m.tmp, "copy1")])
         self.assertEqual(r.returncode, 0, r.stdout[:500] + r.stderr[:500])
         self.assertLessEqual(passes[1], passes[0])

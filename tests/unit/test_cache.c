@@ -586,6 +586,42 @@ static void test_records(void **state)
 	assert_int_equal(len, 9);
 }
 
+/* An answer the store cannot keep (here: larger than a quarter of a 1 MiB
+ * cache) is served all the same, and said unkept: the caller's copy is the
+ * only one (the memo keeps it apart). One that fits is not. */
+static void test_unkept(void **state)
+{
+	struct fixture *f = *state;
+	struct dx_cache_opts opts = {
+		.dir = f->dir, .max_bytes = 1 << 20, .now = fake_now, .now_ctx = &f->now
+	};
+	struct dx_cache_info info;
+	struct dx_cache_stats st;
+	char *big = malloc(300000);
+
+	assert_non_null(big);
+	memset(big, 'x', 299999);
+	big[299999] = 0;
+	dx_cache_close(f->cache);
+	assert_int_equal(dx_cache_open(&opts, &f->cache), 0);
+	f->api.bytes = big;
+	assert_int_equal(get(f, "/r/big", &readings, big, &info), 0);
+	assert_int_equal(info.fetched, 1);
+	assert_int_equal(info.unkept, 1);
+	dx_cache_stats(f->cache, &st);
+	assert_true(st.full_since > 0);
+	assert_int_equal(get(f, "/r/big", &readings, big, &info), 0);
+	assert_int_equal(f->api.calls, 2); /* nothing kept: asked again */
+	f->api.bytes = "v1";
+	assert_int_equal(get(f, "/r/small", &readings, "v1", &info), 0);
+	assert_int_equal(info.unkept, 0);
+	assert_int_equal(get(f, "/r/small", &readings, "v1", &info), 0);
+	assert_int_equal(info.fetched, 0);
+	assert_int_equal(info.unkept, 0);
+	assert_int_equal(f->api.calls, 3);
+	free(big);
+}
+
 static void test_open_errors(void **state)
 {
 	struct fixture *f = *state;
@@ -621,6 +657,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unkept, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
