@@ -1,6 +1,7 @@
 /* The family of cost: a device's cost/ directory, its resolutions and
  * its period files of consumption and cost by time-of-use period
- * (GET /cost/electrical/consumption, dx_cost.h).
+ * (GET /cost/electrical/consumption, dx_cost.h); the currency its headers
+ * name comes from the contracts (dx_contracts_currency).
  *
  * Only a device that is its location's MAINSUPPLY reference and has
  * EACTIVE has cost/. Its resolution directories list the periods of its
@@ -344,7 +345,7 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 	struct dx_range chunk[1];
 	struct dx_cache_info info = { 0 };
 	struct dx_cost c = { 0 };
-	char title[96], nature[KEY_MAX], zone[128] = "";
+	char title[96], nature[KEY_MAX], zone[128] = "", currency[16];
 	struct dx_cost_view v = {
 		.cost = &c,
 		.range = n->range,
@@ -367,11 +368,14 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 	rc = cost_device(a, n, nature);
 	if (rc == 1)
 		rc = dx_series_timezone(a, n->dep, n->id, COST_KEY, nature, zone, sizeof(zone));
+	if (!rc)
+		rc = dx_contracts_currency(a, n->dep, currency, sizeof(currency));
 	if (rc) {
 		dx_cost_release(&c);
 		return rc;
 	}
 	v.timezone = zone[0] ? zone : NULL;
+	v.currency = currency[0] ? currency : NULL;
 	snprintf(title, sizeof(title), "Consumption by tariff period, device %lld",
 		 (long long)n->id);
 	if (n->fmt == DX_FORMAT_XLSX)

@@ -744,4 +744,13 @@ int dx_cost_dir_listed(const struct ask *a, const struct node *dev);
 /* Resolves dev's "cost" into c: 0, -ENOENT, or an error. */
 int dx_cost_enter(const struct ask *a, const struct node *dev, struct node *c);
 
+/* ---- tree_contracts.c ---- */
+
+/* Copies into out (size bytes) the currency cost files name: the one that
+ * every electricity contract of deployment dep that is not a simulation
+ * names (1 to 7 letters), else "" (none, several, one without, or the
+ * listing refused). Costs the contracts listing (once per ttl_meta).
+ * 0 or the listing's error (out is then ""). */
+int dx_contracts_currency(const struct ask *a, int dep, char *out, size_t size);
+
 #endif
