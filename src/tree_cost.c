@@ -368,7 +368,8 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 	rc = cost_device(a, n, nature);
 	if (rc == 1)
 		rc = dx_series_timezone(a, n->dep, n->id, COST_KEY, nature, zone, sizeof(zone));
-	if (!rc)
+	currency[0] = '\0';
+	if (!rc && n->fmt != DX_FORMAT_SVG) /* the chart shows no cost */
 		rc = dx_contracts_currency(a, n->dep, currency, sizeof(currency));
 	if (rc) {
 		dx_cost_release(&c);
