@@ -103,27 +103,52 @@ static int cost_device(const struct ask *a, const struct node *n, char nature[KE
 	return 1;
 }
 
-/* The bytes of one cost chunk of device at res, through the cache. */
-static int chunk_bytes(const struct ask *a, const struct node *n, enum dx_res res,
+/* The request and cache policy of one cost chunk of device at res, kept
+ * ttl seconds (less keep's lead, at most half of it). */
+static int chunk_request(const struct ask *a, int dep, int64_t device, enum dx_res res,
+			 const struct dx_range *chunk, int64_t ttl, struct dx_request *r,
+			 struct dx_cache_policy *policy)
+{
+	struct dx_tree *t = a->t;
+	struct dx_date tomorrow =
+		dx_date_from_days(dx_date_to_days(dx_date_of_epoch(dx_tree_now(t))) + 1);
+	int rc = dx_request_cost(dx_tree_dep_name(t, dep), dep, device, res, chunk, tomorrow, r);
+
+	*policy = (struct dx_cache_policy){
+		.cls = DX_CLASS_READINGS,
+		.ttl = ttl - (a->lead < ttl / 2 ? a->lead : ttl / 2),
+		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
+	};
+	r->prio = a->prio;
+	return rc;
+}
+
+/* The bytes of one cost chunk of device at res, through the cache; told
+ * to a plan and to keep's tally as the memo tells them of its loads. With
+ * a->memo_only, only a chunk kept fresh (nothing fetched), else -EAGAIN. */
+static int chunk_bytes(const struct ask *a, int dep, int64_t device, enum dx_res res,
 		       const struct dx_range *chunk, int64_t ttl, struct dx_buf *out,
 		       struct dx_cache_info *info)
 {
-	struct dx_tree *t = a->t;
-	struct dx_cache_policy policy = {
-		.cls = DX_CLASS_READINGS,
-		.ttl = ttl,
-		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
-	};
-	struct dx_date tomorrow =
-		dx_date_from_days(dx_date_to_days(dx_date_of_epoch(dx_tree_now(t))) + 1);
+	const struct dx_source_ops *ops = a->t->source->ops;
+	struct dx_cache_policy policy;
 	struct dx_request r;
-	int rc = dx_request_cost(dx_tree_dep_name(t, n->dep), n->dep, n->id, res, chunk, tomorrow,
-				 &r);
+	int fresh = 0, rc = chunk_request(a, dep, device, res, chunk, ttl, &r, &policy);
 
+	memset(info, 0, sizeof(*info));
 	if (rc)
 		return rc;
-	r.prio = a->prio;
-	return dx_source_fetch(t->source, &r, &policy, out, info);
+	if (a->memo_only &&
+	    (!ops->held || ops->held(a->t->source->ctx, &r, &policy, &fresh) || !fresh))
+		return -EAGAIN;
+	rc = dx_source_fetch(a->t->source, &r, &policy, out, info);
+	if (a->tally) {
+		a->tally->fetched += info->fetched;
+		a->tally->stale += !rc && info->stale;
+	}
+	if (!rc && a->plan)
+		a->plan->note(a->plan, &r, &policy, NULL, info->fetched);
+	return rc;
 }
 
 /* The decoded cost of one chunk. A malformed answer is never kept (the
@@ -136,7 +161,7 @@ static int chunk_cost(const struct ask *a, const struct node *n, enum dx_res res
 	int rc;
 
 	dx_buf_init(&raw, DX_FILE_MAX);
-	rc = chunk_bytes(a, n, res, chunk, ttl, &raw, info);
+	rc = chunk_bytes(a, n->dep, n->id, res, chunk, ttl, &raw, info);
 	if (!rc)
 		rc = dx_json_cost(raw.data ? raw.data : "", raw.len, out) ? -EIO : 0;
 	dx_buf_release(&raw);
@@ -165,6 +190,51 @@ static int cost_shown(const struct ask *a, const struct node *n, char nature[KEY
 	int rc = cost_device(a, n, nature);
 
 	return rc == 1 ? has_tariff(a, n) : rc;
+}
+
+int dx_cost_shown(const struct ask *a, int dep, int64_t device, char nature[KEY_MAX])
+{
+	struct node n = { .dep = dep, .id = device };
+
+	return cost_shown(a, &n, nature);
+}
+
+int dx_cost_chunk(const struct ask *a, int dep, int64_t device, enum dx_res res,
+		  const struct dx_range *chunk)
+{
+	struct dx_cache_info info;
+	struct dx_buf raw;
+	int rc;
+
+	dx_buf_init(&raw, DX_FILE_MAX);
+	rc = chunk_bytes(a, dep, device, res, chunk, a->t->opts.ttl_open, &raw, &info);
+	dx_buf_release(&raw);
+	return rc;
+}
+
+/* A plan: the one chunk a cost file reads, and the contracts listing its
+ * headers name the currency from (noted, not fetched). */
+int cost_file_chunks(const struct ask *a, const struct node *n)
+{
+	struct dx_cache_policy policy;
+	struct dx_request r;
+	struct dx_range chunk[1];
+	char currency[16];
+	size_t k;
+	int rc = dx_range_chunks(n->res, &n->range, chunk, 1, &k);
+
+	if (rc || !k)
+		return 0; /* a read asks nothing either */
+	rc = chunk_request(a, n->dep, n->id, n->res, chunk, a->t->opts.ttl_open, &r, &policy);
+	if (rc)
+		return rc;
+	a->plan->chunk(a->plan, &r, &policy, n->res);
+	if (n->fmt != DX_FORMAT_SVG) {
+		a->plan->peek = 1;
+		(void)dx_contracts_currency(a, n->dep, currency, sizeof(currency));
+		a->plan->peek = 0;
+	}
+	return 0;
 }
 
 int dx_cost_dir_listed(const struct ask *a, const struct node *dev)

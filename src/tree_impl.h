@@ -733,6 +733,7 @@ ROW_FUNCS(cost) ROW_FUNCS(cost_res) ROW_CONTENT(cost_file)
 	int file_chunks(const struct ask *a, const struct node *n);
 int dev_file_chunks(const struct ask *a, const struct node *n);
 int loc_file_chunks(const struct ask *a, const struct node *n);
+int cost_file_chunks(const struct ask *a, const struct node *n);
 
 /* ---- tree_cost.c: a device's cost by tariff period ---- */
 
@@ -743,6 +744,15 @@ int dx_device_is_reference(const struct ask *a, int dep, int64_t device, const c
 int dx_cost_dir_listed(const struct ask *a, const struct node *dev);
 /* Resolves dev's "cost" into c: 0, -ENOENT, or an error. */
 int dx_cost_enter(const struct ask *a, const struct node *dev, struct node *c);
+/* Whether device's cost/ shows files (a MAINSUPPLY reference with EACTIVE
+ * and a tariff; the tariff costs one call per ttl_meta), with EACTIVE's
+ * nature in nature: 1, 0, or an error. Keep's list of what it keeps. */
+int dx_cost_shown(const struct ask *a, int dep, int64_t device, char nature[KEY_MAX]);
+/* Warms one cost chunk of device at res into the cache, as a read of a
+ * file in it would (keep). With a->memo_only, fetches nothing: 0 when the
+ * chunk is kept fresh, else -EAGAIN. 0 or the errors of a read. */
+int dx_cost_chunk(const struct ask *a, int dep, int64_t device, enum dx_res res,
+		  const struct dx_range *chunk);
 
 /* ---- tree_contracts.c ---- */
 

@@ -53,7 +53,7 @@ class TestKeepCopiesFree(KeepTestBase):
                                 "resolutions=hourly+daily+monthly", "readahead=0"])
         k = self.wait_for(m, lambda k: k["last_pass_ended"] and k["series"] and
                           k["waiting"] == 0, 60, "keep did not fill")
-        self.assertEqual(k["series"], 2 * 3)  # EACTIVE and POWER, three resolutions
+        self.assertEqual(k["series"], 3 * 3)  # EACTIVE, POWER and cost/, three resolutions
         filled = self.sim.count("/v3/readings")
         self.assertGreater(filled, 0)
         # open chunks turn stale within ttl_open: keep refreshes them ahead
@@ -65,11 +65,10 @@ class TestKeepCopiesFree(KeepTestBase):
         before = self.sim.count()
         keep_before = self.keep_status(m)["calls"]
         with tempfile.TemporaryDirectory() as dst:
-            # cost/ is not kept (see KEEP in the man page): left out here
-            subprocess.run(["rsync", "-a", "--exclude=cost/",
-                            os.path.join(m.root, "devices", MAIN) + "/", dst],
+            subprocess.run(["rsync", "-a", os.path.join(m.root, "devices", MAIN) + "/", dst],
                            check=True, timeout=120)
             self.assertTrue(os.listdir(os.path.join(dst, "EACTIVE", "daily")))
+            self.assertTrue(os.listdir(os.path.join(dst, "cost", "daily")))  # cost/ kept too
         spent = self.sim.count() - before
         keep_spent = self.keep_status(m)["calls"] - keep_before
         print("fill: %d readings calls; rsync: %d calls, keep's meanwhile %d" %
