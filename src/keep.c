@@ -417,7 +417,7 @@ static void collect(struct pass *p, struct kept_list *out, unsigned char *warned
 		if (rc == -ENOENT && !warned[i])
 			dx_log(DX_LOG_WARN,
 			       "keep: %s/%s: no such subtree (keep takes devices, "
-			       "devices/NAME (ID)[/KEY[/RESOLUTION]], locations, "
+			       "devices/NAME (ID)[/KEY|cost[/RESOLUTION]], locations, "
 			       "locations/NAME (ID))",
 			       dx_tree_dep_name(p->t, o->keep[i].dep), o->keep[i].path);
 		if (rc == -ENOENT)
