@@ -199,16 +199,27 @@ int dx_cost_shown(const struct ask *a, int dep, int64_t device, char nature[KEY_
 	return cost_shown(a, &n, nature);
 }
 
+/* The decoded cost chunk of a file, through memo and cache (the memo
+ * tells a plan and keep's tally of its loads), with a reference. */
+static int chunk_memo(const struct ask *a, int dep, int64_t device, enum dx_res res,
+		      const struct dx_range *chunk, struct memo **out)
+{
+	struct dx_cache_policy policy;
+	struct dx_cache_info info;
+	struct dx_request r;
+	int rc = chunk_request(a, dep, device, res, chunk, a->t->opts.ttl_open, &r, &policy);
+
+	return rc ? rc : dx_memo_load(a, MEMO_COST, DX_ENT_PARAMETER, &policy, &r, out, &info);
+}
+
 int dx_cost_chunk(const struct ask *a, int dep, int64_t device, enum dx_res res,
 		  const struct dx_range *chunk)
 {
-	struct dx_cache_info info;
-	struct dx_buf raw;
-	int rc;
+	struct memo *m;
+	int rc = chunk_memo(a, dep, device, res, chunk, &m);
 
-	dx_buf_init(&raw, DX_FILE_MAX);
-	rc = chunk_bytes(a, dep, device, res, chunk, a->t->opts.ttl_open, &raw, &info);
-	dx_buf_release(&raw);
+	if (!rc)
+		dx_memo_release(a->t, m);
 	return rc;
 }
 
@@ -409,15 +420,30 @@ static int cost_svg(const struct ask *a, const struct node *n, const struct dx_c
 	return rc;
 }
 
+/* The zone and the currency a cost file's headers name. */
+static int cost_headers(const struct ask *a, const struct node *n, char *zone, size_t zsize,
+			char *currency, size_t csize)
+{
+	char nature[KEY_MAX];
+	/* The zone as EACTIVE's files name it: from the chunk its period
+	 * listing loads (no call once cost/ was listed). */
+	int rc = cost_device(a, n, nature);
+
+	if (rc == 1)
+		rc = dx_series_timezone(a, n->dep, n->id, COST_KEY, nature, zone, zsize);
+	currency[0] = '\0';
+	if (!rc && n->fmt != DX_FORMAT_SVG) /* the chart shows no cost */
+		rc = dx_contracts_currency(a, n->dep, currency, csize);
+	return rc;
+}
+
 int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
 		      int *closed)
 {
 	struct dx_range chunk[1];
-	struct dx_cache_info info = { 0 };
-	struct dx_cost c = { 0 };
-	char title[96], nature[KEY_MAX], zone[128] = "", currency[16];
+	struct memo *m = NULL;
+	char title[96], zone[128] = "", currency[16];
 	struct dx_cost_view v = {
-		.cost = &c,
 		.range = n->range,
 		.timefmt = a->t->opts.timefmt,
 		.dialect = a->t->opts.dialect,
@@ -427,37 +453,25 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 	size_t k;
 	int rc = dx_range_chunks(n->res, &n->range, chunk, 1, &k);
 
-	if (a->memo_only) /* cost chunks are not in the memo: a rendering ahead gets nothing */
-		return -EAGAIN;
 	if (!rc)
-		rc = chunk_cost(a, n, n->res, chunk, a->t->opts.ttl_open, &c, &info);
+		rc = chunk_memo(a, n->dep, n->id, n->res, chunk, &m);
 	if (rc)
 		return rc == -E2BIG ? -ENOENT : rc;
-	/* The zone the headers name, as EACTIVE's files do: from the chunk its
-	 * period listing loads (no call once cost/ was listed). */
-	rc = cost_device(a, n, nature);
-	if (rc == 1)
-		rc = dx_series_timezone(a, n->dep, n->id, COST_KEY, nature, zone, sizeof(zone));
-	currency[0] = '\0';
-	if (!rc && n->fmt != DX_FORMAT_SVG) /* the chart shows no cost */
-		rc = dx_contracts_currency(a, n->dep, currency, sizeof(currency));
-	if (rc) {
-		dx_cost_release(&c);
-		return rc;
-	}
+	rc = cost_headers(a, n, zone, sizeof(zone), currency, sizeof(currency));
+	v.cost = m->cost;
 	v.timezone = zone[0] ? zone : NULL;
 	v.currency = currency[0] ? currency : NULL;
 	snprintf(title, sizeof(title), "Consumption by tariff period, device %lld",
 		 (long long)n->id);
-	if (n->fmt == DX_FORMAT_XLSX)
+	if (!rc && n->fmt == DX_FORMAT_XLSX)
 		rc = dx_cost_render_xlsx(&v, a->t->opts.tmpdir, out);
-	else if (n->fmt == DX_FORMAT_SVG)
-		rc = cost_svg(a, n, &c, title, out);
-	else
+	else if (!rc && n->fmt == DX_FORMAT_SVG)
+		rc = cost_svg(a, n, m->cost, title, out);
+	else if (!rc)
 		rc = dx_cost_render_csv(&v, out);
-	dx_cost_release(&c);
 	if (dx_tree_now(a->t) >= end + a->t->opts.late_margin)
-		*closed = info.fetched_at >= end + a->t->opts.late_margin ? CLOSED_FINAL : 1;
-	*mtime = *closed ? end : info.changed_at;
+		*closed = m->api_fetched_at >= end + a->t->opts.late_margin ? CLOSED_FINAL : 1;
+	*mtime = *closed ? end : m->changed_at;
+	dx_memo_release(a->t, m);
 	return rc;
 }

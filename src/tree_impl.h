@@ -394,7 +394,9 @@ struct dx_listing {
  * the API is tried again. */
 #define DX_FAILED_RETRY_SECONDS 30
 
-enum memo_kind { MEMO_LISTING, MEMO_READINGS };
+enum memo_kind { MEMO_LISTING, MEMO_READINGS, MEMO_COST };
+
+struct dx_cost;
 
 struct memo {
 	struct memo *prev, *next; /* the recency list, most recent first */
@@ -410,7 +412,8 @@ struct memo {
 	size_t bytes;
 	struct dx_listing listing;
 	struct dx_readings readings;
-	char *blob; /* readings: their compact form, which values point into */
+	char *blob;           /* readings: their compact form, which values point into */
+	struct dx_cost *cost; /* MEMO_COST: a cost chunk decoded (dx_cost.h) */
 };
 
 /* The decoded data of req's key, with a reference (dx_memo_release): a
