@@ -63,8 +63,9 @@ class TestKeepCopiesFree(KeepTestBase):
         self.next_window()
         self.sim.clear_log()
         # keep refreshes keep_interval ahead of staleness: more than a pass
-        # takes here (the simulator's cost answers are slow to make)
-        m = self.mount(options=["keep=devices/" + MAIN, "ttl_open=12", "keep_interval=4",
+        # takes here (the simulator's cost answers are slow to make); an
+        # open chunk is refreshed about every 12 s, after the copy below
+        m = self.mount(options=["keep=devices/" + MAIN, "ttl_open=20", "keep_interval=4",
                                 "resolutions=hourly+daily+monthly", "readahead=0"])
         k = self.wait_for(m, lambda k: k["last_pass_ended"] and k["series"] and
                           k["waiting"] == 0, 60, "keep did not fill")
@@ -73,10 +74,15 @@ class TestKeepCopiesFree(KeepTestBase):
         self.assertGreater(filled, 0)
         # open chunks turn stale within ttl_open: keep refreshes them ahead
         t0 = time.time()
-        self.wait_for(m, lambda k: k["last_pass_started"] > t0 + 12 and k["waiting"] == 0 and
+        self.wait_for(m, lambda k: k["last_pass_started"] > t0 + 20 and k["waiting"] == 0 and
                       k["last_pass_ended"] >= k["last_pass_started"], 30, "no refresh pass")
         refreshed = [e for e in self.sim.requests("/v3/readings") if e["t"] > t0 + 1]
         self.assertGreater(len(refreshed), 0, "keep refreshed nothing")
+        # right after a pass that refreshed the open chunks, so that none
+        # changes under the copy (a file that does, between rsync's stat
+        # and its read, is a read error for rsync)
+        calls = self.keep_status(m)["calls"]
+        self.wait_for(m, lambda k: k["calls"] > calls, 30, "no refresh")
         before, keep_before = self.between_passes(m)
         with tempfile.TemporaryDirectory() as dst:
             subprocess.run(["rsync", "-a", os.path.join(m.root, "devices", MAIN) + "/", dst],
