@@ -1,6 +1,7 @@
 /* The family of cost: a device's cost/ directory, its resolutions and
  * its period files of consumption and cost by time-of-use period
- * (GET /cost/electrical/consumption, dx_cost.h).
+ * (GET /cost/electrical/consumption, dx_cost.h); the currency its headers
+ * name comes from the contracts (dx_contracts_currency).
  *
  * Only a device that is its location's MAINSUPPLY reference and has
  * EACTIVE has cost/. Its resolution directories list the periods of its
@@ -102,27 +103,52 @@ static int cost_device(const struct ask *a, const struct node *n, char nature[KE
 	return 1;
 }
 
-/* The bytes of one cost chunk of device at res, through the cache. */
-static int chunk_bytes(const struct ask *a, const struct node *n, enum dx_res res,
+/* The request and cache policy of one cost chunk of device at res, kept
+ * ttl seconds (less keep's lead, at most half of it). */
+static int chunk_request(const struct ask *a, int dep, int64_t device, enum dx_res res,
+			 const struct dx_range *chunk, int64_t ttl, struct dx_request *r,
+			 struct dx_cache_policy *policy)
+{
+	struct dx_tree *t = a->t;
+	struct dx_date tomorrow =
+		dx_date_from_days(dx_date_to_days(dx_date_of_epoch(dx_tree_now(t))) + 1);
+	int rc = dx_request_cost(dx_tree_dep_name(t, dep), dep, device, res, chunk, tomorrow, r);
+
+	*policy = (struct dx_cache_policy){
+		.cls = DX_CLASS_READINGS,
+		.ttl = ttl - (a->lead < ttl / 2 ? a->lead : ttl / 2),
+		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
+	};
+	r->prio = a->prio;
+	return rc;
+}
+
+/* The bytes of one cost chunk of device at res, through the cache; told
+ * to a plan and to keep's tally as the memo tells them of its loads. With
+ * a->memo_only, only a chunk kept fresh (nothing fetched), else -EAGAIN. */
+static int chunk_bytes(const struct ask *a, int dep, int64_t device, enum dx_res res,
 		       const struct dx_range *chunk, int64_t ttl, struct dx_buf *out,
 		       struct dx_cache_info *info)
 {
-	struct dx_tree *t = a->t;
-	struct dx_cache_policy policy = {
-		.cls = DX_CLASS_READINGS,
-		.ttl = ttl,
-		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
-	};
-	struct dx_date tomorrow =
-		dx_date_from_days(dx_date_to_days(dx_date_of_epoch(dx_tree_now(t))) + 1);
+	const struct dx_source_ops *ops = a->t->source->ops;
+	struct dx_cache_policy policy;
 	struct dx_request r;
-	int rc = dx_request_cost(dx_tree_dep_name(t, n->dep), n->dep, n->id, res, chunk, tomorrow,
-				 &r);
+	int fresh = 0, rc = chunk_request(a, dep, device, res, chunk, ttl, &r, &policy);
 
+	memset(info, 0, sizeof(*info));
 	if (rc)
 		return rc;
-	r.prio = a->prio;
-	return dx_source_fetch(t->source, &r, &policy, out, info);
+	if (a->memo_only &&
+	    (!ops->held || ops->held(a->t->source->ctx, &r, &policy, &fresh) || !fresh))
+		return -EAGAIN;
+	rc = dx_source_fetch(a->t->source, &r, &policy, out, info);
+	if (a->tally) {
+		a->tally->fetched += info->fetched;
+		a->tally->stale += !rc && info->stale;
+	}
+	if (!rc && a->plan)
+		a->plan->note(a->plan, &r, &policy, NULL, info->fetched);
+	return rc;
 }
 
 /* The decoded cost of one chunk. A malformed answer is never kept (the
@@ -135,7 +161,7 @@ static int chunk_cost(const struct ask *a, const struct node *n, enum dx_res res
 	int rc;
 
 	dx_buf_init(&raw, DX_FILE_MAX);
-	rc = chunk_bytes(a, n, res, chunk, ttl, &raw, info);
+	rc = chunk_bytes(a, n->dep, n->id, res, chunk, ttl, &raw, info);
 	if (!rc)
 		rc = dx_json_cost(raw.data ? raw.data : "", raw.len, out) ? -EIO : 0;
 	dx_buf_release(&raw);
@@ -164,6 +190,60 @@ static int cost_shown(const struct ask *a, const struct node *n, char nature[KEY
 	int rc = cost_device(a, n, nature);
 
 	return rc == 1 ? has_tariff(a, n) : rc;
+}
+
+int dx_cost_shown(const struct ask *a, int dep, int64_t device, char nature[KEY_MAX])
+{
+	struct node n = { .dep = dep, .id = device };
+
+	return cost_shown(a, &n, nature);
+}
+
+/* The decoded cost chunk of a file, through memo and cache (the memo
+ * tells a plan and keep's tally of its loads), with a reference. */
+static int chunk_memo(const struct ask *a, int dep, int64_t device, enum dx_res res,
+		      const struct dx_range *chunk, struct memo **out)
+{
+	struct dx_cache_policy policy;
+	struct dx_cache_info info;
+	struct dx_request r;
+	int rc = chunk_request(a, dep, device, res, chunk, a->t->opts.ttl_open, &r, &policy);
+
+	return rc ? rc : dx_memo_load(a, MEMO_COST, DX_ENT_PARAMETER, &policy, &r, out, &info);
+}
+
+int dx_cost_chunk(const struct ask *a, int dep, int64_t device, enum dx_res res,
+		  const struct dx_range *chunk)
+{
+	struct memo *m;
+	int rc = chunk_memo(a, dep, device, res, chunk, &m);
+
+	if (!rc)
+		dx_memo_release(a->t, m);
+	return rc;
+}
+
+/* A plan: the one chunk a cost file reads, and the contracts listing its
+ * headers name the currency from (noted, not fetched). */
+int cost_file_chunks(const struct ask *a, const struct node *n)
+{
+	struct dx_cache_policy policy;
+	struct dx_request r;
+	struct dx_range chunk[1];
+	char currency[16];
+	size_t k;
+	int rc = dx_range_chunks(n->res, &n->range, chunk, 1, &k);
+
+	if (rc || !k)
+		return 0; /* a read asks nothing either */
+	rc = chunk_request(a, n->dep, n->id, n->res, chunk, a->t->opts.ttl_open, &r, &policy);
+	if (rc)
+		return rc;
+	a->plan->chunk(a->plan, &r, &policy, n->res);
+	a->plan->peek = 1;
+	(void)dx_contracts_currency(a, n->dep, currency, sizeof(currency));
+	a->plan->peek = 0;
+	return 0;
 }
 
 int dx_cost_dir_listed(const struct ask *a, const struct node *dev)
@@ -210,19 +290,14 @@ int dx_cost_enter(const struct ask *a, const struct node *dev, struct node *c)
 	return 0;
 }
 
-/* A cost file is a CSV or one of its twins. */
-static int cost_format(enum dx_format f)
-{
-	return f == DX_FORMAT_CSV || f == DX_FORMAT_XLSX || f == DX_FORMAT_SVG;
-}
-
 int cost_res_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
 {
 	struct dx_range chunks[1];
 	size_t n;
 
 	(void)a;
-	if (dx_period_parse_name(name, p->res, &c->range, &c->fmt) || !cost_format(c->fmt))
+	if (dx_period_parse_name(name, p->res, &c->range, &c->fmt) ||
+	    !dx_format_is(c->fmt, DX_FORMAT_COST))
 		return -ENOENT;
 	/* one call per file: a range within one chunk */
 	if (dx_range_chunks(p->res, &c->range, chunks, 1, &n))
@@ -235,13 +310,15 @@ int cost_res_resolve(const struct ask *a, const struct node *p, const char *name
 static int add_period(const struct dx_tree *t, const struct dx_range *p, struct names *s)
 {
 	unsigned listed = t->opts.listed_formats ? t->opts.listed_formats : 1u << DX_FORMAT_CSV;
+
+	listed &= dx_formats_with(DX_FORMAT_COST);
 	char name[DX_RANGE_NAME_MAX + 8], *ext;
 	int rc = 0;
 
 	dx_range_format_name(p, name);
 	ext = strrchr(name, '.') + 1;
 	for (int f = 0; f < DX_FORMAT_COUNT && !rc; f++) {
-		if (!(listed & (1u << f)) || !cost_format((enum dx_format)f))
+		if (!(listed & (1u << f)))
 			continue;
 		snprintf(ext, sizeof(name) - (size_t)(ext - name), "%s",
 			 dx_format_name((enum dx_format)f));
@@ -271,70 +348,19 @@ int cost_res_list(const struct ask *a, const struct node *p, struct names *s)
 	return rc;
 }
 
-/* The chart's series: per period (in c's order), at each instant, the
- * running sum of the consumption of that period and those before it,
- * where any of them has a value; drawn tallest first over each other,
- * they stack. r has c->nperiods entries. */
-static int stack_periods(const struct dx_cost *c, struct dx_readings *r)
+/* The zone and the currency a cost file's headers name. */
+static int cost_headers(const struct ask *a, const struct node *n, char *zone, size_t zsize,
+			char *currency, size_t csize)
 {
-	double *tops = calloc(c->nperiods ? c->nperiods : 1, sizeof(*tops));
-	unsigned char *has = calloc(c->nperiods ? c->nperiods : 1, 1);
-	int rc = tops && has ? 0 : -ENOMEM;
+	char nature[KEY_MAX];
+	/* The zone as EACTIVE's files name it: from the chunk its period
+	 * listing loads (no call once cost/ was listed). */
+	int rc = cost_device(a, n, nature);
 
-	for (size_t i = 0; !rc && i < c->nperiods; i++)
-		if (!(r[i].values = calloc(c->n ? c->n : 1, sizeof(*r[i].values))))
-			rc = -ENOMEM;
-	for (size_t a = 0, b; !rc && a < c->n; a = b) {
-		double sum = 0;
-		int any = 0;
-
-		memset(tops, 0, c->nperiods * sizeof(*tops));
-		memset(has, 0, c->nperiods);
-		for (b = a; b < c->n && c->rows[b].at.utc == c->rows[a].at.utc; b++) {
-			tops[c->rows[b].period] += c->rows[b].at.v;
-			has[c->rows[b].period] = 1;
-		}
-		for (size_t i = 0; i < c->nperiods; i++) {
-			sum += tops[i];
-			any |= has[i];
-			if (any)
-				r[i].values[r[i].n++] =
-					(struct dx_reading){ c->rows[a].at.utc,
-							     c->rows[a].at.offset_min, sum };
-		}
-	}
-	free(tops);
-	free(has);
-	return rc;
-}
-
-/* The chart of a cost file: consumption by period, as stacked bars. */
-static int cost_svg(const struct ask *a, const struct node *n, const struct dx_cost *c,
-		    const char *title, struct dx_buf *out)
-{
-	size_t np = c->nperiods, k = np ? np : 1;
-	struct dx_readings *r = calloc(k, sizeof(*r));
-	struct dx_series *s = calloc(k, sizeof(*s));
-	const char *units = c->units && *c->units ? c->units : "kWh";
-	struct dx_view v = {
-		.title = title,
-		.series = s,
-		.nseries = np,
-		.range = n->range,
-		.res = n->res,
-		.timefmt = a->t->opts.timefmt,
-		.overlap = 1,
-	};
-	int rc = r && s ? stack_periods(c, r) : -ENOMEM;
-
-	for (size_t i = 0; !rc && i < np; i++) /* tallest first */
-		s[i] = (struct dx_series){ c->periods[np - 1 - i], units, "DELTA", &r[np - 1 - i] };
+	if (rc == 1)
+		rc = dx_series_timezone(a, n->dep, n->id, COST_KEY, nature, zone, zsize);
 	if (!rc)
-		rc = dx_render_svg(&v, out);
-	for (size_t i = 0; r && i < np; i++)
-		free(r[i].values);
-	free(r);
-	free(s);
+		rc = dx_contracts_currency(a, n->dep, currency, csize);
 	return rc;
 }
 
@@ -342,47 +368,34 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 		      int *closed)
 {
 	struct dx_range chunk[1];
-	struct dx_cache_info info = { 0 };
-	struct dx_cost c = { 0 };
-	char title[96], nature[KEY_MAX], zone[128] = "";
+	struct memo *m = NULL;
+	char title[96], zone[128] = "", currency[16] = "";
 	struct dx_cost_view v = {
-		.cost = &c,
 		.range = n->range,
 		.timefmt = a->t->opts.timefmt,
 		.dialect = a->t->opts.dialect,
 		.title = title,
+		.res = n->res,
 	};
 	int64_t end = dx_range_end_epoch(&n->range);
 	size_t k;
 	int rc = dx_range_chunks(n->res, &n->range, chunk, 1, &k);
 
-	if (a->memo_only) /* cost chunks are not in the memo: a rendering ahead gets nothing */
-		return -EAGAIN;
 	if (!rc)
-		rc = chunk_cost(a, n, n->res, chunk, a->t->opts.ttl_open, &c, &info);
+		rc = chunk_memo(a, n->dep, n->id, n->res, chunk, &m);
 	if (rc)
 		return rc == -E2BIG ? -ENOENT : rc;
-	/* The zone the headers name, as EACTIVE's files do: from the chunk its
-	 * period listing loads (no call once cost/ was listed). */
-	rc = cost_device(a, n, nature);
-	if (rc == 1)
-		rc = dx_series_timezone(a, n->dep, n->id, COST_KEY, nature, zone, sizeof(zone));
-	if (rc) {
-		dx_cost_release(&c);
-		return rc;
-	}
+	rc = cost_headers(a, n, zone, sizeof(zone), currency, sizeof(currency));
+	v.cost = m->cost;
 	v.timezone = zone[0] ? zone : NULL;
+	v.currency = currency[0] ? currency : NULL;
 	snprintf(title, sizeof(title), "Consumption by tariff period, device %lld",
 		 (long long)n->id);
-	if (n->fmt == DX_FORMAT_XLSX)
-		rc = dx_cost_render_xlsx(&v, a->t->opts.tmpdir, out);
-	else if (n->fmt == DX_FORMAT_SVG)
-		rc = cost_svg(a, n, &c, title, out);
-	else
-		rc = dx_cost_render_csv(&v, out);
-	dx_cost_release(&c);
+	if (!rc)
+		rc = dx_cost_render(n->fmt, &v, out);
 	if (dx_tree_now(a->t) >= end + a->t->opts.late_margin)
-		*closed = info.fetched_at >= end + a->t->opts.late_margin ? CLOSED_FINAL : 1;
-	*mtime = *closed ? end : info.changed_at;
+		*closed = m->api_fetched_at >= end + a->t->opts.late_margin ? CLOSED_FINAL : 1;
+	*mtime = *closed ? end : m->changed_at;
+	dx_memo_release(a->t, m);
 	return rc;
 }

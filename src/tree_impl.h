@@ -319,6 +319,7 @@ struct dx_tree {
 	uint64_t on_read_stats;  /* stats of act-on-read files: their time's nanoseconds */
 	uint64_t opens; /* OPENs the kernel sent (none in no-open mode but the first; atomic) */
 	uint64_t refs_logged[DX_REFS_LOGGED]; /* dangling references logged (tree_reference.c) */
+	unsigned refs_missing;                /* how many (tree_reference.c) */
 };
 
 static inline const struct kind_row *kind_of(const struct dx_tree *t, const struct node *n)
@@ -394,7 +395,9 @@ struct dx_listing {
  * the API is tried again. */
 #define DX_FAILED_RETRY_SECONDS 30
 
-enum memo_kind { MEMO_LISTING, MEMO_READINGS };
+enum memo_kind { MEMO_LISTING, MEMO_READINGS, MEMO_COST };
+
+struct dx_cost;
 
 struct memo {
 	struct memo *prev, *next; /* the recency list, most recent first */
@@ -411,7 +414,8 @@ struct memo {
 	int unkept; /* the store could not keep it (a full disk): a budget apart */
 	struct dx_listing listing;
 	struct dx_readings readings;
-	char *blob; /* readings: their compact form, which values point into */
+	char *blob;           /* readings: their compact form, which values point into */
+	struct dx_cost *cost; /* MEMO_COST: a cost chunk decoded (dx_cost.h) */
 };
 
 /* The decoded data of req's key, with a reference (dx_memo_release): a
@@ -735,6 +739,7 @@ ROW_FUNCS(cost) ROW_FUNCS(cost_res) ROW_CONTENT(cost_file)
 	int file_chunks(const struct ask *a, const struct node *n);
 int dev_file_chunks(const struct ask *a, const struct node *n);
 int loc_file_chunks(const struct ask *a, const struct node *n);
+int cost_file_chunks(const struct ask *a, const struct node *n);
 
 /* ---- tree_cost.c: a device's cost by tariff period ---- */
 
@@ -745,5 +750,23 @@ int dx_device_is_reference(const struct ask *a, int dep, int64_t device, const c
 int dx_cost_dir_listed(const struct ask *a, const struct node *dev);
 /* Resolves dev's "cost" into c: 0, -ENOENT, or an error. */
 int dx_cost_enter(const struct ask *a, const struct node *dev, struct node *c);
+/* Whether device's cost/ shows files (a MAINSUPPLY reference with EACTIVE
+ * and a tariff; the tariff costs one call per ttl_meta), with EACTIVE's
+ * nature in nature: 1, 0, or an error. Keep's list of what it keeps. */
+int dx_cost_shown(const struct ask *a, int dep, int64_t device, char nature[KEY_MAX]);
+/* Warms one cost chunk of device at res into the cache, as a read of a
+ * file in it would (keep). With a->memo_only, fetches nothing: 0 when the
+ * chunk is kept fresh, else -EAGAIN. 0 or the errors of a read. */
+int dx_cost_chunk(const struct ask *a, int dep, int64_t device, enum dx_res res,
+		  const struct dx_range *chunk);
+
+/* ---- tree_contracts.c ---- */
+
+/* Copies into out (size bytes) the currency cost files name: the one that
+ * every electricity contract of deployment dep that is not a simulation
+ * names (1 to 7 letters), else "" (none, several, one without, or the
+ * listing refused). Costs the contracts listing (once per ttl_meta).
+ * 0 or the listing's error (out is then ""). */
+int dx_contracts_currency(const struct ask *a, int dep, char *out, size_t size);
 
 #endif

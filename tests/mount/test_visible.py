@@ -201,9 +201,9 @@ class FullDisk(MountTestCase):
         self.addCleanup(subprocess.run, ["umount", "-l", self.fs])
 
     def copy(self, m, name):
-        # cost/ left out: its 15-minute years are 80 MB of files whose
-        # chunks (not kept decoded in memory) a full disk fetches again
-        # for every file: minutes under the sanitizer
+        # cost/ left out: its 15-minute years are 80 MB of files (minutes
+        # under the sanitizer before cost chunks were memoised and answers
+        # not kept had a memo budget of their own; not measured since)
         self.sim.clear_log()
         src = os.path.join(m.root, "devices", MAIN)  # ~20 MB of cache when kept
         r = run(["rsync", "-a", "--exclude=cost/", src + "/", os.path.join(m.tmp, name) + "/"])

@@ -120,13 +120,14 @@ static void test_check_readings_cases(void **state)
 {
 	static const char *const good[] = {
 		"{\"values\":[]}",
-		" {\"timezone\":\"Europe/Madrid\",\"units\":\"kWh\",\"values\":[\n"
-		"{\"ts\":\"2024-10-27T02:00:00+02:00\",\"v\":1.5},"
-		"{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":-0.25e2,\"extra\":{\"a\":[1,true,null]"
-		"}},"
-		"{\"v\":null,\"ts\":\"2024-10-27T03:00:00+01:00\"}]} \r\n",
-		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":0}],\"name\":\"caf\xc3\xa9 "
-		"\\u00e9 \\ud83d\\ude00\"}",
+		(" {\"timezone\":\"Europe/Madrid\",\"units\":\"kWh\",\"values\":[\n"
+		 "{\"ts\":\"2024-10-27T02:00:00+02:00\",\"v\":1.5},"
+		 "{\"ts\":\"2024-10-27T02:00:00+01:00\",\"v\":-0.25e2,\"extra\":{\"a\":[1,true,"
+		 "null]"
+		 "}},"
+		 "{\"v\":null,\"ts\":\"2024-10-27T03:00:00+01:00\"}]} \r\n"),
+		("{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":0}],\"name\":\"caf\xc3\xa9 "
+		 "\\u00e9 \\ud83d\\ude00\"}"),
 		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":123456789012345678}]}",
 		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":1e300}],\"s\":\"\\u0000\"}",
 	};
@@ -542,8 +543,8 @@ static void test_readings_errors(void **state)
 		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":NaN}]}",
 		"{\"values\":[]} x",
 		"{\"values\":[]}{}",
-		"{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":1},"
-		"{\"ts\":\"2023-01-01T00:00:00\",\"v\":2}]}",
+		("{\"values\":[{\"ts\":\"2023-01-01T00:00:00Z\",\"v\":1},"
+		 "{\"ts\":\"2023-01-01T00:00:00\",\"v\":2}]}"),
 	};
 	struct dx_readings r = { (char *)"untouched", NULL, NULL, 7 };
 
@@ -784,6 +785,24 @@ static void test_supplies_fixture(void **state)
 	assert_string_equal(l.items[0].type, "ELECTRICITY");
 	dx_entity_list_release(&l);
 	free(body);
+}
+
+static void test_contracts_currency(void **state)
+{
+	const char *text = "[{\"id\":1,\"currency\":\"EUR\",\"simulation\":true},"
+			   "{\"id\":2,\"currency\":null,\"simulation\":false},{\"id\":3}]";
+	struct dx_entity_list l;
+
+	(void)state;
+	assert_int_equal(dx_json_entities(DX_ENT_CONTRACT, text, strlen(text), &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.items[0].currency, "EUR");
+	assert_int_equal(l.items[0].simulation, 1);
+	assert_null(l.items[1].currency);
+	assert_int_equal(l.items[1].simulation, 0);
+	assert_null(l.items[2].currency);
+	assert_int_equal(l.items[2].simulation, 0);
+	dx_entity_list_release(&l);
 }
 
 static void decode_duplicates(void *arg)
@@ -1112,6 +1131,7 @@ int main(void)
 		cmocka_unit_test(test_devices_fixture),
 		cmocka_unit_test(test_parameters_fixture),
 		cmocka_unit_test(test_supplies_fixture),
+		cmocka_unit_test(test_contracts_currency),
 		cmocka_unit_test(test_entities_duplicate_ids),
 		cmocka_unit_test(test_entities_shapes),
 		cmocka_unit_test(test_entities_errors),
