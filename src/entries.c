@@ -3,12 +3,18 @@
  * a lookup is kept briefly in a small ring for the open that follows.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dx_requests.h"
+#include "readahead.h"
 #include "tree_impl.h"
+#include "tree_keeper.h"
+#include "tree_names.h"
+#include "tree_reads.h"
 
 #define TIMEOUT_STATIC 3600.0
 #define TIMEOUT_LISTED 60.0
@@ -31,6 +37,47 @@ enum dx_ftype dx_kind_ftype(const struct kind_row *k)
  * sees the end of one snapshot after the start of another. */
 #define VOLATILE_HOLD_SECONDS 1
 #define RENDER_KEEP_MAX ((size_t)2 << 20)
+/* How many renderings of files are kept for the open that follows a stat. */
+#define RENDER_RING_SIZE 8
+
+struct render_ring {
+	pthread_mutex_t lock;
+	struct rendered {
+		uint64_t ino;
+		int64_t at;
+		int64_t mtime;
+		long nsec; /* content_nsec() of content */
+		int closed;
+		struct dx_buf content;
+	} slots[RENDER_RING_SIZE];
+	unsigned next;
+};
+
+int dx_rendered_new(struct dx_tree *t)
+{
+	struct render_ring *ring = calloc(1, sizeof(*ring));
+
+	if (!ring)
+		return -ENOMEM;
+	pthread_mutex_init(&ring->lock, NULL);
+	for (size_t i = 0; i < RENDER_RING_SIZE; i++)
+		dx_buf_init(&ring->slots[i].content, DX_FILE_MAX);
+	t->ring = ring;
+	return 0;
+}
+
+void dx_rendered_free(struct dx_tree *t)
+{
+	struct render_ring *ring = t->ring;
+
+	if (!ring)
+		return;
+	for (size_t i = 0; i < RENDER_RING_SIZE; i++)
+		dx_buf_release(&ring->slots[i].content);
+	pthread_mutex_destroy(&ring->lock);
+	free(ring);
+	t->ring = NULL;
+}
 
 /* The nanoseconds of a file's time: the kernel keeps a file's pages across
  * opens and drops them when a stat shows a new size or time
@@ -55,12 +102,12 @@ void dx_rendered_clear(struct dx_tree *t)
 {
 	size_t i;
 
-	pthread_mutex_lock(&t->render_lock);
+	pthread_mutex_lock(&t->ring->lock);
 	for (i = 0; i < RENDER_RING_SIZE; i++) {
-		dx_buf_release(&t->rendered[i].content);
-		t->rendered[i].ino = 0;
+		dx_buf_release(&t->ring->slots[i].content);
+		t->ring->slots[i].ino = 0;
 	}
-	pthread_mutex_unlock(&t->render_lock);
+	pthread_mutex_unlock(&t->ring->lock);
 	dx_reads_changed(t->reads);
 }
 
@@ -70,9 +117,9 @@ static struct rendered *ring_slot(struct dx_tree *t, uint64_t ino)
 	size_t i;
 
 	for (i = 0; i < RENDER_RING_SIZE; i++)
-		if (t->rendered[i].ino == ino && t->rendered[i].content.data)
-			return &t->rendered[i];
-	return &t->rendered[t->rendered_next++ % RENDER_RING_SIZE];
+		if (t->ring->slots[i].ino == ino && t->ring->slots[i].content.data)
+			return &t->ring->slots[i];
+	return &t->ring->slots[t->ring->next++ % RENDER_RING_SIZE];
 }
 
 static void rendered_keep(struct dx_tree *t, uint64_t ino, struct dx_buf *content, int64_t mtime,
@@ -80,7 +127,7 @@ static void rendered_keep(struct dx_tree *t, uint64_t ino, struct dx_buf *conten
 {
 	struct rendered *r;
 
-	pthread_mutex_lock(&t->render_lock);
+	pthread_mutex_lock(&t->ring->lock);
 	r = ring_slot(t, ino);
 	dx_buf_release(&r->content);
 	r->content = *content; /* takes the buffer */
@@ -90,7 +137,7 @@ static void rendered_keep(struct dx_tree *t, uint64_t ino, struct dx_buf *conten
 	r->mtime = mtime;
 	r->nsec = nsec;
 	r->closed = closed;
-	pthread_mutex_unlock(&t->render_lock);
+	pthread_mutex_unlock(&t->ring->lock);
 }
 
 /* With out: moves a recent rendering of ino into out (it is used once), or
@@ -104,9 +151,9 @@ static int rendered_take(struct dx_tree *t, uint64_t ino, int copy, struct dx_bu
 	int hit = 0;
 	size_t i;
 
-	pthread_mutex_lock(&t->render_lock);
+	pthread_mutex_lock(&t->ring->lock);
 	for (i = 0; i < RENDER_RING_SIZE; i++) {
-		struct rendered *r = &t->rendered[i];
+		struct rendered *r = &t->ring->slots[i];
 
 		if (r->ino != ino || !r->content.data ||
 		    now - r->at > (copy ? VOLATILE_HOLD_SECONDS : RENDER_KEEP_SECONDS))
@@ -133,7 +180,7 @@ static int rendered_take(struct dx_tree *t, uint64_t ino, int copy, struct dx_bu
 		hit = 1;
 		break;
 	}
-	pthread_mutex_unlock(&t->render_lock);
+	pthread_mutex_unlock(&t->ring->lock);
 	return hit;
 }
 
@@ -313,7 +360,7 @@ static int twin_request(const struct ask *a, const struct node *n, uint64_t stam
 
 	memset(req, 0, sizeof(*req));
 	req->kind = DX_REQ_READINGS;
-	req->prio = a->prio;
+	req->prio = a->ld.prio;
 	req->dep = n->dep;
 	attr_record_name(a, n, name, sizeof(name));
 	if (snprintf(req->key, sizeof(req->key), "twin%d%s|%016" PRIx64, TWIN_VERSION, name + 4,
@@ -449,9 +496,8 @@ static int on_read_attr(const struct ask *a, const struct kind_row *k, const str
 	rc = k->content(&preview, n, &text, &mtime, &closed);
 	attr->size = text.len;
 	dx_buf_release(&text);
-	pthread_mutex_lock(&a->t->render_lock);
-	attr->mtime_nsec = (long)(++a->t->on_read_stats % 1000000000ull);
-	pthread_mutex_unlock(&a->t->render_lock);
+	attr->mtime_nsec = (long)(__atomic_add_fetch(&a->t->on_read_stats, 1, __ATOMIC_RELAXED) %
+				  1000000000ull);
 	return rc; /* timeout 0 */
 }
 
@@ -511,8 +557,11 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 	/* A lookup that needs the data: a step of a walk (ls -l, rsync, du)
 	 * that the readahead follows? Reads and getattrs come in other orders
 	 * (rsync reads while it looks up further on) and are no steps. */
-	if (!content && a->lookup && n->kind == K_FILE)
-		dx_readahead_seen(a, n);
+	if (!content && a->lookup && n->kind == K_FILE) {
+		struct dx_ra_file f = { n->dep, n->id, n->key, n->res, n->range };
+
+		dx_readahead_seen(a->t->ra, &a->ld, &f);
+	}
 	if (!content && k->flags & KF_RENDERED && (rc = attr_stamped(a, n, k, &st, attr)))
 		return rc < 0 ? rc : 0; /* the same bytes as last rendered */
 	if (!content && k->flags & KF_RENDERED)

@@ -204,7 +204,7 @@ static int find_node(struct dx_tree *t, uint64_t ino, struct node *out)
 int dx_tree_lookup_ino(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int parent,
 		       struct dx_attr *out)
 {
-	struct ask a = { .t = t, .prio = prio };
+	struct ask a = { .t = t, .ld = { .d = t->data, .prio = prio } };
 	struct node n;
 	int rc = find_node(t, ino, &n);
 

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "tree_impl.h"
+#include "tree_kinds.h"
+#include "tree_names.h"
 
 int contracts_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
 {
@@ -30,7 +32,7 @@ int contracts_el_resolve(const struct ask *a, const struct node *p, const char *
 {
 	const struct dx_listing *l;
 	const struct dx_entity *e;
-	int rc = dx_get_contracts(a, p->dep, &l);
+	int rc = dx_get_contracts(&a->ld, p->dep, &l);
 
 	if (rc)
 		return rc;
@@ -38,18 +40,18 @@ int contracts_el_resolve(const struct ask *a, const struct node *p, const char *
 		c->kind = K_CONTRACT_JSON;
 		c->id = e->id;
 	}
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return rc;
 }
 
 int contracts_el_list(const struct ask *a, const struct node *p, struct names *s)
 {
 	const struct dx_listing *l;
-	int rc = dx_get_contracts(a, p->dep, &l);
+	int rc = dx_get_contracts(&a->ld, p->dep, &l);
 
 	if (!rc) {
 		rc = dx_names_add_entities(l, 0, 0, ".json", s);
-		dx_listing_put(a->t, l);
+		dx_listing_put(a->t->data, l);
 	}
 	return rc;
 }
@@ -58,13 +60,13 @@ int contract_json_content(const struct ask *a, const struct node *n, struct dx_b
 			  int64_t *mtime, int *closed)
 {
 	const struct dx_listing *l;
-	int rc = dx_get_contracts(a, n->dep, &l);
+	int rc = dx_get_contracts(&a->ld, n->dep, &l);
 
 	(void)closed;
 	if (rc)
 		return rc;
 	*mtime = l->changed_at;
 	rc = dx_listing_pretty(l, n->id, out);
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return rc;
 }

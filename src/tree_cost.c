@@ -17,6 +17,8 @@
 
 #include "dx_cost.h"
 #include "tree_impl.h"
+#include "tree_kinds.h"
+#include "tree_names.h"
 
 #define COST_KEY "EACTIVE"
 #define COST_REFERENCE "MAINSUPPLY"
@@ -73,12 +75,12 @@ static int locations_refer(const struct dx_listing *l, const char *type, int64_t
 int dx_device_is_reference(const struct ask *a, int dep, int64_t device, const char *type)
 {
 	const struct dx_listing *locs;
-	int rc = dx_get_locations(a, dep, &locs);
+	int rc = dx_get_locations(&a->ld, dep, &locs);
 
 	if (rc)
 		return rc;
 	rc = locations_refer(locs, type, device);
-	dx_listing_put(a->t, locs);
+	dx_listing_put(a->t->data, locs);
 	return rc;
 }
 
@@ -98,7 +100,7 @@ static int cost_device(const struct ask *a, const struct node *n, char nature[KE
 	if (rc)
 		return rc == -ENOENT ? 0 : rc;
 	snprintf(nature, KEY_MAX, "%s", e->nature ? e->nature : "");
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return 1;
 }
 
@@ -121,7 +123,7 @@ static int chunk_bytes(const struct ask *a, const struct node *n, enum dx_res re
 
 	if (rc)
 		return rc;
-	r.prio = a->prio;
+	r.prio = a->ld.prio;
 	return dx_source_fetch(t->source, &r, &policy, out, info);
 }
 
@@ -261,7 +263,8 @@ int cost_res_list(const struct ask *a, const struct node *p, struct names *s)
 
 	if (rc <= 0)
 		return rc;
-	rc = dx_series_periods(a, p->dep, p->id, COST_KEY, nature, p->res, &periods, &np, &changed);
+	rc = dx_series_periods(&a->ld, p->dep, p->id, COST_KEY, nature, p->res, &periods, &np,
+			       &changed);
 	for (i = 0; i < np && !rc; i++)
 		rc = add_period(a->t, &periods[i], s);
 	free(periods);
@@ -356,7 +359,8 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 	size_t k;
 	int rc = dx_range_chunks(n->res, &n->range, chunk, 1, &k);
 
-	if (a->memo_only) /* cost chunks are not in the memo: a rendering ahead gets nothing */
+	if (a->ld.mode ==
+	    DX_LOAD_MEMO_ONLY) /* cost chunks are not in the memo: a rendering ahead gets nothing */
 		return -EAGAIN;
 	if (!rc)
 		rc = chunk_cost(a, n, n->res, chunk, a->t->opts.ttl_open, &c, &info);
@@ -366,7 +370,8 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 	 * period listing loads (no call once cost/ was listed). */
 	rc = cost_device(a, n, nature);
 	if (rc == 1)
-		rc = dx_series_timezone(a, n->dep, n->id, COST_KEY, nature, zone, sizeof(zone));
+		rc = dx_series_timezone(&a->ld, n->dep, n->id, COST_KEY, nature, zone,
+					sizeof(zone));
 	if (rc) {
 		dx_cost_release(&c);
 		return rc;

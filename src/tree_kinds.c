@@ -6,6 +6,7 @@
  * list), and an example in tests/unit/test_tree.c (test_table).
  */
 #include "tree_impl.h"
+#include "tree_kinds.h"
 
 #define DIR(fn) .resolve = fn##_resolve, .list = fn##_list
 #define FILE_OF(fn) .content = fn##_content

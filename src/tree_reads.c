@@ -13,10 +13,11 @@
  * READ takes what the stat just before it rendered (entries.c's ring).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tree_impl.h"
+#include "tree_reads.h"
 
 #define READ_SLOTS 8
 /* Bytes kept for files not being read right now. */
@@ -60,7 +61,7 @@ int dx_reads_new(struct dx_reads **out)
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->ready, NULL);
 	for (i = 0; i < READ_SLOTS; i++)
-		dx_buf_init(&r->slots[i].content, DX_FILE_MAX);
+		dx_buf_init(&r->slots[i].content, DX_TREE_FILE_MAX);
 	*out = r;
 	return 0;
 }
@@ -176,7 +177,7 @@ static int slot_render(struct dx_reads *r, const struct dx_reads_source *src, ui
 	uint64_t gen = r->gen;
 	int rc, stable = 0;
 
-	dx_buf_init(&s->content, DX_FILE_MAX);
+	dx_buf_init(&s->content, DX_TREE_FILE_MAX);
 	pthread_mutex_unlock(&r->lock);
 	rc = src->render(src->ctx, ino, &content, &stable);
 	pthread_mutex_lock(&r->lock);
@@ -214,7 +215,7 @@ static int read_alone(const struct dx_reads_source *src, uint64_t ino, uint64_t 
 {
 	int rc, stable;
 
-	dx_buf_init(&out->own, DX_FILE_MAX);
+	dx_buf_init(&out->own, DX_TREE_FILE_MAX);
 	rc = src->render(src->ctx, ino, &out->own, &stable);
 	if (rc) {
 		dx_buf_release(&out->own);

@@ -1,5 +1,5 @@
 /* Unit tests for the walk readahead (readahead.c): the window of loads made
- * ahead, as the data layer reports them through t->observe (admit, landed,
+ * ahead, as the data layer reports them through its observer (admit, landed,
  * asked, fetched), and its counters. The walk following itself is tested
  * through the namespace (test_tree.c) and real walks (tests/mount). */
 #include <errno.h>
@@ -15,6 +15,8 @@
 
 #include "dx_source.h"
 #include "dx_tree.h"
+#include "../../src/data_impl.h"
+#include "../../src/readahead.h"
 #include "../../src/tree_impl.h"
 
 #define NOW_2026 INT64_C(1795694400)
@@ -65,7 +67,7 @@ static void counts(struct fx *f, uint64_t fetches, uint64_t used)
 {
 	uint64_t got_fetches = 99, got_used = 99;
 
-	dx_readahead_counts(f->tree, &got_fetches, &got_used);
+	dx_readahead_counts(f->tree->ra, &got_fetches, &got_used);
 	assert_int_equal(got_fetches, fetches);
 	assert_int_equal(got_used, used);
 }
@@ -76,10 +78,10 @@ static void test_off(void **state)
 	struct fx *f = fx_new(0);
 
 	(void)state;
-	assert_int_equal(dx_readahead_admit(f->tree, "k1"), -EBUSY);
-	dx_readahead_landed(f->tree, "k1", 1);
-	dx_readahead_fetched(f->tree);
-	assert_int_equal(dx_readahead_asked(f->tree, "k1", 1), 0);
+	assert_int_equal(dx_readahead_admit(f->tree->ra, "k1"), -EBUSY);
+	dx_readahead_landed(f->tree->ra, "k1", 1);
+	dx_readahead_fetched(f->tree->ra);
+	assert_int_equal(dx_readahead_asked(f->tree->ra, "k1", 1), 0);
 	counts(f, 0, 0);
 	fx_free(f);
 }
@@ -91,21 +93,21 @@ static void test_window(void **state)
 	struct fx *f = fx_new(2);
 
 	(void)state;
-	assert_int_equal(dx_readahead_admit(f->tree, "k1"), 1);
-	assert_int_equal(dx_readahead_admit(f->tree, "k2"), 1);
-	assert_int_equal(dx_readahead_admit(f->tree, "k3"), -EBUSY);
-	dx_readahead_landed(f->tree, "k1", 1); /* fetched, nobody asked yet */
-	assert_int_equal(dx_readahead_admit(f->tree, "k3"), -EBUSY);
-	assert_int_equal(dx_readahead_asked(f->tree, "k1", 1), 0); /* landed: no wait */
+	assert_int_equal(dx_readahead_admit(f->tree->ra, "k1"), 1);
+	assert_int_equal(dx_readahead_admit(f->tree->ra, "k2"), 1);
+	assert_int_equal(dx_readahead_admit(f->tree->ra, "k3"), -EBUSY);
+	dx_readahead_landed(f->tree->ra, "k1", 1); /* fetched, nobody asked yet */
+	assert_int_equal(dx_readahead_admit(f->tree->ra, "k3"), -EBUSY);
+	assert_int_equal(dx_readahead_asked(f->tree->ra, "k1", 1), 0); /* landed: no wait */
 	counts(f, 1, 1);
-	assert_int_equal(dx_readahead_admit(f->tree, "k3"), 1);
-	dx_readahead_landed(f->tree, "k2", 0); /* cached: no call, frees its place */
-	assert_int_equal(dx_readahead_admit(f->tree, "k4"), 1);
+	assert_int_equal(dx_readahead_admit(f->tree->ra, "k3"), 1);
+	dx_readahead_landed(f->tree->ra, "k2", 0); /* cached: no call, frees its place */
+	assert_int_equal(dx_readahead_admit(f->tree->ra, "k4"), 1);
 	counts(f, 1, 1);
 	/* asked while in flight: it no longer holds the window's place */
-	assert_int_equal(dx_readahead_asked(f->tree, "k3", 0), 0);
-	assert_int_equal(dx_readahead_admit(f->tree, "k5"), 1);
-	dx_readahead_landed(f->tree, "k3", 1);
+	assert_int_equal(dx_readahead_asked(f->tree->ra, "k3", 0), 0);
+	assert_int_equal(dx_readahead_admit(f->tree->ra, "k5"), 1);
+	dx_readahead_landed(f->tree->ra, "k3", 1);
 	counts(f, 2, 2);
 	fx_free(f);
 }
@@ -120,7 +122,7 @@ static void *land_later(void *arg)
 	struct landing *l = arg;
 
 	usleep(100 * 1000);
-	dx_readahead_landed(l->f->tree, l->key, 1);
+	dx_readahead_landed(l->f->tree->ra, l->key, 1);
 	return NULL;
 }
 
@@ -133,28 +135,35 @@ static void test_wait_for_flight(void **state)
 	pthread_t th;
 
 	(void)state;
-	assert_int_equal(dx_readahead_admit(f->tree, "k1"), 1);
+	assert_int_equal(dx_readahead_admit(f->tree->ra, "k1"), 1);
 	assert_int_equal(pthread_create(&th, NULL, land_later, &l), 0);
-	assert_int_equal(dx_readahead_asked(f->tree, "k1", 1), 1); /* waited */
+	assert_int_equal(dx_readahead_asked(f->tree->ra, "k1", 1), 1); /* waited */
 	pthread_join(th, NULL);
 	counts(f, 1, 1);
-	assert_int_equal(dx_readahead_admit(f->tree, "k2"), 1);
+	assert_int_equal(dx_readahead_admit(f->tree->ra, "k2"), 1);
 	assert_int_equal(pthread_create(&th, NULL, land_later, &(struct landing){ f, "k2" }), 0);
-	assert_int_equal(dx_readahead_admit(f->tree, "k2"), 0); /* another worker's, ended */
+	assert_int_equal(dx_readahead_admit(f->tree->ra, "k2"), 0); /* another worker's, ended */
 	pthread_join(th, NULL);
 	fx_free(f);
 }
 
-/* The data layer reports to the readahead through t->observe. */
+/* The data layer reports to the readahead through the observer the tree
+ * registered: what the data says counts in the readahead's window. */
 static void test_observer_wired(void **state)
 {
 	struct fx *f = fx_new(2);
+	const struct dx_data_observer *o = &f->tree->data->observe;
 
 	(void)state;
-	assert_ptr_equal(f->tree->observe.admit, dx_readahead_admit);
-	assert_ptr_equal(f->tree->observe.landed, dx_readahead_landed);
-	assert_ptr_equal(f->tree->observe.asked, dx_readahead_asked);
-	assert_ptr_equal(f->tree->observe.fetched, dx_readahead_fetched);
+	assert_ptr_equal(o->ctx, f->tree);
+	assert_int_equal(o->admit(o->ctx, "k1"), 1);
+	assert_int_equal(o->admit(o->ctx, "k2"), 1);
+	assert_int_equal(dx_readahead_admit(f->tree->ra, "k3"), -EBUSY); /* the window is full */
+	o->landed(o->ctx, "k1", 1);
+	assert_int_equal(o->asked(o->ctx, "k1", 1), 0);
+	o->fetched(o->ctx);
+	counts(f, 1, 1);
+	assert_int_equal(dx_readahead_admit(f->tree->ra, "k3"), 1);
 	fx_free(f);
 }
 
