@@ -326,7 +326,7 @@ static int render_ahead(void *ctx, uint64_t ino, struct dx_buf *out, int *stable
 /* After the period file ino was read whole: renders the next period of
  * its series into the reads table, when that period lies in the same
  * chunk (its data was just used: nothing is loaded or fetched, see
- * memo_only) and has begun. A reader that goes on finds it ready; one
+ * DX_LOAD_MEMO_ONLY) and has begun. A reader that goes on finds it ready; one
  * that does not cost one rendering from memory. */
 static void render_next(struct dx_tree *t, enum dx_priority prio, uint64_t ino)
 {
