@@ -147,6 +147,7 @@ struct dx_tree {
 	struct dx_keep *keep;     /* keep's refresher (keep.c), or NULL when nothing is kept */
 	struct dx_reads *reads;   /* renderings being read (tree_reads.c) */
 	uint64_t refs_logged[DX_REFS_LOGGED]; /* dangling references logged (tree_reference.c) */
+	unsigned refs_missing;                /* how many (tree_reference.c) */
 };
 
 static inline const struct kind_row *kind_of(const struct dx_tree *t, const struct node *n)
