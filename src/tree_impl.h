@@ -1,12 +1,7 @@
-/* The namespace's private header: nodes, the rows of the table of kinds,
- * and the tree's state. Only namespace files include it (tests/layers.py
- * checks: at most 200 lines, no data-layer file). The layers, from the
- * bottom: the data (data.h), the readahead (readahead.h), the namespace;
- * their files and caches are described in doc/DESIGN.md. Upward news goes
- * through hooks set by tree.c: the data tells the readahead and refresh.c
- * through its observer, the node table tells handles.c through
- * t->node_created. The table is reached through t->kinds (tree_kinds.h).
- */
+/* The namespace's private header: nodes, the rows of the table of kinds
+ * (tree_kinds.h), the tree's state. Only namespace files include it; at
+ * most 200 lines (tests/layers.py): put a module's declarations in its own
+ * header. The layers below (data.h, readahead.h): doc/DESIGN.md. */
 #ifndef DX_TREE_IMPL_H
 #define DX_TREE_IMPL_H
 
@@ -127,14 +122,12 @@ struct dx_tree {
 	const struct kind_row *kinds; /* the table, indexed by enum kind */
 	struct dx_source *source;     /* opts.source, or own_source */
 	struct dx_source *own_source;
-	struct dx_data *data;   /* the data layer (data.h) */
-	const char **dep_names; /* opts.deps' names, lent to the data */
-	int64_t started_at;
-	int64_t born_at;            /* when the cache first held this tree's data (tree.c) */
-	struct node_table *nodes;   /* the inode table (nodes.c only) */
-	struct dx_handles *handles; /* export support, NULL when off (handles.c) */
-	/* Told of each node created in the table (handles.c's dx_handles_note,
-	 * set by tree.c), so the node table never calls up into handles.c. */
+	struct dx_data *data;        /* the data layer (data.h) */
+	const char **dep_names;      /* opts.deps' names, lent to the data */
+	int64_t started_at, born_at; /* born: when the cache first held its data (tree.c) */
+	struct node_table *nodes;    /* the inode table (nodes.c only) */
+	struct dx_handles *handles;  /* export support, NULL when off (handles.c) */
+	/* Told of each node created (handles.c's, set by tree.c): up, no call. */
 	void (*node_created)(struct dx_tree *t, const struct node *n);
 	struct render_ring *ring; /* files rendered for a stat (entries.c only) */
 	/* Counters (atomic): files rendered for a stat whose kept size did not
