@@ -11,6 +11,7 @@
 #include "dx_log.h"
 #include "handles.h"
 #include "tree_impl.h"
+#include "tree_nodes.h"
 
 #define HANDLES_VERSION 2 /* 2: the twin's format */
 #define BATCH 64          /* records written in one transaction */

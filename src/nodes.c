@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "tree_impl.h"
+#include "tree_nodes.h"
 
 #define NODE_BUCKETS ((size_t)1 << 16)
 
@@ -289,7 +290,8 @@ void dx_nodes_free(struct dx_tree *t)
 	t->nodes = NULL;
 }
 
-void dx_node_each(struct dx_tree *t, int (*fn)(void *ctx, const struct node *n), void *ctx)
+void dx_node_each(struct dx_tree *t, const struct node_filter *only,
+		  int (*fn)(void *ctx, const struct node *n), void *ctx)
 {
 	struct node_table *nt = t->nodes;
 	struct slot *s;
@@ -298,6 +300,10 @@ void dx_node_each(struct dx_tree *t, int (*fn)(void *ctx, const struct node *n),
 	pthread_mutex_lock(&nt->lock);
 	for (size_t i = 0; i < nt->nbuckets; i++)
 		for (s = nt->buckets[i]; s; s = s->next) {
+			/* cheap: most slots are not asked for */
+			if (only && (!(t->kinds[s->kind].flags & only->flags) ||
+				     s->dep != only->dep || s->id != only->id))
+				continue;
 			node_of_slot(t, s, &n);
 			if (fn(ctx, &n))
 				goto out;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tree_impl.h"
+#include "tree_nodes.h"
 #include "tree_reads.h"
 
 /* Inode numbers gathered from the node table for invalidation. */
@@ -66,7 +67,7 @@ static void invalidate_open_nodes(struct dx_tree *t)
 
 	if (!t->opts.invalidate)
 		return;
-	dx_node_each(t, open_node, &g);
+	dx_node_each(t, NULL, open_node, &g);
 	invalidate_gathered(&g);
 }
 
@@ -90,13 +91,14 @@ void dx_tree_series_changed(struct dx_tree *t, int dep, int64_t device, const ch
 			    enum dx_res res, const struct dx_range *chunk)
 {
 	struct gather g = { .t = t, .dep = dep, .device = device, .key = key, .res = res };
+	struct node_filter only = { KF_SERIES, dep, device };
 
 	g.from = dx_date_to_days(chunk->from);
 	g.to = dx_date_to_days(chunk->to);
 	dx_reads_changed(t->reads);
 	if (!t->opts.invalidate)
 		return;
-	dx_node_each(t, series_node, &g);
+	dx_node_each(t, &only, series_node, &g);
 	invalidate_gathered(&g);
 }
 

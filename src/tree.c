@@ -17,6 +17,7 @@
 #include "tree_keeper.h"
 #include "tree_kinds.h"
 #include "tree_names.h"
+#include "tree_nodes.h"
 #include "tree_reads.h"
 
 /* The real source over the cache and the deployments' clients. */

@@ -152,21 +152,6 @@ static inline const struct kind_row *kind_of(const struct dx_tree *t, const stru
 int64_t dx_tree_now(struct dx_tree *t);
 const char *dx_tree_dep_name(const struct dx_tree *t, int dep);
 
-/* ---- nodes.c: the inode table. Every function takes its lock itself. ---- */
-int dx_nodes_new(struct dx_tree *t); /* 0 or -ENOMEM */
-void dx_nodes_free(struct dx_tree *t);
-/* The inode number of n: a hash of every field of its identity, stable
- * across mounts; DX_ROOT_INO for the root. */
-uint64_t dx_node_ino(const struct dx_tree *t, const struct node *n);
-/* Copies the node of ino into out. 0 or -ENOENT (unknown or forgotten). */
-int dx_node_get(struct dx_tree *t, uint64_t ino, struct node *out);
-/* Adds one lookup of the node described by tmpl (sets tmpl->ino), creating
- * it if needed. 0 or -ENOMEM. */
-int dx_node_ref(struct dx_tree *t, struct node *tmpl);
-/* Calls fn with each node of the table, under the table's lock (fn must
- * not call into the tree), until fn returns nonzero. */
-void dx_node_each(struct dx_tree *t, int (*fn)(void *ctx, const struct node *n), void *ctx);
-
 /* ---- entries.c: attributes ---- */
 int dx_rendered_new(struct dx_tree *t); /* the ring of files rendered for a stat */
 void dx_rendered_free(struct dx_tree *t);

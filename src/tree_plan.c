@@ -16,6 +16,7 @@
 #include "dx_names.h"
 #include "tree_impl.h"
 #include "tree_names.h"
+#include "tree_nodes.h"
 #include "tree_status.h"
 
 #define PLAN_BUCKETS 65536

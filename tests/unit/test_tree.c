@@ -41,6 +41,7 @@
 #include "../../src/tree_impl.h"
 #include "../../src/tree_kinds.h"
 #include "../../src/tree_names.h"
+#include "../../src/tree_nodes.h"
 #include "../../src/tree_status.h" /* the table of kinds, for test_table */
 
 #define NOW_2026 INT64_C(1795694400) /* 2026-11-26 12:00:00 UTC */
