@@ -1,6 +1,6 @@
 /* An entry's attributes and timeouts, from its row (the file type and
  * flags) and its content (the row's content function). A file rendered for
- * a lookup is kept briefly in a small ring for the open that follows.
+ * a lookup is kept briefly for the open that follows (tree_reads.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,58 +26,9 @@ enum dx_ftype dx_kind_ftype(const struct kind_row *k)
 	return k->flags & KF_DIR ? DX_DIR : k->flags & KF_LINK ? DX_LNK : DX_REG;
 }
 
-/* A CSV file is rendered for the lookup or stat that precedes its open;
- * the open takes that rendering instead of making it again. Kept a few
- * seconds only: freshness is the cache's business, not this ring's. */
-#define RENDER_KEEP_SECONDS 5
-/* Larger renderings are made again at the open: the ring stays small. */
-/* A volatile file (status) is rendered anew when a reader opens or stats
- * it by name (LOOKUP); the attribute checks and READs of the open file
- * that follow get that same snapshot for this long, so that a reader never
- * sees the end of one snapshot after the start of another. */
-#define VOLATILE_HOLD_SECONDS 1
+/* Larger renderings for a stat are made again at the open: the table of
+ * renderings (tree_reads.c) keeps small ones only. */
 #define RENDER_KEEP_MAX ((size_t)2 << 20)
-/* How many renderings of files are kept for the open that follows a stat. */
-#define RENDER_RING_SIZE 8
-
-struct render_ring {
-	pthread_mutex_t lock;
-	struct rendered {
-		uint64_t ino;
-		int64_t at;
-		int64_t mtime;
-		long nsec; /* content_nsec() of content */
-		int closed;
-		struct dx_buf content;
-	} slots[RENDER_RING_SIZE];
-	unsigned next;
-};
-
-int dx_rendered_new(struct dx_tree *t)
-{
-	struct render_ring *ring = calloc(1, sizeof(*ring));
-
-	if (!ring)
-		return -ENOMEM;
-	pthread_mutex_init(&ring->lock, NULL);
-	for (size_t i = 0; i < RENDER_RING_SIZE; i++)
-		dx_buf_init(&ring->slots[i].content, DX_FILE_MAX);
-	t->ring = ring;
-	return 0;
-}
-
-void dx_rendered_free(struct dx_tree *t)
-{
-	struct render_ring *ring = t->ring;
-
-	if (!ring)
-		return;
-	for (size_t i = 0; i < RENDER_RING_SIZE; i++)
-		dx_buf_release(&ring->slots[i].content);
-	pthread_mutex_destroy(&ring->lock);
-	free(ring);
-	t->ring = NULL;
-}
 
 /* The nanoseconds of a file's time: the kernel keeps a file's pages across
  * opens and drops them when a stat shows a new size or time
@@ -96,92 +47,6 @@ static long content_nsec(const struct kind_row *k, const struct dx_buf *content)
 	for (i = 0; i < content->len; i++)
 		h = (h ^ (unsigned char)content->data[i]) * 1099511628211ull;
 	return (long)(h % 999999999ull) + 1; /* never 0: 0 means a period file */
-}
-
-void dx_rendered_clear(struct dx_tree *t)
-{
-	size_t i;
-
-	pthread_mutex_lock(&t->ring->lock);
-	for (i = 0; i < RENDER_RING_SIZE; i++) {
-		dx_buf_release(&t->ring->slots[i].content);
-		t->ring->slots[i].ino = 0;
-	}
-	pthread_mutex_unlock(&t->ring->lock);
-	dx_reads_changed(t->reads);
-}
-
-/* The ring's entry of ino, else the next one: a file is in it once. */
-static struct rendered *ring_slot(struct dx_tree *t, uint64_t ino)
-{
-	size_t i;
-
-	for (i = 0; i < RENDER_RING_SIZE; i++)
-		if (t->ring->slots[i].ino == ino && t->ring->slots[i].content.data)
-			return &t->ring->slots[i];
-	return &t->ring->slots[t->ring->next++ % RENDER_RING_SIZE];
-}
-
-static void rendered_keep(struct dx_tree *t, uint64_t ino, struct dx_buf *content, int64_t mtime,
-			  long nsec, int closed)
-{
-	struct rendered *r;
-
-	pthread_mutex_lock(&t->ring->lock);
-	r = ring_slot(t, ino);
-	dx_buf_release(&r->content);
-	r->content = *content; /* takes the buffer */
-	dx_buf_init(content, content->max);
-	r->ino = ino;
-	r->at = dx_tree_now(t);
-	r->mtime = mtime;
-	r->nsec = nsec;
-	r->closed = closed;
-	pthread_mutex_unlock(&t->ring->lock);
-}
-
-/* With out: moves a recent rendering of ino into out (it is used once), or
- * copies it (copy: a volatile file's snapshot serves all its reader's
- * requests). Without: copies only its size into *scratch_len via scratch.
- * 1 on hit. */
-static int rendered_take(struct dx_tree *t, uint64_t ino, int copy, struct dx_buf *out,
-			 struct dx_buf *scratch, int64_t *mtime, long *nsec, int *closed)
-{
-	int64_t now = dx_tree_now(t);
-	int hit = 0;
-	size_t i;
-
-	pthread_mutex_lock(&t->ring->lock);
-	for (i = 0; i < RENDER_RING_SIZE; i++) {
-		struct rendered *r = &t->ring->slots[i];
-
-		if (r->ino != ino || !r->content.data ||
-		    now - r->at > (copy ? VOLATILE_HOLD_SECONDS : RENDER_KEEP_SECONDS))
-			continue;
-		*mtime = r->mtime;
-		*nsec = r->nsec;
-		*closed = r->closed;
-		if (out && !out->len && copy) {
-			hit = dx_buf_append(out, r->content.data, r->content.len) == 0;
-			break;
-		}
-		if (out && !out->len) {
-			size_t max = out->max;
-
-			dx_buf_release(out);
-			*out = r->content;
-			out->max = max;
-			dx_buf_init(&r->content, r->content.max);
-			r->ino = 0;
-		} else {
-			/* attributes only: the length is all that is needed */
-			scratch->len = r->content.len;
-		}
-		hit = 1;
-		break;
-	}
-	pthread_mutex_unlock(&t->ring->lock);
-	return hit;
 }
 
 /* The timeout of a file or link whose content is known. An open period is
@@ -442,19 +307,25 @@ static int twin_bytes(const struct ask *a, const struct kind_row *k, const struc
 	return rc;
 }
 
-/* The content of n through its row: from the ring when a stat rendered it
+/* The content of n through its row: from the table of renderings when a stat rendered it
  * a moment ago, else made now. With content NULL, scratch receives it. */
 static int node_bytes(const struct ask *a, const struct kind_row *k, const struct node *n,
 		      struct dx_buf **content, struct dx_buf *scratch, int64_t *mtime, long *nsec,
 		      int *closed)
 {
 	int volatile_ = !!(k->flags & KF_VOLATILE), reading = *content != NULL;
+	struct dx_rendered m;
 	int rc, hit = ((k->flags & KF_RENDERED) || (volatile_ && a->hold)) &&
-		      rendered_take(a->t, n->ino, volatile_, *content, scratch, mtime, nsec,
-				    closed);
+		      dx_reads_take(a->t->reads, n->ino, volatile_, dx_tree_now(a->t), *content,
+				    scratch, &m);
 
 	if (!*content)
 		*content = scratch;
+	if (hit) {
+		*mtime = m.mtime;
+		*nsec = m.nsec;
+		*closed = m.closed;
+	}
 	if (hit && reading && is_twin(k, n) && *closed == CLOSED_FINAL)
 		twin_keep(a, k, n, *content, *mtime); /* rendered by the stat before */
 	if (hit)
@@ -582,7 +453,9 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 				a, n, dx_stamp_mix(DX_STAMP_INIT, content->data, content->len));
 		if (k->flags & (KF_RENDERED | KF_VOLATILE) && content == &scratch && scratch.data &&
 		    scratch.len <= RENDER_KEEP_MAX)
-			rendered_keep(a->t, n->ino, &scratch, mtime, nsec, closed);
+			dx_reads_keep(a->t->reads, n->ino, &scratch,
+				      &(struct dx_rendered){ mtime, nsec, closed },
+				      dx_tree_now(a->t));
 	}
 	dx_buf_release(&scratch);
 	return rc;

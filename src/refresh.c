@@ -107,7 +107,7 @@ int dx_tree_refresh(struct dx_tree *t)
 	int rc;
 
 	dx_data_forget(t->data);
-	dx_rendered_clear(t);
+	dx_reads_forget(t->reads);
 	rc = t->source->ops->expire(t->source->ctx, NULL);
 	invalidate_open_nodes(t);
 	return rc;
@@ -132,7 +132,7 @@ int dx_tree_refresh_ino(struct dx_tree *t, uint64_t ino)
 			rc = t->source->ops->expire(t->source->ctx, prefix);
 	}
 	dx_data_forget(t->data);
-	dx_rendered_clear(t);
+	dx_reads_forget(t->reads);
 	invalidate_open_nodes(t);
 	return rc;
 }

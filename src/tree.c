@@ -121,7 +121,7 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 	t->started_at = dx_tree_now(t);
 	t->source = opts->source;
 	t->node_created = dx_handles_note;
-	if (dx_nodes_new(t) || dx_rendered_new(t) || (!t->source && own_source(t)) || data_new(t))
+	if (dx_nodes_new(t) || (!t->source && own_source(t)) || data_new(t))
 		goto fail;
 	t->handles = dx_handles_new(t); /* records go through the source */
 	if (dx_node_ref(t, &root) ||
@@ -152,7 +152,6 @@ void dx_tree_free(struct dx_tree *t)
 	dx_data_free(t->data);
 	free(t->dep_names);
 	dx_nodes_free(t);
-	dx_rendered_free(t);
 	dx_source_real_free(t->own_source);
 	free(t);
 }

@@ -129,7 +129,6 @@ struct dx_tree {
 	struct dx_handles *handles;  /* export support, NULL when off (handles.c) */
 	/* Told of each node created (handles.c's, set by tree.c): up, no call. */
 	void (*node_created)(struct dx_tree *t, const struct node *n);
-	struct render_ring *ring; /* files rendered for a stat (entries.c only) */
 	/* Counters (atomic): files rendered for a stat whose kept size did not
 	 * serve; twins rendered, kept in the store, served from the store;
 	 * stats of act-on-read files (their time's nanoseconds); OPENs. */
@@ -153,12 +152,9 @@ int64_t dx_tree_now(struct dx_tree *t);
 const char *dx_tree_dep_name(const struct dx_tree *t, int dep);
 
 /* ---- entries.c: attributes ---- */
-int dx_rendered_new(struct dx_tree *t); /* the ring of files rendered for a stat */
-void dx_rendered_free(struct dx_tree *t);
-void dx_rendered_clear(struct dx_tree *t); /* drops every kept rendering */
 /* Fills attr with n's attributes. With content, also appends n's bytes to
  * it (a read); without, renders a KF_RENDERED file only for its size and
- * keeps that rendering a few seconds for the open that follows. */
+ * keeps that rendering a few seconds for the open that follows (tree_reads.h). */
 int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr,
 		 struct dx_buf *content);
 /* Fills attr with n's attributes only when they are known without asking

@@ -35,4 +35,25 @@ void dx_reads_prefill(struct dx_reads *r, const struct dx_reads_source *src, uin
 /* Renderings made by dx_reads_prefill, and how many of them a READ used. */
 void dx_reads_counts(struct dx_reads *r, uint64_t *ahead, uint64_t *used);
 
+/* What a rendering made for a stat says beside its bytes. */
+struct dx_rendered {
+	int64_t mtime;
+	long nsec;
+	int closed;
+};
+/* Keeps the bytes a stat of ino rendered for the open and READs that
+ * follow, a few seconds (takes content's buffer, leaving it empty). */
+void dx_reads_keep(struct dx_reads *r, uint64_t ino, struct dx_buf *content,
+		   const struct dx_rendered *m, int64_t now);
+/* A rendering of ino kept by dx_reads_keep, within 5 s (with copy, a
+ * volatile file's snapshot, 1 s): 1 and *m on a hit. With out empty, its
+ * bytes moved into out (it is used once) or, with copy, appended (the
+ * snapshot serves all its reader's requests); else only its length into
+ * scratch->len. */
+int dx_reads_take(struct dx_reads *r, uint64_t ino, int copy, int64_t now, struct dx_buf *out,
+		  struct dx_buf *scratch, struct dx_rendered *m);
+/* Drops every rendering kept for a stat, and serves no rendering that may
+ * change any more (a refresh). */
+void dx_reads_forget(struct dx_reads *r);
+
 #endif
