@@ -428,8 +428,8 @@ static int columns_stamp(const struct ask *a, const struct node *n, const struct
 	for (size_t i = 0; i < m->n && !rc; i++) {
 		const struct member *mb = &m->v[i];
 		struct changed changed = { 0 };
-		int64_t t;
-		int cl;
+		int64_t t = 0;
+		int cl = 0; /* as they are when the stamp fails */
 
 		rc = dx_series_stamp(&a->ld, n->dep, mb->device_id, mb->param->key,
 				     mb->param->nature, n->res, &n->range, &h, &t, &cl, &changed);
