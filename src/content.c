@@ -117,12 +117,20 @@ int dx_get_supplies(const struct dx_load *a, int dep, const char *source,
 	return rc ? rc : dx_listing_get(a, DX_ENT_SUPPLY, &r, l);
 }
 
+/* Contracts refused (a plan without them): an empty listing remembered
+ * for ttl_meta. */
 int dx_get_contracts(const struct dx_load *a, int dep, const struct dx_listing **l)
 {
 	struct dx_request r;
 	int rc = dx_request_contracts(a->d->opts.dep_names[dep], dep, &r);
 
-	return rc ? rc : dx_listing_get(a, DX_ENT_CONTRACT, &r, l);
+	if (rc)
+		return rc;
+	rc = dx_listing_get(a, DX_ENT_CONTRACT, &r, l);
+	if (rc != -ENOENT && rc != -EACCES && rc != -EINVAL)
+		return rc;
+	dx_log(DX_LOG_DEBUG, "%s: %s; no contracts are shown", r.key, strerror(-rc));
+	return dx_memo_remember_empty(a->d, r.key, a->d->opts.ttl_meta, l);
 }
 
 void dx_listing_put(struct dx_data *d, const struct dx_listing *l)
@@ -133,6 +141,28 @@ void dx_listing_put(struct dx_data *d, const struct dx_listing *l)
 		return;
 	m = (struct memo *)((char *)l - offsetof(struct memo, listing));
 	dx_memo_release(d, m);
+}
+
+int dx_data_cost_get(const struct dx_load *a, struct dx_request *r,
+		     const struct dx_cache_policy *policy, struct dx_data_cost *out)
+{
+	struct dx_cache_info info;
+	struct memo *m;
+	int rc;
+
+	r->prio = a->prio;
+	rc = dx_memo_load(a, MEMO_COST, DX_ENT_PARAMETER, policy, r, &m, &info);
+	if (rc)
+		return rc;
+	*out = (struct dx_data_cost){ m->cost, m->api_fetched_at, m->changed_at, m };
+	return 0;
+}
+
+void dx_data_cost_put(struct dx_data *d, struct dx_data_cost *c)
+{
+	if (c->memo)
+		dx_memo_release(d, c->memo);
+	c->memo = NULL;
 }
 
 /* The index in list.items of the first item with id (ids may repeat), or

@@ -23,6 +23,7 @@
 
 struct dx_data;
 struct dx_listing;
+struct dx_cost;
 
 struct dx_data_opts {
 	struct dx_source *source;     /* borrowed; outlives the data */
@@ -155,6 +156,8 @@ int dx_get_parameters(const struct dx_load *ld, int dep, int64_t device,
 		      const struct dx_listing **l);
 int dx_get_supplies(const struct dx_load *ld, int dep, const char *source,
 		    const struct dx_listing **l);
+/* Contracts refused (-ENOENT, -EACCES, -EINVAL): an empty listing,
+ * remembered for ttl_meta. */
 int dx_get_contracts(const struct dx_load *ld, int dep, const struct dx_listing **l);
 
 /* The items whose ref_id (which 0) or ref2_id (which 1) is ref: returns
@@ -165,6 +168,20 @@ size_t dx_listing_refs(const struct dx_listing *l, int which, int64_t ref, const
 const struct dx_entity *dx_listing_find(const struct dx_listing *l, int64_t id);
 /* Pretty JSON of the item with id of a listing. */
 int dx_listing_pretty(const struct dx_listing *l, int64_t id, struct dx_buf *out);
+
+/* A decoded cost chunk (dx_cost.h), shared by reference. */
+struct dx_data_cost {
+	const struct dx_cost *cost;
+	int64_t fetched_at; /* when its API bytes were fetched */
+	int64_t changed_at; /* when they last changed */
+	void *memo;         /* the data layer's */
+};
+/* The cost chunk that request r answers, kept as policy says, through
+ * memo and cache, with a reference: drop it with dx_data_cost_put(). The
+ * errors of dx_listing_get (-EIO for bytes that do not decode). */
+int dx_data_cost_get(const struct dx_load *ld, struct dx_request *r,
+		     const struct dx_cache_policy *policy, struct dx_data_cost *out);
+void dx_data_cost_put(struct dx_data *d, struct dx_data_cost *c);
 
 /* Which chunks of a series came back different from what was kept (open
  * chunks only): the caller has the kernel drop what it holds of them. */

@@ -11,7 +11,7 @@
 /* Buckets of the memo's table. */
 #define DX_MEMO_BUCKETS 2048
 
-enum memo_kind { MEMO_LISTING, MEMO_READINGS };
+enum memo_kind { MEMO_LISTING, MEMO_READINGS, MEMO_COST };
 
 struct memo {
 	struct memo *prev, *next; /* the recency list, most recent first */
@@ -27,7 +27,8 @@ struct memo {
 	size_t bytes;
 	struct dx_listing listing;
 	struct dx_readings readings;
-	char *blob; /* readings: their compact form, which values point into */
+	char *blob;           /* readings: their compact form, which values point into */
+	struct dx_cost *cost; /* MEMO_COST: a cost chunk decoded (dx_cost.h) */
 };
 
 struct dx_data {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dx_compact.h"
+#include "dx_cost.h"
 #include "dx_log.h"
 #include "dx_tails.h"
 #include "data_impl.h"
@@ -39,6 +40,10 @@ static void memo_free(struct memo *m)
 		free(m->listing.sorted_refs[0]);
 		free(m->listing.sorted_refs[1]);
 		free(m->listing.items);
+	} else if (m->kind == MEMO_COST) {
+		if (m->cost)
+			dx_cost_release(m->cost);
+		free(m->cost);
 	} else {
 		if (m->blob)
 			m->readings.values = NULL; /* they lie in the blob */
@@ -368,6 +373,33 @@ static int load_listing(struct dx_data *d, enum dx_entity_kind ekind,
 	return rc;
 }
 
+/* A cost chunk: the cache's bytes (fetched with req on a miss), decoded
+ * (the client checked them: failing here means the cache was damaged). */
+static int load_cost(struct dx_data *d, const struct dx_cache_policy *policy,
+		     const struct dx_request *req, struct memo *m, struct dx_cache_info *info)
+{
+	struct dx_buf raw;
+	int rc = (m->cost = calloc(1, sizeof(*m->cost))) ? 0 : -ENOMEM;
+
+	dx_buf_init(&raw, READINGS_MAX_BYTES);
+	if (!rc)
+		rc = dx_source_fetch(d->opts.source, req, policy, &raw, info);
+	if (!rc) {
+		count_decode(d);
+		rc = dx_json_cost(raw.data ? raw.data : "", raw.len, m->cost);
+		if (rc)
+			dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", req->key,
+			       strerror(-rc));
+		rc = rc == -ENOMEM ? rc : rc ? -EIO : 0;
+	}
+	if (!rc) {
+		m->api_fetched_at = info->fetched_at;
+		m->bytes = m->cost->n * sizeof(*m->cost->rows) + 64 * m->cost->nperiods + 256;
+	}
+	dx_buf_release(&raw);
+	return rc;
+}
+
 static struct memo *memo_lookup(struct dx_data *d, const char *key, int64_t now)
 {
 	struct memo *m;
@@ -419,6 +451,8 @@ static int memo_load(const struct dx_load *a, enum memo_kind kind, enum dx_entit
 		rc = -ENOMEM;
 	else if ((m->kind = kind) == MEMO_READINGS)
 		rc = load_readings(d, policy, req, m, info);
+	else if (kind == MEMO_COST)
+		rc = load_cost(d, policy, req, m, info);
 	else
 		rc = load_listing(d, ekind, policy, req, m, info);
 	if (a->tally) {

@@ -81,5 +81,6 @@ const struct kind_row dx_tree_kinds[K_COUNT] = {
 	[K_COST_RES] = { "cost resolution", KF_DIR | KF_SERIES, DIR(cost_res),
 			 EXPIRES(DX_PREFIX_COST_DEVICE) },
 	[K_COST_FILE] = { "cost period file", KF_DATED | KF_RENDERED | KF_SERIES,
-			  FILE_OF(cost_file), EXPIRES(DX_PREFIX_COST_DEVICE) },
+			  FILE_OF(cost_file), .chunks = cost_file_chunks,
+			  EXPIRES(DX_PREFIX_COST_DEVICE) },
 };

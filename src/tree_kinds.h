@@ -34,7 +34,7 @@ ROW_FUNCS(param) ROW_CONTENT(param_json) ROW_FUNCS(res) ROW_CONTENT(file)
 ROW_FUNCS(dev_views) ROW_FUNCS(dev_res) ROW_CONTENT(dev_file)
 ROW_FUNCS(loc_views) ROW_FUNCS(loc_res) ROW_CONTENT(loc_file)
 ROW_STAMP(file) ROW_STAMP(dev_file) ROW_STAMP(loc_file)
-ROW_CHUNKS(file) ROW_CHUNKS(dev_file) ROW_CHUNKS(loc_file)
+ROW_CHUNKS(file) ROW_CHUNKS(dev_file) ROW_CHUNKS(loc_file) ROW_CHUNKS(cost_file)
 ROW_FUNCS(loc_refs) ROW_CONTENT(loc_reflink)
 ROW_FUNCS(contracts) ROW_FUNCS(contracts_el) ROW_CONTENT(contract_json)
 ROW_CONTENT(plan)
@@ -65,5 +65,21 @@ int dx_period_fetched(const struct ask *a, const struct node *n, int64_t *out);
 int dx_device_is_reference(const struct ask *a, int dep, int64_t device, const char *type);
 int dx_cost_dir_listed(const struct ask *a, const struct node *dev);
 int dx_cost_enter(const struct ask *a, const struct node *dev, struct node *c);
+/* Whether device's cost/ shows files (a MAINSUPPLY reference with EACTIVE
+ * and a tariff; the tariff costs one call per ttl_meta), with EACTIVE's
+ * nature in nature: 1, 0, or an error. Keep's list of what it keeps. */
+int dx_cost_shown(const struct ask *a, int dep, int64_t device, char nature[KEY_MAX]);
+/* Warms one cost chunk of device at res into the memo and the cache, as a
+ * read of a file in it would (keep); with DX_LOAD_MEMO_ONLY, nothing is
+ * fetched. 0 or the errors of a read. */
+int dx_cost_chunk(const struct ask *a, int dep, int64_t device, enum dx_res res,
+		  const struct dx_range *chunk);
+
+/* tree_contracts.c: copies into out (size bytes) the currency cost files
+ * name: the one that every electricity contract of deployment dep that is
+ * not a simulation names (1 to 7 letters), else "" (none, several, one
+ * without, or the listing refused). Costs the contracts listing (once per
+ * ttl_meta). 0 or the listing's error (out is then ""). */
+int dx_contracts_currency(const struct ask *a, int dep, char *out, size_t size);
 
 #endif

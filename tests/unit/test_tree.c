@@ -2303,6 +2303,10 @@ static void test_eu_dialect(void **state)
 
 /* Cost by tariff period: cost/ only for a location's MAINSUPPLY with
  * EACTIVE, the cost resolutions, CSV files and their twins. */
+static const char cost_contracts[] = "[{\"id\": 11, \"currency\": \"EUR\", \"simulation\": false},"
+				     "{\"id\": 12, \"currency\": \"GBP\", \"simulation\": "
+				     "true},{\"id\": 13, \"currency\": \"EUR\"}]";
+
 static void test_cost(void **state)
 {
 	struct fx *f = *state;
@@ -2315,15 +2319,17 @@ static void test_cost(void **state)
 	assert_lookup_fails(f->tree, DEV_1A "/cost", -ENOENT);
 	assert_ls(f->tree, DEV_1C_COST, "15min|hourly|daily|monthly");
 	assert_lookup_fails(f->tree, DEV_1C_COST "/5min", -ENOENT);
+	/* the currency: the one every contract but simulations names */
+	put(f, key_of(R_CONTRACTS), cost_contracts, strlen(cost_contracts));
 	csv = read_path(f->tree, DEV_1C_COST "/monthly/2026-01-01--2026-12-31.svg", &a);
 	assert_non_null(strstr(csv, "<svg"));
 	assert_non_null(strstr(csv, "P1 Punta"));
 	free(csv);
 	csv = read_path(f->tree, DEV_1C_COST "/monthly/2026-01-01--2026-12-31.csv", &a);
-	assert_string_equal(csv,
-			    "local_time (Europe/Madrid),utc_time,period,consumption (kWh),cost,"
-			    "price (per kWh)\n"
-			    "2026-03-01 00:00:00,2026-02-28 23:00:00,P1 Punta,10.5,2.1,0.2\n");
+	assert_string_equal(
+		csv, "local_time (Europe/Madrid),utc_time,period,consumption (kWh),cost (EUR),"
+		     "price (EUR/kWh)\n"
+		     "2026-03-01 00:00:00,2026-02-28 23:00:00,P1 Punta,10.5,2.1,0.2\n");
 	assert_int_equal(a.size, strlen(csv));
 	free(csv);
 	/* the fake source has no cache: API calls are counted in tests/mount */
