@@ -18,6 +18,7 @@
  * pass starts with it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@
 #include "dx_log.h"
 #include "dx_names.h"
 #include "tree_impl.h"
+#include "tree_keep.h"
+#include "tree_kinds.h"
+#include "tree_names.h"
 
 #define KEEP_DEPS_MAX 64
 #define KEEP_SERIES_MAX 1000000
@@ -227,7 +231,7 @@ static int add_device(struct pass *p, int dep, int64_t device, const char *key, 
 
 	if (!may_spend(p, dep))
 		return -EAGAIN;
-	rc = dx_get_parameters(&p->a, dep, device, &pl);
+	rc = dx_get_parameters(&p->a.ld, dep, device, &pl);
 	if (!rc)
 		rc = spent(p, dep);
 	if (rc)
@@ -245,7 +249,7 @@ static int add_device(struct pass *p, int dep, int64_t device, const char *key, 
 				rc = kept_add(out, &s);
 		}
 	}
-	dx_listing_put(p->t, pl);
+	dx_listing_put(p->t->data, pl);
 	if (!rc && (!key || !strcmp(key, "cost")))
 		rc = add_cost(p, dep, device, res, out);
 	return rc;
@@ -311,9 +315,9 @@ static int add_path(struct pass *p, const struct dx_keep_path *kp, struct kept_l
 		return -ENOENT;
 	if (!may_spend(p, kp->dep))
 		return -EAGAIN;
-	rc = dx_get_devices(&p->a, kp->dep, &dl);
+	rc = dx_get_devices(&p->a.ld, kp->dep, &dl);
 	if (!rc && !(rc = spent(p, kp->dep)) && may_spend(p, kp->dep)) {
-		rc = dx_get_locations(&p->a, kp->dep, &ll);
+		rc = dx_get_locations(&p->a.ld, kp->dep, &ll);
 		if (!rc)
 			rc = spent(p, kp->dep);
 	}
@@ -321,8 +325,8 @@ static int add_path(struct pass *p, const struct dx_keep_path *kp, struct kept_l
 		rc = -EAGAIN;
 	if (!rc)
 		rc = add_devices(p, kp->dep, parts, n, dl, ll, out);
-	dx_listing_put(p->t, ll);
-	dx_listing_put(p->t, dl);
+	dx_listing_put(p->t->data, ll);
+	dx_listing_put(p->t->data, dl);
 	return rc;
 }
 
@@ -333,16 +337,16 @@ static int load_chunk(struct pass *p, const struct kept *s, const struct dx_rang
 	struct ask memo = p->a;
 	int rc;
 
-	memo.memo_only = 1;
+	memo.ld.mode = DX_LOAD_MEMO_ONLY;
 	if (s->cost_files ?
 		    !dx_cost_chunk(&memo, s->dep, s->device, s->res, c) :
-		    !dx_series_chunk(&memo, s->dep, s->device, s->key, s->nature, s->res, c))
+		    !dx_series_chunk(&memo.ld, s->dep, s->device, s->key, s->nature, s->res, c))
 		return 0;
 	if (!may_spend(p, s->dep))
 		return -EAGAIN;
 	rc = s->cost_files ?
 		     dx_cost_chunk(&p->a, s->dep, s->device, s->res, c) :
-		     dx_series_chunk(&p->a, s->dep, s->device, s->key, s->nature, s->res, c);
+		     dx_series_chunk(&p->a.ld, s->dep, s->device, s->key, s->nature, s->res, c);
 	return rc ? rc : spent(p, s->dep);
 }
 
@@ -353,18 +357,18 @@ static int load_periods(struct pass *p, const struct kept *s, struct dx_range **
 	struct ask memo = p->a;
 	int rc;
 
-	memo.memo_only = 1;
-	rc = dx_series_periods(&memo, s->dep, s->device, s->key, s->nature, s->res, periods, np,
+	memo.ld.mode = DX_LOAD_MEMO_ONLY;
+	rc = dx_series_periods(&memo.ld, s->dep, s->device, s->key, s->nature, s->res, periods, np,
 			       &changed);
 	if (!rc)
 		return 0;
 	if (!may_spend(p, s->dep))
 		return -EAGAIN;
-	rc = dx_series_periods(&p->a, s->dep, s->device, s->key, s->nature, s->res, periods, np,
+	rc = dx_series_periods(&p->a.ld, s->dep, s->device, s->key, s->nature, s->res, periods, np,
 			       &changed);
 	if (changed.any)
-		p->t->observe.series_changed(p->t, s->dep, s->device, s->key, DX_RES_MONTHLY,
-					     &changed.span);
+		dx_tree_series_changed(p->t, s->dep, s->device, s->key, DX_RES_MONTHLY,
+				       &changed.span);
 	return rc ? rc : spent(p, s->dep);
 }
 
@@ -495,8 +499,9 @@ static void run_pass(struct dx_tree *t, struct dx_keep *k, unsigned char *warned
 	struct dx_cache_stats cs;
 	size_t refreshed = 0;
 
-	p.a = (struct ask){ .t = t, .prio = DX_PRIO_BACKGROUND, .tally = &p.tally };
-	p.a.lead = dx_keep_lead(t->opts.keep_interval, t->opts.ttl_open);
+	p.a = (struct ask){ .t = t,
+			    .ld = { .d = t->data, .prio = DX_PRIO_BACKGROUND, .tally = &p.tally } };
+	p.a.ld.lead = dx_keep_lead(t->opts.keep_interval, t->opts.ttl_open);
 	t->source->ops->cache_stats(t->source->ctx, &cs);
 	k->evictions = cs.evictions;
 	pthread_mutex_lock(&k->lock);

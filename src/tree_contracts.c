@@ -14,22 +14,16 @@
 #include "dx_log.h"
 #include "dx_requests.h"
 #include "tree_impl.h"
+#include "tree_kinds.h"
+#include "tree_names.h"
 
 /* A currency the headers can name: 1 to 7 ASCII letters ("EUR"). */
 #define CURRENCY_MAX 8
 
-/* The contracts listing; refused, an empty one remembered for ttl_meta. */
+/* The contracts listing (refused: an empty one, data.h). */
 static int get_contracts(const struct ask *a, int dep, const struct dx_listing **l)
 {
-	struct dx_request r;
-	int rc = dx_get_contracts(a, dep, l);
-
-	if (rc != -ENOENT && rc != -EACCES && rc != -EINVAL)
-		return rc;
-	if (dx_request_contracts(dx_tree_dep_name(a->t, dep), dep, &r))
-		return rc;
-	dx_log(DX_LOG_DEBUG, "%s: %s; no contracts are shown", r.key, strerror(-rc));
-	return dx_memo_remember_empty(a->t, r.key, a->t->opts.ttl_meta, l);
+	return dx_get_contracts(&a->ld, dep, l);
 }
 
 static int currency_ok(const char *c)
@@ -68,7 +62,7 @@ int dx_contracts_currency(const struct ask *a, int dep, char *out, size_t size)
 	}
 	if (one && strlen(one) < size)
 		strcpy(out, one);
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return 0;
 }
 
@@ -102,7 +96,7 @@ int contracts_el_resolve(const struct ask *a, const struct node *p, const char *
 		c->kind = K_CONTRACT_JSON;
 		c->id = e->id;
 	}
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return rc;
 }
 
@@ -113,7 +107,7 @@ int contracts_el_list(const struct ask *a, const struct node *p, struct names *s
 
 	if (!rc) {
 		rc = dx_names_add_entities(l, 0, 0, ".json", s);
-		dx_listing_put(a->t, l);
+		dx_listing_put(a->t->data, l);
 	}
 	return rc;
 }
@@ -129,6 +123,6 @@ int contract_json_content(const struct ask *a, const struct node *n, struct dx_b
 		return rc;
 	*mtime = l->changed_at;
 	rc = dx_listing_pretty(l, n->id, out);
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return rc;
 }

@@ -18,6 +18,8 @@
 
 #include "dx_cost.h"
 #include "tree_impl.h"
+#include "tree_kinds.h"
+#include "tree_names.h"
 
 #define COST_KEY "EACTIVE"
 #define COST_REFERENCE "MAINSUPPLY"
@@ -74,12 +76,12 @@ static int locations_refer(const struct dx_listing *l, const char *type, int64_t
 int dx_device_is_reference(const struct ask *a, int dep, int64_t device, const char *type)
 {
 	const struct dx_listing *locs;
-	int rc = dx_get_locations(a, dep, &locs);
+	int rc = dx_get_locations(&a->ld, dep, &locs);
 
 	if (rc)
 		return rc;
 	rc = locations_refer(locs, type, device);
-	dx_listing_put(a->t, locs);
+	dx_listing_put(a->t->data, locs);
 	return rc;
 }
 
@@ -99,7 +101,7 @@ static int cost_device(const struct ask *a, const struct node *n, char nature[KE
 	if (rc)
 		return rc == -ENOENT ? 0 : rc;
 	snprintf(nature, KEY_MAX, "%s", e->nature ? e->nature : "");
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return 1;
 }
 
@@ -116,16 +118,16 @@ static int chunk_request(const struct ask *a, int dep, int64_t device, enum dx_r
 
 	*policy = (struct dx_cache_policy){
 		.cls = DX_CLASS_READINGS,
-		.ttl = ttl - (a->lead < ttl / 2 ? a->lead : ttl / 2),
+		.ttl = ttl - (a->ld.lead < ttl / 2 ? a->ld.lead : ttl / 2),
 		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
 	};
-	r->prio = a->prio;
+	r->prio = a->ld.prio;
 	return rc;
 }
 
 /* The bytes of one cost chunk of device at res, through the cache; told
  * to a plan and to keep's tally as the memo tells them of its loads. With
- * a->memo_only, only a chunk kept fresh (nothing fetched), else -EAGAIN. */
+ * a->ld.mode == DX_LOAD_MEMO_ONLY, only a chunk kept fresh (nothing fetched), else -EAGAIN. */
 static int chunk_bytes(const struct ask *a, int dep, int64_t device, enum dx_res res,
 		       const struct dx_range *chunk, int64_t ttl, struct dx_buf *out,
 		       struct dx_cache_info *info)
@@ -138,16 +140,16 @@ static int chunk_bytes(const struct ask *a, int dep, int64_t device, enum dx_res
 	memset(info, 0, sizeof(*info));
 	if (rc)
 		return rc;
-	if (a->memo_only &&
+	if (a->ld.mode == DX_LOAD_MEMO_ONLY &&
 	    (!ops->held || ops->held(a->t->source->ctx, &r, &policy, &fresh) || !fresh))
 		return -EAGAIN;
 	rc = dx_source_fetch(a->t->source, &r, &policy, out, info);
-	if (a->tally) {
-		a->tally->fetched += info->fetched;
-		a->tally->stale += !rc && info->stale;
+	if (a->ld.tally) {
+		a->ld.tally->fetched += info->fetched;
+		a->ld.tally->stale += !rc && info->stale;
 	}
-	if (!rc && a->plan)
-		a->plan->note(a->plan, &r, &policy, NULL, info->fetched);
+	if (!rc && a->ld.plan)
+		a->ld.plan->note(a->ld.plan, &r, &policy, NULL, info->fetched);
 	return rc;
 }
 
@@ -199,27 +201,25 @@ int dx_cost_shown(const struct ask *a, int dep, int64_t device, char nature[KEY_
 	return cost_shown(a, &n, nature);
 }
 
-/* The decoded cost chunk of a file, through memo and cache (the memo
- * tells a plan and keep's tally of its loads), with a reference. */
+/* The decoded cost chunk of a file, through the data layer's memo and
+ * cache (it tells a plan and keep's tally of its loads), with a reference. */
 static int chunk_memo(const struct ask *a, int dep, int64_t device, enum dx_res res,
-		      const struct dx_range *chunk, struct memo **out)
+		      const struct dx_range *chunk, struct dx_data_cost *out)
 {
 	struct dx_cache_policy policy;
-	struct dx_cache_info info;
 	struct dx_request r;
 	int rc = chunk_request(a, dep, device, res, chunk, a->t->opts.ttl_open, &r, &policy);
 
-	return rc ? rc : dx_memo_load(a, MEMO_COST, DX_ENT_PARAMETER, &policy, &r, out, &info);
+	return rc ? rc : dx_data_cost_get(&a->ld, &r, &policy, out);
 }
 
 int dx_cost_chunk(const struct ask *a, int dep, int64_t device, enum dx_res res,
 		  const struct dx_range *chunk)
 {
-	struct memo *m;
+	struct dx_data_cost m = { 0 };
 	int rc = chunk_memo(a, dep, device, res, chunk, &m);
 
-	if (!rc)
-		dx_memo_release(a->t, m);
+	dx_data_cost_put(a->t->data, &m);
 	return rc;
 }
 
@@ -239,10 +239,10 @@ int cost_file_chunks(const struct ask *a, const struct node *n)
 	rc = chunk_request(a, n->dep, n->id, n->res, chunk, a->t->opts.ttl_open, &r, &policy);
 	if (rc)
 		return rc;
-	a->plan->chunk(a->plan, &r, &policy, n->res);
-	a->plan->peek = 1;
+	a->ld.plan->chunk(a->ld.plan, &r, &policy, n->res);
+	a->ld.plan->peek = 1;
 	(void)dx_contracts_currency(a, n->dep, currency, sizeof(currency));
-	a->plan->peek = 0;
+	a->ld.plan->peek = 0;
 	return 0;
 }
 
@@ -338,7 +338,8 @@ int cost_res_list(const struct ask *a, const struct node *p, struct names *s)
 
 	if (rc <= 0)
 		return rc;
-	rc = dx_series_periods(a, p->dep, p->id, COST_KEY, nature, p->res, &periods, &np, &changed);
+	rc = dx_series_periods(&a->ld, p->dep, p->id, COST_KEY, nature, p->res, &periods, &np,
+			       &changed);
 	for (i = 0; i < np && !rc; i++)
 		rc = add_period(a->t, &periods[i], s);
 	free(periods);
@@ -358,7 +359,7 @@ static int cost_headers(const struct ask *a, const struct node *n, char *zone, s
 	int rc = cost_device(a, n, nature);
 
 	if (rc == 1)
-		rc = dx_series_timezone(a, n->dep, n->id, COST_KEY, nature, zone, zsize);
+		rc = dx_series_timezone(&a->ld, n->dep, n->id, COST_KEY, nature, zone, zsize);
 	if (!rc)
 		rc = dx_contracts_currency(a, n->dep, currency, csize);
 	return rc;
@@ -368,7 +369,7 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 		      int *closed)
 {
 	struct dx_range chunk[1];
-	struct memo *m = NULL;
+	struct dx_data_cost m = { 0 };
 	char title[96], zone[128] = "", currency[16] = "";
 	struct dx_cost_view v = {
 		.range = n->range,
@@ -386,7 +387,7 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 	if (rc)
 		return rc == -E2BIG ? -ENOENT : rc;
 	rc = cost_headers(a, n, zone, sizeof(zone), currency, sizeof(currency));
-	v.cost = m->cost;
+	v.cost = m.cost;
 	v.timezone = zone[0] ? zone : NULL;
 	v.currency = currency[0] ? currency : NULL;
 	snprintf(title, sizeof(title), "Consumption by tariff period, device %lld",
@@ -394,8 +395,8 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 	if (!rc)
 		rc = dx_cost_render(n->fmt, &v, out);
 	if (dx_tree_now(a->t) >= end + a->t->opts.late_margin)
-		*closed = m->api_fetched_at >= end + a->t->opts.late_margin ? CLOSED_FINAL : 1;
-	*mtime = *closed ? end : m->changed_at;
-	dx_memo_release(a->t, m);
+		*closed = m.fetched_at >= end + a->t->opts.late_margin ? CLOSED_FINAL : 1;
+	*mtime = *closed ? end : m.changed_at;
+	dx_data_cost_put(a->t->data, &m);
 	return rc;
 }

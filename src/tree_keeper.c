@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tree_impl.h"
+#include "tree_keeper.h"
 
 #define KEEP_QUEUE 256
 #define KEEP_QUEUE_BYTES ((size_t)32 << 20)

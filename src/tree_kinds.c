@@ -2,10 +2,10 @@
  * says what the node is (flags), how to reach and list its children, what
  * it holds, and which cache key families a refresh of it expires. To add a
  * kind: a value at the end of enum kind (tree_impl.h), its functions in the
- * file of its family, a row here, a way in from its parent's resolve (and
+ * file of its family (declared in tree_kinds.h), a row here, a way in from its parent's resolve (and
  * list), and an example in tests/unit/test_tree.c (test_table).
  */
-#include "tree_impl.h"
+#include "tree_kinds.h"
 
 #define DIR(fn) .resolve = fn##_resolve, .list = fn##_list
 #define FILE_OF(fn) .content = fn##_content

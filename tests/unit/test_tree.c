@@ -37,7 +37,13 @@
 #include "dx_cost.h"
 #include "dx_log.h"
 #include "dx_tree.h"
-#include "../../src/tree_impl.h" /* the table of kinds, for test_table */
+#include "../../src/data_impl.h"
+#include "../../src/tree_impl.h"
+#include "../../src/tree_kinds.h"
+#include "../../src/tree_names.h"
+#include "../../src/tree_nodes.h"
+#include "../../src/tree_reads.h"
+#include "../../src/tree_status.h" /* the table of kinds, for test_table */
 
 #define NOW_2026 INT64_C(1795694400) /* 2026-11-26 12:00:00 UTC */
 #define TTL_META 86400
@@ -2451,6 +2457,54 @@ static void test_table(void **state)
 			assert_non_null(examples[i].path[1]);
 }
 
+/* The table of renderings keeps what a stat rendered for the open that
+ * follows: a stat sees its length, the open's rendering takes the bytes
+ * once, within 5 s; a volatile file's snapshot is copied, within 1 s; a
+ * refresh drops them all. */
+static void test_stat_renderings(void **state)
+{
+	struct dx_rendered m = { 1000, 7, 1 }, got = { 0 };
+	struct dx_reads *r;
+	struct dx_buf bytes, out, scratch;
+
+	(void)state;
+	assert_int_equal(dx_reads_new(&r), 0);
+	dx_buf_init(&bytes, 1 << 20);
+	dx_buf_init(&out, 1 << 20);
+	dx_buf_init(&scratch, 1 << 20);
+	assert_int_equal(dx_buf_append(&bytes, "a,b\n", 4), 0);
+	dx_reads_keep(r, 42, &bytes, &m, 100);
+	assert_int_equal(bytes.len, 0); /* taken */
+	assert_int_equal(dx_reads_take(r, 43, 0, 100, NULL, &scratch, &got), 0);
+	assert_int_equal(dx_reads_take(r, 42, 0, 105, NULL, &scratch, &got), 1);
+	assert_int_equal(scratch.len, 4);
+	assert_int_equal(got.mtime, 1000);
+	assert_int_equal(got.nsec, 7);
+	assert_int_equal(got.closed, 1);
+	assert_int_equal(dx_reads_take(r, 42, 1, 105, &out, &scratch, &got), 0); /* hold: 1 s */
+	assert_int_equal(dx_reads_take(r, 42, 0, 105, &out, &scratch, &got), 1);
+	assert_memory_equal(out.data, "a,b\n", 4);
+	assert_int_equal(dx_reads_take(r, 42, 0, 105, NULL, &scratch, &got), 0); /* used once */
+	assert_int_equal(dx_buf_append(&bytes, "snap", 4), 0);
+	dx_reads_keep(r, 9, &bytes, &m, 200);
+	out.len = 0;
+	assert_int_equal(dx_reads_take(r, 9, 1, 201, &out, &scratch, &got), 1);
+	out.len = 0;
+	assert_int_equal(dx_reads_take(r, 9, 1, 201, &out, &scratch, &got), 1); /* a copy */
+	assert_memory_equal(out.data, "snap", 4);
+	assert_int_equal(dx_reads_take(r, 9, 1, 202, &out, &scratch, &got), 0);
+	assert_int_equal(dx_reads_take(r, 9, 0, 206, NULL, &scratch, &got), 0); /* past 5 s */
+	assert_int_equal(dx_buf_append(&bytes, "x", 1), 0);
+	dx_reads_keep(r, 10, &bytes, &m, 300);
+	assert_int_equal(dx_reads_take(r, 10, 0, 300, NULL, &scratch, &got), 1);
+	dx_reads_forget(r);
+	assert_int_equal(dx_reads_take(r, 10, 0, 300, NULL, &scratch, &got), 0);
+	dx_buf_release(&bytes);
+	dx_buf_release(&out);
+	dx_buf_release(&scratch);
+	dx_reads_free(r);
+}
+
 /* Where a listing's items lie: strings with brackets, commas and escaped
  * quotes inside, nested arrays, spaces; a text that does not show the
  * decoder's count is refused. */
@@ -2562,6 +2616,7 @@ int main(void)
 		T(test_table),
 		cmocka_unit_test(test_slices),
 		cmocka_unit_test(test_compact_borrow),
+		cmocka_unit_test(test_stat_renderings),
 #undef T
 	};
 
