@@ -70,8 +70,12 @@ struct dx_cost_view {
 	enum dx_csv_dialect dialect; /* CSV only */
 	const char *currency;        /* "EUR", or NULL: the header says "cost" */
 	const char *timezone;        /* IANA name the time headers give, or NULL */
-	const char *title;           /* the workbook's title; NULL as "" */
+	const char *title;           /* the workbook's and the chart's title; NULL as "" */
+	enum dx_res res;             /* chart only: the bars' width */
 };
+
+/* Writes a cost file in one format: appends to out. */
+typedef int dx_cost_renderer(const struct dx_cost_view *v, struct dx_buf *out);
 
 /* Appends the CSV: the time columns of the readings files, then
  * "period", "consumption (UNITS)", "cost (CURRENCY)" and "price
@@ -81,8 +85,20 @@ struct dx_cost_view {
 int dx_cost_render_csv(const struct dx_cost_view *v, struct dx_buf *out);
 
 /* The same rows as an .xlsx workbook, as dx_render_xlsx writes readings
- * (in memory: tmpdir is unused): date-time cells, the period as a string,
- * number cells, a fixed date. 0, -EINVAL, -ENOMEM, -E2BIG. */
-int dx_cost_render_xlsx(const struct dx_cost_view *v, const char *tmpdir, struct dx_buf *out);
+ * (in memory): date-time cells, the period as a string, number cells, a
+ * fixed date. 0, -EINVAL, -ENOMEM, -E2BIG. */
+int dx_cost_render_xlsx(const struct dx_cost_view *v, struct dx_buf *out);
+
+/* The consumption as a chart, dx_render_svg's, of stacked bars at v->res:
+ * one series a period, in the cost's order, each at an instant the
+ * running sum of its period and those before it (so drawn tallest first,
+ * over each other, the bars stack), titled v->title. 0, -EINVAL,
+ * -ENOMEM, or the error of dx_buf_append. */
+int dx_cost_render_svg(const struct dx_cost_view *v, struct dx_buf *out);
+
+/* Writes v in format f with the cost renderer of f's row (dx_render.h):
+ * its errors, or -EINVAL for an unknown format or one without a cost
+ * renderer. Any thread. */
+int dx_cost_render(enum dx_format f, const struct dx_cost_view *v, struct dx_buf *out);
 
 #endif

@@ -33,17 +33,69 @@ enum dx_csv_dialect {
 int dx_csv_dialect_from_name(const char *name, enum dx_csv_dialect *out);
 const char *dx_csv_dialect_name(enum dx_csv_dialect d);
 
-/* The twins of a readings file; the option formats takes the names. */
-enum dx_format {
-	DX_FORMAT_CSV,  /* "csv" */
-	DX_FORMAT_XLSX, /* "xlsx" */
-	DX_FORMAT_SVG,  /* "svg" */
-	DX_FORMAT_COUNT
-};
+struct dx_view;
+
+/* The formats a period file comes in: its CSV first, then the CSV's twins
+ * (the same readings as a workbook, a chart). This table is the one place
+ * that names them; the option formats, its help and errors, the files a
+ * directory lists, the renderer that writes a file and the renderings the
+ * store keeps all follow from it (render_formats.c). One row a format:
+ *
+ *   X(ID, name, renderer, cost renderer, flags)
+ *
+ * ID gives the constant DX_FORMAT_ID; name is the option's word and the
+ * file name extension; the renderer is a dx_renderer (below), the cost
+ * renderer a dx_cost_renderer (dx_cost.h) or NULL when cost/ has no file
+ * of that format; flags are DX_FORMAT_TWIN and the others below. The CSV
+ * stays first (a twin's name is parsed as its CSV's) and rows are only
+ * appended: a row's position is part of inode numbers and store keys. */
+#define DX_FORMAT_TABLE(X)                                                                         \
+	X(CSV, "csv", dx_render_csv, dx_cost_render_csv, DX_FORMAT_LISTED)                         \
+	X(XLSX, "xlsx", dx_render_xlsx, dx_cost_render_xlsx,                                       \
+	  DX_FORMAT_TWIN | DX_FORMAT_TITLED | DX_FORMAT_KEEP | DX_FORMAT_LISTED)                   \
+	X(SVG, "svg", dx_render_svg, dx_cost_render_svg,                                           \
+	  DX_FORMAT_TWIN | DX_FORMAT_TITLED | DX_FORMAT_KEEP | DX_FORMAT_LISTED)
+
+/* A format's flags:
+ * TWIN    a twin of the CSV: its stem, its data; a walk that loads the CSV
+ *         has loaded what the twin needs;
+ * TITLED  shows the view's title ("DEVICE (ID) KEY"), which costs the
+ *         device listing;
+ * KEEP    a closed period's rendering is kept in the store (it costs more
+ *         to make again than to keep);
+ * LISTED  listed when the option formats is not given;
+ * COST    not written in the table: set when the row has a cost renderer. */
+#define DX_FORMAT_TWIN 1u
+#define DX_FORMAT_TITLED 2u
+#define DX_FORMAT_KEEP 4u
+#define DX_FORMAT_LISTED 8u
+#define DX_FORMAT_COST 16u
+
+#define DX_FORMAT_ENUM_(id, name, render, cost, flags) DX_FORMAT_##id,
+/* A row of the table: DX_FORMAT_CSV, DX_FORMAT_XLSX, ... */
+enum dx_format { DX_FORMAT_TABLE(DX_FORMAT_ENUM_) DX_FORMAT_COUNT };
+#undef DX_FORMAT_ENUM_
+/* a set of formats is a mask of bits 1u << f */
+_Static_assert(DX_FORMAT_COUNT <= 32, "a format is a bit of an unsigned");
+
+/* Writes the view v as one format: appends to out. */
+typedef int dx_renderer(const struct dx_view *v, struct dx_buf *out);
 
 /* 0 or -EINVAL. The name is also the file name extension. */
 int dx_format_from_name(const char *name, enum dx_format *out);
 const char *dx_format_name(enum dx_format f);
+
+/* 1 when f is a format whose row has every one of flags, else 0. */
+int dx_format_is(enum dx_format f, unsigned flags);
+
+/* The set of formats (bit 1u << f) whose rows have every one of flags
+ * (0: all formats). */
+unsigned dx_formats_with(unsigned flags);
+
+/* Writes the names of the formats in mask, in the table's order, sep
+ * between them, into out ("csv+xlsx+svg"), cut to size. Returns the length
+ * it needed, as snprintf does. */
+size_t dx_formats_names(unsigned mask, const char *sep, char *out, size_t size);
 
 /* One column of a view. Everything is borrowed for the call. */
 struct dx_series {
@@ -103,12 +155,11 @@ int dx_render_csv(const struct dx_view *v, struct dx_buf *out);
  * cells where a series has no reading, columns as wide as their headers.
  * The document's created time is the start of the period and the zip
  * entries carry a fixed date, so the bytes depend on v alone.
- * Written in memory (tmpdir is not used: no scratch files), deflated
- * with zlib. Numbers are the CSV's text (they read back exactly); a
+ * Written in memory (no scratch files), deflated with zlib. Numbers are the CSV's text (they read back exactly); a
  * date-time is its serial day with 10 decimals (to a few microseconds).
  * 0, -EINVAL, -ENOMEM, -E2BIG past out's ceiling, -EIO when zlib fails.
  * Any thread may call it. */
-int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *out);
+int dx_render_xlsx(const struct dx_view *v, struct dx_buf *out);
 
 /* Appends the view as an SVG chart to out: the title followed by the
  * resolution and the period ("Barcelona HQ (500110), hourly, 2024-10"),
@@ -128,8 +179,8 @@ int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *o
  * 0, -EINVAL, -ENOMEM, or the error of dx_buf_append. */
 int dx_render_svg(const struct dx_view *v, struct dx_buf *out);
 
-/* The renderer of format f: dx_render_csv, dx_render_xlsx
- * or dx_render_svg. Their errors, or -EINVAL for an unknown format. */
-int dx_render(enum dx_format f, const struct dx_view *v, const char *tmpdir, struct dx_buf *out);
+/* Renders v in format f with the renderer of f's row: its errors, or
+ * -EINVAL for an unknown format. Any thread. */
+int dx_render(enum dx_format f, const struct dx_view *v, struct dx_buf *out);
 
 #endif

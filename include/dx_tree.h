@@ -61,7 +61,6 @@ struct dx_tree_opts {
 	 * de_DE.UTF-8 has a decimal comma"): then dx_tree_new logs the choice
 	 * and the status files show it. Borrowed, valid for the tree's life. */
 	const char *dialect_why;
-	const char *tmpdir;  /* private directory for workbooks; NULL: /tmp */
 	int64_t ttl_meta;    /* seconds listings and objects stay fresh */
 	int64_t ttl_open;    /* seconds readings of open periods stay fresh */
 	int64_t late_margin; /* seconds after a period's end it may still change */

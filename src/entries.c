@@ -283,10 +283,10 @@ static void attr_closed(uint64_t size, int64_t mtime, struct dx_attr *attr)
 	attr->timeout = TIMEOUT_CLOSED;
 }
 
-/* A twin (.xlsx, .svg) of a closed period is kept whole in the store,
- * beside the readings it was made of, under its record's name and the
- * stamp of its frame (names, units): a read after a remount, or after a
- * stat rendered it, costs what a CSV's costs. Kept as derived bytes, so
+/* A twin of a closed period (in a format of DX_FORMAT_KEEP: .xlsx, .svg)
+ * is kept whole in the store, beside the readings it was made of, under
+ * its record's name and the stamp of its frame (names, units): a read
+ * after a remount, or after a stat rendered it, costs what a CSV's costs. Kept as derived bytes, so
  * evicted as readings are. A change to a renderer's bytes bumps
  * TWIN_VERSION (and ATTR_RECORD_VERSION for the sizes). */
 #define TWIN_VERSION 1
@@ -294,7 +294,7 @@ static void attr_closed(uint64_t size, int64_t mtime, struct dx_attr *attr)
 
 static int is_twin(const struct kind_row *k, const struct node *n)
 {
-	return (k->flags & KF_RENDERED) && k->stamp && n->fmt != DX_FORMAT_CSV;
+	return (k->flags & KF_RENDERED) && k->stamp && dx_format_is(n->fmt, DX_FORMAT_KEEP);
 }
 
 static void count_twin(struct dx_tree *t, uint64_t *counter)

@@ -442,7 +442,6 @@ static int open_tree(struct daemon *d)
 	t.listed_formats = d->o.listed_formats;
 	t.dialect = d->o.dialect;
 	t.dialect_why = d->o.dialect_why;
-	t.tmpdir = d->o.cache_dir; /* private (0700): workbooks are written there */
 	t.ttl_meta = d->o.ttl_meta;
 	t.ttl_open = d->o.ttl_open;
 	t.late_margin = d->o.late_margin;

@@ -52,6 +52,8 @@ static const struct fuse_opt option_spec[] = { OPT("api_url=%s", api_url),
 
 void dx_options_help(void)
 {
+	char all[256], listed[256];
+
 	printf("usage: dexmafs [options] [dexma:DEPLOYMENT] MOUNTPOINT\n"
 	       "       dexmafs prefetch [--since DATE] [--until DATE] [--budget N] [--jobs N] "
 	       "PATH...\n"
@@ -71,9 +73,13 @@ void dx_options_help(void)
 	       "                           (off: ls -l then costs no xattr round trips)\n"
 	       "    time_format=F          local_utc (default), local, utc, iso, epoch\n"
 	       "    resolutions=LIST       listed resolutions, '+' between items\n"
-	       "                           (15min+hourly+daily+monthly)\n"
-	       "    formats=LIST           listed twins of readings files (csv+xlsx+svg)\n"
-	       "    csv_dialect=D          auto (default: eu when the locale has a decimal "
+	       "                           (15min+hourly+daily+monthly)\n");
+	dx_formats_names(dx_formats_with(0), " ", all, sizeof(all));
+	dx_formats_names(dx_formats_with(DX_FORMAT_LISTED), "+", listed, sizeof(listed));
+	printf("    formats=LIST           listed twins of readings files, of: %s\n"
+	       "                           (%s)\n",
+	       all, listed);
+	printf("    csv_dialect=D          auto (default: eu when the locale has a decimal "
 	       "comma),\n"
 	       "                           standard (',', decimal point) or eu (';', decimal\n"
 	       "                           comma, BOM)\n"
@@ -253,6 +259,13 @@ static int unknown_option(const char *opt)
 	return 1;
 }
 
+/* A list of formats to show in a message: the first and the last of the
+ * table ("csv+svg"). */
+static void format_example(char *out, size_t size)
+{
+	dx_formats_names(1u | 1u << (DX_FORMAT_COUNT - 1), "+", out, size);
+}
+
 /* "-o resolutions=raw,hourly" reaches us split at the comma: a bare
  * resolution or format name is the tail of such a list, so say how to
  * write it rather than let libfuse call it an unknown option. */
@@ -260,13 +273,15 @@ static int list_item(const char *opt)
 {
 	enum dx_res r;
 	enum dx_format f;
+	char example[128];
 
 	if (dx_res_from_name(opt, &r) && dx_format_from_name(opt, &f))
 		return 0;
+	format_example(example, sizeof(example));
 	fprintf(stderr,
 		"dexmafs: -o %s: separate list items with '+' "
-		"(resolutions=raw+hourly, formats=csv+svg)\n",
-		opt);
+		"(resolutions=raw+hourly, formats=%s)\n",
+		opt, example);
 	return 1;
 }
 
@@ -600,6 +615,15 @@ static int set_default(char **field, const char *value)
 	return *field ? 0 : -1;
 }
 
+/* The formats of the table's rows marked DX_FORMAT_LISTED ("csv+xlsx+svg"). */
+static int default_formats(struct dx_options *o)
+{
+	char listed[256];
+
+	dx_formats_names(dx_formats_with(DX_FORMAT_LISTED), "+", listed, sizeof(listed));
+	return set_default(&o->formats, listed);
+}
+
 static int default_cache_dir(struct dx_options *o)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = home_dir();
@@ -671,16 +695,16 @@ static int parse_resolutions(const char *list, unsigned *mask, const char *where
 static int parse_formats(const char *list, unsigned *mask, const char *where)
 {
 	const char *names[DX_FORMAT_COUNT];
-	char bad[64];
+	char bad[64], example[128], all[256];
 
 	for (int f = 0; f < DX_FORMAT_COUNT; f++)
 		names[f] = dx_format_name((enum dx_format)f);
 	if (!dx_list_mask(list, names, DX_FORMAT_COUNT, mask, bad, sizeof(bad)))
 		return 0;
-	fprintf(stderr,
-		"dexmafs: unknown format '%s' in formats%s (a list such as csv+svg "
-		"of: csv xlsx svg)\n",
-		bad, where);
+	format_example(example, sizeof(example));
+	dx_formats_names(dx_formats_with(0), " ", all, sizeof(all));
+	fprintf(stderr, "dexmafs: unknown format '%s' in formats%s (a list such as %s of: %s)\n",
+		bad, where, example, all);
 	return -1;
 }
 
@@ -891,9 +915,9 @@ int dx_options_finish(struct dx_options *o)
 
 	if (set_default(&o->api_url, "https://api.dexma.com/v3") ||
 	    set_default(&o->deployment, "default") || set_default(&o->time_format, "local_utc") ||
-	    set_default(&o->resolutions, "15min+hourly+daily+monthly") ||
-	    set_default(&o->formats, "csv+xlsx+svg") || set_default(&o->csv_dialect, "auto") ||
-	    set_default(&o->cache_size, "1G") || default_cache_dir(o))
+	    set_default(&o->resolutions, "15min+hourly+daily+monthly") || default_formats(o) ||
+	    set_default(&o->csv_dialect, "auto") || set_default(&o->cache_size, "1G") ||
+	    default_cache_dir(o))
 		return -1;
 	if (dx_timefmt_from_name(o->time_format, &o->timefmt)) {
 		fprintf(stderr,

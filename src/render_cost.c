@@ -1,4 +1,4 @@
-/* Cost rows as CSV, in either dialect; see dx_cost.h. Times and numbers
+/* Cost rows as CSV, in either dialect, and as a chart; see dx_cost.h. Times and numbers
  * are written as the readings files write them (csv.c), so a cost file's
  * time columns match its EACTIVE file's. */
 #include "dx_cost.h"
@@ -8,6 +8,7 @@
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct {
@@ -98,5 +99,71 @@ int dx_cost_render_csv(const struct dx_cost_view *v, struct dx_buf *out)
 	}
 	uselocale(previous);
 	freelocale(c_locale);
+	return rc;
+}
+
+/* The chart's series: per period (in c's order), at each instant, the
+ * running sum of the consumption of that period and those before it,
+ * where any of them has a value; drawn tallest first over each other,
+ * they stack. r has c->nperiods entries. */
+static int stack_periods(const struct dx_cost *c, struct dx_readings *r)
+{
+	double *tops = calloc(c->nperiods ? c->nperiods : 1, sizeof(*tops));
+	unsigned char *has = calloc(c->nperiods ? c->nperiods : 1, 1);
+	int rc = tops && has ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !rc && i < c->nperiods; i++)
+		if (!(r[i].values = calloc(c->n ? c->n : 1, sizeof(*r[i].values))))
+			rc = -ENOMEM;
+	for (size_t a = 0, b; !rc && a < c->n; a = b) {
+		double sum = 0;
+		int any = 0;
+
+		memset(tops, 0, c->nperiods * sizeof(*tops));
+		memset(has, 0, c->nperiods);
+		for (b = a; b < c->n && c->rows[b].at.utc == c->rows[a].at.utc; b++) {
+			tops[c->rows[b].period] += c->rows[b].at.v;
+			has[c->rows[b].period] = 1;
+		}
+		for (size_t i = 0; i < c->nperiods; i++) {
+			sum += tops[i];
+			any |= has[i];
+			if (any)
+				r[i].values[r[i].n++] =
+					(struct dx_reading){ c->rows[a].at.utc,
+							     c->rows[a].at.offset_min, sum };
+		}
+	}
+	free(tops);
+	free(has);
+	return rc;
+}
+
+int dx_cost_render_svg(const struct dx_cost_view *v, struct dx_buf *out)
+{
+	const struct dx_cost *c = v->cost;
+	size_t np = c->nperiods, k = np ? np : 1;
+	struct dx_readings *r = calloc(k, sizeof(*r));
+	struct dx_series *s = calloc(k, sizeof(*s));
+	const char *units = c->units && *c->units ? c->units : "kWh";
+	struct dx_view chart = {
+		.title = v->title,
+		.series = s,
+		.nseries = np,
+		.range = v->range,
+		.res = v->res,
+		.timefmt = v->timefmt,
+		.overlap = 1,
+	};
+	int rc = r && s ? stack_periods(c, r) : -ENOMEM;
+
+	for (size_t i = 0; !rc && i < np; i++) /* tallest first */
+		s[i] = (struct dx_series){ c->periods[np - 1 - i], units, "DELTA", &r[np - 1 - i] };
+	if (!rc)
+		rc = dx_render_svg(&chart, out);
+	for (size_t i = 0; r && i < np; i++)
+		free(r[i].values);
+	free(r);
+	free(s);
 	return rc;
 }

@@ -439,13 +439,12 @@ static int package(struct sheet *s, struct dx_buf *out)
 	return rc;
 }
 
-int dx_render_xlsx(const struct dx_view *v, const char *tmpdir, struct dx_buf *out)
+int dx_render_xlsx(const struct dx_view *v, struct dx_buf *out)
 {
 	struct sheet s = { .v = v };
 	locale_t c_locale, previous;
 	int rc;
 
-	(void)tmpdir; /* written in memory */
 	if ((unsigned)v->timefmt >= DX_TIME_COUNT || v->nseries + 2 > COLS_MAX)
 		return -EINVAL;
 	choose_time_columns(&s, v->timefmt);
@@ -544,7 +543,7 @@ static void cost_labels(const struct dx_cost_view *v, char labels[4][160])
 	}
 }
 
-int dx_cost_render_xlsx(const struct dx_cost_view *v, const char *tmpdir, struct dx_buf *out)
+int dx_cost_render_xlsx(const struct dx_cost_view *v, struct dx_buf *out)
 {
 	char labels[4][160];
 	struct dx_series cols[4];
@@ -558,7 +557,6 @@ int dx_cost_render_xlsx(const struct dx_cost_view *v, const char *tmpdir, struct
 	locale_t c_locale, previous;
 	int rc;
 
-	(void)tmpdir; /* written in memory */
 	if ((unsigned)v->timefmt >= DX_TIME_COUNT)
 		return -EINVAL;
 	cost_labels(v, labels);

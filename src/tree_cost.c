@@ -210,19 +210,14 @@ int dx_cost_enter(const struct ask *a, const struct node *dev, struct node *c)
 	return 0;
 }
 
-/* A cost file is a CSV or one of its twins. */
-static int cost_format(enum dx_format f)
-{
-	return f == DX_FORMAT_CSV || f == DX_FORMAT_XLSX || f == DX_FORMAT_SVG;
-}
-
 int cost_res_resolve(const struct ask *a, const struct node *p, const char *name, struct node *c)
 {
 	struct dx_range chunks[1];
 	size_t n;
 
 	(void)a;
-	if (dx_period_parse_name(name, p->res, &c->range, &c->fmt) || !cost_format(c->fmt))
+	if (dx_period_parse_name(name, p->res, &c->range, &c->fmt) ||
+	    !dx_format_is(c->fmt, DX_FORMAT_COST))
 		return -ENOENT;
 	/* one call per file: a range within one chunk */
 	if (dx_range_chunks(p->res, &c->range, chunks, 1, &n))
@@ -235,13 +230,15 @@ int cost_res_resolve(const struct ask *a, const struct node *p, const char *name
 static int add_period(const struct dx_tree *t, const struct dx_range *p, struct names *s)
 {
 	unsigned listed = t->opts.listed_formats ? t->opts.listed_formats : 1u << DX_FORMAT_CSV;
+
+	listed &= dx_formats_with(DX_FORMAT_COST);
 	char name[DX_RANGE_NAME_MAX + 8], *ext;
 	int rc = 0;
 
 	dx_range_format_name(p, name);
 	ext = strrchr(name, '.') + 1;
 	for (int f = 0; f < DX_FORMAT_COUNT && !rc; f++) {
-		if (!(listed & (1u << f)) || !cost_format((enum dx_format)f))
+		if (!(listed & (1u << f)))
 			continue;
 		snprintf(ext, sizeof(name) - (size_t)(ext - name), "%s",
 			 dx_format_name((enum dx_format)f));
@@ -271,73 +268,6 @@ int cost_res_list(const struct ask *a, const struct node *p, struct names *s)
 	return rc;
 }
 
-/* The chart's series: per period (in c's order), at each instant, the
- * running sum of the consumption of that period and those before it,
- * where any of them has a value; drawn tallest first over each other,
- * they stack. r has c->nperiods entries. */
-static int stack_periods(const struct dx_cost *c, struct dx_readings *r)
-{
-	double *tops = calloc(c->nperiods ? c->nperiods : 1, sizeof(*tops));
-	unsigned char *has = calloc(c->nperiods ? c->nperiods : 1, 1);
-	int rc = tops && has ? 0 : -ENOMEM;
-
-	for (size_t i = 0; !rc && i < c->nperiods; i++)
-		if (!(r[i].values = calloc(c->n ? c->n : 1, sizeof(*r[i].values))))
-			rc = -ENOMEM;
-	for (size_t a = 0, b; !rc && a < c->n; a = b) {
-		double sum = 0;
-		int any = 0;
-
-		memset(tops, 0, c->nperiods * sizeof(*tops));
-		memset(has, 0, c->nperiods);
-		for (b = a; b < c->n && c->rows[b].at.utc == c->rows[a].at.utc; b++) {
-			tops[c->rows[b].period] += c->rows[b].at.v;
-			has[c->rows[b].period] = 1;
-		}
-		for (size_t i = 0; i < c->nperiods; i++) {
-			sum += tops[i];
-			any |= has[i];
-			if (any)
-				r[i].values[r[i].n++] =
-					(struct dx_reading){ c->rows[a].at.utc,
-							     c->rows[a].at.offset_min, sum };
-		}
-	}
-	free(tops);
-	free(has);
-	return rc;
-}
-
-/* The chart of a cost file: consumption by period, as stacked bars. */
-static int cost_svg(const struct ask *a, const struct node *n, const struct dx_cost *c,
-		    const char *title, struct dx_buf *out)
-{
-	size_t np = c->nperiods, k = np ? np : 1;
-	struct dx_readings *r = calloc(k, sizeof(*r));
-	struct dx_series *s = calloc(k, sizeof(*s));
-	const char *units = c->units && *c->units ? c->units : "kWh";
-	struct dx_view v = {
-		.title = title,
-		.series = s,
-		.nseries = np,
-		.range = n->range,
-		.res = n->res,
-		.timefmt = a->t->opts.timefmt,
-		.overlap = 1,
-	};
-	int rc = r && s ? stack_periods(c, r) : -ENOMEM;
-
-	for (size_t i = 0; !rc && i < np; i++) /* tallest first */
-		s[i] = (struct dx_series){ c->periods[np - 1 - i], units, "DELTA", &r[np - 1 - i] };
-	if (!rc)
-		rc = dx_render_svg(&v, out);
-	for (size_t i = 0; r && i < np; i++)
-		free(r[i].values);
-	free(r);
-	free(s);
-	return rc;
-}
-
 int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
 		      int *closed)
 {
@@ -351,6 +281,7 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 		.timefmt = a->t->opts.timefmt,
 		.dialect = a->t->opts.dialect,
 		.title = title,
+		.res = n->res,
 	};
 	int64_t end = dx_range_end_epoch(&n->range);
 	size_t k;
@@ -374,12 +305,7 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 	v.timezone = zone[0] ? zone : NULL;
 	snprintf(title, sizeof(title), "Consumption by tariff period, device %lld",
 		 (long long)n->id);
-	if (n->fmt == DX_FORMAT_XLSX)
-		rc = dx_cost_render_xlsx(&v, a->t->opts.tmpdir, out);
-	else if (n->fmt == DX_FORMAT_SVG)
-		rc = cost_svg(a, n, &c, title, out);
-	else
-		rc = dx_cost_render_csv(&v, out);
+	rc = dx_cost_render(n->fmt, &v, out);
 	dx_cost_release(&c);
 	if (dx_tree_now(a->t) >= end + a->t->opts.late_margin)
 		*closed = info.fetched_at >= end + a->t->opts.late_margin ? CLOSED_FINAL : 1;

@@ -318,6 +318,7 @@ struct dx_tree {
 	uint64_t on_read_stats;  /* stats of act-on-read files: their time's nanoseconds */
 	uint64_t opens; /* OPENs the kernel sent (none in no-open mode but the first; atomic) */
 	uint64_t refs_logged[DX_REFS_LOGGED]; /* dangling references logged (tree_reference.c) */
+	unsigned refs_missing;                /* how many (tree_reference.c) */
 };
 
 static inline const struct kind_row *kind_of(const struct dx_tree *t, const struct node *n)

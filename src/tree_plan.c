@@ -181,7 +181,7 @@ static int walk_dir(struct plan *p, const struct ask *a, const struct node *n)
 		if (child_of(a, n, s.v[i], &c))
 			continue;
 		/* a twin (xlsx, svg) needs what its listed CSV needs */
-		if (c.flags & KF_DATED && c.fmt != DX_FORMAT_CSV && csv_listed)
+		if (c.flags & KF_DATED && dx_format_is(c.fmt, DX_FORMAT_TWIN) && csv_listed)
 			continue;
 		rc = walk(p, a, &c);
 	}

@@ -15,6 +15,10 @@
 #include "dx_names.h"
 #include "tree_impl.h"
 
+/* The first few dangling references logged as warnings; the rest only
+ * with -d (a root location of a large account may name hundreds). */
+#define REFS_WARNED 3
+
 /* Logs a reference to a device the listing does not hold, once per
  * (location, device) in practice: a small table of what was logged, a
  * collision logs again. */
@@ -22,15 +26,18 @@ static void log_missing(struct dx_tree *t, int64_t loc, const struct dx_refdev *
 {
 	uint64_t h = dx_stamp_mix(DX_STAMP_INIT, &loc, sizeof(loc));
 	uint64_t *slot;
+	unsigned n;
 
 	h = dx_stamp_mix(h, &r->device, sizeof(r->device));
 	slot = &t->refs_logged[h % DX_REFS_LOGGED];
 	if (__atomic_exchange_n(slot, h, __ATOMIC_RELAXED) == h)
 		return;
-	dx_log(DX_LOG_WARN,
+	n = __atomic_add_fetch(&t->refs_missing, 1, __ATOMIC_RELAXED);
+	dx_log(n <= REFS_WARNED ? DX_LOG_WARN : DX_LOG_DEBUG,
 	       "location %" PRId64 ": reference device %s %" PRId64
-	       " is not in the devices listing; left out of reference/",
-	       loc, r->type, r->device);
+	       " is not in the devices listing; left out of reference/%s",
+	       loc, r->type, r->device,
+	       n == REFS_WARNED ? " (further ones are logged with -d only)" : "");
 }
 
 /* The entry name of reference i of loc into name, or 0 when it has none. */

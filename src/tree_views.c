@@ -214,7 +214,7 @@ static int members_of_param(const struct ask *a, const struct node *n, struct me
 	}
 	m->params[m->nparams++] = l;
 	mb.param = p;
-	if ((rc = member_add(m, &mb)) || n->fmt == DX_FORMAT_CSV)
+	if ((rc = member_add(m, &mb)) || !dx_format_is(n->fmt, DX_FORMAT_TITLED))
 		return rc;
 	if ((rc = dx_get_devices(a, n->dep, &m->devices)))
 		return rc;
@@ -368,7 +368,7 @@ static int view_render(const struct ask *a, const struct node *n, const struct m
 		v.nseries = c.n;
 		v.clock_ctx = tz = portfolio_clock(m, &c);
 		v.clock = tz ? zone_clock : NULL;
-		rc = dx_render(n->fmt, &v, a->t->opts.tmpdir, out);
+		rc = dx_render(n->fmt, &v, out);
 		dx_tz_free(tz);
 		/* nothing read (no members) and open: the mount's time, as any file */
 		*mtime = *closed ? dx_range_end_epoch(&n->range) : t;

@@ -15,12 +15,13 @@ meson compile -C build
 meson test -C build --print-errorlogs
 [ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 meson compile -C build-asan
-# The unit tests and the mount tests again with the sanitized daemon: a
-# memory error aborts it, and the mount test that used it fails. An
+# The unit tests, the client tests and most mount tests again with the
+# sanitized daemon (the suite 'sanitize' in tests/meson.build says which):
+# a memory error aborts it, and the mount test that used it fails. An
 # allocation too big to make returns NULL (the code's -ENOMEM, which
 # test_buf checks) instead of aborting.
 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	meson test -C build-asan --suite unit --suite client --suite mount --print-errorlogs
+	meson test -C build-asan --suite unit --suite sanitize --print-errorlogs
 sh tests/man_check.sh man/dexmafs.1
 # Fuzzing (clang only): the API answer decoders, name sanitising, the
 # file-name and date-range parser and the CSV renderer, 45 s each. A crash

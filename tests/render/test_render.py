@@ -247,11 +247,6 @@ class Workbook(unittest.TestCase):
             core = z.read("docProps/core.xml").decode()
             self.assertIn("<dcterms:created xsi:type=\"dcterms:W3CDTF\">2024-10-01T00:00:00Z", core)
 
-    def test_scratch_directory_is_removed(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            render("dst-month", "xlsx", "tmpdir=" + tmp)
-            self.assertEqual(os.listdir(tmp), [])
-
 
 def soffice(args, cwd, env):
     profile = "file://" + os.path.join(cwd, "profile")

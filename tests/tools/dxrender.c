@@ -14,7 +14,6 @@
  *   time_format=NAME               local_utc (default), local, utc, iso, epoch
  *   csv_dialect=NAME               standard (default) or eu
  *   title=TEXT, timezone=NAME      chart and workbook title, time zone shown
- *   tmpdir=PATH                    for the workbook's scratch files (/tmp)
  *   repeat=N                       render N times, print the mean time a
  *                                  rendering took to stderr (for bench/)
  *   series=FILE OP LABEL           one per column, in order: FILE a /readings
@@ -42,7 +41,6 @@ struct job {
 	struct dx_view view;
 	struct dx_series series[MAX_SERIES];
 	struct dx_readings readings[MAX_SERIES];
-	const char *tmpdir;
 	long repeat;
 };
 
@@ -110,8 +108,6 @@ static int set(struct job *j, const char *dir, char *line)
 		return j->view.title = value, 0;
 	if (!strcmp(line, "timezone"))
 		return j->view.timezone = value, 0;
-	if (!strcmp(line, "tmpdir"))
-		return j->tmpdir = value, 0;
 	if (!strcmp(line, "repeat"))
 		return (j->repeat = strtol(value, NULL, 10)) > 0 ? 0 : -EINVAL;
 	if (!strcmp(line, "series"))
@@ -162,7 +158,7 @@ static int render(struct job *j, const char *what, char **rest, struct dx_buf *o
 	enum dx_format f;
 
 	if (!dx_format_from_name(what, &f))
-		return dx_render(f, &j->view, j->tmpdir, out);
+		return dx_render(f, &j->view, out);
 	if (!strcmp(what, "param") && rest[0])
 		return render_param(j, strtol(rest[0], NULL, 10), out);
 	return -EINVAL;

@@ -17,6 +17,7 @@
 #include <float.h>
 #include <pthread.h>
 
+#include "dx_cost.h"
 #include "dx_render.h"
 
 /* Madrid, 2024-10-27: 02:00 local twice. */
@@ -84,6 +85,70 @@ static void test_names(void **state)
 	assert_string_equal(dx_format_name(DX_FORMAT_XLSX), "xlsx");
 	assert_int_equal(dx_format_from_name("pdf", &f), -EINVAL);
 	assert_null(dx_format_name(DX_FORMAT_COUNT));
+}
+
+/* Every row of the format table: a name unique and found again, a
+ * renderer for views, and a cost renderer where its flag says so; the CSV
+ * first and the only row that is not a twin. */
+static void test_format_table(void **state)
+{
+	struct dx_series s[] = { { "EACTIVE (kWh)", "kWh", "DELTA", &energy_r } };
+	struct dx_view v = view_of(s, 1);
+	char *periods[] = { "P1", "P2" };
+	struct dx_cost_row rows[] = { { { 1729987200, 120, 1 }, 0.2, 0.2, 0 },
+				      { { 1729987200, 120, 2 }, 0.2, 0.1, 1 } };
+	struct dx_cost c = { periods, 2, "kWh", rows, 2, 1 };
+	struct dx_cost_view cv = {
+		&c,     v.range,      DX_TIME_LOCAL_UTC, DX_CSV_STANDARD, "EUR", "Europe/Madrid",
+		"Cost", DX_RES_HOURLY
+	};
+	struct dx_buf out;
+	enum dx_format g;
+
+	(void)state;
+	dx_buf_init(&out, 1 << 22);
+	assert_int_equal(dx_formats_with(0), (1u << DX_FORMAT_COUNT) - 1);
+	assert_int_equal(dx_formats_with(DX_FORMAT_TWIN), dx_formats_with(0) & ~1u);
+	assert_true(dx_formats_with(DX_FORMAT_LISTED) & 1u << DX_FORMAT_CSV);
+	assert_string_equal(dx_format_name(DX_FORMAT_CSV), "csv");
+	assert_int_equal(DX_FORMAT_CSV, 0);
+	for (int f = 0; f < DX_FORMAT_COUNT; f++) {
+		const char *name = dx_format_name((enum dx_format)f);
+
+		assert_non_null(name);
+		assert_true(name[0] && !strchr(name, '.') && !strchr(name, '+'));
+		assert_int_equal(dx_format_from_name(name, &g), 0);
+		assert_int_equal(g, f); /* and so no other row has the name */
+		dx_buf_reset(&out);
+		assert_int_equal(dx_render((enum dx_format)f, &v, &out), 0);
+		assert_true(out.len > 0);
+		dx_buf_reset(&out);
+		if (dx_format_is((enum dx_format)f, DX_FORMAT_COST)) {
+			assert_int_equal(dx_cost_render((enum dx_format)f, &cv, &out), 0);
+			assert_true(out.len > 0);
+		} else {
+			assert_int_equal(dx_cost_render((enum dx_format)f, &cv, &out), -EINVAL);
+		}
+	}
+	assert_int_equal(dx_cost_render(DX_FORMAT_COUNT, &cv, &out), -EINVAL);
+	assert_int_equal(dx_format_is(DX_FORMAT_COUNT, 0), 0);
+	dx_buf_release(&out);
+}
+
+/* The names of a set of formats, for the option's messages and default. */
+static void test_format_names(void **state)
+{
+	unsigned two = 1u << DX_FORMAT_CSV | 1u << DX_FORMAT_SVG;
+	char text[64], small[5];
+
+	(void)state;
+	assert_int_equal(dx_formats_names(two, "+", text, sizeof(text)), 7);
+	assert_string_equal(text, "csv+svg");
+	assert_int_equal(dx_formats_names(two, "+", small, sizeof(small)), 7);
+	assert_string_equal(small, "csv+"); /* cut, as snprintf cuts */
+	assert_int_equal(dx_formats_names(0, "+", text, sizeof(text)), 0);
+	assert_string_equal(text, "");
+	assert_int_equal(dx_formats_names(two, " ", NULL, 0), 7);
 }
 
 static void test_label(void **state)
@@ -241,9 +306,9 @@ static void test_bad_arguments(void **state)
 	dx_buf_init(&out, 1 << 20);
 	v.timefmt = DX_TIME_COUNT;
 	assert_int_equal(dx_render_csv(&v, &out), -EINVAL);
-	assert_int_equal(dx_render_xlsx(&v, NULL, &out), -EINVAL);
-	assert_int_equal(dx_render(DX_FORMAT_COUNT, &v, NULL, &out), -EINVAL);
-	assert_int_equal(dx_render(DX_FORMAT_CSV, &v, NULL, &out), -EINVAL);
+	assert_int_equal(dx_render_xlsx(&v, &out), -EINVAL);
+	assert_int_equal(dx_render(DX_FORMAT_COUNT, &v, &out), -EINVAL);
+	assert_int_equal(dx_render(DX_FORMAT_CSV, &v, &out), -EINVAL);
 	v.timefmt = DX_TIME_LOCAL_UTC;
 	v.dialect = DX_CSV_DIALECT_COUNT;
 	assert_int_equal(dx_render_csv(&v, &out), -EINVAL);
@@ -260,7 +325,7 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(dx_render_svg(&v, &out), -E2BIG);
 	dx_buf_release(&out);
 	dx_buf_init(&out, 100);
-	assert_int_equal(dx_render_xlsx(&v, NULL, &out), -E2BIG);
+	assert_int_equal(dx_render_xlsx(&v, &out), -E2BIG);
 	dx_buf_release(&out);
 }
 
@@ -377,11 +442,8 @@ static void test_xlsx_errors_and_bytes(void **state)
 
 	dx_buf_init(&a, 1 << 22);
 	dx_buf_init(&b, 1 << 22);
-	/* written in memory: a scratch directory is not needed */
-	assert_int_equal(dx_render_xlsx(&v, "/nonexistent/dir", &a), 0);
-	dx_buf_reset(&a);
-	assert_int_equal(dx_render_xlsx(&v, NULL, &a), 0);
-	assert_int_equal(dx_render_xlsx(&v, "/tmp", &b), 0);
+	assert_int_equal(dx_render_xlsx(&v, &a), 0);
+	assert_int_equal(dx_render_xlsx(&v, &b), 0);
 	assert_true(a.len > 1000);
 	assert_memory_equal(a.data, "PK\x03\x04", 4);
 	assert_int_equal(a.len, b.len);
@@ -421,7 +483,7 @@ static void *xlsx_thread(void *arg)
 
 	for (int i = 0; i < 5 && !j->rc; i++) {
 		dx_buf_reset(&j->out);
-		j->rc = dx_render_xlsx(j->v, NULL, &j->out);
+		j->rc = dx_render_xlsx(j->v, &j->out);
 	}
 	return NULL;
 }
@@ -458,6 +520,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_format_table),
+		cmocka_unit_test(test_format_names),
 		cmocka_unit_test(test_label),
 		cmocka_unit_test(test_side_by_side),
 		cmocka_unit_test(test_duplicate_instant),
