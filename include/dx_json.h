@@ -37,6 +37,8 @@ struct dx_entity {
 	char *units;            /* parameter: units */
 	char *nature;           /* parameter: nature */
 	char *type;             /* location: type; supply: type */
+	char *currency;         /* contract: currency ("EUR") */
+	int simulation;         /* contract: "simulation" is true */
 	struct dx_refdev *refs; /* location: its reference devices, in API order */
 	size_t nrefs;           /* items of reference_devices without a string type
 				 * and an integer device id are left out */

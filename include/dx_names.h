@@ -11,6 +11,8 @@
 
 /* Longest entry name we ever produce, in bytes (the kernel's NAME_MAX). */
 #define DX_NAME_MAX 255
+/* A parameter key's bytes with its NUL, at most, to be a directory name. */
+#define DX_KEY_MAX 64
 
 /* Writes "NAME (ID)" + NUL into out (DX_NAME_MAX + 1 bytes). NAME is name
  * with '/' replaced by '_', NUL-free, control characters (C0, DEL) replaced
@@ -32,5 +34,9 @@ int dx_name_parse_id(const char *entry, int64_t *id);
 /* 1 when name starts with '.', i.e. names that are never ours except the
  * ones the caller checks first (".dexmafs"). */
 int dx_name_is_hidden(const char *name);
+
+/* Whether a parameter key can be a directory name: not empty, shorter
+ * than DX_KEY_MAX, no '/' and no leading dot. */
+int dx_key_is_name(const char *key);
 
 #endif

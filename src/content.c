@@ -12,7 +12,7 @@
 #include "dx_compact.h"
 #include "dx_log.h"
 #include "dx_requests.h"
-#include "tree_impl.h"
+#include "data_impl.h"
 
 /* Periods are looked for back to this year, no further. */
 #define OLDEST_YEAR 1990
@@ -44,14 +44,14 @@ size_t dx_listing_refs(const struct dx_listing *l, int which, int64_t ref, const
 	return k - first;
 }
 
-int dx_listing_get(const struct ask *a, enum dx_entity_kind kind, struct dx_request *r,
+int dx_listing_get(const struct dx_load *a, enum dx_entity_kind kind, struct dx_request *r,
 		   const struct dx_listing **out)
 {
 	struct dx_cache_policy policy = {
 		.cls = DX_CLASS_LISTING,
 		.final_at = INT64_MAX,
-		.ttl = a->t->opts.ttl_meta -
-		       (a->lead < a->t->opts.ttl_meta / 2 ? a->lead : a->t->opts.ttl_meta / 2),
+		.ttl = a->d->opts.ttl_meta -
+		       (a->lead < a->d->opts.ttl_meta / 2 ? a->lead : a->d->opts.ttl_meta / 2),
 	};
 	struct dx_cache_info info;
 	struct memo *m;
@@ -64,18 +64,18 @@ int dx_listing_get(const struct ask *a, enum dx_entity_kind kind, struct dx_requ
 	return rc;
 }
 
-int dx_get_locations(const struct ask *a, int dep, const struct dx_listing **l)
+int dx_get_locations(const struct dx_load *a, int dep, const struct dx_listing **l)
 {
 	struct dx_request r;
-	int rc = dx_request_locations(dx_tree_dep_name(a->t, dep), dep, &r);
+	int rc = dx_request_locations(a->d->opts.dep_names[dep], dep, &r);
 
 	return rc ? rc : dx_listing_get(a, DX_ENT_LOCATION, &r, l);
 }
 
-int dx_get_devices(const struct ask *a, int dep, const struct dx_listing **l)
+int dx_get_devices(const struct dx_load *a, int dep, const struct dx_listing **l)
 {
 	struct dx_request r;
-	int rc = dx_request_devices(dx_tree_dep_name(a->t, dep), dep, &r);
+	int rc = dx_request_devices(a->d->opts.dep_names[dep], dep, &r);
 
 	return rc ? rc : dx_listing_get(a, DX_ENT_DEVICE, &r, l);
 }
@@ -83,55 +83,86 @@ int dx_get_devices(const struct ask *a, int dep, const struct dx_listing **l)
 /* GET /datasources is not known to answer every token: when it fails, the
  * tree names datasources by id, and asks again only after a while (the
  * listing time for a refusal, a short time for a fault that may pass). */
-int dx_get_datasources(const struct ask *a, int dep, const struct dx_listing **l)
+int dx_get_datasources(const struct dx_load *a, int dep, const struct dx_listing **l)
 {
 	struct dx_request r;
-	int rc = dx_request_datasources(dx_tree_dep_name(a->t, dep), dep, &r);
+	int rc = dx_request_datasources(a->d->opts.dep_names[dep], dep, &r);
 
 	if (!rc)
 		rc = dx_listing_get(a, DX_ENT_DATASOURCE, &r, l);
 	if (!rc || rc == -ENOMEM || rc == -ENAMETOOLONG)
 		return rc;
 	dx_log(DX_LOG_DEBUG, "%s: %s; datasources are named by id", r.key, strerror(-rc));
-	return dx_memo_remember_empty(a->t, r.key,
+	return dx_memo_remember_empty(a->d, r.key,
 				      rc == -ENOENT || rc == -EACCES || rc == -EINVAL ?
-					      a->t->opts.ttl_meta :
+					      a->d->opts.ttl_meta :
 					      DX_FAILED_RETRY_SECONDS,
 				      l);
 }
 
-int dx_get_parameters(const struct ask *a, int dep, int64_t device, const struct dx_listing **l)
+int dx_get_parameters(const struct dx_load *a, int dep, int64_t device, const struct dx_listing **l)
 {
 	struct dx_request r;
-	int rc = dx_request_parameters(dx_tree_dep_name(a->t, dep), dep, device, &r);
+	int rc = dx_request_parameters(a->d->opts.dep_names[dep], dep, device, &r);
 
 	return rc ? rc : dx_listing_get(a, DX_ENT_PARAMETER, &r, l);
 }
 
-int dx_get_supplies(const struct ask *a, int dep, const char *source, const struct dx_listing **l)
+int dx_get_supplies(const struct dx_load *a, int dep, const char *source,
+		    const struct dx_listing **l)
 {
 	struct dx_request r;
-	int rc = dx_request_supplies(dx_tree_dep_name(a->t, dep), dep, source, &r);
+	int rc = dx_request_supplies(a->d->opts.dep_names[dep], dep, source, &r);
 
 	return rc ? rc : dx_listing_get(a, DX_ENT_SUPPLY, &r, l);
 }
 
-int dx_get_contracts(const struct ask *a, int dep, const struct dx_listing **l)
+/* Contracts refused (a plan without them): an empty listing remembered
+ * for ttl_meta. */
+int dx_get_contracts(const struct dx_load *a, int dep, const struct dx_listing **l)
 {
 	struct dx_request r;
-	int rc = dx_request_contracts(dx_tree_dep_name(a->t, dep), dep, &r);
+	int rc = dx_request_contracts(a->d->opts.dep_names[dep], dep, &r);
 
-	return rc ? rc : dx_listing_get(a, DX_ENT_CONTRACT, &r, l);
+	if (rc)
+		return rc;
+	rc = dx_listing_get(a, DX_ENT_CONTRACT, &r, l);
+	if (rc != -ENOENT && rc != -EACCES && rc != -EINVAL)
+		return rc;
+	dx_log(DX_LOG_DEBUG, "%s: %s; no contracts are shown", r.key, strerror(-rc));
+	return dx_memo_remember_empty(a->d, r.key, a->d->opts.ttl_meta, l);
 }
 
-void dx_listing_put(struct dx_tree *t, const struct dx_listing *l)
+void dx_listing_put(struct dx_data *d, const struct dx_listing *l)
 {
 	struct memo *m;
 
 	if (!l)
 		return;
 	m = (struct memo *)((char *)l - offsetof(struct memo, listing));
-	dx_memo_release(t, m);
+	dx_memo_release(d, m);
+}
+
+int dx_data_cost_get(const struct dx_load *a, struct dx_request *r,
+		     const struct dx_cache_policy *policy, struct dx_data_cost *out)
+{
+	struct dx_cache_info info;
+	struct memo *m;
+	int rc;
+
+	r->prio = a->prio;
+	rc = dx_memo_load(a, MEMO_COST, DX_ENT_PARAMETER, policy, r, &m, &info);
+	if (rc)
+		return rc;
+	*out = (struct dx_data_cost){ m->cost, m->api_fetched_at, m->changed_at, m };
+	return 0;
+}
+
+void dx_data_cost_put(struct dx_data *d, struct dx_data_cost *c)
+{
+	if (c->memo)
+		dx_memo_release(d, c->memo);
+	c->memo = NULL;
 }
 
 /* The index in list.items of the first item with id (ids may repeat), or
@@ -193,33 +224,33 @@ const char *dx_series_operation(const char *key, const char *nature, enum dx_res
 }
 
 /* The request and cache policy of one aligned chunk of a series. */
-static int chunk_request(const struct ask *a, int dep, int64_t device, const char *key,
+static int chunk_request(const struct dx_load *a, int dep, int64_t device, const char *key,
 			 const char *nature, enum dx_res res, const struct dx_range *chunk,
 			 struct dx_request *r, struct dx_cache_policy *policy)
 {
-	struct dx_tree *t = a->t;
+	struct dx_data *d = a->d;
 	struct dx_date tomorrow;
 	int rc;
 
 	policy->cls = DX_CLASS_READINGS;
-	policy->ttl = t->opts.ttl_open - a->lead;
-	policy->final_at = dx_range_end_epoch(chunk) + t->opts.late_margin;
+	policy->ttl = d->opts.ttl_open - a->lead;
+	policy->final_at = dx_range_end_epoch(chunk) + d->opts.late_margin;
 	/* Ask no further than tomorrow (somewhere it is already tomorrow): no
 	 * `to` in the future, and a chunk wholly in the future costs no call.
 	 * The cache key stays the whole aligned chunk. */
-	tomorrow = dx_date_from_days(dx_date_to_days(dx_date_of_epoch(dx_tree_now(t))) + 1);
-	rc = dx_request_readings(t->opts.deps[dep].name, dep, device, key, res,
+	tomorrow = dx_date_from_days(dx_date_to_days(dx_date_of_epoch(dx_data_now(d))) + 1);
+	rc = dx_request_readings(d->opts.dep_names[dep], dep, device, key, res,
 				 dx_series_operation(key, nature, res), chunk, tomorrow, r);
 	r->prio = a->prio;
 	/* An open chunk held is refreshed by its tail (dx_tails.h); a closed
 	 * one is asked whole, so that it equals the API's answer. */
-	r->ask.late_margin = t->opts.late_margin;
-	r->ask.tail = dx_tree_now(t) < policy->final_at;
+	r->ask.late_margin = d->opts.late_margin;
+	r->ask.tail = dx_data_now(d) < policy->final_at;
 	return rc;
 }
 
 /* The decoded readings of one aligned chunk, through memo and cache. */
-static int chunk_get(const struct ask *a, int dep, int64_t device, const char *key,
+static int chunk_get(const struct dx_load *a, int dep, int64_t device, const char *key,
 		     const char *nature, enum dx_res res, const struct dx_range *chunk,
 		     struct memo **out, struct changed *changed)
 {
@@ -244,7 +275,7 @@ static int chunk_get(const struct ask *a, int dep, int64_t device, const char *k
 	return rc;
 }
 
-int dx_series_chunk(const struct ask *a, int dep, int64_t device, const char *key,
+int dx_series_chunk(const struct dx_load *a, int dep, int64_t device, const char *key,
 		    const char *nature, enum dx_res res, const struct dx_range *chunk)
 {
 	struct changed changed = { 0 };
@@ -252,9 +283,10 @@ int dx_series_chunk(const struct ask *a, int dep, int64_t device, const char *ke
 	int rc = chunk_get(a, dep, device, key, nature, res, chunk, &m, &changed);
 
 	if (!rc)
-		dx_memo_release(a->t, m);
+		dx_memo_release(a->d, m);
 	if (changed.any)
-		a->t->observe.series_changed(a->t, dep, device, key, res, &changed.span);
+		a->d->observe.series_changed(a->d->observe.ctx, dep, device, key, res,
+					     &changed.span);
 	return rc;
 }
 
@@ -303,11 +335,11 @@ static int chunk_periods(const struct dx_readings *r, enum dx_res res, struct pe
 	return 0;
 }
 
-int dx_series_periods(const struct ask *a, int dep, int64_t device, const char *key,
+int dx_series_periods(const struct dx_load *a, int dep, int64_t device, const char *key,
 		      const char *nature, enum dx_res res, struct dx_range **out, size_t *n,
 		      struct changed *changed)
 {
-	struct dx_date probe = dx_date_of_epoch(dx_tree_now(a->t));
+	struct dx_date probe = dx_date_of_epoch(dx_data_now(a->d));
 	struct periods p = { NULL, 0, 0, -1 };
 	int rc = 0;
 
@@ -323,7 +355,7 @@ int dx_series_periods(const struct ask *a, int dep, int64_t device, const char *
 		if (rc)
 			break;
 		rc = chunk_periods(&m->readings, res, &p, &found, &first_in_chunk);
-		dx_memo_release(a->t, m);
+		dx_memo_release(a->d, m);
 		if (rc || !found || first_in_chunk != month_index(chunk.from) ||
 		    chunk.from.year <= OLDEST_YEAR)
 			break;
@@ -345,10 +377,10 @@ int dx_series_periods(const struct ask *a, int dep, int64_t device, const char *
 	return 0;
 }
 
-int dx_series_timezone(const struct ask *a, int dep, int64_t device, const char *key,
+int dx_series_timezone(const struct dx_load *a, int dep, int64_t device, const char *key,
 		       const char *nature, char *out, size_t size)
 {
-	struct dx_range chunk = dx_chunk_of(DX_RES_MONTHLY, dx_date_of_epoch(dx_tree_now(a->t)));
+	struct dx_range chunk = dx_chunk_of(DX_RES_MONTHLY, dx_date_of_epoch(dx_data_now(a->d)));
 	struct changed changed = { 0 };
 	struct memo *m;
 	int rc = chunk_get(a, dep, device, key, nature, DX_RES_MONTHLY, &chunk, &m, &changed);
@@ -356,7 +388,7 @@ int dx_series_timezone(const struct ask *a, int dep, int64_t device, const char 
 	if (rc)
 		return rc;
 	snprintf(out, size, "%s", m->readings.timezone ? m->readings.timezone : "");
-	dx_memo_release(a->t, m);
+	dx_memo_release(a->d, m);
 	return 0;
 }
 
@@ -364,7 +396,7 @@ int dx_series_timezone(const struct ask *a, int dep, int64_t device, const char 
  * (the months of the period listing, which a walk has asked already): an
  * unlisted range wider than the data costs no call for the empty years.
  * A range of one chunk is asked as is (it costs that chunk either way). */
-static int clip_to_extent(const struct ask *a, int dep, int64_t device, const char *key,
+static int clip_to_extent(const struct dx_load *a, int dep, int64_t device, const char *key,
 			  const char *nature, struct dx_range *chunks, size_t *n,
 			  struct changed *changed)
 {
@@ -419,7 +451,7 @@ static int readings_join(struct memo **memos, size_t n, const struct dx_range *r
 /* The memos of the chunks that hold a series' readings in range (the
  * caller releases the *got taken, also on error); *final when they were
  * all asked after the range's end and margin, and none was clipped. */
-static int series_memos(const struct ask *a, int dep, int64_t device, const char *key,
+static int series_memos(const struct dx_load *a, int dep, int64_t device, const char *key,
 			const char *nature, enum dx_res res, const struct dx_range *range,
 			struct memo **memos, size_t *got, int *final, struct changed *changed)
 {
@@ -443,12 +475,12 @@ static int series_memos(const struct ask *a, int dep, int64_t device, const char
 		(*got)++;
 		/* final: asked after the period's end and margin, when its
 		 * data can no longer change (the chunk may still be open) */
-		*final = *final && memos[i]->api_fetched_at >= end + a->t->opts.late_margin;
+		*final = *final && memos[i]->api_fetched_at >= end + a->d->opts.late_margin;
 	}
 	return 0;
 }
 
-int dx_series_chunks(const struct ask *a, int dep, int64_t device, const char *key,
+int dx_series_chunks(const struct dx_load *a, int dep, int64_t device, const char *key,
 		     const char *nature, enum dx_res res, const struct dx_range *range)
 {
 	struct dx_range chunks[DX_RANGE_MAX_CHUNKS];
@@ -467,12 +499,13 @@ int dx_series_chunks(const struct ask *a, int dep, int64_t device, const char *k
 			a->plan->chunk(a->plan, &r, &policy, res);
 	}
 	if (changed.any)
-		a->t->observe.series_changed(a->t, dep, device, key, res, &changed.span);
+		a->d->observe.series_changed(a->d->observe.ctx, dep, device, key, res,
+					     &changed.span);
 	return rc;
 }
 
 /* *closed and *mtime of a series' file over range, from its n memos. */
-static void series_times(struct dx_tree *t, const struct dx_range *range, struct memo **memos,
+static void series_times(struct dx_data *d, const struct dx_range *range, struct memo **memos,
 			 size_t n, int final, int64_t *mtime, int *closed)
 {
 	int64_t end = dx_range_end_epoch(range), last_change = 0;
@@ -480,15 +513,15 @@ static void series_times(struct dx_tree *t, const struct dx_range *range, struct
 	for (size_t i = 0; i < n; i++)
 		if (memos[i]->changed_at > last_change)
 			last_change = memos[i]->changed_at;
-	*closed = dx_tree_now(t) >= end + t->opts.late_margin;
+	*closed = dx_data_now(d) >= end + d->opts.late_margin;
 	if (*closed && final)
 		*closed = CLOSED_FINAL;
 	/* A closed period's time is a function of its range alone, the same
 	 * on every mount; an open one moves when its bytes change. */
-	*mtime = *closed ? end : last_change ? last_change : t->started_at;
+	*mtime = *closed ? end : last_change ? last_change : d->opts.started_at;
 }
 
-int dx_series_readings(const struct ask *a, int dep, int64_t device, const char *key,
+int dx_series_readings(const struct dx_load *a, int dep, int64_t device, const char *key,
 		       const char *nature, enum dx_res res, const struct dx_range *range,
 		       struct dx_readings *out, int64_t *mtime, int *closed,
 		       struct changed *changed)
@@ -503,13 +536,13 @@ int dx_series_readings(const struct ask *a, int dep, int64_t device, const char 
 	else if (!rc)
 		memset(out, 0, sizeof(*out)); /* nothing within the series' extent */
 	if (!rc)
-		series_times(a->t, range, memos, got, final, mtime, closed);
+		series_times(a->d, range, memos, got, final, mtime, closed);
 	for (i = 0; i < got; i++)
-		dx_memo_release(a->t, memos[i]);
+		dx_memo_release(a->d, memos[i]);
 	return rc;
 }
 
-int dx_series_stamp(const struct ask *a, int dep, int64_t device, const char *key,
+int dx_series_stamp(const struct dx_load *a, int dep, int64_t device, const char *key,
 		    const char *nature, enum dx_res res, const struct dx_range *range,
 		    uint64_t *stamp, int64_t *mtime, int *closed, struct changed *changed)
 {
@@ -519,19 +552,19 @@ int dx_series_stamp(const struct ask *a, int dep, int64_t device, const char *ke
 
 	rc = series_memos(a, dep, device, key, nature, res, range, memos, &got, &final, changed);
 	if (!rc)
-		series_times(a->t, range, memos, got, final, mtime, closed);
+		series_times(a->d, range, memos, got, final, mtime, closed);
 	/* A chunk's bytes are named by its key and the time they changed. */
 	*stamp = dx_stamp_mix(*stamp, &got, sizeof(got));
 	for (i = 0; i < got; i++) {
 		*stamp = dx_stamp_mix(*stamp, memos[i]->key, strlen(memos[i]->key) + 1);
 		*stamp = dx_stamp_mix(*stamp, &memos[i]->changed_at, sizeof(int64_t));
 		*stamp = dx_stamp_mix(*stamp, &memos[i]->readings.n, sizeof(size_t));
-		dx_memo_release(a->t, memos[i]);
+		dx_memo_release(a->d, memos[i]);
 	}
 	return rc;
 }
 
-int dx_series_fetched(const struct ask *a, int dep, int64_t device, const char *key,
+int dx_series_fetched(const struct dx_load *a, int dep, int64_t device, const char *key,
 		      const char *nature, enum dx_res res, const struct dx_range *range,
 		      int64_t *fetched_at)
 {
@@ -544,7 +577,7 @@ int dx_series_fetched(const struct ask *a, int dep, int64_t device, const char *
 	for (i = 0; i < got; i++) {
 		if (!*fetched_at || memos[i]->api_fetched_at < *fetched_at)
 			*fetched_at = memos[i]->api_fetched_at;
-		dx_memo_release(a->t, memos[i]);
+		dx_memo_release(a->d, memos[i]);
 	}
 	return rc;
 }

@@ -1,14 +1,20 @@
 /* An entry's attributes and timeouts, from its row (the file type and
  * flags) and its content (the row's content function). A file rendered for
- * a lookup is kept briefly in a small ring for the open that follows.
+ * a lookup is kept briefly for the open that follows (tree_reads.c).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dx_requests.h"
+#include "readahead.h"
 #include "tree_impl.h"
+#include "tree_keeper.h"
+#include "tree_names.h"
+#include "tree_reads.h"
 
 #define TIMEOUT_STATIC 3600.0
 #define TIMEOUT_LISTED 60.0
@@ -20,16 +26,8 @@ enum dx_ftype dx_kind_ftype(const struct kind_row *k)
 	return k->flags & KF_DIR ? DX_DIR : k->flags & KF_LINK ? DX_LNK : DX_REG;
 }
 
-/* A CSV file is rendered for the lookup or stat that precedes its open;
- * the open takes that rendering instead of making it again. Kept a few
- * seconds only: freshness is the cache's business, not this ring's. */
-#define RENDER_KEEP_SECONDS 5
-/* Larger renderings are made again at the open: the ring stays small. */
-/* A volatile file (status) is rendered anew when a reader opens or stats
- * it by name (LOOKUP); the attribute checks and READs of the open file
- * that follow get that same snapshot for this long, so that a reader never
- * sees the end of one snapshot after the start of another. */
-#define VOLATILE_HOLD_SECONDS 1
+/* Larger renderings for a stat are made again at the open: the table of
+ * renderings (tree_reads.c) keeps small ones only. */
 #define RENDER_KEEP_MAX ((size_t)2 << 20)
 
 /* The nanoseconds of a file's time: the kernel keeps a file's pages across
@@ -49,92 +47,6 @@ static long content_nsec(const struct kind_row *k, const struct dx_buf *content)
 	for (i = 0; i < content->len; i++)
 		h = (h ^ (unsigned char)content->data[i]) * 1099511628211ull;
 	return (long)(h % 999999999ull) + 1; /* never 0: 0 means a period file */
-}
-
-void dx_rendered_clear(struct dx_tree *t)
-{
-	size_t i;
-
-	pthread_mutex_lock(&t->render_lock);
-	for (i = 0; i < RENDER_RING_SIZE; i++) {
-		dx_buf_release(&t->rendered[i].content);
-		t->rendered[i].ino = 0;
-	}
-	pthread_mutex_unlock(&t->render_lock);
-	dx_reads_changed(t->reads);
-}
-
-/* The ring's entry of ino, else the next one: a file is in it once. */
-static struct rendered *ring_slot(struct dx_tree *t, uint64_t ino)
-{
-	size_t i;
-
-	for (i = 0; i < RENDER_RING_SIZE; i++)
-		if (t->rendered[i].ino == ino && t->rendered[i].content.data)
-			return &t->rendered[i];
-	return &t->rendered[t->rendered_next++ % RENDER_RING_SIZE];
-}
-
-static void rendered_keep(struct dx_tree *t, uint64_t ino, struct dx_buf *content, int64_t mtime,
-			  long nsec, int closed)
-{
-	struct rendered *r;
-
-	pthread_mutex_lock(&t->render_lock);
-	r = ring_slot(t, ino);
-	dx_buf_release(&r->content);
-	r->content = *content; /* takes the buffer */
-	dx_buf_init(content, content->max);
-	r->ino = ino;
-	r->at = dx_tree_now(t);
-	r->mtime = mtime;
-	r->nsec = nsec;
-	r->closed = closed;
-	pthread_mutex_unlock(&t->render_lock);
-}
-
-/* With out: moves a recent rendering of ino into out (it is used once), or
- * copies it (copy: a volatile file's snapshot serves all its reader's
- * requests). Without: copies only its size into *scratch_len via scratch.
- * 1 on hit. */
-static int rendered_take(struct dx_tree *t, uint64_t ino, int copy, struct dx_buf *out,
-			 struct dx_buf *scratch, int64_t *mtime, long *nsec, int *closed)
-{
-	int64_t now = dx_tree_now(t);
-	int hit = 0;
-	size_t i;
-
-	pthread_mutex_lock(&t->render_lock);
-	for (i = 0; i < RENDER_RING_SIZE; i++) {
-		struct rendered *r = &t->rendered[i];
-
-		if (r->ino != ino || !r->content.data ||
-		    now - r->at > (copy ? VOLATILE_HOLD_SECONDS : RENDER_KEEP_SECONDS))
-			continue;
-		*mtime = r->mtime;
-		*nsec = r->nsec;
-		*closed = r->closed;
-		if (out && !out->len && copy) {
-			hit = dx_buf_append(out, r->content.data, r->content.len) == 0;
-			break;
-		}
-		if (out && !out->len) {
-			size_t max = out->max;
-
-			dx_buf_release(out);
-			*out = r->content;
-			out->max = max;
-			dx_buf_init(&r->content, r->content.max);
-			r->ino = 0;
-		} else {
-			/* attributes only: the length is all that is needed */
-			scratch->len = r->content.len;
-		}
-		hit = 1;
-		break;
-	}
-	pthread_mutex_unlock(&t->render_lock);
-	return hit;
 }
 
 /* The timeout of a file or link whose content is known. An open period is
@@ -310,7 +222,7 @@ static int twin_request(const struct ask *a, const struct node *n, uint64_t stam
 
 	memset(req, 0, sizeof(*req));
 	req->kind = DX_REQ_READINGS;
-	req->prio = a->prio;
+	req->prio = a->ld.prio;
 	req->dep = n->dep;
 	attr_record_name(a, n, name, sizeof(name));
 	if (snprintf(req->key, sizeof(req->key), "twin%d%s|%016" PRIx64, TWIN_VERSION, name + 4,
@@ -392,19 +304,25 @@ static int twin_bytes(const struct ask *a, const struct kind_row *k, const struc
 	return rc;
 }
 
-/* The content of n through its row: from the ring when a stat rendered it
+/* The content of n through its row: from the table of renderings when a stat rendered it
  * a moment ago, else made now. With content NULL, scratch receives it. */
 static int node_bytes(const struct ask *a, const struct kind_row *k, const struct node *n,
 		      struct dx_buf **content, struct dx_buf *scratch, int64_t *mtime, long *nsec,
 		      int *closed)
 {
 	int volatile_ = !!(k->flags & KF_VOLATILE), reading = *content != NULL;
+	struct dx_rendered m;
 	int rc, hit = ((k->flags & KF_RENDERED) || (volatile_ && a->hold)) &&
-		      rendered_take(a->t, n->ino, volatile_, *content, scratch, mtime, nsec,
-				    closed);
+		      dx_reads_take(a->t->reads, n->ino, volatile_, dx_tree_now(a->t), *content,
+				    scratch, &m);
 
 	if (!*content)
 		*content = scratch;
+	if (hit) {
+		*mtime = m.mtime;
+		*nsec = m.nsec;
+		*closed = m.closed;
+	}
 	if (hit && reading && is_twin(k, n) && *closed == CLOSED_FINAL)
 		twin_keep(a, k, n, *content, *mtime); /* rendered by the stat before */
 	if (hit)
@@ -446,9 +364,8 @@ static int on_read_attr(const struct ask *a, const struct kind_row *k, const str
 	rc = k->content(&preview, n, &text, &mtime, &closed);
 	attr->size = text.len;
 	dx_buf_release(&text);
-	pthread_mutex_lock(&a->t->render_lock);
-	attr->mtime_nsec = (long)(++a->t->on_read_stats % 1000000000ull);
-	pthread_mutex_unlock(&a->t->render_lock);
+	attr->mtime_nsec = (long)(__atomic_add_fetch(&a->t->on_read_stats, 1, __ATOMIC_RELAXED) %
+				  1000000000ull);
 	return rc; /* timeout 0 */
 }
 
@@ -508,8 +425,11 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 	/* A lookup that needs the data: a step of a walk (ls -l, rsync, du)
 	 * that the readahead follows? Reads and getattrs come in other orders
 	 * (rsync reads while it looks up further on) and are no steps. */
-	if (!content && a->lookup && n->kind == K_FILE)
-		dx_readahead_seen(a, n);
+	if (!content && a->lookup && n->kind == K_FILE) {
+		struct dx_ra_file f = { n->dep, n->id, n->key, n->res, n->range };
+
+		dx_readahead_seen(a->t->ra, &a->ld, &f);
+	}
 	if (!content && k->flags & KF_RENDERED && (rc = attr_stamped(a, n, k, &st, attr)))
 		return rc < 0 ? rc : 0; /* the same bytes as last rendered */
 	if (!content && k->flags & KF_RENDERED)
@@ -530,7 +450,9 @@ int dx_node_attr(const struct ask *a, const struct node *n, struct dx_attr *attr
 				a, n, dx_stamp_mix(DX_STAMP_INIT, content->data, content->len));
 		if (k->flags & (KF_RENDERED | KF_VOLATILE) && content == &scratch && scratch.data &&
 		    scratch.len <= RENDER_KEEP_MAX)
-			rendered_keep(a->t, n->ino, &scratch, mtime, nsec, closed);
+			dx_reads_keep(a->t->reads, n->ino, &scratch,
+				      &(struct dx_rendered){ mtime, nsec, closed },
+				      dx_tree_now(a->t));
 	}
 	dx_buf_release(&scratch);
 	return rc;

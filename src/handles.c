@@ -11,6 +11,7 @@
 #include "dx_log.h"
 #include "handles.h"
 #include "tree_impl.h"
+#include "tree_nodes.h"
 
 #define HANDLES_VERSION 2 /* 2: the twin's format */
 #define BATCH 64          /* records written in one transaction */
@@ -204,7 +205,7 @@ static int find_node(struct dx_tree *t, uint64_t ino, struct node *out)
 int dx_tree_lookup_ino(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int parent,
 		       struct dx_attr *out)
 {
-	struct ask a = { .t = t, .prio = prio };
+	struct ask a = { .t = t, .ld = { .d = t->data, .prio = prio } };
 	struct node n;
 	int rc = find_node(t, ino, &n);
 

@@ -50,6 +50,7 @@ static void entity_release(struct dx_entity *e)
 	free(e->units);
 	free(e->nature);
 	free(e->type);
+	free(e->currency);
 	for (size_t i = 0; i < e->nrefs; i++)
 		free(e->refs[i].type);
 	free(e->refs);
@@ -114,7 +115,11 @@ static int decode_entity(enum dx_entity_kind kind, json_t *item, struct dx_entit
 		e->ref2_id = ref_id(item, "datasource");
 		break;
 	case DX_ENT_DATASOURCE:
+		break;
 	case DX_ENT_CONTRACT:
+		if (!rc)
+			rc = dup_string(item, "currency", &e->currency);
+		e->simulation = json_is_true(json_object_get(item, "simulation"));
 		break;
 	case DX_ENT_PARAMETER:
 		if (!rc)

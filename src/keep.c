@@ -12,10 +12,13 @@
  * would refresh them (their tail, by the source). The pass stops when
  * keep's share of the hour is spent, when a call is refused (quota), or
  * at the cache's size: keep never makes the store evict to fetch more of
- * what it keeps. What a pass left keeps its old refresh time, so the next
+ * what it keeps. A kept device that has cost files (tree_cost.c) keeps
+ * them too, as series of their own: EACTIVE's periods, the cost chunks,
+ * and the contracts listing their headers name the currency from. What a pass left keeps its old refresh time, so the next
  * pass starts with it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,9 @@
 #include "dx_log.h"
 #include "dx_names.h"
 #include "tree_impl.h"
+#include "tree_keep.h"
+#include "tree_kinds.h"
+#include "tree_names.h"
 
 #define KEEP_DEPS_MAX 64
 #define KEEP_SERIES_MAX 1000000
@@ -39,8 +45,9 @@ struct kept {
 	char key[KEY_MAX];
 	char nature[32];
 	enum dx_res res;
-	int64_t last; /* when keep last refreshed all of it; 0: never */
-	long cost;    /* the calls that took */
+	int cost_files; /* 1: the device's cost/RESOLUTION files (key EACTIVE) */
+	int64_t last;   /* when keep last refreshed all of it; 0: never */
+	long cost;      /* the calls that took */
 	/* Chunks ending on or before this are final in the cache: passes skip
 	 * them (so a pass decodes only what may change). Zero: none known. */
 	struct dx_date final_to;
@@ -75,7 +82,9 @@ static int kept_cmp(const void *a, const void *b)
 		return x->device < y->device ? -1 : 1;
 	if ((c = strcmp(x->key, y->key)))
 		return c;
-	return (x->res > y->res) - (x->res < y->res);
+	if (x->res != y->res)
+		return (x->res > y->res) - (x->res < y->res);
+	return (x->cost_files > y->cost_files) - (x->cost_files < y->cost_files);
 }
 
 static int kept_add(struct kept_list *l, const struct kept *s)
@@ -177,8 +186,41 @@ static int spent(struct pass *p, int dep)
 	return stale ? -EAGAIN : 0;
 }
 
+/* Adds the cost series of device, at the listed resolutions cost/ has (or
+ * only res >= 0), when it has cost files; the tariff and the contracts
+ * are asked here (a call each per ttl_meta). */
+static int add_cost(struct pass *p, int dep, int64_t device, int res, struct kept_list *out)
+{
+	struct kept s = { .dep = dep, .device = device, .cost_files = 1 };
+	char currency[16], nature[KEY_MAX];
+	int rc, left;
+
+	if (!may_spend(p, dep))
+		return -EAGAIN;
+	rc = dx_cost_shown(&p->a, dep, device, nature);
+	if ((left = spent(p, dep)) || rc == -ENOMEM || rc == -EAGAIN)
+		return left ? left : rc;
+	if (rc <= 0) /* none, or its tariff failing: the device's series go on */
+		return 0;
+	if (!may_spend(p, dep))
+		return -EAGAIN;
+	(void)dx_contracts_currency(&p->a, dep, currency, sizeof(currency));
+	if ((left = spent(p, dep)))
+		return left;
+	snprintf(s.key, sizeof(s.key), "EACTIVE");
+	snprintf(s.nature, sizeof(s.nature), "%.31s", nature);
+	rc = 0;
+	for (int r = DX_RES_15MIN; r <= DX_RES_MONTHLY && !rc; r++) {
+		s.res = (enum dx_res)r;
+		if (p->t->opts.listed_res & (1u << r) && (res < 0 || res == r))
+			rc = kept_add(out, &s);
+	}
+	return rc;
+}
+
 /* Adds the series of device (all parameters, or only key; all listed
- * resolutions, or only res >= 0) to out. */
+ * resolutions, or only res >= 0) to out; with key NULL or "cost", its
+ * cost files too. */
 static int add_device(struct pass *p, int dep, int64_t device, const char *key, int res,
 		      struct kept_list *out)
 {
@@ -189,7 +231,7 @@ static int add_device(struct pass *p, int dep, int64_t device, const char *key, 
 
 	if (!may_spend(p, dep))
 		return -EAGAIN;
-	rc = dx_get_parameters(&p->a, dep, device, &pl);
+	rc = dx_get_parameters(&p->a.ld, dep, device, &pl);
 	if (!rc)
 		rc = spent(p, dep);
 	if (rc)
@@ -207,7 +249,9 @@ static int add_device(struct pass *p, int dep, int64_t device, const char *key, 
 				rc = kept_add(out, &s);
 		}
 	}
-	dx_listing_put(p->t, pl);
+	dx_listing_put(p->t->data, pl);
+	if (!rc && (!key || !strcmp(key, "cost")))
+		rc = add_cost(p, dep, device, res, out);
 	return rc;
 }
 
@@ -271,9 +315,9 @@ static int add_path(struct pass *p, const struct dx_keep_path *kp, struct kept_l
 		return -ENOENT;
 	if (!may_spend(p, kp->dep))
 		return -EAGAIN;
-	rc = dx_get_devices(&p->a, kp->dep, &dl);
+	rc = dx_get_devices(&p->a.ld, kp->dep, &dl);
 	if (!rc && !(rc = spent(p, kp->dep)) && may_spend(p, kp->dep)) {
-		rc = dx_get_locations(&p->a, kp->dep, &ll);
+		rc = dx_get_locations(&p->a.ld, kp->dep, &ll);
 		if (!rc)
 			rc = spent(p, kp->dep);
 	}
@@ -281,8 +325,8 @@ static int add_path(struct pass *p, const struct dx_keep_path *kp, struct kept_l
 		rc = -EAGAIN;
 	if (!rc)
 		rc = add_devices(p, kp->dep, parts, n, dl, ll, out);
-	dx_listing_put(p->t, ll);
-	dx_listing_put(p->t, dl);
+	dx_listing_put(p->t->data, ll);
+	dx_listing_put(p->t->data, dl);
 	return rc;
 }
 
@@ -293,12 +337,16 @@ static int load_chunk(struct pass *p, const struct kept *s, const struct dx_rang
 	struct ask memo = p->a;
 	int rc;
 
-	memo.memo_only = 1;
-	if (!dx_series_chunk(&memo, s->dep, s->device, s->key, s->nature, s->res, c))
+	memo.ld.mode = DX_LOAD_MEMO_ONLY;
+	if (s->cost_files ?
+		    !dx_cost_chunk(&memo, s->dep, s->device, s->res, c) :
+		    !dx_series_chunk(&memo.ld, s->dep, s->device, s->key, s->nature, s->res, c))
 		return 0;
 	if (!may_spend(p, s->dep))
 		return -EAGAIN;
-	rc = dx_series_chunk(&p->a, s->dep, s->device, s->key, s->nature, s->res, c);
+	rc = s->cost_files ?
+		     dx_cost_chunk(&p->a, s->dep, s->device, s->res, c) :
+		     dx_series_chunk(&p->a.ld, s->dep, s->device, s->key, s->nature, s->res, c);
 	return rc ? rc : spent(p, s->dep);
 }
 
@@ -309,18 +357,18 @@ static int load_periods(struct pass *p, const struct kept *s, struct dx_range **
 	struct ask memo = p->a;
 	int rc;
 
-	memo.memo_only = 1;
-	rc = dx_series_periods(&memo, s->dep, s->device, s->key, s->nature, s->res, periods, np,
+	memo.ld.mode = DX_LOAD_MEMO_ONLY;
+	rc = dx_series_periods(&memo.ld, s->dep, s->device, s->key, s->nature, s->res, periods, np,
 			       &changed);
 	if (!rc)
 		return 0;
 	if (!may_spend(p, s->dep))
 		return -EAGAIN;
-	rc = dx_series_periods(&p->a, s->dep, s->device, s->key, s->nature, s->res, periods, np,
+	rc = dx_series_periods(&p->a.ld, s->dep, s->device, s->key, s->nature, s->res, periods, np,
 			       &changed);
 	if (changed.any)
-		p->t->observe.series_changed(p->t, s->dep, s->device, s->key, DX_RES_MONTHLY,
-					     &changed.span);
+		dx_tree_series_changed(p->t, s->dep, s->device, s->key, DX_RES_MONTHLY,
+				       &changed.span);
 	return rc ? rc : spent(p, s->dep);
 }
 
@@ -373,7 +421,7 @@ static void collect(struct pass *p, struct kept_list *out, unsigned char *warned
 		if (rc == -ENOENT && !warned[i])
 			dx_log(DX_LOG_WARN,
 			       "keep: %s/%s: no such subtree (keep takes devices, "
-			       "devices/NAME (ID)[/KEY[/RESOLUTION]], locations, "
+			       "devices/NAME (ID)[/KEY|cost[/RESOLUTION]], locations, "
 			       "locations/NAME (ID))",
 			       dx_tree_dep_name(p->t, o->keep[i].dep), o->keep[i].path);
 		if (rc == -ENOENT)
@@ -451,8 +499,9 @@ static void run_pass(struct dx_tree *t, struct dx_keep *k, unsigned char *warned
 	struct dx_cache_stats cs;
 	size_t refreshed = 0;
 
-	p.a = (struct ask){ .t = t, .prio = DX_PRIO_BACKGROUND, .tally = &p.tally };
-	p.a.lead = dx_keep_lead(t->opts.keep_interval, t->opts.ttl_open);
+	p.a = (struct ask){ .t = t,
+			    .ld = { .d = t->data, .prio = DX_PRIO_BACKGROUND, .tally = &p.tally } };
+	p.a.ld.lead = dx_keep_lead(t->opts.keep_interval, t->opts.ttl_open);
 	t->source->ops->cache_stats(t->source->ctx, &cs);
 	k->evictions = cs.evictions;
 	pthread_mutex_lock(&k->lock);

@@ -13,9 +13,10 @@
 #include <string.h>
 
 #include "dx_compact.h"
+#include "dx_cost.h"
 #include "dx_log.h"
 #include "dx_tails.h"
-#include "tree_impl.h"
+#include "data_impl.h"
 
 /* Decoded data kept in memory: the listings a walk resolves names from,
  * and the chunks of the directory it is in. Bounded in bytes whatever the
@@ -39,6 +40,10 @@ static void memo_free(struct memo *m)
 		free(m->listing.sorted_refs[0]);
 		free(m->listing.sorted_refs[1]);
 		free(m->listing.items);
+	} else if (m->kind == MEMO_COST) {
+		if (m->cost)
+			dx_cost_release(m->cost);
+		free(m->cost);
 	} else {
 		if (m->blob)
 			m->readings.values = NULL; /* they lie in the blob */
@@ -49,13 +54,13 @@ static void memo_free(struct memo *m)
 	free(m);
 }
 
-void dx_memo_release(struct dx_tree *t, struct memo *m)
+void dx_memo_release(struct dx_data *d, struct memo *m)
 {
 	int last;
 
-	pthread_mutex_lock(&t->memo_lock);
+	pthread_mutex_lock(&d->memo_lock);
 	last = --m->refs == 0 && !m->linked;
-	pthread_mutex_unlock(&t->memo_lock);
+	pthread_mutex_unlock(&d->memo_lock);
 	if (last)
 		memo_free(m);
 }
@@ -65,62 +70,62 @@ static uint64_t key_hash(const char *key)
 	return dx_stamp_mix(DX_STAMP_INIT, key, strlen(key));
 }
 
-static struct memo **memo_bucket(struct dx_tree *t, uint64_t hash)
+static struct memo **memo_bucket(struct dx_data *d, uint64_t hash)
 {
-	return &t->memo_table[hash % DX_MEMO_BUCKETS];
+	return &d->memo_table[hash % DX_MEMO_BUCKETS];
 }
 
 /* The linked memo of key, or NULL. Caller holds the lock. */
-static struct memo *memo_lookup_locked(struct dx_tree *t, const char *key, uint64_t hash)
+static struct memo *memo_lookup_locked(struct dx_data *d, const char *key, uint64_t hash)
 {
 	struct memo *m;
 
-	for (m = *memo_bucket(t, hash); m; m = m->hnext)
+	for (m = *memo_bucket(d, hash); m; m = m->hnext)
 		if (m->hash == hash && !strcmp(m->key, key))
 			return m;
 	return NULL;
 }
 
-static void lru_remove(struct dx_tree *t, struct memo *m)
+static void lru_remove(struct dx_data *d, struct memo *m)
 {
-	*(m->prev ? &m->prev->next : &t->memos) = m->next;
-	*(m->next ? &m->next->prev : &t->memo_last) = m->prev;
+	*(m->prev ? &m->prev->next : &d->memos) = m->next;
+	*(m->next ? &m->next->prev : &d->memo_last) = m->prev;
 	m->prev = m->next = NULL;
 }
 
-static void lru_push_front(struct dx_tree *t, struct memo *m)
+static void lru_push_front(struct dx_data *d, struct memo *m)
 {
 	m->prev = NULL;
-	m->next = t->memos;
-	*(t->memos ? &t->memos->prev : &t->memo_last) = m;
-	t->memos = m;
+	m->next = d->memos;
+	*(d->memos ? &d->memos->prev : &d->memo_last) = m;
+	d->memos = m;
 }
 
 /* Finds a valid memo and takes a reference, or NULL. Caller holds the lock. */
-static struct memo *memo_find_locked(struct dx_tree *t, const char *key, int64_t now)
+static struct memo *memo_find_locked(struct dx_data *d, const char *key, int64_t now)
 {
-	struct memo *m = memo_lookup_locked(t, key, key_hash(key));
+	struct memo *m = memo_lookup_locked(d, key, key_hash(key));
 
 	if (!m || m->valid_until <= now)
 		return NULL;
-	lru_remove(t, m); /* most recently used */
-	lru_push_front(t, m);
+	lru_remove(d, m); /* most recently used */
+	lru_push_front(d, m);
 	m->refs++;
 	return m;
 }
 
 /* Takes m out of the memo; onto *to_free when nobody holds it. */
-static void memo_unlink_locked(struct dx_tree *t, struct memo *m, struct memo **to_free)
+static void memo_unlink_locked(struct dx_data *d, struct memo *m, struct memo **to_free)
 {
-	struct memo **pp = memo_bucket(t, m->hash);
+	struct memo **pp = memo_bucket(d, m->hash);
 
 	while (*pp != m)
 		pp = &(*pp)->hnext;
 	*pp = m->hnext;
-	lru_remove(t, m);
+	lru_remove(d, m);
 	m->linked = 0;
-	t->nmemos--;
-	t->memo_bytes -= m->bytes;
+	d->nmemos--;
+	d->memo_bytes -= m->bytes;
 	if (m->refs == 0) {
 		m->next = *to_free;
 		*to_free = m;
@@ -139,41 +144,41 @@ static void free_chain(struct memo *m)
 
 /* Publishes m (holding one reference for the caller), replacing an older
  * memo of the same key and trimming the least recently used. */
-static void memo_insert(struct dx_tree *t, struct memo *m)
+static void memo_insert(struct dx_data *d, struct memo *m)
 {
 	struct memo *old, *victim, *to_free = NULL;
 
 	m->hash = key_hash(m->key);
-	pthread_mutex_lock(&t->memo_lock);
-	if ((old = memo_lookup_locked(t, m->key, m->hash)))
-		memo_unlink_locked(t, old, &to_free);
+	pthread_mutex_lock(&d->memo_lock);
+	if ((old = memo_lookup_locked(d, m->key, m->hash)))
+		memo_unlink_locked(d, old, &to_free);
 	m->linked = 1;
 	m->refs = 1;
-	m->hnext = *memo_bucket(t, m->hash);
-	*memo_bucket(t, m->hash) = m;
-	lru_push_front(t, m);
-	t->nmemos++;
-	t->memo_bytes += m->bytes;
-	victim = t->memo_last;
-	while ((t->nmemos > MEMO_MAX || t->memo_bytes > MEMO_MAX_BYTES) && victim) {
+	m->hnext = *memo_bucket(d, m->hash);
+	*memo_bucket(d, m->hash) = m;
+	lru_push_front(d, m);
+	d->nmemos++;
+	d->memo_bytes += m->bytes;
+	victim = d->memo_last;
+	while ((d->nmemos > MEMO_MAX || d->memo_bytes > MEMO_MAX_BYTES) && victim) {
 		struct memo *newer = victim->prev;
 
 		if (victim->refs == 0)
-			memo_unlink_locked(t, victim, &to_free);
+			memo_unlink_locked(d, victim, &to_free);
 		victim = newer;
 	}
-	pthread_mutex_unlock(&t->memo_lock);
+	pthread_mutex_unlock(&d->memo_lock);
 	free_chain(to_free);
 }
 
-void dx_tree_memo_clear(struct dx_tree *t)
+void dx_data_forget(struct dx_data *d)
 {
 	struct memo *to_free = NULL;
 
-	pthread_mutex_lock(&t->memo_lock);
-	while (t->memos)
-		memo_unlink_locked(t, t->memos, &to_free);
-	pthread_mutex_unlock(&t->memo_lock);
+	pthread_mutex_lock(&d->memo_lock);
+	while (d->memos)
+		memo_unlink_locked(d, d->memos, &to_free);
+	pthread_mutex_unlock(&d->memo_lock);
 	free_chain(to_free);
 }
 
@@ -249,14 +254,14 @@ static int memo_decode(struct memo *m, enum dx_entity_kind ekind, struct dx_buf 
 	return 0;
 }
 
-static void count_decode(struct dx_tree *t)
+static void count_decode(struct dx_data *d)
 {
-	__atomic_add_fetch(&t->json_decodes, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&d->json_decodes, 1, __ATOMIC_RELAXED);
 }
 
 /* What making the compact form of a readings chunk needs. */
 struct compact_job {
-	struct dx_tree *t;
+	struct dx_data *d;
 	const struct dx_request *req; /* the API's request */
 	const struct dx_cache_policy *policy;
 	struct dx_cache_info raw_info; /* of the API's bytes it was made from */
@@ -268,14 +273,14 @@ struct compact_job {
 static int raw_readings(struct compact_job *j, struct dx_buf *raw)
 {
 	struct dx_cache_policy p = *j->policy;
-	int rc = dx_source_fetch(j->t->source, j->req, &p, raw, &j->raw_info);
+	int rc = dx_source_fetch(j->d->opts.source, j->req, &p, raw, &j->raw_info);
 
 	if (rc || j->raw_info.fetched || j->raw_info.fetched_at >= p.final_at ||
-	    dx_tree_now(j->t) < p.final_at)
+	    dx_data_now(j->d) < p.final_at)
 		return rc;
 	p.ttl = 0;
 	raw->len = 0;
-	return dx_source_fetch(j->t->source, j->req, &p, raw, &j->raw_info);
+	return dx_source_fetch(j->d->opts.source, j->req, &p, raw, &j->raw_info);
 }
 
 /* Makes the compact form of a chunk: its API bytes decoded, the one JSON
@@ -291,7 +296,7 @@ static int make_compact(void *ctx, struct dx_buf *out)
 	dx_buf_init(&raw, READINGS_MAX_BYTES);
 	rc = raw_readings(j, &raw);
 	if (!rc) {
-		count_decode(j->t);
+		count_decode(j->d);
 		rc = dx_tails_decode(raw.data ? raw.data : "", raw.len, &r);
 		if (rc)
 			dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", j->req->key,
@@ -308,10 +313,10 @@ static int make_compact(void *ctx, struct dx_buf *out)
 
 /* The readings of a chunk from its compact form, made (and kept) from the
  * API's bytes when missing or stale. info is the compact form's. */
-static int load_readings(struct dx_tree *t, const struct dx_cache_policy *policy,
+static int load_readings(struct dx_data *d, const struct dx_cache_policy *policy,
 			 const struct dx_request *req, struct memo *m, struct dx_cache_info *info)
 {
-	struct compact_job j = { t, req, policy, { 0 } };
+	struct compact_job j = { d, req, policy, { 0 } };
 	struct dx_request creq = *req;
 	struct dx_buf blob;
 	int rc;
@@ -319,7 +324,8 @@ static int load_readings(struct dx_tree *t, const struct dx_cache_policy *policy
 	if (snprintf(creq.key, sizeof(creq.key), "%s#c", req->key) >= (int)sizeof(creq.key))
 		return -ENAMETOOLONG;
 	dx_buf_init(&blob, READINGS_MAX_BYTES);
-	rc = t->source->ops->derived(t->source->ctx, &creq, policy, make_compact, &j, &blob, info);
+	rc = d->opts.source->ops->derived(d->opts.source->ctx, &creq, policy, make_compact, &j,
+					  &blob, info);
 	if (rc) {
 		dx_buf_release(&blob);
 		return rc;
@@ -347,7 +353,7 @@ static int load_readings(struct dx_tree *t, const struct dx_cache_policy *policy
 }
 
 /* A listing: the cache's bytes (fetched with req on a miss), decoded. */
-static int load_listing(struct dx_tree *t, enum dx_entity_kind ekind,
+static int load_listing(struct dx_data *d, enum dx_entity_kind ekind,
 			const struct dx_cache_policy *policy, const struct dx_request *req,
 			struct memo *m, struct dx_cache_info *info)
 {
@@ -355,9 +361,9 @@ static int load_listing(struct dx_tree *t, enum dx_entity_kind ekind,
 	int rc;
 
 	dx_buf_init(&raw, LISTING_MAX_BYTES);
-	rc = dx_source_fetch(t->source, req, policy, &raw, info);
+	rc = dx_source_fetch(d->opts.source, req, policy, &raw, info);
 	if (!rc) {
-		count_decode(t);
+		count_decode(d);
 		rc = memo_decode(m, ekind, &raw);
 		if (rc)
 			dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", req->key,
@@ -367,44 +373,71 @@ static int load_listing(struct dx_tree *t, enum dx_entity_kind ekind,
 	return rc;
 }
 
-static struct memo *memo_lookup(struct dx_tree *t, const char *key, int64_t now)
+/* A cost chunk: the cache's bytes (fetched with req on a miss), decoded
+ * (the client checked them: failing here means the cache was damaged). */
+static int load_cost(struct dx_data *d, const struct dx_cache_policy *policy,
+		     const struct dx_request *req, struct memo *m, struct dx_cache_info *info)
+{
+	struct dx_buf raw;
+	int rc = (m->cost = calloc(1, sizeof(*m->cost))) ? 0 : -ENOMEM;
+
+	dx_buf_init(&raw, READINGS_MAX_BYTES);
+	if (!rc)
+		rc = dx_source_fetch(d->opts.source, req, policy, &raw, info);
+	if (!rc) {
+		count_decode(d);
+		rc = dx_json_cost(raw.data ? raw.data : "", raw.len, m->cost);
+		if (rc)
+			dx_log(DX_LOG_ERR, "%s: cached data does not decode (%s)", req->key,
+			       strerror(-rc));
+		rc = rc == -ENOMEM ? rc : rc ? -EIO : 0;
+	}
+	if (!rc) {
+		m->api_fetched_at = info->fetched_at;
+		m->bytes = m->cost->n * sizeof(*m->cost->rows) + 64 * m->cost->nperiods + 256;
+	}
+	dx_buf_release(&raw);
+	return rc;
+}
+
+static struct memo *memo_lookup(struct dx_data *d, const char *key, int64_t now)
 {
 	struct memo *m;
 
-	pthread_mutex_lock(&t->memo_lock);
-	m = memo_find_locked(t, key, now);
-	pthread_mutex_unlock(&t->memo_lock);
+	pthread_mutex_lock(&d->memo_lock);
+	m = memo_find_locked(d, key, now);
+	pthread_mutex_unlock(&d->memo_lock);
 	return m;
 }
 
 /* The decoded data of key, with a reference: a valid memo, else the
  * cache's bytes (fetched with req on a miss), decoded and published.
  * info->fetched is 1 only when this call had the API asked. */
-static int memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_kind ekind,
+static int memo_load(const struct dx_load *a, enum memo_kind kind, enum dx_entity_kind ekind,
 		     const struct dx_cache_policy *policy, const struct dx_request *req,
 		     struct memo **out, struct dx_cache_info *info)
 {
-	struct dx_tree *t = a->t;
-	int ahead = a->ahead;
-	int64_t now = dx_tree_now(t);
+	struct dx_data *d = a->d;
+	int ahead = a->mode == DX_LOAD_AHEAD;
+	int64_t now = dx_data_now(d);
 	struct memo *m;
 	int rc, own = 0;
 
 	memset(info, 0, sizeof(*info));
-	m = memo_lookup(t, req->key, now);
+	m = memo_lookup(d, req->key, now);
 	if (m && a->lead && m->valid_until != INT64_MAX && m->valid_until - a->lead <= now) {
-		dx_memo_release(t, m); /* keep: stale by its next pass */
+		dx_memo_release(d, m); /* keep: stale by its next pass */
 		m = NULL;
 	}
-	if (!m && a->memo_only)
+	if (!m && a->mode == DX_LOAD_MEMO_ONLY)
 		return -EAGAIN;
 	/* A load of key made ahead and in flight: its answer, decoded once. */
-	if (!ahead && t->observe.asked(t, req->key, !m) && !m)
-		m = memo_lookup(t, req->key, now);
-	if (!m && ahead && (own = t->observe.admit(t, req->key)) < 0)
+	if (!ahead && d->observe.asked(d->observe.ctx, req->key, !m) && !m)
+		m = memo_lookup(d, req->key, now);
+	if (!m && ahead && (own = d->observe.admit(d->observe.ctx, req->key)) < 0)
 		return own;
 	if (!m && ahead && !own)
-		m = memo_lookup(t, req->key, now); /* another worker's load */
+		m = memo_lookup(d, req->key, now); /* another worker's load */
 	if (m) {
 		*out = m;
 		return 0;
@@ -417,17 +450,19 @@ static int memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_ki
 	if (!m)
 		rc = -ENOMEM;
 	else if ((m->kind = kind) == MEMO_READINGS)
-		rc = load_readings(t, policy, req, m, info);
+		rc = load_readings(d, policy, req, m, info);
+	else if (kind == MEMO_COST)
+		rc = load_cost(d, policy, req, m, info);
 	else
-		rc = load_listing(t, ekind, policy, req, m, info);
+		rc = load_listing(d, ekind, policy, req, m, info);
 	if (a->tally) {
 		a->tally->fetched += info->fetched;
 		a->tally->stale += !rc && info->stale;
 	}
 	if (own)
-		t->observe.landed(t, req->key, !rc && info->fetched);
+		d->observe.landed(d->observe.ctx, req->key, !rc && info->fetched);
 	else if (!rc && info->fetched)
-		t->observe.fetched(t);
+		d->observe.fetched(d->observe.ctx);
 	if (rc && m) {
 		memo_free(m);
 		return rc;
@@ -435,29 +470,29 @@ static int memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_ki
 	m->changed_at = info->changed_at;
 	m->listing.changed_at = info->changed_at;
 	m->valid_until = valid_until(policy, info, now);
-	memo_insert(t, m);
+	memo_insert(d, m);
 	*out = m;
 	return 0;
 }
 
 /* Whether a load of req would cost no call: decoded in memory, or kept
  * fresh by the cache. */
-static int costs_nothing(const struct ask *a, const struct dx_cache_policy *policy,
+static int costs_nothing(const struct dx_load *a, const struct dx_cache_policy *policy,
 			 const struct dx_request *req)
 {
-	const struct dx_source_ops *ops = a->t->source->ops;
-	struct memo *m = memo_lookup(a->t, req->key, dx_tree_now(a->t));
+	const struct dx_source_ops *ops = a->d->opts.source->ops;
+	struct memo *m = memo_lookup(a->d, req->key, dx_data_now(a->d));
 	int fresh = 0;
 
 	if (m) {
-		dx_memo_release(a->t, m);
+		dx_memo_release(a->d, m);
 		return 1;
 	}
 	return req->future ||
-	       (ops->held && !ops->held(a->t->source->ctx, req, policy, &fresh) && fresh);
+	       (ops->held && !ops->held(a->d->opts.source->ctx, req, policy, &fresh) && fresh);
 }
 
-int dx_memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_kind ekind,
+int dx_memo_load(const struct dx_load *a, enum memo_kind kind, enum dx_entity_kind ekind,
 		 const struct dx_cache_policy *policy, const struct dx_request *req,
 		 struct memo **out, struct dx_cache_info *info)
 {
@@ -469,13 +504,15 @@ int dx_memo_load(const struct ask *a, enum memo_kind kind, enum dx_entity_kind e
 	}
 	rc = memo_load(a, kind, ekind, policy, req, out, info);
 	if (!rc && a->plan)
-		a->plan->note(a->plan, req, policy, *out, info->fetched);
+		a->plan->note(a->plan, req, policy,
+			      (*out)->kind == MEMO_LISTING ? &(*out)->listing : NULL,
+			      info->fetched);
 	return rc;
 }
 
 /* Publishes an empty listing under key that stays valid for ttl seconds:
  * a listing that failed and is not asked again before then. */
-int dx_memo_remember_empty(struct dx_tree *t, const char *key, int64_t ttl,
+int dx_memo_remember_empty(struct dx_data *d, const char *key, int64_t ttl,
 			   const struct dx_listing **out)
 {
 	struct memo *m = calloc(1, sizeof(*m));
@@ -487,10 +524,62 @@ int dx_memo_remember_empty(struct dx_tree *t, const char *key, int64_t ttl,
 		memo_free(m);
 		return -ENOMEM;
 	}
-	m->changed_at = m->listing.changed_at = dx_tree_now(t);
+	m->changed_at = m->listing.changed_at = dx_data_now(d);
 	m->valid_until = m->changed_at + ttl;
 	m->bytes = sizeof(*m);
-	memo_insert(t, m);
+	memo_insert(d, m);
 	*out = &m->listing;
 	return 0;
+}
+
+/* An observer that hears nothing, until the layers above register theirs. */
+static int no_asked(void *ctx, const char *key, int wait)
+{
+	(void)ctx, (void)key, (void)wait;
+	return 0;
+}
+
+static int no_admit(void *ctx, const char *key)
+{
+	(void)ctx, (void)key;
+	return -EBUSY;
+}
+
+static void no_landed(void *ctx, const char *key, int fetched)
+{
+	(void)ctx, (void)key, (void)fetched;
+}
+
+static void no_fetched(void *ctx)
+{
+	(void)ctx;
+}
+
+static void no_change(void *ctx, int dep, int64_t device, const char *key, enum dx_res res,
+		      const struct dx_range *chunk)
+{
+	(void)ctx, (void)dep, (void)device, (void)key, (void)res, (void)chunk;
+}
+
+int dx_data_new(const struct dx_data_opts *opts, struct dx_data **out)
+{
+	struct dx_data *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->opts = *opts;
+	d->observe = (struct dx_data_observer){ NULL,      no_asked,   no_admit,
+						no_landed, no_fetched, no_change };
+	pthread_mutex_init(&d->memo_lock, NULL);
+	*out = d;
+	return 0;
+}
+
+void dx_data_free(struct dx_data *d)
+{
+	if (!d)
+		return;
+	dx_data_forget(d);
+	pthread_mutex_destroy(&d->memo_lock);
+	free(d);
 }

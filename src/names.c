@@ -132,3 +132,12 @@ int dx_name_is_hidden(const char *name)
 {
 	return name[0] == '.';
 }
+
+int dx_key_is_name(const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+
+	if (!n || n >= DX_KEY_MAX || key[0] == '.')
+		return 0;
+	return strcspn(key, "/") == n;
+}

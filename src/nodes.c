@@ -7,12 +7,36 @@
  * is never forgotten.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tree_impl.h"
+#include "tree_nodes.h"
+
+#define NODE_BUCKETS ((size_t)1 << 16)
+
+/* A node as the table keeps it: the identity packed, the key as long as
+ * it is, so that an account of 100,000 files costs a few MiB. The flags
+ * are the row's. */
+struct slot {
+	struct slot *next;
+	uint64_t ino, nlookup, parent;
+	int64_t id, id2;
+	uint32_t from, to; /* the range's dates, packed */
+	uint16_t dep;
+	uint8_t kind, res, fmt;
+	char key[]; /* NUL-terminated */
+};
+
+struct node_table {
+	pthread_mutex_t lock; /* guards the table */
+	struct slot **buckets;
+	size_t nbuckets;
+	size_t nnodes;
+};
 
 /* The text an inode number hashes, the one of earlier versions (so that
  * inode numbers do not move): KIND|DEP|ID|ID2|KEY|RES|RANGE[|FMT], cut
@@ -100,7 +124,7 @@ uint64_t dx_node_ino(const struct dx_tree *t, const struct node *n)
 
 static struct slot **bucket(struct dx_tree *t, uint64_t ino)
 {
-	return &t->buckets[ino % t->nbuckets];
+	return &t->nodes->buckets[ino % t->nodes->nbuckets];
 }
 
 static struct slot *slot_find(struct dx_tree *t, uint64_t ino, struct slot ***where)
@@ -151,7 +175,7 @@ static struct slot *slot_new(const struct node *n)
 	return s;
 }
 
-void dx_node_of_slot(const struct dx_tree *t, const struct slot *s, struct node *out)
+static void node_of_slot(const struct dx_tree *t, const struct slot *s, struct node *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ino = s->ino;
@@ -173,10 +197,10 @@ int dx_node_get(struct dx_tree *t, uint64_t ino, struct node *out)
 {
 	struct slot *s;
 
-	pthread_mutex_lock(&t->lock);
+	pthread_mutex_lock(&t->nodes->lock);
 	if ((s = slot_find(t, ino, NULL)))
-		dx_node_of_slot(t, s, out);
-	pthread_mutex_unlock(&t->lock);
+		node_of_slot(t, s, out);
+	pthread_mutex_unlock(&t->nodes->lock);
 	return s ? 0 : -ENOENT;
 }
 
@@ -186,7 +210,7 @@ int dx_node_ref(struct dx_tree *t, struct node *tmpl)
 	int rc = 0, created = 0;
 
 	tmpl->ino = dx_node_ino(t, tmpl);
-	pthread_mutex_lock(&t->lock);
+	pthread_mutex_lock(&t->nodes->lock);
 	if (!(s = slot_find(t, tmpl->ino, &pp))) {
 		if (!(s = slot_new(tmpl))) {
 			rc = -ENOMEM;
@@ -194,13 +218,13 @@ int dx_node_ref(struct dx_tree *t, struct node *tmpl)
 		}
 		s->next = NULL;
 		*pp = s;
-		t->nnodes++;
+		t->nodes->nnodes++;
 		created = 1;
 	}
 	if (s->kind != K_ROOT)
 		s->nlookup++;
 out:
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&t->nodes->lock);
 	if (created && t->node_created)
 		t->node_created(t, tmpl); /* so NFS can find it by inode later */
 	return rc;
@@ -210,24 +234,80 @@ void dx_tree_lookup_again(struct dx_tree *t, uint64_t ino)
 {
 	struct slot *s;
 
-	pthread_mutex_lock(&t->lock);
+	pthread_mutex_lock(&t->nodes->lock);
 	if ((s = slot_find(t, ino, NULL)) && s->kind != K_ROOT)
 		s->nlookup++;
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&t->nodes->lock);
 }
 
 void dx_tree_forget(struct dx_tree *t, uint64_t ino, uint64_t count)
 {
 	struct slot **pp, *s;
 
-	pthread_mutex_lock(&t->lock);
+	pthread_mutex_lock(&t->nodes->lock);
 	if ((s = slot_find(t, ino, &pp)) && s->kind != K_ROOT) {
 		s->nlookup = count >= s->nlookup ? 0 : s->nlookup - count;
 		if (!s->nlookup) {
 			*pp = s->next;
-			t->nnodes--;
+			t->nodes->nnodes--;
 			free(s);
 		}
 	}
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&t->nodes->lock);
+}
+
+int dx_nodes_new(struct dx_tree *t)
+{
+	struct node_table *nt = calloc(1, sizeof(*nt));
+
+	if (nt)
+		nt->buckets = calloc(NODE_BUCKETS, sizeof(*nt->buckets));
+	if (!nt || !nt->buckets) {
+		free(nt);
+		return -ENOMEM;
+	}
+	nt->nbuckets = NODE_BUCKETS;
+	pthread_mutex_init(&nt->lock, NULL);
+	t->nodes = nt;
+	return 0;
+}
+
+void dx_nodes_free(struct dx_tree *t)
+{
+	struct node_table *nt = t->nodes;
+	struct slot *s, *next;
+
+	if (!nt)
+		return;
+	for (size_t i = 0; i < nt->nbuckets; i++)
+		for (s = nt->buckets[i]; s; s = next) {
+			next = s->next;
+			free(s);
+		}
+	free(nt->buckets);
+	pthread_mutex_destroy(&nt->lock);
+	free(nt);
+	t->nodes = NULL;
+}
+
+void dx_node_each(struct dx_tree *t, const struct node_filter *only,
+		  int (*fn)(void *ctx, const struct node *n), void *ctx)
+{
+	struct node_table *nt = t->nodes;
+	struct slot *s;
+	struct node n;
+
+	pthread_mutex_lock(&nt->lock);
+	for (size_t i = 0; i < nt->nbuckets; i++)
+		for (s = nt->buckets[i]; s; s = s->next) {
+			/* cheap: most slots are not asked for */
+			if (only && (!(t->kinds[s->kind].flags & only->flags) ||
+				     s->dep != only->dep || s->id != only->id))
+				continue;
+			node_of_slot(t, s, &n);
+			if (fn(ctx, &n))
+				goto out;
+		}
+out:
+	pthread_mutex_unlock(&nt->lock);
 }

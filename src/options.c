@@ -50,13 +50,16 @@ static const struct fuse_opt option_spec[] = { OPT("api_url=%s", api_url),
 					       OPT("--version", show_version),
 					       FUSE_OPT_END };
 
-void dx_options_help(void)
+/* The usage lines and the options up to formats=, from the table of
+ * formats. */
+static void help_first(void)
 {
 	char all[256], listed[256];
 
 	printf("usage: dexmafs [options] [dexma:DEPLOYMENT] MOUNTPOINT\n"
 	       "       dexmafs prefetch [--since DATE] [--until DATE] [--budget N] [--jobs N] "
 	       "PATH...\n"
+	       "       dexmafs plan [--json] PATH...\n"
 	       "       dexmafs token --app-id ID --secret-file FILE --temp-token T [--api-url "
 	       "URL] [--output FILE]\n\n"
 	       "dexmafs options (-o NAME=VALUE; also in [defaults] of the config file):\n"
@@ -79,6 +82,11 @@ void dx_options_help(void)
 	printf("    formats=LIST           listed twins of readings files, of: %s\n"
 	       "                           (%s)\n",
 	       all, listed);
+}
+
+/* The options after formats=. */
+static void help_rest(void)
+{
 	printf("    csv_dialect=D          auto (default: eu when the locale has a decimal "
 	       "comma),\n"
 	       "                           standard (',', decimal point) or eu (';', decimal\n"
@@ -107,8 +115,13 @@ void dx_options_help(void)
 	       "    allow_other            let other users (smbd, nfsd) read the mount (unless "
 	       "root,\n"
 	       "                           needs user_allow_other in /etc/fuse.conf)\n"
-	       "    nonempty               mount over a directory that is not empty\n\n"
-	       "general options:\n"
+	       "    nonempty               mount over a directory that is not empty\n\n");
+}
+
+/* The general options and FUSE's. */
+static void help_general(void)
+{
+	printf("general options:\n"
 	       "    -h   --help            print this help\n"
 	       "    -V   --version         print the version\n"
 	       "    -f                     stay in the foreground, log to stderr\n"
@@ -118,6 +131,13 @@ void dx_options_help(void)
 	       "FUSE options passed on (see mount.fuse3(8)): allow_root, auto_unmount,\n"
 	       "default_permissions (always on), max_threads=N (16), max_idle_threads=N,\n"
 	       "clone_fd, noatime and the other mount flags.\n");
+}
+
+void dx_options_help(void)
+{
+	help_first();
+	help_rest();
+	help_general();
 }
 
 /* $HOME, else the password database: mount(8) runs helpers without HOME. */

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "dx_log.h"
+#include "dx_names.h"
 #include "readahead_impl.h"
 
 #define PLAN_MAX 8
@@ -33,7 +34,7 @@ struct planned {
 	struct pos at;
 	int state; /* 0 new, 1 listing, 2 listed (chunks known) */
 	int64_t device;
-	char key[KEY_MAX];
+	char key[DX_KEY_MAX];
 	char nature[32];
 	enum dx_res res;
 	struct dx_range chunks[64];
@@ -54,6 +55,8 @@ struct ahead {
 };
 
 struct dx_readahead {
+	struct dx_data *d;
+	unsigned listed_res;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t threads[16];
@@ -76,10 +79,11 @@ struct dx_readahead {
 	struct walk_order order;
 };
 
-int dx_readahead_new(struct dx_tree *t, int window)
+int dx_readahead_new(struct dx_data *d, unsigned listed_res, int window, struct dx_readahead **out)
 {
 	struct dx_readahead *r;
 
+	*out = NULL;
 	if (window <= 0)
 		return 0;
 	r = calloc(1, sizeof(*r));
@@ -90,13 +94,14 @@ int dx_readahead_new(struct dx_tree *t, int window)
 	pthread_cond_init(&r->cond, NULL);
 	r->window = window < KEYS_MAX ? window : KEYS_MAX;
 	r->nthreads = r->window < 16 ? r->window : 16;
-	t->ra = r;
+	r->d = d;
+	r->listed_res = listed_res;
+	*out = r;
 	return 0;
 }
 
-void dx_readahead_free(struct dx_tree *t)
+void dx_readahead_free(struct dx_readahead *r)
 {
-	struct dx_readahead *r = t->ra;
 	int i;
 
 	if (!r)
@@ -111,7 +116,6 @@ void dx_readahead_free(struct dx_tree *t)
 	pthread_mutex_destroy(&r->lock);
 	dx_walk_order_free(&r->order);
 	free(r);
-	t->ra = NULL;
 }
 
 static void drop_key(struct dx_readahead *r, size_t i)
@@ -177,9 +181,8 @@ static int wait_landed(struct dx_readahead *r, const char *key)
 	return waited;
 }
 
-int dx_readahead_admit(struct dx_tree *t, const char *key)
+int dx_readahead_admit(struct dx_readahead *r, const char *key)
 {
-	struct dx_readahead *r = t->ra;
 	int rc = -EBUSY;
 
 	if (!r)
@@ -222,10 +225,8 @@ static void landed(struct dx_readahead *r, size_t i, int fetched)
 	drop_key(r, i);
 }
 
-void dx_readahead_landed(struct dx_tree *t, const char *key, int fetched)
+void dx_readahead_landed(struct dx_readahead *r, const char *key, int fetched)
 {
-	struct dx_readahead *r = t->ra;
-
 	if (!r)
 		return;
 	pthread_mutex_lock(&r->lock);
@@ -236,10 +237,8 @@ void dx_readahead_landed(struct dx_tree *t, const char *key, int fetched)
 	pthread_mutex_unlock(&r->lock);
 }
 
-void dx_readahead_fetched(struct dx_tree *t)
+void dx_readahead_fetched(struct dx_readahead *r)
 {
-	struct dx_readahead *r = t->ra;
-
 	if (!r)
 		return;
 	pthread_mutex_lock(&r->lock);
@@ -248,9 +247,8 @@ void dx_readahead_fetched(struct dx_tree *t)
 	pthread_mutex_unlock(&r->lock);
 }
 
-int dx_readahead_asked(struct dx_tree *t, const char *key, int wait)
+int dx_readahead_asked(struct dx_readahead *r, const char *key, int wait)
 {
-	struct dx_readahead *r = t->ra;
 	size_t i;
 	int waited = 0;
 
@@ -266,10 +264,8 @@ int dx_readahead_asked(struct dx_tree *t, const char *key, int wait)
 	return waited;
 }
 
-void dx_readahead_counts(struct dx_tree *t, uint64_t *fetches, uint64_t *used)
+void dx_readahead_counts(struct dx_readahead *r, uint64_t *fetches, uint64_t *used)
 {
-	struct dx_readahead *r = t->ra;
-
 	*fetches = *used = 0;
 	if (!r)
 		return;
@@ -287,9 +283,9 @@ struct job {
 };
 
 /* The series after e's. */
-static void next_of(const struct dx_tree *t, const struct planned *e, struct pos *next)
+static void next_of(const struct dx_readahead *r, const struct planned *e, struct pos *next)
 {
-	dx_pos_next(t, &e->at, e->state == 2 ? e->nparams : 0, next);
+	dx_pos_next(r->listed_res, &e->at, e->state == 2 ? e->nparams : 0, next);
 }
 
 static struct planned *find_planned(struct dx_readahead *r, const struct pos *at)
@@ -303,12 +299,11 @@ static struct planned *find_planned(struct dx_readahead *r, const struct pos *at
 }
 
 /* Whether the series after e is planned. Caller holds the lock. */
-static int successor_planned(const struct dx_tree *t, struct dx_readahead *r,
-			     const struct planned *e)
+static int successor_planned(struct dx_readahead *r, const struct planned *e)
 {
 	struct pos nx;
 
-	next_of(t, e, &nx);
+	next_of(r, e, &nx);
 	return find_planned(r, &nx) != NULL;
 }
 
@@ -319,7 +314,7 @@ static int successor_planned(const struct dx_tree *t, struct dx_readahead *r,
  * not the next parameter's, one crossing parameters (rsync of a device)
  * not the next device's. Past the end of the tree it walks, a walk uses
  * nothing. Caller holds the lock. */
-static void extend_plan(struct dx_tree *t, struct dx_readahead *r)
+static void extend_plan(struct dx_readahead *r)
 {
 	size_t i, k = 0;
 	struct pos nx;
@@ -328,7 +323,7 @@ static void extend_plan(struct dx_tree *t, struct dx_readahead *r)
 		struct planned *e = &r->plan[i];
 
 		if ((e->state == 2 && e->next >= e->nchunks && !e->end &&
-		     successor_planned(t, r, e)) ||
+		     successor_planned(r, e)) ||
 		    e->at.dep != r->walk.dep || dx_pos_cmp(&e->at, &r->walk) < 0)
 			continue;
 		r->plan[k++] = *e;
@@ -339,7 +334,7 @@ static void extend_plan(struct dx_tree *t, struct dx_readahead *r)
 	for (i = 0; r->nplan && i < r->nplan; i++) {
 		if (r->plan[i].end)
 			continue;
-		next_of(t, &r->plan[i], &nx);
+		next_of(r, &r->plan[i], &nx);
 		if (!find_planned(r, &nx) &&
 		    (i + 1 == r->nplan || dx_pos_cmp(&nx, &r->plan[i + 1].at) < 0))
 			break;
@@ -365,7 +360,7 @@ static void extend_plan(struct dx_tree *t, struct dx_readahead *r)
  * over what is cached needs nothing ahead, and planning it would only
  * cost CPU; the readahead follows it, and starts again at its first miss.
  * Caller holds the lock. */
-static int pick(struct dx_tree *t, struct dx_readahead *r, struct job *j)
+static int pick(struct dx_readahead *r, struct job *j)
 {
 	size_t i;
 	int round;
@@ -389,7 +384,7 @@ static int pick(struct dx_tree *t, struct dx_readahead *r, struct job *j)
 				return 1;
 			}
 		}
-		extend_plan(t, r);
+		extend_plan(r);
 	}
 	return 0;
 }
@@ -412,22 +407,22 @@ static void add_chunks(struct planned *e, const struct dx_range *periods, size_t
 
 /* Fills e's device, key, nature, chunks and nparams from the listings
  * (fetched ahead if needed). 0, -ERANGE past the last device, or an error. */
-static int list_series(const struct ask *a, struct planned *e)
+static int list_series(struct dx_readahead *r, const struct dx_load *ld, struct planned *e)
 {
 	const struct dx_listing *dl = NULL, *pl = NULL;
 	const struct dx_entity *p = NULL;
 	struct changed changed = { 0 };
 	struct dx_range *periods = NULL;
 	size_t index, np = 0;
-	int rc = dx_get_devices(a, e->at.dep, &dl);
+	int rc = dx_get_devices(ld, e->at.dep, &dl);
 
 	if (!rc && e->at.di >= dl->list.n)
 		rc = -ERANGE; /* past the last device */
 	if (!rc)
-		rc = dx_walk_device_at(&a->t->ra->order, dl, e->at.di, &index);
+		rc = dx_walk_device_at(&r->order, dl, e->at.di, &index);
 	if (!rc) {
 		e->device = dl->list.items[index].id;
-		rc = dx_get_parameters(a, e->at.dep, e->device, &pl);
+		rc = dx_get_parameters(ld, e->at.dep, e->device, &pl);
 	}
 	if (!rc)
 		p = dx_walk_param_at(pl, e->at.pi, &e->nparams);
@@ -435,30 +430,30 @@ static int list_series(const struct ask *a, struct planned *e)
 		goto out; /* no such series: nothing to fetch */
 	snprintf(e->key, sizeof(e->key), "%s", p->key);
 	snprintf(e->nature, sizeof(e->nature), "%s", p->nature ? p->nature : "");
-	e->res = (enum dx_res)dx_walk_res_at(a->t, e->at.ri);
-	rc = dx_series_periods(a, e->at.dep, e->device, e->key, e->nature, e->res, &periods, &np,
+	e->res = (enum dx_res)dx_walk_res_at(r->listed_res, e->at.ri);
+	rc = dx_series_periods(ld, e->at.dep, e->device, e->key, e->nature, e->res, &periods, &np,
 			       &changed);
 	if (!rc)
 		add_chunks(e, periods, np);
 	free(periods);
 out:
-	dx_listing_put(a->t, pl);
-	dx_listing_put(a->t, dl);
+	dx_listing_put(ld->d, pl);
+	dx_listing_put(ld->d, dl);
 	return rc;
 }
 
 /* Runs j; then, under the lock, records what it learned. */
-static void run_job(struct dx_tree *t, struct dx_readahead *r, struct job *j)
+static void run_job(struct dx_readahead *r, struct job *j)
 {
-	struct ask a = { .t = t, .prio = DX_PRIO_BACKGROUND, .ahead = 1 };
+	struct dx_load ld = { .d = r->d, .prio = DX_PRIO_BACKGROUND, .mode = DX_LOAD_AHEAD };
 	struct planned *e;
 	int rc;
 
 	if (j->chunk)
-		rc = dx_series_chunk(&a, j->e.at.dep, j->e.device, j->e.key, j->e.nature, j->e.res,
+		rc = dx_series_chunk(&ld, j->e.at.dep, j->e.device, j->e.key, j->e.nature, j->e.res,
 				     &j->e.chunks[j->index]);
 	else
-		rc = list_series(&a, &j->e);
+		rc = list_series(r, &ld, &j->e);
 	pthread_mutex_lock(&r->lock);
 	e = find_planned(r, &j->e.at);
 	if (rc == -EBUSY && e) {
@@ -484,30 +479,29 @@ static void run_job(struct dx_tree *t, struct dx_readahead *r, struct job *j)
 
 static void *worker(void *arg)
 {
-	struct dx_tree *t = arg;
-	struct dx_readahead *r = t->ra;
+	struct dx_readahead *r = arg;
 	struct job j;
 
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop) {
-		if (!pick(t, r, &j)) {
+		if (!pick(r, &j)) {
 			pthread_cond_wait(&r->cond, &r->lock);
 			continue;
 		}
 		pthread_mutex_unlock(&r->lock);
-		run_job(t, r, &j);
+		run_job(r, &j);
 		pthread_mutex_lock(&r->lock);
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
 }
 
-static void start_workers(struct dx_tree *t, struct dx_readahead *r)
+static void start_workers(struct dx_readahead *r)
 {
 	int i;
 
 	for (i = 0; i < r->nthreads; i++)
-		if (pthread_create(&r->threads[i], NULL, worker, t))
+		if (pthread_create(&r->threads[i], NULL, worker, r))
 			break;
 	r->nthreads = i;
 	r->started = 1;
@@ -517,8 +511,7 @@ static void start_workers(struct dx_tree *t, struct dx_readahead *r)
  * right after. Files asked by name in another order (a script, nfsd
  * finding inodes again) jump about and are not a walk. Caller holds the
  * lock. */
-static int successive(struct dx_tree *t, struct dx_readahead *r, const struct pos *p,
-		      const struct dx_range *range)
+static int successive(struct dx_readahead *r, const struct pos *p, const struct dx_range *range)
 {
 	struct planned *e = find_planned(r, &r->walk);
 	struct pos next;
@@ -530,7 +523,7 @@ static int successive(struct dx_tree *t, struct dx_readahead *r, const struct po
 	if (p->di == r->walk.di && p->pi == r->walk.pi)
 		return p->ri == r->walk.ri + 1;
 	if (e && e->state == 2) {
-		next_of(t, e, &next);
+		next_of(r, e, &next);
 		return dx_pos_eq(p, &next);
 	}
 	/* the parameters of the walk's device not listed ahead: any next one */
@@ -553,33 +546,33 @@ static int behind_walk(const struct dx_readahead *r, const struct pos *p,
 	return dx_pos_cmp(p, &r->walk) < 0;
 }
 
-void dx_readahead_seen(const struct ask *a, const struct node *n)
+void dx_readahead_seen(struct dx_readahead *r, const struct dx_load *ld, const struct dx_ra_file *f)
 {
-	struct dx_readahead *r = a->t->ra;
 	int64_t now = now_ms();
 	struct pos p;
 
-	if (!r || a->ahead || a->prio == DX_PRIO_BACKGROUND || dx_pos_of(a, &r->order, n, &p))
+	if (!r || ld->mode == DX_LOAD_AHEAD || ld->prio == DX_PRIO_BACKGROUND ||
+	    dx_pos_of(ld, r->listed_res, &r->order, f, &p))
 		return;
 	pthread_mutex_lock(&r->lock);
-	if (behind_walk(r, &p, &n->range, now)) {
+	if (behind_walk(r, &p, &f->range, now)) {
 		pthread_mutex_unlock(&r->lock);
 		return;
 	}
 	/* A walk lists a directory before it stats its files; files asked by
 	 * name (smbd, scripts) are not a walk. */
 	if (r->have_walk && (r->span > SPAN_DIR || (r->have_listed && dx_pos_eq(&p, &r->listed))) &&
-	    successive(a->t, r, &p, &n->range)) {
+	    successive(r, &p, &f->range)) {
 		if (dx_pos_span(&r->walk, &p) > r->span)
 			r->span = dx_pos_span(&r->walk, &p);
 		r->active = 1;
 		if (!r->started)
-			start_workers(a->t, r);
+			start_workers(r);
 	} else if (!dx_pos_eq(&p, &r->walk)) {
 		forget_plan(r); /* not a walk, or a new one: start again */
 	}
 	r->walk = p;
-	r->walk_range = n->range;
+	r->walk_range = f->range;
 	r->have_walk = 1;
 	r->stepped_at = now;
 	if (now - r->fetched_at <= WALK_IDLE_MS) /* else the workers have nothing to do */
@@ -587,12 +580,12 @@ void dx_readahead_seen(const struct ask *a, const struct node *n)
 	pthread_mutex_unlock(&r->lock);
 }
 
-void dx_readahead_listed(const struct ask *a, const struct node *n)
+void dx_readahead_listed(struct dx_readahead *r, const struct dx_load *ld,
+			 const struct dx_ra_file *f)
 {
-	struct dx_readahead *r = a->t->ra;
 	struct pos p;
 
-	if (!r || a->ahead || dx_pos_of(a, &r->order, n, &p))
+	if (!r || ld->mode == DX_LOAD_AHEAD || dx_pos_of(ld, r->listed_res, &r->order, f, &p))
 		return;
 	pthread_mutex_lock(&r->lock);
 	r->listed = p;

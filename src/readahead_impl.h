@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tree_impl.h"
+#include "data.h"
+#include "readahead.h"
 
 /* A series as the walk reaches it: device di of the devices listing (in
  * the order of their directory names), parameter pi of its parameters
@@ -48,12 +49,14 @@ int dx_pos_cmp(const struct pos *a, const struct pos *b);
 enum walk_span dx_pos_span(const struct pos *a, const struct pos *b);
 /* The series after at. nparams: the parameters of at's device, 0 while
  * not listed (the next device is then assumed). */
-void dx_pos_next(const struct dx_tree *t, const struct pos *at, size_t nparams, struct pos *next);
-/* Where the series of period file n lies. 0 or an error of the listings. */
-int dx_pos_of(const struct ask *a, struct walk_order *o, const struct node *n, struct pos *p);
+void dx_pos_next(unsigned listed_res, const struct pos *at, size_t nparams, struct pos *next);
+/* Where the series of period file f lies, among the resolutions of
+ * listed_res. 0 or an error of the listings, loaded with ld. */
+int dx_pos_of(const struct dx_load *ld, unsigned listed_res, struct walk_order *o,
+	      const struct dx_ra_file *f, struct pos *p);
 
-/* The listed resolution of rank ri, or -1. */
-int dx_walk_res_at(const struct dx_tree *t, size_t ri);
+/* The resolution of rank ri among those of listed_res, or -1. */
+int dx_walk_res_at(unsigned listed_res, size_t ri);
 /* The parameter of rank pi among the parameter directories of l, or NULL;
  * *n the number of those directories. */
 const struct dx_entity *dx_walk_param_at(const struct dx_listing *l, size_t pi, size_t *n);

@@ -10,22 +10,22 @@
 #include "readahead_impl.h"
 
 /* How many listed resolutions sort before res. */
-static size_t res_rank(const struct dx_tree *t, enum dx_res res)
+static size_t res_rank(unsigned listed_res, enum dx_res res)
 {
 	size_t j, below = 0;
 
 	for (j = 0; j < DX_RES_COUNT; j++)
-		below += t->opts.listed_res & (1u << j) &&
+		below += listed_res & (1u << j) &&
 			 strcmp(dx_res_name((enum dx_res)j), dx_res_name(res)) < 0;
 	return below;
 }
 
-int dx_walk_res_at(const struct dx_tree *t, size_t ri)
+int dx_walk_res_at(unsigned listed_res, size_t ri)
 {
 	size_t i;
 
 	for (i = 0; i < DX_RES_COUNT; i++)
-		if (t->opts.listed_res & (1u << i) && res_rank(t, (enum dx_res)i) == ri)
+		if (listed_res & (1u << i) && res_rank(listed_res, (enum dx_res)i) == ri)
 			return (int)i;
 	return -1;
 }
@@ -165,10 +165,10 @@ enum walk_span dx_pos_span(const struct pos *a, const struct pos *b)
 	return a->ri != b->ri ? SPAN_RES : SPAN_DIR;
 }
 
-void dx_pos_next(const struct dx_tree *t, const struct pos *at, size_t nparams, struct pos *next)
+void dx_pos_next(unsigned listed_res, const struct pos *at, size_t nparams, struct pos *next)
 {
 	*next = *at;
-	if (dx_walk_res_at(t, at->ri + 1) >= 0) {
+	if (dx_walk_res_at(listed_res, at->ri + 1) >= 0) {
 		next->ri++;
 		return;
 	}
@@ -181,24 +181,25 @@ void dx_pos_next(const struct dx_tree *t, const struct pos *at, size_t nparams, 
 	next->di++;
 }
 
-int dx_pos_of(const struct ask *a, struct walk_order *o, const struct node *n, struct pos *p)
+int dx_pos_of(const struct dx_load *ld, unsigned listed_res, struct walk_order *o,
+	      const struct dx_ra_file *f, struct pos *p)
 {
 	const struct dx_listing *dl, *pl;
 	const struct dx_entity *d;
-	int rc = dx_get_devices(a, n->dep, &dl);
+	int rc = dx_get_devices(ld, f->dep, &dl);
 
 	if (rc)
 		return rc;
-	d = dx_listing_find(dl, n->id);
+	d = dx_listing_find(dl, f->device);
 	rc = d ? device_order(o, dl, (size_t)(d - dl->list.items), 0, &p->di) : -ENOENT;
 	if (!rc)
-		rc = dx_get_parameters(a, n->dep, n->id, &pl);
+		rc = dx_get_parameters(ld, f->dep, f->device, &pl);
 	if (!rc) {
-		p->dep = n->dep;
-		p->pi = param_rank(pl, n->key);
-		p->ri = res_rank(a->t, n->res);
-		dx_listing_put(a->t, pl);
+		p->dep = f->dep;
+		p->pi = param_rank(pl, f->key);
+		p->ri = res_rank(listed_res, f->res);
+		dx_listing_put(ld->d, pl);
 	}
-	dx_listing_put(a->t, dl);
+	dx_listing_put(ld->d, dl);
 	return rc;
 }

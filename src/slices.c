@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "tree_impl.h"
+#include "data_impl.h"
 
 static int is_space(char c)
 {

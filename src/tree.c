@@ -11,9 +11,14 @@
 #include "dx_log.h"
 #include "dx_names.h"
 #include "handles.h"
+#include "readahead.h"
 #include "tree_impl.h"
-
-#define NODE_BUCKETS ((size_t)1 << 16)
+#include "tree_keep.h"
+#include "tree_keeper.h"
+#include "tree_kinds.h"
+#include "tree_names.h"
+#include "tree_nodes.h"
+#include "tree_reads.h"
 
 /* The real source over the cache and the deployments' clients. */
 static int own_source(struct dx_tree *t)
@@ -48,6 +53,62 @@ static void born(struct dx_tree *t)
 	}
 }
 
+/* The data layer's news, passed on: loads to the readahead, changed
+ * series to refresh.c. */
+static int seen_asked(void *ctx, const char *key, int wait)
+{
+	return dx_readahead_asked(((struct dx_tree *)ctx)->ra, key, wait);
+}
+
+static int seen_admit(void *ctx, const char *key)
+{
+	return dx_readahead_admit(((struct dx_tree *)ctx)->ra, key);
+}
+
+static void seen_landed(void *ctx, const char *key, int fetched)
+{
+	dx_readahead_landed(((struct dx_tree *)ctx)->ra, key, fetched);
+}
+
+static void seen_fetched(void *ctx)
+{
+	dx_readahead_fetched(((struct dx_tree *)ctx)->ra);
+}
+
+static void seen_changed(void *ctx, int dep, int64_t device, const char *key, enum dx_res res,
+			 const struct dx_range *chunk)
+{
+	dx_tree_series_changed(ctx, dep, device, key, res, chunk);
+}
+
+/* The data layer over t->source, told to t. */
+static int data_new(struct dx_tree *t)
+{
+	struct dx_data_observer o = { t,           seen_asked,   seen_admit,
+				      seen_landed, seen_fetched, seen_changed };
+	struct dx_data_opts d = {
+		.source = t->source,
+		.ndeps = t->opts.ndeps,
+		.ttl_meta = t->opts.ttl_meta,
+		.ttl_open = t->opts.ttl_open,
+		.late_margin = t->opts.late_margin,
+		.started_at = t->started_at,
+		.now = t->opts.now,
+		.now_ctx = t->opts.now_ctx,
+	};
+
+	t->dep_names = calloc(t->opts.ndeps ? t->opts.ndeps : 1, sizeof(*t->dep_names));
+	if (!t->dep_names)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->opts.ndeps; i++)
+		t->dep_names[i] = t->opts.deps[i].name;
+	d.dep_names = t->dep_names;
+	if (dx_data_new(&d, &t->data))
+		return -ENOMEM;
+	dx_data_observe(t->data, &o);
+	return 0;
+}
+
 int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 {
 	struct dx_tree *t = calloc(1, sizeof(*t));
@@ -57,27 +118,14 @@ int dx_tree_new(const struct dx_tree_opts *opts, struct dx_tree **out)
 		return -ENOMEM;
 	t->opts = *opts;
 	t->kinds = dx_tree_kinds;
-	t->nbuckets = NODE_BUCKETS;
-	pthread_mutex_init(&t->lock, NULL);
-	pthread_mutex_init(&t->memo_lock, NULL);
-	pthread_mutex_init(&t->render_lock, NULL);
-	for (size_t i = 0; i < RENDER_RING_SIZE; i++)
-		dx_buf_init(&t->rendered[i].content, DX_FILE_MAX);
 	t->started_at = dx_tree_now(t);
 	t->source = opts->source;
 	t->node_created = dx_handles_note;
-	t->observe = (struct dx_data_observer){
-		.asked = dx_readahead_asked,
-		.admit = dx_readahead_admit,
-		.landed = dx_readahead_landed,
-		.fetched = dx_readahead_fetched,
-		.series_changed = dx_tree_series_changed,
-	};
-	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	if (!t->buckets || (!t->source && own_source(t)))
+	if (dx_nodes_new(t) || (!t->source && own_source(t)) || data_new(t))
 		goto fail;
 	t->handles = dx_handles_new(t); /* records go through the source */
-	if (dx_node_ref(t, &root) || dx_readahead_new(t, opts->readahead) ||
+	if (dx_node_ref(t, &root) ||
+	    dx_readahead_new(t->data, opts->listed_res, opts->readahead, &t->ra) ||
 	    dx_reads_new(&t->reads) || dx_keeper_new(t->source, &t->twins_kept, &t->keeper) ||
 	    dx_keep_new(t))
 		goto fail;
@@ -94,31 +142,17 @@ fail:
 
 void dx_tree_free(struct dx_tree *t)
 {
-	size_t i;
-
 	if (!t)
 		return;
 	dx_keep_free(t);           /* its thread loads through everything below */
 	dx_keeper_free(t->keeper); /* then: it writes what it holds */
-	dx_readahead_free(t);
+	dx_readahead_free(t->ra);
 	dx_reads_free(t->reads);
 	dx_handles_free(t, t->handles);
-	dx_tree_memo_clear(t);
-	for (i = 0; t->buckets && i < t->nbuckets; i++) {
-		struct slot *n, *next;
-
-		for (n = t->buckets[i]; n; n = next) {
-			next = n->next;
-			free(n);
-		}
-	}
-	free(t->buckets);
-	for (i = 0; i < RENDER_RING_SIZE; i++)
-		dx_buf_release(&t->rendered[i].content);
+	dx_data_free(t->data);
+	free(t->dep_names);
+	dx_nodes_free(t);
 	dx_source_real_free(t->own_source);
-	pthread_mutex_destroy(&t->render_lock);
-	pthread_mutex_destroy(&t->lock);
-	pthread_mutex_destroy(&t->memo_lock);
 	free(t);
 }
 
@@ -145,7 +179,7 @@ static int resolve(const struct ask *a, const struct node *p, const char *name, 
 
 int dx_tree_fetched(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int64_t *out)
 {
-	struct ask a = { .t = t, .prio = prio };
+	struct ask a = { .t = t, .ld = { .d = t->data, .prio = prio } };
 	struct node n;
 	int rc = dx_node_get(t, ino, &n);
 
@@ -154,7 +188,7 @@ int dx_tree_fetched(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int6
 
 int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_attr *out)
 {
-	struct ask a = { .t = t, .prio = prio };
+	struct ask a = { .t = t, .ld = { .d = t->data, .prio = prio } };
 	struct node n;
 	int rc = dx_node_get(t, ino, &n);
 
@@ -164,7 +198,7 @@ int dx_tree_getattr(struct dx_tree *t, enum dx_priority prio, uint64_t ino, stru
 int dx_tree_getattr_open(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
 			 struct dx_attr *out)
 {
-	struct ask a = { .t = t, .prio = prio, .hold = 1 };
+	struct ask a = { .t = t, .ld = { .d = t->data, .prio = prio }, .hold = 1 };
 	struct node n;
 	int rc = dx_node_get(t, ino, &n);
 
@@ -174,7 +208,7 @@ int dx_tree_getattr_open(struct dx_tree *t, enum dx_priority prio, uint64_t ino,
 int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent, const char *name,
 		   struct dx_attr *out)
 {
-	struct ask a = { .t = t, .prio = prio, .lookup = 1 };
+	struct ask a = { .t = t, .ld = { .d = t->data, .prio = prio }, .lookup = 1 };
 	struct node p, c;
 	int rc;
 
@@ -191,7 +225,7 @@ int dx_tree_lookup(struct dx_tree *t, enum dx_priority prio, uint64_t parent, co
 
 int dx_tree_readlink(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_buf *out)
 {
-	struct ask a = { .t = t, .prio = prio };
+	struct ask a = { .t = t, .ld = { .d = t->data, .prio = prio } };
 	struct node n;
 	int64_t mtime;
 	int closed, rc = dx_node_get(t, ino, &n);
@@ -229,7 +263,7 @@ int dx_tree_open(struct dx_tree *t, uint64_t ino, int *keep_cache)
 int dx_tree_read(struct dx_tree *t, enum dx_priority prio, uint64_t ino, struct dx_buf *out,
 		 struct dx_attr *attr)
 {
-	struct ask a = { .t = t, .prio = prio, .hold = 1 };
+	struct ask a = { .t = t, .ld = { .d = t->data, .prio = prio }, .hold = 1 };
 	struct node n;
 	int rc = file_node(t, ino, &n);
 
@@ -279,7 +313,8 @@ struct ahead_ctx {
 static int render_ahead(void *ctx, uint64_t ino, struct dx_buf *out, int *stable)
 {
 	struct ahead_ctx *c = ctx;
-	struct ask a = { .t = c->t, .prio = c->prio, .memo_only = 1 };
+	struct ask a = { .t = c->t,
+			 .ld = { .d = c->t->data, .prio = c->prio, .mode = DX_LOAD_MEMO_ONLY } };
 	struct dx_attr attr;
 	int rc = dx_node_attr(&a, &c->n, &attr, out);
 
@@ -291,7 +326,7 @@ static int render_ahead(void *ctx, uint64_t ino, struct dx_buf *out, int *stable
 /* After the period file ino was read whole: renders the next period of
  * its series into the reads table, when that period lies in the same
  * chunk (its data was just used: nothing is loaded or fetched, see
- * memo_only) and has begun. A reader that goes on finds it ready; one
+ * DX_LOAD_MEMO_ONLY) and has begun. A reader that goes on finds it ready; one
  * that does not cost one rendering from memory. */
 static void render_next(struct dx_tree *t, enum dx_priority prio, uint64_t ino)
 {
@@ -401,7 +436,7 @@ static int entries_of(const struct ask *a, const struct node *n, struct names *s
 int dx_tree_readdir(struct dx_tree *t, enum dx_priority prio, uint64_t ino, int plus,
 		    struct dx_dirlist *out)
 {
-	struct ask a = { .t = t, .prio = prio };
+	struct ask a = { .t = t, .ld = { .d = t->data, .prio = prio } };
 	const struct kind_row *k;
 	struct names s = { 0 };
 	struct node n;

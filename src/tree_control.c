@@ -7,6 +7,10 @@
 
 #include "dx_names.h"
 #include "tree_impl.h"
+#include "tree_kinds.h"
+#include "tree_names.h"
+#include "tree_nodes.h"
+#include "tree_status.h"
 
 #define INO_DIGITS_MAX 20
 

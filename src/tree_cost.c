@@ -1,6 +1,7 @@
 /* The family of cost: a device's cost/ directory, its resolutions and
  * its period files of consumption and cost by time-of-use period
- * (GET /cost/electrical/consumption, dx_cost.h).
+ * (GET /cost/electrical/consumption, dx_cost.h); the currency its headers
+ * name comes from the contracts (dx_contracts_currency).
  *
  * Only a device that is its location's MAINSUPPLY reference and has
  * EACTIVE has cost/. Its resolution directories list the periods of its
@@ -17,6 +18,8 @@
 
 #include "dx_cost.h"
 #include "tree_impl.h"
+#include "tree_kinds.h"
+#include "tree_names.h"
 
 #define COST_KEY "EACTIVE"
 #define COST_REFERENCE "MAINSUPPLY"
@@ -73,12 +76,12 @@ static int locations_refer(const struct dx_listing *l, const char *type, int64_t
 int dx_device_is_reference(const struct ask *a, int dep, int64_t device, const char *type)
 {
 	const struct dx_listing *locs;
-	int rc = dx_get_locations(a, dep, &locs);
+	int rc = dx_get_locations(&a->ld, dep, &locs);
 
 	if (rc)
 		return rc;
 	rc = locations_refer(locs, type, device);
-	dx_listing_put(a->t, locs);
+	dx_listing_put(a->t->data, locs);
 	return rc;
 }
 
@@ -98,31 +101,56 @@ static int cost_device(const struct ask *a, const struct node *n, char nature[KE
 	if (rc)
 		return rc == -ENOENT ? 0 : rc;
 	snprintf(nature, KEY_MAX, "%s", e->nature ? e->nature : "");
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return 1;
 }
 
-/* The bytes of one cost chunk of device at res, through the cache. */
-static int chunk_bytes(const struct ask *a, const struct node *n, enum dx_res res,
+/* The request and cache policy of one cost chunk of device at res, kept
+ * ttl seconds (less keep's lead, at most half of it). */
+static int chunk_request(const struct ask *a, int dep, int64_t device, enum dx_res res,
+			 const struct dx_range *chunk, int64_t ttl, struct dx_request *r,
+			 struct dx_cache_policy *policy)
+{
+	struct dx_tree *t = a->t;
+	struct dx_date tomorrow =
+		dx_date_from_days(dx_date_to_days(dx_date_of_epoch(dx_tree_now(t))) + 1);
+	int rc = dx_request_cost(dx_tree_dep_name(t, dep), dep, device, res, chunk, tomorrow, r);
+
+	*policy = (struct dx_cache_policy){
+		.cls = DX_CLASS_READINGS,
+		.ttl = ttl - (a->ld.lead < ttl / 2 ? a->ld.lead : ttl / 2),
+		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
+	};
+	r->prio = a->ld.prio;
+	return rc;
+}
+
+/* The bytes of one cost chunk of device at res, through the cache; told
+ * to a plan and to keep's tally as the memo tells them of its loads. With
+ * a->ld.mode == DX_LOAD_MEMO_ONLY, only a chunk kept fresh (nothing fetched), else -EAGAIN. */
+static int chunk_bytes(const struct ask *a, int dep, int64_t device, enum dx_res res,
 		       const struct dx_range *chunk, int64_t ttl, struct dx_buf *out,
 		       struct dx_cache_info *info)
 {
-	struct dx_tree *t = a->t;
-	struct dx_cache_policy policy = {
-		.cls = DX_CLASS_READINGS,
-		.ttl = ttl,
-		.final_at = dx_range_end_epoch(chunk) + t->opts.late_margin,
-	};
-	struct dx_date tomorrow =
-		dx_date_from_days(dx_date_to_days(dx_date_of_epoch(dx_tree_now(t))) + 1);
+	const struct dx_source_ops *ops = a->t->source->ops;
+	struct dx_cache_policy policy;
 	struct dx_request r;
-	int rc = dx_request_cost(dx_tree_dep_name(t, n->dep), n->dep, n->id, res, chunk, tomorrow,
-				 &r);
+	int fresh = 0, rc = chunk_request(a, dep, device, res, chunk, ttl, &r, &policy);
 
+	memset(info, 0, sizeof(*info));
 	if (rc)
 		return rc;
-	r.prio = a->prio;
-	return dx_source_fetch(t->source, &r, &policy, out, info);
+	if (a->ld.mode == DX_LOAD_MEMO_ONLY &&
+	    (!ops->held || ops->held(a->t->source->ctx, &r, &policy, &fresh) || !fresh))
+		return -EAGAIN;
+	rc = dx_source_fetch(a->t->source, &r, &policy, out, info);
+	if (a->ld.tally) {
+		a->ld.tally->fetched += info->fetched;
+		a->ld.tally->stale += !rc && info->stale;
+	}
+	if (!rc && a->ld.plan)
+		a->ld.plan->note(a->ld.plan, &r, &policy, NULL, info->fetched);
+	return rc;
 }
 
 /* The decoded cost of one chunk. A malformed answer is never kept (the
@@ -135,7 +163,7 @@ static int chunk_cost(const struct ask *a, const struct node *n, enum dx_res res
 	int rc;
 
 	dx_buf_init(&raw, DX_FILE_MAX);
-	rc = chunk_bytes(a, n, res, chunk, ttl, &raw, info);
+	rc = chunk_bytes(a, n->dep, n->id, res, chunk, ttl, &raw, info);
 	if (!rc)
 		rc = dx_json_cost(raw.data ? raw.data : "", raw.len, out) ? -EIO : 0;
 	dx_buf_release(&raw);
@@ -164,6 +192,58 @@ static int cost_shown(const struct ask *a, const struct node *n, char nature[KEY
 	int rc = cost_device(a, n, nature);
 
 	return rc == 1 ? has_tariff(a, n) : rc;
+}
+
+int dx_cost_shown(const struct ask *a, int dep, int64_t device, char nature[KEY_MAX])
+{
+	struct node n = { .dep = dep, .id = device };
+
+	return cost_shown(a, &n, nature);
+}
+
+/* The decoded cost chunk of a file, through the data layer's memo and
+ * cache (it tells a plan and keep's tally of its loads), with a reference. */
+static int chunk_memo(const struct ask *a, int dep, int64_t device, enum dx_res res,
+		      const struct dx_range *chunk, struct dx_data_cost *out)
+{
+	struct dx_cache_policy policy;
+	struct dx_request r;
+	int rc = chunk_request(a, dep, device, res, chunk, a->t->opts.ttl_open, &r, &policy);
+
+	return rc ? rc : dx_data_cost_get(&a->ld, &r, &policy, out);
+}
+
+int dx_cost_chunk(const struct ask *a, int dep, int64_t device, enum dx_res res,
+		  const struct dx_range *chunk)
+{
+	struct dx_data_cost m = { 0 };
+	int rc = chunk_memo(a, dep, device, res, chunk, &m);
+
+	dx_data_cost_put(a->t->data, &m);
+	return rc;
+}
+
+/* A plan: the one chunk a cost file reads, and the contracts listing its
+ * headers name the currency from (noted, not fetched). */
+int cost_file_chunks(const struct ask *a, const struct node *n)
+{
+	struct dx_cache_policy policy;
+	struct dx_request r;
+	struct dx_range chunk[1];
+	char currency[16];
+	size_t k;
+	int rc = dx_range_chunks(n->res, &n->range, chunk, 1, &k);
+
+	if (rc || !k)
+		return 0; /* a read asks nothing either */
+	rc = chunk_request(a, n->dep, n->id, n->res, chunk, a->t->opts.ttl_open, &r, &policy);
+	if (rc)
+		return rc;
+	a->ld.plan->chunk(a->ld.plan, &r, &policy, n->res);
+	a->ld.plan->peek = 1;
+	(void)dx_contracts_currency(a, n->dep, currency, sizeof(currency));
+	a->ld.plan->peek = 0;
+	return 0;
 }
 
 int dx_cost_dir_listed(const struct ask *a, const struct node *dev)
@@ -258,7 +338,8 @@ int cost_res_list(const struct ask *a, const struct node *p, struct names *s)
 
 	if (rc <= 0)
 		return rc;
-	rc = dx_series_periods(a, p->dep, p->id, COST_KEY, nature, p->res, &periods, &np, &changed);
+	rc = dx_series_periods(&a->ld, p->dep, p->id, COST_KEY, nature, p->res, &periods, &np,
+			       &changed);
 	for (i = 0; i < np && !rc; i++)
 		rc = add_period(a->t, &periods[i], s);
 	free(periods);
@@ -268,15 +349,29 @@ int cost_res_list(const struct ask *a, const struct node *p, struct names *s)
 	return rc;
 }
 
+/* The zone and the currency a cost file's headers name. */
+static int cost_headers(const struct ask *a, const struct node *n, char *zone, size_t zsize,
+			char *currency, size_t csize)
+{
+	char nature[KEY_MAX];
+	/* The zone as EACTIVE's files name it: from the chunk its period
+	 * listing loads (no call once cost/ was listed). */
+	int rc = cost_device(a, n, nature);
+
+	if (rc == 1)
+		rc = dx_series_timezone(&a->ld, n->dep, n->id, COST_KEY, nature, zone, zsize);
+	if (!rc)
+		rc = dx_contracts_currency(a, n->dep, currency, csize);
+	return rc;
+}
+
 int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *out, int64_t *mtime,
 		      int *closed)
 {
 	struct dx_range chunk[1];
-	struct dx_cache_info info = { 0 };
-	struct dx_cost c = { 0 };
-	char title[96], nature[KEY_MAX], zone[128] = "";
+	struct dx_data_cost m = { 0 };
+	char title[96], zone[128] = "", currency[16] = "";
 	struct dx_cost_view v = {
-		.cost = &c,
 		.range = n->range,
 		.timefmt = a->t->opts.timefmt,
 		.dialect = a->t->opts.dialect,
@@ -287,28 +382,21 @@ int cost_file_content(const struct ask *a, const struct node *n, struct dx_buf *
 	size_t k;
 	int rc = dx_range_chunks(n->res, &n->range, chunk, 1, &k);
 
-	if (a->memo_only) /* cost chunks are not in the memo: a rendering ahead gets nothing */
-		return -EAGAIN;
 	if (!rc)
-		rc = chunk_cost(a, n, n->res, chunk, a->t->opts.ttl_open, &c, &info);
+		rc = chunk_memo(a, n->dep, n->id, n->res, chunk, &m);
 	if (rc)
 		return rc == -E2BIG ? -ENOENT : rc;
-	/* The zone the headers name, as EACTIVE's files do: from the chunk its
-	 * period listing loads (no call once cost/ was listed). */
-	rc = cost_device(a, n, nature);
-	if (rc == 1)
-		rc = dx_series_timezone(a, n->dep, n->id, COST_KEY, nature, zone, sizeof(zone));
-	if (rc) {
-		dx_cost_release(&c);
-		return rc;
-	}
+	rc = cost_headers(a, n, zone, sizeof(zone), currency, sizeof(currency));
+	v.cost = m.cost;
 	v.timezone = zone[0] ? zone : NULL;
+	v.currency = currency[0] ? currency : NULL;
 	snprintf(title, sizeof(title), "Consumption by tariff period, device %lld",
 		 (long long)n->id);
-	rc = dx_cost_render(n->fmt, &v, out);
-	dx_cost_release(&c);
+	if (!rc)
+		rc = dx_cost_render(n->fmt, &v, out);
 	if (dx_tree_now(a->t) >= end + a->t->opts.late_margin)
-		*closed = info.fetched_at >= end + a->t->opts.late_margin ? CLOSED_FINAL : 1;
-	*mtime = *closed ? end : info.changed_at;
+		*closed = m.fetched_at >= end + a->t->opts.late_margin ? CLOSED_FINAL : 1;
+	*mtime = *closed ? end : m.changed_at;
+	dx_data_cost_put(a->t->data, &m);
 	return rc;
 }

@@ -16,6 +16,8 @@
 
 #include "dx_names.h"
 #include "tree_impl.h"
+#include "tree_kinds.h"
+#include "tree_names.h"
 
 /* The directory name of datasource id: its API name when known. */
 static void ds_name(const struct dx_listing *named, int64_t id, char out[DX_NAME_MAX + 1])
@@ -44,14 +46,14 @@ static int ds_has_devices(const struct dx_listing *devs, int64_t id)
 static int ds_listings(const struct ask *a, int dep, const struct dx_listing **devs,
 		       const struct dx_listing **named)
 {
-	int rc = dx_get_devices(a, dep, devs);
+	int rc = dx_get_devices(&a->ld, dep, devs);
 
 	*named = NULL;
 	if (rc)
 		return rc;
-	rc = dx_get_datasources(a, dep, named);
+	rc = dx_get_datasources(&a->ld, dep, named);
 	if (rc == -ENOMEM) {
-		dx_listing_put(a->t, *devs);
+		dx_listing_put(a->t->data, *devs);
 		return rc;
 	}
 	if (rc)
@@ -74,8 +76,8 @@ int dss_resolve(const struct ask *a, const struct node *p, const char *name, str
 	rc = ds_has_devices(devs, id) && !strcmp(want, name) ? 0 : -ENOENT;
 	c->kind = K_DS;
 	c->id = id;
-	dx_listing_put(a->t, named);
-	dx_listing_put(a->t, devs);
+	dx_listing_put(a->t->data, named);
+	dx_listing_put(a->t->data, devs);
 	return rc;
 }
 
@@ -106,8 +108,8 @@ int dss_list(const struct ask *a, const struct node *p, struct names *s)
 		ds_name(named, id, name);
 		rc = dx_names_add(s, name);
 	}
-	dx_listing_put(a->t, named);
-	dx_listing_put(a->t, devs);
+	dx_listing_put(a->t->data, named);
+	dx_listing_put(a->t->data, devs);
 	return rc;
 }
 

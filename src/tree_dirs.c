@@ -13,6 +13,7 @@
  * listing is dropped.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 

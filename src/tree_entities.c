@@ -12,6 +12,8 @@
 
 #include "dx_names.h"
 #include "tree_impl.h"
+#include "tree_kinds.h"
+#include "tree_names.h"
 
 static const char *const energy_sources[] = {
 	"ELECTRICITY", "GAS", "WATER", "THERMAL", "EXPORTED_ELECTRICITY",
@@ -60,7 +62,8 @@ static int entities_resolve(const struct ask *a, const struct node *p, const cha
 	const struct dx_listing *l;
 	const struct dx_entity *e;
 	int64_t id;
-	int rc = locations ? dx_get_locations(a, p->dep, &l) : dx_get_devices(a, p->dep, &l);
+	int rc = locations ? dx_get_locations(&a->ld, p->dep, &l) :
+			     dx_get_devices(&a->ld, p->dep, &l);
 
 	if (rc)
 		return rc;
@@ -74,7 +77,7 @@ static int entities_resolve(const struct ask *a, const struct node *p, const cha
 		c->id = e->id;
 		c->key[0] = '\0';
 	}
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return rc;
 }
 
@@ -91,11 +94,11 @@ int devs_resolve(const struct ask *a, const struct node *p, const char *name, st
 int locs_list(const struct ask *a, const struct node *p, struct names *s)
 {
 	const struct dx_listing *l;
-	int rc = dx_get_locations(a, p->dep, &l);
+	int rc = dx_get_locations(&a->ld, p->dep, &l);
 
 	if (!rc) {
 		rc = dx_names_add_entities(l, 0, 0, NULL, s);
-		dx_listing_put(a->t, l);
+		dx_listing_put(a->t->data, l);
 	}
 	return rc;
 }
@@ -103,11 +106,11 @@ int locs_list(const struct ask *a, const struct node *p, struct names *s)
 int devs_list(const struct ask *a, const struct node *p, struct names *s)
 {
 	const struct dx_listing *l;
-	int rc = dx_get_devices(a, p->dep, &l);
+	int rc = dx_get_devices(&a->ld, p->dep, &l);
 
 	if (!rc) {
 		rc = dx_names_add_entities(l, 0, 0, NULL, s);
-		dx_listing_put(a->t, l);
+		dx_listing_put(a->t->data, l);
 	}
 	return rc;
 }
@@ -119,8 +122,8 @@ int idlink_content(const struct ask *a, const struct node *n, struct dx_buf *out
 	const struct dx_listing *l;
 	const struct dx_entity *e;
 	char name[DX_NAME_MAX + 1];
-	int rc = !strcmp(n->key, "locations") ? dx_get_locations(a, n->dep, &l) :
-						dx_get_devices(a, n->dep, &l);
+	int rc = !strcmp(n->key, "locations") ? dx_get_locations(&a->ld, n->dep, &l) :
+						dx_get_devices(&a->ld, n->dep, &l);
 
 	(void)mtime;
 	(void)closed;
@@ -131,7 +134,7 @@ int idlink_content(const struct ask *a, const struct node *n, struct dx_buf *out
 		dx_name_entry(e->name, e->id, name);
 		rc = dx_buf_puts(out, name);
 	}
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return e ? rc : -ENOENT;
 }
 
@@ -140,7 +143,7 @@ static int location_parent(const struct ask *a, int dep, int64_t id, char name[D
 {
 	const struct dx_listing *l;
 	const struct dx_entity *e, *p = NULL;
-	int rc = dx_get_locations(a, dep, &l);
+	int rc = dx_get_locations(&a->ld, dep, &l);
 
 	if (rc)
 		return rc;
@@ -149,7 +152,7 @@ static int location_parent(const struct ask *a, int dep, int64_t id, char name[D
 		p = dx_listing_find(l, e->ref_id);
 	if (p && name)
 		dx_name_entry(p->name, p->id, name);
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return p ? 0 : -ENOENT;
 }
 
@@ -200,7 +203,7 @@ static int pretty_item(const struct ask *a, const struct dx_listing *l, int64_t 
 
 	*mtime = l->changed_at;
 	rc = dx_listing_pretty(l, id, out);
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return rc;
 }
 
@@ -208,7 +211,7 @@ int loc_json_content(const struct ask *a, const struct node *n, struct dx_buf *o
 		     int *closed)
 {
 	const struct dx_listing *l;
-	int rc = dx_get_locations(a, n->dep, &l);
+	int rc = dx_get_locations(&a->ld, n->dep, &l);
 
 	(void)closed;
 	return rc ? rc : pretty_item(a, l, n->id, out, mtime);
@@ -218,7 +221,7 @@ int dev_json_content(const struct ask *a, const struct node *n, struct dx_buf *o
 		     int *closed)
 {
 	const struct dx_listing *l;
-	int rc = dx_get_devices(a, n->dep, &l);
+	int rc = dx_get_devices(&a->ld, n->dep, &l);
 
 	(void)closed;
 	return rc ? rc : pretty_item(a, l, n->id, out, mtime);
@@ -228,7 +231,7 @@ int sup_json_content(const struct ask *a, const struct node *n, struct dx_buf *o
 		     int *closed)
 {
 	const struct dx_listing *l;
-	int rc = dx_get_supplies(a, n->dep, n->key, &l);
+	int rc = dx_get_supplies(&a->ld, n->dep, n->key, &l);
 
 	(void)closed;
 	return rc ? rc : pretty_item(a, l, n->id, out, mtime);
@@ -245,7 +248,7 @@ static int group_resolve(const struct ask *a, const struct node *p, const char *
 {
 	const struct dx_listing *l;
 	const struct dx_entity *e;
-	int rc = dx_get_devices(a, p->dep, &l);
+	int rc = dx_get_devices(&a->ld, p->dep, &l);
 
 	if (rc)
 		return rc;
@@ -253,7 +256,7 @@ static int group_resolve(const struct ask *a, const struct node *p, const char *
 		rc = -ENOENT;
 	c->kind = by_datasource ? K_DS_DEVLINK : K_LOC_DEVLINK;
 	c->id2 = rc ? 0 : e->id;
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return rc;
 }
 
@@ -263,7 +266,7 @@ static int group_list(const struct ask *a, const struct node *p, struct names *s
 	const struct dx_listing *l = NULL;
 	const int64_t *pairs;
 	size_t i, n;
-	int rc = dx_get_devices(a, p->dep, &l);
+	int rc = dx_get_devices(&a->ld, p->dep, &l);
 
 	/* the group's devices from the index by reference: no scan of all */
 	n = rc ? 0 : dx_listing_refs(l, by_datasource, p->id, &pairs);
@@ -273,7 +276,7 @@ static int group_list(const struct ask *a, const struct node *p, struct names *s
 		dx_name_entry(e->name, e->id, name);
 		rc = dx_names_add(s, name);
 	}
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return rc;
 }
 
@@ -283,7 +286,7 @@ static int device_link(const struct ask *a, const struct node *n, struct dx_buf 
 	const struct dx_listing *l;
 	const struct dx_entity *e;
 	char name[DX_NAME_MAX + 1];
-	int rc = dx_get_devices(a, n->dep, &l);
+	int rc = dx_get_devices(&a->ld, n->dep, &l);
 
 	if (rc)
 		return rc;
@@ -292,7 +295,7 @@ static int device_link(const struct ask *a, const struct node *n, struct dx_buf 
 		dx_name_entry(e->name, e->id, name);
 		rc = dx_buf_printf(out, "../../../devices/%s", name);
 	}
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return e ? rc : -ENOENT;
 }
 
@@ -340,15 +343,15 @@ static int device_location(const struct ask *a, int dep, int64_t device, char na
 	const struct dx_entity *e, *loc = NULL;
 	int rc;
 
-	if ((rc = dx_get_devices(a, dep, &devs)))
+	if ((rc = dx_get_devices(&a->ld, dep, &devs)))
 		return rc;
 	e = dx_listing_find(devs, device);
-	if (e && e->ref_id && !(rc = dx_get_locations(a, dep, &locs)))
+	if (e && e->ref_id && !(rc = dx_get_locations(&a->ld, dep, &locs)))
 		loc = dx_listing_find(locs, e->ref_id);
 	if (loc && name)
 		dx_name_entry(loc->name, loc->id, name);
-	dx_listing_put(a->t, locs);
-	dx_listing_put(a->t, devs);
+	dx_listing_put(a->t->data, locs);
+	dx_listing_put(a->t->data, devs);
 	return rc ? rc : loc ? 0 : -ENOENT;
 }
 
@@ -372,7 +375,7 @@ int dev_resolve(const struct ask *a, const struct node *p, const char *name, str
 	snprintf(c->key, sizeof(c->key), "%s", name);
 	rc = dx_find_parameter(a, c, &l, &e);
 	if (!rc)
-		dx_listing_put(a->t, l);
+		dx_listing_put(a->t->data, l);
 	return rc;
 }
 
@@ -389,12 +392,12 @@ int dev_list(const struct ask *a, const struct node *p, struct names *s)
 		rc = dx_names_add(s, "location");
 	else if (rc == -ENOENT)
 		rc = 0;
-	if (rc || (rc = dx_get_parameters(a, p->dep, p->id, &l)))
+	if (rc || (rc = dx_get_parameters(&a->ld, p->dep, p->id, &l)))
 		return rc;
 	for (i = 0; i < l->list.n && !rc; i++)
 		if (dx_key_is_name(l->list.items[i].key))
 			rc = dx_names_add(s, l->list.items[i].key);
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return rc;
 }
 
@@ -440,7 +443,7 @@ int src_resolve(const struct ask *a, const struct node *p, const char *name, str
 {
 	const struct dx_listing *l;
 	const struct dx_entity *e;
-	int rc = dx_get_supplies(a, p->dep, p->key, &l);
+	int rc = dx_get_supplies(&a->ld, p->dep, p->key, &l);
 
 	if (rc)
 		return rc;
@@ -448,18 +451,18 @@ int src_resolve(const struct ask *a, const struct node *p, const char *name, str
 		c->kind = K_SUP_JSON;
 		c->id = e->id;
 	}
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return rc;
 }
 
 int src_list(const struct ask *a, const struct node *p, struct names *s)
 {
 	const struct dx_listing *l;
-	int rc = dx_get_supplies(a, p->dep, p->key, &l);
+	int rc = dx_get_supplies(&a->ld, p->dep, p->key, &l);
 
 	if (!rc) {
 		rc = dx_names_add_entities(l, 0, 0, ".json", s);
-		dx_listing_put(a->t, l);
+		dx_listing_put(a->t->data, l);
 	}
 	return rc;
 }

@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "dx_log.h"
-#include "tree_impl.h"
+#include "tree_keeper.h"
 
 #define KEEP_QUEUE 256
 #define KEEP_QUEUE_BYTES ((size_t)32 << 20)

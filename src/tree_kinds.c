@@ -2,10 +2,10 @@
  * says what the node is (flags), how to reach and list its children, what
  * it holds, and which cache key families a refresh of it expires. To add a
  * kind: a value at the end of enum kind (tree_impl.h), its functions in the
- * file of its family, a row here, a way in from its parent's resolve (and
+ * file of its family (declared in tree_kinds.h), a row here, a way in from its parent's resolve (and
  * list), and an example in tests/unit/test_tree.c (test_table).
  */
-#include "tree_impl.h"
+#include "tree_kinds.h"
 
 #define DIR(fn) .resolve = fn##_resolve, .list = fn##_list
 #define FILE_OF(fn) .content = fn##_content
@@ -81,5 +81,6 @@ const struct kind_row dx_tree_kinds[K_COUNT] = {
 	[K_COST_RES] = { "cost resolution", KF_DIR | KF_SERIES, DIR(cost_res),
 			 EXPIRES(DX_PREFIX_COST_DEVICE) },
 	[K_COST_FILE] = { "cost period file", KF_DATED | KF_RENDERED | KF_SERIES,
-			  FILE_OF(cost_file), EXPIRES(DX_PREFIX_COST_DEVICE) },
+			  FILE_OF(cost_file), .chunks = cost_file_chunks,
+			  EXPIRES(DX_PREFIX_COST_DEVICE) },
 };

@@ -7,6 +7,7 @@
 
 #include "dx_names.h"
 #include "tree_impl.h"
+#include "tree_names.h"
 
 #define NAMES_FIRST 32
 

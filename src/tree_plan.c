@@ -15,6 +15,9 @@
 
 #include "dx_names.h"
 #include "tree_impl.h"
+#include "tree_names.h"
+#include "tree_nodes.h"
+#include "tree_status.h"
 
 #define PLAN_BUCKETS 65536
 /* A listing of N items costs N/500 + 1 pages (the last one short). */
@@ -101,7 +104,7 @@ static void on_chunk(struct plan_hook *h, const struct dx_request *req,
 }
 
 static void on_note(struct plan_hook *h, const struct dx_request *req,
-		    const struct dx_cache_policy *policy, const struct memo *m, int fetched)
+		    const struct dx_cache_policy *policy, const struct dx_listing *l, int fetched)
 {
 	struct plan *p = (struct plan *)h;
 	uint64_t pages = 1, first, refresh;
@@ -115,8 +118,8 @@ static void on_note(struct plan_hook *h, const struct dx_request *req,
 		count_chunk(p, req, policy, DX_RES_MONTHLY);
 		return;
 	}
-	if (m && m->kind == MEMO_LISTING && req->kind == DX_REQ_LIST)
-		pages = m->listing.list.n / PAGE_ITEMS + 1;
+	if (l && req->kind == DX_REQ_LIST)
+		pages = l->list.n / PAGE_ITEMS + 1;
 	p->spent += fetched ? pages : 0;
 	first = costs_a_call(p, req, policy) ? pages : 0;
 	refresh = p->t->opts.ttl_meta <= DAY_SECONDS ? pages : 0;
@@ -141,9 +144,9 @@ static void peek_content(const struct ask *a, const struct node *n)
 	int closed = 0;
 
 	dx_buf_init(&out, DX_FILE_MAX);
-	a->plan->peek = 1;
+	a->ld.plan->peek = 1;
 	(void)kind_of(a->t, n)->content(a, n, &out, &mtime, &closed);
-	a->plan->peek = 0;
+	a->ld.plan->peek = 0;
 	dx_buf_release(&out);
 }
 
@@ -275,7 +278,8 @@ static void plan_release(struct plan *p)
 int dx_tree_plan(struct dx_tree *t, uint64_t ino, struct dx_buf *out)
 {
 	struct plan p = { .hook = { 0, on_note, on_chunk }, .t = t, .now = dx_tree_now(t) };
-	struct ask a = { .t = t, .prio = DX_PRIO_BACKGROUND, .plan = &p.hook };
+	struct ask a = { .t = t,
+			 .ld = { .d = t->data, .prio = DX_PRIO_BACKGROUND, .plan = &p.hook } };
 	struct node n;
 	int rc = dx_node_get(t, ino, &n);
 

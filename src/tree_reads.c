@@ -10,13 +10,19 @@
  * A rendering that may still change (an open period, a listing's JSON) is
  * used only within a few seconds and only while no refresh or new data has
  * come since (the generation); a volatile file (status) is never kept: its
- * READ takes what the stat just before it rendered (entries.c's ring).
+ * READ takes what the stat just before it rendered.
+ *
+ * Beside the slots, a small ring of the files rendered for a stat (the
+ * lookup before an open renders a file for its size): the open's first
+ * rendering takes it instead of making it again, within a few seconds
+ * only: freshness is the cache's business, not this ring's.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tree_impl.h"
+#include "tree_reads.h"
 
 #define READ_SLOTS 8
 /* Bytes kept for files not being read right now. */
@@ -26,7 +32,23 @@
 /* A freed slot keeps a buffer up to this size for its next rendering. */
 #define READ_REUSE_BYTES ((size_t)512 << 10)
 
+/* Renderings for a stat kept for the open that follows, and how long. */
+#define RENDER_RING_SIZE 8
+#define RENDER_KEEP_SECONDS 5
+/* A volatile file (status) is rendered anew when a reader opens or stats
+ * it by name (LOOKUP); the attribute checks and READs of the open file
+ * that follow get that same snapshot for this long, so that a reader never
+ * sees the end of one snapshot after the start of another. */
+#define VOLATILE_HOLD_SECONDS 1
+
 enum slot_state { SLOT_FREE, SLOT_RENDERING, SLOT_READY };
+
+struct rendered {
+	uint64_t ino;
+	int64_t at;
+	struct dx_rendered m;
+	struct dx_buf content;
+};
 
 struct read_slot {
 	enum slot_state state;
@@ -48,6 +70,8 @@ struct dx_reads {
 	uint64_t tick;
 	uint64_t ahead, ahead_used; /* renderings made ahead; of them, read */
 	struct read_slot slots[READ_SLOTS];
+	struct rendered ring[RENDER_RING_SIZE]; /* for a stat: dx_reads_keep */
+	unsigned ring_next;
 };
 
 int dx_reads_new(struct dx_reads **out)
@@ -60,7 +84,9 @@ int dx_reads_new(struct dx_reads **out)
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->ready, NULL);
 	for (i = 0; i < READ_SLOTS; i++)
-		dx_buf_init(&r->slots[i].content, DX_FILE_MAX);
+		dx_buf_init(&r->slots[i].content, DX_TREE_FILE_MAX);
+	for (i = 0; i < RENDER_RING_SIZE; i++)
+		dx_buf_init(&r->ring[i].content, DX_TREE_FILE_MAX);
 	*out = r;
 	return 0;
 }
@@ -73,6 +99,8 @@ void dx_reads_free(struct dx_reads *r)
 		return;
 	for (i = 0; i < READ_SLOTS; i++)
 		dx_buf_release(&r->slots[i].content);
+	for (i = 0; i < RENDER_RING_SIZE; i++)
+		dx_buf_release(&r->ring[i].content);
 	pthread_cond_destroy(&r->ready);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -176,7 +204,7 @@ static int slot_render(struct dx_reads *r, const struct dx_reads_source *src, ui
 	uint64_t gen = r->gen;
 	int rc, stable = 0;
 
-	dx_buf_init(&s->content, DX_FILE_MAX);
+	dx_buf_init(&s->content, DX_TREE_FILE_MAX);
 	pthread_mutex_unlock(&r->lock);
 	rc = src->render(src->ctx, ino, &content, &stable);
 	pthread_mutex_lock(&r->lock);
@@ -214,7 +242,7 @@ static int read_alone(const struct dx_reads_source *src, uint64_t ino, uint64_t 
 {
 	int rc, stable;
 
-	dx_buf_init(&out->own, DX_FILE_MAX);
+	dx_buf_init(&out->own, DX_TREE_FILE_MAX);
 	rc = src->render(src->ctx, ino, &out->own, &stable);
 	if (rc) {
 		dx_buf_release(&out->own);
@@ -320,4 +348,81 @@ void dx_reads_counts(struct dx_reads *r, uint64_t *ahead, uint64_t *used)
 	*ahead = r->ahead;
 	*used = r->ahead_used;
 	pthread_mutex_unlock(&r->lock);
+}
+
+void dx_reads_forget(struct dx_reads *r)
+{
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < RENDER_RING_SIZE; i++) {
+		dx_buf_release(&r->ring[i].content);
+		r->ring[i].ino = 0;
+	}
+	r->gen++;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The ring's entry of ino, else the next one: a file is in it once.
+ * Caller holds the lock. */
+static struct rendered *ring_slot(struct dx_reads *r, uint64_t ino)
+{
+	for (size_t i = 0; i < RENDER_RING_SIZE; i++)
+		if (r->ring[i].ino == ino && r->ring[i].content.data)
+			return &r->ring[i];
+	return &r->ring[r->ring_next++ % RENDER_RING_SIZE];
+}
+
+void dx_reads_keep(struct dx_reads *r, uint64_t ino, struct dx_buf *content,
+		   const struct dx_rendered *m, int64_t now)
+{
+	struct rendered *e;
+
+	pthread_mutex_lock(&r->lock);
+	e = ring_slot(r, ino);
+	dx_buf_release(&e->content);
+	e->content = *content; /* takes the buffer */
+	dx_buf_init(content, content->max);
+	e->ino = ino;
+	e->at = now;
+	e->m = *m;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Hands e's bytes to out as dx_reads_take says; 1 on a hit. */
+static int ring_hand(struct rendered *e, int copy, struct dx_buf *out, struct dx_buf *scratch)
+{
+	if (out && !out->len && copy)
+		return dx_buf_append(out, e->content.data, e->content.len) == 0;
+	if (out && !out->len) {
+		size_t max = out->max;
+
+		dx_buf_release(out);
+		*out = e->content;
+		out->max = max;
+		dx_buf_init(&e->content, e->content.max);
+		e->ino = 0;
+	} else {
+		/* attributes only: the length is all that is needed */
+		scratch->len = e->content.len;
+	}
+	return 1;
+}
+
+int dx_reads_take(struct dx_reads *r, uint64_t ino, int copy, int64_t now, struct dx_buf *out,
+		  struct dx_buf *scratch, struct dx_rendered *m)
+{
+	int hit = 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < RENDER_RING_SIZE; i++) {
+		struct rendered *e = &r->ring[i];
+
+		if (e->ino != ino || !e->content.data ||
+		    now - e->at > (copy ? VOLATILE_HOLD_SECONDS : RENDER_KEEP_SECONDS))
+			continue;
+		*m = e->m;
+		hit = ring_hand(e, copy, out, scratch);
+		break;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return hit;
 }

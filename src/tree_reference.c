@@ -14,6 +14,8 @@
 #include "dx_log.h"
 #include "dx_names.h"
 #include "tree_impl.h"
+#include "tree_kinds.h"
+#include "tree_names.h"
 
 /* The first few dangling references logged as warnings; the rest only
  * with -d (a root location of a large account may name hundreds). */
@@ -74,7 +76,7 @@ static int refs_each(const struct ask *a, int dep, int64_t id, ref_fn fn, void *
 	const struct dx_listing *locs, *devs = NULL;
 	const struct dx_entity *loc;
 	char name[KEY_MAX];
-	int rc = dx_get_locations(a, dep, &locs);
+	int rc = dx_get_locations(&a->ld, dep, &locs);
 
 	if (rc)
 		return rc;
@@ -82,12 +84,12 @@ static int refs_each(const struct ask *a, int dep, int64_t id, ref_fn fn, void *
 	if (!loc)
 		rc = -ENOENT;
 	else if (loc->nrefs)
-		rc = dx_get_devices(a, dep, &devs);
+		rc = dx_get_devices(&a->ld, dep, &devs);
 	for (size_t i = 0; !rc && loc && i < loc->nrefs; i++)
 		if (ref_name(a, loc, devs, i, name))
 			rc = fn(ctx, name, loc->refs[i].device);
-	dx_listing_put(a->t, devs);
-	dx_listing_put(a->t, locs);
+	dx_listing_put(a->t->data, devs);
+	dx_listing_put(a->t->data, locs);
 	return rc;
 }
 
@@ -145,14 +147,14 @@ int loc_reflink_content(const struct ask *a, const struct node *n, struct dx_buf
 	(void)closed;
 	if (rc <= 0)
 		return rc < 0 ? rc : -ENOENT;
-	if ((rc = dx_get_devices(a, n->dep, &devs)))
+	if ((rc = dx_get_devices(&a->ld, n->dep, &devs)))
 		return rc;
 	e = dx_listing_find(devs, m.device);
 	if (e) {
 		dx_name_entry(e->name, e->id, name);
 		rc = dx_buf_printf(out, "../../../devices/%s", name);
 	}
-	dx_listing_put(a->t, devs);
+	dx_listing_put(a->t->data, devs);
 	return e ? rc : -ENOENT;
 }
 

@@ -5,13 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "readahead.h"
 #include "tree_impl.h"
+#include "tree_kinds.h"
+#include "tree_names.h"
 
 int dx_find_parameter(const struct ask *a, const struct node *n, const struct dx_listing **l,
 		      const struct dx_entity **param)
 {
 	size_t i;
-	int rc = dx_get_parameters(a, n->dep, n->id, l);
+	int rc = dx_get_parameters(&a->ld, n->dep, n->id, l);
 
 	if (rc)
 		return rc;
@@ -23,7 +26,7 @@ int dx_find_parameter(const struct ask *a, const struct node *n, const struct dx
 			return 0;
 		}
 	}
-	dx_listing_put(a->t, *l);
+	dx_listing_put(a->t->data, *l);
 	*l = NULL;
 	return -ENOENT;
 }
@@ -69,7 +72,7 @@ int param_json_content(const struct ask *a, const struct node *n, struct dx_buf 
 		return rc;
 	*mtime = l->changed_at;
 	rc = dx_listing_pretty(l, p->id, out);
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	return rc;
 }
 
@@ -93,15 +96,18 @@ int res_list(const struct ask *a, const struct node *n, struct names *s)
 
 	if ((rc = dx_find_parameter(a, n, &l, &e)))
 		return rc;
-	rc = dx_series_periods(a, n->dep, n->id, n->key, e->nature, n->res, &periods, &np,
+	rc = dx_series_periods(&a->ld, n->dep, n->id, n->key, e->nature, n->res, &periods, &np,
 			       &changed);
 	for (i = 0; i < np && !rc; i++)
 		rc = dx_period_add_names(a->t, &periods[i], s);
 	free(periods);
-	dx_listing_put(a->t, l);
+	dx_listing_put(a->t->data, l);
 	if (changed.any)
 		dx_tree_series_changed(a->t, n->dep, n->id, n->key, DX_RES_MONTHLY, &changed.span);
-	if (!rc)
-		dx_readahead_listed(a, n);
+	if (!rc) {
+		struct dx_ra_file f = { n->dep, n->id, n->key, n->res, n->range };
+
+		dx_readahead_listed(a->t->ra, &a->ld, &f);
+	}
 	return rc;
 }

@@ -10,7 +10,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "readahead.h"
 #include "tree_impl.h"
+#include "tree_keep.h"
+#include "tree_reads.h"
+#include "tree_status.h"
 
 #define STATUS_VERSION 1
 
@@ -65,13 +69,13 @@ static int status_fill(struct dx_tree *t, struct status *st)
 
 	st->now = dx_tree_now(t);
 	t->source->ops->cache_stats(t->source->ctx, &st->cache);
-	st->json_decodes = __atomic_load_n(&t->json_decodes, __ATOMIC_RELAXED);
+	st->json_decodes = dx_data_decodes(t->data);
 	st->stat_renders = __atomic_load_n(&t->stat_renders, __ATOMIC_RELAXED);
 	st->twin_renders = __atomic_load_n(&t->twin_renders, __ATOMIC_RELAXED);
 	st->twins_kept = __atomic_load_n(&t->twins_kept, __ATOMIC_RELAXED);
 	st->twins_from_store = __atomic_load_n(&t->twins_from_store, __ATOMIC_RELAXED);
 	st->opens = __atomic_load_n(&t->opens, __ATOMIC_RELAXED);
-	dx_readahead_counts(t, &st->ahead_fetches, &st->ahead_used);
+	dx_readahead_counts(t->ra, &st->ahead_fetches, &st->ahead_used);
 	dx_reads_counts(t->reads, &st->renders_ahead, &st->renders_ahead_used);
 	st->damaged = t->opts.cache_damaged;
 	st->dialect = dx_csv_dialect_name(t->opts.dialect);

@@ -18,6 +18,8 @@
 #include "dx_names.h"
 #include "dx_tz.h"
 #include "tree_impl.h"
+#include "tree_kinds.h"
+#include "tree_names.h"
 
 /* The system's compiled time zones (tzdata). */
 #define DX_ZONEINFO_DIR "/usr/share/zoneinfo"
@@ -48,9 +50,9 @@ struct members {
 static void members_release(struct dx_tree *t, struct members *m)
 {
 	for (size_t i = 0; i < m->nparams; i++)
-		dx_listing_put(t, m->params[i]);
-	dx_listing_put(t, m->devices);
-	dx_listing_put(t, m->locations);
+		dx_listing_put(t->data, m->params[i]);
+	dx_listing_put(t->data, m->devices);
+	dx_listing_put(t->data, m->locations);
 	free(m->params);
 	free(m->v);
 	memset(m, 0, sizeof(*m));
@@ -77,13 +79,13 @@ static int members_add_device(const struct ask *a, int dep, int64_t id,
 			      const struct dx_entity *device, struct members *m)
 {
 	const struct dx_listing **grown, *l;
-	int rc = dx_get_parameters(a, dep, id, &l);
+	int rc = dx_get_parameters(&a->ld, dep, id, &l);
 
 	if (rc)
 		return rc;
 	grown = realloc(m->params, (m->nparams + 1) * sizeof(*grown));
 	if (!grown) {
-		dx_listing_put(a->t, l);
+		dx_listing_put(a->t->data, l);
 		return -ENOMEM;
 	}
 	m->params = grown;
@@ -101,7 +103,7 @@ static int members_add_device(const struct ask *a, int dep, int64_t id,
 static int members_of_device(const struct ask *a, const struct node *n, struct members *m)
 {
 	const struct dx_entity *e;
-	int rc = dx_get_devices(a, n->dep, &m->devices);
+	int rc = dx_get_devices(&a->ld, n->dep, &m->devices);
 
 	if (rc)
 		return rc;
@@ -131,11 +133,11 @@ static int members_add_site(const struct ask *a, int dep, const struct dx_entity
 
 	if (!dx_location_main_supply(a, loc, m->devices, &device))
 		return 0;
-	if ((rc = dx_get_parameters(a, dep, device, &l)))
+	if ((rc = dx_get_parameters(&a->ld, dep, device, &l)))
 		return rc;
 	grown = realloc(m->params, (m->nparams + 1) * sizeof(*grown));
 	if (!grown) {
-		dx_listing_put(a->t, l);
+		dx_listing_put(a->t->data, l);
 		return -ENOMEM;
 	}
 	m->params = grown;
@@ -176,14 +178,14 @@ static int members_of_location(const struct ask *a, const struct node *n, struct
 	const struct dx_entity *loc;
 	const int64_t *pairs;
 	size_t k;
-	int rc = dx_get_locations(a, n->dep, &m->locations);
+	int rc = dx_get_locations(&a->ld, n->dep, &m->locations);
 
 	if (rc)
 		return rc;
 	if (!(loc = dx_listing_find(m->locations, n->id)))
 		return -ENOENT;
 	dx_name_entry(loc->name, loc->id, m->title);
-	if ((rc = dx_get_devices(a, n->dep, &m->devices)))
+	if ((rc = dx_get_devices(&a->ld, n->dep, &m->devices)))
 		return rc;
 	if ((m->ranking = is_portfolio(loc)))
 		return members_add_sites(a, n->dep, loc->id, 0, m);
@@ -209,14 +211,14 @@ static int members_of_param(const struct ask *a, const struct node *n, struct me
 	if (rc)
 		return rc;
 	if (!(m->params = malloc(sizeof(*m->params)))) {
-		dx_listing_put(a->t, l);
+		dx_listing_put(a->t->data, l);
 		return -ENOMEM;
 	}
 	m->params[m->nparams++] = l;
 	mb.param = p;
 	if ((rc = member_add(m, &mb)) || !dx_format_is(n->fmt, DX_FORMAT_TITLED))
 		return rc;
-	if ((rc = dx_get_devices(a, n->dep, &m->devices)))
+	if ((rc = dx_get_devices(&a->ld, n->dep, &m->devices)))
 		return rc;
 	if ((e = dx_listing_find(m->devices, n->id))) {
 		char name[DX_NAME_MAX + 1];
@@ -291,7 +293,7 @@ static int columns_get(const struct ask *a, const struct node *n, const struct m
 		int64_t t;
 		int cl;
 
-		rc = dx_series_readings(a, n->dep, mb->device_id, p->key, p->nature, n->res,
+		rc = dx_series_readings(&a->ld, n->dep, mb->device_id, p->key, p->nature, n->res,
 					&n->range, r, &t, &cl, &changed);
 		if (changed.any)
 			dx_tree_series_changed(a->t, n->dep, mb->device_id, p->key, n->res,
@@ -426,11 +428,11 @@ static int columns_stamp(const struct ask *a, const struct node *n, const struct
 	for (size_t i = 0; i < m->n && !rc; i++) {
 		const struct member *mb = &m->v[i];
 		struct changed changed = { 0 };
-		int64_t t;
-		int cl;
+		int64_t t = 0;
+		int cl = 0; /* as they are when the stamp fails */
 
-		rc = dx_series_stamp(a, n->dep, mb->device_id, mb->param->key, mb->param->nature,
-				     n->res, &n->range, &h, &t, &cl, &changed);
+		rc = dx_series_stamp(&a->ld, n->dep, mb->device_id, mb->param->key,
+				     mb->param->nature, n->res, &n->range, &h, &t, &cl, &changed);
 		if (changed.any)
 			dx_tree_series_changed(a->t, n->dep, mb->device_id, mb->param->key, n->res,
 					       &changed.span);
@@ -506,7 +508,7 @@ int dx_period_fetched(const struct ask *a, const struct node *n, int64_t *out)
 		return -ENODATA;
 	rc = of(a, n, &m);
 	for (size_t i = 0; i < m.n && !rc; i++)
-		rc = dx_series_fetched(a, n->dep, m.v[i].device_id, m.v[i].param->key,
+		rc = dx_series_fetched(&a->ld, n->dep, m.v[i].device_id, m.v[i].param->key,
 				       m.v[i].param->nature, n->res, &n->range, out);
 	members_release(a->t, &m);
 	return rc ? rc : *out ? 0 : -ENODATA;
@@ -519,7 +521,7 @@ static int members_chunks(const struct ask *a, const struct node *n, members_fn 
 	int rc = of(a, n, &m);
 
 	for (size_t i = 0; i < m.n && !rc; i++)
-		rc = dx_series_chunks(a, n->dep, m.v[i].device_id, m.v[i].param->key,
+		rc = dx_series_chunks(&a->ld, n->dep, m.v[i].device_id, m.v[i].param->key,
 				      m.v[i].param->nature, n->res, &n->range);
 	members_release(a->t, &m);
 	return rc;
@@ -554,8 +556,8 @@ static int member_periods(const struct ask *a, int dep, const struct member *mb,
 	struct dx_range *p = NULL, *grown;
 	struct changed changed = { 0 };
 	size_t k = 0;
-	int rc = dx_series_periods(a, dep, mb->device_id, mb->param->key, mb->param->nature, res,
-				   &p, &k, &changed);
+	int rc = dx_series_periods(&a->ld, dep, mb->device_id, mb->param->key, mb->param->nature,
+				   res, &p, &k, &changed);
 
 	if (changed.any)
 		dx_tree_series_changed(a->t, dep, mb->device_id, mb->param->key, DX_RES_MONTHLY,
@@ -645,13 +647,13 @@ static int location_finest(const struct ask *a, const struct node *n, enum dx_re
 {
 	const struct dx_listing *locs;
 	const struct dx_entity *loc;
-	int rc = dx_get_locations(a, n->dep, &locs);
+	int rc = dx_get_locations(&a->ld, n->dep, &locs);
 
 	if (rc)
 		return rc;
 	loc = dx_listing_find(locs, n->id);
 	*finest = loc && is_portfolio(loc) ? DX_RES_DAILY : (enum dx_res)0;
-	dx_listing_put(a->t, locs);
+	dx_listing_put(a->t->data, locs);
 	return loc ? 0 : -ENOENT;
 }
 

@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it: install packages, build, run every
 # test (unit, simulator, client, mount), then the unit and mount tests again
 # under AddressSanitizer and UndefinedBehaviorSanitizer, lint the man page,
-# and fuzz for about three minutes.
+# and fuzz for about two minutes.
 # Exit status is non-zero when any test fails.
 set -eu
 cd "$(dirname "$0")/.."
@@ -24,13 +24,13 @@ ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_er
 	meson test -C build-asan --suite unit --suite sanitize --print-errorlogs
 sh tests/man_check.sh man/dexmafs.1
 # Fuzzing (clang only): the API answer decoders, name sanitising, the
-# file-name and date-range parser and the CSV renderer, 45 s each. A crash
+# file-name and date-range parser and the CSV renderer, 30 s each. A crash
 # fails the run; the reproducer is kept in build-fuzz/.
 if command -v clang >/dev/null; then
 	[ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true >/dev/null
 	meson compile -C build-fuzz
 	meson test -C build-fuzz --suite fuzz --print-errorlogs
-	sh tests/fuzz/run.sh build-fuzz "${DX_FUZZ_SECONDS:-45}"
+	sh tests/fuzz/run.sh build-fuzz "${DX_FUZZ_SECONDS:-30}"
 else
 	echo "no clang: tests/install-deps.sh --test should have installed it" >&2
 	exit 1

@@ -3,10 +3,10 @@
 # made from the fixtures and tests/data (plus what earlier runs found, in
 # BUILD/fuzz-corpus/). A crash, leak, timeout or sanitizer report fails
 # with the reproducer saved as BUILD/fuzz-crash-TARGET-*.
-#     tests/fuzz/run.sh BUILD [SECONDS_PER_TARGET]   (default 45)
+#     tests/fuzz/run.sh BUILD [SECONDS_PER_TARGET]   (default 30)
 set -eu
 build=$1
-secs=${2:-45}
+secs=${2:-30}
 here=$(cd "$(dirname "$0")" && pwd)
 status=0
 for t in json names dates csv; do

@@ -25,7 +25,7 @@ except ImportError:
         os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
     raise
 
-from harness import MountTestCase, main  # noqa: E402
+from harness import TOKEN, MountTestCase, main  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "render"))
@@ -36,6 +36,7 @@ LONDON = ("Office Main Supply (1200005)", 1200005)  # London Office's MAINSUPPLY
 NO_TARIFF = "Lab Main Meter (1200007)"           # New York Lab's MAINSUPPLY, no tariff
 CHILLER = "Chiller 1_2 (1200002)"                # not a reference device
 COST = "/v3/cost/electrical/consumption"
+CONTRACTS = "/v3/utility/contracts/electricity"
 HEADER = ["local_time", "utc_time", "period", "consumption (kWh)", "cost", "price (per kWh)"]
 
 
@@ -118,6 +119,7 @@ class CostTest(MountTestCase):
             self.assertEqual(sorted(os.listdir(os.path.join(self.cost_dir(m), res))), names)
             self.assertEqual(len(self.cost_calls()), before, "periods come from EACTIVE's")
         self.assertIn("2024-10-01--2024-10-31.csv", os.listdir(os.path.join(self.cost_dir(m), "hourly")))
+        self.assertEqual(self.calls(CONTRACTS), 0, "listing cost/ asks no contracts")
 
     def test_month_rows_equal_blocks_across_dst(self):
         m = self.mount()
@@ -137,6 +139,8 @@ class CostTest(MountTestCase):
                     # the repeated hour: the UTC column tells its two rows apart
                     self.assertEqual([k[:10] for k, v in utcs.items() if len(v) == 2], [long])
         self.assertEqual(len(self.cost_calls("H")), 2)  # one year chunk per device
+        # the demo's contracts name EUR and GBP: the headers say "cost"
+        self.assertEqual(self.calls(CONTRACTS), 1, "the contracts listing, once for all files")
 
     def test_price_change_on_1_january_in_daily_files(self):
         m = self.mount()
@@ -277,6 +281,42 @@ class CostTest(MountTestCase):
             self.assertIn(label, svg)
         self.assertGreaterEqual(svg.count("<path"), 3)  # a path of bars per period
         self.assertEqual(len(self.cost_calls("D")), 1)
+
+
+class CostCurrencyTest(MountTestCase):
+    """The currency of the cost headers: demo-eur's real contracts all name
+    EUR (London's GBP contract is a simulation there)."""
+
+    sim_tokens = {TOKEN: "demo-eur"}
+
+    def setUp(self):
+        self.sim.configure(contracts_status=200, fail_rate=0.0)
+        self.sim.clear_log()
+
+    def header(self, m, device, ext="csv"):
+        base = os.path.join(m.root, "devices", device, "cost", "hourly", "2024-10-01--2024-10-31.")
+        if ext == "csv":
+            return rows_of(base + "csv")[0]
+        ws = openpyxl.load_workbook(io.BytesIO(read(base + "xlsx"))).active
+        return [c.value for c in next(ws.iter_rows())]
+
+    def test_header_names_the_currency(self):
+        m = self.mount()
+        for device in (MADRID[0], LONDON[0]):
+            for ext in ("csv", "xlsx"):
+                h = self.header(m, device, ext)
+                self.assertEqual(h[3:], ["consumption (kWh)", "cost (EUR)", "price (EUR/kWh)"], (device, ext))
+        self.assertEqual(self.calls(CONTRACTS), 1, "one contracts listing for every cost file")
+        self.assertEqual(len(os.listdir(os.path.join(m.root, "contracts", "electricity"))), 4)
+        self.assertEqual(self.calls(CONTRACTS), 1, "contracts/ shares it")
+
+    def test_refused_contracts_say_cost(self):
+        self.sim.configure(contracts_status=403)
+        m = self.mount()
+        self.assertEqual(self.header(m, MADRID[0])[3:], HEADER[3:])
+        self.assertEqual(self.header(m, LONDON[0], "xlsx")[3:], HEADER[3:])
+        self.assertEqual(os.listdir(os.path.join(m.root, "contracts", "electricity")), [])
+        self.assertEqual(self.calls(CONTRACTS), 1, "a refusal is remembered")
 
 
 if __name__ == "__main__":

@@ -125,6 +125,44 @@ class TestPlanOverQuota(PlanTestCase):
         self.assertIn("-o resolutions=" + p["suggested_resolutions"], out)
 
 
+class TestPlanCost(PlanTestCase):
+    """cost/ files: their chunks, the tariff probe and the contracts
+    listing their headers name the currency from (the demo's Barcelona
+    main meter has a tariff)."""
+    sim_tokens = {"0123456789abcdef0123": "demo"}
+
+    def test_cost_files_are_planned(self):
+        # 15min left out: a year of quarter hours by period is slow to copy
+        m = self.mount(options=["readahead=0", "resolutions=hourly+daily+monthly"])
+        cost = os.path.join(m.root, "devices", "Main Meter (1200001)", "cost")
+        p = self.plan([cost])
+        self.assertIs(p["complete"], True)
+        self.assertGreater(p["first_copy_calls"], 0)
+        dst = os.path.join(m.tmp, "copy")
+        os.mkdir(dst)
+        before = self.calls()
+        r = run(["rsync", "-a", cost, dst])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        copied = self.sim.requests()[before:]
+        self.assertTrue([e for e in copied if e["path"] == "/v3/cost/electrical/consumption"])
+        self.assertEqual([e["path"] for e in copied if e["path"].startswith("/v3/utility/contracts")],
+                         ["/v3/utility/contracts/electricity"])
+        self.assertEqual(len(copied), p["first_copy_calls"], [e["path"] for e in copied])
+        self.assertEqual(self.plan([cost])["first_copy_calls"], 0)
+        # a night later: the open chunks, the tariff and the contracts again
+        with open(os.path.join(m.mnt, ".dexmafs", "refresh")) as f:
+            f.read()
+        before = self.calls()
+        p2 = self.plan([cost])
+        plan2 = self.calls() - before
+        r = run(["rsync", "-a", cost, dst])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        second = self.calls() - before - plan2
+        self.assertEqual(second, p2["first_copy_calls"])
+        self.assertTrue(within(plan2 + second, p["refresh_calls"]),
+                        "refresh: logged %d + %d, planned %d" % (plan2, second, p["refresh_calls"]))
+
+
 if __name__ == "__main__":
     shutil.which("rsync") or print("rsync missing")
     main()

@@ -205,9 +205,10 @@ class FullDisk(MountTestCase):
         src = os.path.join(m.root, "devices", MAIN)  # ~20 MB of cache when kept
         passes = []
         for i in range(2):
-            # cost/ left out: its 15-minute years are 80 MB of files whose
-            # chunks (not kept decoded in memory) a full disk fetches again
-            # for every file: minutes under the sanitizer
+            # cost/ left out: its 15-minute years are 80 MB of files, and a
+            # full disk fetches a chunk again whenever the memo let it go
+            # (minutes under the sanitizer before cost chunks were memoised;
+            # not measured since)
             r = run(["rsync", "-a", "--exclude=cost/", src + "/",
                      os.path.join(m.tmp, "copy%d" % i) + "/"])
             self.assertEqual(r.returncode, 0, r.stderr)

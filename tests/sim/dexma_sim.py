@@ -510,8 +510,10 @@ def gen_references(ds, leaves):
 			loc["reference_devices"].append({"device": {"id": temp[0]}, "type": "OUTDOORTEMP"})
 
 
-def build_demo():
-	ds = Dataset("demo", "demo")
+def build_demo(one_currency=False):
+	"""demo; with one_currency (demo-eur), London's contract is a simulation,
+	so the deployment's real contracts all name EUR."""
+	ds = Dataset("demo-eur" if one_currency else "demo", "demo")
 	root, es, uk = 500100, 500101, 500102
 	ds.locations += [
 		{"id": root, "key": "R-DEMO01", "name": "Demo Energy Co", "type": "ROOT"},
@@ -584,7 +586,8 @@ def build_demo():
 	ds.contracts += [
 		make_contract(40001, "Barcelona HQ 3.0TD 2024", 30001, ES_PERIODS, frm="2024-01-01", to="2024-12-31"),
 		make_contract(40002, "Barcelona HQ 3.0TD 2025", 30001, ES_PERIODS, frm="2025-01-01", to="2026-12-31"),
-		make_contract(40003, "London Office Day/Night", 30002, GB_PERIODS, "GBP", "\u00a3", load=35.5),
+		make_contract(40003, "London Office Day/Night", 30002, GB_PERIODS, "GBP", "\u00a3", load=35.5,
+			simulation=one_currency),
 		make_contract(40004, "Barcelona HQ simulation", 30001, ES_PERIODS, simulation=True),
 	]
 	# Main supplies with a tariff; New York's has none (its cost is []).
@@ -863,6 +866,8 @@ def build_scale(ndev, seed):
 def build_dataset(spec, fixdir):
 	if spec == "demo":
 		return build_demo()
+	if spec == "demo-eur":
+		return build_demo(one_currency=True)
 	if spec == "fixtures":
 		return build_fixtures(fixdir)
 	m = re.match(r"^gen:(\d+):(\d+)(?::(\d+))?$", spec)
@@ -871,7 +876,7 @@ def build_dataset(spec, fixdir):
 	m = re.match(r"^scale:(\d+)(?::(\d+))?$", spec)
 	if m and 1 <= int(m.group(1)) <= 60000:
 		return build_scale(int(m.group(1)), int(m.group(2) or 1))
-	raise SystemExit("unknown dataset %r (demo, fixtures, gen:L:D[:SEED], scale:N[:SEED])" % spec)
+	raise SystemExit("unknown dataset %r (demo, demo-eur, fixtures, gen:L:D[:SEED], scale:N[:SEED])" % spec)
 
 
 # ---------------------------------------------------------------------------
@@ -1375,7 +1380,8 @@ def cost_consumption(ds, q, now):
 class Config:
 	FIELDS = {"latency_ms": float, "fail_rate": float, "fail_mode": str, "fail_path_prefix": str,
 		"hour_limit": int, "day_limit": int, "window_seconds": float, "slow_seconds": float,
-		"datasources_status": int, "clock_offset": float, "late_margin": float}
+		"datasources_status": int, "contracts_status": int, "clock_offset": float,
+		"late_margin": float}
 
 	def __init__(self, args):
 		self.lock = threading.Lock()
@@ -1388,6 +1394,7 @@ class Config:
 		self.window_seconds = args.window_seconds
 		self.slow_seconds = args.slow_seconds
 		self.datasources_status = args.datasources_status
+		self.contracts_status = args.contracts_status
 		self.clock_offset = 0.0 if args.now is None else args.now - time.time()
 		self.late_margin = args.late_margin
 		self.fail_seed = args.fail_seed
@@ -1668,14 +1675,20 @@ def api_get(ds, parts, q, now):
 	raise Route404()
 
 
+def refuse(status):
+	"""The failure a --*-status knob asks for: 403 as for an entity the
+	token cannot see, else that status."""
+	if status == 403:
+		raise not_found_entity()
+	raise ApiError(status, "E%d" % status, "Not Found" if status == 404 else "Error")
+
+
 def datasources_get(ds, q, status):
 	"""GET /datasources: the gateways the devices name, or the failure the
 	--datasources-status knob asks for (the real endpoint is not known to
 	answer every token: dexma-api-v3.md 2.4)."""
-	if status == 403:
-		raise not_found_entity()
 	if status != 200:
-		raise ApiError(status, "E%d" % status, "Not Found" if status == 404 else "Error")
+		refuse(status)
 	known = getattr(ds, "datasources", None)
 	if known:
 		return 200, json_bytes(page([dict(d) for d in known], q))
@@ -1872,6 +1885,8 @@ class Handler(BaseHTTPRequestHandler):
 				raise Route404()
 			if parts == ["datasources"]:
 				status, out = datasources_get(ds, q, srv.cfg.datasources_status)
+			elif parts == ["utility", "contracts", "electricity"] and srv.cfg.contracts_status != 200:
+				refuse(srv.cfg.contracts_status)
 			else:
 				status, out = api_get(ds, parts, q, now)
 		except Route404:
@@ -2018,6 +2033,8 @@ def main(argv=None):
 	ap.add_argument("--slow-seconds", type=float, default=30.0)
 	ap.add_argument("--datasources-status", type=int, default=200,
 		help="GET /datasources answers: 200, or fails with this status (403, 404, 500...)")
+	ap.add_argument("--contracts-status", type=int, default=200,
+		help="GET /utility/contracts/electricity answers: 200, or fails with this status")
 	ap.add_argument("--workers", type=int, default=1,
 		help="processes serving the socket in parallel (default 1: one process, threads)")
 	ap.add_argument("--now", type=float,

@@ -1,7 +1,8 @@
 /* Unit tests for the tree's data layer (memo.c, content.c): listings and a
  * series' chunks loaded through a fake source (dx_source.h), decoded once
- * and kept in the memo; what it tells the layers above through
- * t->observe. The namespace has its own program (test_tree.c). */
+ * and kept in the memo; what it tells the layers above through its
+ * observer. No tree: the data layer stands alone (data.h). The namespace
+ * has its own program (test_tree.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,8 +15,7 @@
 
 #include "dx_requests.h"
 #include "dx_source.h"
-#include "dx_tree.h"
-#include "../../src/tree_impl.h"
+#include "../../src/data_impl.h"
 
 #define NOW_2026 INT64_C(1795694400) /* 2026-11-26 12:00:00 UTC */
 #define TTL_META 86400
@@ -46,13 +46,11 @@ static const char power_hourly_more[] =
 struct fx {
 	int64_t now;
 	struct dx_source *source;
-	struct dx_deployment dep;
-	struct dx_tree *tree;
+	const char *dep_names[1];
+	struct dx_data *data;
 	unsigned changes; /* series_changed calls seen */
 	struct dx_range changed;
 };
-
-static struct fx *the_fx; /* for the observer stub, which gets only t */
 
 static int64_t fake_now(void *ctx)
 {
@@ -85,44 +83,58 @@ static void put(struct fx *f, const char *key, const char *data)
 	assert_int_equal(dx_source_fake_put(f->source, key, data, strlen(data)), 0);
 }
 
-static void observe_changed(struct dx_tree *t, int dep, int64_t device, const char *key,
-			    enum dx_res res, const struct dx_range *chunk)
+static void observe_changed(void *ctx, int dep, int64_t device, const char *key, enum dx_res res,
+			    const struct dx_range *chunk)
 {
-	(void)t;
+	struct fx *f = ctx;
+
 	(void)dep;
 	assert_int_equal(device, DEVICE);
 	assert_string_equal(key, "POWER");
 	assert_int_equal(res, DX_RES_HOURLY);
-	the_fx->changes++;
-	the_fx->changed = *chunk;
+	f->changes++;
+	f->changed = *chunk;
+}
+
+static int no_asked(void *ctx, const char *key, int wait)
+{
+	(void)ctx, (void)key, (void)wait;
+	return 0;
+}
+
+static void no_fetched(void *ctx)
+{
+	(void)ctx;
 }
 
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct dx_tree_opts o = { 0 };
+	struct dx_data_opts o = { 0 };
+	struct dx_data_observer obs = { .asked = no_asked,
+					.fetched = no_fetched,
+					.series_changed = observe_changed };
 
 	if (!f || dx_source_fake_new(&f->now, &f->source))
 		return -1;
 	f->now = NOW_2026;
-	f->dep.name = "demo";
+	f->dep_names[0] = "demo";
 	put(f, devices_key(), devices);
 	put(f, power_key(DX_RES_MONTHLY, decade_2020s), power_monthly);
 	put(f, power_key(DX_RES_HOURLY, year_2026), power_hourly);
 	o.source = f->source;
-	o.deps = &f->dep;
+	o.dep_names = f->dep_names;
 	o.ndeps = 1;
-	o.listed_res = 1u << DX_RES_HOURLY | 1u << DX_RES_MONTHLY;
-	o.timefmt = DX_TIME_LOCAL_UTC;
 	o.ttl_meta = TTL_META;
 	o.ttl_open = TTL_OPEN;
 	o.late_margin = LATE_MARGIN;
+	o.started_at = NOW_2026;
 	o.now = fake_now;
 	o.now_ctx = &f->now;
-	if (dx_tree_new(&o, &f->tree))
+	if (dx_data_new(&o, &f->data))
 		return -1;
-	f->tree->observe.series_changed = observe_changed;
-	the_fx = f;
+	obs.ctx = f;
+	dx_data_observe(f->data, &obs);
 	*state = f;
 	return 0;
 }
@@ -131,7 +143,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	dx_tree_free(f->tree);
+	dx_data_free(f->data);
 	dx_source_fake_free(f->source);
 	free(f);
 	return 0;
@@ -142,8 +154,10 @@ static int teardown(void **state)
 static void test_listing_once(void **state)
 {
 	struct fx *f = *state;
-	struct ask a = { .t = f->tree, .prio = DX_PRIO_INTERACTIVE };
-	struct ask memo_only = { .t = f->tree, .prio = DX_PRIO_INTERACTIVE, .memo_only = 1 };
+	struct dx_load a = { .d = f->data, .prio = DX_PRIO_INTERACTIVE };
+	struct dx_load memo_only = { .d = f->data,
+				     .prio = DX_PRIO_INTERACTIVE,
+				     .mode = DX_LOAD_MEMO_ONLY };
 	const struct dx_listing *l, *again;
 
 	assert_int_equal(dx_get_devices(&memo_only, 0, &l), -EAGAIN);
@@ -155,14 +169,14 @@ static void test_listing_once(void **state)
 	assert_int_equal(dx_get_devices(&a, 0, &again), 0);
 	assert_ptr_equal(again, l);
 	assert_int_equal(dx_get_devices(&memo_only, 0, &again), 0);
-	dx_listing_put(f->tree, again);
-	dx_listing_put(f->tree, again);
-	dx_listing_put(f->tree, l);
+	dx_listing_put(f->data, again);
+	dx_listing_put(f->data, again);
+	dx_listing_put(f->data, l);
 	assert_int_equal(dx_source_fake_calls(f->source, devices_key()), 1);
 	/* forgotten: decoded again from the source's bytes */
-	dx_tree_memo_clear(f->tree);
+	dx_data_forget(f->data);
 	assert_int_equal(dx_get_devices(&a, 0, &l), 0);
-	dx_listing_put(f->tree, l);
+	dx_listing_put(f->data, l);
 	assert_int_equal(dx_source_fake_calls(f->source, devices_key()), 2);
 }
 
@@ -170,20 +184,20 @@ static void test_listing_once(void **state)
 static void test_remember_empty(void **state)
 {
 	struct fx *f = *state;
-	struct ask a = { .t = f->tree, .prio = DX_PRIO_INTERACTIVE };
+	struct dx_load a = { .d = f->data, .prio = DX_PRIO_INTERACTIVE };
 	const struct dx_listing *l;
 
-	assert_int_equal(dx_memo_remember_empty(f->tree, devices_key(), 60, &l), 0);
+	assert_int_equal(dx_memo_remember_empty(f->data, devices_key(), 60, &l), 0);
 	assert_int_equal(l->list.n, 0);
-	dx_listing_put(f->tree, l);
+	dx_listing_put(f->data, l);
 	assert_int_equal(dx_get_devices(&a, 0, &l), 0);
 	assert_int_equal(l->list.n, 0);
-	dx_listing_put(f->tree, l);
+	dx_listing_put(f->data, l);
 	assert_int_equal(dx_source_fake_calls(f->source, devices_key()), 0);
 	f->now += 61;
 	assert_int_equal(dx_get_devices(&a, 0, &l), 0);
 	assert_int_equal(l->list.n, 2);
-	dx_listing_put(f->tree, l);
+	dx_listing_put(f->data, l);
 	assert_int_equal(dx_source_fake_calls(f->source, devices_key()), 1);
 }
 
@@ -191,7 +205,7 @@ static void test_remember_empty(void **state)
 static void test_periods(void **state)
 {
 	struct fx *f = *state;
-	struct ask a = { .t = f->tree, .prio = DX_PRIO_INTERACTIVE };
+	struct dx_load a = { .d = f->data, .prio = DX_PRIO_INTERACTIVE };
 	struct changed changed = { 0 };
 	struct dx_range *p = NULL;
 	size_t n = 0;
@@ -214,7 +228,7 @@ static void test_periods(void **state)
 static void test_open_chunk_changes(void **state)
 {
 	struct fx *f = *state;
-	struct ask a = { .t = f->tree, .prio = DX_PRIO_INTERACTIVE };
+	struct dx_load a = { .d = f->data, .prio = DX_PRIO_INTERACTIVE };
 	struct dx_range day = { { 2026, 11, 26 }, { 2026, 11, 26 } };
 	struct dx_readings r = { 0 };
 	struct changed changed = { 0 };

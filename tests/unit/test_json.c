@@ -787,6 +787,24 @@ static void test_supplies_fixture(void **state)
 	free(body);
 }
 
+static void test_contracts_currency(void **state)
+{
+	const char *text = "[{\"id\":1,\"currency\":\"EUR\",\"simulation\":true},"
+			   "{\"id\":2,\"currency\":null,\"simulation\":false},{\"id\":3}]";
+	struct dx_entity_list l;
+
+	(void)state;
+	assert_int_equal(dx_json_entities(DX_ENT_CONTRACT, text, strlen(text), &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.items[0].currency, "EUR");
+	assert_int_equal(l.items[0].simulation, 1);
+	assert_null(l.items[1].currency);
+	assert_int_equal(l.items[1].simulation, 0);
+	assert_null(l.items[2].currency);
+	assert_int_equal(l.items[2].simulation, 0);
+	dx_entity_list_release(&l);
+}
+
 static void decode_duplicates(void *arg)
 {
 	const char *text =
@@ -1113,6 +1131,7 @@ int main(void)
 		cmocka_unit_test(test_devices_fixture),
 		cmocka_unit_test(test_parameters_fixture),
 		cmocka_unit_test(test_supplies_fixture),
+		cmocka_unit_test(test_contracts_currency),
 		cmocka_unit_test(test_entities_duplicate_ids),
 		cmocka_unit_test(test_entities_shapes),
 		cmocka_unit_test(test_entities_errors),

@@ -37,7 +37,13 @@
 #include "dx_cost.h"
 #include "dx_log.h"
 #include "dx_tree.h"
-#include "../../src/tree_impl.h" /* the table of kinds, for test_table */
+#include "../../src/data_impl.h"
+#include "../../src/tree_impl.h"
+#include "../../src/tree_kinds.h"
+#include "../../src/tree_names.h"
+#include "../../src/tree_nodes.h"
+#include "../../src/tree_reads.h"
+#include "../../src/tree_status.h" /* the table of kinds, for test_table */
 
 #define NOW_2026 INT64_C(1795694400) /* 2026-11-26 12:00:00 UTC */
 #define TTL_META 86400
@@ -2300,6 +2306,10 @@ static void test_eu_dialect(void **state)
 
 /* Cost by tariff period: cost/ only for a location's MAINSUPPLY with
  * EACTIVE, the cost resolutions, CSV files and their twins. */
+static const char cost_contracts[] = "[{\"id\": 11, \"currency\": \"EUR\", \"simulation\": false},"
+				     "{\"id\": 12, \"currency\": \"GBP\", \"simulation\": "
+				     "true},{\"id\": 13, \"currency\": \"EUR\"}]";
+
 static void test_cost(void **state)
 {
 	struct fx *f = *state;
@@ -2312,15 +2322,17 @@ static void test_cost(void **state)
 	assert_lookup_fails(f->tree, DEV_1A "/cost", -ENOENT);
 	assert_ls(f->tree, DEV_1C_COST, "15min|hourly|daily|monthly");
 	assert_lookup_fails(f->tree, DEV_1C_COST "/5min", -ENOENT);
+	/* the currency: the one every contract but simulations names */
+	put(f, key_of(R_CONTRACTS), cost_contracts, strlen(cost_contracts));
 	csv = read_path(f->tree, DEV_1C_COST "/monthly/2026-01-01--2026-12-31.svg", &a);
 	assert_non_null(strstr(csv, "<svg"));
 	assert_non_null(strstr(csv, "P1 Punta"));
 	free(csv);
 	csv = read_path(f->tree, DEV_1C_COST "/monthly/2026-01-01--2026-12-31.csv", &a);
-	assert_string_equal(csv,
-			    "local_time (Europe/Madrid),utc_time,period,consumption (kWh),cost,"
-			    "price (per kWh)\n"
-			    "2026-03-01 00:00:00,2026-02-28 23:00:00,P1 Punta,10.5,2.1,0.2\n");
+	assert_string_equal(
+		csv, "local_time (Europe/Madrid),utc_time,period,consumption (kWh),cost (EUR),"
+		     "price (EUR/kWh)\n"
+		     "2026-03-01 00:00:00,2026-02-28 23:00:00,P1 Punta,10.5,2.1,0.2\n");
 	assert_int_equal(a.size, strlen(csv));
 	free(csv);
 	/* the fake source has no cache: API calls are counted in tests/mount */
@@ -2448,6 +2460,54 @@ static void test_table(void **state)
 			assert_non_null(examples[i].path[1]);
 }
 
+/* The table of renderings keeps what a stat rendered for the open that
+ * follows: a stat sees its length, the open's rendering takes the bytes
+ * once, within 5 s; a volatile file's snapshot is copied, within 1 s; a
+ * refresh drops them all. */
+static void test_stat_renderings(void **state)
+{
+	struct dx_rendered m = { 1000, 7, 1 }, got = { 0 };
+	struct dx_reads *r;
+	struct dx_buf bytes, out, scratch;
+
+	(void)state;
+	assert_int_equal(dx_reads_new(&r), 0);
+	dx_buf_init(&bytes, 1 << 20);
+	dx_buf_init(&out, 1 << 20);
+	dx_buf_init(&scratch, 1 << 20);
+	assert_int_equal(dx_buf_append(&bytes, "a,b\n", 4), 0);
+	dx_reads_keep(r, 42, &bytes, &m, 100);
+	assert_int_equal(bytes.len, 0); /* taken */
+	assert_int_equal(dx_reads_take(r, 43, 0, 100, NULL, &scratch, &got), 0);
+	assert_int_equal(dx_reads_take(r, 42, 0, 105, NULL, &scratch, &got), 1);
+	assert_int_equal(scratch.len, 4);
+	assert_int_equal(got.mtime, 1000);
+	assert_int_equal(got.nsec, 7);
+	assert_int_equal(got.closed, 1);
+	assert_int_equal(dx_reads_take(r, 42, 1, 105, &out, &scratch, &got), 0); /* hold: 1 s */
+	assert_int_equal(dx_reads_take(r, 42, 0, 105, &out, &scratch, &got), 1);
+	assert_memory_equal(out.data, "a,b\n", 4);
+	assert_int_equal(dx_reads_take(r, 42, 0, 105, NULL, &scratch, &got), 0); /* used once */
+	assert_int_equal(dx_buf_append(&bytes, "snap", 4), 0);
+	dx_reads_keep(r, 9, &bytes, &m, 200);
+	out.len = 0;
+	assert_int_equal(dx_reads_take(r, 9, 1, 201, &out, &scratch, &got), 1);
+	out.len = 0;
+	assert_int_equal(dx_reads_take(r, 9, 1, 201, &out, &scratch, &got), 1); /* a copy */
+	assert_memory_equal(out.data, "snap", 4);
+	assert_int_equal(dx_reads_take(r, 9, 1, 202, &out, &scratch, &got), 0);
+	assert_int_equal(dx_reads_take(r, 9, 0, 206, NULL, &scratch, &got), 0); /* past 5 s */
+	assert_int_equal(dx_buf_append(&bytes, "x", 1), 0);
+	dx_reads_keep(r, 10, &bytes, &m, 300);
+	assert_int_equal(dx_reads_take(r, 10, 0, 300, NULL, &scratch, &got), 1);
+	dx_reads_forget(r);
+	assert_int_equal(dx_reads_take(r, 10, 0, 300, NULL, &scratch, &got), 0);
+	dx_buf_release(&bytes);
+	dx_buf_release(&out);
+	dx_buf_release(&scratch);
+	dx_reads_free(r);
+}
+
 /* Where a listing's items lie: strings with brackets, commas and escaped
  * quotes inside, nested arrays, spaces; a text that does not show the
  * decoder's count is refused. */
@@ -2559,6 +2619,7 @@ int main(void)
 		T(test_table),
 		cmocka_unit_test(test_slices),
 		cmocka_unit_test(test_compact_borrow),
+		cmocka_unit_test(test_stat_renderings),
 #undef T
 	};
 
