@@ -95,7 +95,9 @@ int dx_store_expire(struct dx_store *s, const char *prefix);
 int dx_store_put_record(struct dx_store *s, const char *name, const void *data, size_t len);
 int dx_store_get_record(struct dx_store *s, const char *name, void *data, size_t size, size_t *len);
 /* Puts n records (names[i] -> data[i], lens[i] bytes) in one transaction,
- * so one disk sync for all: all or none. Errors as dx_store_put_record(). */
+ * so one disk sync for all: all or none, but for new records past the
+ * records' share of the room, left out as dx_store_put_record() refuses
+ * them. Errors as dx_store_put_record(). */
 int dx_store_put_records(struct dx_store *s, const char *const *names, const void *const *data,
 			 const size_t *lens, size_t n);
 

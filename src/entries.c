@@ -112,12 +112,11 @@ static void attr_record_name(const struct ask *a, const struct node *n, char *na
 
 static int attr_record_get(const struct ask *a, const struct node *n, struct attr_record *r)
 {
-	struct dx_source *s = a->t->source;
 	char name[DX_REQUEST_KEY_MAX];
 	size_t len;
 
 	attr_record_name(a, n, name, sizeof(name));
-	if (s->ops->get_record(s->ctx, name, r, sizeof(*r), &len) || len != sizeof(*r) ||
+	if (dx_keeper_record_get(a->t->keeper, name, r, sizeof(*r), &len) || len != sizeof(*r) ||
 	    r->version != ATTR_RECORD_VERSION)
 		return -ENOENT;
 	return 0;
@@ -127,13 +126,12 @@ static void attr_record_keep(const struct ask *a, const struct node *n, const st
 			     uint64_t size)
 {
 	struct attr_record r = { ATTR_RECORD_VERSION, st->closed, size, st->mtime, st->hash }, old;
-	struct dx_source *s = a->t->source;
 	char name[DX_REQUEST_KEY_MAX];
 
 	if (!attr_record_get(a, n, &old) && !memcmp(&old, &r, sizeof(r)))
 		return;
 	attr_record_name(a, n, name, sizeof(name));
-	s->ops->put_record(s->ctx, name, &r, sizeof(r)); /* a cache, best effort */
+	dx_keeper_record_put(a->t->keeper, name, &r, sizeof(r)); /* a cache, best effort */
 }
 
 /* The time of a directory or a link: when its names (its target) were
@@ -153,20 +151,19 @@ struct time_record {
 
 static int64_t stable_time(const struct ask *a, const struct node *n, uint64_t hash)
 {
-	struct dx_source *s = a->t->source;
 	struct time_record r, now = { TIME_RECORD_VERSION, 0, hash | 1, a->t->born_at };
 	char name[DX_REQUEST_KEY_MAX];
 	size_t len;
 	int kept;
 
 	snprintf(name, sizeof(name), "time|%s|%016" PRIx64, dx_tree_dep_name(a->t, n->dep), n->ino);
-	kept = !s->ops->get_record(s->ctx, name, &r, sizeof(r), &len) && len == sizeof(r) &&
+	kept = !dx_keeper_record_get(a->t->keeper, name, &r, sizeof(r), &len) && len == sizeof(r) &&
 	       r.version == TIME_RECORD_VERSION;
 	if (!hash || (kept && r.hash == now.hash))
 		return kept ? r.time : a->t->born_at;
 	if (kept)
-		now.time = dx_tree_now(a->t);                /* changed since it was last seen */
-	s->ops->put_record(s->ctx, name, &now, sizeof(now)); /* a cache, best effort */
+		now.time = dx_tree_now(a->t); /* changed since it was last seen */
+	dx_keeper_record_put(a->t->keeper, name, &now, sizeof(now)); /* a cache, best effort */
 	return now.time;
 }
 

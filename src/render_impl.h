@@ -82,6 +82,21 @@ struct dx_zip;
 int dx_zip_new(struct dx_buf *out, int level, struct dx_zip **zip);
 /* Adds a member name (under 64 bytes) holding len bytes of data. */
 int dx_zip_add(struct dx_zip *z, const char *name, const void *data, size_t len);
+/* A member deflated ahead, once, for the archives that all hold it (a
+ * workbook's fixed parts): dx_zip_part_make fills p with name and data
+ * (len bytes) deflated at level, as dx_zip_add would write them;
+ * dx_zip_add_part copies them into an archive (the same bytes as
+ * dx_zip_add of the same data at the same level). p's bytes are its own:
+ * free with dx_zip_part_release. */
+struct dx_zip_part {
+	uint32_t crc, csize, usize;
+	char name[64];
+	unsigned char *bytes;
+};
+int dx_zip_part_make(const char *name, const void *data, size_t len, int level,
+		     struct dx_zip_part *p);
+int dx_zip_add_part(struct dx_zip *z, const struct dx_zip_part *p);
+void dx_zip_part_release(struct dx_zip_part *p);
 /* Writes the central directory: out then holds the whole archive. */
 int dx_zip_finish(struct dx_zip *z);
 void dx_zip_free(struct dx_zip *z);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,6 +404,48 @@ static int sheet_xml(struct sheet *s)
 	return rc ? rc : dx_buf_puts(&s->xml, sheet_tail);
 }
 
+/* The fixed parts, in the package's order; FIXED_BEFORE_CORE go before
+ * docProps/core.xml, the others after it. */
+#define FIXED_PARTS 6
+#define FIXED_BEFORE_CORE 2
+static const struct fixed {
+	const char *name, *xml;
+	size_t len;
+} fixed_parts[FIXED_PARTS] = {
+	{ "[Content_Types].xml", content_types, sizeof(content_types) - 1 },
+	{ "_rels/.rels", package_rels, sizeof(package_rels) - 1 },
+	{ "docProps/app.xml", app_props, sizeof(app_props) - 1 },
+	{ "xl/workbook.xml", workbook, sizeof(workbook) - 1 },
+	{ "xl/_rels/workbook.xml.rels", workbook_rels, sizeof(workbook_rels) - 1 },
+	{ "xl/styles.xml", styles, sizeof(styles) - 1 },
+};
+
+/* The fixed parts deflated once per process: a quarter of a month's
+ * workbook's CPU went to deflating them again for each. Written once under
+ * pthread_once and only read after, a constant computed late rather than
+ * state; parts it could not make (no memory) are deflated as before, to
+ * the same bytes. */
+static struct dx_zip_part deflated_parts[FIXED_PARTS];
+static pthread_once_t deflated_once = PTHREAD_ONCE_INIT;
+
+static void deflate_fixed(void)
+{
+	for (size_t i = 0; i < FIXED_PARTS; i++)
+		dx_zip_part_make(fixed_parts[i].name, fixed_parts[i].xml, fixed_parts[i].len,
+				 DEFLATE_LEVEL, &deflated_parts[i]);
+}
+
+static int add_fixed(struct dx_zip *z, size_t from, size_t to)
+{
+	int rc = 0;
+
+	for (size_t i = from; !rc && i < to; i++)
+		rc = deflated_parts[i].bytes ? dx_zip_add_part(z, &deflated_parts[i]) :
+					       dx_zip_add(z, fixed_parts[i].name,
+							  fixed_parts[i].xml, fixed_parts[i].len);
+	return rc;
+}
+
 /* The package: the fixed parts, the sheet and the parts made of the view. */
 static int package(struct sheet *s, struct dx_buf *out)
 {
@@ -412,21 +455,13 @@ static int package(struct sheet *s, struct dx_buf *out)
 
 	if (rc)
 		return rc;
+	pthread_once(&deflated_once, deflate_fixed);
 	dx_buf_init(&part, 1 << 20);
-	rc = dx_zip_add(z, "[Content_Types].xml", content_types, sizeof(content_types) - 1);
-	if (!rc)
-		rc = dx_zip_add(z, "_rels/.rels", package_rels, sizeof(package_rels) - 1);
+	rc = add_fixed(z, 0, FIXED_BEFORE_CORE);
 	if (!rc && !(rc = core_props(s->v, &part)))
 		rc = dx_zip_add(z, "docProps/core.xml", part.data, part.len);
 	if (!rc)
-		rc = dx_zip_add(z, "docProps/app.xml", app_props, sizeof(app_props) - 1);
-	if (!rc)
-		rc = dx_zip_add(z, "xl/workbook.xml", workbook, sizeof(workbook) - 1);
-	if (!rc)
-		rc = dx_zip_add(z, "xl/_rels/workbook.xml.rels", workbook_rels,
-				sizeof(workbook_rels) - 1);
-	if (!rc)
-		rc = dx_zip_add(z, "xl/styles.xml", styles, sizeof(styles) - 1);
+		rc = add_fixed(z, FIXED_BEFORE_CORE, FIXED_PARTS);
 	dx_buf_reset(&part);
 	if (!rc && !(rc = shared_strings(s, &part)))
 		rc = dx_zip_add(z, "xl/sharedStrings.xml", part.data, part.len);

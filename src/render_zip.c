@@ -142,6 +142,73 @@ int dx_zip_add(struct dx_zip *z, const char *name, const void *data, size_t len)
 	return 0;
 }
 
+/* The local header and name of member m, then its csize bytes, at the
+ * end of out (room reserved). */
+static int put_member(struct dx_zip *z, const struct member *m, const void *bytes)
+{
+	struct dx_buf *out = z->out;
+	size_t nlen = strlen(m->name);
+	unsigned char *p;
+	int rc;
+
+	if (z->n >= MEMBERS_MAX || out->len > UINT32_MAX / 2)
+		return -E2BIG;
+	if ((rc = room(out, LOCAL_HEADER + nlen + m->csize)))
+		return rc;
+	z->m[z->n] = *m;
+	z->m[z->n].offset = (uint32_t)out->len;
+	p = (unsigned char *)out->data + out->len;
+	put32(p, 0x04034b50);
+	common_fields(p + 4, m);
+	memcpy(p + LOCAL_HEADER, m->name, nlen);
+	memcpy(p + LOCAL_HEADER + nlen, bytes, m->csize);
+	out->len += LOCAL_HEADER + nlen + m->csize;
+	z->n++;
+	return 0;
+}
+
+int dx_zip_part_make(const char *name, const void *data, size_t len, int level,
+		     struct dx_zip_part *p)
+{
+	struct dx_buf buf;
+	struct dx_zip *z;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if (strlen(name) >= sizeof(p->name))
+		return -E2BIG;
+	dx_buf_init(&buf, (size_t)1 << 24);
+	if ((rc = dx_zip_new(&buf, level, &z)))
+		return rc;
+	rc = dx_zip_add(z, name, data, len);
+	if (!rc && !(p->bytes = malloc(z->m[0].csize + 1)))
+		rc = -ENOMEM;
+	if (!rc) {
+		p->crc = z->m[0].crc;
+		p->csize = z->m[0].csize;
+		p->usize = z->m[0].usize;
+		memcpy(p->name, name, strlen(name) + 1);
+		memcpy(p->bytes, buf.data + LOCAL_HEADER + strlen(name), p->csize);
+	}
+	dx_zip_free(z);
+	dx_buf_release(&buf);
+	return rc;
+}
+
+int dx_zip_add_part(struct dx_zip *z, const struct dx_zip_part *p)
+{
+	struct member m = { p->crc, p->csize, p->usize, 0, { 0 } };
+
+	memcpy(m.name, p->name, sizeof(m.name));
+	return put_member(z, &m, p->bytes);
+}
+
+void dx_zip_part_release(struct dx_zip_part *p)
+{
+	free(p->bytes);
+	p->bytes = NULL;
+}
+
 int dx_zip_finish(struct dx_zip *z)
 {
 	struct dx_buf *out = z->out;

@@ -326,7 +326,8 @@ int dx_store_put_records(struct dx_store *s, const char *const *names, const voi
 		v.mv_size = lens[i];
 		v.mv_data = (void *)data[i];
 		rc = key_val(s, names[i], &k);
-		if (!rc)
+		/* as store_put_raw: a new record that does not fit is left out */
+		if (!rc && record_fits(s, txn, s->records, &k))
 			rc = store_mdb_err(mdb_put(txn, s->records, &k, &v, 0), "put");
 	}
 	if (rc && i) /* begin succeeded, a put failed */

@@ -2010,6 +2010,9 @@ static void test_stable_dir_times(void **state)
 	free(ls(f->tree, "demo/devices", 1));
 	assert_int_equal(dir.mtime, f->now);
 	assert_int_equal(link.mtime, f->now);
+	/* the first mount ends: the times it kept are written out */
+	dx_tree_free(f->tree);
+	f->tree = NULL;
 	f->now += 86400;
 	assert_int_equal(tree_new(f, &f->now, &t), 0);
 	assert_int_equal(walk(t, "demo/devices", &again), 0);
