@@ -437,6 +437,28 @@ static struct memo *memo_lookup(struct dx_data *d, const char *key, int64_t now)
 	return m;
 }
 
+/* A new entry for req in *out, loaded through the source as kind says;
+ * 0, or an error with *out the half-made entry to free (NULL when none). */
+static int memo_fill(struct dx_data *d, enum memo_kind kind, enum dx_entity_kind ekind,
+		     const struct dx_cache_policy *policy, const struct dx_request *req,
+		     struct memo **out, struct dx_cache_info *info)
+{
+	struct memo *m = calloc(1, sizeof(*m));
+
+	if (m && !(m->key = strdup(req->key))) {
+		free(m);
+		m = NULL;
+	}
+	*out = m;
+	if (!m)
+		return -ENOMEM;
+	if ((m->kind = kind) == MEMO_READINGS)
+		return load_readings(d, policy, req, m, info);
+	if (kind == MEMO_COST)
+		return load_cost(d, policy, req, m, info);
+	return load_listing(d, ekind, policy, req, m, info);
+}
+
 /* The decoded data of key, with a reference: a valid memo, else the
  * cache's bytes (fetched with req on a miss), decoded and published.
  * info->fetched is 1 only when this call had the API asked. */
@@ -469,19 +491,7 @@ static int memo_load(const struct dx_load *a, enum memo_kind kind, enum dx_entit
 		*out = m;
 		return 0;
 	}
-	m = calloc(1, sizeof(*m));
-	if (m && !(m->key = strdup(req->key))) {
-		free(m);
-		m = NULL;
-	}
-	if (!m)
-		rc = -ENOMEM;
-	else if ((m->kind = kind) == MEMO_READINGS)
-		rc = load_readings(d, policy, req, m, info);
-	else if (kind == MEMO_COST)
-		rc = load_cost(d, policy, req, m, info);
-	else
-		rc = load_listing(d, ekind, policy, req, m, info);
+	rc = memo_fill(d, kind, ekind, policy, req, &m, info);
 	if (a->tally) {
 		a->tally->fetched += info->fetched;
 		a->tally->stale += !rc && info->stale;
