@@ -307,18 +307,6 @@ static int successor_planned(struct dx_readahead *r, const struct planned *e)
 	return find_planned(r, &nx) != NULL;
 }
 
-/* Whether the readahead may plan series nx: within the walk's device, or
- * in a device one of whose resolution directories the walk listed last (or
- * further on). A walk lists before it looks up (rsync well ahead, cp -a
- * and tar as they reach a directory), so a copy of some devices reads
- * nothing of the devices that follow them: the calls of a copy are those
- * of its subtrees, as dexmafs plan counts them. Caller holds the lock. */
-static int may_enter(const struct dx_readahead *r, const struct pos *nx)
-{
-	return nx->di == r->walk.di ||
-	       (r->have_listed && r->listed.dep == nx->dep && r->listed.di >= nx->di);
-}
-
 /* Drops what is done or behind the walk; plans the next series after the
  * first entry whose successor is not planned yet, in order, as far as the
  * walk's span: a walk seen only within one directory (ls -l DIR) gets that
@@ -354,8 +342,7 @@ static void extend_plan(struct dx_readahead *r)
 	if (!r->nplan) {
 		nx = r->walk;
 		i = 0;
-	} else if (i == r->nplan || dx_pos_span(&r->plan[i].at, &nx) > r->span ||
-		   !may_enter(r, &nx)) {
+	} else if (i == r->nplan || dx_pos_span(&r->plan[i].at, &nx) > r->span) {
 		return;
 	} else {
 		i++;
@@ -603,6 +590,5 @@ void dx_readahead_listed(struct dx_readahead *r, const struct dx_load *ld,
 	pthread_mutex_lock(&r->lock);
 	r->listed = p;
 	r->have_listed = 1;
-	pthread_cond_broadcast(&r->cond); /* the walk may enter it now */
 	pthread_mutex_unlock(&r->lock);
 }

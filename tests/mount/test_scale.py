@@ -263,24 +263,18 @@ def series_dirs(ddir):
 
 def stopped_walk(test, m, settle=2.0):
     """Walks the first device as ls -lR does (list each directory, then stat
-    every file), goes on to the second device, lists its directories and
-    the third device's (as rsync lists ahead of what it copies), stats the
-    first two files of the second device's first series and stops; the
-    calls made meanwhile and after. The walk crossed devices and listed the
-    third, so the readahead may plan past where the walk stopped, into the
-    third device (never into a device the walk did not list)."""
+    every file), goes on to the second device, stats the first two files of
+    its first series and stops; the calls made meanwhile and after. The
+    walk crossed devices, so the readahead may plan into the second device
+    past where the walk stopped."""
     devs = os.path.join(m.root, "devices")
     test.sim.clear_log()
     names = sorted(os.listdir(devs))
     for rdir in series_dirs(os.path.join(devs, names[0])):
         for name in sorted(os.listdir(rdir)):
             os.stat(os.path.join(rdir, name))
-    listed = {}
-    for dev in names[1:3]:
-        for rdir in series_dirs(os.path.join(devs, dev)):
-            listed.setdefault(dev, []).append((rdir, sorted(os.listdir(rdir))))
-    rdir, files = listed[names[1]][0]
-    for name in files[:2]:
+    rdir = next(series_dirs(os.path.join(devs, names[1])))
+    for name in sorted(os.listdir(rdir))[:2]:
         os.stat(os.path.join(rdir, name))
     time.sleep(settle)
     return api_calls(test.sim)
