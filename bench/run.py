@@ -196,10 +196,20 @@ class Account:
 			n += pages(len(getattr(ds, "datasources", [])))
 		return n
 
+	def tariff_probes(self):
+		"""Listing a device's cost/ asks whether it has a tariff: one call for
+		each site's MAINSUPPLY device that has EACTIVE (issue 20)."""
+		ds = self.ds
+		main = {r["device"]["id"] for loc in ds.locations
+			for r in (loc.get("reference_devices") or []) if r["type"] == "MAINSUPPLY"}
+		return sum(1 for d in main if d in ds.dev_params and
+			   any(p["key"] == "EACTIVE" for p in ds.dev_params[d]))
+
 	def names_minimum(self, datasources=False):
 		params = sum(pages(len(v)) for v in self.ds.dev_params.values())
 		periods = sum(self.period_calls(s[3]) for s in self.series())
-		return self.listings(datasources) + params + periods
+		contracts = pages(len(self.ds.contracts))
+		return self.listings(datasources) + params + periods + contracts + self.tariff_probes()
 
 	def data_minimum(self, resolutions):
 		"""Calls for every file under devices/: the devices' pages, the
