@@ -11,7 +11,6 @@
  * blocks has no tariff: cost/ is empty, for ttl_meta.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "data.h"
 #include "dx_log.h"
 #include "tree_keeper.h"
 
@@ -62,11 +63,7 @@ struct dx_keeper {
 
 static uint64_t name_hash(const char *name)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	while (*name)
-		h = (h ^ (unsigned char)*name++) * 1099511628211ull;
-	return h;
+	return dx_stamp_mix(DX_STAMP_INIT, name, strlen(name));
 }
 
 static struct rec *rec_find(struct rec *v, size_t n, uint64_t hash, const char *name)
