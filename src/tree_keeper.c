@@ -39,6 +39,7 @@ struct recs {
 	struct rec *pending, *writing;
 	size_t npending, nwriting;
 	struct timespec first_at; /* of the oldest pending */
+	size_t waiting;           /* npending + nwriting, read without the lock */
 };
 
 struct keep_job {
@@ -111,6 +112,7 @@ static void recs_write(struct dx_keeper *k)
 		dx_log(DX_LOG_DEBUG, "cache: %zu size records not kept: %s", n, strerror(-rc));
 	pthread_mutex_lock(&k->lock);
 	r->nwriting = 0;
+	__atomic_sub_fetch(&r->waiting, n, __ATOMIC_RELEASE);
 }
 
 /* Final bytes never change: kept for good, whenever they were made. */
@@ -252,6 +254,7 @@ int dx_keeper_record_put(struct dx_keeper *k, const char *name, const void *data
 	}
 	if (!e) {
 		e = &r->pending[r->npending++];
+		__atomic_add_fetch(&r->waiting, 1, __ATOMIC_RELEASE);
 		e->hash = hash;
 		strcpy(e->name, name);
 		if (r->npending == 1)
@@ -268,10 +271,15 @@ int dx_keeper_record_put(struct dx_keeper *k, const char *name, const void *data
 int dx_keeper_record_get(struct dx_keeper *k, const char *name, void *data, size_t size,
 			 size_t *len)
 {
-	uint64_t hash = name_hash(name);
+	uint64_t hash;
 	struct recs *r = &k->recs;
 	struct rec *e;
 
+	/* Every stat of a cached walk asks: with nothing waiting (a record
+	 * leaves the count only once it is in the store), no lock. */
+	if (!__atomic_load_n(&r->waiting, __ATOMIC_ACQUIRE))
+		return k->source->ops->get_record(k->source->ctx, name, data, size, len);
+	hash = name_hash(name);
 	pthread_mutex_lock(&k->lock);
 	e = rec_find(r->pending, r->npending, hash, name);
 	if (!e)
