@@ -11,20 +11,12 @@
 #include <errno.h>
 #include <string.h>
 
-#include "dx_log.h"
-#include "dx_requests.h"
 #include "tree_impl.h"
 #include "tree_kinds.h"
 #include "tree_names.h"
 
 /* A currency the headers can name: 1 to 7 ASCII letters ("EUR"). */
 #define CURRENCY_MAX 8
-
-/* The contracts listing (refused: an empty one, data.h). */
-static int get_contracts(const struct ask *a, int dep, const struct dx_listing **l)
-{
-	return dx_get_contracts(&a->ld, dep, l);
-}
 
 static int currency_ok(const char *c)
 {
@@ -43,7 +35,7 @@ int dx_contracts_currency(const struct ask *a, int dep, char *out, size_t size)
 {
 	const struct dx_listing *l;
 	const char *one = NULL;
-	int rc = get_contracts(a, dep, &l);
+	int rc = dx_get_contracts(&a->ld, dep, &l);
 
 	if (size)
 		out[0] = '\0';
@@ -88,7 +80,7 @@ int contracts_el_resolve(const struct ask *a, const struct node *p, const char *
 {
 	const struct dx_listing *l;
 	const struct dx_entity *e;
-	int rc = get_contracts(a, p->dep, &l);
+	int rc = dx_get_contracts(&a->ld, p->dep, &l);
 
 	if (rc)
 		return rc;
@@ -103,7 +95,7 @@ int contracts_el_resolve(const struct ask *a, const struct node *p, const char *
 int contracts_el_list(const struct ask *a, const struct node *p, struct names *s)
 {
 	const struct dx_listing *l;
-	int rc = get_contracts(a, p->dep, &l);
+	int rc = dx_get_contracts(&a->ld, p->dep, &l);
 
 	if (!rc) {
 		rc = dx_names_add_entities(l, 0, 0, ".json", s);
@@ -116,7 +108,7 @@ int contract_json_content(const struct ask *a, const struct node *n, struct dx_b
 			  int64_t *mtime, int *closed)
 {
 	const struct dx_listing *l;
-	int rc = get_contracts(a, n->dep, &l);
+	int rc = dx_get_contracts(&a->ld, n->dep, &l);
 
 	(void)closed;
 	if (rc)
